@@ -1,0 +1,63 @@
+"""The Encoder protocol: what every representation source provides.
+
+An encoder turns a sequence of inputs into features for several layers and
+poolings in one pass. Its :meth:`identity` must change whenever its outputs can
+change (weights, revision, random seed, library version), because the feature
+cache is keyed on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Encoder", "POOLINGS", "ProgressCallback"]
+
+#: Poolings over tokens. Layers without a token axis ignore the pooling.
+POOLINGS = ("mean", "cls", "max", "last")
+
+ProgressCallback = Callable[[int], None]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """A source of representations.
+
+    ``name`` is what users see in tables. ``identity()`` returns JSON-able fields
+    that determine the outputs (it must not need the weights in memory).
+    ``layer_names()`` lists the layers in model order. ``pooled_layers()`` are
+    those with a token axis, to which ``POOLINGS`` apply. ``preprocessing()``
+    lists input handling that changes the numbers (max length, ...).
+    ``all_layers()`` is every layer ``encode`` accepts (``layer_names()`` plus
+    model outputs such as a sentence embedding); ``output_keys`` gives the
+    ``(layer, pooling)`` pairs that ``encode`` returns for a request (layers
+    without a token axis get pooling ``none`` or ``native``). An encoder with
+    ``chunkable = False`` must see all inputs at once (it is fitted on them).
+    ``encode`` returns float32 arrays keyed by ``(layer, pooling)``; it must
+    call ``progress(n)`` after each batch of ``n`` inputs when given.
+    """
+
+    name: str
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def layer_names(self) -> list[str]: ...
+
+    def pooled_layers(self) -> list[str]: ...
+
+    def preprocessing(self) -> dict[str, Any]: ...
+
+    def all_layers(self) -> list[str]: ...
+
+    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]: ...
+
+    def encode(
+        self,
+        inputs: Sequence[Any],
+        *,
+        layers: Sequence[str],
+        poolings: Sequence[str],
+        progress: ProgressCallback | None = None,
+    ) -> dict[tuple[str, str], np.ndarray]: ...

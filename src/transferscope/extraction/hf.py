@@ -1,0 +1,317 @@
+"""Adapters for Hugging Face transformers and sentence-transformers models.
+
+Every hidden layer is read through ``output_hidden_states``: ``embeddings`` is
+the embedding output and ``layer_i`` the output of block ``i``. Token poolings
+are attention-mask aware. A model is found as a local directory, or through the
+Hugging Face hub cache; the cache identity is a hash of the files in the model
+directory, so two revisions can never share an entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from transferscope.errors import InputError, MissingExtraError
+from transferscope.extraction._torch import pick_device, require_torch, seed_everything
+from transferscope.extraction.encoder import POOLINGS, ProgressCallback
+from transferscope.extraction.fingerprint import hash_fields, hash_files
+from transferscope.extraction.pooling import pool_tokens
+
+__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir"]
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_SKIP_FILES = {"README.md", ".gitattributes"}
+
+
+def _require_transformers() -> Any:
+    try:
+        import transformers
+    except ImportError:
+        raise MissingExtraError("transformers", "text") from None
+    return transformers
+
+
+def resolve_model_dir(model: str, *, revision: str | None = None) -> Path:
+    """Local directory of ``model``: a path, or a hub id found in (or fetched to) the HF cache."""
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise InputError(f"model path '{model}' is not a model directory (no config.json)")
+        return path.resolve()
+    if not _REPO_ID.match(model) or model.startswith((".", "/", "~")):
+        raise InputError(f"model path '{model}' does not exist")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise MissingExtraError("huggingface_hub", "text") from None
+    try:
+        return Path(snapshot_download(model, revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not in the local cache; try the hub next
+        pass
+    try:
+        return Path(snapshot_download(model, revision=revision))
+    except Exception as exc:  # noqa: BLE001 - any failure means the same thing to the user
+        raise InputError(
+            f"model '{model}' is not a local directory and could not be loaded from the "
+            f"Hugging Face hub ({type(exc).__name__}); pass a local model directory"
+        ) from None
+
+
+def _model_files(directory: Path) -> list[Path]:
+    return [p for p in directory.rglob("*") if p.is_file() and p.name not in _SKIP_FILES]
+
+
+class HFEncoder:
+    """Any Hugging Face ``AutoModel``: all hidden layers, token poolings.
+
+    Parameters
+    ----------
+    model : str
+        Local model directory or hub id.
+    revision : str, optional
+        Hub revision (branch, tag or commit).
+    random_init : bool, default=False
+        Use the same architecture with randomly initialised weights (a baseline).
+    seed : int, default=0
+        Seed of the random initialisation.
+    max_length : int, default=128
+        Tokens kept per input (truncation).
+    batch_size : int, default=32
+    device : str, optional
+        ``"cpu"``, ``"cuda"``, ...; auto-detected when omitted.
+    trust_remote_code : bool, default=False
+        Run model code shipped with the checkpoint; off unless asked for.
+    name : str, optional
+        Display name; defaults to ``model`` (prefixed ``random-init:`` for the baseline).
+
+    Examples
+    --------
+    >>> from transferscope.extraction.hf import HFEncoder
+    >>> enc = HFEncoder("/path/to/all-MiniLM-L6-v2")  # doctest: +SKIP
+    >>> enc.layer_names()  # doctest: +SKIP
+    ['embeddings', 'layer_1', 'layer_2', 'layer_3', 'layer_4', 'layer_5', 'layer_6']
+    """
+
+    adapter = "hf"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: str | None = None,
+        random_init: bool = False,
+        seed: int = 0,
+        max_length: int = 128,
+        batch_size: int = 32,
+        device: str | None = None,
+        trust_remote_code: bool = False,
+        name: str | None = None,
+    ) -> None:
+        if max_length < 1:
+            raise InputError(f"max_length must be >= 1, got {max_length}")
+        if batch_size < 1:
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
+        self.source = str(model)
+        self.path = resolve_model_dir(str(model), revision=revision)
+        self.revision = revision
+        self.random_init = random_init
+        self.seed = seed
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.device = device
+        self.trust_remote_code = trust_remote_code
+        self.name = name or (f"random-init:{self.source}" if random_init else self.source)
+        self._config: Any = None
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._identity: dict[str, Any] | None = None
+
+    # -- description ---------------------------------------------------------
+
+    def _load_config(self) -> Any:
+        if self._config is None:
+            transformers = _require_transformers()
+            try:
+                self._config = transformers.AutoConfig.from_pretrained(
+                    self.path, trust_remote_code=self.trust_remote_code
+                )
+            except (OSError, ValueError) as exc:
+                raise InputError(f"could not read the model config in '{self.path}': {exc}") from None
+        return self._config
+
+    def _num_layers(self) -> int:
+        config = self._load_config()
+        for attr in ("num_hidden_layers", "n_layer", "num_layers"):
+            value = getattr(config, attr, None)
+            if isinstance(value, int):
+                return value
+        text = getattr(config, "text_config", None)
+        if text is not None and isinstance(getattr(text, "num_hidden_layers", None), int):
+            return int(text.num_hidden_layers)
+        raise InputError(f"cannot tell the number of layers of the model in '{self.path}'")
+
+    def identity(self) -> dict[str, Any]:
+        if self._identity is None:
+            ident: dict[str, Any] = {"adapter": self.adapter, "random_init": self.random_init}
+            if self.random_init:
+                config = self._load_config().to_dict()
+                config.pop("_name_or_path", None)
+                ident["config"] = hash_fields(config)
+                ident["seed"] = self.seed
+            else:
+                ident["weights"] = hash_files(_model_files(self.path))
+            self._identity = ident
+        return dict(self._identity)
+
+    def layer_names(self) -> list[str]:
+        return ["embeddings"] + [f"layer_{i}" for i in range(1, self._num_layers() + 1)]
+
+    def pooled_layers(self) -> list[str]:
+        return self.layer_names()
+
+    def preprocessing(self) -> dict[str, Any]:
+        return {"max_length": self.max_length, "truncation": True, "tokenizer": "model"}
+
+    # -- computation ---------------------------------------------------------
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        transformers = _require_transformers()
+        torch = require_torch()
+        device = pick_device(self.device)
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                self.path, trust_remote_code=self.trust_remote_code
+            )
+            if self.random_init:
+                seed_everything(self.seed)
+                model = transformers.AutoModel.from_config(
+                    self._load_config(), trust_remote_code=self.trust_remote_code
+                )
+            else:
+                model = transformers.AutoModel.from_pretrained(
+                    self.path, trust_remote_code=self.trust_remote_code
+                )
+        except (OSError, ValueError) as exc:
+            raise InputError(f"could not load the model in '{self.path}': {exc}") from None
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        if getattr(model.config, "is_encoder_decoder", False):
+            model = model.get_encoder()
+        model.to(device=device, dtype=torch.float32).eval()
+        self._tokenizer, self._model, self._device = tokenizer, model, device
+
+    def _hidden_states(self, batch: list[str]) -> tuple[Sequence[Any], Any, dict[str, Any]]:
+        """Run one batch; return hidden states, attention mask and the raw outputs."""
+        enc = self._tokenizer(
+            batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self._device)
+        out = self._model(**enc, output_hidden_states=True)
+        return out.hidden_states, enc["attention_mask"], {}
+
+    def encode(
+        self,
+        inputs: Sequence[Any],
+        *,
+        layers: Sequence[str],
+        poolings: Sequence[str],
+        progress: ProgressCallback | None = None,
+    ) -> dict[tuple[str, str], np.ndarray]:
+        """Features of ``inputs`` (strings) for each requested ``(layer, pooling)``."""
+        torch = require_torch()
+        texts = [str(x) for x in inputs]
+        names = self.layer_names()
+        for layer in layers:
+            if layer not in self.all_layers():
+                raise InputError(f"unknown layer {layer!r}; this model has: {', '.join(self.all_layers())}")
+        for pooling in poolings:
+            if pooling not in POOLINGS:
+                raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        self._load()
+        keys = self.output_keys(layers, poolings)
+        out = {key: np.empty((len(texts), 0), dtype=np.float32) for key in keys}
+        parts: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in keys}
+        # Batch inputs of similar length together, then restore the order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = [texts[i] for i in idx]
+                hidden, mask, extra = self._hidden_states(batch)
+                for layer, pooling in keys:
+                    if layer in names:
+                        pooled = pool_tokens(hidden[names.index(layer)], mask, pooling)
+                    else:
+                        pooled = extra[layer]
+                    parts[(layer, pooling)].append(pooled.float().cpu().numpy())
+                if progress is not None:
+                    progress(len(batch))
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(order.size)
+        for key in keys:
+            if parts[key]:
+                out[key] = np.concatenate(parts[key])[inverse]
+        return out
+
+    def all_layers(self) -> list[str]:
+        """Every layer name that :meth:`encode` accepts."""
+        return self.layer_names()
+
+    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
+        return [(layer, pooling) for layer in layers for pooling in poolings]
+
+
+class SentenceTransformerEncoder(HFEncoder):
+    """A sentence-transformers model: all hidden layers of its transformer plus
+    ``output``, the model's own sentence embedding (its pooling and normalisation),
+    recorded with pooling ``native``."""
+
+    adapter = "sentence-transformers"
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise MissingExtraError("sentence_transformers", "text") from None
+        require_torch()
+        device = pick_device(self.device)
+        if self.random_init:
+            raise InputError("random_init is supported by the 'hf' adapter; use it instead")
+        try:
+            model = SentenceTransformer(
+                str(self.path), device=device, trust_remote_code=self.trust_remote_code
+            )
+        except (OSError, ValueError) as exc:
+            raise InputError(f"could not load the sentence-transformers model in '{self.path}': {exc}") from None
+        model.max_seq_length = self.max_length
+        model.eval()
+        # The Transformer module then adds every hidden state as "all_layer_embeddings".
+        model[0].auto_model.config.output_hidden_states = True
+        self._model, self._device = model, device
+
+    def all_layers(self) -> list[str]:
+        return self.layer_names() + ["output"]
+
+    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
+        keys = [(layer, pooling) for layer in layers if layer != "output" for pooling in poolings]
+        if "output" in layers:
+            keys.append(("output", "native"))
+        return keys
+
+    def _hidden_states(self, batch: list[str]) -> tuple[Sequence[Any], Any, dict[str, Any]]:
+        model = self._model
+        prepare = getattr(model, "preprocess", None) or model.tokenize
+        features = prepare(batch)
+        features = {k: (v.to(self._device) if hasattr(v, "to") else v) for k, v in features.items()}
+        out = model(features)
+        if "all_layer_embeddings" not in out:
+            raise InputError(f"the sentence-transformers model in '{self.path}' does not expose hidden states")
+        return out["all_layer_embeddings"], features["attention_mask"], {"output": out["sentence_embedding"]}

@@ -1,0 +1,51 @@
+"""Pure metric functions on arrays: numpy float64 in, Python float out, no I/O."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from transferscope.errors import InputError
+
+from transferscope.metrics.ranking import rank_correlation
+from transferscope.metrics.registry import MetricInfo, get_metric, list_metrics
+
+__all__ = ["score", "check_options", "list_metrics", "get_metric", "rank_correlation", "MetricInfo"]
+
+
+def score(name: str, features: Any, labels: Any, **options: Any) -> float:
+    """Transferability score of ``features`` for ``labels`` (higher = better transfer).
+
+    Parameters
+    ----------
+    name : str
+        A registered transferability estimator (see :func:`list_metrics`).
+    features : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,) or (n_samples, n_targets)
+    **options
+        Keyword options of the estimator, e.g. ``task="regression"`` or ``k=10``.
+
+    Examples
+    --------
+    >>> import numpy as np, transferscope as ts
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(["cat", "dog"], 30)
+    >>> f = rng.normal(size=(60, 5)) + 2.0 * (y == "dog")[:, None]
+    >>> ts.score("knn", f, y) > 0.9
+    True
+    """
+    info = get_metric(name, "transferability")
+    check_options(info, options)
+    return info.func(features, labels, **options)
+
+
+def check_options(info: MetricInfo, options: dict[str, Any]) -> None:
+    """Raise :class:`InputError` naming any option ``info.func`` does not take."""
+    params = inspect.signature(info.func).parameters
+    allowed = [p for p, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"{info.name} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(allowed) or 'none'}"
+        )

@@ -1,0 +1,148 @@
+"""The only place that checks and normalises inputs of the metric functions.
+
+Every public metric calls these helpers first, so that bad input gives one
+clear :class:`~transferscope.errors.InputError` naming the argument, and the
+arithmetic below always sees float64 arrays it may not mutate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from transferscope.errors import InputError
+
+__all__ = [
+    "check_features",
+    "check_classification_labels",
+    "check_regression_targets",
+    "check_positive_int",
+]
+
+
+def check_features(features: Any, *, name: str = "features") -> np.ndarray:
+    """Return ``features`` as a new C-contiguous float64 2-D array, or raise.
+
+    Rejects non-numeric data, wrong dimensionality, empty arrays and NaN/inf.
+    The returned array is always a copy, so callers may work in place.
+    """
+    try:
+        arr = np.array(features, dtype=np.float64, copy=True, order="C")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be a numeric 2-D array ({exc})") from None
+    if arr.ndim != 2:
+        raise InputError(
+            f"{name} must be a 2-D array (samples x dimensions), got {arr.ndim}-D "
+            f"with shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InputError(f"{name} is empty (shape {arr.shape})")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        raise InputError(
+            f"{name} contains NaN or inf in {bad_rows.size} row(s), first at row {int(bad_rows[0])}"
+        )
+    return arr
+
+
+def _check_length(n_labels: int, n_rows: int, labels_name: str, features_name: str) -> None:
+    if n_labels != n_rows:
+        raise InputError(
+            f"{labels_name} has {n_labels} entries but {features_name} has {n_rows} rows"
+        )
+
+
+def check_classification_labels(
+    labels: Any,
+    n_samples: int,
+    *,
+    name: str = "labels",
+    features_name: str = "features",
+    min_classes: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Remap labels of any hashable type to ``0..C-1``.
+
+    Returns ``(codes, classes)`` where ``classes[codes] == labels``. Gaps such as
+    ``{0, 5}`` and string labels are fine; what matters is the partition.
+    """
+    if isinstance(labels, (str, bytes)) or labels is None:
+        raise InputError(f"{name} must be a sequence of labels, got {type(labels).__name__}")
+    values = labels if isinstance(labels, np.ndarray) else list(labels)
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.ndim != 1:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        else:
+            raise InputError(f"{name} must be 1-D, got shape {arr.shape}")
+    _check_length(arr.shape[0], n_samples, name, features_name)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise InputError(f"{name} contains NaN or inf")
+        if not np.all(arr == np.round(arr)):
+            raise InputError(
+                f"{name} holds non-integer numbers, which look like regression targets; "
+                "pass task='regression' to an estimator that supports it"
+            )
+    if arr.dtype == object:
+        for value in arr:
+            if value is None or (isinstance(value, float) and not np.isfinite(value)):
+                raise InputError(f"{name} contains a missing value (None or NaN)")
+        try:
+            distinct = set(arr.tolist())
+        except TypeError as exc:
+            raise InputError(f"{name} must hold hashable values ({exc})") from None
+        try:
+            ordered = sorted(distinct)  # canonical order where values are comparable
+        except TypeError:
+            ordered = list(dict.fromkeys(arr.tolist()))  # else first-seen order
+        index = {value: code for code, value in enumerate(ordered)}
+        codes = np.fromiter((index[v] for v in arr.tolist()), dtype=np.intp, count=arr.shape[0])
+        classes = np.empty(len(ordered), dtype=object)
+        classes[:] = ordered
+    else:
+        classes, codes = np.unique(arr, return_inverse=True)
+        codes = codes.astype(np.intp)
+    if classes.shape[0] < min_classes:
+        raise InputError(
+            f"{name} has {classes.shape[0]} distinct class(es); at least {min_classes} are needed"
+        )
+    return codes, classes
+
+
+def check_regression_targets(
+    targets: Any, n_samples: int, *, name: str = "labels", features_name: str = "features"
+) -> np.ndarray:
+    """Return regression targets as a float64 ``(N, K)`` copy, or raise."""
+    try:
+        arr = np.array(targets, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric for a regression task") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 1-D or 2-D for regression, got shape {arr.shape}")
+    _check_length(arr.shape[0], n_samples, name, features_name)
+    if not np.isfinite(arr).all():
+        raise InputError(f"{name} contains NaN or inf")
+    if np.all(np.ptp(arr, axis=0) == 0):
+        raise InputError(f"{name} is constant; a regression target must vary")
+    return arr
+
+
+def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum``, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_choice(value: Any, choices: Sequence[str], *, name: str) -> str:
+    """Return ``value`` if it is one of ``choices``, or raise naming ``name``."""
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return str(value)

@@ -1,0 +1,92 @@
+"""Registry of metrics: name -> function + declared properties.
+
+Tests iterate over this registry and check every declared property, so a
+declaration is a promise. Add a metric by calling :func:`register` in the
+module of its family (see ``transferability/__init__.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from transferscope.errors import InputError
+
+__all__ = ["MetricInfo", "register", "get_metric", "list_metrics", "FAMILIES"]
+
+FAMILIES = ("transferability", "similarity", "geometry")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Declared properties of one metric."""
+
+    name: str
+    family: str
+    func: Callable[..., float]
+    summary: str
+    citation: str
+    task_types: tuple[str, ...] = ()
+    needs_source_probs: bool = False
+    higher_is_better: bool = True
+    deterministic_given_seed: bool = True
+    uses_seed: bool = False
+    complexity: str = ""
+    unreliable_when: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        """A flat description, for tables and JSON."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "task_types": ",".join(self.task_types),
+            "needs_source_probs": self.needs_source_probs,
+            "higher_is_better": self.higher_is_better,
+            "deterministic_given_seed": self.deterministic_given_seed,
+            "complexity": self.complexity,
+            "summary": self.summary,
+            "citation": self.citation,
+            "unreliable_when": self.unreliable_when,
+        }
+
+
+_REGISTRY: dict[str, MetricInfo] = {}
+
+
+def register(info: MetricInfo) -> MetricInfo:
+    """Add ``info`` to the registry; names are unique across families."""
+    if info.family not in FAMILIES:
+        raise ValueError(f"unknown family {info.family!r}")
+    if info.name in _REGISTRY:
+        raise ValueError(f"metric {info.name!r} is already registered")
+    _REGISTRY[info.name] = info
+    return info
+
+
+def get_metric(name: str, family: str | None = None) -> MetricInfo:
+    """Look up a metric by name (case-insensitive), optionally within a family."""
+    _load_families()
+    key = str(name).strip().lower()
+    info = _REGISTRY.get(key)
+    if info is None or (family is not None and info.family != family):
+        known = sorted(n for n, i in _REGISTRY.items() if family is None or i.family == family)
+        raise InputError(f"unknown metric {name!r}; known: {', '.join(known)}")
+    return info
+
+
+def list_metrics(family: str | None = None) -> list[MetricInfo]:
+    """All registered metrics, optionally of one family, sorted by name."""
+    _load_families()
+    if family is not None and family not in FAMILIES:
+        raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
+    return sorted(
+        (i for i in _REGISTRY.values() if family is None or i.family == family),
+        key=lambda i: i.name,
+    )
+
+
+def _load_families() -> None:
+    # Importing a family package registers its metrics.
+    from transferscope.metrics import transferability  # noqa: F401
