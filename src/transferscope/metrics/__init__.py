@@ -31,7 +31,7 @@ def score(name: str, features: Any, labels: Any, **options: Any) -> float:
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat(["cat", "dog"], 30)
     >>> f = rng.normal(size=(60, 5)) + 2.0 * (y == "dog")[:, None]
-    >>> ts.score("knn", f, y) > 0.9
+    >>> ts.score("knn", f, y) > 0.8
     True
     """
     info = get_metric(name, "transferability")

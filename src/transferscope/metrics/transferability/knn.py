@@ -1,6 +1,7 @@
 """Leave-one-out k-nearest-neighbour score.
 
-Each sample is predicted from its ``k`` nearest *other* samples: the majority
+Each sample is predicted from its ``k`` nearest *other* samples (its own row is
+excluded by index, so exact duplicates of it still count): the majority
 class (ties broken towards the nearer neighbours) for classification, the mean
 target for regression. The score is the leave-one-out accuracy, or ``R^2`` for
 regression. A non-parametric, training-free baseline that the literature uses
@@ -12,7 +13,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
@@ -26,18 +26,34 @@ from transferscope.metrics._validation import (
 __all__ = ["knn_loo"]
 
 
-def _neighbours_without_self(features: np.ndarray, k: int, metric: str) -> np.ndarray:
-    """Indices ``(N, k)`` of each row's k nearest other rows, nearest first."""
+def _neighbours_without_self(features: np.ndarray, k: int, metric: str, *, chunk: int = 1024) -> np.ndarray:
+    """Indices ``(N, k)`` of each row's k nearest other rows, nearest first.
+
+    Exact brute force in float64, by blocks of rows so memory stays O(chunk x N).
+    """
     n = features.shape[0]
-    index = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute").fit(features)
-    _, idx = index.kneighbors(features)
-    is_self = idx == np.arange(n)[:, None]
-    # A duplicate row may push the row itself out of place; drop it where found,
-    # else drop the farthest neighbour so that exactly k remain.
-    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
-    keep = np.ones_like(idx, dtype=bool)
-    keep[np.arange(n), drop] = False
-    return idx[keep].reshape(n, k)
+    if metric == "cosine":
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        points = features / np.where(norms == 0, 1.0, norms)
+        sq = None
+    else:
+        points = features
+        sq = np.einsum("ij,ij->i", features, features)
+    out = np.empty((n, k), dtype=np.intp)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        rows = np.arange(start, stop)
+        # Larger score = nearer: cosine similarity, or minus the squared distance.
+        score = points[start:stop] @ points.T
+        if sq is not None:
+            score = 2.0 * score - sq[None, :] - sq[start:stop, None]
+        score[rows - start, rows] = -np.inf  # never one's own neighbour
+        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        # Order the k by score, ties by index, for a deterministic nearest-first list.
+        part_scores = np.take_along_axis(score, part, axis=1)
+        order = np.lexsort((part, -part_scores), axis=1)
+        out[start:stop] = np.take_along_axis(part, order, axis=1)
+    return out
 
 
 def knn_loo(
@@ -77,20 +93,23 @@ def knn_loo(
     metric = check_choice(metric, ("cosine", "euclidean"), name="metric")
     feats = check_features(features)
     n = feats.shape[0]
+    if task == "regression":
+        targets = check_regression_targets(labels, n)
+    else:
+        codes, classes = check_classification_labels(labels, n)
     k = check_positive_int(k, name="k")
     if k >= n:
         raise InputError(f"k must be smaller than the number of samples ({n}), got {k}")
     neighbours = _neighbours_without_self(feats, k, metric)
     if task == "regression":
-        targets = check_regression_targets(labels, n)
         pred = targets[neighbours].mean(axis=1)
         sst = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)
         sse = ((targets - pred) ** 2).sum(axis=0)
         return float(np.mean(1.0 - sse / sst))
-    codes, classes = check_classification_labels(labels, n)
     votes = np.zeros((n, classes.shape[0]))
-    # Each neighbour votes 1 plus a small bonus decreasing with rank: the bonuses
-    # add up to less than one vote, so they only break ties, towards nearer ones.
-    weights = 1.0 + (k - np.arange(k)) / (k * k + 1.0)
+    # Each neighbour votes 1 plus a bonus 2^-(rank+1): the bonuses add up to less than
+    # one vote and a larger one outweighs all smaller ones, so among classes tied on
+    # votes the one holding the nearest neighbour wins.
+    weights = 1.0 + 0.5 ** np.arange(1, k + 1)
     np.add.at(votes, (np.repeat(np.arange(n), k), codes[neighbours].ravel()), np.tile(weights, n))
     return float(np.mean(votes.argmax(axis=1) == codes))

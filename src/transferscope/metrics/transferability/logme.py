@@ -71,29 +71,40 @@ def _spectrum(features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np
 def _evidence(
     s: np.ndarray, z2: np.ndarray, delta: np.ndarray, n: int, d: int, *, tol: float, max_iter: int
 ) -> np.ndarray:
-    """Maximise the evidence for every column at once; return ``L / N`` per column."""
+    """Maximise the evidence for every column at once; return ``L / N`` per column.
+
+    The fixed point runs on ``t = alpha / beta`` so that no square of a huge number
+    is formed. ``t`` is kept within ``[1e-12, 1e12] * max(s)``: beyond the upper end
+    the features explain nothing of the column (``w -> 0``) and the evidence equals
+    its limit to ~1e-12; below the lower end the fit is exact to rounding.
+    """
     n_cols = z2.shape[1]
-    alpha = np.ones(n_cols)
-    beta = np.ones(n_cols)
     tiny = np.finfo(np.float64).tiny
+    scale = float(s.max()) if s.size and s.max() > 0 else 1.0
+    t_min, t_max = 1e-12 * scale, 1e12 * scale
     sc = s[:, None]
+
+    def update(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        denom = sc + t
+        gamma = (sc / denom).sum(axis=0)
+        m2 = (sc * z2 / denom**2).sum(axis=0)
+        res2 = (t**2 * z2 / denom**2).sum(axis=0) + delta
+        alpha = gamma / np.maximum(m2, tiny)
+        beta = np.maximum(n - gamma, tiny) / np.maximum(res2, tiny)
+        return alpha, beta, m2, res2
+
+    t = np.ones(n_cols)  # alpha = beta = 1 to start, as in the paper
     for _ in range(max_iter):
-        denom = alpha + beta * sc
-        gamma = (beta * sc / denom).sum(axis=0)
-        m2 = (beta**2 * sc * z2 / denom**2).sum(axis=0)
-        res2 = (alpha**2 * z2 / denom**2).sum(axis=0) + delta
-        new_alpha = gamma / np.maximum(m2, tiny)
-        new_beta = (n - gamma) / np.maximum(res2, tiny)
-        change = max(
-            np.max(np.abs(new_alpha - alpha) / new_alpha), np.max(np.abs(new_beta - beta) / new_beta)
-        )
-        alpha, beta = new_alpha, new_beta
+        alpha, beta, _, _ = update(t)
+        new_t = np.clip(alpha / beta, t_min, t_max)
+        change = np.max(np.abs(new_t - t) / new_t)
+        t = new_t
         if change < tol:
             break
-    denom = alpha + beta * sc
-    m2 = (beta**2 * sc * z2 / denom**2).sum(axis=0)
-    res2 = (alpha**2 * z2 / denom**2).sum(axis=0) + delta
-    logdet = np.log(denom).sum(axis=0) + (d - s.shape[0]) * np.log(alpha)
+    _, beta, m2, res2 = update(t)
+    # beta stays finite in every limit; alpha follows from the (possibly clipped) ratio.
+    alpha = t * beta
+    logdet = np.log(beta) * s.shape[0] + np.log(sc + t).sum(axis=0) + (d - s.shape[0]) * np.log(alpha)
     evidence = (
         d / 2.0 * np.log(alpha)
         + n / 2.0 * np.log(beta)
@@ -155,7 +166,9 @@ def logme(
     else:
         targets = check_regression_targets(labels, n)
     s, z2, delta = _spectrum(feats, targets)
-    if s.size == 0:  # all-zero features carry no information; alpha -> inf limit
-        s = np.zeros(1)
-        z2 = np.zeros((1, targets.shape[1]))
+    if s.size == 0:
+        # All-zero features explain nothing: the evidence is that of w = 0, the
+        # alpha -> inf limit, with the noise precision beta = N / ||y||^2.
+        yy = np.einsum("ij,ij->j", targets, targets)
+        return float(np.mean(0.5 * (np.log(n / yy) - 1.0 - _LOG_2PI)))
     return float(np.mean(_evidence(s, z2, delta, n, d, tol=tol, max_iter=max_iter)))

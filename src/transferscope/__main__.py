@@ -1,0 +1,3 @@
+from transferscope.cli.app import main
+
+main()

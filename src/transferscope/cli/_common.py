@@ -1,0 +1,74 @@
+"""What every command shares: error handling, table rendering, output files."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from transferscope.errors import InputError, MissingExtraError
+
+__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Bad input -> one line on stderr and exit 2; Ctrl-C -> exit 130; nothing else is swallowed."""
+    try:
+        yield
+    except (InputError, MissingExtraError) as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err_console.print("Interrupted: no partial cache entry was written; rerun to resume.")
+        raise typer.Exit(130) from None
+
+
+def split_list(values: list[str] | None) -> list[str]:
+    """Flatten repeated and comma-separated option values."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def check_output_path(output: Path | None) -> None:
+    """Fail early, before any work, on an output path that cannot be written."""
+    if output is None:
+        return
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"--output must end in one of {', '.join(OUTPUT_SUFFIXES)}, got '{output}'")
+    if not output.expanduser().parent.exists():
+        raise InputError(f"--output folder '{output.parent}' does not exist")
+
+
+def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:
+    """Render a DataFrame as a rich table on stdout."""
+    view = Table(title=title, title_justify="left", header_style="bold")
+    for column in table.columns:
+        numeric = pd.api.types.is_numeric_dtype(table[column])
+        view.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in table.itertuples(index=False):
+        view.add_row(*(_fmt(v, digits) for v in row))
+    console.print(view)
+
+
+def _fmt(value: object, digits: int) -> str:
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.{digits}f}"
+    return str(value)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

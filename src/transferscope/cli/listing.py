@@ -1,0 +1,50 @@
+"""``transferscope datasets`` and ``transferscope metrics``: list what is built in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from transferscope.cli._common import check_output_path, handle_errors, print_table
+
+__all__ = ["datasets_command", "metrics_command"]
+
+
+def datasets_command(
+    output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
+) -> None:
+    """List the built-in offline datasets with their source and licence."""
+    from transferscope.datasets.builtin import list_builtin
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        table = pd.DataFrame([{"name": d.name, "task": d.task, "description": d.description,
+                               "source": d.source, "licence": d.licence, "package": d.package}
+                              for d in list_builtin()])
+        print_table(table, title="Built-in datasets")
+        if output is not None:
+            write_table(table, output)
+
+
+def metrics_command(
+    family: Annotated[str, typer.Argument(help="transferability, similarity or geometry.")] = "transferability",
+    output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
+) -> None:
+    """List the registered metrics of a family with their declared properties."""
+    import transferscope as ts
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        table = pd.DataFrame(ts.list_metrics(family))
+        if table.empty:
+            typer.echo(f"no {family} metrics are registered yet")
+            return
+        print_table(table[["name", "task_types", "needs_source_probs", "higher_is_better",
+                           "complexity", "summary", "citation"]], title=f"{family} metrics")
+        if output is not None:
+            write_table(table, output)

@@ -1,0 +1,109 @@
+"""``transferscope rank``: score and rank candidate representations on labelled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import (
+    check_output_path,
+    err_console,
+    handle_errors,
+    print_table,
+    split_list,
+)
+from transferscope.errors import InputError
+
+__all__ = ["rank_command"]
+
+
+def rank_command(
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option(help="Model directory or hub id; hf:/st:/random: prefixes; 'tfidf'. Repeat for several.")] = None,
+    layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
+    pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
+    metric: Annotated[str, typer.Option(help="Comma-separated estimators; the table is sorted by the first.")] = "logme,hscore,knn",
+    features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings (.npy, .npz, .parquet, .csv). Repeat for several.")] = None,
+    labels: Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")] = None,
+    probe: Annotated[bool, typer.Option(help="Also measure a linear probe on a seeded split.")] = False,
+    output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
+    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random baselines and splits.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Rank candidate representations (model x layer x pooling, or feature files) for a dataset.
+
+    Examples:
+
+      transferscope rank --data reviews.csv --model ./my-encoder --layers all --metric logme,knn
+
+      transferscope rank --features a.npy --features b.npy --labels y.npy --output ranking.csv
+    """
+    from transferscope.workflows.rank import rank
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        if task is not None and task not in ("classification", "regression"):
+            raise InputError(f"--task must be classification or regression, got '{task}'")
+        if features:
+            if data or dataset or model:
+                raise InputError("--features cannot be combined with --data, --dataset or --model")
+            if labels is None:
+                raise InputError("--labels is required with --features")
+            table = _rank_features(features, labels, task=task, metric=metric, probe=probe, seed=seed)
+        else:
+            if labels is not None:
+                raise InputError("--labels goes with --features; with --data use --label-column")
+            table = _rank_models(data, dataset, text_column, label_column, task, split_list(model),
+                                 layers, pooling, metric, probe, cache_dir, no_cache, batch_size,
+                                 max_length, device, seed, quiet)
+        for note in table.attrs.get("warnings", []):
+            err_console.print(f"[yellow]Warning:[/] {note}", highlight=False)
+        shown = table.drop(columns=[c for c in ("model", "layer", "pooling") if c in table], errors="ignore")
+        print_table(shown, title="Ranking (best first)")
+        if output is not None:
+            written = write_table(table, output)
+            err_console.print(f"wrote {written}")
+
+
+def _rank_features(paths: list[Path], labels_path: Path, *, task: str | None, metric: str,
+                   probe: bool, seed: int):  # type: ignore[no-untyped-def]
+    from transferscope.datasets.loaders import load_feature_file, load_labels
+    from transferscope.workflows.rank import rank
+
+    y = load_labels(labels_path)
+    arrays = {}
+    for path in paths:
+        name = path.stem if path.stem not in arrays else str(path)
+        arrays[name] = load_feature_file(path)
+    return rank(features=arrays, labels=y, task=task, metrics=metric, probe=probe, seed=seed)
+
+
+def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
+                 probe, cache_dir, no_cache, batch_size, max_length, device, seed, quiet):
+    from transferscope.datasets import load_builtin, load_text_dataset
+    from transferscope.workflows.rank import rank
+
+    if (data is None) == (dataset is None):
+        raise InputError("give exactly one of --data FILE or --dataset NAME (or --features with --labels)")
+    if not models:
+        raise InputError("--model is required with --data/--dataset")
+    ds = (load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
+          if data is not None else load_builtin(dataset))
+    if not quiet:
+        err_console.print(f"{ds.name}: {len(ds)} samples, {task or ds.task}", highlight=False)
+    return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
+                task=task, probe=probe, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
+                use_cache=not no_cache, batch_size=batch_size, max_length=max_length, device=device,
+                progress=not quiet)

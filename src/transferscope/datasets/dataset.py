@@ -1,0 +1,153 @@
+"""The Dataset type: inputs, labels, task type, provenance, and seeded splits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from transferscope.errors import InputError
+from transferscope.extraction.fingerprint import hash_inputs
+
+__all__ = ["Dataset", "Splits", "infer_task", "TASKS"]
+
+TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Index arrays of a train / validation / test split."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def infer_task(labels: Any) -> Literal["classification", "regression"]:
+    """``regression`` for real numbers that are not all integers, else ``classification``.
+
+    Examples
+    --------
+    >>> infer_task([0.5, 1.25]), infer_task(["pos", "neg"]), infer_task([1, 2, 3])
+    ('regression', 'classification', 'classification')
+    """
+    arr = np.asarray(labels)
+    if arr.dtype.kind == "f" and np.isfinite(arr).all() and not np.all(arr == np.round(arr)):
+        return "regression"
+    return "classification"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A labelled dataset.
+
+    Parameters
+    ----------
+    name : str
+    inputs : sequence
+        Texts, image paths, or arrays (one per sample).
+    labels : array-like of shape (n_samples,)
+    task : {"classification", "regression"}
+    modality : {"text", "image", "features"}, default="text"
+    source, licence, description : str
+        Provenance shown by ``transferscope datasets``.
+
+    Examples
+    --------
+    >>> from transferscope.datasets import Dataset
+    >>> ds = Dataset("toy", ["good", "bad", "fine", "awful"], ["pos", "neg", "pos", "neg"],
+    ...              task="classification")
+    >>> len(ds), ds.n_classes
+    (4, 2)
+    """
+
+    name: str
+    inputs: Sequence[Any] | np.ndarray
+    labels: np.ndarray
+    task: str
+    modality: str = "text"
+    source: str = ""
+    licence: str = ""
+    description: str = ""
+    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise InputError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1:
+            raise InputError(f"labels of dataset '{self.name}' must be 1-D, got shape {labels.shape}")
+        if len(self.inputs) != labels.shape[0]:
+            raise InputError(
+                f"dataset '{self.name}' has {len(self.inputs)} inputs but {labels.shape[0]} labels"
+            )
+        if len(self.inputs) == 0:
+            raise InputError(f"dataset '{self.name}' is empty")
+        if self.task == "regression":
+            try:
+                labels = labels.astype(np.float64)
+            except (TypeError, ValueError):
+                raise InputError(f"labels of dataset '{self.name}' must be numeric for regression") from None
+            if not np.isfinite(labels).all():
+                raise InputError(f"labels of dataset '{self.name}' contain NaN or inf")
+        else:
+            if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+                raise InputError(f"labels of dataset '{self.name}' contain missing values")
+            if np.unique(labels).shape[0] < 2:
+                raise InputError(
+                    f"dataset '{self.name}' has a single class; classification needs at least 2"
+                )
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def n_classes(self) -> int | None:
+        """Number of classes, or None for regression."""
+        return None if self.task == "regression" else int(np.unique(self.labels).shape[0])
+
+    def fingerprint(self) -> str:
+        """Hash of the inputs (labels excluded: features depend on inputs only)."""
+        if not self._fingerprint:
+            self._fingerprint.append(hash_inputs(self.inputs))
+        return self._fingerprint[0]
+
+    def split(self, *, seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2) -> Splits:
+        """Seeded train / validation / test indices, stratified for classification.
+
+        Stratification falls back to a plain shuffle when a class is too small.
+        """
+        if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+            raise InputError("val_fraction and test_fraction must be in (0, 1) and sum below 1")
+        idx = np.arange(len(self))
+        strat = self.labels if self.task == "classification" else None
+        rest, test = _split(idx, test_fraction, seed, strat)
+        rel_val = val_fraction / (1.0 - test_fraction)
+        train, val = _split(rest, rel_val, seed + 1, None if strat is None else strat[rest])
+        return Splits(np.sort(train), np.sort(val), np.sort(test))
+
+    def subsample(self, n: int, *, seed: int = 0) -> Dataset:
+        """A seeded (stratified for classification) subset of ``n`` samples, order kept."""
+        if n >= len(self):
+            return self
+        idx = np.arange(len(self))
+        strat = self.labels if self.task == "classification" else None
+        _, keep = _split(idx, n / len(self), seed, strat)
+        keep = np.sort(keep)
+        inputs = (
+            self.inputs[keep] if isinstance(self.inputs, np.ndarray) else [self.inputs[i] for i in keep]
+        )
+        return Dataset(self.name, inputs, self.labels[keep], self.task, self.modality,
+                       self.source, self.licence, self.description)
+
+
+def _split(idx: np.ndarray, fraction: float, seed: int, strat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        a, b = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+    except ValueError:
+        a, b = train_test_split(idx, test_size=fraction, random_state=seed)
+    return np.asarray(a), np.asarray(b)

@@ -1,0 +1,54 @@
+"""Turn a model specification string into an Encoder.
+
+Accepted forms:
+
+* ``PATH`` or hub id: a sentence-transformers model when its directory has
+  ``modules.json``, else a Hugging Face transformers model;
+* ``hf:PATH`` / ``st:PATH``: force the transformers / sentence-transformers adapter;
+* ``random:PATH``: the same architecture with random weights (a baseline);
+* ``tfidf``: character n-gram TF-IDF + SVD (a baseline without pretraining).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from transferscope.errors import InputError
+from transferscope.extraction.encoder import Encoder
+
+__all__ = ["build_encoder"]
+
+
+def build_encoder(
+    spec: str | Encoder,
+    *,
+    seed: int = 0,
+    max_length: int = 128,
+    batch_size: int = 32,
+    device: str | None = None,
+    trust_remote_code: bool = False,
+) -> Encoder:
+    """An :class:`~transferscope.extraction.Encoder` for ``spec`` (see module docs)."""
+    if not isinstance(spec, str):
+        return spec
+    text = spec.strip()
+    if not text:
+        raise InputError("model must not be empty")
+    if text in ("tfidf", "tfidf-svd"):
+        from transferscope.extraction.baselines import TfidfSvdEncoder
+
+        return TfidfSvdEncoder(seed=seed)
+    from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
+
+    common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,
+                              "trust_remote_code": trust_remote_code}
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in ("hf", "st", "random") and rest:
+        if prefix == "random":
+            return HFEncoder(rest, random_init=True, seed=seed, name=text, **common)
+        cls = HFEncoder if prefix == "hf" else SentenceTransformerEncoder
+        return cls(rest, name=text, **common)
+    directory = resolve_model_dir(text)
+    cls = SentenceTransformerEncoder if (Path(directory) / "modules.json").is_file() else HFEncoder
+    return cls(text, name=text, **common)

@@ -1,0 +1,275 @@
+"""Rank candidate representations (model x layer x pooling, or feature files) on a dataset."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset, infer_task
+from transferscope.errors import InputError
+from transferscope.extraction.cache import FeatureCache
+from transferscope.extraction.encoder import POOLINGS, Encoder
+from transferscope.extraction.features import extract_features
+from transferscope.metrics import check_options, get_metric
+from transferscope.probes.linear import linear_probe
+from transferscope.extraction.fingerprint import hash_array, hash_fields
+from transferscope.workflows.encoders import build_encoder
+from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
+
+__all__ = ["rank", "select_layers", "score_candidates", "DEFAULT_METRICS"]
+
+DEFAULT_METRICS = ("logme", "hscore", "knn")
+
+
+def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[str]:
+    """Resolve ``"all"``, ``"last"``, names or integer indices into ``encoder``'s layer names."""
+    available = encoder.all_layers()
+    if isinstance(layers, str):
+        if layers == "all":
+            return list(available)
+        if layers == "last":
+            return [encoder.layer_names()[-1]]
+        layers = [part.strip() for part in layers.split(",") if part.strip()]
+    chosen: list[str] = []
+    names = encoder.layer_names()
+    for item in layers:
+        if isinstance(item, int) or (isinstance(item, str) and item.lstrip("-").isdigit()):
+            i = int(item)
+            if not -len(names) <= i < len(names):
+                raise InputError(f"layer index {i} is out of range for {encoder.name} ({len(names)} layers)")
+            chosen.append(names[i])
+        elif item in available:
+            chosen.append(str(item))
+        else:
+            raise InputError(f"unknown layer {item!r} for {encoder.name}; layers: {', '.join(available)}")
+    if not chosen:
+        raise InputError("layers must name at least one layer")
+    return list(dict.fromkeys(chosen))
+
+
+def _check_metrics(metrics: Sequence[str], task: str) -> list[str]:
+    names = [str(m).strip().lower() for m in metrics if str(m).strip()]
+    if not names:
+        raise InputError("metric must name at least one estimator")
+    for name in names:
+        info = get_metric(name, "transferability")
+        if task not in info.task_types:
+            raise InputError(f"metric '{name}' does not support {task} targets "
+                             f"(it supports: {', '.join(info.task_types)})")
+    return names
+
+
+def score_candidates(
+    candidates: Sequence[dict[str, Any]],
+    labels: np.ndarray,
+    *,
+    task: str,
+    metrics: Sequence[str],
+    metric_options: Mapping[str, Mapping[str, Any]] | None = None,
+    probe_splits: Any = None,
+    score_cache: ScoreCache | None = None,
+) -> pd.DataFrame:
+    """Score each candidate (a dict with ``features`` and descriptive fields).
+
+    Returns one row per candidate: the descriptive fields, ``dim``, one column
+    per metric and, with ``probe_splits``, the probe's test score and settings.
+    Warnings raised by estimators (e.g. H-score with N <= D) are collected once
+    each in ``table.attrs["warnings"]``. With ``score_cache``, results already
+    computed for the same feature values, labels and settings are reused.
+    """
+    options = {k.lower(): dict(v) for k, v in (metric_options or {}).items()}
+    labels_id = labels_fingerprint(labels) if score_cache is not None else ""
+    rows = []
+    notes: dict[str, None] = {}
+    for cand in candidates:
+        feats = cand["features"]
+        feats_id = hash_array(np.asarray(feats)) if score_cache is not None else ""
+        row = {k: v for k, v in cand.items() if k != "features"}
+        row["dim"] = int(feats.shape[1])
+        for name in metrics:
+            info = get_metric(name, "transferability")
+            opts = dict(options.get(name, {}))
+            if "task" in inspect.signature(info.func).parameters:
+                opts.setdefault("task", task)
+            check_options(info, opts)
+
+            def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = info.func(feats, labels, **opts)
+                return {"value": value, "warnings": [str(w.message) for w in caught]}
+
+            result = _cached(score_cache, compute, features=feats_id, labels=labels_id,
+                             metric=name, options=opts)
+            row[name] = result["value"]
+            for message in result["warnings"]:
+                notes.setdefault(f"{name}: {message}", None)
+        if probe_splits is not None:
+            splits_id = hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
+
+            def run_probe() -> dict[str, Any]:
+                res = linear_probe(feats, labels, splits=probe_splits, task=task)
+                return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
+                        "settings": res.settings}
+
+            probe = _cached(score_cache, run_probe, features=feats_id, labels=labels_id,
+                            metric="linear_probe", options={"task": task, "splits": splits_id})
+            row[f"probe_{probe['metric']}"] = probe["score"]
+            for key, value in probe["metrics"].items():
+                row.setdefault(f"probe_{key}", value)
+            setting = probe["settings"].get("C", probe["settings"].get("alpha"))
+            row["probe_setting"] = ("C=" if task == "classification" else "alpha=") + f"{setting:g}"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs["warnings"] = list(notes)
+    return table
+
+
+def _cached(cache: ScoreCache | None, compute: Any, **fields: Any) -> dict[str, Any]:
+    if cache is None:
+        return compute()
+    key = cache.key(**fields)
+    hit = cache.get(key)
+    if hit is None:
+        hit = compute()
+        cache.put(key, hit)
+    return hit
+
+
+def _order(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    notes = table.attrs.get("warnings", [])
+    table = table.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
+    table.attrs["warnings"] = notes
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table
+
+
+def rank(
+    *,
+    dataset: Dataset | None = None,
+    models: Sequence[str | Encoder] = (),
+    layers: str | Sequence[str | int] = "all",
+    poolings: str | Sequence[str] = ("mean",),
+    features: Mapping[str, Any] | None = None,
+    labels: Any = None,
+    task: str | None = None,
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
+    metric_options: Mapping[str, Mapping[str, Any]] | None = None,
+    probe: bool = False,
+    seed: int = 0,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int = 32,
+    max_length: int = 128,
+    device: str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Score and rank candidate representations for one labelled dataset.
+
+    Give either ``dataset`` and ``models`` (features are extracted, cached, for
+    every model x layer x pooling), or ``features`` (name -> array) and ``labels``.
+
+    Parameters
+    ----------
+    dataset : Dataset, optional
+    models : sequence of str or Encoder
+        Model specifications (see :func:`~transferscope.workflows.encoders.build_encoder`).
+    layers : "all", "last", or names / indices
+    poolings : str or sequence of str
+        Token poolings among ``mean``, ``cls``, ``max``, ``last``.
+    features : mapping of str to array, optional
+        Precomputed embeddings, one candidate each.
+    labels : array-like, optional
+        Labels for ``features``.
+    task : {"classification", "regression"}, optional
+        Defaults to the dataset's task, or is inferred from ``labels``.
+    metrics : str or sequence of str
+        Registered estimators; the table is sorted by the first.
+    metric_options : mapping, optional
+        ``{"knn": {"k": 10}}``.
+    probe : bool, default=False
+        Also measure a linear probe (seeded split) next to the estimates.
+    seed : int, default=0
+    cache_dir : str, optional
+        Feature cache location (else ``$TRANSFERSCOPE_CACHE_DIR``, else the user cache dir).
+    use_cache : bool, default=True
+        Reuse cached features and per-candidate results (scores, probes).
+    batch_size, max_length : int
+    device : str, optional
+    progress : bool, default=False
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate, best first: ``rank, candidate, model, layer,
+        pooling, dim``, one column per metric, and probe columns if asked.
+
+    Examples
+    --------
+    >>> import numpy as np, transferscope as ts
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 40)
+    >>> table = ts.rank(features={"good": rng.normal(size=(80, 4)) + 3 * y[:, None],
+    ...                           "noise": rng.normal(size=(80, 4))},
+    ...                 labels=y, metrics=["logme", "knn"])
+    >>> list(table["candidate"])
+    ['good', 'noise']
+    """
+    metric_list = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    if features is not None:
+        if dataset is not None or models:
+            raise InputError("give either features + labels, or dataset + models, not both")
+        if labels is None:
+            raise InputError("labels are required with features")
+        y = np.asarray(labels)
+        task = task or infer_task(y)
+        names = _check_metrics(metric_list, task)
+        candidates = []
+        for name, array in features.items():
+            arr = np.asarray(array)
+            if arr.ndim != 2:
+                raise InputError(f"features '{name}' must be 2-D, got shape {arr.shape}")
+            if arr.shape[0] != y.shape[0]:
+                raise InputError(f"labels has {y.shape[0]} entries but features '{name}' has {arr.shape[0]} rows")
+            candidates.append({"candidate": str(name), "model": str(name), "layer": "", "pooling": "",
+                               "features": arr})
+        if not candidates:
+            raise InputError("features must hold at least one array")
+        splits = _probe_splits(Dataset("features", np.arange(y.shape[0]), y, task, "features"), seed) if probe else None
+        return _order(score_candidates(candidates, y, task=task, metrics=names,
+                                       metric_options=metric_options, probe_splits=splits), names[0])
+    if dataset is None or not models:
+        raise InputError("give a dataset and at least one model, or features and labels")
+    task = task or dataset.task
+    names = _check_metrics(metric_list, task)
+    pools = [p.strip() for p in poolings.split(",")] if isinstance(poolings, str) else list(poolings)
+    for pooling in pools:
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    cache = FeatureCache(cache_dir) if use_cache else None
+    candidates = []
+    for spec in models:
+        encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
+                                device=device)
+        chosen = select_layers(encoder, layers)
+        feats = extract_features(encoder, dataset.inputs, layers=chosen, poolings=pools, cache=cache,
+                                 dataset_fingerprint=dataset.fingerprint(), progress=progress)
+        for (layer, pooling), array in feats.items():
+            candidates.append({"candidate": f"{encoder.name} | {layer} | {pooling}",
+                               "model": encoder.name, "layer": layer, "pooling": pooling,
+                               "features": array})
+    splits = _probe_splits(dataset, seed) if probe else None
+    table = score_candidates(candidates, dataset.labels, task=task, metrics=names,
+                             metric_options=metric_options, probe_splits=splits,
+                             score_cache=ScoreCache(cache_dir) if use_cache else None)
+    return _order(table, names[0])
+
+
+def _probe_splits(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s = dataset.split(seed=seed)
+    return s.train, s.val, s.test

@@ -1,0 +1,39 @@
+"""Write result tables as CSV, JSON or Parquet, chosen by the file suffix."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from transferscope.errors import InputError
+
+__all__ = ["write_table", "OUTPUT_SUFFIXES"]
+
+OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``table`` to ``path`` atomically; the suffix picks the format."""
+    target = Path(path).expanduser()
+    suffix = target.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"output '{path}' must end in one of {', '.join(OUTPUT_SUFFIXES)}")
+    if not target.parent.exists():
+        raise InputError(f"output folder '{target.parent}' does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=suffix + ".tmp")
+    os.close(fd)
+    try:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        elif suffix == ".json":
+            table.to_json(tmp, orient="records", indent=2)
+        else:
+            table.to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -1,0 +1,108 @@
+"""Encoders: layers, mask-aware poolings, identities, the generic torch adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from transferscope.errors import InputError  # noqa: E402
+from transferscope.extraction import FeatureCache, extract_features  # noqa: E402
+from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder  # noqa: E402
+from transferscope.extraction.pooling import pool_tokens  # noqa: E402
+from transferscope.extraction.torch_hooks import TorchModuleEncoder  # noqa: E402
+from transferscope.workflows.encoders import build_encoder  # noqa: E402
+
+TEXTS = ["a short one", "a considerably longer input sentence with many more tokens in it", "mid length text"]
+
+
+def test_pooling_ignores_padding():
+    hidden = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    np.testing.assert_allclose(pool_tokens(hidden, mask, "mean")[0], hidden[0, :2].mean(0))
+    np.testing.assert_allclose(pool_tokens(hidden, mask, "max")[0], hidden[0, 1])
+    np.testing.assert_allclose(pool_tokens(hidden, mask, "last")[0], hidden[0, 1])
+    np.testing.assert_allclose(pool_tokens(hidden, mask, "cls")[1], hidden[1, 0])
+    left = torch.tensor([[0, 1, 1], [1, 1, 1]])  # left padding
+    np.testing.assert_allclose(pool_tokens(hidden, left, "last")[0], hidden[0, 2])
+
+
+def test_hf_encoder_layers_and_shapes(tiny_bert_dir):
+    enc = HFEncoder(str(tiny_bert_dir), batch_size=2)
+    assert enc.layer_names() == ["embeddings", "layer_1", "layer_2"]
+    out = enc.encode(TEXTS, layers=enc.layer_names(), poolings=["mean", "cls", "max", "last"])
+    assert len(out) == 12
+    for array in out.values():
+        assert array.shape == (3, 32) and array.dtype == np.float32
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max", "last"])
+def test_batching_and_padding_do_not_change_features(tiny_bert_dir, pooling):
+    alone = HFEncoder(str(tiny_bert_dir), batch_size=1).encode(TEXTS, layers=["layer_2"], poolings=[pooling])
+    batched = HFEncoder(str(tiny_bert_dir), batch_size=3).encode(TEXTS, layers=["layer_2"], poolings=[pooling])
+    np.testing.assert_allclose(alone[("layer_2", pooling)], batched[("layer_2", pooling)], atol=1e-5)
+
+
+def test_identity_depends_on_weights_and_seed(tiny_bert_dir, tmp_path):
+    a = HFEncoder(str(tiny_bert_dir)).identity()
+    assert a == HFEncoder(str(tiny_bert_dir)).identity()
+    r0 = HFEncoder(str(tiny_bert_dir), random_init=True, seed=0).identity()
+    r1 = HFEncoder(str(tiny_bert_dir), random_init=True, seed=1).identity()
+    assert len({str(a), str(r0), str(r1)}) == 3
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bert_dir, copy)
+    assert HFEncoder(str(copy)).identity() == a  # same files, other place: same identity
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert HFEncoder(str(copy)).identity() != a
+
+
+def test_random_init_is_seeded(tiny_bert_dir):
+    a = HFEncoder(str(tiny_bert_dir), random_init=True, seed=3).encode(TEXTS, layers=["layer_1"], poolings=["mean"])
+    b = HFEncoder(str(tiny_bert_dir), random_init=True, seed=3).encode(TEXTS, layers=["layer_1"], poolings=["mean"])
+    c = HFEncoder(str(tiny_bert_dir)).encode(TEXTS, layers=["layer_1"], poolings=["mean"])
+    np.testing.assert_array_equal(a[("layer_1", "mean")], b[("layer_1", "mean")])
+    assert not np.allclose(a[("layer_1", "mean")], c[("layer_1", "mean")])
+
+
+def test_unknown_model_and_layer(tiny_bert_dir, tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        build_encoder(str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match="no config.json"):
+        build_encoder(str(tmp_path))
+    enc = HFEncoder(str(tiny_bert_dir))
+    with pytest.raises(InputError, match="unknown layer"):
+        enc.encode(TEXTS, layers=["layer_9"], poolings=["mean"])
+
+
+def test_sentence_transformer_output_matches_library(minilm_path):
+    from sentence_transformers import SentenceTransformer
+
+    enc = build_encoder(minilm_path)
+    assert isinstance(enc, SentenceTransformerEncoder)
+    assert enc.all_layers()[-1] == "output" and len(enc.layer_names()) == 7
+    out = extract_features(enc, TEXTS, layers=["layer_6", "output"], poolings=["mean"])
+    reference = SentenceTransformer(minilm_path, device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(out[("output", "native")], reference, atol=1e-5)
+    mean6 = out[("layer_6", "mean")]
+    np.testing.assert_allclose(mean6 / np.linalg.norm(mean6, axis=1, keepdims=True), reference, atol=1e-5)
+
+
+def test_torch_module_encoder_hooks_and_cache(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 5))
+    x = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    enc = TorchModuleEncoder(net, layers=["0", "3"], name="cnn", batch_size=4)
+    out = extract_features(enc, x, layers=["0", "3"], poolings=["mean", "max"], cache=FeatureCache(tmp_path))
+    assert out[("0", "mean")].shape == (10, 4) and out[("3", "mean")].shape == (10, 5)
+    with torch.no_grad():
+        expected = net(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(out[("3", "mean")], expected, atol=1e-5)
+    with pytest.raises(InputError, match="unknown layer"):
+        TorchModuleEncoder(net, layers=["9"], name="cnn")
