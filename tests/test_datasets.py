@@ -1,0 +1,157 @@
+"""Dataset type, loaders for user files, built-in offline datasets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transferscope.datasets import (
+    BUILTIN_DATASETS,
+    Dataset,
+    infer_task,
+    load_builtin,
+    load_feature_file,
+    load_image_folder,
+    load_labels,
+    load_text_dataset,
+)
+from transferscope.errors import InputError
+
+ROWS = pd.DataFrame({"text": ["good", "bad", "great", "awful", "fine", "poor"],
+                     "label": ["pos", "neg", "pos", "neg", "pos", "neg"]})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_table_formats(tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":
+        ROWS.to_csv(path, index=False)
+    elif suffix == ".tsv":
+        ROWS.to_csv(path, index=False, sep="\t")
+    elif suffix == ".jsonl":
+        path.write_text("\n".join(json.dumps(r) for r in ROWS.to_dict("records")))
+    else:
+        ROWS.to_parquet(path)
+    ds = load_text_dataset(path, text_column="text", label_column="label")
+    assert ds.inputs == list(ROWS["text"]) and ds.task == "classification" and ds.n_classes == 2
+
+
+def test_table_errors(tmp_path):
+    path = tmp_path / "data.csv"
+    ROWS.to_csv(path, index=False)
+    with pytest.raises(InputError, match="label-column 'y' is not a column"):
+        load_text_dataset(path, text_column="text", label_column="y")
+    with pytest.raises(InputError, match="does not exist"):
+        load_text_dataset(tmp_path / "none.csv", text_column="text", label_column="label")
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet at all")
+    with pytest.raises(InputError, match="could not read"):
+        load_text_dataset(bad, text_column="text", label_column="label")
+    one_class = tmp_path / "one.csv"
+    ROWS.assign(label="pos").to_csv(one_class, index=False)
+    with pytest.raises(InputError, match="single class"):
+        load_text_dataset(one_class, text_column="text", label_column="label")
+    missing = tmp_path / "missing.csv"
+    ROWS.assign(label=[None, "a", "b", "a", "b", "a"]).to_csv(missing, index=False)
+    with pytest.raises(InputError, match="missing value"):
+        load_text_dataset(missing, text_column="text", label_column="label")
+    with pytest.raises(InputError, match="must end in"):
+        load_text_dataset(tmp_path / "x.xlsx" if (tmp_path / "x.xlsx").write_text("x") else None,
+                          text_column="text", label_column="label")
+
+
+def test_infer_task_and_regression_table(tmp_path):
+    assert infer_task(np.array([0.5, 1.0])) == "regression"
+    assert infer_task(np.array([0, 5])) == "classification"
+    path = tmp_path / "r.csv"
+    ROWS.assign(label=[0.1, -2.5, 3.0, 1.5, 0.0, 2.2]).to_csv(path, index=False)
+    assert load_text_dataset(path, text_column="text", label_column="label").task == "regression"
+
+
+def test_split_is_seeded_stratified_and_disjoint():
+    labels = np.repeat(["a", "b", "c"], [50, 30, 20])
+    ds = Dataset("x", [str(i) for i in range(100)], labels, "classification")
+    s1, s2 = ds.split(seed=3), ds.split(seed=3)
+    np.testing.assert_array_equal(s1.train, s2.train)
+    assert not set(s1.train) & set(s1.test) and not set(s1.val) & set(s1.test)
+    assert len(s1.train) + len(s1.val) + len(s1.test) == 100
+    assert (labels[s1.test] == "c").sum() == 4  # stratified: 20% of 20
+    assert not np.array_equal(ds.split(seed=4).test, s1.test)
+
+
+def test_dataset_validation():
+    with pytest.raises(InputError, match="2 inputs but 3 labels"):
+        Dataset("x", ["a", "b"], np.array([0, 1, 0]), "classification")
+    with pytest.raises(InputError, match="task must be"):
+        Dataset("x", ["a", "b"], np.array([0, 1]), "ranking")
+    with pytest.raises(InputError, match="NaN"):
+        Dataset("x", ["a", "b"], np.array([0.5, np.nan]), "regression")
+
+
+def test_fingerprint_depends_on_inputs_only():
+    a = Dataset("a", ["x", "y"], np.array([0, 1]), "classification")
+    b = Dataset("b", ["x", "y"], np.array([1, 0]), "classification")
+    c = Dataset("c", ["xy", ""], np.array([0, 1]), "classification")
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_feature_files(tmp_path):
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.save(tmp_path / "f.npy", x)
+    np.savez(tmp_path / "f.npz", emb=x)
+    np.savez(tmp_path / "two.npz", a=x, b=x)
+    pd.DataFrame({"emb": list(x), "id": range(4)}).to_parquet(tmp_path / "f.parquet")
+    pd.DataFrame(x, columns=["a", "b", "c"]).to_csv(tmp_path / "f.csv", index=False)
+    for name in ("f.npy", "f.npz", "f.parquet", "f.csv"):
+        np.testing.assert_allclose(load_feature_file(tmp_path / name), x)
+    np.testing.assert_allclose(load_feature_file(tmp_path / "two.npz", column="b"), x)
+    with pytest.raises(InputError, match="name one"):
+        load_feature_file(tmp_path / "two.npz")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InputError, match="could not read"):
+        load_feature_file(tmp_path / "obj.npy")  # never unpickled
+    np.save(tmp_path / "v.npy", np.arange(3))
+    with pytest.raises(InputError, match="2-D"):
+        load_feature_file(tmp_path / "v.npy")
+
+
+def test_label_files(tmp_path):
+    (tmp_path / "y.txt").write_text("cat\ndog\ncat\n")
+    assert list(load_labels(tmp_path / "y.txt")) == ["cat", "dog", "cat"]
+    (tmp_path / "n.txt").write_text("1\n2\n")
+    assert load_labels(tmp_path / "n.txt").dtype.kind in "iu"
+    np.save(tmp_path / "y.npy", np.array([[0], [5]]))
+    assert list(load_labels(tmp_path / "y.npy")) == [0, 5]
+    pd.DataFrame({"y": [1, 2]}).to_csv(tmp_path / "y.csv", index=False)
+    assert list(load_labels(tmp_path / "y.csv")) == [1, 2]
+
+
+def test_image_folder(tmp_path):
+    for cls in ("cats", "dogs"):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            (tmp_path / cls / f"{i}.png").write_bytes(b"\x89PNG")
+    (tmp_path / "cats" / "notes.txt").write_text("skip me")
+    ds = load_image_folder(tmp_path)
+    assert len(ds) == 4 and ds.modality == "image" and sorted(set(ds.labels)) == ["cats", "dogs"]
+    with pytest.raises(InputError, match="no images"):
+        load_image_folder(tmp_path / "cats")
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_DATASETS))
+def test_builtin_datasets_load_real_data(name):
+    info = BUILTIN_DATASETS[name]
+    pytest.importorskip(info.package, reason=f"needs the demo extra ({info.package})")
+    ds = load_builtin(name)
+    assert ds.task == info.task and info.source and info.licence
+    expected = {"vader-valence": 7520, "vader-polarity": 7520, "sentence-polarity": 200, "word-language": 2400}
+    assert len(ds) == expected[name]
+    assert len(set(ds.inputs)) > 0.95 * len(ds)
+
+
+def test_unknown_builtin():
+    with pytest.raises(InputError, match="unknown dataset"):
+        load_builtin("imagenet")
