@@ -6,7 +6,6 @@ import inspect
 from typing import Any
 
 from transferscope.errors import InputError
-
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import MetricInfo, get_metric, list_metrics
 

@@ -146,3 +146,24 @@ def check_choice(value: Any, choices: Sequence[str], *, name: str) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return str(value)
+
+
+def check_source_probs(
+    source_probs: Any, n_samples: int, *, name: str = "source_probs", features_name: str = "features"
+) -> np.ndarray:
+    """Return the source classifier's class probabilities as a float64 ``(N, C_s)`` copy.
+
+    Rows must be finite, non-negative and sum to 1 (within 1e-6): pass softmax
+    outputs, not logits.
+    """
+    if source_probs is None:
+        raise InputError(f"{name} is required: the source model's class probabilities (N x C_s)")
+    arr = check_features(source_probs, name=name)
+    if arr.shape[0] != n_samples:
+        raise InputError(f"{name} has {arr.shape[0]} rows but {features_name} has {n_samples} rows")
+    if arr.shape[1] < 2:
+        raise InputError(f"{name} must have at least 2 source classes (columns), got {arr.shape[1]}")
+    if (arr < 0).any() or not np.allclose(arr.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+        raise InputError(f"{name} rows must be probabilities (non-negative, summing to 1); "
+                         "apply a softmax to logits first")
+    return arr

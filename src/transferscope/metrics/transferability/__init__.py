@@ -1,48 +1,25 @@
-"""Transferability estimators: one module per family, registered here."""
+"""Transferability estimators: one module per estimator family.
+
+Each module defines its functions and a list ``METRICS`` of
+:class:`~transferscope.metrics.registry.MetricInfo`; every module of this
+package is imported here and its ``METRICS`` registered, so adding an
+estimator means adding a module.
+"""
 
 from __future__ import annotations
 
-from transferscope.metrics.registry import MetricInfo, register
-from transferscope.metrics.transferability.hscore import hscore
-from transferscope.metrics.transferability.knn import knn_loo
-from transferscope.metrics.transferability.logme import logme
+import importlib
+import pkgutil
 
-__all__ = ["logme", "hscore", "knn_loo"]
+from transferscope.metrics.registry import register
 
-register(
-    MetricInfo(
-        name="logme",
-        family="transferability",
-        func=logme,
-        summary="Log marginal evidence of a Bayesian linear model on the features, per sample.",
-        citation="You et al., LogME: Practical Assessment of Pre-trained Models for "
-        "Transfer Learning, ICML 2021",
-        task_types=("classification", "regression"),
-        complexity="O(N D min(N, D) + min(N, D)^3)",
-    )
-)
-register(
-    MetricInfo(
-        name="hscore",
-        family="transferability",
-        func=hscore,
-        summary="tr(cov(F)^+ cov(E[F|y])): feature variance explained by class means.",
-        citation="Bao et al., An Information-Theoretic Approach to Transferability in "
-        "Task Transfer Learning, ICIP 2019",
-        task_types=("classification",),
-        complexity="O(N D^2 + D^3)",
-        unreliable_when="N <= D + 1 (saturates at C - 1)",
-    )
-)
-register(
-    MetricInfo(
-        name="knn",
-        family="transferability",
-        func=knn_loo,
-        summary="Leave-one-out k-nearest-neighbour accuracy (R^2 for regression), cosine.",
-        citation="Kornblith, Shlens & Le, Do Better ImageNet Models Transfer Better?, "
-        "CVPR 2019 (kNN as a transfer proxy)",
-        task_types=("classification", "regression"),
-        complexity="O(N^2 D) brute force, chunked",
-    )
-)
+__all__: list[str] = []
+
+for _module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _module_info.name.startswith("_"):
+        continue
+    _module = importlib.import_module(f"{__name__}.{_module_info.name}")
+    for _info in getattr(_module, "METRICS", []):
+        register(_info)
+        globals()[_info.func.__name__] = _info.func
+        __all__.append(_info.func.__name__)

@@ -19,7 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from transferscope.metrics._validation import check_classification_labels, check_features
+from transferscope.metrics._validation import (
+    check_classification_labels,
+    check_features,
+)
+from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["hscore"]
 
@@ -70,3 +74,18 @@ def hscore(features: Any, labels: Any) -> float:
         return 0.0
     whitened = (means @ eigvec[:, keep]) / np.sqrt(eigval[keep])
     return float(np.sum(counts[:, None] * whitened**2) / (n - 1))
+
+
+METRICS = [
+    MetricInfo(
+        name="hscore",
+        family="transferability",
+        func=hscore,
+        summary="tr(cov(F)^+ cov(E[F|y])): feature variance explained by class means.",
+        citation="Bao et al., An Information-Theoretic Approach to Transferability in "
+        "Task Transfer Learning, ICIP 2019",
+        task_types=("classification",),
+        complexity="O(N D^2 + D^3)",
+        unreliable_when="N <= D + 1 (saturates at C - 1)",
+    )
+]

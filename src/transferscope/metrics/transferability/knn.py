@@ -22,6 +22,7 @@ from transferscope.metrics._validation import (
     check_positive_int,
     check_regression_targets,
 )
+from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["knn_loo"]
 
@@ -113,3 +114,17 @@ def knn_loo(
     weights = 1.0 + 0.5 ** np.arange(1, k + 1)
     np.add.at(votes, (np.repeat(np.arange(n), k), codes[neighbours].ravel()), np.tile(weights, n))
     return float(np.mean(votes.argmax(axis=1) == codes))
+
+
+METRICS = [
+    MetricInfo(
+        name="knn",
+        family="transferability",
+        func=knn_loo,
+        summary="Leave-one-out k-nearest-neighbour accuracy (R^2 for regression), cosine.",
+        citation="Kornblith, Shlens & Le, Do Better ImageNet Models Transfer Better?, "
+        "CVPR 2019 (kNN as a transfer proxy)",
+        task_types=("classification", "regression"),
+        complexity="O(N^2 D) brute force, chunked",
+    )
+]

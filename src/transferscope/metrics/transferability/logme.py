@@ -40,6 +40,7 @@ from transferscope.metrics._validation import (
     check_features,
     check_regression_targets,
 )
+from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["logme"]
 
@@ -172,3 +173,17 @@ def logme(
         yy = np.einsum("ij,ij->j", targets, targets)
         return float(np.mean(0.5 * (np.log(n / yy) - 1.0 - _LOG_2PI)))
     return float(np.mean(_evidence(s, z2, delta, n, d, tol=tol, max_iter=max_iter)))
+
+
+METRICS = [
+    MetricInfo(
+        name="logme",
+        family="transferability",
+        func=logme,
+        summary="Log marginal evidence of a Bayesian linear model on the features, per sample.",
+        citation="You et al., LogME: Practical Assessment of Pre-trained Models for "
+        "Transfer Learning, ICML 2021",
+        task_types=("classification", "regression"),
+        complexity="O(N D min(N, D) + min(N, D)^3)",
+    )
+]
