@@ -6,10 +6,10 @@ import inspect
 from typing import Any
 
 from transferscope.errors import InputError
-from transferscope.metrics.ranking import rank_correlation
+from transferscope.metrics.ranking import rank_correlation, rank_correlation_ci
 from transferscope.metrics.registry import MetricInfo, get_metric, list_metrics
 
-__all__ = ["score", "check_options", "list_metrics", "get_metric", "rank_correlation", "MetricInfo"]
+__all__ = ["score", "check_options", "list_metrics", "get_metric", "rank_correlation", "rank_correlation_ci", "MetricInfo"]
 
 
 def score(name: str, features: Any, labels: Any, **options: Any) -> float:
@@ -48,3 +48,6 @@ def check_options(info: MetricInfo, options: dict[str, Any]) -> None:
             f"{info.name} does not take option(s) {', '.join(unknown)}; "
             f"it takes: {', '.join(allowed) or 'none'}"
         )
+    required = [p for p in allowed if params[p].default is inspect.Parameter.empty and p not in options]
+    if required:
+        raise InputError(f"{info.name} requires the option(s) {', '.join(required)}")

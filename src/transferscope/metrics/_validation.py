@@ -167,3 +167,22 @@ def check_source_probs(
         raise InputError(f"{name} rows must be probabilities (non-negative, summing to 1); "
                          "apply a softmax to logits first")
     return arr
+
+
+def check_multilabel_targets(
+    labels: Any, n_samples: int, *, name: str = "labels", features_name: str = "features"
+) -> np.ndarray:
+    """Return a 0/1 indicator matrix ``(N, L)`` as float64; every column must hold both values."""
+    try:
+        arr = np.array(labels, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a 0/1 indicator matrix for a multilabel task") from None
+    if arr.ndim != 2:
+        raise InputError(f"{name} must be 2-D (samples x labels) for multilabel, got shape {arr.shape}")
+    _check_length(arr.shape[0], n_samples, name, features_name)
+    if not np.isin(arr, (0.0, 1.0)).all():
+        raise InputError(f"{name} must hold only 0 and 1 for a multilabel task")
+    constant = np.flatnonzero(np.ptp(arr, axis=0) == 0)
+    if constant.size:
+        raise InputError(f"{name} column {int(constant[0])} is constant; every label must occur and be absent")
+    return arr

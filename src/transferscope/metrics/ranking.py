@@ -1,23 +1,83 @@
-"""Rank correlation between estimator scores and measured transfer.
+"""Meta-evaluation: how well estimator scores predict measured transfer.
 
-The weighted Kendall tau is ``scipy.stats.weightedtau`` with its defaults
+``weighted_kendall`` is ``scipy.stats.weightedtau`` with its defaults
 (hyperbolic weights ``1 / (r + 1)``, additive), the definition used by the
-LogME, SFDA and ETran papers.
+LogME, SFDA and ETran papers. Selection measures look at the top of the
+ranking, which is what a user acts on:
+
+* ``top{k}`` (e.g. ``top3``): 1.0 if the truly best candidate is among the
+  estimator's top ``k``, else 0.0 (average over targets for a hit rate);
+* ``regret@{k}``: ``max(truth) - max(truth over the estimator's top k)``
+  (lower is better, 0 when the best is picked);
+* ``relative_top1``: ``truth[estimator's pick] / max(truth)``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_choice
 
-__all__ = ["rank_correlation", "METHODS"]
+__all__ = ["rank_correlation", "rank_correlation_ci", "METHODS"]
 
-METHODS = ("weighted_kendall", "kendall", "spearman", "pearson", "regret@1")
+METHODS = ("weighted_kendall", "kendall", "spearman", "pearson", "top{k}", "regret@{k}", "relative_top1")
+_TOPK = re.compile(r"^top(\d+)$")
+_REGRET = re.compile(r"^regret@(\d+)$")
+
+
+def _check_pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    t = np.asarray(truth, dtype=np.float64).ravel()
+    if s.shape != t.shape:
+        raise InputError(f"scores has {s.size} entries but truth has {t.size}")
+    if s.size < 2:
+        raise InputError(f"need at least 2 candidates to compare, got {s.size}")
+    if not (np.isfinite(s).all() and np.isfinite(t).all()):
+        raise InputError("scores and truth must be finite")
+    return s, t
+
+
+def _top(s: np.ndarray, k: int) -> np.ndarray:
+    # Stable: among tied scores, the earlier candidate ranks first.
+    return np.argsort(-s, kind="stable")[:k]
+
+
+def _evaluate(s: np.ndarray, t: np.ndarray, method: str) -> float:
+    if (m := _TOPK.match(method)) is not None:
+        return float(t[_top(s, int(m.group(1)))].max() == t.max())
+    if (m := _REGRET.match(method)) is not None:
+        return float(t.max() - t[_top(s, int(m.group(1)))].max())
+    if method == "relative_top1":
+        if t.max() <= 0:
+            raise InputError("relative_top1 needs a positive best truth value (e.g. accuracy)")
+        return float(t[_top(s, 1)[0]] / t.max())
+    if np.ptp(s) == 0 or np.ptp(t) == 0:
+        return float("nan")
+    if method == "weighted_kendall":
+        return float(stats.weightedtau(s, t).statistic)
+    if method == "kendall":
+        return float(stats.kendalltau(s, t).statistic)
+    if method == "spearman":
+        return float(stats.spearmanr(s, t).statistic)
+    if method == "pearson":
+        return float(stats.pearsonr(s, t).statistic)
+    raise InputError(f"method must be one of {', '.join(METHODS)} (k a positive integer), got {method!r}")
+
+
+def _check_method(method: str) -> str:
+    method = str(method).strip().lower()
+    for pattern in (_TOPK, _REGRET):
+        m = pattern.match(method)
+        if m is not None and int(m.group(1)) < 1:
+            raise InputError(f"k in {method!r} must be >= 1")
+    known = {"weighted_kendall", "kendall", "spearman", "pearson", "relative_top1"}
+    if method not in known and not (_TOPK.match(method) or _REGRET.match(method)):
+        raise InputError(f"method must be one of {', '.join(METHODS)} (k a positive integer), got {method!r}")
+    return method
 
 
 def rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_kendall") -> float:
@@ -27,8 +87,9 @@ def rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_kendall
     ----------
     scores, truth : array-like of shape (n_candidates,)
         Higher is better for both.
-    method : {"weighted_kendall", "kendall", "spearman", "pearson", "regret@1"}
-        ``regret@1`` is ``max(truth) - truth[argmax(scores)]`` (lower is better).
+    method : str
+        ``weighted_kendall``, ``kendall``, ``spearman``, ``pearson``, ``top{k}``,
+        ``regret@{k}`` or ``relative_top1`` (see the module docs).
 
     Returns
     -------
@@ -40,24 +101,57 @@ def rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_kendall
     >>> from transferscope.metrics.ranking import rank_correlation
     >>> rank_correlation([0.1, 0.5, 0.9], [10, 20, 30], method="kendall")
     1.0
+    >>> rank_correlation([0.9, 0.5, 0.1], [10, 20, 30], method="regret@1")
+    20.0
     """
-    method = check_choice(method, METHODS, name="method")
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    t = np.asarray(truth, dtype=np.float64).ravel()
-    if s.shape != t.shape:
-        raise InputError(f"scores has {s.size} entries but truth has {t.size}")
-    if s.size < 2:
-        raise InputError(f"need at least 2 candidates to correlate, got {s.size}")
-    if not (np.isfinite(s).all() and np.isfinite(t).all()):
-        raise InputError("scores and truth must be finite")
-    if method == "regret@1":
-        return float(t.max() - t[np.argmax(s)])
-    if np.ptp(s) == 0 or np.ptp(t) == 0:
-        return float("nan")
-    if method == "weighted_kendall":
-        return float(stats.weightedtau(s, t).statistic)
-    if method == "kendall":
-        return float(stats.kendalltau(s, t).statistic)
-    if method == "spearman":
-        return float(stats.spearmanr(s, t).statistic)
-    return float(stats.pearsonr(s, t).statistic)
+    method = _check_method(method)
+    s, t = _check_pair(scores, truth)
+    return _evaluate(s, t, method)
+
+
+def rank_correlation_ci(
+    scores: Any,
+    truth: Any,
+    *,
+    method: str = "weighted_kendall",
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The value of :func:`rank_correlation` with a percentile bootstrap interval.
+
+    Candidates are resampled with replacement ``n_boot`` times (resamples where
+    the measure is undefined are dropped).
+
+    Returns
+    -------
+    (value, low, high)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.metrics.ranking import rank_correlation_ci
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.normal(size=30)
+    >>> value, low, high = rank_correlation_ci(truth + 0.3 * rng.normal(size=30), truth, method="kendall")
+    >>> low < value < high
+    True
+    """
+    method = _check_method(method)
+    s, t = _check_pair(scores, truth)
+    if not 0 < level < 1:
+        raise InputError(f"level must be in (0, 1), got {level}")
+    if n_boot < 10:
+        raise InputError(f"n_boot must be >= 10, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, s.size, s.size)
+        value = _evaluate(s[idx], t[idx], method)
+        if np.isfinite(value):
+            values.append(value)
+    point = _evaluate(s, t, method)
+    if not values:
+        return point, float("nan"), float("nan")
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return point, float(low), float(high)

@@ -38,6 +38,7 @@ from transferscope.metrics._validation import (
     check_choice,
     check_classification_labels,
     check_features,
+    check_multilabel_targets,
     check_regression_targets,
 )
 from transferscope.metrics.registry import MetricInfo
@@ -121,7 +122,7 @@ def logme(
     features: Any,
     labels: Any,
     *,
-    task: Literal["classification", "regression"] = "classification",
+    task: Literal["classification", "regression", "multilabel"] = "classification",
     tol: float = 1e-10,
     max_iter: int = 1000,
 ) -> float:
@@ -132,10 +133,12 @@ def logme(
     features : array-like of shape (n_samples, n_features)
         Frozen features of the target inputs.
     labels : array-like of shape (n_samples,) or (n_samples, n_targets)
-        Class labels of any hashable type (classification) or real targets
-        (regression, one or several columns).
-    task : {"classification", "regression"}, default="classification"
-        Classification one-hot encodes the remapped labels.
+        Class labels of any hashable type (classification), real targets
+        (regression, one or several columns), or a 0/1 indicator matrix
+        (multilabel, one column per label).
+    task : {"classification", "regression", "multilabel"}, default="classification"
+        Classification one-hot encodes the remapped labels; multilabel uses each
+        indicator column as a target.
     tol : float, default=1e-10
         Relative change of ``alpha`` and ``beta`` at which the fixed point stops.
     max_iter : int, default=1000
@@ -157,13 +160,15 @@ def logme(
     >>> logme(good, y) > logme(bad, y)
     True
     """
-    task = check_choice(task, ("classification", "regression"), name="task")
+    task = check_choice(task, ("classification", "regression", "multilabel"), name="task")
     feats = check_features(features)
     n, d = feats.shape
     if task == "classification":
         codes, classes = check_classification_labels(labels, n)
         targets = np.zeros((n, classes.shape[0]))
         targets[np.arange(n), codes] = 1.0
+    elif task == "multilabel":
+        targets = check_multilabel_targets(labels, n)
     else:
         targets = check_regression_targets(labels, n)
     s, z2, delta = _spectrum(feats, targets)
@@ -183,7 +188,7 @@ METRICS = [
         summary="Log marginal evidence of a Bayesian linear model on the features, per sample.",
         citation="You et al., LogME: Practical Assessment of Pre-trained Models for "
         "Transfer Learning, ICML 2021",
-        task_types=("classification", "regression"),
+        task_types=("classification", "regression", "multilabel"),
         complexity="O(N D min(N, D) + min(N, D)^3)",
     )
 ]
