@@ -39,6 +39,7 @@ def rank_command(
     max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and splits.")] = 0,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Rank candidate representations (model x layer x pooling, or feature files) for a dataset.
@@ -67,7 +68,7 @@ def rank_command(
                 raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column, task, split_list(model),
                                  layers, pooling, metric, probe, cache_dir, no_cache, batch_size,
-                                 max_length, device, seed, quiet)
+                                 max_length, device, seed, quiet, trust_remote_code)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {note}", highlight=False)
         shown = table.drop(columns=[c for c in ("model", "layer", "pooling") if c in table], errors="ignore")
@@ -91,7 +92,7 @@ def _rank_features(paths: list[Path], labels_path: Path, *, task: str | None, me
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
-                 probe, cache_dir, no_cache, batch_size, max_length, device, seed, quiet):
+                 probe, cache_dir, no_cache, batch_size, max_length, device, seed, quiet, trust_remote_code):
     from transferscope.datasets import load_builtin, load_text_dataset
     from transferscope.workflows.rank import rank
 
@@ -106,4 +107,4 @@ def _rank_models(data, dataset, text_column, label_column, task, models, layers,
     return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
                 task=task, probe=probe, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
                 use_cache=not no_cache, batch_size=batch_size, max_length=max_length, device=device,
-                progress=not quiet)
+                progress=not quiet, trust_remote_code=trust_remote_code)

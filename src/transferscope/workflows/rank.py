@@ -208,6 +208,7 @@ def rank(
     device: str | None = None,
     progress: bool = False,
     n_jobs: int | None = None,
+    trust_remote_code: bool = False,
 ) -> pd.DataFrame:
     """Score and rank candidate representations for one labelled dataset.
 
@@ -244,6 +245,8 @@ def rank(
     progress : bool, default=False
     n_jobs : int, optional
         Processes scoring candidates in parallel (joblib; all cores when omitted).
+    trust_remote_code : bool, default=False
+        Allow models to run code shipped with their checkpoint (off unless asked for).
 
     Returns
     -------
@@ -296,7 +299,7 @@ def rank(
     candidates = []
     for spec in models:
         encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
-                                device=device)
+                                device=device, trust_remote_code=trust_remote_code)
         chosen = select_layers(encoder, layers)
         feats = extract_features(encoder, dataset.inputs, layers=chosen, poolings=pools, cache=cache,
                                  dataset_fingerprint=dataset.fingerprint(), progress=progress)
