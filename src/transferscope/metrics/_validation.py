@@ -186,3 +186,12 @@ def check_multilabel_targets(
     if constant.size:
         raise InputError(f"{name} column {int(constant[0])} is constant; every label must occur and be absent")
     return arr
+
+
+def check_positive_float(value: Any, *, name: str) -> float:
+    """Return ``value`` as a finite float > 0, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a positive number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)

@@ -1,0 +1,93 @@
+"""Shrinkage H-score: reference values, the dense formula, and the N < D behaviour.
+
+No code by the paper's authors could be found; the reference is
+thuml/Transfer-Learning-Library @ c4aa59eb565650a552b809411601d0589efbbfe4,
+``tllib/ranking/hscore.py::regularized_h_score`` (the implementation the literature
+uses), run unchanged in /tmp (numpy 2.4.6, scikit-learn 1.9.1) on ``case_a``, ``case_c``
+and ``case_d`` of tests/test_logme.py. It shrinks the covariance of the centred features
+with ``sklearn.covariance.LedoitWolf`` (normalised by ``1/N``) and multiplies the class-mean
+covariance by ``1 - alpha``, as in the paper, but forms the class-mean covariance with
+``np.cov`` (``1/(N-1)``). We use ``1/N`` for both, so that the score is bounded by the plain
+H-score and equals it when ``alpha = 0``: ours = tllib * (N - 1) / N exactly.
+Label gaps: tllib loops over ``range(max + 1)`` but empty classes only add NaN rows that
+are never written, so its {0, 5} value equals its {0, 1} value (0.553361385604033).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.covariance import LedoitWolf
+
+import transferscope as ts
+from tests.test_logme import case_a, case_c, case_d
+
+TLLIB = {"a": 0.43044169172743874, "c": 0.3742847656786113, "d": 0.553361385604033}
+CASES = {"a": case_a, "c": case_c, "d": case_d}
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_shrinkage_hscore_matches_tllib_up_to_its_n_minus_one(key):
+    f, y = CASES[key]()
+    n = len(y)
+    assert ts.score("shrinkage_hscore", f, y) == pytest.approx(TLLIB[key] * (n - 1) / n, rel=1e-9)
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_shrinkage_hscore_equals_dense_formula(key):
+    f, y = CASES[key]()
+    n = len(y)
+    lw = LedoitWolf().fit(f)
+    centred = f - f.mean(axis=0)
+    g = np.zeros_like(centred)
+    for c in np.unique(y):
+        g[y == c] = centred[y == c].mean(axis=0)
+    dense = (1 - lw.shrinkage_) * np.trace(np.linalg.solve(lw.covariance_, g.T @ g / n))
+    assert ts.score("shrinkage_hscore", f, y) == pytest.approx(dense, rel=1e-9)
+
+
+def test_shrinkage_hscore_separates_when_n_below_d_but_hscore_saturates():
+    f, y = case_c()  # N = 40 < D = 100, C = 3
+    noise = np.random.default_rng(0).normal(size=f.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        h_good, h_noise = ts.score("hscore", f, y), ts.score("hscore", noise, y)
+    assert h_good == pytest.approx(2.0, rel=1e-9) and h_noise == pytest.approx(2.0, rel=1e-9)
+    good, bad = ts.score("shrinkage_hscore", f, y), ts.score("shrinkage_hscore", noise, y)
+    assert 0.0 < bad < good < 2.0
+    assert good > 1.5 * bad
+
+
+def test_shrinkage_hscore_bounded_by_hscore():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 5, 500)
+    f = rng.normal(size=(500, 8)) * rng.uniform(0.2, 3.0, 8) + 2.0 * np.eye(5, 8)[y]
+    value = ts.score("shrinkage_hscore", f, y)
+    assert 0.0 < value <= ts.score("hscore", f, y) <= 4 + 1e-9
+
+
+def test_shrinkage_hscore_one_dimension_is_hscore():
+    f, y = case_a()
+    f1 = f[:, :1]  # Ledoit-Wolf shrinkage is 0 for one feature
+    assert ts.score("shrinkage_hscore", f1, y) == pytest.approx(ts.score("hscore", f1, y), rel=1e-10)
+
+
+def test_shrinkage_hscore_invariant_to_rotation_shift_and_scale():
+    for case in (case_a, case_c):
+        f, y = case()
+        q, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(f.shape[1], f.shape[1])))
+        base = ts.score("shrinkage_hscore", f, y)
+        assert ts.score("shrinkage_hscore", 5.0 * f @ q - 3.0, y) == pytest.approx(base, rel=1e-8)
+
+
+def test_shrinkage_hscore_edge_cases():
+    y = np.repeat([0, 1], 10)
+    assert ts.score("shrinkage_hscore", np.ones((20, 4)), y) == 0.0
+    rng = np.random.default_rng(3)
+    dup = np.repeat(rng.normal(size=(10, 30)), 2, axis=0)  # duplicated rows, N < D
+    assert 0.0 <= ts.score("shrinkage_hscore", dup, np.arange(20) % 2) < 1.0
+    singles = rng.normal(size=(8, 3))  # one sample per class but one
+    value = ts.score("shrinkage_hscore", singles, [0, 1, 2, 3, 4, 5, 6, 6])
+    assert np.isfinite(value) and 0.0 <= value <= 6.0
