@@ -1,0 +1,155 @@
+"""Shared arithmetic of the Fisher-discriminant estimators (SFDA, ETran's LDA term).
+
+Private module (not scanned for ``METRICS``). Everything here takes already
+validated float64 arrays and integer codes ``0..C-1``.
+
+The regularised linear discriminant of SFDA (Shao et al., ECCV 2022) uses the
+pooled within-class covariance ``S_w = (1/N) sum_i (x_i - mu_{y_i})(x_i - mu_{y_i})^T``
+shrunk towards a scaled identity,
+
+    S_w(lambda) = (1 - lambda) S_w + lambda (tr S_w / D) I,
+
+and the class posterior of the Gaussian model with that shared covariance,
+
+    log p(c | x) = x^T S_w(lambda)^-1 mu_c - 1/2 mu_c^T S_w(lambda)^-1 mu_c + log pi_c - log Z(x).
+
+The reference code obtains ``S_w(lambda)^-1`` as ``V V^T`` from the generalised
+eigenvectors ``V`` of ``(S_b, S_w(lambda))`` (the Fisher directions, which are
+``S_w(lambda)``-orthonormal); projecting onto all ``D`` Fisher directions and
+classifying there is therefore the same as whitening by ``S_w(lambda)``, which is
+what :func:`lda_log_posterior` does, with one symmetric eigendecomposition of
+``S_w``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_softmax
+
+from transferscope.errors import InputError
+from transferscope.metrics._validation import check_positive_float
+
+
+def class_statistics(
+    feats: np.ndarray, codes: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(priors, means, s_w)``: class frequencies, class means and the pooled
+    within-class covariance ``sum_c pi_c cov_c`` (population covariances, as the
+    reference's ``np.cov(..., bias=1)``). Constant columns get exactly zero scatter."""
+    n = feats.shape[0]
+    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    sums = np.zeros((n_classes, feats.shape[1]))
+    np.add.at(sums, codes, feats)
+    means = sums / counts[:, None]
+    constant = np.ptp(feats, axis=0) == 0
+    means[:, constant] = feats[0, constant]  # exact, where the division may round
+    dev = feats - means[codes]
+    s_w = dev.T @ dev / n
+    return counts / n, means, (s_w + s_w.T) / 2.0
+
+
+def total_variance(feats: np.ndarray) -> float:
+    """Sum of the feature variances; exactly zero for constant columns."""
+    variances = np.var(feats, axis=0)
+    return float(variances[np.ptp(feats, axis=0) > 0].sum())
+
+
+def power_iteration_eigenvalue(matrix: np.ndarray, iterations: int) -> float | None:
+    """The reference's estimate of the largest eigenvalue of a PSD matrix.
+
+    Starts from the row sums and takes ``iterations`` double steps, returning
+    ``x^T A y`` as in SFDA's ``utils.iterative_A``. Returns ``None`` when the
+    iteration breaks down (a zero vector, e.g. when the rows of ``A`` sum to zero),
+    where the reference would produce NaN.
+    """
+    x = matrix.sum(axis=1)
+    y = x
+    for _ in range(iterations):
+        temp = matrix @ x
+        norm = np.linalg.norm(temp)
+        if norm == 0 or not np.isfinite(norm):
+            return None
+        y = temp / norm
+        temp = matrix @ y
+        norm = np.linalg.norm(temp)
+        if norm == 0 or not np.isfinite(norm):
+            return None
+        x = temp / norm
+    return float(x @ matrix @ y)
+
+
+def adaptive_shrinkage(
+    eigvals: np.ndarray,
+    s_w: np.ndarray,
+    *,
+    scale: float,
+    floor: float,
+    power_iterations: int | None,
+) -> float:
+    """SFDA's shrinkage ``lambda = max(exp(-scale * sigma_max(S_w)), floor)``.
+
+    ``sigma_max`` is the exact largest eigenvalue (``power_iterations=None``) or the
+    reference's power-iteration estimate.
+    """
+    sigma = float(eigvals.max()) if eigvals.size else 0.0
+    if power_iterations is not None:
+        estimate = power_iteration_eigenvalue(s_w, power_iterations)
+        if estimate is not None:
+            sigma = estimate
+    return float(min(1.0, max(np.exp(-scale * sigma), floor)))
+
+
+def lda_log_posterior(
+    feats: np.ndarray,
+    priors: np.ndarray,
+    means: np.ndarray,
+    eigvals: np.ndarray,
+    eigvecs: np.ndarray,
+    shrinkage: float,
+) -> np.ndarray:
+    """``(N, C)`` log posteriors of the shared-covariance Gaussian model whose
+    covariance is ``S_w(lambda)``, given the eigendecomposition of ``S_w``.
+
+    Eigenvalues of ``S_w`` at rounding level are taken as exact zeros, so those
+    directions get exactly ``lambda tr(S_w)/D``. Directions where ``S_w(lambda)``
+    is then zero (``S_w = 0``, or ``lambda = 0`` with a singular ``S_w``) carry
+    no evidence and are dropped (pseudo-inverse).
+    """
+    d = feats.shape[1]
+    mu = float(eigvals.sum()) / d
+    top = float(eigvals.max()) if eigvals.size else 0.0
+    clean = np.where(eigvals > top * max(feats.shape) * np.finfo(np.float64).eps, eigvals, 0.0)
+    shrunk = (1.0 - shrinkage) * clean + shrinkage * mu
+    keep = shrunk > 0.0
+    # The posterior is invariant to a common translation; centring keeps the
+    # linear form below free of large cancellations.
+    centre = priors @ means
+    whiten = eigvecs[:, keep] / np.sqrt(shrunk[keep])
+    z = (feats - centre) @ whiten
+    m = (means - centre) @ whiten
+    logits = z @ m.T - 0.5 * np.einsum("ij,ij->i", m, m)[None, :] + np.log(priors)[None, :]
+    return log_softmax(logits, axis=1)
+
+
+def check_within_class_scatter(s_w: np.ndarray, feats: np.ndarray, metric: str) -> None:
+    """Reject features where every class is a single point (to rounding) but the
+    classes differ: the discriminant is then undefined (the shrunk covariance is
+    zero). All rows identical is allowed: the posteriors are then the priors."""
+    total = total_variance(feats)
+    if total > 0.0 and float(np.trace(s_w)) <= total * max(feats.shape) * np.finfo(np.float64).eps:
+        raise InputError(
+            f"{metric} is undefined when every class is a single point (zero within-class "
+            "variance): each class needs two or more distinct feature rows"
+        )
+
+
+def check_unit_interval(value: object, *, name: str, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float in ``[0, 1]`` (or ``None`` if allowed), or raise."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a number in [0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{name} must be in [0, 1], got {value}")
+    return value
