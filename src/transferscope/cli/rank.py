@@ -50,7 +50,6 @@ def rank_command(
 
       transferscope rank --features a.npy --features b.npy --labels y.npy --output ranking.csv
     """
-    from transferscope.workflows.rank import rank
     from transferscope.workflows.results import write_table
 
     with handle_errors():

@@ -7,7 +7,6 @@ Every failure is an :class:`InputError` naming the file and what was wrong.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd

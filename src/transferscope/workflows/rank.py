@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from contextlib import nullcontext
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,10 @@ from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import POOLINGS, Encoder
 from transferscope.extraction.features import extract_features
+from transferscope.extraction.fingerprint import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features
 from transferscope.probes.linear import linear_probe
-from transferscope.extraction.fingerprint import hash_array, hash_fields
 from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 
@@ -111,7 +111,7 @@ def score_candidates(
         results = Parallel(n_jobs=jobs)(cells)
     rows = []
     notes: dict[str, None] = {}
-    for cand, (values, probe, messages) in zip(candidates, results):
+    for cand, (values, probe, messages) in zip(candidates, results, strict=True):
         row = {k: v for k, v in cand.items() if k != "features"}
         row["dim"] = int(cand["features"].shape[1])
         row.update(values)

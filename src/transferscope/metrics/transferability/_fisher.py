@@ -27,7 +27,6 @@ import numpy as np
 from scipy.special import log_softmax
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_positive_float
 
 
 def class_statistics(

@@ -62,12 +62,12 @@ from scipy.special import softmax
 from transferscope.metrics._validation import (
     check_classification_labels,
     check_features,
+    check_positive_float,
     check_positive_int,
 )
 from transferscope.metrics.registry import MetricInfo
 from transferscope.metrics.transferability._fisher import (
     adaptive_shrinkage,
-    check_positive_float,
     check_unit_interval,
     check_within_class_scatter,
     class_statistics,
