@@ -40,3 +40,18 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
 @pytest.fixture()
 def cache_dir(tmp_path: Path) -> str:
     return str(tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) -> Path:
+    """The tiny BERT saved as a 3-class sequence classifier (its head gives source_probs)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    directory = tmp_path_factory.mktemp("tiny-classifier")
+    config = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                     intermediate_size=64, max_position_embeddings=128, num_labels=3)
+    torch.manual_seed(1)
+    transformers.BertForSequenceClassification(config).save_pretrained(directory)
+    for name in TOKENIZER_FILES:
+        shutil.copy(Path(minilm_path) / name, directory / name)
+    return directory

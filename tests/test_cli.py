@@ -140,3 +140,18 @@ def test_demo_small_end_to_end(tmp_path):
     table = pd.read_parquet(out)
     assert set(table["dataset"]) == {"sentence-polarity", "word-language", "vader-polarity", "vader-valence"}
     assert len(table) == 4 * 16  # 8 pretrained + 7 random + 1 tfidf candidates per dataset
+
+
+def test_rank_features_with_source_probs_cli(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    np.save(tmp_path / "a.npy", rng.normal(size=(40, 3)))
+    np.save(tmp_path / "pa.npy", np.c_[0.9 - 0.8 * y, 0.1 + 0.8 * y])
+    np.save(tmp_path / "y.npy", y)
+    result = invoke("rank", "--features", str(tmp_path / "a.npy"), "--source-probs", str(tmp_path / "pa.npy"),
+                    "--labels", str(tmp_path / "y.npy"), "--metric", "nce,leep,logme", "--output", str(tmp_path / "o.json"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.json").read_text())[0]["nce"] == pytest.approx(0.0, abs=1e-12)
+    result = invoke("rank", "--features", str(tmp_path / "a.npy"), "--features", str(tmp_path / "a.npy"),
+                    "--source-probs", str(tmp_path / "pa.npy"), "--labels", str(tmp_path / "y.npy"))
+    assert result.exit_code == 2 and "one per features file" in result.output

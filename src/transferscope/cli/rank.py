@@ -31,6 +31,7 @@ def rank_command(
     metric: Annotated[str, typer.Option(help="Comma-separated estimators; the table is sorted by the first.")] = "logme,hscore,knn",
     features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings (.npy, .npz, .parquet, .csv). Repeat for several.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")] = None,
+    source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
     probe: Annotated[bool, typer.Option(help="Also measure a linear probe on a seeded split.")] = False,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
@@ -61,7 +62,8 @@ def rank_command(
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
             if labels is None:
                 raise InputError("--labels is required with --features")
-            table = _rank_features(features, labels, task=task, metric=metric, probe=probe, seed=seed)
+            table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
+                                   probe=probe, seed=seed)
         else:
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
@@ -77,17 +79,24 @@ def rank_command(
             err_console.print(f"wrote {written}")
 
 
-def _rank_features(paths: list[Path], labels_path: Path, *, task: str | None, metric: str,
-                   probe: bool, seed: int):  # type: ignore[no-untyped-def]
+def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
+                   metric: str, probe: bool, seed: int):  # type: ignore[no-untyped-def]
     from transferscope.datasets.loaders import load_feature_file, load_labels
     from transferscope.workflows.rank import rank
 
+    if probs_paths and len(probs_paths) != len(paths):
+        raise InputError(f"--source-probs was given {len(probs_paths)} time(s) but --features {len(paths)}; "
+                         "give one per features file, in the same order")
     y = load_labels(labels_path)
     arrays = {}
-    for path in paths:
+    probs = {}
+    for i, path in enumerate(paths):
         name = path.stem if path.stem not in arrays else str(path)
         arrays[name] = load_feature_file(path)
-    return rank(features=arrays, labels=y, task=task, metrics=metric, probe=probe, seed=seed)
+        if probs_paths:
+            probs[name] = load_feature_file(probs_paths[i])
+    return rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
+                probe=probe, seed=seed)
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]

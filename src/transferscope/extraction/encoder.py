@@ -13,10 +13,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Encoder", "POOLINGS", "ProgressCallback"]
+__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "POOLINGS", "ProgressCallback"]
 
 #: Poolings over tokens. Layers without a token axis ignore the pooling.
 POOLINGS = ("mean", "cls", "max", "last")
+
+#: Pseudo-layer of a classifier checkpoint: the softmax of its head, the
+#: ``source_probs`` of LEEP, NCE and similar estimators. Not a candidate layer.
+HEAD_LAYER = "head"
+HEAD_POOLING = "softmax"
 
 ProgressCallback = Callable[[int], None]
 

@@ -1,7 +1,10 @@
 """Adapters for Hugging Face transformers and sentence-transformers models.
 
 Every hidden layer is read through ``output_hidden_states``: ``embeddings`` is
-the embedding output and ``layer_i`` the output of block ``i``. Token poolings
+the embedding output and ``layer_i`` the output of block ``i``. A checkpoint
+saved as a sequence classifier also has the pseudo-layer ``head``: the softmax
+of its classification head, which estimators such as LEEP and NCE take as
+``source_probs``. Token poolings
 are attention-mask aware. A model is found as a local directory, or through the
 Hugging Face hub cache; the cache identity is a hash of the files in the model
 directory, so two revisions can never share an entry.
@@ -18,11 +21,11 @@ import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction._torch import pick_device, require_torch, seed_everything
-from transferscope.extraction.encoder import POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
 from transferscope.extraction.fingerprint import hash_fields, hash_files
 from transferscope.extraction.pooling import pool_tokens
 
-__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir"]
+__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "HEAD_LAYER", "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
@@ -171,6 +174,13 @@ class HFEncoder:
     def layer_names(self) -> list[str]:
         return ["embeddings"] + [f"layer_{i}" for i in range(1, self._num_layers() + 1)]
 
+    def has_classification_head(self) -> bool:
+        """True when the checkpoint is a sequence classifier (its softmax gives ``source_probs``)."""
+        if self.random_init:
+            return False
+        architectures = getattr(self._load_config(), "architectures", None) or []
+        return any(str(a).endswith("ForSequenceClassification") for a in architectures)
+
     def pooled_layers(self) -> list[str]:
         return self.layer_names()
 
@@ -194,6 +204,10 @@ class HFEncoder:
                 model = transformers.AutoModel.from_config(
                     self._load_config(), trust_remote_code=self.trust_remote_code
                 )
+            elif self.has_classification_head():
+                model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                    self.path, trust_remote_code=self.trust_remote_code
+                )
             else:
                 model = transformers.AutoModel.from_pretrained(
                     self.path, trust_remote_code=self.trust_remote_code
@@ -213,7 +227,11 @@ class HFEncoder:
             batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         ).to(self._device)
         out = self._model(**enc, output_hidden_states=True)
-        return out.hidden_states, enc["attention_mask"], {}
+        extra = {}
+        logits = getattr(out, "logits", None)
+        if logits is not None:
+            extra[HEAD_LAYER] = logits.float().softmax(dim=-1)
+        return out.hidden_states, enc["attention_mask"], extra
 
     def encode(
         self,
@@ -260,11 +278,14 @@ class HFEncoder:
         return out
 
     def all_layers(self) -> list[str]:
-        """Every layer name that :meth:`encode` accepts."""
-        return self.layer_names()
+        """Every layer name that :meth:`encode` accepts (``head`` for classifiers)."""
+        return self.layer_names() + ([HEAD_LAYER] if self.has_classification_head() else [])
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
-        return [(layer, pooling) for layer in layers for pooling in poolings]
+        keys = [(layer, pooling) for layer in layers if layer != HEAD_LAYER for pooling in poolings]
+        if HEAD_LAYER in layers:
+            keys.append((HEAD_LAYER, HEAD_POOLING))
+        return keys
 
 
 class SentenceTransformerEncoder(HFEncoder):
@@ -296,6 +317,9 @@ class SentenceTransformerEncoder(HFEncoder):
         # The Transformer module then adds every hidden state as "all_layer_embeddings".
         model[0].auto_model.config.output_hidden_states = True
         self._model, self._device = model, device
+
+    def has_classification_head(self) -> bool:
+        return False
 
     def all_layers(self) -> list[str]:
         return self.layer_names() + ["output"]

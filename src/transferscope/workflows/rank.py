@@ -15,7 +15,7 @@ from joblib import Parallel, delayed, parallel_config
 from transferscope.datasets.dataset import Dataset, infer_task
 from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
-from transferscope.extraction.encoder import POOLINGS, Encoder
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, Encoder
 from transferscope.extraction.features import extract_features
 from transferscope.extraction.fingerprint import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
@@ -34,7 +34,7 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
     available = encoder.all_layers()
     if isinstance(layers, str):
         if layers == "all":
-            return list(available)
+            return [layer for layer in available if layer != HEAD_LAYER]
         if layers == "last":
             return [encoder.layer_names()[-1]]
         layers = [part.strip() for part in layers.split(",") if part.strip()]
@@ -95,7 +95,8 @@ def score_candidates(
         opts = dict(options.get(name, {}))
         if "task" in inspect.signature(info.func).parameters:
             opts.setdefault("task", task)
-        check_options(info, opts)
+        supplied = {"source_probs": None} if info.needs_source_probs else {}
+        check_options(info, {**supplied, **opts})  # source_probs come per candidate
         plans.append((name, opts))
     labels_id = labels_fingerprint(labels) if score_cache is not None else ""
     splits_id = (hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
@@ -103,7 +104,7 @@ def score_candidates(
     cache_root = None if score_cache is None else str(score_cache.root.parent)
     cells = [
         delayed(_score_cell)(cand["features"], labels, task, plans, probe_splits, cache_root,
-                             labels_id, splits_id)
+                             labels_id, splits_id, cand.get("source_probs"))
         for cand in candidates
     ]
     jobs = n_jobs if n_jobs is not None else (-1 if len(cells) >= 4 else 1)
@@ -112,7 +113,7 @@ def score_candidates(
     rows = []
     notes: dict[str, None] = {}
     for cand, (values, probe, messages) in zip(candidates, results, strict=True):
-        row = {k: v for k, v in cand.items() if k != "features"}
+        row = {k: v for k, v in cand.items() if k not in ("features", "source_probs")}
         row["dim"] = int(cand["features"].shape[1])
         row.update(values)
         for message in messages:
@@ -138,14 +139,27 @@ def _score_cell(
     cache_root: str | None,
     labels_id: str,
     splits_id: str,
+    source_probs: np.ndarray | None = None,
 ) -> tuple[dict[str, float], dict[str, Any] | None, list[str]]:
-    """One candidate: every estimator and the probe (a pure, idempotent cell)."""
+    """One candidate: every estimator and the probe (a pure, idempotent cell).
+
+    Estimators that need ``source_probs`` get NaN, with a message, for a
+    candidate whose model has no classification head.
+    """
     cache = None if cache_root is None else ScoreCache(cache_root)
     feats_id = hash_array(np.asarray(feats)) if cache is not None else ""
     values: dict[str, float] = {}
     messages: list[str] = []
     for name, opts in plans:
         info = get_metric(name, "transferability")
+        key_opts = dict(opts)
+        if info.needs_source_probs and "source_probs" not in opts:
+            if source_probs is None:
+                values[name] = float("nan")
+                messages.append(f"{name}: needs source_probs; candidates without a classification head get NaN")
+                continue
+            opts = {**opts, "source_probs": source_probs}
+            key_opts["source_probs"] = "array:" + (hash_array(np.asarray(source_probs)) if cache else "")
 
         def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
             with warnings.catch_warnings(record=True) as caught:
@@ -153,7 +167,10 @@ def _score_cell(
                 value = info.func(feats, labels, **opts)
             return {"value": value, "warnings": [str(w.message) for w in caught]}
 
-        result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=opts)
+        for key, value in key_opts.items():  # arrays are keyed by content, never by repr
+            if isinstance(value, np.ndarray):
+                key_opts[key] = "array:" + hash_array(value)
+        result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts)
         values[name] = result["value"]
         messages.extend(f"{name}: {m}" for m in result["warnings"])
     probe = None
@@ -196,6 +213,7 @@ def rank(
     poolings: str | Sequence[str] = ("mean",),
     features: Mapping[str, Any] | None = None,
     labels: Any = None,
+    source_probs: Mapping[str, Any] | None = None,
     task: str | None = None,
     metrics: str | Sequence[str] = DEFAULT_METRICS,
     metric_options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -227,6 +245,10 @@ def rank(
         Precomputed embeddings, one candidate each.
     labels : array-like, optional
         Labels for ``features``.
+    source_probs : mapping of str to array, optional
+        Source-classifier probabilities per feature candidate (same keys as
+        ``features``), for estimators such as ``leep`` and ``nce``. With models,
+        they come from the classification head of checkpoints that have one.
     task : {"classification", "regression"}, optional
         Defaults to the dataset's task, or is inferred from ``labels``.
     metrics : str or sequence of str
@@ -280,8 +302,10 @@ def rank(
             check_features(arr, name=f"features '{name}'")
             if arr.shape[0] != y.shape[0]:
                 raise InputError(f"labels has {y.shape[0]} entries but features '{name}' has {arr.shape[0]} rows")
-            candidates.append({"candidate": str(name), "model": str(name), "layer": "", "pooling": "",
-                               "features": arr})
+            cand = {"candidate": str(name), "model": str(name), "layer": "", "pooling": "", "features": arr}
+            if source_probs is not None and name in source_probs:
+                cand["source_probs"] = np.asarray(source_probs[name])
+            candidates.append(cand)
         if not candidates:
             raise InputError("features must hold at least one array")
         splits = _probe_splits(Dataset("features", np.arange(y.shape[0]), y, task, "features"), seed) if probe else None
@@ -296,17 +320,23 @@ def rank(
         if pooling not in POOLINGS:
             raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
     cache = FeatureCache(cache_dir) if use_cache else None
+    needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in names)
     candidates = []
     for spec in models:
         encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
                                 device=device, trust_remote_code=trust_remote_code)
         chosen = select_layers(encoder, layers)
-        feats = extract_features(encoder, dataset.inputs, layers=chosen, poolings=pools, cache=cache,
-                                 dataset_fingerprint=dataset.fingerprint(), progress=progress)
+        head = (needs_probs and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in chosen)
+        feats = extract_features(encoder, dataset.inputs, layers=chosen + ([HEAD_LAYER] if head else []),
+                                 poolings=pools, cache=cache, dataset_fingerprint=dataset.fingerprint(),
+                                 progress=progress)
+        probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
         for (layer, pooling), array in feats.items():
-            candidates.append({"candidate": f"{encoder.name} | {layer} | {pooling}",
-                               "model": encoder.name, "layer": layer, "pooling": pooling,
-                               "features": array})
+            cand = {"candidate": f"{encoder.name} | {layer} | {pooling}", "model": encoder.name,
+                    "layer": layer, "pooling": pooling, "features": array}
+            if probs is not None:
+                cand["source_probs"] = probs
+            candidates.append(cand)
     splits = _probe_splits(dataset, seed) if probe else None
     table = score_candidates(candidates, dataset.labels, task=task, metrics=names,
                              metric_options=metric_options, probe_splits=splits,
