@@ -16,7 +16,7 @@ training. ``LEEP <= 0``; higher is better.
 NLEEP (Li, Jia, Sang, Zhu, Green, Wang & Gong, "Ranking Neural Checkpoints",
 CVPR 2021) replaces the source head by a Gaussian mixture fitted to the
 features: PCA keeping ``variance_kept`` of the variance, a ``K = 5 C``
-component mixture (scikit-learn ``GaussianMixture``, diagonal covariances by
+component mixture (scikit-learn ``GaussianMixture``, full covariances by
 default, k-means initialisation seeded by ``seed``), and the component
 posteriors ``P(k | x_i)`` used as ``theta_i`` in the LEEP formula.
 
@@ -241,7 +241,7 @@ METRICS = [
         name="nleep",
         family="transferability",
         func=nleep,
-        summary="LEEP with the posteriors of a 5C-component Gaussian mixture (diagonal "
+        summary="LEEP with the posteriors of a 5C-component Gaussian mixture (full "
         "covariance) on PCA-80% features in place of the source head.",
         citation="Li, Jia, Sang, Zhu, Green, Wang & Gong, Ranking Neural Checkpoints, CVPR 2021",
         task_types=("classification",),
