@@ -23,9 +23,12 @@ def source_probs_for(features) -> np.ndarray:
     features, so rows move with the features under permutation."""
     try:
         f = np.asarray(features, dtype=np.float64)
-        logits = f @ np.random.default_rng(123).normal(size=(f.shape[1], 5))
+        with np.errstate(all="ignore"):  # NaN/inf rows are the point of some tests
+            logits = f @ np.random.default_rng(123).normal(size=(f.shape[1], 5))
     except (TypeError, ValueError, IndexError):
         return np.full((max(len(features), 1), 2), 0.5)
+    if not np.isfinite(logits).all():
+        return np.full((f.shape[0], 2), 0.5)
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     return p / p.sum(axis=1, keepdims=True)
@@ -83,6 +86,8 @@ def test_deterministic_and_does_not_mutate(info):
 def test_separates_informative_from_random_features(info):
     if not info.properties.get("uses_features", True):
         pytest.skip(f"{info.name} ignores the features by design")
+    if info.properties.get("ignores_class_separation", False):
+        pytest.skip(f"{info.name} measures within-class spread only; class separation does not move it")
     good, y = _data(5, n=150, shift=3.0)
     noise = np.random.default_rng(6).normal(size=good.shape)
     assert info.higher_is_better
