@@ -14,7 +14,9 @@ and prints ``loop / ours`` (goal >= 5) and ``ours / floor`` (goal <= 1.5),
 with the largest relative difference between the two LogME values.
 
 Part 2: every registered estimator at N in {1k, 10k, 50k} (D=512, C=100 by
-default), printed with its ratio to the ``F.T @ F`` time at that N.
+default), printed with its ratio to the ``F.T @ F`` time at that N. A size is
+skipped (shown as ``>Bs``) when even linear growth from the previous size would
+exceed the budget ``--budget`` seconds.
 
     python benchmarks/bench_estimators.py [--sizes 1000,10000,50000] [--dim 512]
         [--skip-logme] [--only logme,hscore] [--repeat 3]
@@ -112,7 +114,8 @@ def source_probs(f: np.ndarray, classes: int = 100, seed: int = 1) -> np.ndarray
     return p / p.sum(axis=1, keepdims=True)
 
 
-def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, repeat: int) -> None:
+def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, repeat: int,
+             budget: float) -> None:
     infos = [i for i in list_metrics("transferability") if only is None or i.name in only]
     print(f"\nEvery estimator (D={dim}, C={classes}); ratio = time / time of F.T @ F at that N")
     header = f"{'estimator':>18}" + "".join(f" {f'N={n} s':>12} {'ratio':>8}" for n in sizes)
@@ -122,8 +125,13 @@ def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, re
     print(f"{'F.T @ F':>18}" + "".join(f" {grams[n]:>12.4f} {1.0:>8.1f}" for n in sizes))
     for info in infos:
         cells = []
+        previous: tuple[int, float] | None = None
         for n in sizes:
             f, y = data[n]
+            if previous is not None and previous[1] * n / previous[0] > budget:
+                # Even linear growth from the last size would exceed the budget.
+                cells.append(f" {'>' + format(budget, '.0f') + 's':>12} {'-':>8}")
+                continue
             options: dict[str, object] = dict(info.properties.get("required_options", {}))
             if info.needs_source_probs:
                 options["source_probs"] = source_probs(f)
@@ -132,6 +140,7 @@ def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, re
                 try:
                     t = best_of(lambda: ts.score(info.name, f, y, **options), 1 if n >= 10000 else repeat)
                     cells.append(f" {t:>12.4f} {t / grams[n]:>8.1f}")
+                    previous = (n, t)
                 except Exception as exc:  # noqa: BLE001 - report and continue
                     cells.append(f" {type(exc).__name__:>12} {'-':>8}")
         print(f"{info.name:>18}" + "".join(cells), flush=True)
@@ -145,11 +154,13 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="comma-separated estimator names")
     parser.add_argument("--skip-logme", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="skip a size when linear growth from the previous one would exceed this many seconds")
     args = parser.parse_args()
     if not args.skip_logme:
         part_logme(args.repeat)
     only = set(args.only.split(",")) if args.only else None
-    part_all([int(s) for s in args.sizes.split(",")], args.dim, args.classes, only, args.repeat)
+    part_all([int(s) for s in args.sizes.split(",")], args.dim, args.classes, only, args.repeat, args.budget)
 
 
 if __name__ == "__main__":
