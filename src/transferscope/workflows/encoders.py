@@ -6,7 +6,8 @@ Accepted forms:
   ``modules.json``, else a Hugging Face transformers model;
 * ``hf:PATH`` / ``st:PATH``: force the transformers / sentence-transformers adapter;
 * ``random:PATH``: the same architecture with random weights (a baseline);
-* ``tfidf``: character n-gram TF-IDF + SVD (a baseline without pretraining).
+* ``tfidf``: character n-gram TF-IDF + SVD (a baseline without pretraining);
+* ``hashing``: hashed character n-grams + TF-IDF + SVD (no fitted vocabulary).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def build_encoder(
         from transferscope.extraction.baselines import TfidfSvdEncoder
 
         return TfidfSvdEncoder(seed=seed)
+    if text in ("hashing", "hashing-svd"):
+        from transferscope.extraction.baselines import HashingSvdEncoder
+
+        return HashingSvdEncoder(seed=seed)
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,

@@ -1,0 +1,57 @@
+"""``transferscope benchmark``: run a suite, store tidy rows, print the meta-evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table
+
+__all__ = ["benchmark_command"]
+
+
+def benchmark_command(
+    suite: Annotated[str, typer.Argument(help="A built-in suite (text) or a suite YAML file.")],
+    store: Annotated[Path, typer.Option(help="DuckDB results file (created; reruns skip finished cells).")] = Path("transferscope-results.duckdb"),
+    output: Annotated[Optional[Path], typer.Option(help="Write the aggregate table to .csv, .json or .parquet.")] = None,
+    export: Annotated[Optional[Path], typer.Option(help="Export every stored row of the suite to .parquet, .csv or .json.")] = None,
+    max_samples: Annotated[Optional[int], typer.Option(min=20, help="Override the suite's subsample size.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Run a benchmark suite: estimators and measured transfer for every candidate x target.
+
+    Example: transferscope benchmark text --store results.duckdb --output aggregate.csv
+    """
+    import dataclasses
+
+    from transferscope.errors import InputError
+    from transferscope.workflows.benchmark import META_METHODS, aggregate_table, run_benchmark
+    from transferscope.workflows.results import write_table
+    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.suite import load_suite
+
+    with handle_errors():
+        check_output_path(output)
+        check_output_path(export)
+        if method not in META_METHODS:
+            raise InputError(f"--method must be one of {', '.join(META_METHODS)}, got '{method}'")
+        spec = load_suite(suite)
+        if max_samples is not None:
+            spec = dataclasses.replace(spec, max_samples=max_samples)
+        results = ResultStore(store)
+        result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
+                               progress=not quiet,
+                               log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+        table = aggregate_table(result.meta, method)
+        err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
+                          f"in {results.path}", highlight=False)
+        print_table(table, title=f"{spec.name}: {method} of each estimator against the linear probe, per target "
+                    "(static = the suite's prior per model)", digits=3)
+        if output is not None:
+            write_table(table, output)
+        if export is not None:
+            results.export(export)

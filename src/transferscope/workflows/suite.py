@@ -1,0 +1,144 @@
+"""Declarative benchmark suites: candidates x targets x estimators x ground truth.
+
+A suite is a YAML file or a dictionary::
+
+    name: my-suite
+    candidates:                    # model specs as for `transferscope rank`
+      - {model: "st:{minilm}", layers: all, poolings: [mean, cls]}
+      - {model: tfidf}
+    targets: [sentence-polarity, word-language]     # built-in dataset names
+    estimators: all                # or a list; "all" = every applicable one
+    exclude: [nleep]               # estimators to leave out of "all"
+    probe: linear
+    seeds: [0]
+    max_samples: null              # stratified subsample of each target
+    priors: {tfidf: 0.0, "st:{minilm}": 22.7e6}   # static baseline per model
+
+``{minilm}`` expands to the local path of the shipped all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transferscope.errors import InputError
+
+__all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES"]
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """One model of a suite and the layers / poolings to read from it."""
+
+    model: str
+    layers: str | list[str] = "all"
+    poolings: list[str] = field(default_factory=lambda: ["mean"])
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark definition (see the module docs)."""
+
+    name: str
+    candidates: list[CandidateSpec]
+    targets: list[str]
+    estimators: str | list[str] = "all"
+    exclude: list[str] = field(default_factory=list)
+    probe: str = "linear"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    max_samples: int | None = None
+    priors: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> Suite:
+        """Validate and build a suite from a parsed YAML / Python dictionary."""
+        if not isinstance(spec, dict):
+            raise InputError("a suite must be a mapping with name, candidates and targets")
+        unknown = set(spec) - {f.name for f in cls.__dataclass_fields__.values()}
+        if unknown:
+            raise InputError(f"suite has unknown key(s): {', '.join(sorted(unknown))}")
+        for key in ("name", "candidates", "targets"):
+            if not spec.get(key):
+                raise InputError(f"suite needs a non-empty '{key}'")
+        candidates = []
+        for i, cand in enumerate(spec["candidates"]):
+            if isinstance(cand, str):
+                cand = {"model": cand}
+            if not isinstance(cand, dict) or "model" not in cand:
+                raise InputError(f"suite candidate {i} needs a 'model'")
+            poolings = cand.get("poolings", ["mean"])
+            candidates.append(CandidateSpec(
+                model=_expand(str(cand["model"])),
+                layers=cand.get("layers", "all"),
+                poolings=[poolings] if isinstance(poolings, str) else list(poolings),
+            ))
+        if spec.get("probe", "linear") != "linear":
+            raise InputError(f"suite probe must be 'linear' for now, got {spec.get('probe')!r}")
+        return cls(
+            name=str(spec["name"]),
+            candidates=candidates,
+            targets=[str(t) for t in spec["targets"]],
+            estimators=spec.get("estimators", "all"),
+            exclude=[str(e) for e in spec.get("exclude", [])],
+            probe="linear",
+            seeds=[int(s) for s in spec.get("seeds", [0])],
+            max_samples=spec.get("max_samples"),
+            priors={_expand(str(k)): float(v) for k, v in (spec.get("priors") or {}).items()},
+            description=str(spec.get("description", "")),
+        )
+
+
+def _expand(text: str) -> str:
+    if "{minilm}" in text:
+        from transferscope.workflows.demo import demo_model_path
+
+        text = text.replace("{minilm}", demo_model_path())
+    return text
+
+
+TEXT_SUITE: dict[str, Any] = {
+    "name": "text",
+    "description": "Every layer and pooling of the shipped MiniLM encoder, the same architecture with "
+                   "random weights, TF-IDF+SVD and hashing baselines, on four real text tasks.",
+    "candidates": [
+        {"model": "st:{minilm}", "layers": "all", "poolings": ["mean", "cls"]},
+        {"model": "random:{minilm}", "layers": "all", "poolings": ["mean"]},
+        {"model": "tfidf"},
+        {"model": "hashing"},
+    ],
+    "targets": ["sentence-polarity", "word-language", "vader-polarity", "vader-valence"],
+    "estimators": "all",
+    "exclude": ["nleep", "pactran", "cv_probe"],  # minutes per cell at N = 7,520; run them by name
+    # Static baseline: parameter count (22.7 M for the MiniLM architecture, 0 for the baselines).
+    "priors": {"st:{minilm}": 22.7e6, "random:{minilm}": 22.7e6, "tfidf": 0.0, "hashing": 0.0},
+}
+
+BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE}
+
+
+def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
+    """A built-in suite by name, a YAML file, or a dictionary."""
+    if isinstance(source, dict):
+        return Suite.from_dict(source)
+    text = str(source)
+    if text in BUILTIN_SUITES:
+        return Suite.from_dict(dict(BUILTIN_SUITES[text]))
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise InputError(f"suite '{text}' is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) "
+                         "nor a YAML file")
+    try:
+        import yaml
+    except ImportError:
+        from transferscope.errors import MissingExtraError
+
+        raise MissingExtraError("pyyaml", "scale") from None
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"could not parse suite file '{text}': {str(exc).splitlines()[0]}") from None
+    return Suite.from_dict(spec)

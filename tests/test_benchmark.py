@@ -1,0 +1,127 @@
+"""Benchmark harness: suites, the DuckDB store, resumable cells, meta-evaluation, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from transferscope.cli.app import app
+from transferscope.errors import InputError
+from transferscope.workflows.benchmark import run_benchmark
+from transferscope.workflows.store import ResultStore
+from transferscope.workflows.suite import load_suite
+
+pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
+
+MINI = {
+    "name": "mini",
+    "candidates": ["tfidf", "hashing", {"model": "tfidf"}],
+    "targets": ["sentence-polarity"],
+    "estimators": ["logme", "hscore", "knn"],
+    "max_samples": 80,
+    "priors": {"tfidf": 1.0, "hashing": 0.0},
+}
+
+
+def mini_suite(**changes):
+    spec = {**MINI, **changes}
+    spec["candidates"] = ["tfidf", "hashing"]
+    return load_suite(spec)
+
+
+def test_run_stores_tidy_rows_and_meta(tmp_path):
+    store = ResultStore(tmp_path / "r.duckdb")
+    result = run_benchmark(mini_suite(), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    assert result.computed_cells == 2 and result.skipped_cells == 0
+    rows = store.table(suite="mini")
+    assert set(rows["kind"]) == {"estimator", "probe", "meta"}
+    est = rows[rows["kind"] == "estimator"]
+    assert set(est["metric"]) == {"logme", "hscore", "knn", "static"}
+    assert set(est["candidate"]) == {"tfidf-svd | tfidf-svd | none", "hashing-svd | hashing-svd | none"}
+    probe = rows[(rows["kind"] == "probe") & (rows["metric"] == "accuracy")]
+    assert len(probe) == 2 and probe["value"].between(0, 1).all()
+    assert json.loads(probe["settings"].iloc[0])["probe"] == "linear"
+    assert "transferscope" in json.loads(rows["versions"].iloc[0])
+    # Meta-evaluation equals rank_correlation on the stored numbers.
+    import transferscope as ts
+
+    truth = probe.set_index("candidate")["value"]
+    logme = est[est["metric"] == "logme"].set_index("candidate")["value"].reindex(truth.index)
+    meta = rows[(rows["kind"] == "meta") & (rows["metric"] == "logme:regret@1")]["value"].iloc[0]
+    assert meta == pytest.approx(ts.rank_correlation(logme.to_numpy(), truth.to_numpy(), method="regret@1"))
+    assert "static" in set(result.aggregate["estimator"])
+
+
+def test_rerun_skips_finished_cells_and_resumes_after_interrupt(tmp_path, monkeypatch):
+    store = ResultStore(tmp_path / "r.duckdb")
+    calls = {"n": 0}
+    original = ResultStore.add_rows
+
+    def flaky(self, rows):
+        rows = list(rows)
+        if rows and rows[0].get("kind") != "meta":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt  # interrupted while storing the second cell
+        return original(self, rows)
+
+    monkeypatch.setattr(ResultStore, "add_rows", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(mini_suite(), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    monkeypatch.setattr(ResultStore, "add_rows", original)
+    assert store.table()["candidate"].nunique() == 1  # one whole cell, nothing of the second
+    resumed = run_benchmark(mini_suite(), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    assert (resumed.computed_cells, resumed.skipped_cells) == (1, 1)
+    again = run_benchmark(mini_suite(), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    assert (again.computed_cells, again.skipped_cells) == (0, 2)
+    assert len(store.table(kind="estimator")) == 2 * 4  # no duplicated rows
+
+
+def test_suite_validation_and_yaml(tmp_path):
+    with pytest.raises(InputError, match="non-empty 'targets'"):
+        load_suite({"name": "x", "candidates": ["tfidf"]})
+    with pytest.raises(InputError, match="unknown key"):
+        load_suite({**MINI, "colour": "red"})
+    with pytest.raises(InputError, match="neither a built-in suite"):
+        load_suite("no-such-suite")
+    path = tmp_path / "suite.yaml"
+    path.write_text("name: y\ncandidates: [tfidf]\ntargets: [sentence-polarity]\nestimators: [logme]\n")
+    suite = load_suite(path)
+    assert suite.candidates[0].model == "tfidf" and suite.estimators == ["logme"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(InputError, match="could not parse"):
+        load_suite(bad)
+    text = load_suite("text")
+    assert len(text.targets) >= 4 and any("random:" in c.model for c in text.candidates)
+
+
+def test_store_rejects_a_non_duckdb_file(tmp_path):
+    bad = tmp_path / "x.duckdb"
+    bad.write_text("not a database")
+    with pytest.raises(InputError, match="not a transferscope results file"):
+        ResultStore(bad)
+
+
+def test_cli_benchmark_end_to_end(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text("name: cli\ncandidates: [tfidf, hashing]\ntargets: [sentence-polarity, vader-valence]\n"
+                    "estimators: [logme, knn]\nmax_samples: 60\npriors: {tfidf: 1, hashing: 0}\n")
+    runner = CliRunner()
+    args = ["benchmark", str(path), "--store", str(tmp_path / "r.duckdb"), "--cache-dir", str(tmp_path / "c"),
+            "--output", str(tmp_path / "agg.csv"), "--export", str(tmp_path / "rows.parquet"), "-q"]
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    agg = pd.read_csv(tmp_path / "agg.csv")
+    assert {"logme", "knn", "static"} <= set(agg["estimator"])
+    assert {"sentence-polarity", "vader-valence", "mean"} <= set(agg.columns)
+    rows = pd.read_parquet(tmp_path / "rows.parquet")
+    assert set(rows["suite"]) == {"cli"} and np.isfinite(rows["value"]).all()
+    again = runner.invoke(app, args, catch_exceptions=False)
+    assert "0 cell(s) computed, 4 already stored" in again.output
+    bad = runner.invoke(app, ["benchmark", "nope", "--store", str(tmp_path / "r2.duckdb")])
+    assert bad.exit_code == 2 and "neither a built-in suite" in bad.output
