@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[demo,dev]"
+	$(PIP) install --quiet -e ".[demo,dev,scale]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -125,3 +125,20 @@ def test_cli_benchmark_end_to_end(tmp_path):
     assert "0 cell(s) computed, 4 already stored" in again.output
     bad = runner.invoke(app, ["benchmark", "nope", "--store", str(tmp_path / "r2.duckdb")])
     assert bad.exit_code == 2 and "neither a built-in suite" in bad.output
+
+
+def test_ray_backend_gives_the_local_table(tmp_path):
+    ray = pytest.importorskip("ray", reason="the Ray backend needs the scale extra")
+    local = run_benchmark(mini_suite(), store=ResultStore(tmp_path / "a.duckdb"), cache_dir=str(tmp_path / "c1"),
+                          n_jobs=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        remote = run_benchmark(mini_suite(), store=ResultStore(tmp_path / "b.duckdb"),
+                               cache_dir=str(tmp_path / "c2"), backend="ray")
+    finally:
+        ray.shutdown()
+    cols = ["estimator", "sentence-polarity"]
+    pd.testing.assert_frame_equal(local.aggregate[cols], remote.aggregate[cols], rtol=1e-9)
+    a = ResultStore(tmp_path / "a.duckdb").table(kind="estimator").sort_values(["candidate", "metric"])
+    b = ResultStore(tmp_path / "b.duckdb").table(kind="estimator").sort_values(["candidate", "metric"])
+    np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-9)

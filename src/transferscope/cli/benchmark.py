@@ -20,6 +20,7 @@ def benchmark_command(
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Override the suite's subsample size.")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
+    backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Run a benchmark suite: estimators and measured transfer for every candidate x target.
@@ -43,8 +44,10 @@ def benchmark_command(
         if max_samples is not None:
             spec = dataclasses.replace(spec, max_samples=max_samples)
         results = ResultStore(store)
+        if backend not in ("local", "ray"):
+            raise InputError(f"--backend must be local or ray, got '{backend}'")
         result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
-                               progress=not quiet,
+                               backend=backend, progress=not quiet,
                                log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         table = aggregate_table(result.meta, method)
         err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "

@@ -68,10 +68,14 @@ def run_benchmark(
     cache_dir: str | None = None,
     run_id: str | None = None,
     n_jobs: int | None = None,
+    backend: str = "local",
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> BenchmarkResult:
     """Run every unfinished cell of ``suite``, store the rows, return the meta-evaluation.
+
+    ``backend="ray"`` sends the scoring cells to Ray (``RAY_ADDRESS`` or a local
+    instance); extraction stays in this process, through the feature cache.
 
     Examples
     --------
@@ -114,7 +118,7 @@ def run_benchmark(
                 split = data.split(seed=seed)
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=(split.train, split.val, split.test),
-                                         score_cache=scores, n_jobs=n_jobs)
+                                         score_cache=scores, n_jobs=n_jobs, backend=backend)
                 for row in table.to_dict("records"):
                     store.add_rows(_cell_rows(row, suite, target, seed, run_id, estimators, versions,
                                               _prior(suite, row["model"])))

@@ -77,6 +77,7 @@ def score_candidates(
     probe_splits: Any = None,
     score_cache: ScoreCache | None = None,
     n_jobs: int | None = None,
+    backend: str = "local",
 ) -> pd.DataFrame:
     """Score each candidate (a dict with ``features`` and descriptive fields).
 
@@ -86,7 +87,10 @@ def score_candidates(
     each in ``table.attrs["warnings"]``. With ``score_cache``, results already
     computed for the same feature values, labels and settings are reused.
     Candidates are scored in parallel processes (joblib) when ``n_jobs`` is not 1;
-    results agree across ``n_jobs`` up to floating-point rounding.
+    results agree across ``n_jobs`` up to floating-point rounding. With
+    ``backend="ray"`` every candidate is a Ray task (on the cluster named by
+    ``RAY_ADDRESS``, else a local Ray instance); the cells are the same pure
+    functions, so the table is the same.
     """
     options = {k.lower(): dict(v) for k, v in (metric_options or {}).items()}
     plans = []
@@ -102,14 +106,16 @@ def score_candidates(
     splits_id = (hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
                  if probe_splits is not None else "")
     cache_root = None if score_cache is None else str(score_cache.root.parent)
-    cells = [
-        delayed(_score_cell)(cand["features"], labels, task, plans, probe_splits, cache_root,
-                             labels_id, splits_id, cand.get("source_probs"))
-        for cand in candidates
-    ]
-    jobs = n_jobs if n_jobs is not None else (-1 if len(cells) >= 4 else 1)
-    with parallel_config(backend="loky", inner_max_num_threads=1) if jobs != 1 else nullcontext():
-        results = Parallel(n_jobs=jobs)(cells)
+    args = [(cand["features"], labels, task, plans, probe_splits, cache_root, labels_id, splits_id,
+             cand.get("source_probs")) for cand in candidates]
+    if backend == "ray":
+        results = _run_on_ray(args)
+    elif backend == "local":
+        jobs = n_jobs if n_jobs is not None else (-1 if len(args) >= 4 else 1)
+        with parallel_config(backend="loky", inner_max_num_threads=1) if jobs != 1 else nullcontext():
+            results = Parallel(n_jobs=jobs)(delayed(_score_cell)(*a) for a in args)
+    else:
+        raise InputError(f"backend must be 'local' or 'ray', got {backend!r}")
     rows = []
     notes: dict[str, None] = {}
     for cand, (values, probe, messages) in zip(candidates, results, strict=True):
@@ -184,6 +190,25 @@ def _score_cell(
         probe = _cached(cache, run_probe, features=feats_id, labels=labels_id,
                         metric="linear_probe", options={"task": task, "splits": splits_id})
     return values, probe, messages
+
+
+def _run_on_ray(args: list[tuple[Any, ...]]) -> list[Any]:
+    """Run cells as Ray tasks; arrays go through the object store once each."""
+    import os
+
+    try:
+        import ray
+    except ImportError:
+        from transferscope.errors import MissingExtraError
+
+        raise MissingExtraError("ray", "scale") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
+                 log_to_driver=False, ignore_reinit_error=True)
+    remote = ray.remote(_score_cell)
+    labels_ref = ray.put(args[0][1]) if args else None
+    futures = [remote.remote(ray.put(np.asarray(a[0])), labels_ref, *a[2:]) for a in args]
+    return ray.get(futures)
 
 
 def _cached(cache: ScoreCache | None, compute: Any, **fields: Any) -> dict[str, Any]:
