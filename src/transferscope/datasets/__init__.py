@@ -11,8 +11,18 @@ from transferscope.datasets.loaders import (
     load_table,
     load_text_dataset,
 )
+from transferscope.datasets.similarity_sets import (
+    WORD_SIMILARITY_SETS,
+    load_simlex999,
+    load_word_similarity,
+    load_wordsim353,
+)
 
 __all__ = [
+    "WORD_SIMILARITY_SETS",
+    "load_simlex999",
+    "load_word_similarity",
+    "load_wordsim353",
     "BUILTIN_DATASETS",
     "Dataset",
     "Splits",

@@ -1,7 +1,17 @@
-"""Ground-truth protocols: fit on frozen features, report measured transfer."""
+"""Ground-truth protocols: fit on frozen features, report measured transfer.
+
+Every protocol returns a :class:`ProbeResult` with the headline score, all
+metrics, and every setting that changes a number.
+"""
 
 from __future__ import annotations
 
+from transferscope.probes.fewshot import fewshot_probe
+from transferscope.probes.knn import knn_probe
 from transferscope.probes.linear import ProbeResult, linear_probe
+from transferscope.probes.mlp import mlp_probe
+from transferscope.probes.ncm import ncm_probe
+from transferscope.probes.similarity import similarity_spearman
 
-__all__ = ["ProbeResult", "linear_probe"]
+__all__ = ["ProbeResult", "fewshot_probe", "knn_probe", "linear_probe", "mlp_probe", "ncm_probe",
+           "similarity_spearman"]
