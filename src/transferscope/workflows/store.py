@@ -52,6 +52,7 @@ class ResultStore:
     >>> store = ResultStore(os.path.join(tempfile.mkdtemp(), "r.duckdb"))
     >>> store.add_rows([{"run": "r1", "suite": "s", "target": "t", "candidate": "c",
     ...                  "kind": "estimator", "metric": "logme", "value": -0.5, "seed": 0}])
+    1
     >>> store.has_cell("s", "t", "c", 0)
     True
     >>> float(store.table()["value"].iloc[0])
