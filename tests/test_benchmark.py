@@ -142,3 +142,10 @@ def test_ray_backend_gives_the_local_table(tmp_path):
     a = ResultStore(tmp_path / "a.duckdb").table(kind="estimator").sort_values(["candidate", "metric"])
     b = ResultStore(tmp_path / "b.duckdb").table(kind="estimator").sort_values(["candidate", "metric"])
     np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-9)
+
+
+def test_literature_suite_fails_clearly_without_weights_and_data(tmp_path):
+    result = CliRunner().invoke(app, ["benchmark", "imagenet-11x11", "--store", str(tmp_path / "r.duckdb")])
+    assert result.exit_code == 2
+    assert "torchvision" in result.output and "Traceback" not in result.output
+    assert "transferscope[vision]" in result.output.replace("\n", "")  # markup-like text survives

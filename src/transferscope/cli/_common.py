@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
@@ -29,7 +30,7 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except (InputError, MissingExtraError) as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("Interrupted: no partial cache entry was written; rerun to resume.")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from transferscope.cli._common import check_output_path, console, err_console, handle_errors, print_table
 
@@ -41,7 +42,7 @@ def demo_command(
             cols += [truth, "probe_setting"]
             print_table(table[cols], title=f"{name}: estimators (sorted by LogME) vs measured linear probe")
             for note in table.attrs.get("warnings", []):
-                console.print(f"  note: {note}", style="yellow", highlight=False)
+                console.print(f"  note: {escape(note)}", style="yellow", highlight=False)
         agreement = result.agreement.drop(columns=["task"])
         print_table(agreement, title="How well each estimator predicts the probe ranking "
                     "(weighted Kendall tau, Kendall tau: higher is better; regret@1: probe score lost "

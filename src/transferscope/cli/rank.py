@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from transferscope.cli._common import (
     check_output_path,
@@ -71,7 +72,7 @@ def rank_command(
                                  layers, pooling, metric, probe, cache_dir, no_cache, batch_size,
                                  max_length, device, seed, quiet, trust_remote_code)
         for note in table.attrs.get("warnings", []):
-            err_console.print(f"[yellow]Warning:[/] {note}", highlight=False)
+            err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         shown = table.drop(columns=[c for c in ("model", "layer", "pooling") if c in table], errors="ignore")
         print_table(shown, title="Ranking (best first)")
         if output is not None:

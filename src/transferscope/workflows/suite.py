@@ -15,6 +15,8 @@ A suite is a YAML file or a dictionary::
     priors: {tfidf: 0.0, "st:{minilm}": 22.7e6}   # static baseline per model
 
 ``{minilm}`` expands to the local path of the shipped all-MiniLM-L6-v2.
+Built in: ``text``; ``imagenet-11x11`` (the literature's benchmark) checks for
+torchvision, its weights and ``$TRANSFERSCOPE_DATA_DIR`` and says what is missing.
 """
 
 from __future__ import annotations
@@ -125,6 +127,15 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
     if isinstance(source, dict):
         return Suite.from_dict(source)
     text = str(source)
+    if text == "imagenet-11x11":
+        # The literature's 11 ImageNet models x 11 targets with published fine-tuning accuracies
+        # (transferscope.workflows.literature). Checked without downloading anything.
+        from transferscope.workflows.literature import check_imagenet_11x11_available
+
+        check_imagenet_11x11_available(os.environ.get("TRANSFERSCOPE_DATA_DIR"))
+        raise InputError("imagenet-11x11: weights and datasets are present, but extracting torchvision "
+                         "features inside a suite is not implemented yet; use "
+                         "transferscope.workflows.literature.published_table() for the ground truth")
     if text in BUILTIN_SUITES:
         return Suite.from_dict(dict(BUILTIN_SUITES[text]))
     path = Path(text).expanduser()
