@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[demo,dev,scale]"
+	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo]"
 	touch $@
 
 install: $(VENV)/.installed

