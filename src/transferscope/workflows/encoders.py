@@ -31,6 +31,7 @@ def build_encoder(
     batch_size: int = 32,
     device: str | None = None,
     trust_remote_code: bool = False,
+    cache_dir: str | None = None,
 ) -> Encoder:
     """An :class:`~transferscope.extraction.Encoder` for ``spec`` (see module docs)."""
     if not isinstance(spec, str):
@@ -54,7 +55,8 @@ def build_encoder(
     if text.startswith("zoo:"):
         from transferscope.extraction.zoo import zoo_encoder, zoo_spec
 
-        return zoo_encoder(zoo_spec(text.removeprefix("zoo:")), batch_size=batch_size, device=device)
+        return zoo_encoder(zoo_spec(text.removeprefix("zoo:")), cache_dir=cache_dir, batch_size=batch_size,
+                           device=device)
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,

@@ -349,7 +349,7 @@ def rank(
     candidates = []
     for spec in models:
         encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
-                                device=device, trust_remote_code=trust_remote_code)
+                                device=device, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
         chosen = select_layers(encoder, layers)
         head = (needs_probs and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in chosen)
         feats = extract_features(encoder, dataset.inputs, layers=chosen + ([HEAD_LAYER] if head else []),

@@ -9,7 +9,8 @@ A suite is a YAML file or a dictionary::
     targets: [sentence-polarity, word-language]     # built-in dataset names
     estimators: all                # or a list; "all" = every applicable one
     exclude: [nleep]               # estimators to leave out of "all"
-    probe: linear
+    probe: linear                  # or finetune: models with weights are fine-tuned
+    finetune: {epochs: 5, lr: [0.001, 0.003]}   # options of probes.finetune_probe
     seeds: [0]
     max_samples: null              # stratified subsample of each target
     priors: {tfidf: 0.0, "st:{minilm}": 22.7e6}   # static baseline per model
@@ -50,6 +51,7 @@ class Suite:
     estimators: str | list[str] = "all"
     exclude: list[str] = field(default_factory=list)
     probe: str = "linear"
+    finetune: dict[str, Any] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
     max_samples: int | None = None
     priors: dict[str, float] = field(default_factory=dict)
@@ -78,15 +80,16 @@ class Suite:
                 layers=cand.get("layers", "all"),
                 poolings=[poolings] if isinstance(poolings, str) else list(poolings),
             ))
-        if spec.get("probe", "linear") != "linear":
-            raise InputError(f"suite probe must be 'linear' for now, got {spec.get('probe')!r}")
+        if spec.get("probe", "linear") not in ("linear", "finetune"):
+            raise InputError(f"suite probe must be 'linear' or 'finetune', got {spec.get('probe')!r}")
         return cls(
             name=str(spec["name"]),
             candidates=candidates,
             targets=[str(t) for t in spec["targets"]],
             estimators=spec.get("estimators", "all"),
             exclude=[str(e) for e in spec.get("exclude", [])],
-            probe="linear",
+            probe=str(spec.get("probe", "linear")),
+            finetune=dict(spec.get("finetune") or {}),
             seeds=[int(s) for s in spec.get("seeds", [0])],
             max_samples=spec.get("max_samples"),
             priors={_expand(str(k)): float(v) for k, v in (spec.get("priors") or {}).items()},
@@ -119,7 +122,27 @@ TEXT_SUITE: dict[str, Any] = {
     "priors": {"st:{minilm}": 22.7e6, "random:{minilm}": 22.7e6, "tfidf": 0.0, "hashing": 0.0},
 }
 
-BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE}
+VISION_SUITE: dict[str, Any] = {
+    "name": "vision",
+    "description": "The 16 CNNs of the digit zoo (pretrained here on MNIST source tasks) and fixed "
+                   "extractors (pixels, PCA, HOG, wavelet scattering) on held-out digit targets; "
+                   "ground truth = fine-tuning the zoo models (linear probe for fixed extractors).",
+    "candidates": (
+        [{"model": f"zoo:{name}", "layers": ["penultimate"]} for name in (
+            "s-mnist10", "m-mnist10", "m-mnist10-seed1", "m-mnist10-1ep", "m-random", "l-mnist10",
+            "deep-mnist10", "s-small", "m-small", "m-0to4", "m-5to9", "m-parity", "m-ge5", "l-parity",
+            "m-rot90", "m-inverted")]
+        + [{"model": m} for m in ("pixels", "pca", "hog", "scattering")]
+    ),
+    "targets": ["digits10", "digits-mod3", "digits-loops", "mnist-heldout-rot180"],
+    "estimators": "all",
+    "exclude": ["nleep", "pactran", "cv_probe"],
+    "probe": "finetune",
+    "finetune": {"epochs": 5, "lr": [0.001, 0.003]},
+    "max_samples": 1000,
+}
+
+BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE, "vision": VISION_SUITE}
 
 
 def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
