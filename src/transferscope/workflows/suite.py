@@ -110,7 +110,7 @@ TEXT_SUITE: dict[str, Any] = {
     "description": "Every layer and pooling of the shipped MiniLM encoder, the same architecture with "
                    "random weights, TF-IDF+SVD and hashing baselines, on four real text tasks.",
     "candidates": [
-        {"model": "st:{minilm}", "layers": "all", "poolings": ["mean", "cls"]},
+        {"model": "st:{minilm}", "layers": "all", "poolings": ["mean", "cls", "max", "last"]},
         {"model": "random:{minilm}", "layers": "all", "poolings": ["mean"]},
         {"model": "tfidf"},
         {"model": "hashing"},
