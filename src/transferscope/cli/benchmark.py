@@ -52,7 +52,7 @@ def benchmark_command(
         table = aggregate_table(result.meta, method)
         err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                           f"in {results.path}", highlight=False)
-        print_table(table, title=f"{spec.name}: {method} of each estimator against the linear probe, per target "
+        print_table(table, title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}), per target "
                     "(static = the suite's prior per model)", digits=3)
         if output is not None:
             write_table(table, output)
