@@ -169,3 +169,12 @@ def test_finetune_ground_truth_for_models_with_weights(tmp_path):
     meta = store.table(kind="meta")
     assert json.loads(meta["settings"].iloc[0])["truth"] == "finetune_accuracy"
     assert (tmp_path / "c" / "zoo").is_dir()  # the zoo model was trained into the suite's cache
+
+
+@pytest.mark.parametrize("probe", ["knn", "ncm", "mlp"])
+def test_other_probes_as_ground_truth(tmp_path, probe):
+    store = ResultStore(tmp_path / "r.duckdb")
+    run_benchmark(mini_suite(probe=probe), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    rows = store.table(kind="probe")
+    acc = rows[rows["metric"] == "accuracy"]
+    assert len(acc) == 2 and all(json.loads(s)["probe"] == probe for s in acc["settings"])

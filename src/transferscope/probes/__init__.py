@@ -13,5 +13,10 @@ from transferscope.probes.mlp import mlp_probe
 from transferscope.probes.ncm import ncm_probe
 from transferscope.probes.similarity import similarity_spearman
 
-__all__ = ["ProbeResult", "fewshot_probe", "knn_probe", "linear_probe", "mlp_probe", "ncm_probe",
+#: Protocols on frozen features with the signature ``probe(features, labels, *, splits, [task])``,
+#: selectable as a suite's ground truth.
+FEATURE_PROBES = {"linear": linear_probe, "knn": knn_probe, "ncm": ncm_probe, "mlp": mlp_probe}
+
+__all__ = [
+    "FEATURE_PROBES","ProbeResult", "fewshot_probe", "knn_probe", "linear_probe", "mlp_probe", "ncm_probe",
            "similarity_spearman"]

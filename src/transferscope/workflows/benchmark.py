@@ -120,7 +120,8 @@ def run_benchmark(
                 encoders = [cand.pop("_encoder") for cand in pending]
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
-                                         backend=backend)
+                                         backend=backend,
+                                         probe="linear" if suite.probe == "finetune" else suite.probe)
                 for row, encoder in zip(table.to_dict("records"), encoders, strict=True):
                     rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
                                       _prior(suite, row["model"]))
@@ -145,7 +146,8 @@ def _cell_rows(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id
     for key, value in row.items():
         if key.startswith("probe_") and key != "probe_setting":
             rows.append({**base, "kind": "probe", "metric": key.removeprefix("probe_"), "value": value,
-                         "settings": {"probe": "linear", "setting": row.get("probe_setting"),
+                         "settings": {"probe": "linear" if suite.probe == "finetune" else suite.probe,
+                                      "setting": row.get("probe_setting"),
                                       "split": "60/20/20 stratified", "seed": seed}})
     return rows
 

@@ -20,7 +20,6 @@ from transferscope.extraction.features import extract_features
 from transferscope.extraction.fingerprint import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features
-from transferscope.probes.linear import linear_probe
 from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 
@@ -78,6 +77,7 @@ def score_candidates(
     score_cache: ScoreCache | None = None,
     n_jobs: int | None = None,
     backend: str = "local",
+    probe: str = "linear",
 ) -> pd.DataFrame:
     """Score each candidate (a dict with ``features`` and descriptive fields).
 
@@ -106,8 +106,12 @@ def score_candidates(
     splits_id = (hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
                  if probe_splits is not None else "")
     cache_root = None if score_cache is None else str(score_cache.root.parent)
+    from transferscope.probes import FEATURE_PROBES
+
+    if probe not in FEATURE_PROBES:
+        raise InputError(f"probe must be one of {', '.join(FEATURE_PROBES)}, got {probe!r}")
     args = [(cand["features"], labels, task, plans, probe_splits, cache_root, labels_id, splits_id,
-             cand.get("source_probs")) for cand in candidates]
+             cand.get("source_probs"), probe) for cand in candidates]
     if backend == "ray":
         results = _run_on_ray(args)
     elif backend == "local":
@@ -128,8 +132,9 @@ def score_candidates(
             row[f"probe_{probe['metric']}"] = probe["score"]
             for key, value in probe["metrics"].items():
                 row.setdefault(f"probe_{key}", value)
-            setting = probe["settings"].get("C", probe["settings"].get("alpha"))
-            row["probe_setting"] = ("C=" if task == "classification" else "alpha=") + f"{setting:g}"
+            settings = probe["settings"]
+            chosen = [f"{k}={settings[k]:g}" for k in ("C", "alpha", "k") if isinstance(settings.get(k), (int, float))]
+            row["probe_setting"] = ", ".join(chosen)
         rows.append(row)
     table = pd.DataFrame(rows)
     table.attrs["warnings"] = list(notes)
@@ -146,6 +151,7 @@ def _score_cell(
     labels_id: str,
     splits_id: str,
     source_probs: np.ndarray | None = None,
+    probe_name: str = "linear",
 ) -> tuple[dict[str, float], dict[str, Any] | None, list[str]]:
     """One candidate: every estimator and the probe (a pure, idempotent cell).
 
@@ -182,13 +188,20 @@ def _score_cell(
     probe = None
     if probe_splits is not None:
 
+        from transferscope.probes import FEATURE_PROBES
+
         def run_probe() -> dict[str, Any]:
-            res = linear_probe(feats, labels, splits=probe_splits, task=task)
+            fn = FEATURE_PROBES[probe_name]
+            kwargs = {"task": task} if "task" in inspect.signature(fn).parameters else {}
+            if task != "classification" and not kwargs:
+                raise InputError(f"probe '{probe_name}' supports classification only")
+            res = fn(feats, labels, splits=probe_splits, **kwargs)
             return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
-                    "settings": res.settings}
+                    "settings": {"probe": probe_name, **res.settings}}
 
         probe = _cached(cache, run_probe, features=feats_id, labels=labels_id,
-                        metric="linear_probe", options={"task": task, "splits": splits_id})
+                        metric="linear_probe" if probe_name == "linear" else f"{probe_name}_probe",
+                        options={"task": task, "splits": splits_id})
     return values, probe, messages
 
 

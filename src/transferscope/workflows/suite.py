@@ -9,7 +9,7 @@ A suite is a YAML file or a dictionary::
     targets: [sentence-polarity, word-language]     # built-in dataset names
     estimators: all                # or a list; "all" = every applicable one
     exclude: [nleep]               # estimators to leave out of "all"
-    probe: linear                  # or finetune: models with weights are fine-tuned
+    probe: linear                  # knn, ncm, mlp, or finetune (models with weights are fine-tuned)
     finetune: {epochs: 5, lr: [0.001, 0.003]}   # options of probes.finetune_probe
     seeds: [0]
     max_samples: null              # stratified subsample of each target
@@ -29,7 +29,10 @@ from typing import Any
 
 from transferscope.errors import InputError
 
-__all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES"]
+__all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES", "SUITE_PROBES"]
+
+#: Ground truths a suite can use: probes on frozen features, or fine-tuning models with weights.
+SUITE_PROBES = ("linear", "knn", "ncm", "mlp", "finetune")
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,8 @@ class Suite:
                 layers=cand.get("layers", "all"),
                 poolings=[poolings] if isinstance(poolings, str) else list(poolings),
             ))
-        if spec.get("probe", "linear") not in ("linear", "finetune"):
-            raise InputError(f"suite probe must be 'linear' or 'finetune', got {spec.get('probe')!r}")
+        if spec.get("probe", "linear") not in SUITE_PROBES:
+            raise InputError(f"suite probe must be one of {', '.join(SUITE_PROBES)}, got {spec.get('probe')!r}")
         return cls(
             name=str(spec["name"]),
             candidates=candidates,
