@@ -178,3 +178,27 @@ def test_other_probes_as_ground_truth(tmp_path, probe):
     rows = store.table(kind="probe")
     acc = rows[rows["metric"] == "accuracy"]
     assert len(acc) == 2 and all(json.loads(s)["probe"] == probe for s in acc["settings"])
+
+
+def test_ray_data_extraction_equals_local(tmp_path, tiny_bert_dir):
+    ray = pytest.importorskip("ray", reason="the Ray backend needs the scale extra")
+    from transferscope.extraction import FeatureCache, extract_features
+    from transferscope.workflows.encoders import build_encoder
+    from transferscope.workflows.ray_extraction import extract_features_ray
+
+    texts = [f"sentence number {i} " + "word " * (i % 7) for i in range(40)]
+    local = extract_features(build_encoder(str(tiny_bert_dir)), texts, layers=["embeddings", "layer_2"],
+                             poolings=["mean", "cls"])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+        cache = FeatureCache(tmp_path / "c")
+        remote = extract_features_ray(str(tiny_bert_dir), texts, layers=["embeddings", "layer_2"],
+                                      poolings=["mean", "cls"], cache=cache, batch_size=16, actors=2)
+        for key, value in local.items():
+            np.testing.assert_allclose(remote[key], value, atol=1e-5)
+        # The entries are ordinary cache entries: local extraction now hits them.
+        again = extract_features(build_encoder(str(tiny_bert_dir)), texts, layers=["layer_2"], poolings=["cls"],
+                                 cache=cache)
+        np.testing.assert_array_equal(again[("layer_2", "cls")], remote[("layer_2", "cls")])
+    finally:
+        ray.shutdown()

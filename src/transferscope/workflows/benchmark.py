@@ -74,8 +74,9 @@ def run_benchmark(
 ) -> BenchmarkResult:
     """Run every unfinished cell of ``suite``, store the rows, return the meta-evaluation.
 
-    ``backend="ray"`` sends the scoring cells to Ray (``RAY_ADDRESS`` or a local
-    instance); extraction stays in this process, through the feature cache.
+    ``backend="ray"`` runs extraction as Ray Data ``map_batches`` over a pool of
+    encoder actors and the scoring cells as Ray tasks (``RAY_ADDRESS`` or a local
+    instance); both go through the same feature and score caches.
 
     Examples
     --------
@@ -108,9 +109,17 @@ def run_benchmark(
                 skipped += len(keys) - len(todo)
                 if not todo:
                     continue
-                feats = extract_features(encoder, data.inputs, layers=list(dict.fromkeys(k[0] for k in todo)),
-                                         poolings=spec.poolings, cache=cache,
-                                         dataset_fingerprint=data.fingerprint(), progress=progress)
+                todo_layers = list(dict.fromkeys(k[0] for k in todo))
+                if backend == "ray":
+                    from transferscope.workflows.ray_extraction import extract_features_ray
+
+                    feats = extract_features_ray(spec.model, data.inputs, layers=todo_layers,
+                                                 poolings=spec.poolings, cache=cache, seed=seed,
+                                                 dataset_fingerprint=data.fingerprint())
+                else:
+                    feats = extract_features(encoder, data.inputs, layers=todo_layers, poolings=spec.poolings,
+                                             cache=cache, dataset_fingerprint=data.fingerprint(),
+                                             progress=progress)
                 for key in todo:
                     pending.append({"candidate": names[key], "model": spec.model, "layer": key[0],
                                     "pooling": key[1], "features": feats[key], "_encoder": encoder})
