@@ -142,10 +142,29 @@ VISION_SUITE: dict[str, Any] = {
     "exclude": ["nleep", "pactran", "cv_probe"],
     "probe": "finetune",
     "finetune": {"epochs": 5, "lr": [0.001, 0.003]},
+    # priors: parameter count of each backbone (computed when the suite is loaded).
     "max_samples": 1000,
 }
 
 BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE, "vision": VISION_SUITE}
+
+
+def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
+    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors)."""
+    from transferscope.datasets.digits import TASKS
+    from transferscope.extraction.zoo import build_zoo_net, zoo_spec
+
+    priors: dict[str, float] = {}
+    for cand in spec["candidates"]:
+        model = cand["model"]
+        if model.startswith("zoo:"):
+            zspec = zoo_spec(model.removeprefix("zoo:"))
+            net = build_zoo_net(zspec, TASKS[zspec.source_task].n_classes)
+            priors[model] = float(sum(p.numel() for name, p in net.named_parameters()
+                                      if not name.startswith("head")))
+        else:
+            priors[model] = 0.0
+    return priors
 
 
 def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
@@ -163,7 +182,10 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
                          "features inside a suite is not implemented yet; use "
                          "transferscope.workflows.literature.published_table() for the ground truth")
     if text in BUILTIN_SUITES:
-        return Suite.from_dict(dict(BUILTIN_SUITES[text]))
+        spec = dict(BUILTIN_SUITES[text])
+        if text == "vision":
+            spec["priors"] = _zoo_parameter_counts(spec)
+        return Suite.from_dict(spec)
     path = Path(text).expanduser()
     if not path.is_file():
         raise InputError(f"suite '{text}' is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) "
