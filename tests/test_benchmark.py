@@ -202,3 +202,17 @@ def test_ray_data_extraction_equals_local(tmp_path, tiny_bert_dir):
         np.testing.assert_array_equal(again[("layer_2", "cls")], remote[("layer_2", "cls")])
     finally:
         ray.shutdown()
+
+
+def test_finetune_suite_fine_tunes_text_models(tmp_path, tiny_bert_dir):
+    suite = load_suite({"name": "ft-text", "candidates": [{"model": str(tiny_bert_dir), "layers": "last"},
+                                                          "tfidf"],
+                        "targets": ["sentence-polarity"], "estimators": ["logme"], "probe": "finetune",
+                        "finetune": {"epochs": 1, "lr": [1e-3]}, "max_samples": 60})
+    store = ResultStore(tmp_path / "r.duckdb")
+    run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    probe = store.table(kind="probe")
+    truth = probe[probe["metric"] == "finetune_accuracy"].set_index("candidate")
+    bert = [c for c in truth.index if "layer_2" in c][0]
+    assert json.loads(truth.loc[bert, "settings"])["probe"] == "finetune_text"
+    assert json.loads(truth.loc["tfidf-svd | tfidf-svd | none", "settings"])["truth"].startswith("linear probe")

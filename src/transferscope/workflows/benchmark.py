@@ -165,11 +165,31 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
                     scores: ScoreCache, row: dict[str, Any]) -> dict[str, Any]:
     """Fine-tuned test accuracy of the candidate's model (cached per model, target and settings);
     the linear-probe accuracy for extractors without weights to fine-tune."""
+    import inspect
+
+    from transferscope.extraction.fingerprint import hash_fields
+
     module = getattr(encoder, "module", None)
-    if module is None:
+    text_model = getattr(encoder, "adapter", "") in ("hf", "sentence-transformers")
+    if module is None and not text_model:
         return {"value": row["probe_accuracy"],
                 "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
-    from transferscope.extraction.fingerprint import hash_fields
+    if text_model:
+        from transferscope.probes.finetune_text import finetune_text_probe
+
+        accepted = inspect.signature(finetune_text_probe).parameters
+        options = {k: v for k, v in suite.finetune.items() if k in accepted}
+        key = scores.key(model=encoder.identity(), dataset=data.fingerprint(),
+                         labels=hash_fields({"labels": [str(v) for v in data.labels]}),
+                         splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
+                         metric="finetune_text", options=options, seed=seed)
+        hit = scores.get(key)
+        if hit is None:
+            result = finetune_text_probe(str(encoder.path), data.inputs, data.labels, splits=splits, seed=seed,
+                                         random_init=encoder.random_init, **options)
+            hit = {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
+            scores.put(key, hit)
+        return hit
     from transferscope.probes.finetune import finetune_probe
 
     options = {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **suite.finetune}
