@@ -63,6 +63,8 @@ def test_bootstrap_interval_contains_value_and_is_seeded():
 
 def test_constant_input_gives_nan_and_bad_input_errors():
     assert np.isnan(ts.rank_correlation([1, 1, 1], [1, 2, 3], method="kendall"))
+    saturated = 1.0 + np.array([0.0, 2e-16, -1e-16])  # H-score = C - 1 up to rounding
+    assert np.isnan(ts.rank_correlation(saturated, [1, 2, 3]))
     with pytest.raises(InputError, match="3 entries but truth has 2"):
         ts.rank_correlation([1, 2, 3], [1, 2])
     with pytest.raises(InputError, match="method must be one of"):

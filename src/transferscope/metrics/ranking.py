@@ -41,6 +41,12 @@ def _check_pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     return s, t
 
 
+def _constant(x: np.ndarray) -> bool:
+    # Equal up to rounding (e.g. an H-score saturated at C - 1 for every candidate):
+    # any correlation would only rank rounding noise.
+    return bool(np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())))
+
+
 def _top(s: np.ndarray, k: int) -> np.ndarray:
     # Stable: among tied scores, the earlier candidate ranks first.
     return np.argsort(-s, kind="stable")[:k]
@@ -55,7 +61,7 @@ def _evaluate(s: np.ndarray, t: np.ndarray, method: str) -> float:
         if t.max() <= 0:
             raise InputError("relative_top1 needs a positive best truth value (e.g. accuracy)")
         return float(t[_top(s, 1)[0]] / t.max())
-    if np.ptp(s) == 0 or np.ptp(t) == 0:
+    if _constant(s) or _constant(t):
         return float("nan")
     if method == "weighted_kendall":
         return float(stats.weightedtau(s, t).statistic)
@@ -94,7 +100,8 @@ def rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_kendall
     Returns
     -------
     float
-        NaN when a correlation is undefined (constant input).
+        NaN when a correlation is undefined: constant input, or input equal up to
+        rounding (relative spread below 1e-12).
 
     Examples
     --------
