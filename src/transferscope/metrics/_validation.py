@@ -188,10 +188,26 @@ def check_multilabel_targets(
     return arr
 
 
-def check_positive_float(value: Any, *, name: str) -> float:
-    """Return ``value`` as a finite float > 0, or raise naming ``name``."""
+def check_positive_float(value: Any, *, name: str, allow_zero: bool = False) -> float:
+    """Return ``value`` as a finite float > 0 (>= 0 with ``allow_zero``), or raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InputError(f"{name} must be a positive number, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    if not (np.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+        raise InputError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return float(value)
+
+
+def check_fraction(value: Any, *, name: str, allow_zero: bool = True, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float in ``[0, 1]`` (``(0, 1]`` without ``allow_zero``), or raise.
+
+    ``None`` passes through when ``allow_none``.
+    """
+    interval = "[0, 1]" if allow_zero else "(0, 1]"
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a number in {interval}, got {value!r}")
+    value = float(value)
+    if not ((0.0 <= value) if allow_zero else (0.0 < value)) or not value <= 1.0:
+        raise InputError(f"{name} must be in {interval}, got {value}")
+    return value

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import log_softmax
 
 from transferscope.errors import InputError
+from transferscope.metrics._validation import check_fraction
 
 
 def class_statistics(
@@ -144,11 +145,4 @@ def check_within_class_scatter(s_w: np.ndarray, feats: np.ndarray, metric: str) 
 
 def check_unit_interval(value: object, *, name: str, allow_none: bool = False) -> float | None:
     """Return ``value`` as a float in ``[0, 1]`` (or ``None`` if allowed), or raise."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number in [0, 1], got {value!r}")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise InputError(f"{name} must be in [0, 1], got {value}")
-    return value
+    return check_fraction(value, name=name, allow_none=allow_none)

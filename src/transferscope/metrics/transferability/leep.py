@@ -53,6 +53,7 @@ from transferscope.metrics._validation import (
     check_choice,
     check_classification_labels,
     check_features,
+    check_fraction,
     check_positive_int,
     check_source_probs,
 )
@@ -113,16 +114,6 @@ def leep(features: Any, labels: Any, *, source_probs: Any) -> float:
     return _leep_from_probs(codes, classes.shape[0], probs)
 
 
-def _check_fraction(value: Any, *, name: str) -> float:
-    """Return ``value`` as a float in ``(0, 1]``, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number in (0, 1], got {value!r}")
-    value = float(value)
-    if not 0.0 < value <= 1.0:
-        raise InputError(f"{name} must be in (0, 1], got {value}")
-    return value
-
-
 def nleep(
     features: Any,
     labels: Any,
@@ -177,7 +168,7 @@ def nleep(
     codes, classes = check_classification_labels(labels, n)
     n_classes = classes.shape[0]
     per_class = check_positive_int(n_components_per_class, name="n_components_per_class")
-    variance_kept = _check_fraction(variance_kept, name="variance_kept")
+    variance_kept = check_fraction(variance_kept, name="variance_kept", allow_zero=False)
     covariance_type = check_choice(covariance_type, _COVARIANCE_TYPES, name="covariance_type")
     seed = check_positive_int(seed, name="seed", minimum=0)
 

@@ -41,21 +41,12 @@ from transferscope.errors import InputError
 from transferscope.metrics._validation import (
     check_classification_labels,
     check_features,
+    check_positive_float,
     check_positive_int,
 )
 from transferscope.metrics.registry import MetricInfo, get_metric
 
 __all__ = ["ped", "ped_dynamics"]
-
-
-def _check_float(value: Any, *, name: str, positive: bool = True) -> float:
-    """Return ``value`` as a finite float (> 0, or >= 0 if not ``positive``), or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
 
 
 def _class_shift(
@@ -129,11 +120,11 @@ def ped_dynamics(
     n, d = feats.shape
     codes, classes = check_classification_labels(labels, n)
     steps = check_positive_int(steps, name="steps", minimum=0)
-    time_step = _check_float(time_step, name="time_step")
-    nsigma = _check_float(nsigma, name="nsigma", positive=False)
-    constant = _check_float(constant, name="constant")
-    exit_ratio = _check_float(exit_ratio, name="exit_ratio", positive=False)
-    eps = _check_float(eps, name="eps")
+    time_step = check_positive_float(time_step, name="time_step")
+    nsigma = check_positive_float(nsigma, name="nsigma", allow_zero=True)
+    constant = check_positive_float(constant, name="constant")
+    exit_ratio = check_positive_float(exit_ratio, name="exit_ratio", allow_zero=True)
+    eps = check_positive_float(eps, name="eps")
     if reference_features is None:
         ref = feats
     else:
