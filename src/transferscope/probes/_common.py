@@ -15,6 +15,7 @@ __all__ = [
     "regression_metrics",
     "centre_l2_normalise",
     "check_grid",
+    "split_indices",
     "split_sizes",
 ]
 
@@ -72,3 +73,17 @@ def check_grid(values: object, *, name: str, integer: bool) -> tuple:
 
 def split_sizes(train: np.ndarray, val: np.ndarray, test: np.ndarray) -> dict[str, int]:
     return {"n_train": int(train.size), "n_val": int(val.size), "n_test": int(test.size)}
+
+
+def split_indices(n: int, splits: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(train, val, test)`` index arrays within ``0..n-1``, or raise."""
+    try:
+        train, val, test = (np.asarray(s, dtype=np.intp) for s in splits)
+    except (TypeError, ValueError):
+        raise InputError("splits must be (train, val, test) index arrays") from None
+    for name, idx in (("train", train), ("val", val), ("test", test)):
+        if idx.size == 0:
+            raise InputError(f"splits: the {name} split is empty")
+        if idx.min() < 0 or idx.max() >= n:
+            raise InputError(f"splits: the {name} split has indices outside 0..{n - 1}")
+    return train, val, test

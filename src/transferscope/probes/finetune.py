@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_classification_labels, check_positive_int
-from transferscope.probes.linear import ProbeResult, _split_indices
+from transferscope.probes._common import classification_metrics, split_indices
+from transferscope.probes.linear import ProbeResult
 
 __all__ = ["finetune_probe", "DEFAULT_LR_GRID"]
 
@@ -178,7 +179,7 @@ def finetune_probe(
     if x_np.ndim < 2 or not np.isfinite(x_np).all():
         raise InputError(f"inputs must be a finite array of shape (n_samples, ...), got shape {x_np.shape}")
     codes, classes = check_classification_labels(labels, x_np.shape[0], features_name="inputs")
-    train, val, test = _split_indices(x_np.shape[0], splits)
+    train, val, test = split_indices(x_np.shape[0], splits)
     if np.unique(codes[train]).size < 2:
         raise InputError("the train split holds a single class; fine-tuning needs at least 2")
     n_classes = int(classes.shape[0])
@@ -231,11 +232,7 @@ def finetune_probe(
     _, best_epoch, best_li = min(candidates)
     pred = test_preds[(best_li, best_epoch)]
     y_test = codes[test]
-    metrics = {
-        "accuracy": float(accuracy_score(y_test, pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y_test, pred)),
-        "macro_f1": float(f1_score(y_test, pred, average="macro")),
-    }
+    metrics = classification_metrics(y_test, pred)
     settings = {
         "protocol": "finetune",
         "mode": mode,

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_classification_labels, check_positive_int
-from transferscope.probes.linear import ProbeResult, _split_indices
+from transferscope.probes._common import classification_metrics, split_indices
+from transferscope.probes.linear import ProbeResult
 
 __all__ = ["finetune_text_probe"]
 
@@ -92,7 +93,7 @@ def finetune_text_probe(
     k = check_positive_int(k, name="k", minimum=0)
     texts = [str(t) for t in texts]
     codes, classes = check_classification_labels(labels, len(texts), features_name="texts")
-    train, val, test = _split_indices(len(texts), splits)
+    train, val, test = split_indices(len(texts), splits)
     lrs = [float(x) for x in (lr if isinstance(lr, Sequence) else [lr])]
     tokenizer = transformers.AutoTokenizer.from_pretrained(model)
     if random_init:
@@ -148,9 +149,7 @@ def finetune_text_probe(
                 best = (val_acc, rate, epoch, predict(net, head, test))
     assert best is not None
     _, rate, epoch, pred = best
-    metrics = {"accuracy": float(accuracy_score(codes[test], pred)),
-               "balanced_accuracy": float(balanced_accuracy_score(codes[test], pred)),
-               "macro_f1": float(f1_score(codes[test], pred, average="macro"))}
+    metrics = classification_metrics(codes[test], pred)
     settings = {"probe": "finetune_text", "mode": mode, "k": k, "epochs": epochs, "lr_grid": lrs,
                 "lr": rate, "epoch": epoch, "batch_size": batch_size, "max_length": max_length,
                 "weight_decay": weight_decay, "random_init": random_init, "seed": seed,

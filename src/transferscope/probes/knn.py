@@ -34,9 +34,10 @@ from transferscope.probes._common import (
     check_grid,
     classification_metrics,
     regression_metrics,
+    split_indices,
     split_sizes,
 )
-from transferscope.probes.linear import ProbeResult, _split_indices
+from transferscope.probes.linear import ProbeResult
 
 __all__ = ["knn_probe", "DEFAULT_K_GRID"]
 
@@ -100,7 +101,7 @@ def knn_probe(
     grid = sorted(set(check_grid(k_grid, name="k_grid", integer=True)))
     seed = check_positive_int(seed, name="seed", minimum=0)
     x = check_features(features)
-    train, val, test = _split_indices(x.shape[0], splits)
+    train, val, test = split_indices(x.shape[0], splits)
     usable = [k for k in grid if k <= train.size]
     if not usable:
         raise InputError(f"k_grid: every k ({grid}) exceeds the {train.size} samples of the train split")

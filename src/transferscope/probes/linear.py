@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, r2_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import StandardScaler
 
 from transferscope.errors import InputError
@@ -28,6 +27,7 @@ from transferscope.metrics._validation import (
     check_features,
     check_regression_targets,
 )
+from transferscope.probes._common import classification_metrics, regression_metrics, split_indices
 
 __all__ = ["ProbeResult", "linear_probe", "DEFAULT_C_GRID", "DEFAULT_ALPHA_GRID"]
 
@@ -43,19 +43,6 @@ class ProbeResult:
     metric: str
     metrics: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-def _split_indices(n: int, splits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        train, val, test = (np.asarray(s, dtype=np.intp) for s in splits)
-    except (TypeError, ValueError):
-        raise InputError("splits must be (train, val, test) index arrays") from None
-    for name, idx in (("train", train), ("val", val), ("test", test)):
-        if idx.size == 0:
-            raise InputError(f"splits: the {name} split is empty")
-        if idx.min() < 0 or idx.max() >= n:
-            raise InputError(f"splits: the {name} split has indices outside 0..{n - 1}")
-    return train, val, test
 
 
 def linear_probe(
@@ -107,7 +94,7 @@ def linear_probe(
     """
     task = check_choice(task, ("classification", "regression"), name="task")
     x = check_features(features)
-    train, val, test = _split_indices(x.shape[0], splits)
+    train, val, test = split_indices(x.shape[0], splits)
     if task == "classification":
         codes, _ = check_classification_labels(labels, x.shape[0])
         return _logistic(x, codes, train, val, test, c_grid, max_iter, patience)
@@ -141,12 +128,7 @@ def _logistic(x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, 
         scaler = StandardScaler().fit(x[fit_idx])
         xs = scaler.transform(x)
         final = LogisticRegression(C=best_c, max_iter=max_iter).fit(xs[fit_idx], y[fit_idx])
-    pred = final.predict(xs[test])
-    metrics = {
-        "accuracy": float(accuracy_score(y[test], pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y[test], pred)),
-        "macro_f1": float(f1_score(y[test], pred, average="macro")),
-    }
+    metrics = classification_metrics(y[test], final.predict(xs[test]))
     settings = {"probe": "logistic", "C": best_c, "c_grid": grid, "patience": patience,
                 "val_accuracy": val_acc,
                 "n_train": int(train.size), "n_val": int(val.size), "n_test": int(test.size)}
@@ -163,8 +145,7 @@ def _ridge(x: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, tes
     fit_idx = np.concatenate([train, val])
     xs = StandardScaler().fit(x[fit_idx]).transform(x)
     pred = Ridge(alpha=best).fit(xs[fit_idx], y[fit_idx]).predict(xs[test]).reshape(test.size, -1)
-    rho = np.mean([stats.spearmanr(y[test, j], pred[:, j]).statistic for j in range(y.shape[1])])
-    metrics = {"r2": float(r2_score(y[test], pred)), "spearman": float(rho)}
+    metrics = regression_metrics(y[test], pred)
     settings = {"probe": "ridge", "alpha": best, "alpha_grid": list(alpha_grid), "val_r2": val_r2,
                 "n_train": int(train.size), "n_val": int(val.size), "n_test": int(test.size)}
     return ProbeResult(metrics["r2"], "r2", metrics, settings)

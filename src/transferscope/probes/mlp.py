@@ -39,9 +39,10 @@ from transferscope.probes._common import (
     check_grid,
     classification_metrics,
     regression_metrics,
+    split_indices,
     split_sizes,
 )
-from transferscope.probes.linear import ProbeResult, _split_indices
+from transferscope.probes.linear import ProbeResult
 
 __all__ = ["mlp_probe", "DEFAULT_MLP_ALPHA_GRID"]
 
@@ -108,7 +109,7 @@ def mlp_probe(
     max_iter = check_positive_int(max_iter, name="max_iter")
     seed = check_positive_int(seed, name="seed", minimum=0)
     x = check_features(features)
-    train, val, test = _split_indices(x.shape[0], splits)
+    train, val, test = split_indices(x.shape[0], splits)
     fit_idx = np.concatenate([train, val])
     params = {"hidden_layer_sizes": (hidden_units,), "max_iter": max_iter, "random_state": seed, **_FIXED}
 

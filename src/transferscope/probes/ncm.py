@@ -31,8 +31,8 @@ from transferscope.metrics._validation import (
     check_classification_labels,
     check_features,
 )
-from transferscope.probes._common import centre_l2_normalise, classification_metrics, split_sizes
-from transferscope.probes.linear import ProbeResult, _split_indices
+from transferscope.probes._common import centre_l2_normalise, classification_metrics, split_indices, split_sizes
+from transferscope.probes.linear import ProbeResult
 
 __all__ = ["ncm_probe", "ncm_predict"]
 
@@ -105,7 +105,7 @@ def ncm_probe(
     if not isinstance(center, (bool, np.bool_)):
         raise InputError(f"center must be True or False, got {center!r}")
     x = check_features(features)
-    train, val, test = _split_indices(x.shape[0], splits)
+    train, val, test = split_indices(x.shape[0], splits)
     y, _ = check_classification_labels(labels, x.shape[0])
     fit_idx = np.concatenate([train, val])
     if np.unique(y[fit_idx]).size < 2:
