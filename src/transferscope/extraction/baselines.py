@@ -63,8 +63,14 @@ class TfidfSvdEncoder:
             "sklearn": sklearn.__version__,
         }
 
+    layer = "tfidf-svd"
+
+    def _vectorizer(self) -> Any:
+        """The unsupervised text -> sparse matrix step, fitted on the encoded inputs."""
+        return TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True)
+
     def layer_names(self) -> list[str]:
-        return ["tfidf-svd"]
+        return [self.layer]
 
     def pooled_layers(self) -> list[str]:
         return []
@@ -76,7 +82,7 @@ class TfidfSvdEncoder:
         return {"lowercase": True, "analyzer": "char_wb"}
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
-        return [("tfidf-svd", "none")]
+        return [(self.layer, "none")]
 
     def encode(
         self,
@@ -87,13 +93,12 @@ class TfidfSvdEncoder:
         progress: ProgressCallback | None = None,
     ) -> dict[tuple[str, str], np.ndarray]:
         texts = [str(x) for x in inputs]
-        tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True)
-        sparse = tfidf.fit_transform(texts)
+        sparse = self._vectorizer().fit_transform(texts)
         k = max(1, min(self.n_components, sparse.shape[1] - 1, len(texts) - 1))
         dense = TruncatedSVD(n_components=k, random_state=self.seed).fit_transform(sparse)
         if progress is not None:
             progress(len(texts))
-        return {("tfidf-svd", "none"): dense.astype(np.float32)}
+        return {(self.layer, "none"): dense.astype(np.float32)}
 
 
 class HashingSvdEncoder(TfidfSvdEncoder):
@@ -110,6 +115,7 @@ class HashingSvdEncoder(TfidfSvdEncoder):
     """
 
     adapter = "hashing-svd"
+    layer = "hashing-svd"
 
     def __init__(self, *, n_components: int = 256, ngram_range: tuple[int, int] = (2, 4), seed: int = 0,
                  n_features: int = 2**18) -> None:
@@ -118,31 +124,11 @@ class HashingSvdEncoder(TfidfSvdEncoder):
         self.name = "hashing-svd"
 
     def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "adapter": self.adapter, "n_features": self.n_features}
+        return {**super().identity(), "n_features": self.n_features}
 
-    def layer_names(self) -> list[str]:
-        return ["hashing-svd"]
-
-    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
-        return [("hashing-svd", "none")]
-
-    def encode(
-        self,
-        inputs: Sequence[Any],
-        *,
-        layers: Sequence[str],
-        poolings: Sequence[str],
-        progress: ProgressCallback | None = None,
-    ) -> dict[tuple[str, str], np.ndarray]:
-        texts = [str(x) for x in inputs]
-        hashing = make_pipeline(
+    def _vectorizer(self) -> Any:
+        return make_pipeline(
             HashingVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, n_features=self.n_features,
                               alternate_sign=False, norm=None),
             TfidfTransformer(sublinear_tf=True),
         )
-        sparse = hashing.fit_transform(texts)
-        k = max(1, min(self.n_components, sparse.shape[1] - 1, len(texts) - 1))
-        dense = TruncatedSVD(n_components=k, random_state=self.seed).fit_transform(sparse)
-        if progress is not None:
-            progress(len(texts))
-        return {("hashing-svd", "none"): dense.astype(np.float32)}
