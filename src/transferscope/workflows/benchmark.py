@@ -25,8 +25,8 @@ from transferscope.extraction.versions import library_versions
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import list_metrics
 from transferscope.workflows.encoders import build_encoder
-from transferscope.workflows.rank import score_candidates, select_layers
-from transferscope.workflows.score_cache import ScoreCache
+from transferscope.workflows.rank import _cached, score_candidates, select_layers
+from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
@@ -170,41 +170,37 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
     from transferscope.extraction.fingerprint import hash_fields
 
     module = getattr(encoder, "module", None)
-    text_model = getattr(encoder, "adapter", "") in ("hf", "sentence-transformers")
-    if module is None and not text_model:
-        return {"value": row["probe_accuracy"],
-                "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
-    if text_model:
+    if getattr(encoder, "adapter", "") in ("hf", "sentence-transformers"):
         from transferscope.probes.finetune_text import finetune_text_probe
 
         accepted = inspect.signature(finetune_text_probe).parameters
-        options = {k: v for k, v in suite.finetune.items() if k in accepted}
-        key = scores.key(model=encoder.identity(), dataset=data.fingerprint(),
-                         labels=hash_fields({"labels": [str(v) for v in data.labels]}),
-                         splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
-                         metric="finetune_text", options=options, seed=seed)
-        hit = scores.get(key)
-        if hit is None:
-            result = finetune_text_probe(str(encoder.path), data.inputs, data.labels, splits=splits, seed=seed,
-                                         random_init=encoder.random_init, **options)
-            hit = {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
-            scores.put(key, hit)
-        return hit
-    from transferscope.probes.finetune import finetune_probe
+        metric, options = "finetune_text", {k: v for k, v in suite.finetune.items() if k in accepted}
 
-    options = {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **suite.finetune}
-    key = scores.key(model=encoder.identity(), dataset=data.fingerprint(),
-                     labels=hash_fields({"labels": [str(v) for v in data.labels]}),
-                     splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
-                     metric="finetune", options=options, seed=seed)
-    hit = scores.get(key)
-    if hit is None:
-        lr = options.pop("lr")
-        result = finetune_probe(lambda: module, data.inputs, data.labels, splits=splits, seed=seed,
-                                lr=tuple(lr) if isinstance(lr, list) else lr, **options)
-        hit = {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
-        scores.put(key, hit)
-    return hit
+        def run() -> Any:
+            return finetune_text_probe(str(encoder.path), data.inputs, data.labels, splits=splits, seed=seed,
+                                       random_init=encoder.random_init, **options)
+    elif module is not None:
+        from transferscope.probes.finetune import finetune_probe
+
+        metric, options = "finetune", {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **suite.finetune}
+
+        def run() -> Any:
+            lr = options["lr"]
+            rest = {k: v for k, v in options.items() if k != "lr"}
+            return finetune_probe(lambda: module, data.inputs, data.labels, splits=splits, seed=seed,
+                                  lr=tuple(lr) if isinstance(lr, list) else lr, **rest)
+    else:
+        return {"value": row["probe_accuracy"],
+                "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
+
+    def compute() -> dict[str, Any]:
+        result = run()
+        return {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
+
+    return _cached(scores, compute, model=encoder.identity(), dataset=data.fingerprint(),
+                   labels=labels_fingerprint(data.labels),
+                   splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
+                   metric=metric, options=options, seed=seed)
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str) -> pd.DataFrame:
