@@ -16,6 +16,7 @@ from transferscope.errors import InputError
 
 __all__ = [
     "check_features",
+    "check_paired_features",
     "check_classification_labels",
     "check_regression_targets",
     "check_positive_int",
@@ -46,6 +47,23 @@ def check_features(features: Any, *, name: str = "features") -> np.ndarray:
             f"{name} contains NaN or inf in {bad_rows.size} row(s), first at row {int(bad_rows[0])}"
         )
     return arr
+
+
+def check_paired_features(X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
+    """Two representations of the same inputs as float64 copies with equal row counts.
+
+    At least 2 rows are required; the column counts may differ.
+    """
+    x = check_features(X, name=names[0])
+    y = check_features(Y, name=names[1])
+    if x.shape[0] != y.shape[0]:
+        raise InputError(
+            f"{names[0]} has {x.shape[0]} rows but {names[1]} has {y.shape[0]}; "
+            "both must represent the same inputs, row for row"
+        )
+    if x.shape[0] < 2:
+        raise InputError(f"{names[0]} and {names[1]} need at least 2 rows, got {x.shape[0]}")
+    return x, y
 
 
 def _check_length(n_labels: int, n_rows: int, labels_name: str, features_name: str) -> None:

@@ -13,9 +13,23 @@ from typing import Any
 
 from transferscope.errors import InputError
 
-__all__ = ["MetricInfo", "register", "get_metric", "list_metrics", "FAMILIES"]
+__all__ = ["MetricInfo", "register", "register_package", "get_metric", "list_metrics", "FAMILIES", "TRANSFORMS"]
 
 FAMILIES = ("transferability", "similarity", "geometry")
+
+#: Transformations whose (non-)invariance a similarity or geometry measure
+#: declares in ``properties["invariant"]``. For a similarity ``s(X, Y)`` the
+#: transformation is applied to ``Y`` alone; for a geometry ``g(X)`` to ``X``.
+#: "permutation" permutes feature columns; "sample_order" permutes the rows
+#: (of both X and Y for a similarity).
+TRANSFORMS = (
+    "orthogonal",
+    "isotropic_scaling",
+    "translation",
+    "invertible_linear",
+    "permutation",
+    "sample_order",
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,29 @@ def register(info: MetricInfo) -> MetricInfo:
     return info
 
 
+def register_package(package: str, path: Any, namespace: dict[str, Any]) -> list[str]:
+    """Import every public module of ``package`` and register its ``METRICS``.
+
+    Each module of a family package defines its functions and a list
+    ``METRICS`` of :class:`MetricInfo`; modules whose name starts with ``_``
+    are private helpers. The registered functions are added to ``namespace``
+    (the package's globals) and their names returned for ``__all__``.
+    """
+    import importlib
+    import pkgutil
+
+    names: list[str] = []
+    for module_info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package}.{module_info.name}")
+        for info in getattr(module, "METRICS", []):
+            register(info)
+            namespace[info.func.__name__] = info.func
+            names.append(info.func.__name__)
+    return names
+
+
 def get_metric(name: str, family: str | None = None) -> MetricInfo:
     """Look up a metric by name (case-insensitive), optionally within a family."""
     _load_families()
@@ -89,4 +126,4 @@ def list_metrics(family: str | None = None) -> list[MetricInfo]:
 
 def _load_families() -> None:
     # Importing a family package registers its metrics.
-    from transferscope.metrics import transferability  # noqa: F401
+    from transferscope.metrics import geometry, similarity, transferability  # noqa: F401

@@ -1,0 +1,208 @@
+"""Nearest neighbours for every kNN-based measure and estimator, through FAISS.
+
+One function, :func:`nearest_neighbors`, used by all of them. FAISS finds
+candidates in float32 (exact flat search by default, or an IVF index as an
+approximate option); the candidates' distances are then recomputed in float64
+and sorted by ``(distance, index)``, so the result is deterministic, ties are
+broken toward the lower index, and distances are exact to float64 rounding.
+:func:`dense_neighbors` is the plain NumPy reference (chunked N x N products +
+argpartition) that tests and ``benchmarks/`` compare against.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from transferscope.errors import InputError, MissingExtraError
+from transferscope.metrics._validation import check_choice, check_positive_int
+
+__all__ = ["nearest_neighbors", "dense_neighbors", "neighbor_recall", "METRICS_KNN"]
+
+#: Distances available: cosine distance ``1 - cos``, Euclidean distance, or
+#: minus the inner product (so that smaller = nearer for all three).
+METRICS_KNN = ("cosine", "euclidean", "inner_product")
+
+# Extra candidates fetched from float32 FAISS before the float64 re-sort, so that
+# float32 rounding cannot push a true k-th neighbour out of the list.
+_MARGIN = 8
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:  # pragma: no cover - faiss-cpu is a core dependency
+        raise MissingExtraError("faiss-cpu", "scale") from None
+    return faiss
+
+
+def _prepare(points: np.ndarray, metric: str) -> np.ndarray:
+    if metric == "cosine":
+        norms = np.linalg.norm(points, axis=1, keepdims=True)
+        return points / np.where(norms == 0, 1.0, norms)
+    return points
+
+
+def _exact_distances(points: np.ndarray, queries: np.ndarray, cand: np.ndarray, metric: str) -> np.ndarray:
+    """float64 distances from each query row to its candidate rows ``cand`` (Q x M)."""
+    neighbours = points[cand]  # Q x M x D
+    if metric == "euclidean":
+        diff = neighbours - queries[:, None, :]
+        return np.sqrt(np.einsum("qmd,qmd->qm", diff, diff))
+    dots = np.einsum("qmd,qd->qm", neighbours, queries)
+    return 1.0 - dots if metric == "cosine" else -dots
+
+
+def _sort_rows(dist: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((idx, dist), axis=1)[:, :k]
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+def nearest_neighbors(
+    X: np.ndarray,
+    k: int,
+    *,
+    metric: Literal["cosine", "euclidean", "inner_product"] = "euclidean",
+    exclude_self: bool = True,
+    search: Literal["exact", "approximate"] = "exact",
+    nprobe: int = 16,
+    seed: int = 0,
+    batch_size: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of ``X`` to each row of ``X``, nearest first.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Checked float64 points (the measures validate their inputs first).
+    k : int
+        Neighbours per row; at most ``n_samples - 1`` with ``exclude_self``.
+    metric : {"cosine", "euclidean", "inner_product"}, default="euclidean"
+        Distances returned are ``1 - cos``, the Euclidean distance, or minus the inner product.
+    exclude_self : bool, default=True
+        Leave each row's own index out (exact duplicates of it still count).
+    search : {"exact", "approximate"}, default="exact"
+        ``"exact"``: FAISS flat search. ``"approximate"``: an IVF index with
+        ``~4 sqrt(N)`` lists trained by seeded k-means, ``nprobe`` lists visited
+        per query; measure its recall with :func:`neighbor_recall`.
+    nprobe : int, default=16
+    seed : int, default=0
+        Seed of the IVF k-means (approximate search only).
+    batch_size : int, default=4096
+        Query rows per FAISS call and float64 re-sort (memory ~ batch x (k + 8) x D).
+
+    Returns
+    -------
+    distances : ndarray of shape (n_samples, k), float64
+    indices : ndarray of shape (n_samples, k), intp
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.metrics._neighbors import nearest_neighbors
+    >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    >>> d, i = nearest_neighbors(X, 2)
+    >>> i.tolist()
+    [[1, 2], [0, 2], [1, 0], [2, 1]]
+    """
+    metric = check_choice(metric, METRICS_KNN, name="metric")
+    search = check_choice(search, ("exact", "approximate"), name="search")
+    n = X.shape[0]
+    k = check_positive_int(k, name="k")
+    available = n - 1 if exclude_self else n
+    if k > available:
+        raise InputError(f"k must be at most {available} for {n} samples, got {k}")
+    faiss = _faiss()
+    points = _prepare(np.ascontiguousarray(X, dtype=np.float64), metric)
+    points32 = np.ascontiguousarray(points, dtype=np.float32)
+    d = points.shape[1]
+    use_ip = metric != "euclidean"
+    if search == "exact":
+        index = faiss.IndexFlatIP(d) if use_ip else faiss.IndexFlatL2(d)
+    else:
+        nlist = int(max(1, min(n // 39, round(4 * np.sqrt(n)))))
+        quantizer = faiss.IndexFlatIP(d) if use_ip else faiss.IndexFlatL2(d)
+        kind = faiss.METRIC_INNER_PRODUCT if use_ip else faiss.METRIC_L2
+        index = faiss.IndexIVFFlat(quantizer, d, nlist, kind)
+        index.cp.seed = int(seed)
+        index.train(points32)
+        index.nprobe = int(min(check_positive_int(nprobe, name="nprobe"), nlist))
+    index.add(points32)
+    fetch = min(n, k + int(exclude_self) + _MARGIN)
+    dist_out = np.empty((n, k), dtype=np.float64)
+    idx_out = np.empty((n, k), dtype=np.intp)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        _, cand = index.search(points32[start:stop], fetch)
+        cand = cand.astype(np.intp)
+        missing = cand < 0  # approximate search may return fewer than asked
+        cand = np.where(missing, 0, cand)
+        dist = _exact_distances(points, points[start:stop], cand, metric)
+        dist[missing] = np.inf
+        if exclude_self:
+            dist[cand == np.arange(start, stop)[:, None]] = np.inf
+        dist_out[start:stop], idx_out[start:stop] = _sort_rows(dist, cand, k)
+    if not np.isfinite(dist_out).all():
+        raise InputError(
+            "approximate search found fewer than k neighbours for some rows; "
+            "raise nprobe or use search='exact'"
+        )
+    return dist_out, idx_out
+
+
+def dense_neighbors(
+    X: np.ndarray,
+    k: int,
+    *,
+    metric: Literal["cosine", "euclidean", "inner_product"] = "euclidean",
+    exclude_self: bool = True,
+    chunk: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reference implementation of :func:`nearest_neighbors` without FAISS.
+
+    Chunked float64 ``N x N`` products and ``argpartition``: O(N^2 D) time,
+    O(chunk x N) memory. The baseline of ``benchmarks/bench_neighbors.py``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.metrics._neighbors import dense_neighbors
+    >>> dense_neighbors(np.array([[0.0], [1.0], [3.0], [7.0]]), 2)[1].tolist()
+    [[1, 2], [0, 2], [1, 0], [2, 1]]
+    """
+    metric = check_choice(metric, METRICS_KNN, name="metric")
+    n = X.shape[0]
+    points = _prepare(np.ascontiguousarray(X, dtype=np.float64), metric)
+    sq = np.einsum("ij,ij->i", points, points)
+    dist_out = np.empty((n, k), dtype=np.float64)
+    idx_out = np.empty((n, k), dtype=np.intp)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        dots = points[start:stop] @ points.T
+        if metric == "euclidean":
+            dist = np.sqrt(np.maximum(sq[start:stop, None] + sq[None, :] - 2.0 * dots, 0.0))
+        else:
+            dist = 1.0 - dots if metric == "cosine" else -dots
+        if exclude_self:
+            rows = np.arange(start, stop)
+            dist[rows - start, rows] = np.inf
+        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        dist_out[start:stop], idx_out[start:stop] = _sort_rows(
+            np.take_along_axis(dist, part, axis=1), part, k
+        )
+    return dist_out, idx_out
+
+
+def neighbor_recall(found: np.ndarray, exact: np.ndarray) -> float:
+    """Mean fraction of each row's exact k neighbours that ``found`` contains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> neighbor_recall(np.array([[1, 2], [0, 3]]), np.array([[1, 2], [0, 2]]))
+    0.75
+    """
+    k = exact.shape[1]
+    hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), exact.tolist(), strict=True))
+    return hits / (exact.shape[0] * k)
