@@ -8,7 +8,9 @@ import typer
 
 from transferscope._version import __version__
 from transferscope.cli.benchmark import benchmark_command
+from transferscope.cli.compare import compare_command
 from transferscope.cli.demo import demo_command
+from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
 from transferscope.cli.rank import rank_command
 
@@ -46,6 +48,8 @@ def _quiet_libraries() -> None:
 app.command("rank")(rank_command)
 app.command("demo")(demo_command)
 app.command("benchmark")(benchmark_command)
+app.command("compare")(compare_command)
+app.command("layers")(layers_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)
 

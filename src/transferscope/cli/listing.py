@@ -44,7 +44,11 @@ def metrics_command(
         if table.empty:
             typer.echo(f"no {family} metrics are registered yet")
             return
-        print_table(table[["name", "task_types", "needs_source_probs", "higher_is_better",
-                           "complexity", "summary", "citation"]], title=f"{family} metrics")
+        columns = (["name", "task_types", "needs_source_probs", "higher_is_better", "complexity", "summary",
+                    "citation"] if family == "transferability" else
+                   ["name", "kind", "symmetric", "is_metric", "range", "invariant_to", "complexity", "summary",
+                    "citation"] if family == "similarity" else
+                   ["name", "range", "invariant_to", "complexity", "summary", "citation"])
+        print_table(table[columns], title=f"{family} metrics")
         if output is not None:
             write_table(table, output)

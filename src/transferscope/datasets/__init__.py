@@ -10,6 +10,7 @@ from transferscope.datasets.loaders import (
     load_labels,
     load_table,
     load_text_dataset,
+    load_texts,
 )
 from transferscope.datasets.similarity_sets import (
     WORD_SIMILARITY_SETS,
@@ -34,4 +35,5 @@ __all__ = [
     "load_labels",
     "load_table",
     "load_text_dataset",
+    "load_texts",
 ]

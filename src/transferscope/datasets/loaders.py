@@ -14,7 +14,7 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset, infer_task
 from transferscope.errors import InputError
 
-__all__ = ["load_table", "load_text_dataset", "load_image_folder", "load_feature_file", "load_labels"]
+__all__ = ["load_table", "load_text_dataset", "load_texts", "load_image_folder", "load_feature_file", "load_labels"]
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -61,19 +61,7 @@ def load_text_dataset(
     ``task`` is inferred when omitted (see :func:`infer_task`).
     """
     table = load_table(path)
-    for arg, column in (("text-column", text_column), ("label-column", label_column)):
-        if column not in table.columns:
-            raise InputError(
-                f"{arg} '{column}' is not a column of '{path}'; columns: "
-                f"{', '.join(map(str, table.columns))}"
-            )
-    for column in (text_column, label_column):
-        missing = table[column].isna().to_numpy()
-        if missing.any():
-            raise InputError(
-                f"column '{column}' of '{path}' has {int(missing.sum())} missing value(s), "
-                f"first at row {int(np.flatnonzero(missing)[0])}"
-            )
+    _check_columns(table, path, {"text-column": text_column, "label-column": label_column})
     labels = table[label_column].to_numpy()
     return Dataset(
         name or Path(path).stem,
@@ -83,6 +71,39 @@ def load_text_dataset(
         modality="text",
         source=str(path),
     )
+
+
+def load_texts(path: str | Path, *, text_column: str) -> list[str]:
+    """The texts of one column of a table file (no labels needed), e.g. for ``compare``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("text\\nhello\\nworld\\n")
+    >>> load_texts(p, text_column="text")
+    ['hello', 'world']
+    """
+    table = load_table(path)
+    _check_columns(table, path, {"text-column": text_column})
+    return [str(x) for x in table[text_column]]
+
+
+def _check_columns(table: pd.DataFrame, path: str | Path, columns: dict[str, str]) -> None:
+    """Every named column exists and has no missing value, or one InputError naming it."""
+    for arg, column in columns.items():
+        if column not in table.columns:
+            raise InputError(
+                f"{arg} '{column}' is not a column of '{path}'; columns: "
+                f"{', '.join(map(str, table.columns))}"
+            )
+    for column in columns.values():
+        missing = table[column].isna().to_numpy()
+        if missing.any():
+            raise InputError(
+                f"column '{column}' of '{path}' has {int(missing.sum())} missing value(s), "
+                f"first at row {int(np.flatnonzero(missing)[0])}"
+            )
 
 
 def load_image_folder(path: str | Path, *, name: str | None = None) -> Dataset:

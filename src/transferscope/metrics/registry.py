@@ -51,8 +51,12 @@ class MetricInfo:
     properties: dict[str, Any] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
-        """A flat description, for tables and JSON."""
-        return {
+        """A flat description, for tables and JSON.
+
+        Similarity and geometry measures add their declared properties: kind,
+        symmetry, metric axioms, range and the transforms they are invariant to.
+        """
+        row: dict[str, Any] = {
             "name": self.name,
             "family": self.family,
             "task_types": ",".join(self.task_types),
@@ -64,6 +68,17 @@ class MetricInfo:
             "citation": self.citation,
             "unreliable_when": self.unreliable_when,
         }
+        if self.family != "transferability":
+            props = self.properties
+            low, high = props.get("range", (None, None))
+            row.update({
+                "kind": props.get("kind", ""),
+                "symmetric": props.get("symmetric", ""),
+                "is_metric": props.get("is_metric", ""),
+                "range": f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]",
+                "invariant_to": ",".join(t for t in TRANSFORMS if props.get("invariant", {}).get(t)),
+            })
+        return row
 
 
 _REGISTRY: dict[str, MetricInfo] = {}

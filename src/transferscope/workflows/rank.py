@@ -17,13 +17,13 @@ from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, Encoder
 from transferscope.extraction.features import extract_features
-from transferscope.extraction.fingerprint import hash_array, hash_fields
+from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_inputs
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features
 from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 
-__all__ = ["rank", "select_layers", "score_candidates", "DEFAULT_METRICS"]
+__all__ = ["rank", "select_layers", "check_poolings", "extract_candidates", "score_candidates", "DEFAULT_METRICS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
 
@@ -52,6 +52,67 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
     if not chosen:
         raise InputError("layers must name at least one layer")
     return list(dict.fromkeys(chosen))
+
+
+def check_poolings(poolings: str | Sequence[str]) -> list[str]:
+    """``"mean,cls"`` or a sequence -> a checked list of token poolings."""
+    pools = [p.strip() for p in poolings.split(",")] if isinstance(poolings, str) else list(poolings)
+    if not pools:
+        raise InputError("pooling must name at least one pooling")
+    for pooling in pools:
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    return pools
+
+
+def extract_candidates(
+    inputs: Dataset | Sequence[Any],
+    models: Sequence[str | Encoder],
+    *,
+    layers: str | Sequence[str | int] = "all",
+    poolings: Sequence[str] = ("mean",),
+    with_head: bool = False,
+    seed: int = 0,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int = 32,
+    max_length: int = 128,
+    device: str | None = None,
+    progress: bool = False,
+    trust_remote_code: bool = False,
+) -> list[dict[str, Any]]:
+    """Features of every model x layer x pooling of ``inputs`` (cached), as candidate dicts.
+
+    ``inputs`` is a :class:`Dataset` (its labels are not used) or a sequence of inputs.
+
+    Each dict holds ``candidate`` ("model | layer | pooling"), ``model``, ``layer``,
+    ``pooling``, ``features`` and, with ``with_head`` for a model that has a
+    classification head, ``source_probs`` (its softmax).
+    """
+    cache = FeatureCache(cache_dir) if use_cache else None
+    if isinstance(inputs, Dataset):
+        items, fingerprint = inputs.inputs, inputs.fingerprint()
+    else:
+        if len(inputs) == 0:
+            raise InputError("inputs must not be empty")
+        items, fingerprint = inputs, hash_inputs(inputs)
+    candidates = []
+    for spec in models:
+        encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
+                                device=device, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
+        chosen = select_layers(encoder, layers)
+        head = (with_head and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in chosen)
+        feats = extract_features(encoder, items, layers=chosen + ([HEAD_LAYER] if head else []),
+                                 poolings=list(poolings), cache=cache, dataset_fingerprint=fingerprint,
+                                 progress=progress)
+        probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
+        for (layer, pooling), array in feats.items():
+            cand = {"candidate": f"{encoder.name} | {layer} | {pooling}", "model": encoder.name,
+                    "layer": layer, "pooling": pooling, "features": array}
+            if probs is not None:
+                cand["source_probs"] = probs
+            candidates.append(cand)
+    return candidates
 
 
 def _check_metrics(metrics: Sequence[str], task: str) -> list[str]:
@@ -353,28 +414,12 @@ def rank(
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
     names = _check_metrics(metric_list, task)
-    pools = [p.strip() for p in poolings.split(",")] if isinstance(poolings, str) else list(poolings)
-    for pooling in pools:
-        if pooling not in POOLINGS:
-            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-    cache = FeatureCache(cache_dir) if use_cache else None
+    pools = check_poolings(poolings)
     needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in names)
-    candidates = []
-    for spec in models:
-        encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
-                                device=device, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
-        chosen = select_layers(encoder, layers)
-        head = (needs_probs and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in chosen)
-        feats = extract_features(encoder, dataset.inputs, layers=chosen + ([HEAD_LAYER] if head else []),
-                                 poolings=pools, cache=cache, dataset_fingerprint=dataset.fingerprint(),
-                                 progress=progress)
-        probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
-        for (layer, pooling), array in feats.items():
-            cand = {"candidate": f"{encoder.name} | {layer} | {pooling}", "model": encoder.name,
-                    "layer": layer, "pooling": pooling, "features": array}
-            if probs is not None:
-                cand["source_probs"] = probs
-            candidates.append(cand)
+    candidates = extract_candidates(dataset, models, layers=layers, poolings=pools, with_head=needs_probs,
+                                    seed=seed, cache_dir=cache_dir, use_cache=use_cache,
+                                    batch_size=batch_size, max_length=max_length, device=device,
+                                    progress=progress, trust_remote_code=trust_remote_code)
     splits = _probe_splits(dataset, seed) if probe else None
     table = score_candidates(candidates, dataset.labels, task=task, metrics=names,
                              metric_options=metric_options, probe_splits=splits,

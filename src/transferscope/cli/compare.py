@@ -1,0 +1,96 @@
+"""``transferscope compare``: similarity matrix between models or between layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table, split_list
+from transferscope.errors import InputError
+
+__all__ = ["compare_command"]
+
+
+def compare_command(
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text column (labels not needed).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    model: Annotated[Optional[list[str]], typer.Option(help="Model spec (as for `rank`). Repeat for several.")] = None,
+    layers: Annotated[str, typer.Option(help="'last' (model x model), 'all' (layer x layer), or names/indices.")] = "last",
+    pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
+    features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings of the same inputs (.npy, .npz, .parquet, .csv). Repeat.")] = None,
+    measure: Annotated[str, typer.Option(help="A similarity measure (see `transferscope metrics similarity`).")] = "cka",
+    output: Annotated[Optional[Path], typer.Option(help="Write the pairs (long form) to .csv, .json or .parquet.")] = None,
+    heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
+    max_samples: Annotated[Optional[int], typer.Option(min=2, help="Use a seeded random subset of this many inputs.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
+    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random baselines and subsets.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Similarity between models (model x model) or layers (layer x layer) on the same inputs.
+
+    Examples:
+
+      transferscope compare --dataset sentence-polarity --model ./encoder --layers all --measure cka --heatmap cka.png
+
+      transferscope compare --dataset vader-polarity --model ./a --model ./b --layers all --measure mutual_knn
+    """
+    import numpy as np
+
+    from transferscope.metrics import get_metric
+    from transferscope.workflows.compare import compare, write_heatmap
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        if heatmap is not None and heatmap.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise InputError(f"--heatmap must end in .png, .svg or .pdf, got '{heatmap}'")
+        get_metric(measure, "similarity")
+        if features:
+            if data or dataset or model:
+                raise InputError("--features cannot be combined with --data, --dataset or --model")
+            from transferscope.datasets.loaders import load_feature_file
+
+            arrays = {}
+            for path in features:
+                arrays[path.stem if path.stem not in arrays else str(path)] = load_feature_file(path)
+            if max_samples is not None:
+                n = min(a.shape[0] for a in arrays.values())
+                rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_samples])
+                arrays = {k: v[rows] if v.shape[0] == n else v for k, v in arrays.items()}
+            result = compare(features=arrays, measure=measure)
+        else:
+            models = split_list(model)
+            if (data is None) == (dataset is None):
+                raise InputError("give exactly one of --data FILE or --dataset NAME (or --features)")
+            if not models:
+                raise InputError("--model is required with --data/--dataset")
+            if data is not None:
+                from transferscope.datasets.loaders import load_texts
+
+                inputs = load_texts(data, text_column=text_column)
+            else:
+                from transferscope.datasets import load_builtin
+
+                inputs = list(load_builtin(dataset).inputs)
+            if max_samples is not None and max_samples < len(inputs):
+                rows = np.sort(np.random.default_rng(seed).permutation(len(inputs))[:max_samples])
+                inputs = [inputs[i] for i in rows]
+            if not quiet:
+                err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
+            result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
+                             seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
+                             use_cache=not no_cache, batch_size=batch_size, max_length=max_length,
+                             device=device, progress=not quiet)
+        shown = result.matrix.reset_index(names="")
+        print_table(shown, title=f"{result.measure} ({result.kind}; rows x columns)", digits=3)
+        if output is not None:
+            err_console.print(f"wrote {write_table(result.pairs, output)}")
+        if heatmap is not None:
+            err_console.print(f"wrote {write_heatmap(result, heatmap)}")

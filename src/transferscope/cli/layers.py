@@ -1,0 +1,72 @@
+"""``transferscope layers``: per-layer profile of one model and the recommended layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table, split_list
+from transferscope.errors import InputError
+
+__all__ = ["layers_command"]
+
+
+def layers_command(
+    model: Annotated[str, typer.Option(help="Model spec (as for `rank`).")],
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
+    pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
+    geometry: Annotated[str, typer.Option(help="Comma-separated geometry measures.")] = "twonn,rankme,anisotropy",
+    metric: Annotated[str, typer.Option(help="Comma-separated transferability estimators.")] = "logme,knn",
+    probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Measure a linear probe per layer (the recommendation then rests on it).")] = True,
+    output: Annotated[Optional[Path], typer.Option(help="Write the profile to .csv, .json or .parquet.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
+    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe split.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Profile every layer of one model (geometry, estimators, probe) and recommend a layer.
+
+    Example: transferscope layers --model ./encoder --dataset vader-polarity
+    """
+    from transferscope.workflows.layers import layer_profile
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        if task is not None and task not in ("classification", "regression"):
+            raise InputError(f"--task must be classification or regression, got '{task}'")
+        if (data is None) == (dataset is None):
+            raise InputError("give exactly one of --data FILE or --dataset NAME")
+        if data is not None:
+            from transferscope.datasets import load_text_dataset
+
+            ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
+        else:
+            from transferscope.datasets import load_builtin
+
+            ds = load_builtin(dataset)
+        if not quiet:
+            err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
+        profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),
+                                metrics=split_list([metric]), probe=probe, seed=seed,
+                                cache_dir=None if cache_dir is None else str(cache_dir), use_cache=not no_cache,
+                                batch_size=batch_size, max_length=max_length, device=device, progress=not quiet)
+        for note in profile.table.attrs.get("warnings", []):
+            err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
+        shown = profile.table.drop(columns=["probe_setting"], errors="ignore")
+        print_table(shown, title=f"Layers of {model} on {ds.name} (model order)", digits=3)
+        typer.echo(f"Recommended layer: {profile.recommended} (by {profile.basis})")
+        for line in profile.evidence:
+            typer.echo(f"  - {line}")
+        if output is not None:
+            err_console.print(f"wrote {write_table(profile.table, output)}")

@@ -1,0 +1,222 @@
+"""Similarity matrices between models or layers (``transferscope compare``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.extraction.encoder import Encoder
+from transferscope.metrics import check_options, get_metric
+from transferscope.metrics._validation import check_features
+from transferscope.workflows.rank import check_poolings, extract_candidates
+
+__all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare`.
+
+    Attributes
+    ----------
+    measure : str
+    kind : {"similarity", "distance"}
+    matrix : pandas.DataFrame
+        Rows and columns named by representation ("model | layer | pooling", or
+        the layer alone when every representation comes from one model).
+    pairs : pandas.DataFrame
+        Long form: ``row``, ``column``, ``measure``, ``value``, one line per cell.
+    """
+
+    measure: str
+    kind: str
+    matrix: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def similarity_matrix(
+    rows: Mapping[str, np.ndarray],
+    columns: Mapping[str, np.ndarray] | None = None,
+    *,
+    measure: str = "cka",
+    measure_options: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """``measure`` between every pair of representations of the same inputs.
+
+    With ``columns`` omitted the matrix is square over ``rows``; a symmetric
+    measure is computed once per unordered pair and its diagonal is the
+    measure's declared identity value (computed where none is declared).
+
+    Parameters
+    ----------
+    rows, columns : mapping of str to array of shape (n_samples, d)
+    measure : str, default="cka"
+        A registered similarity measure.
+    measure_options : mapping, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.workflows.compare import similarity_matrix
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=(100, 8))
+    >>> m = similarity_matrix({"a": a, "2a": 2 * a, "noise": rng.normal(size=(100, 8))})
+    >>> float(m.loc["a", "2a"]), bool(m.loc["a", "noise"] < 0.3)
+    (1.0, True)
+    """
+    info = get_metric(measure, "similarity")
+    options = dict(measure_options or {})
+    check_options(info, options)
+    square = columns is None
+    cols = rows if columns is None else columns
+    names_r, names_c = list(rows), list(cols)
+    values = np.full((len(names_r), len(names_c)), np.nan)
+    identity = info.properties.get("identity")
+    for i, a in enumerate(names_r):
+        for j, b in enumerate(names_c):
+            if square and info.properties.get("symmetric") and j < i:
+                values[i, j] = values[j, i]
+            elif square and i == j and identity is not None:
+                values[i, j] = identity
+            else:
+                values[i, j] = info.func(rows[a], cols[b], **options)
+    return pd.DataFrame(values, index=names_r, columns=names_c)
+
+
+def compare(
+    *,
+    inputs: Dataset | Sequence[Any] | None = None,
+    models: Sequence[str | Encoder] = (),
+    layers: str | Sequence[str | int] = "last",
+    pooling: str = "mean",
+    features: Mapping[str, Any] | None = None,
+    measure: str = "cka",
+    measure_options: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int = 32,
+    max_length: int = 128,
+    device: str | None = None,
+    progress: bool = False,
+) -> Comparison:
+    """Similarity between models, or between layers, on the same inputs.
+
+    * several models, ``layers="last"`` (default): model x model;
+    * one model, ``layers="all"``: layer x layer of that model;
+    * two models and several layers each: a rectangular matrix, the first
+      model's layers (rows) x the second's (columns);
+    * ``features`` (name -> array): every pair of the given embeddings.
+
+    Parameters
+    ----------
+    inputs : Dataset or sequence, optional
+        Inputs to embed (texts, images, or a Dataset whose labels are not used).
+    models : sequence of str or Encoder
+    layers : "last", "all", or names / indices
+    pooling : str, default="mean"
+    features : mapping of str to array, optional
+        Precomputed embeddings of the same inputs, instead of ``inputs`` + ``models``.
+    measure : str, default="cka"
+    measure_options : mapping, optional
+    seed, cache_dir, use_cache, batch_size, max_length, device, progress
+        As for :func:`transferscope.rank`.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.workflows.compare import compare
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, 5))
+    >>> result = compare(features={"x": x, "rotated": x @ np.linalg.qr(rng.normal(size=(5, 5)))[0]})
+    >>> round(float(result.matrix.loc["x", "rotated"]), 6)
+    1.0
+    """
+    info = get_metric(measure, "similarity")
+    if features is not None:
+        if inputs is not None or models:
+            raise InputError("give either features, or inputs + models, not both")
+        arrays = {str(k): check_features(v, name=f"features '{k}'") for k, v in features.items()}
+        if len(arrays) < 2:
+            raise InputError("features must hold at least two arrays to compare")
+        sizes = {a.shape[0] for a in arrays.values()}
+        if len(sizes) > 1:
+            raise InputError(f"features must all have the same number of rows (the same inputs), got {sorted(sizes)}")
+        matrix = similarity_matrix(arrays, measure=info.name, measure_options=measure_options)
+    else:
+        if inputs is None or not models:
+            raise InputError("give inputs and at least one model, or features")
+        pools = check_poolings(pooling)
+        candidates = extract_candidates(inputs, models, layers=layers, poolings=pools, seed=seed,
+                                        cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
+                                        max_length=max_length, device=device, progress=progress)
+        model_names = list(dict.fromkeys(c["model"] for c in candidates))
+        one_model = len(model_names) == 1
+
+        def label(c: dict[str, Any]) -> str:
+            if one_model:
+                return c["layer"] if len(pools) == 1 else f"{c['layer']} | {c['pooling']}"
+            return c["candidate"]
+
+        by_model = {m: {label(c): c["features"] for c in candidates if c["model"] == m} for m in model_names}
+        if len(candidates) < 2:
+            raise InputError("nothing to compare: give several models, or layers='all' for one model")
+        if len(model_names) == 2 and all(len(v) > 1 for v in by_model.values()):
+            first, second = by_model.values()
+            matrix = similarity_matrix(first, second, measure=info.name, measure_options=measure_options)
+        else:
+            matrix = similarity_matrix({label(c): c["features"] for c in candidates},
+                                       measure=info.name, measure_options=measure_options)
+    pairs = (matrix.rename_axis(index="row", columns="column").stack().rename("value").reset_index())
+    pairs.insert(2, "measure", info.name)
+    return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
+
+
+def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None) -> str:
+    """Save the matrix as a heatmap (PNG, SVG or PDF by the suffix); returns the path written."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"heatmap must end in .png, .svg or .pdf, got '{path}'")
+    m = comparison.matrix
+    width = max(4.0, 0.55 * m.shape[1] + 2.5)
+    height = max(3.0, 0.45 * m.shape[0] + 1.5)
+    fig, ax = plt.subplots(figsize=(width, height), constrained_layout=True)
+    cmap = "viridis" if comparison.kind == "similarity" else "viridis_r"
+    image = ax.imshow(m.to_numpy(dtype=float), cmap=cmap, aspect="auto")
+    ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(m.shape[0]), [str(r) for r in m.index], fontsize=8)
+    if m.size <= 400:
+        low, high = image.get_clim()
+        for (i, j), v in np.ndenumerate(m.to_numpy(dtype=float)):
+            light = high > low and (v - low) / (high - low) > 0.6
+            if comparison.kind == "distance":
+                light = not light
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="black" if light else "white")
+    fig.colorbar(image, ax=ax, label=comparison.measure)
+    ax.set_title(title or f"{comparison.measure} ({comparison.kind})", fontsize=10)
+    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(target)  # atomic: a reader never sees half a file
+    return str(target)

@@ -1,0 +1,168 @@
+"""Per-layer profile of one model and the recommended layer (``transferscope layers``)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.extraction.encoder import Encoder
+from transferscope.metrics import get_metric
+from transferscope.metrics.ranking import rank_correlation
+from transferscope.workflows.rank import _check_metrics, _probe_splits, extract_candidates, score_candidates
+from transferscope.workflows.score_cache import ScoreCache
+
+__all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_METRICS"]
+
+DEFAULT_GEOMETRY = ("twonn", "rankme", "anisotropy")
+DEFAULT_LAYER_METRICS = ("logme", "knn")
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    """Result of :func:`layer_profile`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per layer, in the model's order: ``layer``, ``dim``, one column
+        per geometry measure, ``cka_prev`` and ``mutual_knn_prev`` (similarity to
+        the previous layer), one column per estimator and, with a probe,
+        ``probe_<metric>``.
+    recommended : str
+        The layer with the best measured probe score, or the best first
+        estimator when no probe was run.
+    basis : str
+        The column the recommendation was made on.
+    evidence : list of str
+        Sentences behind the recommendation (runner-up margin, agreement of
+        each estimator with the probe across layers).
+    agreement : dict of str to float
+        Weighted Kendall tau between each estimator and the probe over layers.
+    """
+
+    table: pd.DataFrame
+    recommended: str
+    basis: str
+    evidence: list[str] = field(default_factory=list)
+    agreement: dict[str, float] = field(default_factory=dict)
+
+
+def layer_profile(
+    *,
+    dataset: Dataset,
+    model: str | Encoder,
+    pooling: str = "mean",
+    geometry: Sequence[str] = DEFAULT_GEOMETRY,
+    metrics: Sequence[str] = DEFAULT_LAYER_METRICS,
+    probe: bool = True,
+    neighbors: int = 10,
+    seed: int = 0,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+    batch_size: int = 32,
+    max_length: int = 128,
+    device: str | None = None,
+    progress: bool = False,
+    n_jobs: int | None = None,
+) -> LayerProfile:
+    """Geometry, similarity to the previous layer, estimators and probe for every layer.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Labelled inputs (the labels feed the estimators and the probe).
+    model : str or Encoder
+    pooling : str, default="mean"
+    geometry : sequence of str
+        Registered geometry measures, default twonn, rankme, anisotropy.
+    metrics : sequence of str
+        Registered transferability estimators, default logme, knn.
+    probe : bool, default=True
+        Measure a linear probe per layer (seeded split); the recommendation is
+        then the measured best, and the estimators' agreement with it is reported.
+    neighbors : int, default=10
+        ``k`` of the neighbourhood overlap (``mutual_knn``) between consecutive layers.
+    seed, cache_dir, use_cache, batch_size, max_length, device, progress, n_jobs
+        As for :func:`transferscope.rank`.
+
+    Returns
+    -------
+    LayerProfile
+
+    Examples
+    --------
+    >>> from transferscope.datasets import load_builtin
+    >>> from transferscope.workflows.layers import layer_profile
+    >>> ds = load_builtin("sentence-polarity")
+    >>> profile = layer_profile(dataset=ds, model="tfidf", probe=False)  # doctest: +SKIP
+    """
+    geometry = [get_metric(g, "geometry").name for g in geometry]
+    names = _check_metrics(list(metrics), dataset.task) if metrics else []
+    if not names and not probe:
+        raise InputError("give at least one estimator or probe=True: a layer cannot be recommended without either")
+    candidates = extract_candidates(dataset, [model], layers="all", poolings=[pooling], seed=seed,
+                                    cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
+                                    max_length=max_length, device=device, progress=progress)
+    splits = _probe_splits(dataset, seed) if probe else None
+    scored = score_candidates(candidates, dataset.labels, task=dataset.task, metrics=names or ["knn"],
+                              probe_splits=splits, score_cache=ScoreCache(cache_dir) if use_cache else None,
+                              n_jobs=n_jobs)
+    if not names:
+        scored = scored.drop(columns=["knn"])
+    rows = []
+    previous = None
+    for cand in candidates:
+        feats = cand["features"]
+        row: dict[str, Any] = {"layer": cand["layer"], "dim": int(feats.shape[1])}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for g in geometry:
+                row[g] = get_metric(g).func(feats)
+        if previous is None:
+            row["cka_prev"] = row["mutual_knn_prev"] = float("nan")
+        else:
+            row["cka_prev"] = get_metric("cka").func(previous, feats)
+            row["mutual_knn_prev"] = get_metric("mutual_knn").func(previous, feats, k=neighbors)
+        previous = feats
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    extra = scored.drop(columns=[c for c in ("candidate", "model", "layer", "pooling", "dim") if c in scored])
+    table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
+    table.attrs["warnings"] = scored.attrs.get("warnings", [])
+    probe_col = next((c for c in table.columns if c.startswith("probe_") and c != "probe_setting"
+                      and pd.api.types.is_numeric_dtype(table[c])), None) if probe else None
+    basis = probe_col or names[0]
+    return _recommend(table, basis, names, probe_col)
+
+
+def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str | None) -> LayerProfile:
+    order = table[basis].to_numpy(dtype=float)
+    best = int(np.nanargmax(order))
+    recommended = str(table["layer"].iloc[best])
+    evidence = []
+    ranked = np.argsort(-order, kind="stable")
+    if len(ranked) > 1:
+        second = int(ranked[1])
+        evidence.append(f"{recommended} has the best {basis} ({order[best]:.4f}); runner-up "
+                        f"{table['layer'].iloc[second]} ({order[second]:.4f}).")
+    else:
+        evidence.append(f"{recommended} has {basis} {order[best]:.4f}.")
+    agreement: dict[str, float] = {}
+    if probe_col is not None:
+        for name in names:
+            scores = table[name].to_numpy(dtype=float)
+            if not get_metric(name).higher_is_better:
+                scores = -scores
+            tau = rank_correlation(scores, order, method="weighted_kendall")
+            agreement[name] = tau
+            pick = str(table["layer"].iloc[int(np.nanargmax(scores))])
+            verdict = "agrees" if pick == recommended else f"would pick {pick}"
+            evidence.append(f"{name}: weighted Kendall tau with the probe across layers {tau:.3f}; {verdict}.")
+    return LayerProfile(table=table, recommended=recommended, basis=basis, evidence=evidence, agreement=agreement)

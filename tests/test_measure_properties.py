@@ -1,0 +1,240 @@
+"""Declared properties of every similarity and geometry measure, checked in both directions.
+
+Each measure's ``MetricInfo.properties`` promises which transformations leave it
+unchanged (``invariant``), its range, its value on identical inputs, symmetry and
+the triangle inequality. These tests iterate over the registry: an invariance
+declared True must hold on random data (hypothesis draws the data and the
+transformation); one declared False must visibly change the value on generic
+data. Default options throughout, so the promise is about what users get.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import transferscope as ts
+from transferscope.errors import InputError
+from transferscope.metrics import list_metrics
+from transferscope.metrics.registry import TRANSFORMS
+
+SIMILARITY = list_metrics("similarity")
+GEOMETRY = list_metrics("geometry")
+ALL = SIMILARITY + GEOMETRY
+
+
+def ids(infos):
+    return [i.name for i in infos]
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _orthogonal(rng: np.random.Generator, d: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _invertible(rng: np.random.Generator, d: int) -> np.ndarray:
+    """A well-conditioned map that is far from any scaled orthogonal map."""
+    return _orthogonal(rng, d) @ np.diag(np.geomspace(0.25, 4.0, d)) @ _orthogonal(rng, d)
+
+
+def paired_data(info, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """X (N x 6) and a related Y: a noisy linear map of X (5 columns), or a noisy copy
+    of X where the measure needs equal dimensions."""
+    rng = np.random.default_rng(seed)
+    n = max(60, info.properties.get("min_samples", 0))
+    x = rng.normal(size=(n, 6)) @ _invertible(rng, 6) + rng.normal(size=6)
+    if info.properties.get("requires_equal_dims", False):
+        return x, x + 0.5 * rng.normal(size=x.shape)
+    return x, x @ rng.normal(size=(6, 5)) + 0.5 * rng.normal(size=(n, 5))
+
+
+def single_data(info, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = max(200, info.properties.get("min_samples", 0))
+    return rng.normal(size=(n, 6)) @ _invertible(rng, 6) + rng.normal(size=6)
+
+
+def transform(name: str, a: np.ndarray, seed: int) -> np.ndarray:
+    """Apply transformation ``name`` to the columns of ``a`` (not "sample_order")."""
+    rng = np.random.default_rng(seed + 7919)
+    d = a.shape[1]
+    if name == "orthogonal":
+        return a @ _orthogonal(rng, d)
+    if name == "isotropic_scaling":
+        return 3.7 * a
+    if name == "translation":
+        return a + 3.0 * rng.normal(size=d)
+    if name == "invertible_linear":
+        return a @ _invertible(rng, d)
+    if name == "permutation":
+        perm = rng.permutation(d)
+        while d > 1 and np.array_equal(perm, np.arange(d)):
+            perm = rng.permutation(d)
+        return a[:, perm]
+    raise AssertionError(name)
+
+
+def value(info, *arrays, **options) -> float:
+    for key, val in info.properties.get("required_options", {}).items():
+        options.setdefault(key, val)
+    if info.family == "similarity":
+        return ts.similarity(info.name, *arrays, **options)
+    return ts.geometry(info.name, *arrays, **options)
+
+
+def transformed_value(info, name: str, seed: int) -> tuple[float, float]:
+    """(value on the data, value after transformation ``name``)."""
+    if info.family == "similarity":
+        x, y = paired_data(info, seed)
+        if name == "sample_order":
+            p = np.random.default_rng(seed + 1).permutation(x.shape[0])
+            return value(info, x, y), value(info, x[p], y[p])
+        return value(info, x, y), value(info, x, transform(name, y, seed))
+    x = single_data(info, seed)
+    if name == "sample_order":
+        p = np.random.default_rng(seed + 1).permutation(x.shape[0])
+        return value(info, x), value(info, x[p])
+    return value(info, x), value(info, transform(name, x, seed))
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(abs(a), abs(b)) + 1e-9
+
+
+CASES = [(info, t) for info in ALL for t in TRANSFORMS]
+CASE_IDS = [f"{info.name}-{t}" for info, t in CASES]
+
+
+# ----------------------------------------------------------------------------- declarations
+
+
+def test_families_are_populated():
+    assert {"cka", "mutual_knn", "shape_metric"} <= set(ids(SIMILARITY))
+    assert {"twonn", "rankme", "uniformity"} <= set(ids(GEOMETRY))
+
+
+@pytest.mark.parametrize("info", ALL, ids=ids(ALL))
+def test_declarations_are_complete(info):
+    props = info.properties
+    assert info.summary and info.citation and info.complexity
+    assert set(props["invariant"]) == set(TRANSFORMS), "declare every transform"
+    assert all(isinstance(v, bool) for v in props["invariant"].values())
+    low, high = props["range"]
+    assert low is None or high is None or low < high
+    assert info.func.__doc__ and "Examples" in info.func.__doc__
+    if info.family == "similarity":
+        assert props["kind"] in ("similarity", "distance")
+        assert info.higher_is_better == (props["kind"] == "similarity")
+        assert isinstance(props["symmetric"], bool) and isinstance(props["is_metric"], bool)
+        assert "identity" in props
+
+
+# ----------------------------------------------------------------------------- invariances
+
+
+@pytest.mark.parametrize(("info", "name"), [c for c in CASES if c[0].properties["invariant"][c[1]]],
+                         ids=[i for c, i in zip(CASES, CASE_IDS) if c[0].properties["invariant"][c[1]]])
+@given(seed=st.integers(0, 2**16))
+@settings(max_examples=5, deadline=None)
+def test_declared_invariance_holds(info, name, seed):
+    before, after = transformed_value(info, name, seed)
+    assert _close(before, after), f"{info.name} changed under {name}: {before} -> {after}"
+
+
+@pytest.mark.parametrize(("info", "name"), [c for c in CASES if not c[0].properties["invariant"][c[1]]],
+                         ids=[i for c, i in zip(CASES, CASE_IDS) if not c[0].properties["invariant"][c[1]]])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_declared_non_invariance_shows(info, name, seed):
+    before, after = transformed_value(info, name, seed)
+    assert not _close(before, after), f"{info.name} is declared not invariant to {name} but did not change"
+
+
+# ----------------------------------------------------------------------------- similarity axioms
+
+
+@pytest.mark.parametrize("info", SIMILARITY, ids=ids(SIMILARITY))
+@given(seed=st.integers(0, 2**16))
+@settings(max_examples=5, deadline=None)
+def test_range_identity_and_symmetry(info, seed):
+    props = info.properties
+    x, y = paired_data(info, seed)
+    v = value(info, x, y)
+    low, high = props["range"]
+    assert low is None or v >= low - 1e-9
+    assert high is None or v <= high + 1e-9
+    if props["identity"] is not None:
+        assert value(info, x, x) == pytest.approx(props["identity"], abs=1e-8)
+    if props["symmetric"]:
+        assert _close(value(info, y, x), v)
+
+
+@pytest.mark.parametrize("info", [i for i in SIMILARITY if not i.properties["symmetric"]],
+                         ids=ids([i for i in SIMILARITY if not i.properties["symmetric"]]))
+def test_declared_asymmetry_shows(info):
+    x, y = paired_data(info, 0)
+    assert not _close(value(info, y, x), value(info, x, y))
+
+
+@pytest.mark.parametrize("info", [i for i in SIMILARITY if i.properties["is_metric"]],
+                         ids=ids([i for i in SIMILARITY if i.properties["is_metric"]]))
+@given(seed=st.integers(0, 2**16))
+@settings(max_examples=10, deadline=None)
+def test_triangle_inequality(info, seed):
+    rng = np.random.default_rng(seed)
+    n = max(60, info.properties.get("min_samples", 0))
+    base = rng.normal(size=(n, 4))
+    a, b, c = (base @ rng.normal(size=(4, 4)) + rng.normal(size=(n, 4)) * s for s in (0.1, 1.0, 3.0))
+    assert value(info, a, c) <= value(info, a, b) + value(info, b, c) + 1e-9
+    assert value(info, a, a) == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("info", SIMILARITY, ids=ids(SIMILARITY))
+def test_related_beats_independent(info):
+    x, y = paired_data(info, 11)
+    independent = np.random.default_rng(12).normal(size=y.shape)
+    related, unrelated = value(info, x, y), value(info, x, independent)
+    if info.higher_is_better:
+        assert related > unrelated
+    else:
+        assert related < unrelated
+
+
+# ----------------------------------------------------------------------------- common behaviour
+
+
+def _inputs(info, seed: int = 3) -> tuple[np.ndarray, ...]:
+    return paired_data(info, seed) if info.family == "similarity" else (single_data(info, seed),)
+
+
+@pytest.mark.parametrize("info", ALL, ids=ids(ALL))
+def test_deterministic_float_no_mutation_float32(info):
+    arrays = _inputs(info)
+    copies = [a.copy() for a in arrays]
+    first = value(info, *arrays)
+    assert isinstance(first, float) and np.isfinite(first)
+    assert value(info, *arrays) == first
+    for a, c in zip(arrays, copies, strict=True):
+        np.testing.assert_array_equal(a, c)
+    as32 = value(info, *(a.astype(np.float32) for a in arrays))
+    assert as32 == pytest.approx(first, rel=1e-3, abs=1e-3)
+
+
+@pytest.mark.parametrize("info", ALL, ids=ids(ALL))
+def test_bad_input_names_the_argument(info):
+    arrays = list(_inputs(info))
+    bad = arrays[0].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(InputError, match="X contains NaN or inf"):
+        value(info, bad, *arrays[1:])
+    with pytest.raises(InputError, match="2-D"):
+        value(info, arrays[0][:, 0], *arrays[1:])
+    if info.family == "similarity":
+        with pytest.raises(InputError, match="rows"):
+            value(info, arrays[0], arrays[1][:-1])
+    with pytest.raises(InputError, match="does not take option"):
+        value(info, *arrays, not_an_option=1)
