@@ -94,27 +94,24 @@ def register(info: MetricInfo) -> MetricInfo:
     return info
 
 
-def register_package(package: str, path: Any, namespace: dict[str, Any]) -> list[str]:
+def register_package(package: str, path: Any) -> None:
     """Import every public module of ``package`` and register its ``METRICS``.
 
     Each module of a family package defines its functions and a list
     ``METRICS`` of :class:`MetricInfo`; modules whose name starts with ``_``
-    are private helpers. The registered functions are added to ``namespace``
-    (the package's globals) and their names returned for ``__all__``.
+    are private helpers. The functions stay in their modules (import them as
+    ``from transferscope.metrics.similarity.cka import cka``): putting them on
+    the package would shadow the modules of the same name.
     """
     import importlib
     import pkgutil
 
-    names: list[str] = []
     for module_info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
         if module_info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package}.{module_info.name}")
         for info in getattr(module, "METRICS", []):
             register(info)
-            namespace[info.func.__name__] = info.func
-            names.append(info.func.__name__)
-    return names
 
 
 def get_metric(name: str, family: str | None = None) -> MetricInfo:

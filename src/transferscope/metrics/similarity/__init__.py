@@ -18,4 +18,6 @@ from __future__ import annotations
 
 from transferscope.metrics.registry import register_package
 
-__all__: list[str] = register_package(__name__, __path__, globals())
+__all__: list[str] = []
+
+register_package(__name__, __path__)

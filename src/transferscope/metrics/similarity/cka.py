@@ -107,13 +107,15 @@ def cka(
         ``"gram"`` the ``N x N`` kernels (cost ``N^2 D``), ``"auto"`` the cheaper one.
         Both give the same value up to rounding. The RBF kernel always uses Gram matrices.
     sigma : float or None, default=None
-        RBF bandwidth, the same for ``X`` and ``Y``. None: the median heuristic of
+        RBF kernel only: the bandwidth, the same for ``X`` and ``Y``. None: the median heuristic of
         Kornblith et al., separately for ``X`` and ``Y``:
         ``sigma^2 = threshold^2 * median(||a_i - a_j||^2)``, the median of the
         *squared* Euclidean distances over all ``N^2`` pairs (zero diagonal included).
     threshold : float, default=1.0
-        Multiple of the median distance used as bandwidth when ``sigma`` is None
-        (``threshold=0.5`` is the "half the median distance" of the paper's examples).
+        RBF kernel only, when ``sigma`` is None: ``sigma = threshold * sqrt(median squared
+        distance)``, i.e. this multiple of the median distance (up to how the middle pair of
+        an even count is averaged), as ``gram_rbf(x, threshold)`` in Kornblith et al.'s code;
+        ``threshold=0.5`` is the "half the median distance" of their examples.
 
     Returns
     -------
@@ -146,6 +148,10 @@ def cka(
     threshold = check_positive_float(threshold, name="threshold")
     if sigma is not None:
         sigma = check_positive_float(sigma, name="sigma")
+    if kernel == "linear" and (sigma is not None or threshold != 1.0):
+        raise InputError("sigma and threshold set the RBF bandwidth; they need kernel='rbf'")
+    if sigma is not None and threshold != 1.0:
+        raise InputError("give sigma (a fixed bandwidth) or threshold (median heuristic), not both")
     if kernel == "rbf" and space == "feature":
         raise InputError("space='feature' needs kernel='linear'; the RBF kernel is computed in Gram space")
     debiased = estimator == "debiased"
