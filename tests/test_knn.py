@@ -38,3 +38,30 @@ def test_knn_regression_r2():
 def test_knn_k_too_large():
     with pytest.raises(InputError, match="k must be smaller"):
         ts.score("knn", np.eye(4), [0, 1, 0, 1], k=4)
+
+
+def test_knn_ties_go_to_the_lower_index():
+    # Rows 1 and 2 each have two neighbours at distance 1; the lower index wins:
+    # 0->1 (wrong), 1->0 (wrong), 2->1 (right), 3->2 (right).
+    f = np.array([[0.0], [1.0], [2.0], [3.0]])
+    assert ts.score("knn", f, [0, 1, 1, 1], k=1, metric="euclidean") == 0.5
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_knn_equals_a_dense_neighbour_computation(metric):
+    from transferscope.metrics._neighbors import dense_neighbors
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 300)
+    f = rng.normal(size=(300, 6)) + 0.8 * np.eye(4, 6)[y]
+    k = 7
+    neighbours = dense_neighbors(f, k, metric=metric)[1]
+    votes = np.zeros((300, 4))
+    for i, row in enumerate(neighbours):
+        for rank, j in enumerate(row):
+            votes[i, y[j]] += 1 + 0.5 ** (rank + 1)  # majority, ties to the nearer neighbour
+    assert ts.score("knn", f, y, k=k, metric=metric) == pytest.approx(np.mean(votes.argmax(axis=1) == y))
+    target = f @ rng.normal(size=6)
+    pred = target[neighbours].mean(axis=1)
+    r2 = 1 - np.sum((target - pred) ** 2) / np.sum((target - target.mean()) ** 2)
+    assert ts.score("knn", f, target, k=k, metric=metric, task="regression") == pytest.approx(r2, rel=1e-12)

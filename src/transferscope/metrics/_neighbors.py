@@ -11,6 +11,8 @@ argpartition) that tests and ``benchmarks/`` compare against.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Literal
 
 import numpy as np
@@ -27,13 +29,44 @@ METRICS_KNN = ("cosine", "euclidean", "inner_product")
 # Extra candidates fetched from float32 FAISS before the float64 re-sort, so that
 # float32 rounding cannot push a true k-th neighbour out of the list.
 _MARGIN = 8
+# Query rows per block of the float64 re-sort.
+_RESORT_ROWS = 256
+
+
+def _openblas_core() -> str | None:
+    """An OpenBLAS core type for this CPU's vector units (Linux x86-64), or None.
+
+    The OpenBLAS bundled with the faiss-cpu wheels (0.3.15) does not know recent
+    CPUs (e.g. Xeons with AMX) and falls back to its generic "Prescott" kernels,
+    which makes FAISS's exact search 3-4x slower than the matrix-multiply floor.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+    except OSError:
+        return None
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= set(flags):
+        return "SkylakeX"
+    if {"avx2", "fma"} <= set(flags):
+        return "Haswell"
+    return None
 
 
 def _faiss():
+    if "faiss" in sys.modules:
+        return sys.modules["faiss"]
+    # OpenBLAS reads OPENBLAS_CORETYPE once, when FAISS loads it; a user's own
+    # setting wins, and ours is removed again right after the import.
+    core = None if "OPENBLAS_CORETYPE" in os.environ else _openblas_core()
+    if core is not None:
+        os.environ["OPENBLAS_CORETYPE"] = core
     try:
         import faiss
     except ImportError:  # pragma: no cover - faiss-cpu is a core dependency
         raise MissingExtraError("faiss-cpu", "scale") from None
+    finally:
+        if core is not None:
+            os.environ.pop("OPENBLAS_CORETYPE", None)
     return faiss
 
 
@@ -90,7 +123,8 @@ def nearest_neighbors(
     seed : int, default=0
         Seed of the IVF k-means (approximate search only).
     batch_size : int, default=4096
-        Query rows per FAISS call and float64 re-sort (memory ~ batch x (k + 8) x D).
+        Query rows per FAISS call (memory ~ batch x (k + 8) ids; the float64
+        re-sort goes by blocks of 256 rows, ~256 x (k + 8) x D floats).
 
     Returns
     -------
@@ -134,15 +168,19 @@ def nearest_neighbors(
     idx_out = np.empty((n, k), dtype=np.intp)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        _, cand = index.search(points32[start:stop], fetch)
-        cand = cand.astype(np.intp)
-        missing = cand < 0  # approximate search may return fewer than asked
-        cand = np.where(missing, 0, cand)
-        dist = _exact_distances(points, points[start:stop], cand, metric)
-        dist[missing] = np.inf
-        if exclude_self:
-            dist[cand == np.arange(start, stop)[:, None]] = np.inf
-        dist_out[start:stop], idx_out[start:stop] = _sort_rows(dist, cand, k)
+        _, found = index.search(points32[start:stop], fetch)
+        # The float64 re-sort goes by small blocks: its gathered candidates then stay in
+        # cache (4x faster than one gather of the whole batch).
+        for lo in range(start, stop, _RESORT_ROWS):
+            hi = min(lo + _RESORT_ROWS, stop)
+            cand = found[lo - start : hi - start].astype(np.intp)
+            missing = cand < 0  # approximate search may return fewer than asked
+            cand[missing] = 0
+            dist = _exact_distances(points, points[lo:hi], cand, metric)
+            dist[missing] = np.inf
+            if exclude_self:
+                dist[cand == np.arange(lo, hi)[:, None]] = np.inf
+            dist_out[lo:hi], idx_out[lo:hi] = _sort_rows(dist, cand, k)
     if not np.isfinite(dist_out).all():
         raise InputError(
             "approximate search found fewer than k neighbours for some rows; "

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from transferscope.errors import InputError
+from transferscope.metrics._neighbors import nearest_neighbors
 from transferscope.metrics._validation import (
     check_choice,
     check_classification_labels,
@@ -25,36 +26,6 @@ from transferscope.metrics._validation import (
 from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["knn_loo"]
-
-
-def _neighbours_without_self(features: np.ndarray, k: int, metric: str, *, chunk: int = 1024) -> np.ndarray:
-    """Indices ``(N, k)`` of each row's k nearest other rows, nearest first.
-
-    Exact brute force in float64, by blocks of rows so memory stays O(chunk x N).
-    """
-    n = features.shape[0]
-    if metric == "cosine":
-        norms = np.linalg.norm(features, axis=1, keepdims=True)
-        points = features / np.where(norms == 0, 1.0, norms)
-        sq = None
-    else:
-        points = features
-        sq = np.einsum("ij,ij->i", features, features)
-    out = np.empty((n, k), dtype=np.intp)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        rows = np.arange(start, stop)
-        # Larger score = nearer: cosine similarity, or minus the squared distance.
-        score = points[start:stop] @ points.T
-        if sq is not None:
-            score = 2.0 * score - sq[None, :] - sq[start:stop, None]
-        score[rows - start, rows] = -np.inf  # never one's own neighbour
-        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        # Order the k by score, ties by index, for a deterministic nearest-first list.
-        part_scores = np.take_along_axis(score, part, axis=1)
-        order = np.lexsort((part, -part_scores), axis=1)
-        out[start:stop] = np.take_along_axis(part, order, axis=1)
-    return out
 
 
 def knn_loo(
@@ -101,7 +72,8 @@ def knn_loo(
     k = check_positive_int(k, name="k")
     if k >= n:
         raise InputError(f"k must be smaller than the number of samples ({n}), got {k}")
-    neighbours = _neighbours_without_self(feats, k, metric)
+    # Nearest first, ties toward the lower index; each row's own index is left out.
+    _, neighbours = nearest_neighbors(feats, k, metric=metric)
     if task == "regression":
         pred = targets[neighbours].mean(axis=1)
         sst = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)
@@ -125,6 +97,6 @@ METRICS = [
         citation="Kornblith, Shlens & Le, Do Better ImageNet Models Transfer Better?, "
         "CVPR 2019 (kNN as a transfer proxy)",
         task_types=("classification", "regression"),
-        complexity="O(N^2 D) brute force, chunked",
+        complexity="O(N^2 D) exact FAISS search, O(N k) memory",
     )
 ]

@@ -52,7 +52,12 @@ __all__ = ["tmi"]
 
 
 def _knn_entropy_max_norm(points: np.ndarray, k: int, min_dist: float) -> float:
-    """Kozachenko-Leonenko entropy (nats) with max-norm k-th neighbour distances."""
+    """Kozachenko-Leonenko entropy (nats) with max-norm k-th neighbour distances.
+
+    A k-d tree rather than ``_neighbors.nearest_neighbors``: FAISS has no BLAS path for
+    the max norm, and its flat ``METRIC_Linf`` search measured 7-10x slower than this
+    tree (e.g. 2,000 x 384: 16 s against 1.6 s), even where the tree degenerates.
+    """
     n, d = points.shape
     # k + 1 neighbours: each point finds itself at distance 0 first.
     dist, _ = cKDTree(points).query(points, k=k + 1, p=np.inf)
