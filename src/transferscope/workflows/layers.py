@@ -100,8 +100,12 @@ def layer_profile(
     --------
     >>> from transferscope.datasets import load_builtin
     >>> from transferscope.workflows.layers import layer_profile
-    >>> ds = load_builtin("sentence-polarity")
-    >>> profile = layer_profile(dataset=ds, model="tfidf", probe=False)  # doctest: +SKIP
+    >>> profile = layer_profile(dataset=load_builtin("sentence-polarity"), model="tfidf",
+    ...                         use_cache=False, n_jobs=1)
+    >>> profile.recommended, profile.basis  # one layer: nothing to choose between
+    ('tfidf-svd', 'probe_accuracy')
+    >>> list(profile.table.columns[:5])
+    ['layer', 'dim', 'twonn', 'rankme', 'anisotropy']
     """
     geometry = [get_metric(g, "geometry").name for g in geometry]
     names = _check_metrics(list(metrics), dataset.task) if metrics else []
@@ -155,7 +159,7 @@ def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str
     else:
         evidence.append(f"{recommended} has {basis} {order[best]:.4f}.")
     agreement: dict[str, float] = {}
-    if probe_col is not None:
+    if probe_col is not None and len(table) > 1:
         for name in names:
             scores = table[name].to_numpy(dtype=float)
             if not get_metric(name).higher_is_better:
