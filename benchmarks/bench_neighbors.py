@@ -10,7 +10,8 @@ Part 1, at N=20,000, D=384 (float32 input, k=10, cosine), times
 * ``floor``: the float32 matrix multiplies ``X X^T`` and ``Y Y^T`` alone (chunked),
   which any exact search must do;
 
-and prints ``dense / faiss`` (goal >= 5) and ``faiss / floor`` with the two values.
+and prints ``dense / faiss`` (goal >= 5) and ``faiss / floor`` with the two values; then
+the approximate (IVF) search at the same size: ``dense / approximate`` and its recall.
 
 Part 2, at N=100,000: exact FAISS (dense only with ``--dense-100k``), the
 approximate (IVF) search's time and its recall of the exact k neighbours,
@@ -87,6 +88,12 @@ def part1(n: int, d: int, k: int) -> None:
     print(f"  floor  {t_floor:8.2f} s   (float32 X X^T + Y Y^T)")
     print(f"  dense / faiss = {t_dense / t_faiss:.2f}x (goal >= 5)   faiss / floor = {t_faiss / t_floor:.2f}")
     print(f"  values agree: {v_faiss == v_dense} (|diff| = {abs(v_faiss - v_dense):.2e})")
+    t_approx, v_approx = timed(lambda: ts.similarity("mutual_knn", x, y, k=k, search="approximate"))
+    print(f"  faiss approximate {t_approx:8.2f} s   value {v_approx:.6f}   dense / approximate = "
+          f"{t_dense / t_approx:.2f}x   |value diff| = {abs(v_faiss - v_approx):.4f}")
+    exact = nearest_neighbors(x.astype(np.float64), k, metric="cosine")[1]
+    approx = nearest_neighbors(x.astype(np.float64), k, metric="cosine", search="approximate")[1]
+    print(f"  approximate recall@{k} on all {n:,} rows of X: {neighbor_recall(approx, exact):.4f}")
 
 
 def part2(n: int, d: int, k: int, dense: bool, recall_rows: int) -> None:
