@@ -189,3 +189,17 @@ def test_bootstrap_interval_and_errors():
         ts.similarity_permutation_test("cka", x, x, n_permutations=0)
     with pytest.raises(InputError, match="does not take option"):
         ts.similarity_permutation_test("cka", x, x, k=3)
+
+
+def test_recommendation_flags_layers_the_probe_cannot_separate():
+    from transferscope.workflows.layers import _recommend
+
+    table = pd.DataFrame({"layer": ["a", "b", "c"], "logme": [0.1, 0.3, 0.2],
+                          "probe_accuracy": [0.80, 0.795, 0.70]})
+    profile = _recommend(table, "probe_accuracy", ["logme"], "probe_accuracy", n_test=1000)
+    assert profile.recommended == "a"
+    se_line = next(line for line in profile.evidence if "standard error" in line)
+    assert "(0.0126, 1000 test samples)" in se_line and ": b;" in se_line  # c is 0.10 behind
+    assert profile.agreement["logme"] == pytest.approx(
+        ts.rank_correlation([0.1, 0.3, 0.2], [0.80, 0.795, 0.70], method="weighted_kendall"))
+    assert any("logme" in line and "would pick b" in line for line in profile.evidence)

@@ -41,7 +41,8 @@ class LayerProfile:
     basis : str
         The column the recommendation was made on.
     evidence : list of str
-        Sentences behind the recommendation (runner-up margin, agreement of
+        Sentences behind the recommendation (runner-up margin, the layers within
+        one binomial standard error of the best probe accuracy, agreement of
         each estimator with the probe across layers).
     agreement : dict of str to float
         Weighted Kendall tau between each estimator and the probe over layers.
@@ -143,10 +144,12 @@ def layer_profile(
     probe_col = next((c for c in table.columns if c.startswith("probe_") and c != "probe_setting"
                       and pd.api.types.is_numeric_dtype(table[c])), None) if probe else None
     basis = probe_col or names[0]
-    return _recommend(table, basis, names, probe_col)
+    n_test = len(splits[2]) if splits is not None else 0
+    return _recommend(table, basis, names, probe_col, n_test if dataset.task == "classification" else 0)
 
 
-def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str | None) -> LayerProfile:
+def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str | None,
+               n_test: int = 0) -> LayerProfile:
     order = table[basis].to_numpy(dtype=float)
     best = int(np.nanargmax(order))
     recommended = str(table["layer"].iloc[best])
@@ -158,6 +161,13 @@ def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str
                         f"{table['layer'].iloc[second]} ({order[second]:.4f}).")
     else:
         evidence.append(f"{recommended} has {basis} {order[best]:.4f}.")
+    if n_test and len(ranked) > 1 and 0.0 <= order[best] <= 1.0:
+        # Binomial standard error of a test accuracy: layers within it are not told apart.
+        se = float(np.sqrt(order[best] * (1.0 - order[best]) / n_test))
+        close = [str(table["layer"].iloc[i]) for i in ranked[1:] if order[best] - order[i] <= se]
+        if close:
+            evidence.append(f"within one standard error ({se:.4f}, {n_test} test samples) of it: "
+                            f"{', '.join(close)}; the probe does not separate these.")
     agreement: dict[str, float] = {}
     if probe_col is not None and len(table) > 1:
         for name in names:
