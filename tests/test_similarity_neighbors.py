@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 import transferscope as ts
+from tests.similarity_cases import PAIRED_CASES, case_a, case_b, case_c
 from transferscope.errors import InputError
 from transferscope.metrics._neighbors import dense_neighbors, nearest_neighbors, neighbor_recall
 from transferscope.metrics.similarity.neighbors import (
@@ -44,28 +45,7 @@ from transferscope.metrics.similarity.neighbors import (
     second_order_cosine,
 )
 
-
-def case_a():  # N > D, related
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(80, 12))
-    return x, x @ rng.normal(size=(12, 10)) + 0.7 * rng.normal(size=(80, 10))
-
-
-def case_b():  # N < D
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 64))
-    return x, np.tanh(x @ rng.normal(size=(64, 50)) / 8.0) + 0.3 * rng.normal(size=(40, 50))
-
-
-def case_c():  # clusters, offset from the origin
-    rng = np.random.default_rng(2)
-    centres = rng.normal(size=(3, 6)) * 3.0
-    labels = np.arange(150) % 3
-    x = centres[labels] + rng.normal(size=(150, 6)) + 1.0
-    return x, np.c_[x[:, :3] ** 2, rng.normal(size=(150, 2))]
-
-
-CASES = {"a": case_a, "b": case_b, "c": case_c}
+CASES = PAIRED_CASES
 
 # (measure, case, k) -> reference value
 GOLDEN = {

@@ -18,28 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.similarity_cases import PAIRED_CASES, case_a
 from transferscope.errors import InputError
 from transferscope.metrics.similarity.statistics import alignment, distance_correlation
-
-
-def case_a():  # N > D, related
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(80, 12))
-    return x, x @ rng.normal(size=(12, 10)) + 0.7 * rng.normal(size=(80, 10))
-
-
-def case_b():  # N < D
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(40, 64))
-    return x, np.tanh(x @ rng.normal(size=(64, 50)) / 8.0) + 0.3 * rng.normal(size=(40, 50))
-
-
-def case_c():  # clusters, offset from the origin
-    rng = np.random.default_rng(2)
-    centres = rng.normal(size=(3, 6)) * 3.0
-    labels = np.arange(150) % 3
-    x = centres[labels] + rng.normal(size=(150, 6)) + 1.0
-    return x, np.c_[x[:, :3] ** 2, rng.normal(size=(150, 2))]
 
 
 def case_views():  # two noisy views in the same space
@@ -48,7 +29,7 @@ def case_views():  # two noisy views in the same space
     return x, x + 0.4 * rng.normal(size=(64, 16))
 
 
-CASES = {"a": case_a, "b": case_b, "c": case_c}
+CASES = PAIRED_CASES
 DCOR = {"a": 0.8570234986443772, "b": 0.9583574192747578, "c": 0.632576972918938}
 DCOR_U = {"a": 0.6414479687474833, "b": 0.5695377202649914, "c": 0.3778440624527155}
 RESI_DCOR = {"a": 0.8570234986443656, "b": 0.9583574192747568, "c": 0.6325769729189374}
