@@ -10,6 +10,7 @@ import types
 import pytest
 
 import transferscope as ts
+from transferscope.datasets.vision_targets import VISION_TARGET_DIRS, missing_target_files
 from transferscope.errors import InputError
 from transferscope.workflows import literature as lit
 from transferscope.workflows.literature import (
@@ -181,16 +182,40 @@ def _fake_vision(monkeypatch, hub_dir):
     return [f"{w.lower()}-0000.pth" for _, w in IMAGENET_11X11_MODELS.values()]
 
 
+def _complete_index_files(root):
+    """Every index file and folder the loaders read, empty (the check does not open them)."""
+    for name in IMAGENET_11X11_DATA_DIRS:
+        folder = root / IMAGENET_11X11_DATA_DIRS[name]
+        folder.mkdir(parents=True, exist_ok=True)
+        for rel in missing_target_files(name, root):
+            path = folder / rel.split("|")[0]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix:
+                path.write_bytes(b"")
+            else:
+                path.mkdir()
+
+
 def test_check_reports_missing_weights_and_data(monkeypatch, tmp_path):
     _fake_vision(monkeypatch, tmp_path / "hub")
     data = tmp_path / "data"
-    (data / "cifar-10-batches-py").mkdir(parents=True)
+    cifar = data / "cifar-10-batches-bin"
+    cifar.mkdir(parents=True)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        (cifar / name).write_bytes(b"")
+    (data / "cifar-100-python").mkdir()  # the pickled version does not count
+    (data / "SUN397").mkdir()
+    (data / "SUN397" / "ClassName.txt").write_text("/a/abbey\n")
     with pytest.raises(InputError) as err:
         check_imagenet_11x11_available(str(data))
     message = str(err.value)
     assert "11 of 11 model weights" in message and str(tmp_path / "hub" / "checkpoints") in message
     assert "10 of 11 target datasets" in message and "cifar10 (" not in message
+    assert "cifar100 (<data_root>/cifar-100-binary)" in message
     assert "voc2007 (<data_root>/VOCdevkit/VOC2007)" in message
+    assert ("sun397 (<data_root>/SUN397 lacks Training_01.txt|Partitions/Training_01.txt, "
+            "Testing_01.txt|Partitions/Testing_01.txt)") in message
+    assert "never loads" in message and "binary" in message
     assert "never downloads" in message and "\n" not in message
     with pytest.raises(InputError, match="data_root is None"):
         check_imagenet_11x11_available(None)
@@ -206,5 +231,27 @@ def test_check_passes_when_everything_is_there(monkeypatch, tmp_path):
         (checkpoints / name).write_bytes(b"")
     for folder in IMAGENET_11X11_DATA_DIRS.values():
         (tmp_path / "data" / folder).mkdir(parents=True)
+    with pytest.raises(InputError, match="10 of 11 target datasets are not complete"):  # Caltech101 has no index
+        check_imagenet_11x11_available(str(tmp_path / "data"))  # folders without their index files
+    _complete_index_files(tmp_path / "data")
     assert check_imagenet_11x11_available(str(tmp_path / "data")) is None
+
+
+def test_data_dirs_are_the_loaders_and_never_pickled():
+    assert IMAGENET_11X11_DATA_DIRS == VISION_TARGET_DIRS
+    assert IMAGENET_11X11_DATA_DIRS["cifar10"] == "cifar-10-batches-bin"
+    assert IMAGENET_11X11_DATA_DIRS["cifar100"] == "cifar-100-binary"
+    assert "binary version" in IMAGENET_11X11_TARGETS["cifar10"][1]
+
+
+def test_published_lookup_helpers():
+    assert lit.published_model_key("inception_v3", "Inception_V3_Weights.IMAGENET1K_V1") == "inception_v3"
+    assert lit.published_model_key("resnet50", "DEFAULT") is None
+    assert lit.published_model_key("vgg16", "IMAGENET1K_V1") is None
+    value, source = lit.published_finetune_accuracy("voc2007", "inception_v3")
+    assert value == PUBLISHED_FINETUNE_ACCURACY["voc2007"]["inception_v3"] and source.endswith(":tw_group1.py")
+    with pytest.raises(InputError, match="target must be one of"):
+        lit.published_finetune_accuracy("birdsnap", "resnet50")
+    with pytest.raises(InputError, match="model must be one of"):
+        lit.published_finetune_accuracy("dtd", "vgg16")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from transferscope._version import __version__
 from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
+from transferscope.metrics import list_metrics as _list_metrics
 from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
 from transferscope.metrics.measures import geometry, similarity
-from transferscope.metrics import list_metrics as _list_metrics
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric"]

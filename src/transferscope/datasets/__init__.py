@@ -18,8 +18,18 @@ from transferscope.datasets.similarity_sets import (
     load_word_similarity,
     load_wordsim353,
 )
+from transferscope.datasets.vision_targets import (
+    VISION_TARGET_DIRS,
+    VISION_TARGETS,
+    load_vision_target,
+    missing_target_files,
+)
 
 __all__ = [
+    "VISION_TARGETS",
+    "VISION_TARGET_DIRS",
+    "load_vision_target",
+    "missing_target_files",
     "WORD_SIMILARITY_SETS",
     "load_simlex999",
     "load_word_similarity",

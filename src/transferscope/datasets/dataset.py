@@ -14,7 +14,7 @@ from transferscope.extraction.fingerprint import hash_inputs
 
 __all__ = ["Dataset", "Splits", "infer_task", "TASKS"]
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "multilabel")
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,10 @@ class Dataset:
     name : str
     inputs : sequence
         Texts, image paths, or arrays (one per sample).
-    labels : array-like of shape (n_samples,)
-    task : {"classification", "regression"}
+    labels : array-like of shape (n_samples,), or (n_samples, n_labels) for multilabel
+        One label per sample; for ``task="multilabel"`` a 0/1 indicator matrix
+        (one column per label, e.g. the 20 classes of PASCAL VOC2007).
+    task : {"classification", "regression", "multilabel"}
     modality : {"text", "image", "features"}, default="text"
     source, licence, description : str
         Provenance shown by ``transferscope datasets``.
@@ -78,7 +80,9 @@ class Dataset:
         if self.task not in TASKS:
             raise InputError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         labels = np.asarray(self.labels)
-        if labels.ndim != 1:
+        if self.task == "multilabel":
+            labels = _check_multilabel(labels, self.name)
+        elif labels.ndim != 1:
             raise InputError(f"labels of dataset '{self.name}' must be 1-D, got shape {labels.shape}")
         if len(self.inputs) != labels.shape[0]:
             raise InputError(
@@ -93,7 +97,7 @@ class Dataset:
                 raise InputError(f"labels of dataset '{self.name}' must be numeric for regression") from None
             if not np.isfinite(labels).all():
                 raise InputError(f"labels of dataset '{self.name}' contain NaN or inf")
-        else:
+        elif self.task == "classification":
             if labels.dtype.kind == "f" and not np.isfinite(labels).all():
                 raise InputError(f"labels of dataset '{self.name}' contain missing values")
             if np.unique(labels).shape[0] < 2:
@@ -107,7 +111,9 @@ class Dataset:
 
     @property
     def n_classes(self) -> int | None:
-        """Number of classes, or None for regression."""
+        """Number of classes (of label columns for multilabel), or None for regression."""
+        if self.task == "multilabel":
+            return int(self.labels.shape[1])
         return None if self.task == "regression" else int(np.unique(self.labels).shape[0])
 
     def fingerprint(self) -> str:
@@ -119,23 +125,27 @@ class Dataset:
     def split(self, *, seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2) -> Splits:
         """Seeded train / validation / test indices, stratified for classification.
 
-        Stratification falls back to a plain shuffle when a class is too small.
+        Stratification falls back to a plain shuffle when a class is too small;
+        multilabel data is stratified by each sample's first positive label.
         """
         if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
             raise InputError("val_fraction and test_fraction must be in (0, 1) and sum below 1")
         idx = np.arange(len(self))
-        strat = self.labels if self.task == "classification" else None
+        strat = self._strata()
         rest, test = _split(idx, test_fraction, seed, strat)
         rel_val = val_fraction / (1.0 - test_fraction)
         train, val = _split(rest, rel_val, seed + 1, None if strat is None else strat[rest])
         return Splits(np.sort(train), np.sort(val), np.sort(test))
 
     def subsample(self, n: int, *, seed: int = 0) -> Dataset:
-        """A seeded (stratified for classification) subset of ``n`` samples, order kept."""
+        """A seeded (stratified for classification) subset of ``n`` samples, order kept.
+
+        Multilabel data is stratified by each sample's first positive label.
+        """
         if n >= len(self):
             return self
         idx = np.arange(len(self))
-        strat = self.labels if self.task == "classification" else None
+        strat = self._strata()
         _, keep = _split(idx, n / len(self), seed, strat)
         keep = np.sort(keep)
         inputs = (
@@ -143,6 +153,22 @@ class Dataset:
         )
         return Dataset(self.name, inputs, self.labels[keep], self.task, self.modality,
                        self.source, self.licence, self.description)
+
+    def _strata(self) -> np.ndarray | None:
+        if self.task == "classification":
+            return self.labels
+        if self.task == "multilabel":
+            return np.argmax(self.labels, axis=1)  # first positive label (0 when there is none)
+        return None
+
+
+def _check_multilabel(labels: np.ndarray, name: str) -> np.ndarray:
+    if labels.ndim != 2 or labels.shape[1] < 1:
+        raise InputError(f"labels of multilabel dataset '{name}' must be a 2-D 0/1 indicator matrix "
+                         f"(samples x labels), got shape {labels.shape}")
+    if labels.dtype.kind not in "biuf" or not np.isin(labels, (0, 1)).all():
+        raise InputError(f"labels of multilabel dataset '{name}' must hold only 0 and 1")
+    return labels.astype(np.int64)
 
 
 def _split(idx: np.ndarray, fraction: float, seed: int, strat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Run a suite: cached extraction -> estimators -> ground truth -> meta-evaluation.
 
 The unit of work is a cell (suite, target, candidate, seed): features from the
-feature cache, every applicable estimator, the linear probe. Each finished
+feature cache, every applicable estimator, the ground truth (a probe, fine-tuning,
+or the published fine-tuning accuracy of ``probe: published``). Each finished
 cell is written to the results store in one transaction; a rerun skips cells
 already there, so an interrupted run resumes. Meta-evaluation (per target and
 estimator: weighted Kendall tau, Kendall tau, regret@1, top-1 hit against the
@@ -11,6 +12,7 @@ static prior baseline next to the estimators.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +21,16 @@ import numpy as np
 import pandas as pd
 
 from transferscope.datasets.builtin import load_builtin
+from transferscope.datasets.dataset import Dataset
+from transferscope.datasets.vision_targets import VISION_TARGETS, load_vision_target
+from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
 from transferscope.extraction.features import extract_features
 from transferscope.extraction.versions import library_versions
 from transferscope.metrics.ranking import rank_correlation
-from transferscope.metrics.registry import list_metrics
+from transferscope.metrics.registry import get_metric, list_metrics
+from transferscope.probes import FEATURE_PROBES
 from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.rank import _cached, score_candidates, select_layers
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
@@ -46,10 +53,11 @@ class BenchmarkResult:
 
 
 def suite_estimators(suite: Suite, task: str) -> list[str]:
-    """Estimators of ``suite`` that apply to ``task`` (no source head needed)."""
+    """Estimators of ``suite`` that apply to ``task`` (those that need a source head only
+    with ``suite.source_probs``)."""
     if suite.estimators == "all":
         names = [i.name for i in list_metrics("transferability")
-                 if task in i.task_types and not i.needs_source_probs
+                 if task in i.task_types and (suite.source_probs or not i.needs_source_probs)
                  and i.properties.get("uses_features", True) and i.name not in suite.exclude]
     else:
         names = [str(n) for n in suite.estimators]
@@ -59,6 +67,60 @@ def suite_estimators(suite: Suite, task: str) -> list[str]:
 
 def _prior(suite: Suite, model: str) -> float | None:
     return suite.priors.get(model)
+
+
+def load_target(suite: Suite, target: str) -> Dataset:
+    """The dataset of ``target``: an image target of :mod:`transferscope.datasets.vision_targets`
+    read from ``suite.data_root`` (split ``suite.target_split``) when the suite has a data root,
+    else a built-in dataset."""
+    if suite.data_root is not None and target in VISION_TARGETS:
+        return load_vision_target(target, suite.data_root, split=suite.target_split)
+    return load_builtin(target)
+
+
+def _varying_label_columns(data: Dataset, log: Callable[[str], None] | None) -> Dataset:
+    """A multilabel dataset without the label columns that are constant (all absent or all present),
+    which no estimator can score (a subsample can lose a rare class)."""
+    labels = np.asarray(data.labels)
+    keep = np.flatnonzero(labels.min(axis=0) != labels.max(axis=0))
+    if keep.size == labels.shape[1]:
+        return data
+    if keep.size == 0:
+        raise InputError(f"target {data.name} has no label that is present in some samples and absent in others")
+    if log is not None:
+        log(f"{data.name}: {labels.shape[1] - keep.size} of {labels.shape[1]} labels occur in no sample or in all; "
+            "left out")
+    return dataclasses.replace(data, labels=labels[:, keep], _fingerprint=list(data._fingerprint))
+
+
+def _encoder(spec_model: str, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder]) -> Encoder:
+    """``build_encoder``, reusing torchvision models across targets (building one takes seconds)."""
+    key = (spec_model, seed)
+    if key in memo:
+        return memo[key]
+    encoder = build_encoder(spec_model, seed=seed, cache_dir=cache_dir)
+    if getattr(encoder, "adapter", "") == "torchvision":
+        memo[key] = encoder
+    return encoder
+
+
+def _published_truth(encoder: Any, model: str, target: str) -> dict[str, Any]:
+    """The published fine-tuning accuracy of the candidate's model on ``target`` (as a fraction)."""
+    from transferscope.workflows.literature import (
+        IMAGENET_11X11_TARGETS,
+        published_finetune_accuracy,
+        published_model_key,
+    )
+
+    key = published_model_key(getattr(encoder, "builder", ""), getattr(encoder, "weights_name", None))
+    if key is None:
+        raise InputError(f"probe 'published' has no fine-tuning accuracy for candidate {model!r}: it must be "
+                         "one of the 11 torchvision ImageNet models with IMAGENET1K_V1 weights")
+    value, source = published_finetune_accuracy(target, key)
+    notes = IMAGENET_11X11_TARGETS.get(target, ("", ""))[1]
+    return {"value": value / 100.0,
+            "settings": {"truth": "published", "source": source, "model": key, "published_percent": value,
+                         "target_metric": notes.rpartition("metric: ")[2] or "accuracy"}}
 
 
 def run_benchmark(
@@ -91,17 +153,22 @@ def run_benchmark(
     scores = ScoreCache(cache_dir)
     versions = library_versions()
     computed = skipped = 0
+    memo: dict[tuple[str, int], Encoder] = {}
+    published = suite.probe == "published"
     for seed in suite.seeds:
         for target in suite.targets:
-            data = load_builtin(target)
+            data = load_target(suite, target)
             if suite.max_samples is not None:
                 data = data.subsample(int(suite.max_samples), seed=seed)
+            if data.task == "multilabel":
+                data = _varying_label_columns(data, log)
             estimators = suite_estimators(suite, data.task)
             if log is not None:
                 log(f"{target}: {len(data)} samples, {data.task}, {len(estimators)} estimators")
             pending = []
+            needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in estimators)
             for spec in suite.candidates:
-                encoder = build_encoder(spec.model, seed=seed, cache_dir=cache_dir)
+                encoder = _encoder(spec.model, seed, cache_dir, memo)
                 layers = select_layers(encoder, spec.layers)
                 keys = encoder.output_keys(layers, spec.poolings)
                 names = {key: f"{encoder.name} | {key[0]} | {key[1]}" for key in keys}
@@ -110,6 +177,9 @@ def run_benchmark(
                 if not todo:
                     continue
                 todo_layers = list(dict.fromkeys(k[0] for k in todo))
+                head = needs_probs and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in todo_layers
+                if head:
+                    todo_layers.append(HEAD_LAYER)
                 if backend == "ray":
                     from transferscope.workflows.ray_extraction import extract_features_ray
 
@@ -120,21 +190,31 @@ def run_benchmark(
                     feats = extract_features(encoder, data.inputs, layers=todo_layers, poolings=spec.poolings,
                                              cache=cache, dataset_fingerprint=data.fingerprint(),
                                              progress=progress)
+                probs = feats.get((HEAD_LAYER, HEAD_POOLING)) if needs_probs else None
                 for key in todo:
-                    pending.append({"candidate": names[key], "model": spec.model, "layer": key[0],
-                                    "pooling": key[1], "features": feats[key], "_encoder": encoder})
+                    cand = {"candidate": names[key], "model": spec.model, "layer": key[0],
+                            "pooling": key[1], "features": feats[key], "_encoder": encoder}
+                    if probs is not None:
+                        cand["source_probs"] = probs
+                    pending.append(cand)
             if pending:
-                split = data.split(seed=seed)
-                splits = (split.train, split.val, split.test)
+                splits = None
+                if not published:
+                    split = data.split(seed=seed)
+                    splits = (split.train, split.val, split.test)
                 encoders = [cand.pop("_encoder") for cand in pending]
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
                                          backend=backend,
-                                         probe="linear" if suite.probe == "finetune" else suite.probe)
+                                         probe=suite.probe if suite.probe in FEATURE_PROBES else "linear")
                 for row, encoder in zip(table.to_dict("records"), encoders, strict=True):
                     rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
                                       _prior(suite, row["model"]))
-                    if suite.probe == "finetune":
+                    if published:
+                        base = _cell_base(row, suite, target, seed, run_id, versions)
+                        rows.append({**base, "kind": "probe", "metric": "finetune_accuracy",
+                                     **_published_truth(encoder, row["model"], target)})
+                    elif suite.probe == "finetune":
                         rows.append({**rows[0], "kind": "probe", "metric": "finetune_accuracy",
                                      **_finetune_truth(encoder, data, splits, seed, suite, scores, row)})
                     store.add_rows(rows)
@@ -143,11 +223,16 @@ def run_benchmark(
     return BenchmarkResult(meta, aggregate_table(meta), computed, skipped)
 
 
-def _cell_rows(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
-               estimators: list[str], versions: dict[str, str], prior: float | None) -> list[dict[str, Any]]:
-    base = {"run": run_id, "suite": suite.name, "target": target, "candidate": row["candidate"],
+def _cell_base(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
+               versions: dict[str, str]) -> dict[str, Any]:
+    return {"run": run_id, "suite": suite.name, "target": target, "candidate": row["candidate"],
             "model": row["model"], "layer": row["layer"], "pooling": row["pooling"], "seed": seed,
             "versions": versions}
+
+
+def _cell_rows(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
+               estimators: list[str], versions: dict[str, str], prior: float | None) -> list[dict[str, Any]]:
+    base = _cell_base(row, suite, target, seed, run_id, versions)
     rows = [{**base, "kind": "estimator", "metric": name, "value": row[name]} for name in estimators]
     if prior is not None:
         rows.append({**base, "kind": "estimator", "metric": "static", "value": prior,

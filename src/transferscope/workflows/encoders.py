@@ -9,6 +9,10 @@ Accepted forms:
 * ``tfidf``: character n-gram TF-IDF + SVD (a baseline without pretraining);
 * ``hashing``: hashed character n-grams + TF-IDF + SVD (no fitted vocabulary);
 * ``zoo:NAME``: a small CNN of the built-in digit zoo (trained on first use, cached);
+* ``torchvision:BUILDER[:WEIGHTS]``: a torchvision classifier (``torchvision:resnet50:IMAGENET1K_V1``;
+  ``WEIGHTS`` defaults to ``DEFAULT``, ``none`` is a seeded random initialisation), its weights
+  read from the local torch.hub cache, never downloaded
+  (:class:`~transferscope.extraction.torchvision_models.TorchvisionEncoder`);
 * ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors.
 """
 
@@ -57,6 +61,12 @@ def build_encoder(
 
         return zoo_encoder(zoo_spec(text.removeprefix("zoo:")), cache_dir=cache_dir, batch_size=batch_size,
                            device=device)
+    if text.startswith("torchvision:"):
+        from transferscope.extraction.torchvision_models import TorchvisionEncoder, parse_torchvision_spec
+
+        builder, weights = parse_torchvision_spec(text)
+        return TorchvisionEncoder(builder, weights=weights, seed=seed, batch_size=batch_size, device=device,
+                                  name=text)
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,

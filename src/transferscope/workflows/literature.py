@@ -28,7 +28,10 @@ The model called "MNASNet" in these sources is torchvision's ``mnasnet1_0`` (MNA
 depth multiplier 1.0, per torchvision's documentation), not MNASNet-A1.
 
 Nothing in this module downloads anything: :func:`check_imagenet_11x11_available` only
-looks for the torchvision weights and datasets that are already on disk.
+looks for the torchvision weights and datasets that are already on disk. The built-in suite
+``imagenet-11x11`` (:func:`transferscope.workflows.suite.load_suite`) runs the estimators on
+those models and targets and scores them against :data:`PUBLISHED_FINETUNE_ACCURACY`
+(ground truth ``probe: published``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from transferscope.datasets.vision_targets import VISION_TARGET_DIRS, missing_target_files
 from transferscope.errors import InputError
 
 __all__ = [
@@ -54,6 +58,8 @@ __all__ = [
     "INSTALL_LINE",
     "check_imagenet_11x11_available",
     "published_table",
+    "published_model_key",
+    "published_finetune_accuracy",
 ]
 
 #: The pip line that installs what the benchmark needs (torch and torchvision).
@@ -93,8 +99,10 @@ IMAGENET_11X11_TARGETS: dict[str, tuple[str, str]] = {
                                  "metric: mean per-class accuracy"),
     "cars": ("StanfordCars", "196 classes; official train/test (cars_train_annos.mat / "
                              "cars_test_annos_withlabels.mat); metric: accuracy"),
-    "cifar10": ("CIFAR10", "official 50k train / 10k test; metric: accuracy"),
-    "cifar100": ("CIFAR100", "official 50k train / 10k test; metric: accuracy"),
+    "cifar10": ("CIFAR10", "official 50k train / 10k test, read from the binary version "
+                           "(cifar-10-binary.tar.gz; the python version is pickled); metric: accuracy"),
+    "cifar100": ("CIFAR100", "official 50k train / 10k test, fine labels, read from the binary version "
+                             "(cifar-100-binary.tar.gz; the python version is pickled); metric: accuracy"),
     "dtd": ("DTD", "47 classes; partition 1 (train1/val1/test1.txt); metric: accuracy"),
     "flowers": ("Flowers102", "102 classes; official setid.mat trnid/valid/tstid; "
                               "metric: mean per-class accuracy"),
@@ -107,20 +115,11 @@ IMAGENET_11X11_TARGETS: dict[str, tuple[str, str]] = {
 }
 
 #: Where each target must already be under ``data_root``: the folder torchvision's dataset
-#: class reads (``root`` = ``data_root``), as in torchvision 0.29's dataset sources.
-IMAGENET_11X11_DATA_DIRS: dict[str, str] = {
-    "aircraft": "fgvc-aircraft-2013b",
-    "caltech101": "caltech101/101_ObjectCategories",
-    "cars": "stanford_cars",
-    "cifar10": "cifar-10-batches-py",
-    "cifar100": "cifar-100-python",
-    "dtd": "dtd/dtd",
-    "flowers": "flowers-102",
-    "food": "food-101",
-    "pets": "oxford-iiit-pet",
-    "sun397": "SUN397",
-    "voc2007": "VOCdevkit/VOC2007",
-}
+#: class reads (``root`` = ``data_root``), as in torchvision 0.29's dataset sources, except
+#: CIFAR-10/100, read from their *binary* versions (``cifar-10-batches-bin``,
+#: ``cifar-100-binary``) because the "python" versions are pickles, which are never loaded.
+#: :mod:`transferscope.datasets.vision_targets` reads them (files, splits, labels).
+IMAGENET_11X11_DATA_DIRS: dict[str, str] = dict(VISION_TARGET_DIRS)
 
 #: What was looked for in the reference repositories and not found.
 MISSING: dict[str, str] = {
@@ -594,8 +593,9 @@ def check_imagenet_11x11_available(data_root: str | None) -> None:
     weights of the 11 models of :data:`IMAGENET_11X11_MODELS` are in torch.hub's checkpoint
     cache (``torch.hub.get_dir()/checkpoints``, the folder torchvision loads them from), and
     that every target of :data:`IMAGENET_11X11_TARGETS` is under ``data_root`` in the folder
-    torchvision's dataset class reads (:data:`IMAGENET_11X11_DATA_DIRS`). All problems found
-    are reported together in one message.
+    torchvision's dataset class reads (:data:`IMAGENET_11X11_DATA_DIRS`), with the index files
+    that :func:`transferscope.datasets.vision_targets.load_vision_target` reads. All problems
+    found are reported together in one message.
 
     Parameters
     ----------
@@ -654,13 +654,21 @@ def check_imagenet_11x11_available(data_root: str | None) -> None:
         if not root.is_dir():
             problems.append(f"data_root {str(root)!r} is not a directory")
         else:
-            missing_data = [f"{k} (<data_root>/{v})" for k, v in IMAGENET_11X11_DATA_DIRS.items()
-                            if not (root / v).is_dir()]
+            missing_data = []
+            for key, folder in IMAGENET_11X11_DATA_DIRS.items():
+                missing = missing_target_files(key, root)
+                if missing == ["."]:
+                    missing_data.append(f"{key} (<data_root>/{folder})")
+                elif missing:
+                    missing_data.append(f"{key} (<data_root>/{folder} lacks {', '.join(missing)})")
             if missing_data:
                 problems.append(
-                    f"{len(missing_data)} of {len(IMAGENET_11X11_DATA_DIRS)} target datasets are not under "
+                    f"{len(missing_data)} of {len(IMAGENET_11X11_DATA_DIRS)} target datasets are not complete under "
                     f"data_root {str(root)!r}: {', '.join(missing_data)}; put them there beforehand (torchvision's "
-                    f"dataset classes with download=True do it on a machine with network access)"
+                    f"dataset classes with download=True do it on a machine with network access; CIFAR-10/100 in "
+                    f"their binary versions, cifar-10-binary.tar.gz and cifar-100-binary.tar.gz, because the python "
+                    f"versions are pickles, which transferscope never loads; SUN397 with its partition files "
+                    f"Training_01.txt / Testing_01.txt)"
                 )
 
     if problems:
@@ -716,6 +724,67 @@ def published_table(source: str = "sfda") -> Any:
             rows.extend({"target": target, "model": model, "finetune_accuracy": float(acc), "source": origin}
                         for model, acc in table["finetune_accuracy"].items())
     return pd.DataFrame(rows, columns=["target", "model", "finetune_accuracy", "source"])
+
+
+def published_model_key(builder: str, weights: str | None) -> str | None:
+    """The model key of :data:`PUBLISHED_FINETUNE_ACCURACY` for a torchvision builder and weights.
+
+    Parameters
+    ----------
+    builder : str
+        A torchvision builder, e.g. ``"resnet50"``.
+    weights : str or None
+        ``"IMAGENET1K_V1"`` or ``"ResNet50_Weights.IMAGENET1K_V1"``: the weights the published
+        models were fine-tuned from. Other weights (``DEFAULT`` is ``IMAGENET1K_V2`` for
+        several ResNets) and random weights have no published accuracy.
+
+    Returns
+    -------
+    str or None
+        The key (``"resnet50"``), or None when the table has no such model.
+
+    Examples
+    --------
+    >>> published_model_key("resnet50", "IMAGENET1K_V1"), published_model_key("resnet50", "IMAGENET1K_V2")
+    ('resnet50', None)
+    >>> published_model_key("densenet121", "DenseNet121_Weights.IMAGENET1K_V1")
+    'densenet121'
+    """
+    for key, (name, full) in IMAGENET_11X11_MODELS.items():
+        if name == builder and weights in (full, full.split(".", 1)[1]):
+            return key
+    return None
+
+
+def published_finetune_accuracy(target: str, model: str) -> tuple[float, str]:
+    """The published fine-tuning accuracy (percent) of ``model`` on ``target`` and its source.
+
+    Parameters
+    ----------
+    target : str
+        A target of :data:`PUBLISHED_FINETUNE_ACCURACY` (``"cifar10"``, ...).
+    model : str
+        A model key of the table (``"resnet50"``; see :func:`published_model_key`).
+
+    Returns
+    -------
+    (float, str)
+        The accuracy as published (mAP for ``voc2007``) and ``"<repository>@<commit>:<path>"``.
+
+    Examples
+    --------
+    >>> value, source = published_finetune_accuracy("cifar10", "resnet50")
+    >>> value, source.split("@")[0]
+    (96.28, 'TencentARC/SFDA')
+    """
+    if target not in PUBLISHED_FINETUNE_ACCURACY:
+        raise InputError(f"target must be one of {', '.join(PUBLISHED_FINETUNE_ACCURACY)} for the published "
+                         f"fine-tuning accuracies, got {target!r}")
+    row = PUBLISHED_FINETUNE_ACCURACY[target]
+    if model not in row:
+        raise InputError(f"model must be one of {', '.join(row)} for the published fine-tuning accuracies, "
+                         f"got {model!r}")
+    return float(row[model]), _origin("sfda")
 
 
 def _origin(key: str) -> str:

@@ -9,15 +9,28 @@ A suite is a YAML file or a dictionary::
     targets: [sentence-polarity, word-language]     # built-in dataset names
     estimators: all                # or a list; "all" = every applicable one
     exclude: [nleep]               # estimators to leave out of "all"
-    probe: linear                  # knn, ncm, mlp, or finetune (models with weights are fine-tuned)
+    probe: linear                  # knn, ncm, mlp, finetune (models with weights are fine-tuned),
+                                   # or published (the literature's fine-tuning accuracies)
     finetune: {epochs: 5, lr: [0.001, 0.003]}   # options of probes.finetune_probe
     seeds: [0]
     max_samples: null              # stratified subsample of each target
     priors: {tfidf: 0.0, "st:{minilm}": 22.7e6}   # static baseline per model
+    data_root: null                # folder of the 11 ImageNet-benchmark image targets (aircraft, ...,
+                                   # voc2007: datasets.vision_targets); other targets are built-ins
+    target_split: trainval         # which split of those image targets the estimators see
+    source_probs: false            # also run LEEP / NCE on the softmax of the models' source heads
 
 ``{minilm}`` expands to the local path of the shipped all-MiniLM-L6-v2.
-Built in: ``text``; ``imagenet-11x11`` (the literature's benchmark) checks for
-torchvision, its weights and ``$TRANSFERSCOPE_DATA_DIR`` and says what is missing.
+
+Built in: ``text``, ``vision`` and ``imagenet-11x11``, the literature's benchmark (LogME,
+SFDA, ETran): the 11 ImageNet torchvision models (``torchvision:BUILDER:IMAGENET1K_V1``,
+penultimate features, and the ImageNet head's softmax for LEEP / NCE) x the 11 targets of
+:mod:`transferscope.workflows.literature`, read from ``$TRANSFERSCOPE_DATA_DIR``; ground truth
+``published`` = the fine-tuning accuracies of :data:`~transferscope.workflows.literature.PUBLISHED_FINETUNE_ACCURACY`,
+static baseline = the ImageNet top-1 accuracy of each model's weights (Kornblith et al., 2019).
+Loading it checks, without downloading anything, that torchvision imports, that the weights
+are in torch.hub's cache and that the datasets are under ``$TRANSFERSCOPE_DATA_DIR``, and
+otherwise raises one :class:`~transferscope.errors.InputError` that says what is missing.
 """
 
 from __future__ import annotations
@@ -31,8 +44,9 @@ from transferscope.errors import InputError
 
 __all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES", "SUITE_PROBES"]
 
-#: Ground truths a suite can use: probes on frozen features, or fine-tuning models with weights.
-SUITE_PROBES = ("linear", "knn", "ncm", "mlp", "finetune")
+#: Ground truths a suite can use: probes on frozen features, fine-tuning models with weights, or
+#: ``published``: the literature's fine-tuning accuracies (:mod:`transferscope.workflows.literature`).
+SUITE_PROBES = ("linear", "knn", "ncm", "mlp", "finetune", "published")
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,9 @@ class Suite:
     max_samples: int | None = None
     priors: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    data_root: str | None = None
+    target_split: str = "trainval"
+    source_probs: bool = False
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> Suite:
@@ -85,6 +102,18 @@ class Suite:
             ))
         if spec.get("probe", "linear") not in SUITE_PROBES:
             raise InputError(f"suite probe must be one of {', '.join(SUITE_PROBES)}, got {spec.get('probe')!r}")
+        from transferscope.datasets.vision_targets import VISION_TARGET_SPLITS
+
+        split = str(spec.get("target_split", "trainval"))
+        if split not in VISION_TARGET_SPLITS:
+            raise InputError(f"suite target_split must be one of {', '.join(VISION_TARGET_SPLITS)}, got {split!r}")
+        data_root = spec.get("data_root")
+        if data_root is not None and not isinstance(data_root, (str, os.PathLike)):
+            raise InputError(f"suite data_root must be a folder path, got {data_root!r}")
+        if not isinstance(spec.get("source_probs", False), bool):
+            raise InputError(f"suite source_probs must be true or false, got {spec.get('source_probs')!r}")
+        if spec.get("probe") == "published":
+            _check_published([c.model for c in candidates], [str(t) for t in spec["targets"]])
         return cls(
             name=str(spec["name"]),
             candidates=candidates,
@@ -97,7 +126,30 @@ class Suite:
             max_samples=spec.get("max_samples"),
             priors={_expand(str(k)): float(v) for k, v in (spec.get("priors") or {}).items()},
             description=str(spec.get("description", "")),
+            data_root=None if data_root is None else str(Path(data_root).expanduser()),
+            target_split=split,
+            source_probs=bool(spec.get("source_probs", False)),
         )
+
+
+def _check_published(models: list[str], targets: list[str]) -> None:
+    """Every candidate and target of a ``probe: published`` suite must have a published accuracy."""
+    from transferscope.workflows.literature import PUBLISHED_FINETUNE_ACCURACY, published_model_key
+
+    unknown = [t for t in targets if t not in PUBLISHED_FINETUNE_ACCURACY]
+    if unknown:
+        raise InputError(f"suite probe 'published' has fine-tuning accuracies for the targets "
+                         f"{', '.join(PUBLISHED_FINETUNE_ACCURACY)} only, not {', '.join(unknown)}")
+    for model in models:
+        key = None
+        if model.startswith("torchvision:"):
+            from transferscope.extraction.torchvision_models import parse_torchvision_spec
+
+            key = published_model_key(*parse_torchvision_spec(model))
+        if key is None:
+            raise InputError(f"suite probe 'published' needs candidates among the published models "
+                             f"(torchvision:BUILDER:IMAGENET1K_V1 for the builders of "
+                             f"literature.IMAGENET_11X11_MODELS); candidate {model!r} is not one")
 
 
 def _expand(text: str) -> str:
@@ -146,7 +198,48 @@ VISION_SUITE: dict[str, Any] = {
     "max_samples": 1000,
 }
 
+
+def _imagenet_suite() -> dict[str, Any]:
+    from transferscope.workflows.literature import IMAGENET_11X11_MODELS, IMAGENET_11X11_TARGETS
+
+    return {
+        "name": "imagenet-11x11",
+        "description": "The literature's model-selection benchmark (LogME, SFDA, ETran): 11 ImageNet torchvision "
+                       "models (penultimate features; the ImageNet head's softmax for LEEP / NCE) x 11 image "
+                       "targets from $TRANSFERSCOPE_DATA_DIR; ground truth = the published fine-tuning "
+                       "accuracies (TencentARC/SFDA tw_group1.py); static = ImageNet top-1 of the weights.",
+        "candidates": [{"model": f"torchvision:{builder}:{weights.split('.', 1)[1]}", "layers": ["penultimate"]}
+                       for builder, weights in IMAGENET_11X11_MODELS.values()],
+        "targets": list(IMAGENET_11X11_TARGETS),
+        "estimators": "all",
+        "exclude": ["nleep", "pactran", "cv_probe"],  # minutes per cell at these sizes; run them by name
+        "probe": "published",
+        "source_probs": True,
+        "target_split": "trainval",
+        # Estimators on a stratified subsample of each target's train(+val) split; null = all of it,
+        # as the papers do (hours of extraction per model on a CPU).
+        "max_samples": 2000,
+    }
+
+
 BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE, "vision": VISION_SUITE}
+
+
+def _imagenet_priors(spec: dict[str, Any]) -> dict[str, float]:
+    """ImageNet-1K top-1 accuracy of each candidate's weights, from torchvision's weights metadata."""
+    import importlib
+
+    models = importlib.import_module("torchvision.models")
+    from transferscope.extraction.torchvision_models import parse_torchvision_spec
+
+    priors: dict[str, float] = {}
+    for cand in spec["candidates"]:
+        builder, weights = parse_torchvision_spec(cand["model"])
+        meta = getattr(models.get_model_weights(builder).verify(weights), "meta", {}) or {}
+        top1 = meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
+        if top1 is not None:
+            priors[cand["model"]] = float(top1)
+    return priors
 
 
 def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
@@ -168,7 +261,29 @@ def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
-    """A built-in suite by name, a YAML file, or a dictionary."""
+    """A built-in suite by name, a YAML file, or a dictionary.
+
+    Parameters
+    ----------
+    source : str, path-like or dict
+        ``"text"``, ``"vision"``, ``"imagenet-11x11"`` (see the module docs; it reads
+        ``$TRANSFERSCOPE_DATA_DIR`` and torch.hub's cache and raises an
+        :class:`~transferscope.errors.InputError` naming everything that is missing), a YAML
+        file, or a suite as a dictionary.
+
+    Returns
+    -------
+    Suite
+
+    Examples
+    --------
+    >>> suite = load_suite({"name": "s", "targets": ["cifar10", "dtd"], "probe": "published",
+    ...                     "candidates": [{"model": "torchvision:resnet50:IMAGENET1K_V1",
+    ...                                     "layers": ["penultimate"]}],
+    ...                     "data_root": "/data/transfer", "source_probs": True})
+    >>> suite.probe, suite.target_split, suite.candidates[0].layers
+    ('published', 'trainval', ['penultimate'])
+    """
     if isinstance(source, dict):
         return Suite.from_dict(source)
     text = str(source)
@@ -177,10 +292,12 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
         # (transferscope.workflows.literature). Checked without downloading anything.
         from transferscope.workflows.literature import check_imagenet_11x11_available
 
-        check_imagenet_11x11_available(os.environ.get("TRANSFERSCOPE_DATA_DIR"))
-        raise InputError("imagenet-11x11: weights and datasets are present, but extracting torchvision "
-                         "features inside a suite is not implemented yet; use "
-                         "transferscope.workflows.literature.published_table() for the ground truth")
+        data_root = os.environ.get("TRANSFERSCOPE_DATA_DIR")
+        check_imagenet_11x11_available(data_root)
+        spec = _imagenet_suite()
+        spec["data_root"] = data_root
+        spec["priors"] = _imagenet_priors(spec)
+        return Suite.from_dict(spec)
     if text in BUILTIN_SUITES:
         spec = dict(BUILTIN_SUITES[text])
         if text == "vision":
@@ -188,7 +305,8 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
         return Suite.from_dict(spec)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise InputError(f"suite '{text}' is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) "
+        raise InputError(f"suite '{text}' is neither a built-in suite ({', '.join(BUILTIN_SUITES)}, "
+                         "imagenet-11x11) "
                          "nor a YAML file")
     try:
         import yaml

@@ -1,0 +1,435 @@
+"""torchvision classification models as encoders, with weights from the local torch.hub cache only.
+
+:class:`TorchvisionEncoder` builds ``torchvision.models.get_model(builder, weights=...)``,
+preprocesses images exactly as the weights prescribe (``weights.transforms()``: resize,
+centre crop, ImageNet normalisation) and reads, through the forward hooks of
+:class:`~transferscope.extraction.torch_hooks.TorchModuleEncoder`:
+
+* ``penultimate``: the input of the final classifier (the pre-classifier features that
+  LogME, SFDA and ETran score; 2,048 for ResNet-50, 1,024 for DenseNet-121, ...);
+* the stages of the backbone (``layer1`` .. ``layer4``, ``features.denseblock3``, ...),
+  feature maps pooled over space (``mean`` or ``max``);
+* ``head`` (:data:`~transferscope.extraction.encoder.HEAD_LAYER`, pooling ``softmax``): the
+  ImageNet classifier's softmax, the ``source_probs`` of LEEP and NCE.
+
+The final classifier is the last ``torch.nn.Linear`` of the model (``fc`` of ResNet,
+GoogLeNet and Inception-v3; ``classifier`` of DenseNet; ``classifier.1`` of MobileNetV2 and
+MNASNet). An ``Identity`` called ``penultimate`` is inserted in front of it, so the hook
+machinery reads its input like any other layer; the weights are unchanged.
+
+**Nothing is downloaded.** The weights file must already be in torch.hub's checkpoint cache
+(``torch.hub.get_dir()/checkpoints``, i.e. ``$TORCH_HOME/hub/checkpoints``), under the name
+torchvision would download it to. While the model is built, the weights' ``get_state_dict``
+(which would call ``torch.hub.load_state_dict_from_url``: a download when the file is
+absent, and a full-pickle ``torch.load``) is replaced by a reader of that local file with
+``torch.load(weights_only=True)``; the file's sha256 is checked against the hash prefix in
+its name, as torch.hub does. The model identity in the feature cache is that sha256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+import pickle  # only for its exception type: nothing is unpickled except by torch.load(weights_only=True)
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from transferscope.errors import InputError, MissingExtraError
+from transferscope.extraction._torch import require_torch
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
+from transferscope.extraction.fingerprint import hash_fields
+from transferscope.extraction.torch_hooks import TorchModuleEncoder, _weights_hash
+
+__all__ = [
+    "TorchvisionEncoder",
+    "PENULTIMATE",
+    "RANDOM_WEIGHTS",
+    "parse_torchvision_spec",
+    "checkpoint_path",
+    "file_sha256",
+]
+
+#: Layer name of the pre-classifier features.
+PENULTIMATE = "penultimate"
+
+#: Spellings of "no pretrained weights" (a seeded random initialisation) in a spec.
+RANDOM_WEIGHTS = ("none", "random")
+
+_SPATIAL_POOLINGS = ("mean", "max")
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's HASH_REGEX
+_PATCH_LOCK = threading.Lock()
+_SHA_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def parse_torchvision_spec(text: str) -> tuple[str, str | None]:
+    """``"torchvision:BUILDER[:WEIGHTS]"`` -> ``(builder, weights)``.
+
+    ``WEIGHTS`` is a member of the builder's weights enum (``IMAGENET1K_V1``, ``DEFAULT``),
+    its full name (``ResNet50_Weights.IMAGENET1K_V1``), or ``none`` / ``random`` for a
+    seeded random initialisation (returned as ``None``). Omitted, it is ``DEFAULT``.
+
+    Examples
+    --------
+    >>> parse_torchvision_spec("torchvision:resnet50:IMAGENET1K_V1")
+    ('resnet50', 'IMAGENET1K_V1')
+    >>> parse_torchvision_spec("torchvision:mobilenet_v2")
+    ('mobilenet_v2', 'DEFAULT')
+    >>> parse_torchvision_spec("torchvision:densenet121:none")
+    ('densenet121', None)
+    """
+    prefix, _, rest = text.strip().partition(":")
+    builder, _, weights = rest.partition(":")
+    if prefix != "torchvision" or not re.fullmatch(r"[A-Za-z0-9_]+", builder or ""):
+        raise InputError(f"model {text!r} must look like torchvision:BUILDER[:WEIGHTS], "
+                         "e.g. torchvision:resnet50:IMAGENET1K_V1")
+    weights = weights.strip() or "DEFAULT"
+    if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?", weights):
+        raise InputError(f"weights {weights!r} in model {text!r} must be a weights name such as "
+                         "IMAGENET1K_V1, ResNet50_Weights.IMAGENET1K_V1, DEFAULT or none")
+    return builder, None if weights.lower() in RANDOM_WEIGHTS else weights
+
+
+def _models_module() -> Any:
+    try:
+        return importlib.import_module("torchvision.models")
+    except ImportError:
+        raise MissingExtraError("torchvision", "vision") from None
+
+
+def checkpoint_path(weights: Any) -> Path:
+    """Where torch.hub caches ``weights`` (``torch.hub.get_dir()/checkpoints/<file of its url>``).
+
+    Examples
+    --------
+    >>> import types
+    >>> checkpoint_path(types.SimpleNamespace(url="https://x.invalid/models/r50-0676ba61.pth")).name
+    'r50-0676ba61.pth'
+    """
+    torch = require_torch()
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes, remembered per (path, size, modification time).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.pth")
+    >>> _ = open(path, "wb").write(b"abc")
+    >>> file_sha256(path)[:12]
+    'ba7816bf8f01'
+    """
+    p = Path(path)
+    stat = p.stat()
+    key = (str(p.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA_MEMO:
+        digest = hashlib.sha256()
+        with p.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        _SHA_MEMO[key] = digest.hexdigest()
+    return _SHA_MEMO[key]
+
+
+@contextlib.contextmanager
+def _local_state_dict(weights: Any, path: Path) -> Iterator[None]:
+    """Within the block, ``weights.get_state_dict(...)`` reads ``path`` with ``weights_only=True``."""
+    torch = require_torch()
+    cls = type(weights)
+
+    def get_state_dict(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+
+    with _PATCH_LOCK:
+        had_own = "get_state_dict" in cls.__dict__
+        previous = cls.__dict__.get("get_state_dict")
+        cls.get_state_dict = get_state_dict
+        try:
+            yield
+        finally:
+            if had_own:
+                cls.get_state_dict = previous
+            else:
+                delattr(cls, "get_state_dict")
+
+
+def _version(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        module = importlib.import_module(package) if package == "torchvision" else None
+        return str(getattr(module, "__version__", "absent"))
+
+
+def _last_linear(module: Any) -> str:
+    torch = require_torch()
+    names = [name for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)]
+    if not names:
+        raise InputError(f"{type(module).__name__} has no torch.nn.Linear classifier to read the "
+                         "penultimate features from")
+    return names[-1]
+
+
+class TorchvisionEncoder(TorchModuleEncoder):
+    """A torchvision classifier as an encoder of images (see the module docs).
+
+    Parameters
+    ----------
+    builder : str
+        A torchvision model builder (``torchvision.models.list_models()``), e.g. ``"resnet50"``.
+    weights : str or None, default="DEFAULT"
+        A member of the builder's weights enum (``"IMAGENET1K_V1"``), its full name
+        (``"ResNet50_Weights.IMAGENET1K_V1"``), or ``None`` for a random initialisation
+        seeded by ``seed`` (preprocessed with the transforms of the builder's ``DEFAULT``
+        weights). Pretrained weights must be in torch.hub's checkpoint cache already.
+    seed : int, default=0
+        Seeds the random initialisation (``weights=None`` only).
+    batch_size : int, default=32
+    device : str, optional
+        ``cuda``, ``mps`` or ``cpu``; the fastest available when omitted.
+    num_workers : int, default=4
+        Threads that decode and preprocess the images of a batch (PIL releases the GIL).
+    name : str, optional
+        Display name; ``torchvision:<builder>:<weights>`` when omitted.
+
+    Attributes
+    ----------
+    builder, weights_name : str
+        The builder and the full weights name (``None`` for random weights).
+    checkpoint : pathlib.Path or None
+        The weights file read.
+    transform : callable
+        ``weights.transforms()``: PIL image -> normalised ``(3, H, W)`` float tensor.
+
+    Raises
+    ------
+    InputError
+        When the builder or the weights are unknown, or the weights file is not in the
+        torch.hub cache (the message names the file and where it belongs), or is corrupt.
+    MissingExtraError
+        When torchvision or pillow cannot be imported.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> from PIL import Image
+    >>> if importlib.util.find_spec("torchvision") is None:  # the same shapes, without torchvision
+    ...     print([(("head", "softmax"), (1, 1000)), (("penultimate", "none"), (1, 512))])
+    ... else:
+    ...     enc = TorchvisionEncoder("resnet18", weights=None)  # random weights: nothing to read
+    ...     out = enc.encode([Image.new("RGB", (64, 48))], layers=["penultimate", "head"], poolings=["mean"])
+    ...     print(sorted((k, v.shape) for k, v in out.items()))
+    [(('head', 'softmax'), (1, 1000)), (('penultimate', 'none'), (1, 512))]
+    """
+
+    adapter = "torchvision"
+
+    def __init__(
+        self,
+        builder: str,
+        *,
+        weights: str | None = "DEFAULT",
+        seed: int = 0,
+        batch_size: int = 32,
+        device: str | None = None,
+        num_workers: int = 4,
+        name: str | None = None,
+    ) -> None:
+        torch = require_torch()
+        models = _models_module()
+        try:
+            enum_cls = models.get_model_weights(builder)
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise InputError(f"builder {builder!r} is not a torchvision classification model with weights "
+                             f"({exc}); see torchvision.models.list_models()") from None
+        chosen = "DEFAULT" if weights is None else weights
+        try:
+            weights_obj = enum_cls.verify(chosen)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            known = ", ".join(getattr(enum_cls, "__members__", {}))
+            raise InputError(f"weights {chosen!r} are not weights of {builder} (known: {known})") from None
+        self.builder = builder
+        self.seed = int(seed)
+        self.num_workers = max(int(num_workers), 1)
+        self.transform = weights_obj.transforms()
+        if weights is None:
+            self.weights_name: str | None = None
+            self.checkpoint: Path | None = None
+            self._sha256: str | None = None
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                module = models.get_model(builder, weights=None)
+        else:
+            self.weights_name = f"{type(weights_obj).__name__}.{weights_obj.name}"
+            path = checkpoint_path(weights_obj)
+            if not path.is_file():
+                raise InputError(
+                    f"weights {self.weights_name} are not in the torch.hub cache: {path} does not exist. "
+                    "transferscope never downloads weights: copy the file there from a machine with network "
+                    "access (where torchvision.models.get_weight(name).get_state_dict() fetches it), or point "
+                    "TORCH_HOME at a cache that has it")
+            sha = file_sha256(path)
+            expected = _HASH_IN_NAME.search(path.name)
+            if expected is not None and not sha.startswith(expected.group(1)):
+                raise InputError(f"weights file {path} is corrupt or incomplete: its sha256 {sha[:12]}... "
+                                 f"does not start with {expected.group(1)!r}, the hash in its name")
+            self.checkpoint, self._sha256 = path, sha
+            try:
+                with _local_state_dict(weights_obj, path):
+                    module = models.get_model(builder, weights=weights_obj)
+            except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+                if isinstance(exc, InputError):
+                    raise
+                raise InputError(f"could not load weights file {path} for {builder} with "
+                                 f"torch.load(weights_only=True): {str(exc).splitlines()[0]}") from None
+        module.eval()
+        self.classifier = _last_linear(module)
+        parent_name, _, attr = self.classifier.rpartition(".")
+        parent = module.get_submodule(parent_name) if parent_name else module
+        linear = getattr(parent, attr)
+        setattr(parent, attr, torch.nn.Sequential(OrderedDict([(PENULTIMATE, torch.nn.Identity()),
+                                                               ("linear", linear)])))
+        prefix = f"{self.classifier}."
+        self._hook = {PENULTIMATE: prefix + PENULTIMATE, HEAD_LAYER: prefix + "linear"}
+        self._stages = self._stage_names(module)
+        label = "none" if weights is None else weights
+        super().__init__(module, layers=[*self._stages, *self._hook.values()],
+                         name=name or f"torchvision:{builder}:{label}", batch_size=batch_size, device=device)
+        self._identity: dict[str, Any] | None = None
+
+    def _stage_names(self, module: Any) -> list[str]:
+        """Top-level children in order, without the classifier, dropout and auxiliary heads;
+        a lone container holding every other parameter (``features`` of DenseNet and
+        MobileNetV2, ``layers`` of MNASNet) is replaced by its children."""
+        torch = require_torch()
+        root = self.classifier.split(".")[0]
+        children = [(name, child) for name, child in module.named_children()
+                    if name != root and not name.lower().startswith("aux")
+                    and not isinstance(child, torch.nn.Dropout)]
+        with_params = [(name, child) for name, child in children if any(True for _ in child.parameters())]
+        if len(with_params) == 1 and isinstance(with_params[0][1], torch.nn.Sequential):
+            name, child = with_params[0]
+            inner = [f"{name}.{sub}" for sub, m in child.named_children() if not isinstance(m, torch.nn.Dropout)]
+            return [n for c, _ in children for n in (inner if c == name else [c])]
+        return [name for name, _ in children]
+
+    def identity(self) -> dict[str, Any]:
+        if self._identity is None:
+            ident: dict[str, Any] = {
+                "adapter": self.adapter,
+                "builder": self.builder,
+                "weights": self.weights_name,
+                "classifier": self.classifier,
+                "structure": hash_fields({"repr": repr(self.module)}),
+                # Decoding and resizing change the numbers too (the cache key's versions omit these).
+                "libraries": {name: _version(name) for name in ("torchvision", "pillow")},
+            }
+            if self._sha256 is not None:
+                ident["weights_sha256"] = self._sha256
+            else:
+                ident.update({"seed": self.seed, "random_weights": _weights_hash(self.module)})
+            self._identity = ident
+        return dict(self._identity)
+
+    def layer_names(self) -> list[str]:
+        return [*self._stages, PENULTIMATE]
+
+    def pooled_layers(self) -> list[str]:
+        return list(self._stages)
+
+    def all_layers(self) -> list[str]:
+        return [*self.layer_names(), HEAD_LAYER]
+
+    def preprocessing(self) -> dict[str, Any]:
+        return {"input": "image file, PIL image or HxWx3 uint8 array, converted to RGB",
+                "transforms": repr(self.transform)}
+
+    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
+        keys: list[tuple[str, str]] = []
+        for layer in layers:
+            if layer == HEAD_LAYER:
+                keys.append((HEAD_LAYER, HEAD_POOLING))
+            elif layer == PENULTIMATE:
+                keys.append((PENULTIMATE, "none"))
+            elif layer in self._stages:
+                for pooling in poolings:
+                    if pooling not in _SPATIAL_POOLINGS:
+                        raise InputError(f"pooling {pooling!r} does not apply to the feature maps of {layer}; "
+                                         f"use {' or '.join(_SPATIAL_POOLINGS)}")
+                    keys.append((layer, pooling))
+            else:
+                raise InputError(f"unknown layer {layer!r}; {self.name} has: {', '.join(self.all_layers())}")
+        return keys
+
+    def _image(self, item: Any) -> Any:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise MissingExtraError("PIL", "vision") from None
+        if isinstance(item, (str, os.PathLike)):
+            try:
+                with Image.open(item) as img:
+                    return self.transform(img.convert("RGB"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"could not read image '{item}': {exc}") from None
+        if isinstance(item, np.ndarray):
+            if item.dtype != np.uint8 or item.ndim not in (2, 3) or (item.ndim == 3 and item.shape[2] not in (1, 3, 4)):
+                raise InputError(f"image arrays must be HxW or HxWx3 uint8, got {item.dtype} {item.shape}")
+            return self.transform(Image.fromarray(item.squeeze(-1) if item.ndim == 3 and item.shape[2] == 1
+                                                  else item).convert("RGB"))
+        if isinstance(item, Image.Image):
+            return self.transform(item.convert("RGB"))
+        raise InputError(f"inputs must be image paths, PIL images or uint8 arrays, got {type(item).__name__}")
+
+    def _batch(self, items: Sequence[Any]) -> np.ndarray:
+        torch = require_torch()
+        if self.num_workers > 1 and len(items) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.num_workers, len(items))) as pool:
+                tensors = list(pool.map(self._image, items))
+        else:
+            tensors = [self._image(item) for item in items]
+        return torch.stack([t.float() for t in tensors]).numpy()
+
+    def encode(
+        self,
+        inputs: Sequence[Any],
+        *,
+        layers: Sequence[str],
+        poolings: Sequence[str],
+        progress: ProgressCallback | None = None,
+    ) -> dict[tuple[str, str], np.ndarray]:
+        keys = self.output_keys(layers, poolings)
+        if not len(inputs):
+            raise InputError("inputs must hold at least one image")
+        hooks = list(dict.fromkeys(self._hook.get(layer, layer) for layer, _ in keys))
+        hook_poolings = sorted({p for _, p in keys if p in POOLINGS}) or ["mean"]
+        parts: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in keys}
+        for start in range(0, len(inputs), self.batch_size):
+            batch = self._batch(inputs[start : start + self.batch_size])
+            out = super().encode(batch, layers=hooks, poolings=hook_poolings)
+            for layer, pooling in keys:
+                if layer == HEAD_LAYER:
+                    logits = out[(self._hook[HEAD_LAYER], hook_poolings[0])].astype(np.float64)
+                    logits -= logits.max(axis=1, keepdims=True)
+                    probs = np.exp(logits)
+                    parts[(layer, pooling)].append((probs / probs.sum(axis=1, keepdims=True)).astype(np.float32))
+                elif layer == PENULTIMATE:
+                    parts[(layer, pooling)].append(out[(self._hook[PENULTIMATE], hook_poolings[0])])
+                else:
+                    parts[(layer, pooling)].append(out[(layer, pooling)])
+            if progress is not None:
+                progress(batch.shape[0])
+        return {key: np.concatenate(value).astype(np.float32) for key, value in parts.items()}
