@@ -85,3 +85,21 @@ def test_write_table_roundtrip(tmp_path, suffix):
     pd.testing.assert_frame_equal(back, table)
     with pytest.raises(InputError, match="must end in"):
         write_table(table, tmp_path / "out.xlsx")
+
+
+def test_score_candidates_on_error_nan_keeps_the_other_cells():
+    from transferscope.workflows.rank import score_candidates
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    cands = [{"candidate": "a", "features": rng.normal(size=(40, 3)) + y[:, None]},
+             {"candidate": "b", "features": rng.normal(size=(40, 3))}]
+    options = {"knn": {"k": 50}}  # more neighbours than samples: knn rejects every candidate
+    with pytest.raises(InputError, match="k must be"):
+        score_candidates(cands, y, task="classification", metrics=["logme", "knn"], metric_options=options, n_jobs=1)
+    table = score_candidates(cands, y, task="classification", metrics=["logme", "knn"], metric_options=options,
+                             n_jobs=1, on_error="nan")
+    assert table["knn"].isna().all() and np.isfinite(table["logme"]).all()
+    assert any("knn: gave NaN on a candidate" in w for w in table.attrs["warnings"])
+    with pytest.raises(InputError, match="on_error"):
+        score_candidates(cands, y, task="classification", metrics=["logme"], on_error="skip")

@@ -206,7 +206,8 @@ def run_benchmark(
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
                                          backend=backend,
-                                         probe=suite.probe if suite.probe in FEATURE_PROBES else "linear")
+                                         probe=suite.probe if suite.probe in FEATURE_PROBES else "linear",
+                                         on_error="nan")
                 for row, encoder in zip(table.to_dict("records"), encoders, strict=True):
                     rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
                                       _prior(suite, row["model"]))

@@ -139,6 +139,7 @@ def score_candidates(
     n_jobs: int | None = None,
     backend: str = "local",
     probe: str = "linear",
+    on_error: str = "raise",
 ) -> pd.DataFrame:
     """Score each candidate (a dict with ``features`` and descriptive fields).
 
@@ -151,7 +152,10 @@ def score_candidates(
     results agree across ``n_jobs`` up to floating-point rounding. With
     ``backend="ray"`` every candidate is a Ray task (on the cluster named by
     ``RAY_ADDRESS``, else a local Ray instance); the cells are the same pure
-    functions, so the table is the same.
+    functions, so the table is the same. With ``on_error="nan"`` an estimator
+    that rejects a candidate's data (an :class:`InputError`, e.g. a degenerate
+    class structure) gives NaN and a warning instead of stopping every other
+    cell: what a benchmark over many candidates x targets wants.
     """
     options = {k.lower(): dict(v) for k, v in (metric_options or {}).items()}
     plans = []
@@ -171,8 +175,10 @@ def score_candidates(
 
     if probe not in FEATURE_PROBES:
         raise InputError(f"probe must be one of {', '.join(FEATURE_PROBES)}, got {probe!r}")
+    if on_error not in ("raise", "nan"):
+        raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
     args = [(cand["features"], labels, task, plans, probe_splits, cache_root, labels_id, splits_id,
-             cand.get("source_probs"), probe) for cand in candidates]
+             cand.get("source_probs"), probe, on_error) for cand in candidates]
     if backend == "ray":
         results = _run_on_ray(args)
     elif backend == "local":
@@ -213,6 +219,7 @@ def _score_cell(
     splits_id: str,
     source_probs: np.ndarray | None = None,
     probe_name: str = "linear",
+    on_error: str = "raise",
 ) -> tuple[dict[str, float], dict[str, Any] | None, list[str]]:
     """One candidate: every estimator and the probe (a pure, idempotent cell).
 
@@ -237,7 +244,12 @@ def _score_cell(
         def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                value = info.func(feats, labels, **opts)
+                try:
+                    value = info.func(feats, labels, **opts)
+                except InputError as exc:
+                    if on_error == "raise":
+                        raise
+                    return {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
             return {"value": value, "warnings": [str(w.message) for w in caught]}
 
         for key, value in key_opts.items():  # arrays are keyed by content, never by repr
