@@ -125,6 +125,8 @@ def test_cli_benchmark_end_to_end(tmp_path):
     assert "0 cell(s) computed, 4 already stored" in again.output
     bad = runner.invoke(app, ["benchmark", "nope", "--store", str(tmp_path / "r2.duckdb")])
     assert bad.exit_code == 2 and "neither a built-in suite" in bad.output
+    few = runner.invoke(app, ["benchmark", str(path), "--max-samples", "5", "--store", str(tmp_path / "r3.duckdb")])
+    assert few.exit_code == 2 and "--max-samples must be 0 (every sample) or at least 20" in few.output
 
 
 def test_ray_backend_gives_the_local_table(tmp_path):

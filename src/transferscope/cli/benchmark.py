@@ -17,7 +17,7 @@ def benchmark_command(
     store: Annotated[Path, typer.Option(help="DuckDB results file (created; reruns skip finished cells).")] = Path("transferscope-results.duckdb"),
     output: Annotated[Optional[Path], typer.Option(help="Write the aggregate table to .csv, .json or .parquet.")] = None,
     export: Annotated[Optional[Path], typer.Option(help="Export every stored row of the suite to .parquet, .csv or .json.")] = None,
-    max_samples: Annotated[Optional[int], typer.Option(min=20, help="Override the suite's subsample size.")] = None,
+    max_samples: Annotated[Optional[int], typer.Option(min=0, help="Override the suite's subsample size per target (0: every sample).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
@@ -42,7 +42,9 @@ def benchmark_command(
             raise InputError(f"--method must be one of {', '.join(META_METHODS)}, got '{method}'")
         spec = load_suite(suite)
         if max_samples is not None:
-            spec = dataclasses.replace(spec, max_samples=max_samples)
+            if 0 < max_samples < 20:
+                raise InputError(f"--max-samples must be 0 (every sample) or at least 20, got {max_samples}")
+            spec = dataclasses.replace(spec, max_samples=max_samples or None)
         results = ResultStore(store)
         if backend not in ("local", "ray"):
             raise InputError(f"--backend must be local or ray, got '{backend}'")
