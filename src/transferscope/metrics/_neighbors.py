@@ -67,6 +67,11 @@ def _faiss():
     finally:
         if core is not None:
             os.environ.pop("OPENBLAS_CORETYPE", None)
+    # Larger BLAS blocks for flat search: 1.98 s -> 1.39 s for 20,000 x 20,000 x 384 on
+    # 2 cores (the float32 GEMM alone takes 1.60 s). Left alone if someone changed them.
+    if (faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs) == (4096, 1024):
+        faiss.cvar.distance_compute_blas_query_bs = 8192
+        faiss.cvar.distance_compute_blas_database_bs = 8192
     return faiss
 
 
