@@ -203,3 +203,24 @@ def test_recommendation_flags_layers_the_probe_cannot_separate():
     assert profile.agreement["logme"] == pytest.approx(
         ts.rank_correlation([0.1, 0.3, 0.2], [0.80, 0.795, 0.70], method="weighted_kendall"))
     assert any("logme" in line and "would pick b" in line for line in profile.evidence)
+
+
+def test_compare_with_permutation_tests(tmp_path):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 6))
+    reps = {"x": x, "related": x[:, :3] + 0.3 * rng.normal(size=(60, 3)), "noise": rng.normal(size=(60, 3))}
+    result = compare(features=reps, measure="cka", n_permutations=19, seed=2)
+    p = result.pairs.set_index(["row", "column"])["p_value"]
+    assert np.isnan(p[("x", "x")])
+    assert p[("x", "related")] == pytest.approx(0.05) and p[("related", "x")] == p[("x", "related")]
+    assert p[("x", "noise")] > 0.05
+    null = result.pairs.set_index(["row", "column"])["null_mean"]
+    assert 0 < null[("x", "noise")] < result.matrix.loc["x", "related"]
+    assert "p_value" not in compare(features=reps).pairs
+    for name, array in reps.items():
+        np.save(tmp_path / f"{name}.npy", array)
+    out = tmp_path / "pairs.csv"
+    cli = invoke("compare", *(f"--features={tmp_path / n}.npy" for n in reps), "--permutations", "19",
+                 "--output", str(out))
+    assert cli.exit_code == 0 and "largest p-value" in cli.output
+    assert "p_value" in pd.read_csv(out)

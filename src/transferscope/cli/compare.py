@@ -25,6 +25,7 @@ def compare_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the pairs (long form) to .csv, .json or .parquet.")] = None,
     heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=2, help="Use a seeded random subset of this many inputs.")] = None,
+    permutations: Annotated[int, typer.Option(min=0, help="Permutation test per pair: adds p_value and null_mean (chance level) to --output.")] = 0,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
@@ -64,7 +65,7 @@ def compare_command(
                 n = min(a.shape[0] for a in arrays.values())
                 rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_samples])
                 arrays = {k: v[rows] if v.shape[0] == n else v for k, v in arrays.items()}
-            result = compare(features=arrays, measure=measure)
+            result = compare(features=arrays, measure=measure, n_permutations=permutations, seed=seed)
         else:
             models = split_list(model)
             if (data is None) == (dataset is None):
@@ -85,11 +86,16 @@ def compare_command(
             if not quiet:
                 err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
             result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
-                             seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
+                             n_permutations=permutations, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
                              use_cache=not no_cache, batch_size=batch_size, max_length=max_length,
                              device=device, progress=not quiet)
         shown = result.matrix.reset_index(names="")
         print_table(shown, title=f"{result.measure} ({result.kind}; rows x columns)", digits=3)
+        if "p_value" in result.pairs:
+            worst = result.pairs["p_value"].max()
+            err_console.print(f"permutation test ({permutations} permutations): largest p-value {worst:.3g}; "
+                              f"chance level of {result.measure} here {result.pairs['null_mean'].mean():.3g} on average",
+                              highlight=False)
         if output is not None:
             err_console.print(f"wrote {write_table(result.pairs, output)}")
         if heatmap is not None:

@@ -13,7 +13,8 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import check_options, get_metric
-from transferscope.metrics._validation import check_features
+from transferscope.metrics._validation import check_features, check_positive_int
+from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
 from transferscope.workflows.rank import check_poolings, extract_candidates
 
 __all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap"]
@@ -31,7 +32,8 @@ class Comparison:
         Rows and columns named by representation ("model | layer | pooling", or
         the layer alone when every representation comes from one model).
     pairs : pandas.DataFrame
-        Long form: ``row``, ``column``, ``measure``, ``value``, one line per cell.
+        Long form: ``row``, ``column``, ``measure``, ``value``, one line per cell
+        (plus ``p_value`` and ``null_mean`` with ``n_permutations``).
     """
 
     measure: str
@@ -102,6 +104,7 @@ def compare(
     features: Mapping[str, Any] | None = None,
     measure: str = "cka",
     measure_options: Mapping[str, Any] | None = None,
+    n_permutations: int = 0,
     seed: int = 0,
     cache_dir: str | None = None,
     use_cache: bool = True,
@@ -129,8 +132,12 @@ def compare(
         Precomputed embeddings of the same inputs, instead of ``inputs`` + ``models``.
     measure : str, default="cka"
     measure_options : mapping, optional
+    n_permutations : int, default=0
+        With a positive number, every off-diagonal pair also gets a permutation-test
+        ``p_value`` and the ``null_mean`` (chance level) in ``pairs``
+        (:func:`~transferscope.metrics.calibration.similarity_permutation_test`).
     seed, cache_dir, use_cache, batch_size, max_length, device, progress
-        As for :func:`transferscope.rank`.
+        As for :func:`transferscope.rank`; ``seed`` also seeds the permutations.
 
     Returns
     -------
@@ -156,7 +163,7 @@ def compare(
         sizes = {a.shape[0] for a in arrays.values()}
         if len(sizes) > 1:
             raise InputError(f"features must all have the same number of rows (the same inputs), got {sorted(sizes)}")
-        matrix = similarity_matrix(arrays, measure=info.name, measure_options=measure_options)
+        rows_map, cols_map = arrays, None
     else:
         if inputs is None or not models:
             raise InputError("give inputs and at least one model, or features")
@@ -176,13 +183,28 @@ def compare(
         if len(candidates) < 2:
             raise InputError("nothing to compare: give several models, or layers='all' for one model")
         if len(model_names) == 2 and all(len(v) > 1 for v in by_model.values()):
-            first, second = by_model.values()
-            matrix = similarity_matrix(first, second, measure=info.name, measure_options=measure_options)
+            rows_map, cols_map = by_model.values()
         else:
-            matrix = similarity_matrix({label(c): c["features"] for c in candidates},
-                                       measure=info.name, measure_options=measure_options)
+            rows_map, cols_map = {label(c): c["features"] for c in candidates}, None
+    matrix = similarity_matrix(rows_map, cols_map, measure=info.name, measure_options=measure_options)
     pairs = (matrix.rename_axis(index="row", columns="column").stack().rename("value").reset_index())
     pairs.insert(2, "measure", info.name)
+    n_permutations = check_positive_int(n_permutations, name="n_permutations", minimum=0)
+    if n_permutations:
+        cols_map = rows_map if cols_map is None else cols_map
+        tests: dict[tuple[str, str], PermutationTest] = {}
+        for a, b in zip(pairs["row"], pairs["column"], strict=True):
+            if a == b and cols_map is rows_map:
+                continue
+            if (b, a) in tests and info.properties.get("symmetric") and cols_map is rows_map:
+                tests[(a, b)] = tests[(b, a)]
+                continue
+            tests[(a, b)] = similarity_permutation_test(info.name, rows_map[a], cols_map[b],
+                                                        n_permutations=n_permutations, seed=seed,
+                                                        **dict(measure_options or {}))
+        keys = list(zip(pairs["row"], pairs["column"], strict=True))
+        pairs["p_value"] = [tests[k].p_value if k in tests else np.nan for k in keys]
+        pairs["null_mean"] = [tests[k].null_mean if k in tests else np.nan for k in keys]
     return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
 
 
