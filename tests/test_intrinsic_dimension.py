@@ -174,3 +174,15 @@ def test_nan_is_rejected():
     X[3, 2] = np.nan
     with pytest.raises(InputError, match="X contains NaN"):
         twonn(X)
+
+
+@pytest.mark.parametrize("name", ["twonn", "mle", "gride", "local_pca"])
+def test_approximate_search_option_recovers_the_dimension(name):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(4000, 3)) @ rng.normal(size=(3, 20))
+    exact = ts.geometry(name, x)
+    approx = ts.geometry(name, x, search="approximate")
+    assert approx == pytest.approx(exact, rel=0.02)
+    assert abs(approx - 3) < 0.4
+    with pytest.raises(InputError, match="search must be one of"):
+        ts.geometry(name, x[:50], search="fast")

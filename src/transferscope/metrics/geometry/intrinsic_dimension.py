@@ -46,13 +46,16 @@ def _distinct_points(X: np.ndarray, needed: int) -> np.ndarray:
     return points
 
 
-def _neighbor_distances(X: np.ndarray, k: int) -> np.ndarray:
+def _neighbor_distances(X: np.ndarray, k: int, search: str) -> np.ndarray:
     """float64 distances ``(N, k)`` from each distinct row to its ``k`` nearest other rows."""
-    distances, _ = nearest_neighbors(X, k, metric="euclidean")
+    distances, _ = nearest_neighbors(X, k, metric="euclidean",
+                                     search=check_choice(search, ("exact", "approximate"), name="search"))
     return distances
 
 
-def twonn(X: np.ndarray, *, discard_fraction: float = 0.1) -> float:
+
+def twonn(X: np.ndarray, *, discard_fraction: float = 0.1,
+          search: Literal["exact", "approximate"] = "exact") -> float:
     """TwoNN intrinsic dimension (Facco et al. 2017).
 
     For each point ``mu = r2 / r1``, the ratio of its distances to its second and first
@@ -71,6 +74,9 @@ def twonn(X: np.ndarray, *, discard_fraction: float = 0.1) -> float:
     discard_fraction : float, default=0.1
         Fraction of the largest ratios left out of the fit, in ``(0, 1)``. It must be
         positive because the largest ratio has ``F = 1`` and ``-log(0)`` is infinite.
+    search : {"exact", "approximate"}, default="exact"
+        Neighbour search: exact FAISS flat search, or the seeded IVF index for large N
+        (see ``transferscope.metrics._neighbors.nearest_neighbors``; check its recall).
 
     Returns
     -------
@@ -95,7 +101,7 @@ def twonn(X: np.ndarray, *, discard_fraction: float = 0.1) -> float:
     if not 0.0 < fraction < 1.0:
         raise InputError(f"discard_fraction must be in (0, 1), got {fraction}")
     points = _distinct_points(points, 3)
-    distances = _neighbor_distances(points, 2)
+    distances = _neighbor_distances(points, 2, search)
     n = points.shape[0]
     n_keep = int(n * (1 - fraction))
     if n_keep < 2:
@@ -107,7 +113,8 @@ def twonn(X: np.ndarray, *, discard_fraction: float = 0.1) -> float:
     return float(np.dot(log_mu, y) / np.dot(log_mu, log_mu))
 
 
-def mle(X: np.ndarray, *, k: int = 20, average: Literal["inverse", "mean"] = "inverse") -> float:
+def mle(X: np.ndarray, *, k: int = 20, average: Literal["inverse", "mean"] = "inverse",
+        search: Literal["exact", "approximate"] = "exact") -> float:
     """Maximum-likelihood intrinsic dimension (Levina & Bickel 2005).
 
     With ``T_j(x)`` the distance from ``x`` to its ``j``-th nearest neighbour, the local
@@ -125,6 +132,9 @@ def mle(X: np.ndarray, *, k: int = 20, average: Literal["inverse", "mean"] = "in
     k : int, default=20
         Neighbours per point, >= 2.
     average : {"inverse", "mean"}, default="inverse"
+    search : {"exact", "approximate"}, default="exact"
+        Neighbour search: exact FAISS flat search, or the seeded IVF index for large N
+        (see ``transferscope.metrics._neighbors.nearest_neighbors``; check its recall).
 
     Returns
     -------
@@ -149,7 +159,7 @@ def mle(X: np.ndarray, *, k: int = 20, average: Literal["inverse", "mean"] = "in
     k = check_positive_int(k, name="k", minimum=2)
     average = check_choice(average, ("inverse", "mean"), name="average")
     points = _distinct_points(points, k + 1)
-    distances = _neighbor_distances(points, k)
+    distances = _neighbor_distances(points, k, search)
     log_sums = np.log(distances[:, -1:] / distances[:, :-1]).sum(axis=1)
     log_sums = log_sums[log_sums > 0]
     if log_sums.size == 0:
@@ -166,7 +176,8 @@ def _gride_score(d: float, log_mu: np.ndarray, n1: int, n2: int) -> float:
     return (n - 1) / d + (n2 - n1 - 1) * tail - (n2 - 1) * np.sum(log_mu)
 
 
-def gride(X: np.ndarray, *, n1: int = 1, n2: int = 2) -> float:
+def gride(X: np.ndarray, *, n1: int = 1, n2: int = 2,
+          search: Literal["exact", "approximate"] = "exact") -> float:
     """Generalized ratios intrinsic dimension estimator, Gride (Denti et al. 2022).
 
     For each point ``mu = r_{n2} / r_{n1}``, the ratio of its distances to its ``n2``-th and
@@ -191,6 +202,9 @@ def gride(X: np.ndarray, *, n1: int = 1, n2: int = 2) -> float:
         Order of the nearer neighbour, >= 1.
     n2 : int, default=2
         Order of the farther neighbour, > ``n1`` (usually ``2 * n1``).
+    search : {"exact", "approximate"}, default="exact"
+        Neighbour search: exact FAISS flat search, or the seeded IVF index for large N
+        (see ``transferscope.metrics._neighbors.nearest_neighbors``; check its recall).
 
     Returns
     -------
@@ -216,7 +230,7 @@ def gride(X: np.ndarray, *, n1: int = 1, n2: int = 2) -> float:
     if n2 <= n1:
         raise InputError(f"n2 must be larger than n1 (usually n2 = 2 * n1), got n1={n1}, n2={n2}")
     points = _distinct_points(points, n2 + 1)
-    distances = _neighbor_distances(points, n2)
+    distances = _neighbor_distances(points, n2, search)
     mu = distances[:, n2 - 1] / distances[:, n1 - 1]
     mu = mu[mu > 1.0]
     if mu.size:
@@ -252,7 +266,8 @@ def _local_spectra(points: np.ndarray, neighbours: np.ndarray, *, memory: int = 
     return np.concatenate(spectra)
 
 
-def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05) -> float:
+def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05,
+              search: Literal["exact", "approximate"] = "exact") -> float:
     """Local PCA intrinsic dimension with the Fukunaga-Olsen threshold.
 
     For each point, PCA of its ``k`` nearest neighbours (the point itself excluded, as in
@@ -271,6 +286,9 @@ def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05) -> float:
         Neighbourhood size, >= 2.
     alpha : float, default=0.05
         Fraction of the largest local eigenvalue an eigenvalue must exceed, in ``(0, 1)``.
+    search : {"exact", "approximate"}, default="exact"
+        Neighbour search: exact FAISS flat search, or the seeded IVF index for large N
+        (see ``transferscope.metrics._neighbors.nearest_neighbors``; check its recall).
 
     Returns
     -------
@@ -297,7 +315,8 @@ def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05) -> float:
     if not 0.0 < alpha < 1.0:
         raise InputError(f"alpha must be in (0, 1), got {alpha}")
     points = _distinct_points(points, k + 1)
-    _, neighbours = nearest_neighbors(points, k, metric="euclidean")
+    _, neighbours = nearest_neighbors(points, k, metric="euclidean",
+                                      search=check_choice(search, ("exact", "approximate"), name="search"))
     spectra = _local_spectra(points, neighbours)
     counts = (spectra > alpha * spectra[:, :1]).sum(axis=1)
     return float(np.mean(counts))
