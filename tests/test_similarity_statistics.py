@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import transferscope as ts
 from tests.similarity_cases import PAIRED_CASES, case_a
 from transferscope.errors import InputError
 from transferscope.metrics.similarity.statistics import alignment, distance_correlation
@@ -103,3 +104,16 @@ def test_alignment_closed_forms():
 def test_bad_input_names_the_argument(func, x, y, options, match):
     with pytest.raises(InputError, match=match):
         func(x, y, **options)
+
+
+def test_pairwise_measures_refuse_what_cannot_fit_in_memory(monkeypatch):
+    from transferscope.metrics import _validation
+
+    monkeypatch.setattr(_validation, "physical_memory_bytes", lambda: 2**20)  # a 1 MiB machine
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(400, 3)), rng.normal(size=(400, 3))  # 400^2 x 8 B = 1.2 MiB per matrix
+    for name, options in [("distance_correlation", {}), ("rsa", {}), ("cka", {"kernel": "rbf"})]:
+        with pytest.raises(InputError, match=r"N x N matrices: .* GiB for N = 400 rows.*subsample"):
+            ts.similarity(name, x, y, **options)
+    assert 0 <= ts.similarity("cka", x, y) <= 1  # linear CKA in feature space needs no N x N matrix
+    _validation.check_pairwise_memory(400, 3, measure="t", limit=10**7)  # fits: no error

@@ -17,6 +17,7 @@ from transferscope.errors import InputError
 __all__ = [
     "check_features",
     "check_paired_features",
+    "check_pairwise_memory",
     "check_classification_labels",
     "check_regression_targets",
     "check_positive_int",
@@ -64,6 +65,31 @@ def check_paired_features(X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y")
     if x.shape[0] < 2:
         raise InputError(f"{names[0]} and {names[1]} need at least 2 rows, got {x.shape[0]}")
     return x, y
+
+
+def physical_memory_bytes() -> int | None:
+    """Physical memory of this machine, or None where the OS does not say."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_pairwise_memory(n_samples: int, n_matrices: float, *, measure: str, limit: int | None = None) -> None:
+    """Raise before allocating ``n_matrices`` N x N float64 matrices that cannot fit in memory.
+
+    ``limit`` defaults to the machine's physical memory: beyond it the allocation would
+    fail, or swap for hours, after the caller has waited for everything before it.
+    """
+    limit = physical_memory_bytes() if limit is None else limit
+    need = n_matrices * 8.0 * n_samples * n_samples
+    if limit is not None and need > limit:
+        raise InputError(
+            f"{measure} holds {n_matrices:g} N x N matrices: {need / 2**30:.1f} GiB for N = {n_samples:,} rows, "
+            f"more than this machine's {limit / 2**30:.1f} GiB; subsample the rows (e.g. compare --max-samples)"
+        )
 
 
 def _check_length(n_labels: int, n_rows: int, labels_name: str, features_name: str) -> None:

@@ -29,6 +29,7 @@ from transferscope.errors import InputError
 from transferscope.metrics._validation import (
     check_choice,
     check_paired_features,
+    check_pairwise_memory,
     check_positive_float,
     check_positive_int,
 )
@@ -160,6 +161,10 @@ def cka(
         raise InputError(f"estimator='debiased' needs at least 4 rows, got {n}")
     _check_not_constant(x, "X")
     _check_not_constant(y, "Y")
+    gram = kernel == "rbf" or not (space == "feature" or (
+        space == "auto" and feature_space_is_cheaper(n, x.shape[1], y.shape[1])))
+    if gram:
+        check_pairwise_memory(n, 3, measure="cka in Gram space")
     if kernel == "rbf":
         hsic = gram_space_hsic(
             _rbf_gram(x, sigma, threshold, "X"), _rbf_gram(y, sigma, threshold, "Y"), debiased=debiased

@@ -14,7 +14,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_choice, check_paired_features
+from transferscope.metrics._validation import check_choice, check_paired_features, check_pairwise_memory
 from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["rsa"]
@@ -36,6 +36,7 @@ def _rdm(points: np.ndarray, rdm: str, *, name: str) -> np.ndarray:
         zero = np.flatnonzero(~points.any(axis=1))
         if zero.size:
             raise InputError(f"{name} row {int(zero[0])} is all zeros, so its cosine distance is undefined")
+    check_pairwise_memory(points.shape[0], 1.5, measure="rsa")  # two half RDMs + ranks
     distances = pdist(points, metric=rdm)
     if np.ptp(distances) == 0:
         raise InputError(f"the RDM of {name} is constant (all samples equally far apart); RSA is undefined")

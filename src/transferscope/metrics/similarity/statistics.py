@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_paired_features, check_positive_float
+from transferscope.metrics._validation import check_paired_features, check_pairwise_memory, check_positive_float
 from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["distance_correlation", "alignment"]
@@ -24,6 +24,7 @@ __all__ = ["distance_correlation", "alignment"]
 def _centred_distances(points: np.ndarray, bias_corrected: bool) -> np.ndarray:
     """Double-centred (or U-centred, zero diagonal) Euclidean distance matrix, ``N x N``."""
     n = points.shape[0]
+    check_pairwise_memory(n, 2.5, measure="distance_correlation")  # pdist + squareform, for X then Y
     dist = squareform(pdist(points))
     if not bias_corrected:
         means = dist.mean(axis=1)  # symmetric: row means = column means
