@@ -224,3 +224,12 @@ def test_compare_with_permutation_tests(tmp_path):
                  "--output", str(out))
     assert cli.exit_code == 0 and "largest p-value" in cli.output
     assert "p_value" in pd.read_csv(out)
+
+
+def test_short_labels_stay_distinct():
+    from transferscope.workflows.compare import _short_names
+
+    assert _short_names(["/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf-svd"]) == {
+        "/a/b/minilm/model": "minilm/model", "random:/a/b/minilm/model": "random:minilm/model",
+        "tfidf-svd": "tfidf-svd"}
+    assert set(_short_names(["/x/one/model", "/y/one/model"]).values()) == {"x/one/model", "y/one/model"}

@@ -172,12 +172,15 @@ def compare(
                                         cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, progress=progress)
         model_names = list(dict.fromkeys(c["model"] for c in candidates))
-        one_model = len(model_names) == 1
+        short = _short_names(model_names)
 
         def label(c: dict[str, Any]) -> str:
-            if one_model:
-                return c["layer"] if len(pools) == 1 else f"{c['layer']} | {c['pooling']}"
-            return c["candidate"]
+            parts = [] if len(model_names) == 1 else [short[c["model"]]]
+            if c["layer"] != c["model"] and c["layer"] not in short[c["model"]]:
+                parts.append(c["layer"])
+            if len(pools) > 1:
+                parts.append(c["pooling"])
+            return " | ".join(parts) or c["layer"]
 
         by_model = {m: {label(c): c["features"] for c in candidates if c["model"] == m} for m in model_names}
         if len(candidates) < 2:
@@ -206,6 +209,27 @@ def compare(
         pairs["p_value"] = [tests[k].p_value if k in tests else np.nan for k in keys]
         pairs["null_mean"] = [tests[k].null_mean if k in tests else np.nan for k in keys]
     return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
+
+
+def _short_names(models: list[str]) -> dict[str, str]:
+    """Readable, still distinct labels for model specs: the last path components.
+
+    ``random:/a/b/minilm/model`` -> ``random:minilm/model``; more components are kept
+    only where two models would otherwise get the same label.
+    """
+    def tail(name: str, depth: int) -> str:
+        prefix, sep, rest = name.partition(":")
+        if not sep or "/" in prefix:
+            prefix, rest = "", name
+        parts = [p for p in rest.replace("\\", "/").split("/") if p]
+        short = "/".join(parts[-depth:]) if parts else rest
+        return f"{prefix}:{short}" if prefix else short
+
+    for depth in (2, 3, 4, 6, 99):
+        names = {m: tail(m, depth) for m in models}
+        if len(set(names.values())) == len(models):
+            return names
+    return {m: m for m in models}
 
 
 def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None) -> str:
