@@ -137,6 +137,7 @@ def test_demo_small_end_to_end(tmp_path):
     result = invoke("demo", "--max-samples", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q")
     assert result.exit_code == 0, result.output
     assert "weighted Kendall" in result.output and "MiniLM-L6 | layer_6" in result.output
+    assert "linear CKA between layers on vader-valence" in result.output
     table = pd.read_parquet(out)
     assert set(table["dataset"]) == {"sentence-polarity", "word-language", "vader-polarity", "vader-valence"}
     assert len(table) == 4 * 16  # 8 pretrained + 7 random + 1 tfidf candidates per dataset

@@ -47,6 +47,10 @@ def demo_command(
         print_table(agreement, title="How well each estimator predicts the probe ranking "
                     "(weighted Kendall tau, Kendall tau: higher is better; regret@1: probe score lost "
                     "by trusting the estimator's top pick)", digits=3)
+        if result.layer_similarity is not None:
+            print_table(result.layer_similarity.reset_index(names=""), digits=3,
+                        title=f"How the layers of MiniLM-L6 differ: linear CKA between layers on "
+                        f"{result.layer_similarity_dataset} (transferscope compare)")
         elapsed = time.perf_counter() - start
         console.print(f"demo finished in {elapsed:.1f} s "
                       f"({', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())})", highlight=False)

