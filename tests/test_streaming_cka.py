@@ -136,3 +136,31 @@ def test_too_few_rows_constant_and_empty():
         streaming_linear_cka([])
     with pytest.raises(InputError, match=r"\(x_batch, y_batch\) pairs"):
         streaming_linear_cka([x])
+
+
+def test_cka_streams_arrays_too_large_to_copy(monkeypatch, tmp_path):
+    import importlib
+
+    module = importlib.import_module("transferscope.metrics.similarity.cka")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40_000, 6)).astype(np.float32) + 100.0
+    y = (x[:, :4] @ rng.normal(size=(4, 5)) + rng.normal(size=(40_000, 5))).astype(np.float32)
+    in_memory = {e: module.cka(x, y, estimator=e) for e in ("biased", "debiased")}
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    mapped = np.load(path, mmap_mode="r")  # as the feature cache hands them out
+    monkeypatch.setattr(module, "BLOCKWISE_BYTES", 0)
+    calls = []
+    real = module._blockwise_linear_cka
+    monkeypatch.setattr(module, "_blockwise_linear_cka", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for estimator, expected in in_memory.items():
+        assert module.cka(mapped, y, estimator=estimator) == pytest.approx(expected, rel=1e-10)
+    assert len(calls) == 2
+    assert module.cka(x[:500], y[:500], kernel="rbf", sigma=50.0) > 0  # RBF never streams
+    assert len(calls) == 2
+    bad = y.copy()
+    bad[30_000, 2] = np.nan
+    with pytest.raises(InputError, match=r"Y contains NaN or inf.*\(in rows 16384\.\.32767\)"):
+        module.cka(mapped, bad)
+    with pytest.raises(InputError, match="X is constant"):
+        module.cka(np.ones_like(x), y)

@@ -107,6 +107,9 @@ def cka(
         Linear kernel only: ``"feature"`` uses ``D x D`` cross-products (cost ``N D^2``),
         ``"gram"`` the ``N x N`` kernels (cost ``N^2 D``), ``"auto"`` the cheaper one.
         Both give the same value up to rounding. The RBF kernel always uses Gram matrices.
+        Arrays whose float64 copies would exceed ``BLOCKWISE_BYTES`` (1 GiB; e.g.
+        memory-mapped features larger than memory) are not copied: the feature-space
+        sums are accumulated block by block over their rows, with the same result.
     sigma : float or None, default=None
         RBF kernel only: the bandwidth, the same for ``X`` and ``Y``. None: the median heuristic of
         Kornblith et al., separately for ``X`` and ``Y``:
@@ -142,7 +145,6 @@ def cka(
     >>> cka(X, Z) > 0.02, abs(cka(X, Z, estimator="debiased")) < 0.02
     (True, True)
     """
-    x, y = check_paired_features(X, Y)
     kernel = check_choice(kernel, ("linear", "rbf"), name="kernel")
     estimator = check_choice(estimator, ("biased", "debiased"), name="estimator")
     space = check_choice(space, ("auto", "feature", "gram"), name="space")
@@ -156,6 +158,9 @@ def cka(
     if kernel == "rbf" and space == "feature":
         raise InputError("space='feature' needs kernel='linear'; the RBF kernel is computed in Gram space")
     debiased = estimator == "debiased"
+    if kernel == "linear" and space != "gram" and _larger_than_a_copy_should_be(X, Y):
+        return _blockwise_linear_cka(X, Y, debiased=debiased)
+    x, y = check_paired_features(X, Y)
     n = x.shape[0]
     if debiased and n < 4:
         raise InputError(f"estimator='debiased' needs at least 4 rows, got {n}")
@@ -174,6 +179,37 @@ def cka(
     if space == "feature" or (space == "auto" and feature_space_is_cheaper(n, x.shape[1], y.shape[1])):
         return cka_from_hsic(*feature_space_hsic(xc, yc, debiased=debiased))
     return cka_from_hsic(*gram_space_hsic(xc @ xc.T, yc @ yc.T, debiased=debiased))
+
+
+#: Inputs whose float64 copies would exceed this many bytes (both together) are not
+#: copied: linear CKA then runs block by block over their rows, exactly, from the
+#: running sums of :class:`~transferscope.metrics.similarity.streaming.StreamingLinearCKA`.
+#: This is what lets memory-mapped features larger than memory be compared.
+BLOCKWISE_BYTES = 2**30
+_BLOCK_ROWS = 16_384
+
+
+def _larger_than_a_copy_should_be(X: Any, Y: Any) -> bool:
+    if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray) and X.ndim == Y.ndim == 2):
+        return False  # lists and other inputs are validated (and copied) as usual
+    if X.shape[0] != Y.shape[0] or X.dtype.kind not in "fiu" or Y.dtype.kind not in "fiu":
+        return False  # the usual checks give the usual messages
+    return 8 * X.shape[0] * (X.shape[1] + Y.shape[1]) > BLOCKWISE_BYTES
+
+
+def _blockwise_linear_cka(X: np.ndarray, Y: np.ndarray, *, debiased: bool) -> float:
+    """Exact linear CKA over row blocks of (possibly memory-mapped) arrays, without copying them."""
+    from transferscope.metrics.similarity.streaming import StreamingLinearCKA
+
+    acc = StreamingLinearCKA()
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        stop = start + _BLOCK_ROWS
+        try:
+            acc.update(X[start:stop], Y[start:stop])
+        except InputError as exc:  # name the whole input and the row, not the block
+            raise InputError(f"{str(exc).replace('x_batch', 'X').replace('y_batch', 'Y')} "
+                             f"(in rows {start}..{min(stop, X.shape[0]) - 1})") from None
+    return acc.value(debiased=debiased)
 
 
 def _linear_unbiased_hsic(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
