@@ -38,37 +38,9 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
 import transferscope as ts
+from tests.transfer_cases import case_gaps, case_soft, case_zero_column, softmax
 from transferscope.errors import InputError
 from transferscope.metrics.transferability.leep import leep, nleep
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def case_soft():  # 4 target classes, 10 source classes
-    rng = np.random.default_rng(10)
-    n, c, cs = 300, 4, 10
-    y = rng.integers(0, c, n)
-    w = rng.normal(size=(c, cs))
-    return rng.normal(size=(n, 8)), y, softmax(1.5 * w[y] + rng.normal(size=(n, cs)))
-
-
-def case_gaps():  # two target classes labelled {0, 5}
-    rng = np.random.default_rng(11)
-    n, cs = 200, 6
-    y01 = rng.integers(0, 2, n)
-    w = rng.normal(size=(2, cs))
-    return rng.normal(size=(n, 3)), np.where(y01 == 1, 5, 0), softmax(2.0 * w[y01] + rng.normal(size=(n, cs)))
-
-
-def case_zero_column():  # source class 3 has probability 0 on every input
-    f, y, p = case_soft()
-    p = p.copy()
-    p[:, 3] = 0.0
-    return f, y, p / p.sum(axis=1, keepdims=True)
 
 
 def case_gmm():  # features for NLEEP: rows sorted, PCA-80% output of unit mean variance

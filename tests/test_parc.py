@@ -27,38 +27,9 @@ import numpy as np
 import pytest
 
 import transferscope as ts
+from tests.transfer_cases import case_a, case_b, case_d, case_e
 from transferscope.errors import InputError
 from transferscope.metrics.transferability.parc import parc
-
-
-def case_a():  # N > D, four classes
-    rng = np.random.default_rng(10)
-    n, d, c = 200, 16, 4
-    y = rng.integers(0, c, n)
-    return rng.normal(size=(n, d)) + 1.5 * np.eye(c, d)[y], y
-
-
-def case_b():  # N < D, three classes
-    rng = np.random.default_rng(11)
-    n, d, c = 60, 80, 3
-    y = np.arange(n) % c
-    return rng.normal(size=(n, d)) + 1.0 * np.eye(c, d)[y], y
-
-
-def case_d():  # larger D, five classes, anisotropic scale
-    rng = np.random.default_rng(13)
-    n, d, c = 300, 48, 5
-    y = rng.integers(0, c, n)
-    scale = np.exp(rng.normal(size=d) * 0.5)
-    return (rng.normal(size=(n, d)) + 1.2 * np.eye(c, d)[y]) * scale, y
-
-
-def case_e():  # ten classes, D > 32
-    rng = np.random.default_rng(14)
-    n, d, c = 400, 64, 10
-    y = rng.integers(0, c, n)
-    return rng.normal(size=(n, d)) + 0.8 * np.eye(c, d)[y], y
-
 
 CASES = {"a": case_a, "b": case_b, "d": case_d, "e": case_e}
 # 100 x Spearman, reference with the label distances rounded to 12 decimals.

@@ -21,45 +21,9 @@ import pytest
 from scipy.special import digamma
 
 import transferscope as ts
+from tests.transfer_cases import case_a, case_b, case_c, case_d, case_e
 from transferscope.errors import InputError
 from transferscope.metrics.transferability.tmi import tmi
-
-
-def case_a():  # N > D, four classes
-    rng = np.random.default_rng(10)
-    n, d, c = 200, 16, 4
-    y = rng.integers(0, c, n)
-    return rng.normal(size=(n, d)) + 1.5 * np.eye(c, d)[y], y
-
-
-def case_b():  # N < D, three classes
-    rng = np.random.default_rng(11)
-    n, d, c = 60, 80, 3
-    y = np.arange(n) % c
-    return rng.normal(size=(n, d)) + 1.0 * np.eye(c, d)[y], y
-
-
-def case_c():  # two classes labelled {0, 5}
-    rng = np.random.default_rng(12)
-    n, d = 120, 10
-    y01 = rng.integers(0, 2, n)
-    return rng.normal(size=(n, d)) + 2.0 * np.eye(2, d)[y01], np.where(y01 == 1, 5, 0)
-
-
-def case_d():  # five classes, anisotropic scale
-    rng = np.random.default_rng(13)
-    n, d, c = 300, 48, 5
-    y = rng.integers(0, c, n)
-    scale = np.exp(rng.normal(size=d) * 0.5)
-    return (rng.normal(size=(n, d)) + 1.2 * np.eye(c, d)[y]) * scale, y
-
-
-def case_e():  # ten classes
-    rng = np.random.default_rng(14)
-    n, d, c = 400, 64, 10
-    y = rng.integers(0, c, n)
-    return rng.normal(size=(n, d)) + 0.8 * np.eye(c, d)[y], y
-
 
 CASES = {"a": case_a, "b": case_b, "c": case_c, "d": case_d, "e": case_e}
 # Reference TMI(x, y, k=k, min_dist=min_dist), keyed by (case, k, min_dist).
