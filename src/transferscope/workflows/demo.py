@@ -24,6 +24,7 @@ from transferscope.datasets.builtin import load_builtin
 from transferscope.errors import MissingExtraError
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.workflows.compare import compare
+from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.rank import rank
 
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
@@ -81,7 +82,9 @@ def run_demo(
         Called with a short message as each dataset starts.
     """
     path = demo_model_path()
-    models = [f"st:{path}", f"random:{path}", "tfidf"]
+    # Built once, used for every dataset and for the layer comparison (loading is the slow part).
+    models = [build_encoder(spec, seed=seed, cache_dir=cache_dir)
+              for spec in (f"st:{path}", f"random:{path}", "tfidf")]
     rankings: dict[str, pd.DataFrame] = {}
     agreement_rows: list[dict[str, Any]] = []
     timings: dict[str, float] = {}
@@ -117,7 +120,7 @@ def run_demo(
     similarity = None
     if datasets:
         start = time.perf_counter()
-        similarity = compare(inputs=data, models=[f"st:{path}"], layers="all", measure="cka",
+        similarity = compare(inputs=data, models=models[:1], layers="all", measure="cka",
                              cache_dir=cache_dir, progress=progress).matrix
         timings["layer CKA"] = time.perf_counter() - start
     return DemoResult(rankings, pd.DataFrame(agreement_rows), timings, similarity,
