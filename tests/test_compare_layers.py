@@ -233,3 +233,11 @@ def test_short_labels_stay_distinct():
         "/a/b/minilm/model": "minilm/model", "random:/a/b/minilm/model": "random:minilm/model",
         "tfidf-svd": "tfidf-svd"}
     assert set(_short_names(["/x/one/model", "/y/one/model"]).values()) == {"x/one/model", "y/one/model"}
+
+
+def test_layer_profile_with_the_probe_alone(polarity):
+    profile = layer_profile(dataset=polarity, model="tfidf", metrics=[], use_cache=False, n_jobs=1)
+    assert profile.basis == "probe_accuracy" and profile.agreement == {}
+    assert not {"knn", "logme"} & set(profile.table.columns)
+    with pytest.raises(InputError, match="at least one estimator or probe=True"):
+        layer_profile(dataset=polarity, model="tfidf", metrics=[], probe=False, use_cache=False)

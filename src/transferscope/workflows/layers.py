@@ -116,11 +116,9 @@ def layer_profile(
                                     cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
                                     max_length=max_length, device=device, progress=progress)
     splits = _probe_splits(dataset, seed) if probe else None
-    scored = score_candidates(candidates, dataset.labels, task=dataset.task, metrics=names or ["knn"],
+    scored = score_candidates(candidates, dataset.labels, task=dataset.task, metrics=names,
                               probe_splits=splits, score_cache=ScoreCache(cache_dir) if use_cache else None,
                               n_jobs=n_jobs)
-    if not names:
-        scored = scored.drop(columns=["knn"])
     rows = []
     previous = None
     for cand in candidates:
