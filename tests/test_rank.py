@@ -103,3 +103,17 @@ def test_score_candidates_on_error_nan_keeps_the_other_cells():
     assert any("knn: gave NaN on a candidate" in w for w in table.attrs["warnings"])
     with pytest.raises(InputError, match="on_error"):
         score_candidates(cands, y, task="classification", metrics=["logme"], on_error="skip")
+
+
+def test_score_cache_never_stores_a_rejection(tmp_path):
+    from transferscope.workflows.rank import score_candidates
+    from transferscope.workflows.score_cache import ScoreCache
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], 20)
+    cands = [{"candidate": "a", "features": rng.normal(size=(40, 3))}]
+    args = dict(task="classification", metrics=["knn"], metric_options={"knn": {"k": 50}}, n_jobs=1,
+                score_cache=ScoreCache(str(tmp_path)))
+    assert score_candidates(cands, y, on_error="nan", **args)["knn"].isna().all()
+    with pytest.raises(InputError, match="k must be"):  # the NaN above was not cached
+        score_candidates(cands, y, **args)

@@ -244,18 +244,18 @@ def _score_cell(
         def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                try:
-                    value = info.func(feats, labels, **opts)
-                except InputError as exc:
-                    if on_error == "raise":
-                        raise
-                    return {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
+                value = info.func(feats, labels, **opts)
             return {"value": value, "warnings": [str(w.message) for w in caught]}
 
         for key, value in key_opts.items():  # arrays are keyed by content, never by repr
             if isinstance(value, np.ndarray):
                 key_opts[key] = "array:" + hash_array(value)
-        result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts)
+        try:
+            result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts)
+        except InputError as exc:  # not cached: a later on_error="raise" call must still raise
+            if on_error == "raise":
+                raise
+            result = {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
         values[name] = result["value"]
         messages.extend(f"{name}: {m}" for m in result["warnings"])
     probe = None
