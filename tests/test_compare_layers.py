@@ -241,3 +241,12 @@ def test_layer_profile_with_the_probe_alone(polarity):
     assert not {"knn", "logme"} & set(profile.table.columns)
     with pytest.raises(InputError, match="at least one estimator or probe=True"):
         layer_profile(dataset=polarity, model="tfidf", metrics=[], probe=False, use_cache=False)
+
+
+def test_pairs_keep_every_cell_in_matrix_order():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 4))
+    reps = {"x": x, "y": x + rng.normal(size=(40, 4)), "z": rng.normal(size=(40, 4))}
+    result = compare(features=reps, measure="cka")
+    assert list(zip(result.pairs["row"], result.pairs["column"])) == [(a, b) for a in reps for b in reps]
+    np.testing.assert_array_equal(result.pairs["value"], result.matrix.to_numpy().ravel())

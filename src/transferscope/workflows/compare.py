@@ -79,20 +79,37 @@ def similarity_matrix(
     info = get_metric(measure, "similarity")
     options = dict(measure_options or {})
     check_options(info, options)
+    values = _pairwise(rows, columns, lambda a, b: info.func(a, b, **options),
+                       symmetric=bool(info.properties.get("symmetric")),
+                       diagonal=info.properties.get("identity"))
+    return pd.DataFrame(values.astype(float), index=list(rows), columns=list(rows if columns is None else columns))
+
+
+def _pairwise(
+    rows: Mapping[str, np.ndarray],
+    columns: Mapping[str, np.ndarray] | None,
+    fn: Any,
+    *,
+    symmetric: bool,
+    diagonal: Any = None,
+) -> np.ndarray:
+    """``fn(row, column)`` for every cell, as an object array.
+
+    Without ``columns`` the matrix is square over ``rows``: a symmetric ``fn`` is
+    called once per unordered pair, and the diagonal takes ``diagonal`` where given.
+    """
     square = columns is None
     cols = rows if columns is None else columns
-    names_r, names_c = list(rows), list(cols)
-    values = np.full((len(names_r), len(names_c)), np.nan)
-    identity = info.properties.get("identity")
-    for i, a in enumerate(names_r):
-        for j, b in enumerate(names_c):
-            if square and info.properties.get("symmetric") and j < i:
-                values[i, j] = values[j, i]
-            elif square and i == j and identity is not None:
-                values[i, j] = identity
+    out = np.empty((len(rows), len(cols)), dtype=object)
+    for i, a in enumerate(rows):
+        for j, b in enumerate(cols):
+            if square and symmetric and j < i:
+                out[i, j] = out[j, i]
+            elif square and i == j and diagonal is not None:
+                out[i, j] = diagonal
             else:
-                values[i, j] = info.func(rows[a], cols[b], **options)
-    return pd.DataFrame(values, index=names_r, columns=names_c)
+                out[i, j] = fn(rows[a], cols[b])
+    return out
 
 
 def compare(
@@ -154,6 +171,7 @@ def compare(
     1.0
     """
     info = get_metric(measure, "similarity")
+    n_permutations = check_positive_int(n_permutations, name="n_permutations", minimum=0)
     if features is not None:
         if inputs is not None or models:
             raise InputError("give either features, or inputs + models, not both")
@@ -190,24 +208,20 @@ def compare(
         else:
             rows_map, cols_map = {label(c): c["features"] for c in candidates}, None
     matrix = similarity_matrix(rows_map, cols_map, measure=info.name, measure_options=measure_options)
-    pairs = (matrix.rename_axis(index="row", columns="column").stack().rename("value").reset_index())
-    pairs.insert(2, "measure", info.name)
-    n_permutations = check_positive_int(n_permutations, name="n_permutations", minimum=0)
+    pairs = pd.DataFrame({  # row-major, every cell kept (NaN included)
+        "row": np.repeat(matrix.index.to_numpy(), matrix.shape[1]),
+        "column": np.tile(matrix.columns.to_numpy(), matrix.shape[0]),
+        "measure": info.name,
+        "value": matrix.to_numpy().ravel(),
+    })
     if n_permutations:
-        cols_map = rows_map if cols_map is None else cols_map
-        tests: dict[tuple[str, str], PermutationTest] = {}
-        for a, b in zip(pairs["row"], pairs["column"], strict=True):
-            if a == b and cols_map is rows_map:
-                continue
-            if (b, a) in tests and info.properties.get("symmetric") and cols_map is rows_map:
-                tests[(a, b)] = tests[(b, a)]
-                continue
-            tests[(a, b)] = similarity_permutation_test(info.name, rows_map[a], cols_map[b],
-                                                        n_permutations=n_permutations, seed=seed,
-                                                        **dict(measure_options or {}))
-        keys = list(zip(pairs["row"], pairs["column"], strict=True))
-        pairs["p_value"] = [tests[k].p_value if k in tests else np.nan for k in keys]
-        pairs["null_mean"] = [tests[k].null_mean if k in tests else np.nan for k in keys]
+        untested = PermutationTest(value=np.nan, p_value=np.nan, null=np.array([np.nan]))
+        tests = _pairwise(rows_map, cols_map,
+                          lambda a, b: similarity_permutation_test(info.name, a, b, n_permutations=n_permutations,
+                                                                   seed=seed, **dict(measure_options or {})),
+                          symmetric=bool(info.properties.get("symmetric")), diagonal=untested).ravel()
+        pairs["p_value"] = [t.p_value for t in tests]
+        pairs["null_mean"] = [t.null_mean for t in tests]
     return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
 
 
