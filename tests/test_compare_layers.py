@@ -250,3 +250,21 @@ def test_pairs_keep_every_cell_in_matrix_order():
     result = compare(features=reps, measure="cka")
     assert list(zip(result.pairs["row"], result.pairs["column"])) == [(a, b) for a in reps for b in reps]
     np.testing.assert_array_equal(result.pairs["value"], result.matrix.to_numpy().ravel())
+
+
+def test_compare_command_max_samples_never_hides_unequal_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.normal(size=(100, 4)))
+    np.save(tmp_path / "b.npy", rng.normal(size=(90, 4)))
+    np.save(tmp_path / "c.npy", rng.normal(size=(100, 4)))
+    bad = invoke("compare", "--features", str(tmp_path / "a.npy"), "--features", str(tmp_path / "b.npy"),
+                 "--max-samples", "50")
+    assert bad.exit_code == 2 and "same number of rows" in bad.output
+    out = tmp_path / "p.csv"
+    ok = invoke("compare", "--features", str(tmp_path / "a.npy"), "--features", str(tmp_path / "c.npy"),
+                "--max-samples", "50", "--measure", "cka", "--output", str(out))
+    assert ok.exit_code == 0, ok.output
+    a, c = np.load(tmp_path / "a.npy"), np.load(tmp_path / "c.npy")
+    rows = sorted(np.random.default_rng(0).permutation(100)[:50].tolist())
+    assert pd.read_csv(out).query("row == 'a' and column == 'c'")["value"].item() == pytest.approx(
+        ts.similarity("cka", a[rows], c[rows]))

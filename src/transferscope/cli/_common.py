@@ -15,7 +15,8 @@ from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
 
-__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list"]
+__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list",
+           "feature_names"]
 
 # Piped output is not wrapped at 80 columns: tables stay one row per line.
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -43,6 +44,14 @@ def split_list(values: list[str] | None) -> list[str]:
     for value in values or []:
         out.extend(part.strip() for part in value.split(",") if part.strip())
     return out
+
+
+def feature_names(paths: list[Path]) -> list[str]:
+    """A candidate name per ``--features`` file: its stem, or the whole path where stems repeat."""
+    names: list[str] = []
+    for path in paths:
+        names.append(path.stem if path.stem not in names else str(path))
+    return names
 
 
 def check_output_path(output: Path | None) -> None:

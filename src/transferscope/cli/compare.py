@@ -7,7 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table, split_list
+from transferscope.cli._common import (
+    check_output_path,
+    err_console,
+    feature_names,
+    handle_errors,
+    print_table,
+    split_list,
+)
 from transferscope.errors import InputError
 
 __all__ = ["compare_command"]
@@ -42,8 +49,6 @@ def compare_command(
 
       transferscope compare --dataset vader-polarity --model ./a --model ./b --layers all --measure mutual_knn
     """
-    import numpy as np
-
     from transferscope.metrics import get_metric
     from transferscope.workflows.compare import compare, write_heatmap
     from transferscope.workflows.results import write_table
@@ -58,13 +63,11 @@ def compare_command(
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
             from transferscope.datasets.loaders import load_feature_file
 
-            arrays = {}
-            for path in features:
-                arrays[path.stem if path.stem not in arrays else str(path)] = load_feature_file(path)
-            if max_samples is not None:
-                n = min(a.shape[0] for a in arrays.values())
-                rows = np.sort(np.random.default_rng(seed).permutation(n)[:max_samples])
-                arrays = {k: v[rows] if v.shape[0] == n else v for k, v in arrays.items()}
+            arrays = {name: load_feature_file(path) for name, path in zip(feature_names(features), features)}
+            sizes = {a.shape[0] for a in arrays.values()}
+            if len(sizes) == 1:  # unequal row counts are left for compare() to reject
+                rows = _subset(sizes.pop(), max_samples, seed)
+                arrays = {k: v[rows] for k, v in arrays.items()}
             result = compare(features=arrays, measure=measure, n_permutations=permutations, seed=seed)
         else:
             models = split_list(model)
@@ -80,9 +83,7 @@ def compare_command(
                 from transferscope.datasets import load_builtin
 
                 inputs = list(load_builtin(dataset).inputs)
-            if max_samples is not None and max_samples < len(inputs):
-                rows = np.sort(np.random.default_rng(seed).permutation(len(inputs))[:max_samples])
-                inputs = [inputs[i] for i in rows]
+            inputs = [inputs[i] for i in _subset(len(inputs), max_samples, seed)]
             if not quiet:
                 err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
             result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
@@ -100,3 +101,12 @@ def compare_command(
             err_console.print(f"wrote {write_table(result.pairs, output)}")
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")
+
+
+def _subset(n: int, max_samples: int | None, seed: int) -> list[int]:
+    """Sorted indices of a seeded random subset of ``max_samples`` of ``n`` rows (all without a cap)."""
+    import numpy as np
+
+    if max_samples is None or max_samples >= n:
+        return list(range(n))
+    return sorted(np.random.default_rng(seed).permutation(n)[:max_samples].tolist())

@@ -11,6 +11,7 @@ from rich.markup import escape
 from transferscope.cli._common import (
     check_output_path,
     err_console,
+    feature_names,
     handle_errors,
     print_table,
     split_list,
@@ -91,8 +92,7 @@ def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path]
     y = load_labels(labels_path)
     arrays = {}
     probs = {}
-    for i, path in enumerate(paths):
-        name = path.stem if path.stem not in arrays else str(path)
+    for i, (name, path) in enumerate(zip(feature_names(paths), paths, strict=True)):
         arrays[name] = load_feature_file(path)
         if probs_paths:
             probs[name] = load_feature_file(probs_paths[i])
