@@ -10,6 +10,14 @@ fetched snapshot, never copied):
   (as in its ``mnist_experiments/compute_dists.py``); it returns ``d^2``, so
   ``GULP_SQUARED`` holds squares of our distance.
 
+- mklabunde/resi (ReSi) at commit 24ab9e5055c71527445b0b196f5872f3cbe9a020:
+  ``repsim.measures.LinearRegression()(X, Y, "nd")`` (numpy 2.4.6, scipy 1.17.1),
+  run on ``_pair``'s inputs both ways round and on the same inputs cast to
+  float32 -> ``RESI_LINEAR_REGRESSION``; on the N < D inputs of
+  ``test_linear_regression_resi_variant_is_exact_where_resi_is_not`` its
+  ``linear_reg`` gave ``RESI_SPANNING`` (float64, float32) and, with a constant
+  column added to its predictor, ``LinAlgError('A singular matrix detected')``.
+
 ``linear_regression`` is checked live against scikit-learn (a dependency):
 ``LinearRegression`` / ``Ridge(alpha=ridge)`` with intercept, scored by
 ``r2_score(..., multioutput="variance_weighted")``. GULP is also checked against
@@ -125,6 +133,49 @@ def test_fewer_samples_than_dimensions():
     assert np.isfinite(gulp(x, y))
 
 
+# (case, ReSi LinearRegression()(x, y), ReSi LinearRegression()(y, x), ReSi on float32 x, y)
+RESI_LINEAR_REGRESSION = [
+    ((0, 80, 6, 5), 0.7955038982117034, 0.9065677007924744, 0.7955042123794556),
+    ((2, 50, 4, 9), 0.9418969339002187, 0.8519986149367569, 0.9418968558311462),
+    ((3, 200, 12, 10), 0.886734161843691, 0.9748302154540055, 0.8867337107658386),
+]
+RESI_SPANNING = (1.0000000004725118, 1.000527262687683)  # float64, float32 input
+
+
+@pytest.mark.parametrize(("case", "xy", "yx", "xy32"), RESI_LINEAR_REGRESSION)
+def test_linear_regression_resi_variant_matches_resi(case, xy, yx, xy32):
+    # ReSi regresses its first argument on its second: the same fit, read the other way round.
+    x, y = _pair(*case)
+    assert linear_regression(x, y, variant="resi") == pytest.approx(xy, rel=1e-12)
+    assert linear_regression(y, x, variant="resi") == pytest.approx(yx, rel=1e-12)
+    assert linear_regression(x, y, variant="resi") == linear_regression(y, x)
+    assert linear_regression(x, y) == pytest.approx(yx, rel=1e-12)
+    # ReSi keeps float32 input in float32 (its sqrtm and inverse too): agreement to its rounding.
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    assert linear_regression(x32, y32, variant="resi") == pytest.approx(xy32, rel=2e-6)
+    assert ts.similarity("linear_regression", x, y, variant="resi") == linear_regression(y, x)
+
+
+def test_linear_regression_resi_variant_is_exact_where_resi_is_not():
+    # A predictor that spans the centred sample space (N - 1 <= d) fits any target:
+    # R^2 = 1 exactly. ReSi's inv(sqrtm(Y^T Y)) of the singular Y^T Y gave values
+    # above its own bound 1 (RESI_SPANNING), by 5e-4 on float32 input.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 5)), rng.normal(size=(30, 40))
+    assert all(value > 1.0 for value in RESI_SPANNING)
+    assert linear_regression(x, y, variant="resi") == pytest.approx(1.0, abs=1e-12)
+    assert linear_regression(x.astype(np.float32), y.astype(np.float32), variant="resi") == pytest.approx(
+        1.0, abs=1e-12
+    )
+    # A constant column adds nothing to the predictor (ReSi raised LinAlgError here).
+    x = rng.normal(size=(100, 4))
+    y = x @ rng.normal(size=(4, 3)) + rng.normal(size=(100, 3))
+    padded = np.c_[y, np.full(100, 2.0)]
+    assert linear_regression(x, padded, variant="resi") == pytest.approx(
+        linear_regression(x, y, variant="resi"), rel=1e-12
+    )
+
+
 def test_bad_input():
     x, y = _pair(0, 50, 3, 3)
     with pytest.raises(InputError, match="ridge"):
@@ -135,3 +186,10 @@ def test_bad_input():
         linear_regression(x, np.ones((50, 2)))
     with pytest.raises(InputError, match="X has no variance"):
         gulp(np.ones((50, 2)), y)
+    with pytest.raises(InputError, match="variant must be one of"):
+        linear_regression(x, y, variant="kornblith")
+    # variant="resi": X is the target, Y the predictor; the messages name them so.
+    with pytest.raises(InputError, match="X has no variance"):
+        linear_regression(np.ones((50, 2)), y, variant="resi")
+    with pytest.raises(InputError, match="Y has no variance"):
+        linear_regression(x, np.ones((50, 2)), variant="resi")

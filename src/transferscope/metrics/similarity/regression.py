@@ -1,23 +1,36 @@
 """Prediction-based similarity: how well one representation linearly predicts the other.
 
 - :func:`linear_regression`: the share of ``Y``'s variance that a least-squares
-  (optionally ridge) map from ``X`` explains. Asymmetric.
+  (optionally ridge) map from ``X`` explains. Asymmetric; ``variant="resi"`` is
+  ReSi's ``LinearRegression``, which reads its arguments the other way round.
 - :func:`gulp`: the GULP distance, how differently ridge regressions on ``X``
   and on ``Y`` would predict any target. Symmetric, a metric.
 
 Both work through the principal directions of the centred ``X`` (see
 ``_linalg``): a ridge fit on ``X = U diag(s) V^T`` predicts ``U diag(s^2 / (s^2 + lam)) U^T`` times
 the target, exact also for rank-deficient ``X`` and ``N < D``.
+
+Against ReSi (mklabunde/resi ``repsim.measures.linear_regression.linear_reg``):
+``linear_reg(R, Rp)`` is ``||Q^T R_c||_F^2 / ||R_c||_F^2`` with
+``Q = Rp_c (Rp_c^T Rp_c)^{-1/2}``: the *second* argument predicts the first, as
+in Kornblith et al.'s formula. That is the whole difference on full-rank
+inputs (``linear_regression(X, Y, variant="resi") == linear_regression(Y, X)``,
+equal to ReSi to ~1e-15). ReSi's explicit ``inv(sqrtm(Rp^T Rp))`` is not a
+convention but a numerical weakness: it raises ``LinAlgError`` when ``Rp`` has a
+constant column and exceeds its bound 1 when ``Rp`` spans the centred sample
+space (``N - 1 <= d``: 1 + 5e-10 in float64, 1 + 5e-4 on float32 input, which
+ReSi computes in float32). The ``_linalg`` basis used here gives the exact
+value (1) there.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_paired_features, check_positive_float
+from transferscope.metrics._validation import check_choice, check_paired_features, check_positive_float
 from transferscope.metrics.registry import MetricInfo
 from transferscope.metrics.similarity._linalg import centred_spectrum
 
@@ -29,7 +42,9 @@ def _shrinkage(s: np.ndarray, lam: float) -> np.ndarray:
     return s**2 / (s**2 + lam)
 
 
-def linear_regression(X: Any, Y: Any, *, ridge: float = 0.0) -> float:
+def linear_regression(
+    X: Any, Y: Any, *, ridge: float = 0.0, variant: Literal["default", "resi"] = "default"
+) -> float:
     """R^2 of predicting ``Y`` from ``X`` by (ridge) least squares, with intercept.
 
     ``R^2 = 1 - ||Y_c - X_c B||_F^2 / ||Y_c||_F^2`` with ``X_c``, ``Y_c`` the
@@ -48,6 +63,12 @@ def linear_regression(X: Any, Y: Any, *, ridge: float = 0.0) -> float:
     ridge : float, default=0.0
         Ridge penalty ``>= 0`` on the squared coefficients, on the scale of
         the sums of squares (scikit-learn ``Ridge(alpha=ridge)``).
+    variant : {"default", "resi"}, default="default"
+        ``"default"``: ``X`` predicts ``Y``, as described here. ``"resi"``:
+        ReSi's ``LinearRegression()(X, Y, "nd")``, in which ``Y`` predicts ``X``
+        (``R^2_LR`` of Kornblith et al. with ``X`` the target); the values in
+        the ReSi benchmark (Klabunde et al. 2024) were computed this way. Same
+        fit, arguments read the other way round; ``ridge`` then applies to ``Y``.
 
     Returns
     -------
@@ -57,8 +78,14 @@ def linear_regression(X: Any, Y: Any, *, ridge: float = 0.0) -> float:
     Notes
     -----
     Kornblith et al. 2019 list the same fit the other way round
-    (``R^2_LR = ||Q_Y^T X||_F^2 / ||X||_F^2``, ``X`` predicted from ``Y``);
-    here the first argument predicts the second. With ``ridge = 0`` and
+    (``R^2_LR = ||Q_Y^T X||_F^2 / ||X||_F^2``, ``X`` predicted from ``Y``), and
+    ReSi follows them (``variant="resi"``); here the first argument predicts
+    the second, like ``predictor.fit(X, Y)`` in scikit-learn and the
+    ``(features, target)`` order of the transferability estimators. ReSi
+    inverts ``sqrtm(Y^T Y)`` explicitly, so it fails (``LinAlgError``) on a
+    constant column of its predictor and exceeds 1 when the predictor spans
+    the centred sample space; ``variant="resi"`` gives the exact values there
+    (see the module notes). With ``ridge = 0`` and
     ``N - 1 <= rank(X)`` any ``Y`` is fitted exactly and ``R^2 = 1``.
     Rescaling, translating, rotating or permuting ``Y`` leaves the value
     unchanged; a general invertible map of ``Y`` reweights its directions and
@@ -80,12 +107,18 @@ def linear_regression(X: Any, Y: Any, *, ridge: float = 0.0) -> float:
     >>> Y = X[:, :2]
     >>> linear_regression(Y, X) < linear_regression(X, Y)
     True
+    >>> linear_regression(X, Y, variant="resi") == linear_regression(Y, X)
+    True
     """
     x, y = check_paired_features(X, Y)
     ridge = check_positive_float(ridge, name="ridge", allow_zero=True)
+    variant = check_choice(variant, ("default", "resi"), name="variant")
+    names = ("X", "Y")
+    if variant == "resi":  # Y predicts X
+        x, y, names = y, x, ("Y", "X")
     if not np.any(np.ptp(y, axis=0) > 0):
-        raise InputError("Y has no variance: every column is constant across the rows")
-    spec = centred_spectrum(x, name="X")
+        raise InputError(f"{names[1]} has no variance: every column is constant across the rows")
+    spec = centred_spectrum(x, name=names[0])
     yc = y - y.mean(axis=0)
     total = float(np.sum(yc**2))
     f = _shrinkage(spec.s, ridge)
