@@ -20,6 +20,16 @@ from fetched snapshots, never copied):
   inserting ``invsqrt_xx`` there reproduces the values below. It also raises an
   IndexError when the first input has more neurons, which is tested here against
   the definition instead.
+- ``variant="resi"``: mklabunde/resi (ReSi) at commit
+  24ab9e5055c71527445b0b196f5872f3cbe9a020, ``repsim.measures.cca.pwcca(X - X.mean(0),
+  Y, shape="nd")`` (its verbatim copy of google/svcca ``compute_pwcca``, ``epsilon=0``;
+  numpy 2.4.6) on ``_pair``'s inputs with ``X`` column-centred -> ``PWCCA_RESI_GOLDEN``
+  (value on float64 input, value on the same centred arrays cast to float32). Uncentred,
+  the same call gave ``PWCCA_RESI_UNCENTRED`` (case (4, 200, 6, 8): raw ``X`` and ``X + 5``),
+  values that depend on the signs of LAPACK's singular vectors, see
+  ``test_pwcca_resi_reference_depends_on_singular_vector_signs``. On case (8, 50, 10, 80)
+  (``d_y >= N``) ReSi raised ``LinAlgError('SVD did not converge')`` (NaN from the square
+  root of its pseudo-inverted singular covariance).
 """
 
 from __future__ import annotations
@@ -65,6 +75,77 @@ def test_svcca_matches_google_tutorial_recipe(case, k, expected):
 def test_pwcca_matches_gulp_repository(case, expected):
     x, y = _pair(*case)
     assert pwcca(x, y) == pytest.approx(expected, rel=1e-9)
+
+
+# (case, ReSi pwcca on centred X (float64), the same on float32 arrays)
+PWCCA_RESI_GOLDEN = [
+    ((4, 200, 6, 8), 0.9497946347566534, 0.9497946347311441),
+    ((5, 300, 5, 5), 0.941174510173253, 0.9411745102841633),
+    ((6, 100, 10, 30), 0.9951447556062871, 0.9951447555539001),
+    ((7, 60, 20, 20), 0.9878875415561742, 0.9878875437609297),
+]
+PWCCA_RESI_UNCENTRED = {"raw": 0.921125407286698, "shifted by 5": 0.9579298284251486}
+
+
+@pytest.mark.parametrize(("case", "expected", "expected32"), PWCCA_RESI_GOLDEN)
+def test_pwcca_resi_variant_matches_resi(case, expected, expected32):
+    x, y = _pair(*case)
+    xc = x - x.mean(axis=0)
+    assert pwcca(xc, y, variant="resi") == pytest.approx(expected, rel=1e-9)
+    # The variant centres X itself: the value of the reference on centred X, for any X.
+    assert pwcca(x, y, variant="resi") == pytest.approx(expected, rel=1e-9)
+    assert pwcca(x + 5.0, y, variant="resi") == pytest.approx(expected, rel=1e-9)
+    # The reference upcasts float32 to float64 in np.cov: only input rounding remains.
+    xc32, y32 = xc.astype(np.float32), y.astype(np.float32)
+    assert pwcca(xc32, y32, variant="resi") == pytest.approx(expected32, rel=1e-8)
+    assert ts.similarity("pwcca", x, y, variant="resi") == pwcca(x, y, variant="resi")
+    assert pwcca(x, y, variant="resi") != pytest.approx(pwcca(x, y), rel=1e-4)
+
+
+def _svcca_recipe(x, y, signs):
+    """The reference's PWCCA from its maths: directions X_c u + 1 m^T (u = V L up to the sign
+    of each column, m the neuron means), orthonormalised by QR, projected on uncentred X."""
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
+    ux, sx, vt = np.linalg.svd(xc, full_matrices=False)
+    uy = np.linalg.svd(yc, full_matrices=False)[0]
+    left, rho, _ = np.linalg.svd(ux.T @ uy, full_matrices=False)
+    basis = np.linalg.qr(xc @ (vt.T @ left * signs) + x.mean(axis=0))[0]
+    alpha = np.abs(basis.T @ x).sum(axis=1)
+    return float(alpha @ rho / alpha.sum())
+
+
+def test_pwcca_resi_reference_depends_on_singular_vector_signs():
+    # Each singular vector is defined only up to sign, but the reference adds the neuron
+    # means to the rotated directions, so on uncentred X each of the 2^6 sign choices
+    # gives another value; LAPACK's choice gave PWCCA_RESI_UNCENTRED["raw"], one of them.
+    x, y = _pair(4, 200, 6, 8)
+    patterns = [np.array(s) for s in np.ndindex(*(2,) * 6)]
+    values = [_svcca_recipe(x, y, 1 - 2 * s) for s in patterns]
+    assert max(values) - min(values) > 0.04
+    assert min(abs(v - PWCCA_RESI_UNCENTRED["raw"]) for v in values) < 1e-10
+    # ... and translating X, to which ReSi declares PWCCA invariant, changes it.
+    assert abs(PWCCA_RESI_UNCENTRED["shifted by 5"] - PWCCA_RESI_UNCENTRED["raw"]) > 0.03
+    # On centred X every sign choice gives the same value: the one variant="resi" returns.
+    xc = x - x.mean(axis=0)
+    expected = pwcca(x, y, variant="resi")
+    for s in patterns[::7]:
+        assert _svcca_recipe(xc, y, 1 - 2 * s) == pytest.approx(expected, rel=1e-10)
+
+
+def test_pwcca_resi_variant_domain():
+    # d_y >= N: the reference fails (NaN covariance square roots); the recipe is defined.
+    x, y = _pair(8, 50, 10, 80)
+    xc = x - x.mean(axis=0)
+    assert pwcca(x, y, variant="resi") == pytest.approx(_svcca_recipe(xc, y, np.ones(10)), rel=1e-9)
+    with pytest.raises(InputError, match="at most as many columns as Y"):
+        pwcca(y, x, variant="resi")  # the reference raises IndexError
+    x, y = _pair(4, 200, 6, 8)
+    with pytest.raises(InputError, match="centred X to have rank >= 7"):
+        pwcca(np.c_[x, x[:, :1]], y, variant="resi")
+    with pytest.raises(InputError, match="centred Y to have rank >= 6"):
+        pwcca(x, np.c_[y[:, :3], y[:, :3] + 1.0, y[:, :2]], variant="resi")
+    with pytest.raises(InputError, match="variant must be one of"):
+        pwcca(x, y, variant="svcca")
 
 
 def test_pwcca_wider_first_input_follows_the_definition():

@@ -15,6 +15,32 @@ either representation. That is also its weakness: once ``N - 1 <= min(r_x,
 r_y)`` the centred column spaces can fill the whole sample space and every
 correlation is 1 whatever the data. Use ``N`` well above the dimensions, or
 SVCCA, which first drops low-variance directions.
+
+PWCCA against google/svcca and ReSi
+-----------------------------------
+``pwcca.compute_pwcca`` of google/svcca (the code released with Morcos et al.
+2018) and its verbatim copy in ReSi (``repsim.measures.cca.pwcca``) weight the
+correlations differently from the paper's definition, for three reasons:
+
+* Its "directions" are ``coef_x @ (acts - mean)``, the centred neurons rotated
+  by the left singular vectors ``u`` of the *whitened* cross-covariance, but
+  without the whitening ``invsqrt_xx``: ``X_c u = U_x diag(s_x) L`` instead of
+  the canonical variates ``U_x L`` (``X_c = U_x diag(s_x) V^T``, ``u = V L``,
+  ``L`` the left singular vectors of ``U_x^T U_y``). They are orthonormalised
+  by a QR in the order of the correlations, and the neurons are projected on
+  that basis. This is a definite, if different, weighting: ``variant="resi"``.
+* It adds each neuron's mean back to the row of the same index of the rotated
+  directions and projects the *uncentred* neurons. Rotated directions and
+  means do not match, so for uncentred ``X`` the value depends on the
+  arbitrary sign LAPACK gives each singular vector (flipping one changes the
+  value, 0.921 -> 0.909..0.941 on the first golden case of ``test_cca``) and
+  on a translation of ``X``, to which ReSi declares PWCCA invariant. That is a
+  bug; on column-centred ``X`` it vanishes, so ``variant="resi"`` centres
+  ``X`` first and equals the reference on centred ``X`` (to ~1e-11).
+* It weights whichever input has fewer neurons and raises ``IndexError`` when
+  that is the second; its covariance inverse square roots fail ("SVD did not
+  converge") when ``d_y >= N``. ``variant="resi"`` requires ``d_x <= d_y`` and
+  computes the ``d_y >= N`` case exactly.
 """
 
 from __future__ import annotations
@@ -23,6 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from transferscope.errors import InputError
 from transferscope.metrics._validation import (
     check_choice,
     check_fraction,
@@ -177,7 +204,27 @@ def svcca(
     return float(np.mean(canonical_correlations(ux, uy)))
 
 
-def pwcca(X: Any, Y: Any) -> float:
+def _resi_alpha(x: np.ndarray, y: np.ndarray, sx: Spectrum, sy: Spectrum, left: np.ndarray) -> np.ndarray:
+    """Projection weights of google/svcca ``compute_pwcca`` (ReSi), for column-centred ``x``."""
+    d_x = x.shape[1]
+    if d_x > y.shape[1]:
+        raise InputError(
+            f"pwcca with variant='resi' needs X to have at most as many columns as Y, got {d_x} > "
+            f"{y.shape[1]}: the reference weights the input with fewer neurons and fails "
+            "(IndexError) when that is the second one"
+        )
+    if sx.s.size < d_x or sy.s.size < d_x:
+        name, rank = ("X", sx.s.size) if sx.s.size < d_x else ("Y", sy.s.size)
+        raise InputError(
+            f"pwcca with variant='resi' needs the centred {name} to have rank >= {d_x} (the columns "
+            f"of X), got {rank}: the reference's weights are then not determined by the data"
+        )
+    # The unwhitened rotations X_c u = U_x diag(s_x) L (u = V L) orthonormalised in order.
+    basis = np.linalg.qr((sx.u * sx.s) @ left)[0]
+    return np.abs(basis.T @ (x - x.mean(axis=0))).sum(axis=1)
+
+
+def pwcca(X: Any, Y: Any, *, variant: Literal["default", "resi"] = "default") -> float:
     """Projection-weighted CCA: canonical correlations weighted by how much of ``X`` they carry.
 
     With ``h_1..h_k`` the unit-norm canonical variates of ``X`` paired with
@@ -194,6 +241,17 @@ def pwcca(X: Any, Y: Any) -> float:
     X : array-like of shape (n_samples, d_x)
         The representation whose canonical variates are weighted.
     Y : array-like of shape (n_samples, d_y)
+    variant : {"default", "resi"}, default="default"
+        ``"default"``: the weights above (Morcos et al. 2018, Section 2.3).
+        ``"resi"``: google/svcca's ``compute_pwcca``, copied verbatim into ReSi
+        (``repsim.measures.PWCCA``), on column-centred ``X``: the weights of the
+        QR basis of the unwhitened rotations ``X_c u`` (see the module notes).
+        That code was released with Morcos et al. 2018 and ran the ReSi
+        benchmark (Klabunde et al. 2025). On uncentred ``X`` the reference's
+        own value also depends on singular-vector signs (a bug), so only its
+        value on centred ``X`` is reproducible; this variant gives that value
+        for any ``X``. Needs ``d_x <= d_y`` and centred ``X`` and ``Y`` of rank
+        at least ``d_x`` (the reference fails or is undetermined otherwise).
 
     Returns
     -------
@@ -204,21 +262,29 @@ def pwcca(X: Any, Y: Any) -> float:
     -----
     Follows the definition of Morcos et al. 2018 (their Section 2.3), as does
     ``1 - pwcca_dist`` of the GULP repository (sgstepaniants/GULP) for
-    ``d_x <= d_y``. google/svcca ``compute_pwcca`` differs: it orthonormalises
-    the *unwhitened* rotations ``u^T (X - mean)`` of the activations (it omits
-    ``invsqrt_xx``) and adds the neuron means back, so its weights are not
-    those of the canonical variates; it also weights by whichever input has
-    fewer neurons and raises an ``IndexError`` when that is the second one.
+    ``d_x <= d_y``. google/svcca ``compute_pwcca`` differs (``variant="resi"``
+    reproduces it): it orthonormalises the *unwhitened* rotations
+    ``u^T (X - mean)`` of the activations (it omits ``invsqrt_xx``), so its
+    weights are not those of the canonical variates; it adds the neuron means
+    back, which makes its value on uncentred ``X`` depend on the signs LAPACK
+    picks for singular vectors (a bug, avoided by centring); it also weights by
+    whichever input has fewer neurons and raises an ``IndexError`` when that is
+    the second one. The default keeps the paper's definition because its
+    weights are those of the variates whose correlations they weight, and it is
+    defined for every input.
     Here ``X`` is always the weighted side; when ``r_x > r_y`` only the ``k``
     correlated variates of ``X`` are weighted (the others are not unique).
     Changing ``Y`` by any invertible linear map leaves the value unchanged
     (only ``Y``'s column space enters); changing ``X`` by one does not, except
-    permutations and rescaling of its columns.
+    permutations and rescaling of its columns (for ``variant="resi"`` only
+    rescaling all columns by one factor).
 
     References
     ----------
     Morcos, Raghu & Bengio, Insights on representational similarity in neural
     networks with canonical correlation, NeurIPS 2018.
+    Klabunde et al., ReSi: A Comprehensive Benchmark for Representational
+    Similarity Measures, ICLR 2025.
 
     Examples
     --------
@@ -231,16 +297,23 @@ def pwcca(X: Any, Y: Any) -> float:
     >>> Y = X[:, :3] + 0.5 * rng.normal(size=(200, 3))
     >>> pwcca(X, Y) != pwcca(Y, X)
     True
+    >>> Z = X @ rng.normal(size=(6, 8)) + rng.normal(size=(200, 8))
+    >>> pwcca(X, Z, variant="resi") != pwcca(X, Z)
+    True
     """
     x, y = check_paired_features(X, Y)
+    variant = check_choice(variant, ("default", "resi"), name="variant")
     sx = centred_spectrum(x, name="X")
     sy = centred_spectrum(y, name="Y")
     left, rho, _ = np.linalg.svd(sx.u.T @ sy.u, full_matrices=False)
     rho = np.clip(rho, 0.0, 1.0)
-    # <h_i, x_j> for the unit-norm canonical variates h_i = U_x left[:, i] and the centred
-    # columns x_j of X.
-    loadings = (sx.u @ left).T @ (x - x.mean(axis=0))
-    alpha = np.abs(loadings).sum(axis=1)
+    if variant == "resi":
+        alpha = _resi_alpha(x, y, sx, sy, left)
+    else:
+        # <h_i, x_j> for the unit-norm canonical variates h_i = U_x left[:, i] and the
+        # centred columns x_j of X.
+        loadings = (sx.u @ left).T @ (x - x.mean(axis=0))
+        alpha = np.abs(loadings).sum(axis=1)
     return float(np.dot(alpha, rho) / np.sum(alpha))
 
 
