@@ -17,6 +17,18 @@ by up to 5%. For case a (``D = 16 < n_dims = 32``) the reference raises
 (``n_components=32 must be between 1 and min(n_samples, n_features)=16``).
 
 Inputs are built by the ``case_*`` functions below (numpy default_rng seeds 10-14).
+
+``variant="dbolya"`` (the reference's own convention: 100 x Spearman, its PCA and
+``StandardScaler``): golden values ``REFERENCE_DBOLYA`` from the same reference commit,
+called the same way, with the same library versions. For case ``few`` (N = 20 <= n_dims)
+they come from the *unmodified* code: its label distances come out two-valued there
+(1.1e-16 within a class, 2 across) under every OpenBLAS kernel tried. For the other
+cases they come from the copy with the label distances rounded to 12 decimals (above);
+that copy gives bit-identical values under ``OPENBLAS_CORETYPE=Haswell``, ``SkylakeX``
+and ``Prescott``, while the unmodified code does not: for case f (n_dims = 32) it gives
+3.036468033050742 (Haswell, SkylakeX) or 3.4982523111692627 (Prescott), and for case b
+4.718958155279729 (Haswell), 4.801183650158442 (SkylakeX; ``REFERENCE_UNROUNDED``) or
+4.67105006512743 (Prescott, where its within-class label distances are all 2.2e-16).
 """
 
 from __future__ import annotations
@@ -27,11 +39,11 @@ import numpy as np
 import pytest
 
 import transferscope as ts
-from tests.transfer_cases import case_a, case_b, case_d, case_e
+from tests.transfer_cases import case_a, case_b, case_d, case_e, case_f, case_few
 from transferscope.errors import InputError
-from transferscope.metrics.transferability.parc import parc
+from transferscope.metrics.transferability.parc import _spearman_with_indicator, parc
 
-CASES = {"a": case_a, "b": case_b, "d": case_d, "e": case_e}
+CASES = {"a": case_a, "b": case_b, "d": case_d, "e": case_e, "f": case_f, "few": case_few}
 # 100 x Spearman, reference with the label distances rounded to 12 decimals.
 REFERENCE = {
     ("a", 8): 20.982830355325362,
@@ -164,3 +176,60 @@ def test_parc_rejects_bad_options(options, match):
 def test_parc_needs_three_samples():
     with pytest.raises(InputError, match="at least 3 samples"):
         ts.score("parc", np.eye(2), [0, 1])
+
+
+# variant="dbolya": the reference's 100 x Spearman (see the module docstring for how each
+# value was obtained); case a with n_dims = 32 raises in the reference (D = 16 < 32).
+REFERENCE_DBOLYA = {
+    ("b", 32): 4.67105006512743, ("b", 8): 3.899601500746488,
+    ("d", 32): 4.466710194442531, ("d", 8): 2.098531694896092,
+    ("e", 32): 1.6358364928354523, ("e", 8): 0.5086735480075556,
+    ("f", 32): 4.0112307096853, ("f", 8): 4.015488360134112,
+    ("few", 32): 5.092929407707469, ("few", 8): 18.18079705543874,
+}
+
+
+@pytest.mark.parametrize(("key", "n_dims"), sorted(REFERENCE_DBOLYA))
+def test_parc_dbolya_variant_reproduces_the_reference(key, n_dims):
+    f, y = CASES[key]()
+    value = parc(f, y, n_dims=n_dims, variant="dbolya", max_samples=None)
+    assert value == pytest.approx(REFERENCE_DBOLYA[(key, n_dims)], rel=1e-12)
+
+
+def test_parc_dbolya_keeps_the_empty_component_the_default_drops():
+    f, y = case_few()
+    ours = 100 * parc(f, y, max_samples=None, seed=1919)
+    assert ours != pytest.approx(REFERENCE_DBOLYA[("few", 32)], rel=1e-4)
+    assert parc(f, y, variant="dbolya") == pytest.approx(REFERENCE_DBOLYA[("few", 32)], rel=1e-12)
+
+
+def test_parc_dbolya_seed_defaults_to_the_reference_seed():
+    f, y = case_d()
+    assert parc(f, y, variant="dbolya", max_samples=None) == parc(
+        f, y, variant="dbolya", max_samples=None, seed=1919
+    )
+    assert parc(f, y, variant="dbolya", max_samples=None, seed=0) == pytest.approx(
+        100 * parc(f, y, max_samples=None, n_dims=32, seed=0), rel=1e-9
+    )
+
+
+def test_parc_dbolya_rejects_what_the_reference_cannot_reduce():
+    f, y = case_a()  # D = 16 < n_dims = 32: the reference's PCA raises
+    with pytest.raises(InputError, match="variant='dbolya' reduces to min\\(n_dims, n_samples\\) = 32"):
+        parc(f, y, variant="dbolya")
+    with pytest.raises(InputError, match="variant must be one of"):
+        parc(f, y, variant="reference")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rank_statistic_equals_scipy_spearman_with_many_ties(seed):
+    # Integer-valued distances tie heavily; the sort-based statistic must equal
+    # scipy's Spearman (average ranks) with the 0/1 indicator.
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 3000))
+    dist = rng.integers(0, int(rng.integers(2, 40)), n).astype(np.float64)
+    different = rng.random(n) < rng.uniform(0.05, 0.95)
+    expected = spearmanr(dist, different).statistic
+    assert _spearman_with_indicator(dist.copy(), different) == pytest.approx(expected, rel=1e-12, abs=1e-15)

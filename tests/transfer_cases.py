@@ -77,3 +77,18 @@ def case_zero_column():  # source class 3 has probability 0 on every input
     p = p.copy()
     p[:, 3] = 0.0
     return f, y, p / p.sum(axis=1, keepdims=True)
+
+
+# More labelled features (PARC's variant="dbolya").
+
+
+def case_f():  # seven classes, scaled and shifted, N > D > 32
+    rng = np.random.default_rng(15)
+    y = rng.integers(0, 7, 250)
+    return 3.0 * (rng.normal(size=(250, 40)) + 1.0 * np.eye(7, 40)[y]) + 5.0, y
+
+
+def case_few():  # N = 20 <= n_dims = 32 < D = 100, two classes
+    rng = np.random.default_rng(0)
+    y = np.arange(20) % 2
+    return rng.normal(size=(20, 100)) + 1.0 * np.eye(2, 100)[y], y
