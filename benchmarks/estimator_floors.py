@@ -1,0 +1,161 @@
+"""The floor of each transferability estimator: the operation that bounds it.
+
+``bench_estimators.py`` times every estimator and, in the same run, the floor
+named here, and prints ``estimator / floor`` beside the goal. A floor is the
+cheapest operation any correct implementation must do (one ``F.T @ F`` plus one
+``D x D`` eigendecomposition for the closed-form estimators, one exact FAISS
+self-search for the neighbour-based ones, one fit of the model an estimator is
+built on for the iterative ones).
+
+Each entry: ``FLOORS[name] = Floor(description, run, goal)`` where
+``run(features_float32, labels, options)`` performs the floor operation on the
+same data the estimator gets (``options`` are the keyword options the benchmark
+passes to the estimator, e.g. ``source_probs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Floor:
+    description: str
+    run: Callable[[np.ndarray, np.ndarray, dict[str, Any]], object]
+    goal: float
+
+
+def gram_eigh(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One ``F.T @ F`` in float64 and one symmetric eigendecomposition of it."""
+    f = f32.astype(np.float64)
+    np.linalg.eigh(f.T @ f)
+
+
+FLOORS: dict[str, Floor] = {
+    "logme": Floor("F^T F + eigh (float64)", gram_eigh, 1.3),
+}
+
+# --- closed-form estimators -------------------------------------------------
+#
+# The closed-form estimators need the second moments of F (a Gram matrix, of the
+# smaller side when N < D) and one D x D factorisation; those that work class by
+# class need one pass over the samples for the class sums, which costs O(N D) and
+# is part of each floor below. Labels are remapped first, as every estimator does.
+
+
+def _codes(y: np.ndarray) -> tuple[np.ndarray, int]:
+    classes, codes = np.unique(y, return_inverse=True)
+    return codes, classes.shape[0]
+
+
+def _gram(f: np.ndarray) -> np.ndarray:
+    """The Gram matrix of the smaller side (``F^T F`` or ``F F^T``), one syrk."""
+    return f.T @ f if f.shape[0] >= f.shape[1] else f @ f.T
+
+
+def _class_pass(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Class sums of ``F`` in one pass (a sparse one-hot product): O(N D)."""
+    from scipy.sparse import csr_array
+
+    codes, n_classes = _codes(y)
+    n = codes.shape[0]
+    onehot = csr_array((np.ones(n), (codes, np.arange(n))), shape=(n_classes, n))
+    return onehot @ f
+
+
+def gram_eigh_classes(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Class sums, one Gram matrix (float64) and its symmetric eigendecomposition."""
+    f = f32.astype(np.float64)
+    _class_pass(f, y)
+    np.linalg.eigh(_gram(f))
+
+
+def gram_cholesky_classes(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Class sums, one Gram matrix (float64) and one Cholesky solve with the C class
+    sums as right-hand sides: the shrunk covariance is positive definite, so a
+    solve is all its inverse needs."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    f = f32.astype(np.float64)
+    sums = _class_pass(f, y)
+    gram = _gram(f)
+    gram.flat[:: gram.shape[0] + 1] += 1.0  # shrinkage towards the identity
+    rhs = sums.T if f.shape[0] >= f.shape[1] else f @ sums.T
+    cho_solve(cho_factor(gram), rhs)
+
+
+def gram_eigvalsh_class_grams(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One Gram matrix and its eigenvalues (no vectors), plus the Gram matrix of
+    every class (smaller side) and its Cholesky factor: one log-determinant each."""
+    f = f32.astype(np.float64)
+    np.linalg.eigvalsh(_gram(f))
+    codes, n_classes = _codes(y)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_classes))))
+    sorted_f = f[order]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        gram = _gram(sorted_f[start:stop])
+        gram.flat[:: gram.shape[0] + 1] += 1.0
+        np.linalg.cholesky(gram)
+
+
+def two_gram_eigh_classes(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Twice (class sums, F^T F in float64, eigh): SFDA fits its discriminant on the
+    features and again on the mixed features, whose scatter needs its own
+    (weighted) Gram matrix."""
+    f = f32.astype(np.float64)
+    gram_eigh_classes(f, y, options)
+    gram_eigh_classes(0.5 * f, y, options)
+
+
+def log_sum_exp_pass(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One ``exp`` of every entry (in float64) and a row sum: the log-sum-exp of each row."""
+    f = f32.astype(np.float64)
+    np.log(np.exp(f).sum(axis=1))
+
+
+def gram_eigh_classes_log_sum_exp(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    log_sum_exp_pass(f32, y, options)
+    gram_eigh_classes(f32, y, options)
+
+
+def class_moments(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+    """Class sums of ``F`` and of ``F * F`` in one pass each (float64)."""
+    f = f32.astype(np.float64)
+    _class_pass(f, y)
+    return _class_pass(f * f, y)
+
+
+def class_moments_pair_logs(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Class moments, plus one ``log`` per unordered class pair and dimension: the
+    log-determinant of the averaged diagonal covariance of each pair (``C (C-1)/2 x D``)."""
+    variances = np.abs(class_moments(f32, y, options)) + 1.0
+    for i in range(variances.shape[0] - 1):
+        np.log(variances[i] + variances[i + 1:]).sum(axis=1)
+
+
+FLOORS["hscore"] = Floor("class sums + F^T F + eigh (float64; the pseudo-inverse needs the spectrum)",
+                         gram_eigh_classes, 3.0)
+FLOORS["shrinkage_hscore"] = Floor("class sums + F^T F + one Cholesky solve (float64; the shrunk "
+                                   "covariance is positive definite)", gram_cholesky_classes, 3.0)
+FLOORS["gbc"] = Floor("class sums of F and F*F + C(C-1)/2 x D logs (no Gram matrix needed)",
+                      class_moments_pair_logs, 3.0)
+FLOORS["gbc_spherical"] = Floor("class sums of F and F*F (no Gram matrix needed)", class_moments, 3.0)
+FLOORS["transrate"] = Floor("F^T F + eigvalsh + a Gram matrix and a Cholesky factor per class (float64)",
+                            gram_eigvalsh_class_grams, 3.0)
+FLOORS["sfda"] = Floor("2 x (class sums + F^T F + eigh) (float64; two Fisher fits)",
+                       two_gram_eigh_classes, 3.0)
+FLOORS["etran"] = Floor("exp of every entry + class sums + F^T F + eigh (float64)",
+                        gram_eigh_classes_log_sum_exp, 3.0)
+FLOORS["etran_energy"] = Floor("exp of every entry + row sums (float64)", log_sum_exp_pass, 3.0)
+FLOORS["etran_lda"] = Floor("class sums + F^T F + eigh (float64)", gram_eigh_classes, 3.0)
+FLOORS["ncti"] = Floor("class sums + F^T F + eigh (float64; PCA through the covariance)",
+                       gram_eigh_classes, 3.0)
+FLOORS["ped"] = Floor("class sums + F^T F + eigh (float64; the default LogME base's floor, "
+                      "the dynamics are O(N D) per step)", gram_eigh_classes, 3.0)
+
+# --- neighbour-based and iterative estimators -------------------------------
