@@ -31,3 +31,9 @@ def case_c():  # clusters, offset from the origin
 
 
 PAIRED_CASES = {"a": case_a, "b": case_b, "c": case_c}
+
+
+def case_d():  # N < D, float32 like real embeddings (not in PAIRED_CASES: no golden values for every measure)
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(300, 768)).astype(np.float32)
+    return x, (x[:, :512] + rng.normal(size=(300, 512))).astype(np.float32)

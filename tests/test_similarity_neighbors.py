@@ -20,6 +20,16 @@ the inputs of the ``case_*`` functions below (numpy default_rng seeds 0-2):
   call, so that its second-order vectors hold cosine similarities as in Hamilton et al. (2016);
   unmodified, ReSi compares vectors of cosine *distances* and gives other values (case a, k=10:
   0.8541047027267006; c, k=5: 0.29464278703417013).
+* Variants (``GOLDEN_VARIANTS``), the same references unmodified, also on ``case_d`` (N < D,
+  float32) and on independent Gaussian data (N = 300, D = 512, ``default_rng(0)``):
+  platonic-rep ``AlignmentMetrics.cknna(A, B, topk=k)`` at unit scale with its ``+ 1e-6``
+  (float64 tensors; also ``cknna(B, A)``, ``unbiased=False`` and raw ``X, Y`` for
+  ``kernel="linear"``) -> ``cknna(..., variant="platonic")``. In float32 tensors, as its
+  ``measure_alignment`` runs it, it gave values within 1e-7 relative of these (case a, k=10:
+  0.5056145670209164; d, k=10: 0.16937012027515308). ReSi
+  ``second_order_cosine_similarity(X, Y, shape="nd", k=k)`` unmodified ->
+  ``second_order_cosine(..., variant="resi")``; float32 input (which sklearn keeps in
+  float32) within 2e-7 (a, k=10: 0.8541046380996704).
 * DADApy 0.3.4 ``MetricComparisons(coordinates=np.hstack([X, Y]), maxk=N - 1)
   .return_inf_imb_two_selected_coords(X columns, Y columns, k=k)`` -> (Delta(X->Y),
   Delta(Y->X)); ``maxk = N - 1`` so that every rank is exact (beyond ``maxk`` DADApy draws
@@ -32,7 +42,7 @@ import numpy as np
 import pytest
 
 import transferscope as ts
-from tests.similarity_cases import PAIRED_CASES, case_a, case_b, case_c
+from tests.similarity_cases import PAIRED_CASES, case_a, case_b, case_c, case_d
 from transferscope.errors import InputError
 from transferscope.metrics._neighbors import dense_neighbors, nearest_neighbors, neighbor_recall
 from transferscope.metrics.similarity.neighbors import (
@@ -74,6 +84,38 @@ GOLDEN = {
     ("second_order_cosine", "b", 5): 0.5666321955705262, ("second_order_cosine", "b", 10): 0.46023475631566735,
     ("second_order_cosine", "c", 5): 0.9023757133428958, ("second_order_cosine", "c", 10): 0.8909295452211252,
 }
+# (measure, case, k) -> reference value with the reference's own convention
+GOLDEN_VARIANTS = {
+    ("cknna_platonic", "a", 5): 0.35657404584882607, ("cknna_platonic", "a", 10): 0.505614537335257,
+    ("cknna_platonic", "b", 5): 0.34047627250844453, ("cknna_platonic", "b", 10): 0.5263158311480595,
+    ("cknna_platonic", "c", 5): 0.0656052832826479, ("cknna_platonic", "c", 10): 0.17363636570242183,
+    ("cknna_platonic", "d", 5): 0.10577973343585546, ("cknna_platonic", "d", 10): 0.1693701251328178,
+    ("cknna_platonic_yx", "a", 10): 0.5065415684984376, ("cknna_platonic_yx", "d", 10): 0.16936691826216435,
+    ("cknna_platonic_biased", "a", 10): 0.6417176404551205,
+    ("cknna_platonic_biased", "d", 10): 0.9527638650623905,
+    ("cknna_platonic_linear", "a", 10): 0.5110456534868804,
+    ("cknna_platonic_linear", "c", 5): -0.00019225535857475846,
+    ("cknna_platonic_linear", "d", 10): 0.16402343389700777,
+    ("second_order_cosine_resi", "a", 5): 0.8373541101394091,
+    ("second_order_cosine_resi", "a", 10): 0.8541047027267006,
+    ("second_order_cosine_resi", "b", 5): 0.9822021532009545,
+    ("second_order_cosine_resi", "b", 10): 0.984535015174416,
+    ("second_order_cosine_resi", "c", 5): 0.29464278703417013,
+    ("second_order_cosine_resi", "c", 10): 0.2717941378446463,
+    ("second_order_cosine_resi", "d", 5): 0.9972193290418966,
+    ("second_order_cosine_resi", "d", 10): 0.9974903169282708,
+    ("second_order_cosine_resi", "independent", 10): 0.9935362696363279,
+}
+VARIANT_CASES = {**PAIRED_CASES, "d": case_d,
+                 "independent": lambda: tuple(np.random.default_rng(0).normal(size=(2, 300, 512)))}
+VARIANT_CALLS = {
+    "cknna_platonic": lambda x, y, k: cknna(x, y, k=k, variant="platonic"),
+    "cknna_platonic_yx": lambda x, y, k: cknna(y, x, k=k, variant="platonic"),
+    "cknna_platonic_biased": lambda x, y, k: cknna(x, y, k=k, unbiased=False, variant="platonic"),
+    "cknna_platonic_linear": lambda x, y, k: cknna(x, y, k=k, kernel="linear", variant="platonic"),
+    "second_order_cosine_resi": lambda x, y, k: second_order_cosine(x, y, k=k, variant="resi"),
+}
+
 # (case, k) -> DADApy (Delta(X -> Y), Delta(Y -> X))
 GOLDEN_IMBALANCE = {
     ("a", 1): (0.21125, 0.2740625), ("a", 3): (0.27197916666666666, 0.3283333333333333),
@@ -98,6 +140,12 @@ def test_matches_reference(measure, case, k):
     x, y = CASES[case]()
     rel = 1e-6 if measure == "mutual_knn" else 1e-10  # the reference's float32 mean
     assert CALLS[measure](x, y, k) == pytest.approx(GOLDEN[(measure, case, k)], rel=rel)
+
+
+@pytest.mark.parametrize(("measure", "case", "k"), sorted(GOLDEN_VARIANTS))
+def test_variants_match_reference(measure, case, k):
+    x, y = VARIANT_CASES[case]()
+    assert VARIANT_CALLS[measure](x, y, k) == pytest.approx(GOLDEN_VARIANTS[(measure, case, k)], rel=1e-10)
 
 
 @pytest.mark.parametrize(("case", "k"), sorted(GOLDEN_IMBALANCE))
@@ -192,6 +240,59 @@ def test_information_imbalance_ranks_match_a_dense_argsort_with_ties():
     order = np.argsort(dist, axis=1, kind="stable")  # ties keep index order
     expected = np.array([[np.flatnonzero(order[i] == j)[0] + 1 for j in row] for i, row in enumerate(targets)])
     np.testing.assert_array_equal(_ranks_in(y, targets, "euclidean", block_elements=100), expected)
+
+
+def _dense_cknna_self_term(x, k):
+    """HSIC(M ∘ K, M ∘ K) from dense matrices: K the cosine kernel, M its k-NN mask (Song et al. 2012)."""
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    kernel = u @ u.T
+    np.fill_diagonal(kernel, -np.inf)
+    mask = np.zeros_like(kernel)
+    np.put_along_axis(mask, np.argsort(-kernel, axis=1, kind="stable")[:, :k], 1.0, axis=1)
+    np.fill_diagonal(kernel, 0.0)
+    m, n = mask * kernel, len(x)
+    ones = np.ones(n)
+    return (np.trace(m @ m) + m.sum() ** 2 / ((n - 1) * (n - 2)) - 2 * ones @ m @ m @ ones / (n - 2)) / (n * (n - 3))
+
+
+@pytest.mark.parametrize(("case", "shortfall"), [(case_a, 4e-5), (case_d, 5e-3)])
+def test_cknna_platonic_self_alignment_is_below_one(case, shortfall):
+    # The reference's + 1e-6 makes CKNNA(X, X) = h / (h + 1e-6) with h = HSIC(M∘K, M∘K):
+    # on unit-norm rows h is small (k/N times squared cosines), so the value falls short of
+    # 1, the more so in high dimension (case_d: D = 768, cosines ~ 1/sqrt(D)).
+    x, _ = case()
+    h = _dense_cknna_self_term(np.asarray(x, dtype=np.float64), 10)
+    assert cknna(x, x, k=10, variant="platonic") == pytest.approx(h / (h + 1e-6), rel=1e-10)
+    assert cknna(x, x, k=10, variant="platonic") < 1.0 - shortfall
+    assert cknna(x, x, k=10) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cknna_platonic_linear_kernel_depends_on_scale():
+    # With raw inner products the 1e-6 is not scale-free: shrinking the data lowers the value.
+    x, y = case_a()
+    default = cknna(x, y, kernel="linear")
+    assert cknna(1e-2 * x, 1e-2 * y, kernel="linear") == pytest.approx(default, rel=1e-12)
+    assert cknna(1e-2 * x, 1e-2 * y, kernel="linear", variant="platonic") < 0.9 * default
+
+
+def test_second_order_cosine_resi_scores_independent_high_dimensional_data_near_one():
+    # Independent Gaussian points in D = 512 are nearly orthogonal: cosines ~ 0, distances ~ 1.
+    # Vectors of distances then all point along (1, ..., 1), and ReSi's convention scores two
+    # unrelated representations as near-identical; the paper's similarities score ~0.
+    x, y = VARIANT_CASES["independent"]()
+    assert second_order_cosine(x, y, variant="resi") > 0.98
+    assert abs(second_order_cosine(x, y)) < 0.1
+    # Both conventions give 1 for identical neighbourhood profiles.
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(512, 512)))
+    assert second_order_cosine(x, 3.0 * x @ q, variant="resi") == pytest.approx(1.0, abs=1e-12)
+
+
+def test_variant_names_are_checked():
+    x, y = case_a()
+    with pytest.raises(InputError, match="variant must be one of"):
+        cknna(x, y, variant="resi")
+    with pytest.raises(InputError, match="variant must be one of"):
+        second_order_cosine(x, y, variant="platonic")
 
 
 def test_cknna_needs_k_of_two_and_four_rows():

@@ -18,6 +18,28 @@ two neighbour lists row by row:
 Only ``O(N k)`` neighbour lists are held (``cknna`` too: its masked kernels are
 sparse); ``information_imbalance`` counts ranks by blocks of rows in
 ``O(N^2 D)`` time and ``O(N)`` memory per row.
+
+Reference conventions (``variant=``)
+------------------------------------
+- ``second_order_cosine(variant="resi")``: ReSi's
+  ``second_order_cosine_similarity`` builds the second-order vectors from cosine
+  *distances* ``1 - cos``, Hamilton et al. (2016) from cosine similarities (the
+  default). The offset 1 dominates a distance vector wherever neighbours are
+  far from parallel, so unrelated high-dimensional representations score near
+  1 with distances (0.99 on independent Gaussian data with N = 300, D = 512,
+  where the default gives -0.04): as D grows, every cosine of independent
+  points tends to 0, every distance to 1 and the ReSi value to 1. That is why
+  the default keeps the paper's similarities.
+  That convention is the only difference: the variant equals ReSi to ~1e-16.
+- ``cknna(variant="platonic")``: platonic-rep's ``cknna`` divides by
+  ``sqrt(HSIC_KK HSIC_LL) + 1e-6``. On unit-norm rows the HSIC terms are of
+  order ``k/N`` times the squared cosines of neighbours, so the ``1e-6`` lowers
+  values by 3e-5 to 8e-3 relative (more for larger N and D), keeps
+  ``cknna(X, X)`` below 1 and, with ``kernel="linear"``, makes the value depend
+  on the scale of the data. It is the only difference in float64 (agreement to
+  ~1e-15); the reference's float32 arithmetic (as ``measure_alignment`` runs it)
+  moves values by a further ~1e-7 relative, and its ``torch.topk`` breaks ties
+  (duplicated rows) in an unspecified order where this module takes the lower index.
 """
 
 from __future__ import annotations
@@ -239,6 +261,7 @@ def second_order_cosine(
     k: int = 10,
     search: Literal["exact", "approximate"] = "exact",
     batch_size: int = 1024,
+    variant: Literal["default", "resi"] = "default",
 ) -> float:
     """Second-order cosine similarity (Hamilton et al. 2016's local neighbourhood measure).
 
@@ -255,6 +278,11 @@ def second_order_cosine(
     search : {"exact", "approximate"}, default="exact"
     batch_size : int, default=1024
         Rows per block (memory ~ batch x 2k x (d_x + d_y) floats).
+    variant : {"default", "resi"}, default="default"
+        ``"default"``: second-order vectors of cosine similarities (the paper).
+        ``"resi"``: of cosine distances ``1 - cos``, as ReSi's
+        ``SecondOrderCosineSimilarity``, which computed the ReSi benchmark's
+        values (Klabunde et al. 2025); then in ``[0, 1]``.
 
     Returns
     -------
@@ -265,7 +293,12 @@ def second_order_cosine(
     -----
     The second-order vectors hold cosine *similarities*, as in the paper.
     ReSi's ``second_order_cosine_similarity`` uses cosine distances
-    ``1 - cos`` instead, which gives different values.
+    ``1 - cos`` instead (``variant="resi"``), which gives different values: the
+    constant 1 in every distance pulls the cosine of two distance vectors
+    toward 1, so unrelated high-dimensional representations score near 1
+    (see the module notes). A sample whose second-order vectors are zero (all
+    union neighbours orthogonal to it, or for ``"resi"`` all parallel to it)
+    scores 0; ReSi returns NaN for the latter (0/0).
 
     References
     ----------
@@ -279,9 +312,13 @@ def second_order_cosine(
     >>> X = np.random.default_rng(0).normal(size=(100, 8))
     >>> round(second_order_cosine(X, 5.0 * X), 12)
     1.0
+    >>> Y = np.random.default_rng(1).normal(size=(100, 8))
+    >>> second_order_cosine(X, Y) < second_order_cosine(X, Y, variant="resi")
+    True
     """
     x, y = check_paired_features(X, Y)
     batch_size = check_positive_int(batch_size, name="batch_size")
+    distances = check_choice(variant, ("default", "resi"), name="variant") == "resi"
     a, b = _neighbour_lists(x, y, k, "cosine", search)
     merged, _, matched = _merged(a, b)
     keep = np.ones(merged.shape, dtype=bool)
@@ -290,8 +327,11 @@ def second_order_cosine(
     scores = np.empty(x.shape[0])
     for start in range(0, x.shape[0], batch_size):
         rows = slice(start, min(start + batch_size, x.shape[0]))
-        s = np.einsum("nmd,nd->nm", ux[merged[rows]], ux[rows]) * keep[rows]
-        t = np.einsum("nmd,nd->nm", uy[merged[rows]], uy[rows]) * keep[rows]
+        s = np.einsum("nmd,nd->nm", ux[merged[rows]], ux[rows])
+        t = np.einsum("nmd,nd->nm", uy[merged[rows]], uy[rows])
+        if distances:
+            s, t = 1.0 - s, 1.0 - t
+        s, t = s * keep[rows], t * keep[rows]
         norms = np.sqrt(np.einsum("nm,nm->n", s, s) * np.einsum("nm,nm->n", t, t))
         dots = np.einsum("nm,nm->n", s, t)
         scores[rows] = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
@@ -329,6 +369,7 @@ def cknna(
     kernel: Literal["cosine", "linear"] = "cosine",
     unbiased: bool = True,
     search: Literal["exact", "approximate"] = "exact",
+    variant: Literal["default", "platonic"] = "default",
 ) -> float:
     """Centred kernel nearest-neighbour alignment (CKNNA, Huh et al. 2024).
 
@@ -358,6 +399,10 @@ def cknna(
         reference default); ``False``: biased HSIC ``trace(K H L H)`` with each
         sample allowed among its own ``k`` neighbours.
     search : {"exact", "approximate"}, default="exact"
+    variant : {"default", "platonic"}, default="default"
+        ``"default"``: the ratio above. ``"platonic"``: platonic-rep's
+        ``cknna``, which divides by ``sqrt(HSIC_KK HSIC_LL) + 1e-6``; the figures
+        of Huh et al. 2024 were computed with it (on unit-norm rows, in float32).
 
     Returns
     -------
@@ -368,7 +413,11 @@ def cknna(
     Notes
     -----
     Differences from platonic-rep ``cknna``: no ``1e-6`` is added to the
-    denominator (it biases values on unit-norm data by ~1e-5). Like the
+    denominator (``variant="platonic"`` adds it). On unit-norm rows it lowers
+    values by 3e-5 to 8e-3 relative, growing with N and D as the HSIC terms
+    shrink; it makes ``cknna(X, X) = h / (h + 1e-6) < 1`` and, for
+    ``kernel="linear"``, a value that changes with the scale of the data,
+    so the default leaves it out (see the module notes for float32). Like the
     reference, the value is not exactly symmetric in ``X`` and ``Y``: its HSIC
     term ``1^T K L 1`` is not symmetric for the non-symmetric masked kernels.
 
@@ -383,11 +432,14 @@ def cknna(
     >>> X = np.random.default_rng(0).normal(size=(200, 8))
     >>> round(cknna(X, X, k=10), 12)
     1.0
+    >>> cknna(X, X, k=10, variant="platonic") < 1.0
+    True
     """
     x, y = check_paired_features(X, Y)
     kernel = check_choice(kernel, ("cosine", "linear"), name="kernel")
     k = check_positive_int(k, name="k", minimum=2)
     search = check_choice(search, _SEARCHES, name="search")
+    platonic = check_choice(variant, ("default", "platonic"), name="variant") == "platonic"
     if not isinstance(unbiased, (bool, np.bool_)):
         raise InputError(f"unbiased must be True or False, got {unbiased!r}")
     n = x.shape[0]
@@ -406,6 +458,8 @@ def cknna(
     self_k = _hsic_sparse(k_mat, k_mat, bool(unbiased))
     self_l = _hsic_sparse(l_mat, l_mat, bool(unbiased))
     denominator = self_k * self_l
+    if platonic:  # the reference's 1e-6, added to the square root
+        return float(cross / (np.sqrt(denominator) + 1e-6)) if denominator >= 0 else float("nan")
     return float(cross / np.sqrt(denominator)) if denominator > 0 else float("nan")
 
 
