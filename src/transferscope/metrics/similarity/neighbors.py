@@ -40,6 +40,9 @@ Reference conventions (``variant=``)
   ~1e-15); the reference's float32 arithmetic (as ``measure_alignment`` runs it)
   moves values by a further ~1e-7 relative, and its ``torch.topk`` breaks ties
   (duplicated rows) in an unspecified order where this module takes the lower index.
+  Its figures also depend on ``measure_alignment``'s preprocessing, outside the
+  measure: each feature tensor clamped to the 0.95 quantile of its absolute
+  values (``prepare_features``), then rows normalised, the best layer pair kept.
 """
 
 from __future__ import annotations
