@@ -144,3 +144,26 @@ def test_tmi_rejects_bad_options(options, match):
     f, y = case_a()
     with pytest.raises(InputError, match=match):
         tmi(f, y, **options)
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "block_bytes"),
+    [(3000, 2, None), (2500, 6, None), (300, 40, None), (300, 40, 8 * 300 * 7), (50, 512, 1)],
+    ids=["tree", "tree-d6", "pdist", "cdist-blocks", "cdist-one-row-blocks"],
+)
+def test_tmi_neighbour_search_paths_agree_to_the_bit(monkeypatch, n, d, block_bytes):
+    # The k-d tree (low dimension), pdist (small classes) and blocked cdist (large
+    # classes) give the same k-th max-norm distances as a dense sort, exactly; ties and
+    # duplicated rows included.
+    from scipy.spatial.distance import cdist
+
+    from transferscope.metrics.transferability import tmi as tmi_module
+
+    if block_bytes is not None:
+        monkeypatch.setattr(tmi_module, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(n + d)
+    x = np.round(rng.normal(size=(n, d)) * np.exp(rng.normal(size=d)), 1)
+    x[: n // 10] = x[n // 10 : 2 * (n // 10)]
+    for k in (1, 3, 7):
+        expected = np.sort(cdist(x, x, "chebyshev"), axis=1)[:, k]
+        np.testing.assert_array_equal(tmi_module._kth_max_norm_distance(x, k), expected)
