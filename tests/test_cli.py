@@ -52,6 +52,28 @@ def test_rank_text_models_and_outputs(reviews, tiny_bert_dir, tmp_path):
     assert records[0]["candidate"] == table.loc[0, "candidate"]
 
 
+def test_rank_shows_short_model_names_and_writes_full_specs(reviews, tiny_bert_dir, tmp_path):
+    """On screen a model is its last path components, more where two would look the same;
+    --output keeps the full specs."""
+    import shutil
+
+    twin = tmp_path / tiny_bert_dir.parent.name / tiny_bert_dir.name  # differs only further up
+    shutil.copytree(tiny_bert_dir, twin)
+    out = tmp_path / "ranking.json"
+    result = invoke("rank", "--data", str(reviews), "--model", f"hf:{tiny_bert_dir}", "--model", f"hf:{twin}",
+                    "--model", "tfidf", "--layers", "last", "--metric", "logme",
+                    "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│")[2].strip() for line in result.output.splitlines() if line.count("│") > 3]
+    tail = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
+    assert sorted(rows) == sorted([f"hf:{tiny_bert_dir.parent.parent.name}/{tail} | layer_2 | mean",
+                                   f"hf:{tmp_path.name}/{tail} | layer_2 | mean", "tfidf-svd | tfidf-svd | none"])
+    records = json.loads(out.read_text())
+    assert {r["model"] for r in records} == {f"hf:{tiny_bert_dir}", f"hf:{twin}", "tfidf-svd"}
+    assert {r["candidate"] for r in records} == {f"hf:{tiny_bert_dir} | layer_2 | mean",
+                                                 f"hf:{twin} | layer_2 | mean", "tfidf-svd | tfidf-svd | none"}
+
+
 def test_rank_precomputed_features(tmp_path):
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 30)

@@ -227,12 +227,12 @@ def test_compare_with_permutation_tests(tmp_path):
 
 
 def test_short_labels_stay_distinct():
-    from transferscope.workflows.compare import _short_names
+    from transferscope.workflows.labels import short_names
 
-    assert _short_names(["/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf-svd"]) == {
+    assert short_names(["/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf-svd"]) == {
         "/a/b/minilm/model": "minilm/model", "random:/a/b/minilm/model": "random:minilm/model",
         "tfidf-svd": "tfidf-svd"}
-    assert set(_short_names(["/x/one/model", "/y/one/model"]).values()) == {"x/one/model", "y/one/model"}
+    assert set(short_names(["/x/one/model", "/y/one/model"]).values()) == {"x/one/model", "y/one/model"}
 
 
 def test_layer_profile_with_the_probe_alone(polarity):

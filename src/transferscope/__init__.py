@@ -1,5 +1,9 @@
 """transferscope: which pretrained representation will transfer best to your data, and why.
 
+``import transferscope`` does no heavy work: the public functions are imported
+on first use (PEP 562), so the command line and a cached rerun load only what
+they need.
+
 Examples
 --------
 >>> import numpy as np, transferscope as ts
@@ -12,16 +16,32 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from transferscope._version import __version__
-from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
-from transferscope.metrics import list_metrics as _list_metrics
-from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
-from transferscope.metrics.measures import geometry, similarity
+
+if TYPE_CHECKING:
+    from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
+    from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
+    from transferscope.metrics.measures import geometry, similarity
+    from transferscope.workflows.rank import rank
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric"]
+
+# Public name -> the module that defines it, imported on first access.
+_LAZY = {
+    "score": "transferscope.metrics",
+    "get_metric": "transferscope.metrics",
+    "rank_correlation": "transferscope.metrics",
+    "rank_correlation_ci": "transferscope.metrics",
+    "similarity_bootstrap_ci": "transferscope.metrics.calibration",
+    "similarity_permutation_test": "transferscope.metrics.calibration",
+    "geometry": "transferscope.metrics.measures",
+    "similarity": "transferscope.metrics.measures",
+    "rank": "transferscope.workflows.rank",
+}
 
 
 def list_metrics(family: str | None = None) -> list[dict[str, Any]]:
@@ -34,13 +54,19 @@ def list_metrics(family: str | None = None) -> list[dict[str, Any]]:
     >>> "logme" in [m["name"] for m in ts.list_metrics("transferability")]
     True
     """
+    from transferscope.metrics import list_metrics as _list_metrics
+
     return [info.as_row() for info in _list_metrics(family)]
 
 
 def __getattr__(name: str) -> Any:
-    # ``rank`` pulls in pandas and the extraction layer: import it lazily.
-    if name == "rank":
-        from transferscope.workflows.rank import rank
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'transferscope' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return rank
-    raise AttributeError(f"module 'transferscope' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

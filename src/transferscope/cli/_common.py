@@ -6,14 +6,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list",
            "feature_names"]
@@ -66,6 +69,8 @@ def check_output_path(output: Path | None) -> None:
 
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:
     """Render a DataFrame as a rich table on stdout."""
+    import pandas as pd
+
     view = Table(title=title, title_justify="left", header_style="bold")
     for column in table.columns:
         numeric = pd.api.types.is_numeric_dtype(table[column])

@@ -38,6 +38,7 @@ def layers_command(
 
     Example: transferscope layers --model ./encoder --dataset vader-polarity
     """
+    from transferscope.workflows.labels import short_names
     from transferscope.workflows.layers import layer_profile
     from transferscope.workflows.results import write_table
 
@@ -64,7 +65,7 @@ def layers_command(
         for note in profile.table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         shown = profile.table.drop(columns=["probe_setting"], errors="ignore")
-        print_table(shown, title=f"Layers of {model} on {ds.name} (model order)", digits=3)
+        print_table(shown, title=f"Layers of {short_names([model])[model]} on {ds.name} (model order)", digits=3)
         typer.echo(f"Recommended layer: {profile.recommended} (by {profile.basis})")
         for line in profile.evidence:
             typer.echo(f"  - {line}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
 from transferscope.cli._common import check_output_path, handle_errors, print_table
@@ -17,6 +16,8 @@ def datasets_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
 ) -> None:
     """List the built-in offline datasets with their source and licence."""
+    import pandas as pd
+
     from transferscope.datasets.builtin import list_builtin
     from transferscope.workflows.results import write_table
 
@@ -35,6 +36,8 @@ def metrics_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
 ) -> None:
     """List the registered metrics of a family with their declared properties."""
+    import pandas as pd
+
     import transferscope as ts
     from transferscope.workflows.results import write_table
 

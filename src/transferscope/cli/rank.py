@@ -53,6 +53,7 @@ def rank_command(
 
       transferscope rank --features a.npy --features b.npy --labels y.npy --output ranking.csv
     """
+    from transferscope.workflows.labels import short_candidates
     from transferscope.workflows.results import write_table
 
     with handle_errors():
@@ -74,7 +75,9 @@ def rank_command(
                                  max_length, device, seed, quiet, trust_remote_code)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
-        shown = table.drop(columns=[c for c in ("model", "layer", "pooling") if c in table], errors="ignore")
+        # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
+        shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
+        shown = shown.drop(columns=[c for c in ("model", "layer", "pooling") if c in shown])
         print_table(shown, title="Ranking (best first)")
         if output is not None:
             written = write_table(table, output)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from transferscope.errors import InputError
 from transferscope.extraction.fingerprint import hash_inputs
@@ -172,6 +171,8 @@ def _check_multilabel(labels: np.ndarray, name: str) -> np.ndarray:
 
 
 def _split(idx: np.ndarray, fraction: float, seed: int, strat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split  # lazy: loading a dataset needs no sklearn
+
     try:
         a, b = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
     except ValueError:

@@ -1,18 +1,38 @@
-"""Stable content hashes for cache keys: inputs, files and key fields."""
+"""Stable content hashes for cache keys: inputs, files and key fields.
+
+Hashing a model's weights (hundreds of MB) on every run would dominate a rerun
+served from the cache, so :func:`hash_files` can remember a digest under
+``<memo_dir>/hashes``: one small JSON file per set of files, holding the
+digest and, for every file, its absolute path, size, modification and change
+times (nanoseconds), inode and device. The memo is served only when every one
+of these is unchanged; any difference (a rewritten file, the same bytes
+copied over, a file added or removed) hashes the contents again. A file
+modified less than :data:`RACY_SECONDS` before it was hashed is never
+remembered: a second write within the file system's timestamp granularity
+could leave its size and times unchanged (git's "racy" entries). A memo that
+cannot be read or written is ignored; it holds JSON only, written atomically.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["hash_inputs", "hash_files", "hash_fields", "hash_array"]
+__all__ = ["hash_inputs", "hash_files", "hash_fields", "hash_array", "RACY_SECONDS"]
 
 _CHUNK = 1 << 20
+
+#: Files modified this recently (seconds) before hashing are not remembered.
+RACY_SECONDS = 3.0
+_MEMO_FORMAT = 1
 
 
 def hash_array(array: np.ndarray) -> str:
@@ -45,15 +65,83 @@ def hash_inputs(inputs: Sequence[Any] | np.ndarray) -> str:
     return "seq-" + digest.hexdigest()
 
 
-def hash_files(paths: Iterable[Path]) -> str:
-    """sha256 over the names and contents of ``paths`` (sorted by name)."""
+def hash_files(paths: Iterable[str | os.PathLike[str]], *, memo_dir: str | os.PathLike[str] | None = None) -> str:
+    """sha256 over the names and contents of ``paths`` (sorted by path).
+
+    Parameters
+    ----------
+    paths : iterable of path-like
+    memo_dir : path-like, optional
+        Remember the digest under ``memo_dir/hashes`` and serve it while no
+        file's path, size, times or inode changed (see the module notes).
+        Without it every call reads every byte.
+
+    Returns
+    -------
+    str
+        The hex digest; the same with or without ``memo_dir``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "w.bin").write_bytes(b"weights")
+    >>> hash_files([folder / "w.bin"]) == hash_files([folder / "w.bin"], memo_dir=folder / "cache")
+    True
+    """
+    files = sorted(Path(p) for p in paths)
+    if memo_dir is None:
+        return _digest_files(files)
+    states = [_file_state(p) for p in files]
+    memo = Path(memo_dir) / "hashes"
+    key = hash_fields({"files": [s[0] for s in states]})
+    entry = memo / key[:2] / f"{key}.json"
+    try:
+        stored = json.loads(entry.read_text())
+        if (stored.get("format") == _MEMO_FORMAT and stored.get("files") == states
+                and isinstance(stored.get("sha256"), str)):
+            return stored["sha256"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    digest = _digest_files(files)
+    settled = time.time_ns() - int(RACY_SECONDS * 1e9)
+    if [_file_state(p) for p in files] == states and all(s[2] < settled for s in states):
+        _write_json_atomic(entry, {"format": _MEMO_FORMAT, "files": states, "sha256": digest})
+    return digest
+
+
+def _digest_files(files: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(Path(p) for p in paths):
+    for path in files:
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as handle:
             while block := handle.read(_CHUNK):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def _file_state(path: Path) -> list[Any]:
+    """What the memo compares: absolute path, size, mtime, ctime (ns), inode, device."""
+    st = path.stat()
+    return [os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return  # an unwritable cache only costs the next run a re-hash
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def hash_fields(fields: dict[str, Any]) -> str:

@@ -8,10 +8,17 @@ of its classification head, which estimators such as LEEP and NCE take as
 are attention-mask aware. A model is found as a local directory, or through the
 Hugging Face hub cache; the cache identity is a hash of the files in the model
 directory, so two revisions can never share an entry.
+
+Describing a model needs neither torch nor transformers: the layer count and
+the architectures are read from ``config.json`` (transformers' ``AutoConfig``
+only where the file does not state them), and the weights' hash is remembered
+by file path, size and times (:func:`~transferscope.extraction.fingerprint.hash_files`),
+so a rerun served from the cache imports neither library.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +30,14 @@ from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction._torch import pick_device, require_torch, seed_everything
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
 from transferscope.extraction.fingerprint import hash_fields, hash_files
-from transferscope.extraction.pooling import pool_tokens
 
 __all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "HEAD_LAYER", "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
+#: Where configs state the number of blocks (transformers maps these names onto
+#: ``num_hidden_layers`` through each config class's ``attribute_map``).
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
 
 
 def _require_transformers() -> Any:
@@ -91,6 +100,9 @@ class HFEncoder:
         Run model code shipped with the checkpoint; off unless asked for.
     name : str, optional
         Display name; defaults to ``model`` (prefixed ``random-init:`` for the baseline).
+    cache_dir : str, optional
+        Cache folder where the weights' content hash is remembered (default:
+        ``$TRANSFERSCOPE_CACHE_DIR`` or the user cache, as for the feature cache).
 
     Examples
     --------
@@ -114,6 +126,7 @@ class HFEncoder:
         device: str | None = None,
         trust_remote_code: bool = False,
         name: str | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         if max_length < 1:
             raise InputError(f"max_length must be >= 1, got {max_length}")
@@ -129,6 +142,8 @@ class HFEncoder:
         self.device = device
         self.trust_remote_code = trust_remote_code
         self.name = name or (f"random-init:{self.source}" if random_init else self.source)
+        self.cache_dir = cache_dir
+        self._config_json: dict[str, Any] | None = None
         self._config: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -147,13 +162,31 @@ class HFEncoder:
                 raise InputError(f"could not read the model config in '{self.path}': {exc}") from None
         return self._config
 
+    def _read_config_json(self) -> dict[str, Any]:
+        """``config.json`` as a dict (read once; no transformers needed)."""
+        if self._config_json is None:
+            try:
+                config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"could not read the model config in '{self.path}': {exc}") from None
+            if not isinstance(config, dict):
+                raise InputError(f"the model config in '{self.path}' is not a JSON object")
+            self._config_json = config
+        return self._config_json
+
     def _num_layers(self) -> int:
-        config = self._load_config()
-        for attr in ("num_hidden_layers", "n_layer", "num_layers"):
-            value = getattr(config, attr, None)
+        config = self._read_config_json()
+        for key in _LAYER_KEYS:
+            value = config.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        # Not stated at the top of the file: the config class decides (its defaults, text_config).
+        loaded = self._load_config()
+        for attr in _LAYER_KEYS:
+            value = getattr(loaded, attr, None)
             if isinstance(value, int):
                 return value
-        text = getattr(config, "text_config", None)
+        text = getattr(loaded, "text_config", None)
         if text is not None and isinstance(getattr(text, "num_hidden_layers", None), int):
             return int(text.num_hidden_layers)
         raise InputError(f"cannot tell the number of layers of the model in '{self.path}'")
@@ -162,14 +195,22 @@ class HFEncoder:
         if self._identity is None:
             ident: dict[str, Any] = {"adapter": self.adapter, "random_init": self.random_init}
             if self.random_init:
-                config = self._load_config().to_dict()
+                # The architecture is config.json (the transformers version is in every cache key).
+                config = dict(self._read_config_json())
                 config.pop("_name_or_path", None)
-                ident["config"] = hash_fields(config)
+                ident["config_json"] = hash_fields(config)
                 ident["seed"] = self.seed
+                if self.trust_remote_code:  # the architecture may be code shipped beside the config
+                    ident["code"] = hash_files(sorted(self.path.glob("*.py")), memo_dir=self._memo_dir())
             else:
-                ident["weights"] = hash_files(_model_files(self.path))
+                ident["weights"] = hash_files(_model_files(self.path), memo_dir=self._memo_dir())
             self._identity = ident
         return dict(self._identity)
+
+    def _memo_dir(self) -> Path:
+        from transferscope.extraction.cache import default_cache_dir
+
+        return default_cache_dir(self.cache_dir)
 
     def layer_names(self) -> list[str]:
         return ["embeddings"] + [f"layer_{i}" for i in range(1, self._num_layers() + 1)]
@@ -178,7 +219,7 @@ class HFEncoder:
         """True when the checkpoint is a sequence classifier (its softmax gives ``source_probs``)."""
         if self.random_init:
             return False
-        architectures = getattr(self._load_config(), "architectures", None) or []
+        architectures = self._read_config_json().get("architectures") or []
         return any(str(a).endswith("ForSequenceClassification") for a in architectures)
 
     def pooled_layers(self) -> list[str]:
@@ -243,6 +284,8 @@ class HFEncoder:
     ) -> dict[tuple[str, str], np.ndarray]:
         """Features of ``inputs`` (strings) for each requested ``(layer, pooling)``."""
         torch = require_torch()
+        from transferscope.extraction.pooling import pool_tokens
+
         texts = [str(x) for x in inputs]
         names = self.layer_names()
         for layer in layers:

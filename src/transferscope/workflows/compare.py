@@ -15,6 +15,7 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features, check_positive_int
 from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
+from transferscope.workflows.labels import short_names
 from transferscope.workflows.rank import check_poolings, extract_candidates
 
 __all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap"]
@@ -190,7 +191,7 @@ def compare(
                                         cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, progress=progress)
         model_names = list(dict.fromkeys(c["model"] for c in candidates))
-        short = _short_names(model_names)
+        short = short_names(model_names)
 
         def label(c: dict[str, Any]) -> str:
             parts = [] if len(model_names) == 1 else [short[c["model"]]]
@@ -223,27 +224,6 @@ def compare(
         pairs["p_value"] = [t.p_value for t in tests]
         pairs["null_mean"] = [t.null_mean for t in tests]
     return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
-
-
-def _short_names(models: list[str]) -> dict[str, str]:
-    """Readable, still distinct labels for model specs: the last path components.
-
-    ``random:/a/b/minilm/model`` -> ``random:minilm/model``; more components are kept
-    only where two models would otherwise get the same label.
-    """
-    def tail(name: str, depth: int) -> str:
-        prefix, sep, rest = name.partition(":")
-        if not sep or "/" in prefix:
-            prefix, rest = "", name
-        parts = [p for p in rest.replace("\\", "/").split("/") if p]
-        short = "/".join(parts[-depth:]) if parts else rest
-        return f"{prefix}:{short}" if prefix else short
-
-    for depth in (2, 3, 4, 6, 99):
-        names = {m: tail(m, depth) for m in models}
-        if len(set(names.values())) == len(models):
-            return names
-    return {m: m for m in models}
 
 
 def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None) -> str:

@@ -37,7 +37,11 @@ def build_encoder(
     trust_remote_code: bool = False,
     cache_dir: str | None = None,
 ) -> Encoder:
-    """An :class:`~transferscope.extraction.Encoder` for ``spec`` (see module docs)."""
+    """An :class:`~transferscope.extraction.Encoder` for ``spec`` (see module docs).
+
+    ``cache_dir`` is where trained zoo weights and the content hashes of model
+    weights are kept (default: ``$TRANSFERSCOPE_CACHE_DIR`` or the user cache).
+    """
     if not isinstance(spec, str):
         return spec
     text = spec.strip()
@@ -70,7 +74,7 @@ def build_encoder(
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,
-                              "trust_remote_code": trust_remote_code}
+                              "trust_remote_code": trust_remote_code, "cache_dir": cache_dir}
     prefix, sep, rest = text.partition(":")
     if sep and prefix in ("hf", "st", "random") and rest:
         if prefix == "random":

@@ -5,12 +5,10 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
 
 from transferscope.datasets.dataset import Dataset, infer_task
 from transferscope.errors import InputError
@@ -177,16 +175,34 @@ def score_candidates(
         raise InputError(f"probe must be one of {', '.join(FEATURE_PROBES)}, got {probe!r}")
     if on_error not in ("raise", "nan"):
         raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
-    args = [(cand["features"], labels, task, plans, probe_splits, cache_root, labels_id, splits_id,
-             cand.get("source_probs"), probe, on_error) for cand in candidates]
-    if backend == "ray":
-        results = _run_on_ray(args)
-    elif backend == "local":
-        jobs = n_jobs if n_jobs is not None else (-1 if len(args) >= 4 else 1)
-        with parallel_config(backend="loky", inner_max_num_threads=1) if jobs != 1 else nullcontext():
-            results = Parallel(n_jobs=jobs)(delayed(_score_cell)(*a) for a in args)
-    else:
+    if backend not in ("local", "ray"):
         raise InputError(f"backend must be 'local' or 'ray', got {backend!r}")
+    args = [(cand["features"], labels, task, plans, probe_splits, cache_root, labels_id, splits_id,
+             cand.get("source_probs"), probe, on_error,
+             hash_array(np.asarray(cand["features"])) if score_cache is not None else "")
+            for cand in candidates]
+    # Cells whose every result is cached are read here: no worker starts for them.
+    results: list[Any] = [None] * len(args)
+    if score_cache is not None:
+        for i, a in enumerate(args):
+            try:
+                results[i] = _score_cell(*a, cached_only=True)
+            except _CacheMiss:
+                pass
+    todo = [i for i, r in enumerate(results) if r is None]
+    if todo and backend == "ray":
+        computed = _run_on_ray([args[i] for i in todo])
+    elif todo:
+        jobs = n_jobs if n_jobs is not None else (-1 if len(todo) >= 4 else 1)
+        if jobs == 1:
+            computed = [_score_cell(*args[i]) for i in todo]
+        else:
+            from joblib import Parallel, delayed, parallel_config
+
+            with parallel_config(backend="loky", inner_max_num_threads=1):
+                computed = Parallel(n_jobs=jobs)(delayed(_score_cell)(*args[i]) for i in todo)
+    for i, result in zip(todo, computed if todo else [], strict=True):
+        results[i] = result
     rows = []
     notes: dict[str, None] = {}
     for cand, (values, probe, messages) in zip(candidates, results, strict=True):
@@ -220,14 +236,21 @@ def _score_cell(
     source_probs: np.ndarray | None = None,
     probe_name: str = "linear",
     on_error: str = "raise",
+    feats_id: str = "",
+    *,
+    cached_only: bool = False,
 ) -> tuple[dict[str, float], dict[str, Any] | None, list[str]]:
     """One candidate: every estimator and the probe (a pure, idempotent cell).
 
     Estimators that need ``source_probs`` get NaN, with a message, for a
-    candidate whose model has no classification head.
+    candidate whose model has no classification head. ``feats_id`` is the
+    features' :func:`hash_array` (computed when empty). With ``cached_only``,
+    results are only read from the cache and a missing one raises
+    :class:`_CacheMiss` instead of being computed.
     """
     cache = None if cache_root is None else ScoreCache(cache_root)
-    feats_id = hash_array(np.asarray(feats)) if cache is not None else ""
+    if cache is not None and not feats_id:
+        feats_id = hash_array(np.asarray(feats))
     values: dict[str, float] = {}
     messages: list[str] = []
     for name, opts in plans:
@@ -251,7 +274,8 @@ def _score_cell(
             if isinstance(value, np.ndarray):
                 key_opts[key] = "array:" + hash_array(value)
         try:
-            result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts)
+            result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts,
+                             cached_only=cached_only)
         except InputError as exc:  # not cached: a later on_error="raise" call must still raise
             if on_error == "raise":
                 raise
@@ -274,7 +298,7 @@ def _score_cell(
 
         probe = _cached(cache, run_probe, features=feats_id, labels=labels_id,
                         metric="linear_probe" if probe_name == "linear" else f"{probe_name}_probe",
-                        options={"task": task, "splits": splits_id})
+                        options={"task": task, "splits": splits_id}, cached_only=cached_only)
     return values, probe, messages
 
 
@@ -297,12 +321,20 @@ def _run_on_ray(args: list[tuple[Any, ...]]) -> list[Any]:
     return ray.get(futures)
 
 
-def _cached(cache: ScoreCache | None, compute: Any, **fields: Any) -> dict[str, Any]:
+class _CacheMiss(Exception):
+    """A result asked for with ``cached_only`` is not in the score cache."""
+
+
+def _cached(cache: ScoreCache | None, compute: Any, *, cached_only: bool = False, **fields: Any) -> dict[str, Any]:
     if cache is None:
+        if cached_only:
+            raise _CacheMiss
         return compute()
     key = cache.key(**fields)
     hit = cache.get(key)
     if hit is None:
+        if cached_only:
+            raise _CacheMiss
         hit = compute()
         cache.put(key, hit)
     return hit

