@@ -145,7 +145,9 @@ def score_candidates(
     per metric and, with ``probe_splits``, the probe's test score and settings.
     Warnings raised by estimators (e.g. H-score with N <= D) are collected once
     each in ``table.attrs["warnings"]``. With ``score_cache``, results already
-    computed for the same feature values, labels and settings are reused.
+    computed for the same feature values, labels and settings are reused: a
+    candidate whose every result is cached is read in this process, and only
+    the others go to workers (none start when nothing needs computing).
     Candidates are scored in parallel processes (joblib) when ``n_jobs`` is not 1;
     results agree across ``n_jobs`` up to floating-point rounding. With
     ``backend="ray"`` every candidate is a Ray task (on the cluster named by
@@ -190,6 +192,7 @@ def score_candidates(
             except _CacheMiss:
                 pass
     todo = [i for i, r in enumerate(results) if r is None]
+    computed: list[Any] = []
     if todo and backend == "ray":
         computed = _run_on_ray([args[i] for i in todo])
     elif todo:
@@ -201,7 +204,7 @@ def score_candidates(
 
             with parallel_config(backend="loky", inner_max_num_threads=1):
                 computed = Parallel(n_jobs=jobs)(delayed(_score_cell)(*args[i]) for i in todo)
-    for i, result in zip(todo, computed if todo else [], strict=True):
+    for i, result in zip(todo, computed, strict=True):
         results[i] = result
     rows = []
     notes: dict[str, None] = {}
