@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
+# torchvision (the imagenet-11x11 benchmark, torchvision: models) imports only beside this pair;
+# `make install-vision` puts it in .venv. The same line is workflows/literature.py INSTALL_LINE.
+VISION_PIN ?= torch==2.14.1 torchvision==0.29.1 pillow
 
-.PHONY: demo test install clean bench
+.PHONY: demo test install install-vision clean bench
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 install: $(VENV)/.installed
+
+install-vision: install
+	$(PIP) install --quiet $(VISION_PIN) -e ".[vision]"
 
 demo: install
 	HF_HUB_OFFLINE=1 $(VENV)/bin/transferscope demo

@@ -255,3 +255,15 @@ def test_published_lookup_helpers():
     with pytest.raises(InputError, match="model must be one of"):
         lit.published_finetune_accuracy("dtd", "vgg16")
 
+
+
+def test_one_vision_install_line_in_code_makefile_and_readme():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text()
+    pin = re.search(r"^VISION_PIN \?= (.+)$", makefile, re.M).group(1).strip()
+    assert lit.INSTALL_LINE == f"pip install {pin}"
+    assert lit.INSTALL_LINE in (root / "README.md").read_text()
+    # The CPU torch of `make install` is a different release on purpose: torchvision does not import beside it.
+    assert re.search(r"^TORCH_PIN \?= torch==", makefile, re.M)

@@ -15,12 +15,26 @@ class InputError(ValueError):
 
 
 class MissingExtraError(ImportError):
-    """An optional dependency is missing; the message gives the ``pip install`` line."""
+    """A dependency is missing; the message gives the ``pip install`` line.
 
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"this feature needs the optional dependency '{module}': "
-            f"pip install 'transferscope[{extra}]'"
-        )
+    ``extra`` names the optional extra that provides ``module``; ``None`` means
+    ``module`` is a core dependency (``package`` is its name on PyPI), so the
+    installation itself is broken.
+
+    Examples
+    --------
+    >>> str(MissingExtraError("ray", "scale"))
+    "this feature needs the optional dependency 'ray': pip install 'transferscope[scale]'"
+    >>> print(MissingExtraError("faiss", None, package="faiss-cpu"))
+    transferscope needs 'faiss', a core dependency that is not installed (a broken installation): pip install faiss-cpu
+    """
+
+    def __init__(self, module: str, extra: str | None, *, package: str | None = None) -> None:
+        if extra is None:
+            message = (f"transferscope needs '{module}', a core dependency that is not installed "
+                       f"(a broken installation): pip install {package or module}")
+        else:
+            message = f"this feature needs the optional dependency '{module}': pip install 'transferscope[{extra}]'"
+        super().__init__(message)
         self.module = module
         self.extra = extra

@@ -53,7 +53,7 @@ def _openblas_core() -> str | None:
 
 
 def _faiss():
-    if "faiss" in sys.modules:
+    if sys.modules.get("faiss") is not None:
         return sys.modules["faiss"]
     # OpenBLAS reads OPENBLAS_CORETYPE once, when FAISS loads it; a user's own
     # setting wins, and ours is removed again right after the import.
@@ -62,8 +62,8 @@ def _faiss():
         os.environ["OPENBLAS_CORETYPE"] = core
     try:
         import faiss
-    except ImportError:  # pragma: no cover - faiss-cpu is a core dependency
-        raise MissingExtraError("faiss-cpu", "scale") from None
+    except ImportError:  # faiss-cpu is a core dependency: a broken installation
+        raise MissingExtraError("faiss", None, package="faiss-cpu") from None
     finally:
         if core is not None:
             os.environ.pop("OPENBLAS_CORETYPE", None)

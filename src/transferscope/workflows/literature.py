@@ -62,8 +62,10 @@ __all__ = [
     "published_finetune_accuracy",
 ]
 
-#: The pip line that installs what the benchmark needs (torch and torchvision).
-INSTALL_LINE = "pip install torch==2.14.1 torchvision==0.29.1"
+#: The pip line that installs what the benchmark needs (torch, torchvision, pillow): the one pair of
+#: releases whose torchvision imports on the project's machines. The Makefile's VISION_PIN
+#: (`make install-vision`) and the README use the same line; a test keeps the three equal.
+INSTALL_LINE = "pip install torch==2.14.1 torchvision==0.29.1 pillow"
 
 # ---------------------------------------------------------------------------------------
 # Models: key (as spelled in the sources' tables) -> (torchvision builder, weights enum).

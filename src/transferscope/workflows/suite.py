@@ -313,7 +313,7 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
     except ImportError:
         from transferscope.errors import MissingExtraError
 
-        raise MissingExtraError("pyyaml", "scale") from None
+        raise MissingExtraError("yaml", None, package="pyyaml") from None
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

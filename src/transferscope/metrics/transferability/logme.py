@@ -59,8 +59,8 @@ Correctness notes (where common implementations go wrong):
   rounding level of the computation, ``max(N, D) eps ||y||^2``: the score is the
   finite, high value of a fit exact to machine precision, never ``-1e9``.
 * LogME is invariant to scaling the features (``s`` and ``t`` scale together),
-  so features are rescaled to unit largest magnitude first: values from
-  ``1e-170`` to ``1e300`` give the same score without overflow.
+  so features of extreme magnitude are rescaled by a power of two (exact) first:
+  values from ``1e-170`` to ``1e300`` give the same score without overflow.
 * Labels are remapped to ``0..C-1`` first, so gaps such as ``{0, 5}`` do not
   create empty classes.
 * Everything is computed in the eigenbasis of ``F^T F`` (``N >= D``) or of the
@@ -194,8 +194,12 @@ def _max_profile(
         inside = (second < 0) & (newton > left) & (newton < right)
         bisect = np.where(x - left > right - x, 0.5 * (left + x), 0.5 * (x + right))
         trial = np.where(inside, newton, bisect)
-        step = np.abs(trial - x)
-        if np.all(step <= tol * np.maximum(1.0, np.abs(x))):
+        # Done where the step is below tol, or where Newton's predicted gain is below the
+        # rounding level of P itself (there P can no longer tell two points apart).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = np.where(second < 0, -0.5 * first**2 / second, np.inf)
+        done = (np.abs(trial - x) <= tol * np.maximum(1.0, np.abs(x))) | (gain <= 64 * _EPS * np.abs(px))
+        if np.all(done):
             break
         p_trial = _profile_terms(trial, s, z2, delta, n)[0]
         better = p_trial > px
@@ -230,7 +234,8 @@ def logme(
         indicator column as a target.
     tol : float, default=1e-10
         Convergence tolerance on ``log(alpha / beta)`` of the Newton refinement
-        of the evidence's maximum (relative where ``|log t| > 1``).
+        of the evidence's maximum (relative where ``|log t| > 1``); it also stops
+        where the predicted gain in evidence is below its rounding error.
     max_iter : int, default=1000
         Upper bound on refinement iterations (about 5-10 are used; the bracket
         guarantees the result is never below the best grid point).
@@ -267,10 +272,11 @@ def logme(
         if zero.size:
             raise InputError(f"labels column {int(zero[0])} is all zeros: every model fits it exactly "
                              "and its evidence is unbounded")
-    # The score is invariant to the scale of the features: work at unit largest magnitude.
-    largest = float(np.max(np.abs(feats)))
-    if largest > 0:
-        feats /= largest
+    # The score is invariant to the scale of the features. Extreme scales are brought to
+    # unit magnitude by a power of two, which is exact: no value changes but by overflow avoided.
+    largest = max(float(feats.max()), -float(feats.min()))
+    if largest > 0 and not 2.0**-64 <= largest <= 2.0**64:
+        feats *= 2.0 ** -np.round(np.log2(largest))
     s, z2, delta, yy = _spectrum(feats, targets, codes)
     if s.size == 0:
         # All-zero features explain nothing: only the w = 0 (t -> inf) limit remains,
