@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests never read or write the user's cache: whatever builds an encoder or a feature cache without
+# an explicit folder gets this session's own, removed at exit.
+_SESSION_CACHE = tempfile.mkdtemp(prefix="transferscope-test-cache-")
+os.environ["TRANSFERSCOPE_CACHE_DIR"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
