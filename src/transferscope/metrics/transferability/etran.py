@@ -50,7 +50,6 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import logsumexp
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
@@ -66,19 +65,36 @@ from transferscope.metrics.transferability._candidates import (
     check_weight,
     minmax,
 )
+from transferscope.metrics.transferability._classwise import (
+    class_means,
+    class_statistics,
+    fisher_log_posterior,
+)
 from transferscope.metrics.transferability._fisher import (
     adaptive_shrinkage,
     check_unit_interval,
     check_within_class_scatter,
-    class_statistics,
-    lda_log_posterior,
 )
 
 __all__ = ["etran", "etran_combine", "etran_energy", "etran_lda", "etran_svd"]
 
 
+def _log_sum_exp_rows(feats: np.ndarray) -> np.ndarray:
+    """``log sum_k exp(f_ik)`` of every row, as :func:`scipy.special.logsumexp`
+    computes it (the maximal terms taken out of the sum, ``log1p`` of the rest), in
+    fewer passes over the data."""
+    a_max = feats.max(axis=1, keepdims=True)
+    terms = feats - a_max
+    is_max = terms == 0.0
+    n_max = np.count_nonzero(is_max, axis=1)
+    np.exp(terms, out=terms)
+    terms[is_max] = 0.0
+    rest = terms.sum(axis=1) / n_max
+    return np.log1p(rest) + np.log(n_max) + a_max[:, 0]
+
+
 def _energy(feats: np.ndarray, fraction: float, tail: str) -> float:
-    energy = logsumexp(feats, axis=1)
+    energy = _log_sum_exp_rows(feats)
     n = energy.shape[0]
     # floor(fraction * N), guarded against 0.005 * 1000 = 4.999...; at least one sample.
     keep = max(1, int(np.floor(fraction * n * (1.0 + 1e-12))))
@@ -97,11 +113,12 @@ def _lda_score(
     feats: np.ndarray, codes: np.ndarray, n_classes: int, shrinkage: float | None,
     power_iterations: int | None, covariance: str,
 ) -> float:
-    n, d = feats.shape
-    priors, means, s_w = class_statistics(feats, codes, n_classes)
+    n = feats.shape[0]
     if covariance == "identity":
-        log_post = lda_log_posterior(feats, priors, means, np.ones(d), np.eye(d), 0.0)
+        priors, means = class_means(feats, codes, n_classes)
+        log_post = fisher_log_posterior(feats, priors, means, None, None, 0.0)
     else:
+        priors, means, s_w = class_statistics(feats, codes, n_classes)
         check_within_class_scatter(s_w, feats, "ETran LDA")
         eigvals, eigvecs = np.linalg.eigh(s_w)
         eigvals = np.maximum(eigvals, 0.0)
@@ -109,7 +126,7 @@ def _lda_score(
             shrinkage = adaptive_shrinkage(
                 eigvals, s_w, scale=5.0, floor=1e-10, power_iterations=power_iterations
             )
-        log_post = lda_log_posterior(feats, priors, means, eigvals, eigvecs, shrinkage)
+        log_post = fisher_log_posterior(feats, priors, means, eigvals, eigvecs, shrinkage)
     return float(np.mean(np.exp(log_post[np.arange(n), codes])))
 
 

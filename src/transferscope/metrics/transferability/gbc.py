@@ -36,6 +36,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.spatial.distance import pdist
 from sklearn.decomposition import PCA
 
 from transferscope.metrics._validation import (
@@ -46,20 +47,20 @@ from transferscope.metrics._validation import (
     check_positive_int,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["gbc", "gbc_spherical"]
 
 
 def _class_moments(feats: np.ndarray, codes: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class means and population variances, each ``(C, D)``."""
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_classes)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    sorted_feats = feats[order]
-    means = np.add.reduceat(sorted_feats, starts, axis=0) / counts[:, None]
-    dev = sorted_feats - np.repeat(means, counts, axis=0)
-    variances = np.add.reduceat(dev * dev, starts, axis=0) / counts[:, None]
-    return means, variances
+    """Per-class means and population variances, each ``(C, D)`` (two passes)."""
+    onehot = one_hot(codes, n_classes)
+    counts = np.bincount(codes, minlength=n_classes)[:, None]
+    means = class_sums(onehot, feats) / counts
+    dev = means[codes]
+    np.subtract(feats, dev, out=dev)
+    np.multiply(dev, dev, out=dev)
+    return means, class_sums(onehot, dev) / counts
 
 
 def gbc(
@@ -124,17 +125,25 @@ def gbc(
     if covariance == "spherical":
         variances = variances.mean(axis=1, keepdims=True)  # sigma_c^2, shape (C, 1)
     log_var = np.log(variances)
+    # BC(i, j) = BC(j, i) exactly (every term is symmetric in i and j), so the sum
+    # over ordered pairs is twice the sum over i < j.
+    if covariance == "spherical":
+        var, log_var = variances[:, 0], log_var[:, 0]
+        i, j = np.triu_indices(n_classes, 1)  # the order of pdist's condensed output
+        avg = 0.5 * (var[i] + var[j])
+        mahalanobis = pdist(means, "sqeuclidean") / avg / 8.0
+        # log det over D dimensions: D times the one value for spherical covariances.
+        log_det = d * (np.log(avg) - 0.5 * (log_var[i] + log_var[j]))
+        return -2.0 * float(np.exp(-(mahalanobis + 0.5 * log_det)).sum())
+    log_det_classes = log_var.sum(axis=1)
     total = 0.0
-    for i in range(n_classes):
-        avg = 0.5 * (variances[i] + variances)  # (C, D) or (C, 1)
-        mahalanobis = np.sum((means[i] - means) ** 2 / avg, axis=1) / 8.0
-        log_ratio = np.log(avg) - 0.5 * (log_var[i] + log_var)
-        # log det over D dimensions: a sum for diagonal, D times the one value for spherical.
-        log_det = log_ratio.sum(axis=1) if covariance == "diagonal" else d * log_ratio[:, 0]
-        coefficient = np.exp(-(mahalanobis + 0.5 * log_det))
-        coefficient[i] = 0.0
-        total += float(coefficient.sum())
-    return -total
+    for i in range(n_classes - 1):
+        avg = 0.5 * (variances[i] + variances[i + 1:])  # (C - 1 - i, D)
+        diff = means[i] - means[i + 1:]
+        mahalanobis = np.einsum("ij,ij->i", diff, diff / avg) / 8.0
+        log_det = np.log(avg).sum(axis=1) - 0.5 * (log_det_classes[i] + log_det_classes[i + 1:])
+        total += float(np.exp(-(mahalanobis + 0.5 * log_det)).sum())
+    return -2.0 * total
 
 
 def gbc_spherical(

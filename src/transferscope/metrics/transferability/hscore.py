@@ -24,6 +24,7 @@ from transferscope.metrics._validation import (
     check_features,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["hscore"]
 
@@ -64,9 +65,7 @@ def hscore(features: Any, labels: Any) -> float:
         )
     feats -= feats.mean(axis=0)
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
-    class_sums = np.zeros((n_classes, d))
-    np.add.at(class_sums, codes, feats)
-    means = class_sums / counts[:, None]
+    means = class_sums(one_hot(codes, n_classes), feats) / counts[:, None]
     cov_f = feats.T @ feats / (n - 1)
     eigval, eigvec = np.linalg.eigh(cov_f)
     keep = eigval > eigval.max() * max(n, d) * np.finfo(np.float64).eps

@@ -33,9 +33,12 @@ dominates the sum).
 Differences from the reference code:
 
 * Its PCA uses scikit-learn's automatic solver, randomized (and seeded by the
-  global NumPy state) for inputs larger than 500 x 500; the exact ``full`` SVD is
-  used here. It requires ``min(N, D) >= 64``; here ``k = min(64, N, D)`` and
-  components with zero variance are dropped.
+  global NumPy state) for inputs larger than 500 x 500; the exact PCA is used
+  here, from the eigendecomposition of the smaller Gram matrix of the centred
+  features (the same components as the ``full`` SVD up to the sign of each, which
+  none of the terms depends on; one ``D x D`` product instead of an SVD of all
+  ``N x D`` features). It requires ``min(N, D) >= 64``; here ``k = min(64, N, D)``
+  and components with zero variance are dropped.
 * It indexes posteriors by the raw label values (labels must be ``0..C-1``
   without gaps); labels are remapped here.
 * Features whose rows are all identical give the no-information posteriors
@@ -48,7 +51,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from transferscope.metrics._validation import (
@@ -71,6 +73,24 @@ __all__ = ["ncti", "ncti_combine", "ncti_terms"]
 _MIN_SHRINKAGE = 1e-10
 
 
+def _principal_components(feats: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The centred features on their top ``k`` principal axes and the variances
+    along them (``1/(N-1)``), as ``PCA(svd_solver="full").fit_transform`` gives
+    them up to the sign of each column, from the eigendecomposition of the
+    smaller Gram matrix of the centred features instead of an SVD of all of them."""
+    n, d = feats.shape
+    centred = feats - feats.mean(axis=0)
+    if n >= d:
+        lam, vec = np.linalg.eigh(centred.T @ centred)
+        lam, vec = lam[::-1][:k], vec[:, ::-1][:, :k]
+        reduced = centred @ vec
+    else:
+        lam, vec = np.linalg.eigh(centred @ centred.T)
+        lam, vec = lam[::-1][:k], vec[:, ::-1][:, :k]
+        reduced = vec * np.sqrt(np.maximum(lam, 0.0))
+    return reduced, np.maximum(lam, 0.0) / (n - 1)
+
+
 def _terms(
     feats: np.ndarray, codes: np.ndarray, n_classes: int, n_components: int, n_shrinkage_components: int
 ) -> dict[str, float]:
@@ -84,9 +104,7 @@ def _terms(
             "ncc": float(priors @ priors),
             "vc": float(np.log(np.sqrt(counts).sum() * np.linalg.norm(priors))),
         }
-    pca = PCA(n_components=min(n_components, n, d), svd_solver="full")
-    reduced = pca.fit_transform(feats)
-    variances = pca.explained_variance_
+    reduced, variances = _principal_components(feats, min(n_components, n, d))
     keep = variances > variances[0] * max(n, d) * np.finfo(np.float64).eps
     reduced, variances = reduced[:, keep], variances[keep]
     _, _, s_w = class_statistics(reduced, codes, n_classes)
@@ -109,7 +127,13 @@ def _terms(
         projected = lda.fit_transform(reduced, codes)
         posterior = lda.predict_proba(reduced)
     projected = projected - projected.mean(axis=0)
-    class_nuclear = sum(np.linalg.norm(posterior[codes == c], ord="nuc") for c in range(n_classes))
+    # The posterior rows of each class as one contiguous block, in sample order.
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(counts.astype(np.intp))))
+    by_class = posterior[order]
+    class_nuclear = sum(
+        np.linalg.norm(by_class[start:stop], ord="nuc") for start, stop in zip(bounds[:-1], bounds[1:])
+    )
     return {
         "seli": float(np.linalg.norm(projected, ord="nuc")),
         "ncc": float(np.mean(posterior[np.arange(n), codes])),

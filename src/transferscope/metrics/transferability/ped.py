@@ -45,21 +45,15 @@ from transferscope.metrics._validation import (
     check_positive_int,
 )
 from transferscope.metrics.registry import MetricInfo, get_metric
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["ped", "ped_dynamics"]
 
 
 def _class_shift(
-    z: np.ndarray, codes: np.ndarray, counts: np.ndarray, time_step: float, nsigma: float, constant: float
+    means: np.ndarray, radius: np.ndarray, time_step: float, nsigma: float, constant: float
 ) -> np.ndarray:
     """Displacement ``(C, D)`` of each class in one step of the simulation."""
-    n_classes = counts.shape[0]
-    means = np.zeros((n_classes, z.shape[1]))
-    np.add.at(means, codes, z)
-    means /= counts[:, None]
-    spread = np.zeros(n_classes)
-    np.add.at(spread, codes, np.einsum("ij,ij->i", z - means[codes], z - means[codes]))
-    radius = np.sqrt(spread / counts)
     dist = cdist(means, means)
     overlap = np.maximum(nsigma * (radius[:, None] + radius[None, :]) - dist, 0.0)
     move = np.minimum(0.5 * time_step**2 * constant * overlap, overlap)
@@ -137,16 +131,23 @@ def ped_dynamics(
     scale = np.maximum(ref.std(axis=0), eps)
     z = (feats - center) / scale
     counts = np.bincount(codes, minlength=classes.shape[0]).astype(np.float64)
+    onehot = one_hot(codes, classes.shape[0])
+    means = class_sums(onehot, z) / counts[:, None]
+    dev = means[codes]
+    np.subtract(z, dev, out=dev)
+    # Every sample of a class moves by the same shift, so the class means move by
+    # it and the radii stay: one pass over the samples serves every step.
+    radius = np.sqrt(class_sums(onehot, np.einsum("ij,ij->i", dev, dev)) / counts)
     total = np.zeros((classes.shape[0], d))
     first = 0.0
     for step in range(steps):
-        shift = _class_shift(z, codes, counts, time_step, nsigma, constant)
+        shift = _class_shift(means, radius, time_step, nsigma, constant)
         movement = float(np.abs(shift).sum())
         if step == 0:
             first = movement
         if first == 0.0 or movement / first <= exit_ratio:
             break
-        z += shift[codes]
+        means += shift
         total += shift
     # Unmoved classes come back bit for bit: add the displacement in the original units.
     return feats + (total * scale)[codes]

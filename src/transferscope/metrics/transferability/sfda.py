@@ -66,29 +66,32 @@ from transferscope.metrics._validation import (
     check_positive_int,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import (
+    class_statistics,
+    fisher_log_posterior,
+    one_hot,
+)
 from transferscope.metrics.transferability._fisher import (
     adaptive_shrinkage,
     check_unit_interval,
     check_within_class_scatter,
-    class_statistics,
-    lda_log_posterior,
 )
 
 __all__ = ["sfda"]
 
 
 def _fisher_log_posterior(
-    feats: np.ndarray, codes: np.ndarray, n_classes: int, shrinkage: float | None, **adaptive: Any
+    feats: np.ndarray, codes: np.ndarray, onehot: Any, shrinkage: float | None, **adaptive: Any
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Log posteriors in the regularised Fisher space, the shrinkage used, and the
     class means."""
-    priors, means, s_w = class_statistics(feats, codes, n_classes)
+    priors, means, s_w = class_statistics(feats, codes, onehot.shape[0], onehot)
     check_within_class_scatter(s_w, feats, "SFDA")
     eigvals, eigvecs = np.linalg.eigh(s_w)
     eigvals = np.maximum(eigvals, 0.0)
     if shrinkage is None:
         shrinkage = adaptive_shrinkage(eigvals, s_w, **adaptive)
-    log_post = lda_log_posterior(feats, priors, means, eigvals, eigvecs, shrinkage)
+    log_post = fisher_log_posterior(feats, priors, means, eigvals, eigvecs, shrinkage)
     return log_post, shrinkage, means
 
 
@@ -170,14 +173,15 @@ def sfda(
         )
     adaptive = {"scale": shrinkage_scale, "floor": min_shrinkage, "power_iterations": power_iterations}
 
-    log_post, shrinkage, means = _fisher_log_posterior(feats, codes, n_classes, shrinkage, **adaptive)
+    onehot = one_hot(codes, n_classes)
+    log_post, shrinkage, means = _fisher_log_posterior(feats, codes, onehot, shrinkage, **adaptive)
     # ConfMix: soften the posteriors by a second softmax, then move each sample
     # towards the mean of the other classes' means by its doubt in its own class.
     confidence = softmax(np.exp(log_post), axis=1)[np.arange(n), codes][:, None]
     other_means = (means.sum(axis=0)[None, :] - means) / (n_classes - 1)
     mixed = confidence * feats + (1.0 - confidence) * other_means[codes]
 
-    log_post, _, _ = _fisher_log_posterior(mixed, codes, n_classes, shrinkage)
+    log_post, _, _ = _fisher_log_posterior(mixed, codes, onehot, shrinkage)
     true_class = log_post[np.arange(n), codes]
     return float(np.mean(true_class) if log else np.mean(np.exp(true_class)))
 

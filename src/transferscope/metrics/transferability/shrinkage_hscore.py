@@ -18,30 +18,60 @@ plain H-score the value does not saturate at ``C - 1`` when ``N <= D``; it lies 
 ``[0, H]`` where ``H <= C - 1`` is the plain H-score, and equals ``H`` when
 ``alpha = 0``.
 
-Normalisation: ``S`` and ``G`` are both formed with ``1 / N`` (the normalisation
-of scikit-learn's Ledoit-Wolf estimate). The widely used implementation in
-Transfer-Learning-Library (``tllib.ranking.hscore.regularized_h_score``) forms
-``G`` with ``1 / (N - 1)`` but ``S`` with ``1 / N``, so its values are this score
-times ``N / (N - 1)`` and can exceed ``C - 1`` slightly.
+Normalisation (``variant``): ``S`` and ``G`` are both formed with ``1 / N`` (the
+normalisation of scikit-learn's Ledoit-Wolf estimate), so that the score is bounded
+by the plain H-score and equals it when ``alpha = 0``. The widely used implementation
+in Transfer-Learning-Library (``tllib.ranking.hscore.regularized_h_score``) forms
+``G`` with ``np.cov`` (``1 / (N - 1)``) but ``S`` with ``1 / N``, so its values are
+this score times ``N / (N - 1)`` and can exceed ``C - 1`` slightly;
+``variant="tllib"`` returns that value. No code by the paper's authors is public:
+values reported from tllib (its model-ranking benchmarks and papers that ran it) are
+``variant="tllib"``. The factor is the same for every model scored on one data set,
+so rankings and rank correlations are identical under both conventions; only the raw
+values differ, by ``1 / (N - 1)`` relative.
+
+Computation: one Gram matrix of the centred features (``F^T F``, or ``F F^T`` when
+``N < D``) serves both the Ledoit-Wolf shrinkage and the eigenbasis in which the
+trace is evaluated. The shrinkage is scikit-learn's formula
+(:func:`sklearn.covariance.ledoit_wolf_shrinkage`) written with that Gram matrix,
+``||S||_F^2 = ||F^T F||_F^2 / N^2 = ||F F^T||_F^2 / N^2``, and the row norms,
+``sum_ij (F^2)^T F^2 = sum_k ||f_k||^4``, instead of its two further ``D x D``
+products of the squared and the plain features.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from sklearn.covariance import ledoit_wolf_shrinkage
 
 from transferscope.metrics._validation import (
+    check_choice,
     check_classification_labels,
     check_features,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["shrinkage_hscore"]
 
 
-def shrinkage_hscore(features: Any, labels: Any) -> float:
+def _ledoit_wolf_shrinkage(gram: np.ndarray, row_norms2: np.ndarray, n: int, d: int) -> float:
+    """scikit-learn's Ledoit-Wolf shrinkage of centred features ``F`` from their Gram
+    matrix (``F^T F`` or ``F F^T``) and the squared row norms ``||f_k||^2``."""
+    if d == 1:
+        return 0.0  # one feature: the result is the same whatever the shrinkage
+    emp_cov_trace = float(row_norms2.sum()) / n  # tr(S)
+    mu = emp_cov_trace / d
+    beta_ = float(np.dot(row_norms2, row_norms2))  # sum of the entries of (F^2)^T F^2
+    delta_ = float(np.einsum("ij,ij->", gram, gram)) / n**2  # ||S||_F^2
+    beta = 1.0 / (d * n) * (beta_ / n - delta_)
+    delta = (delta_ - 2.0 * mu * emp_cov_trace + d * mu**2) / d  # ||S - mu I||_F^2 / D
+    beta = min(beta, delta)
+    return 0.0 if beta == 0 else beta / delta
+
+
+def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", "tllib"] = "default") -> float:
     """Shrinkage (regularised) H-score of features for a classification target.
 
     Parameters
@@ -49,21 +79,28 @@ def shrinkage_hscore(features: Any, labels: Any) -> float:
     features : array-like of shape (n_samples, n_features)
     labels : array-like of shape (n_samples,)
         Class labels of any hashable type.
+    variant : {"default", "tllib"}, default="default"
+        ``"default"``: the between-class covariance ``G`` normalised by ``1 / N``,
+        like the Ledoit-Wolf covariance (bounded by the plain H-score).
+        ``"tllib"``: ``G`` normalised by ``1 / (N - 1)`` as in
+        ``tllib.ranking.hscore.regularized_h_score``, i.e. the default times
+        ``N / (N - 1)``: the convention of values reported from tllib. Rankings
+        of models on one data set are the same under both.
 
     Returns
     -------
     float
         ``(1 - alpha) tr(Sigma_alpha^-1 G)`` with the Ledoit-Wolf covariance
         ``Sigma_alpha`` (see the module docstring); higher is better, in
-        ``[0, C - 1]``.
+        ``[0, C - 1]`` (times ``N / (N - 1)`` for ``variant="tllib"``).
 
     Notes
     -----
-    The shrinkage intensity is :func:`sklearn.covariance.ledoit_wolf_shrinkage`
-    of the centred features. The trace is evaluated in the eigenbasis of
-    ``F^T F`` (``N >= D``) or of the Gram matrix ``F F^T`` (``N < D``; the class
-    means lie in the row space of ``F``, so the null space of ``S`` contributes
-    nothing).
+    The shrinkage intensity is that of
+    :func:`sklearn.covariance.ledoit_wolf_shrinkage` on the centred features. The
+    trace is evaluated in the eigenbasis of ``F^T F`` (``N >= D``) or of the Gram
+    matrix ``F F^T`` (``N < D``; the class means lie in the row space of ``F``,
+    so the null space of ``S`` contributes nothing).
 
     Examples
     --------
@@ -75,33 +112,37 @@ def shrinkage_hscore(features: Any, labels: Any) -> float:
     >>> bad = rng.normal(size=(30, 100))
     >>> shrinkage_hscore(good, y) > shrinkage_hscore(bad, y)
     True
+    >>> bool(np.isclose(shrinkage_hscore(good, y, variant="tllib"), shrinkage_hscore(good, y) * 30 / 29))
+    True
     """
+    variant = check_choice(variant, ("default", "tllib"), name="variant")
     feats = check_features(features)
     n, d = feats.shape
     codes, classes = check_classification_labels(labels, n)
     n_classes = classes.shape[0]
     feats -= feats.mean(axis=0)
-    alpha = float(ledoit_wolf_shrinkage(feats, assume_centered=True))
-    mu = float(np.einsum("ij,ij->", feats, feats)) / (n * d)
+    row_norms2 = np.einsum("ij,ij->i", feats, feats)
+    mu = float(row_norms2.sum()) / (n * d)
     counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    onehot = one_hot(codes, n_classes)
+    gram = feats.T @ feats if n >= d else feats @ feats.T
+    alpha = _ledoit_wolf_shrinkage(gram, row_norms2, n, d)
+    gram /= n
     if n >= d:
-        lam, vec = np.linalg.eigh(feats.T @ feats / n)
-        class_sums = np.zeros((n_classes, d))
-        np.add.at(class_sums, codes, feats)
-        proj = (class_sums / counts[:, None]) @ vec  # class means in the eigenbasis of S
+        lam, vec = np.linalg.eigh(gram)
+        proj = (class_sums(onehot, feats) / counts[:, None]) @ vec  # class means in the eigenbasis of S
     else:
-        lam, u = np.linalg.eigh(feats @ feats.T / n)
+        lam, u = np.linalg.eigh(gram)
         lam = np.maximum(lam, 0.0)
         # m_c^T v_k = sqrt(N lam_k) * mean of u_k over class c, v_k = F^T u_k / sqrt(N lam_k)
-        class_sums = np.zeros((n_classes, n))
-        np.add.at(class_sums, codes, u)
-        proj = (class_sums / counts[:, None]) * np.sqrt(n * lam)
+        proj = (class_sums(onehot, u) / counts[:, None]) * np.sqrt(n * lam)
     denom = (1.0 - alpha) * np.maximum(lam, 0.0) + alpha * mu
     keep = denom > denom.max() * max(n, d) * np.finfo(np.float64).eps
     if not keep.any():
         return 0.0  # constant features
     quad = np.sum(proj[:, keep] ** 2 / denom[keep], axis=1)  # m_c^T Sigma_alpha^-1 m_c
-    return float((1.0 - alpha) * np.dot(counts, quad) / n)
+    score = float((1.0 - alpha) * np.dot(counts, quad) / n)
+    return score * n / (n - 1) if variant == "tllib" else score
 
 
 METRICS = [

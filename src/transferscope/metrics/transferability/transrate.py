@@ -87,7 +87,11 @@ def transrate(features: Any, labels: Any, *, eps: float = 1e-4) -> float:
     codes, classes = check_classification_labels(labels, n)
     eps = check_positive_float(eps, name="eps")
     feats -= feats.mean(axis=0)
-    class_rates = [_coding_rate(feats[codes == c], eps) for c in range(classes.shape[0])]
+    # The rows of each class as one contiguous block of a class-sorted copy.
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=classes.shape[0]))))
+    by_class = feats[order]
+    class_rates = [_coding_rate(by_class[start:stop], eps) for start, stop in zip(bounds[:-1], bounds[1:])]
     return float(_coding_rate(feats, eps) - np.mean(class_rates))
 
 
