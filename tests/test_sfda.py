@@ -250,3 +250,99 @@ def test_sfda_bad_options(options, match):
     f, y = case_c()
     with pytest.raises(InputError, match=match):
         sfda(f, y, **options)
+
+
+# --- variant="tencentarc": the reference exactly ---------------------------------------------
+#
+# Golden values: TencentARC/SFDA @ 3b7edf76bd682acb1eba4f4c5eb7ea7f3f7f6c59, ``metrics.py::SFDA_Score``
+# unmodified, imported from a clone in /tmp (numpy 2.4.6, scipy 1.17.1, scikit-learn 1.9.1, torch
+# 2.13.0+cpu for its imports) and called as ``SFDA_Score(f.copy(), y.copy())`` on the inputs below,
+# float32 kept as float32 (the paper's features are float32 .npy files), its "Shrinkage" print
+# silenced. ``REF_PROB_POWER3`` above is the same function on cases a-d.
+
+
+def case_f32():  # float32 input: the reference writes the mixed features back as float32
+    rng = np.random.default_rng(11)
+    n, d, c = 240, 24, 6
+    y = np.arange(n) % c
+    f = rng.normal(size=(n, d)) + 1.2 * rng.normal(size=(c, d))[y]
+    return f.astype(np.float32), y
+
+
+def case_many():  # 10 classes, imbalanced (geometric class sizes), offset features
+    rng = np.random.default_rng(12)
+    n, d, c = 500, 40, 10
+    y = np.minimum(rng.geometric(0.25, n) - 1, c - 1)
+    y[:c] = np.arange(c)
+    f = 0.5 * (rng.normal(size=(n, d)) + 0.5 * rng.normal(size=(c, d))[y]) + 3.0
+    return f, y
+
+
+def case_wide():  # N < D, anisotropic: the reference saturates at exactly 1
+    rng = np.random.default_rng(13)
+    n, d, c = 60, 80, 4
+    y = np.arange(n) % c
+    f = (rng.normal(size=(n, d)) + 1.5 * np.eye(c, d)[y]) * np.geomspace(3.0, 0.1, d)
+    return f, y
+
+
+REF_TENCENTARC = {"f32": 0.9742082464666796, "many": 0.6489591752475724, "wide": 1.0}
+VARIANT_CASES = {"f32": case_f32, "many": case_many, "wide": case_wide}
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_sfda_tencentarc_variant_matches_reference(key):
+    f, y = CASES[key]()
+    assert sfda(f, y, variant="tencentarc") == pytest.approx(REF_PROB_POWER3[key], rel=1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(VARIANT_CASES))
+def test_sfda_tencentarc_variant_matches_reference_new_cases(key):
+    f, y = VARIANT_CASES[key]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # case_wide: N - C < D
+        assert ts.score("sfda", f, y, variant="tencentarc") == pytest.approx(REF_TENCENTARC[key], rel=1e-12)
+
+
+def test_sfda_tencentarc_rounds_mixed_features_to_float32_like_the_reference():
+    f, y = case_f32()
+    exact = sfda(f, y, variant="tencentarc")
+    unrounded = sfda(f, y, power_iterations=3, log=False)  # same arithmetic kept in float64
+    assert exact == pytest.approx(REF_TENCENTARC["f32"], rel=1e-14)
+    assert abs(unrounded - REF_TENCENTARC["f32"]) > 1e-10  # the rounding is what makes it exact
+    assert unrounded == pytest.approx(exact, rel=1e-8)
+    # float64 input of the same values: nothing to round, the two agree.
+    f64 = f.astype(np.float64)
+    assert sfda(f64, y, variant="tencentarc") == sfda(f64, y, power_iterations=3, log=False)
+
+
+def test_sfda_tencentarc_remaps_labels_the_reference_cannot_take():
+    f, y = case_many()
+    base = sfda(f, y, variant="tencentarc")
+    names = np.array([f"class {i}" for i in range(10)])
+    assert sfda(f, names[y], variant="tencentarc") == pytest.approx(base, rel=1e-12)
+    assert sfda(f, 3 * y + 7, variant="tencentarc") == pytest.approx(base, rel=1e-12)
+
+
+def test_sfda_default_differs_from_tencentarc_by_the_log_and_the_eigenvalue():
+    f, y = case_many()
+    reference = sfda(f, y, variant="tencentarc")
+    # The default is the paper's mean log-probability: below the log of the mean (Jensen).
+    assert sfda(f, y, power_iterations=3) < np.log(reference)
+    # With the log dropped and the reference's eigenvalue estimate it is the reference.
+    assert sfda(f, y, power_iterations=3, log=False) == pytest.approx(reference, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"variant": "tencentarc", "log": True}, "leave log and power_iterations unset"),
+        ({"variant": "tencentarc", "log": False}, "leave log and power_iterations unset"),
+        ({"variant": "tencentarc", "power_iterations": 3}, "leave log and power_iterations unset"),
+        ({"variant": "sfda"}, "variant must be one of 'default', 'tencentarc'"),
+    ],
+)
+def test_sfda_variant_bad_options(options, match):
+    f, y = case_c()
+    with pytest.raises(InputError, match=match):
+        sfda(f, y, **options)

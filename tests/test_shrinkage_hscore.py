@@ -23,6 +23,9 @@ from sklearn.covariance import LedoitWolf
 
 import transferscope as ts
 from tests.test_logme import case_a, case_c, case_d
+from tests.test_sfda import case_f32, case_many, case_wide
+from transferscope.errors import InputError
+from transferscope.metrics.transferability.shrinkage_hscore import shrinkage_hscore
 
 TLLIB = {"a": 0.43044169172743874, "c": 0.3742847656786113, "d": 0.553361385604033}
 CASES = {"a": case_a, "c": case_c, "d": case_d}
@@ -91,3 +94,52 @@ def test_shrinkage_hscore_edge_cases():
     singles = rng.normal(size=(8, 3))  # one sample per class but one
     value = ts.score("shrinkage_hscore", singles, [0, 1, 2, 3, 4, 5, 6, 6])
     assert np.isfinite(value) and 0.0 <= value <= 6.0
+
+
+# --- variant="tllib": tllib's 1/(N-1) between-class covariance -------------------------------
+#
+# Golden values for the new cases: thuml/Transfer-Learning-Library @
+# c4aa59eb565650a552b809411601d0589efbbfe4, ``tllib/ranking/hscore.py::regularized_h_score``,
+# the module file loaded by path from a clone in /tmp (importlib; numpy 2.4.6, scikit-learn
+# 1.9.1) and called as ``regularized_h_score(f.copy(), y.copy())`` on the ``case_*`` inputs of
+# tests/test_sfda.py (float32 kept as float32; tllib casts to float64 itself).
+TLLIB_NEW = {"f32": 4.044662711487828, "many": 3.246277943906042, "wide": 1.8328342566737514}
+NEW_CASES = {"f32": case_f32, "many": case_many, "wide": case_wide}
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_shrinkage_hscore_tllib_variant_matches_tllib(key):
+    f, y = CASES[key]()
+    assert ts.score("shrinkage_hscore", f, y, variant="tllib") == pytest.approx(TLLIB[key], rel=1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(NEW_CASES))
+def test_shrinkage_hscore_tllib_variant_matches_tllib_new_cases(key):
+    f, y = NEW_CASES[key]()  # float32, 10 imbalanced classes, N < D
+    assert shrinkage_hscore(f, y, variant="tllib") == pytest.approx(TLLIB_NEW[key], rel=1e-12)
+
+
+def test_shrinkage_hscore_variants_differ_by_n_over_n_minus_one_and_rank_alike():
+    f, y = case_many()
+    n = len(y)
+    noise = np.random.default_rng(4).normal(size=f.shape)
+    for feats in (f, noise):
+        assert shrinkage_hscore(feats, y, variant="tllib") == pytest.approx(
+            shrinkage_hscore(feats, y) * n / (n - 1), rel=1e-14)
+    assert (shrinkage_hscore(f, y) > shrinkage_hscore(noise, y)) == (
+        shrinkage_hscore(f, y, variant="tllib") > shrinkage_hscore(noise, y, variant="tllib"))
+
+
+def test_shrinkage_hscore_tllib_variant_can_exceed_c_minus_one_and_default_cannot():
+    # One feature: alpha = 0, so the default is the plain H-score, at most C - 1 = 1; with
+    # perfectly separated classes it is 1 and tllib's value is N / (N - 1).
+    f = np.repeat([[0.0], [1.0]], 10, axis=0)
+    y = np.repeat([0, 1], 10)
+    assert shrinkage_hscore(f, y) == pytest.approx(1.0, rel=1e-12)
+    assert shrinkage_hscore(f, y, variant="tllib") == pytest.approx(20 / 19, rel=1e-12)
+
+
+def test_shrinkage_hscore_bad_variant():
+    f, y = case_a()
+    with pytest.raises(InputError, match="variant must be one of 'default', 'tllib'"):
+        shrinkage_hscore(f, y, variant="sklearn")
