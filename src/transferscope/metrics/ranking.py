@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from transferscope.errors import InputError
 
@@ -63,6 +62,8 @@ def _evaluate(s: np.ndarray, t: np.ndarray, method: str) -> float:
         return float(t[_top(s, 1)[0]] / t.max())
     if _constant(s) or _constant(t):
         return float("nan")
+    from scipy import stats  # lazily: importing scipy.stats costs ~0.7 s, and a cached rerun needs none
+
     if method == "weighted_kendall":
         return float(stats.weightedtau(s, t).statistic)
     if method == "kendall":

@@ -74,7 +74,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
@@ -109,6 +108,8 @@ def _spectrum(
     """
     n, d = features.shape
     if codes is not None:
+        import scipy.sparse
+
         onehot_t = scipy.sparse.csr_matrix(
             (np.ones(n), (codes, np.arange(n))), shape=(int(codes.max()) + 1, n)
         )
