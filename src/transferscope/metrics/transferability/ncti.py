@@ -82,7 +82,7 @@ def _principal_components(feats: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     centred = feats - feats.mean(axis=0)
     if n >= d:
         lam, vec = np.linalg.eigh(centred.T @ centred)
-        lam, vec = lam[::-1][:k], vec[:, ::-1][:, :k]
+        lam, vec = lam[::-1][:k], np.ascontiguousarray(vec[:, ::-1][:, :k])
         reduced = centred @ vec
     else:
         lam, vec = np.linalg.eigh(centred @ centred.T)

@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.linalg import cholesky, solve_triangular
 
 from transferscope.metrics._validation import (
     check_choice,
@@ -54,6 +55,10 @@ from transferscope.metrics.registry import MetricInfo
 from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["shrinkage_hscore"]
+
+#: Below this bound on the condition number of Sigma_alpha the trace is evaluated by a
+#: Cholesky solve; above it (little shrinkage), in the eigenbasis of S.
+_MAX_CHOLESKY_CONDITION = 1e4
 
 
 def _ledoit_wolf_shrinkage(gram: np.ndarray, row_norms2: np.ndarray, n: int, d: int) -> float:
@@ -97,10 +102,12 @@ def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", 
     Notes
     -----
     The shrinkage intensity is that of
-    :func:`sklearn.covariance.ledoit_wolf_shrinkage` on the centred features. The
-    trace is evaluated in the eigenbasis of ``F^T F`` (``N >= D``) or of the Gram
-    matrix ``F F^T`` (``N < D``; the class means lie in the row space of ``F``,
-    so the null space of ``S`` contributes nothing).
+    :func:`sklearn.covariance.ledoit_wolf_shrinkage` on the centred features.
+    When ``N >= D`` and the shrinkage bounds the condition number of
+    ``Sigma_alpha`` below 1e4, the trace is one Cholesky solve; otherwise it is
+    evaluated in the eigenbasis of ``F^T F`` (``N >= D``) or of the Gram matrix
+    ``F F^T`` (``N < D``; the class means lie in the row space of ``F``, so the
+    null space of ``S`` contributes nothing).
 
     Examples
     --------
@@ -128,6 +135,19 @@ def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", 
     gram = feats.T @ feats if n >= d else feats @ feats.T
     alpha = _ledoit_wolf_shrinkage(gram, row_norms2, n, d)
     gram /= n
+    eps = np.finfo(np.float64).eps
+    if n >= d and mu > 0.0 and alpha > 0.0 and (1.0 + (1.0 - alpha) * d / alpha) < _MAX_CHOLESKY_CONDITION:
+        # Sigma_alpha is well conditioned (lam_max(S) <= tr S = D mu bounds its condition
+        # number by 1 + (1 - alpha) D / alpha): a Cholesky solve gives the quadratic forms
+        # to ~1e-12 relative, with no eigenvalue small enough to be clipped below.
+        sigma = (1.0 - alpha) * gram
+        sigma.flat[:: d + 1] += alpha * mu
+        chol = cholesky(sigma, lower=True, check_finite=False)
+        means = class_sums(onehot, feats) / counts[:, None]
+        half = solve_triangular(chol, means.T, lower=True, check_finite=False)  # L^-1 m_c
+        quad = np.einsum("ij,ij->j", half, half)  # m_c^T Sigma_alpha^-1 m_c
+        score = float((1.0 - alpha) * np.dot(counts, quad) / n)
+        return score * n / (n - 1) if variant == "tllib" else score
     if n >= d:
         lam, vec = np.linalg.eigh(gram)
         proj = (class_sums(onehot, feats) / counts[:, None]) @ vec  # class means in the eigenbasis of S
@@ -137,7 +157,7 @@ def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", 
         # m_c^T v_k = sqrt(N lam_k) * mean of u_k over class c, v_k = F^T u_k / sqrt(N lam_k)
         proj = (class_sums(onehot, u) / counts[:, None]) * np.sqrt(n * lam)
     denom = (1.0 - alpha) * np.maximum(lam, 0.0) + alpha * mu
-    keep = denom > denom.max() * max(n, d) * np.finfo(np.float64).eps
+    keep = denom > denom.max() * max(n, d) * eps
     if not keep.any():
         return 0.0  # constant features
     quad = np.sum(proj[:, keep] ** 2 / denom[keep], axis=1)  # m_c^T Sigma_alpha^-1 m_c
