@@ -247,3 +247,19 @@ def test_does_not_mutate_input():
     etran(f, y)
     etran_svd(f, f[:, 0] * 2.0)
     np.testing.assert_array_equal(f, f0)
+
+
+def test_energy_equals_scipy_logsumexp_with_tied_maxima():
+    # The row-wise log-sum-exp is computed as scipy's (maxima taken out, log1p of the rest),
+    # including rows whose maximum occurs several times and constant rows.
+    rng = np.random.default_rng(8)
+    f = rng.normal(size=(400, 9)) * np.geomspace(0.01, 100.0, 400)[:, None]
+    f[:50, :4] = f[:50].max(axis=1, keepdims=True)  # ties at the maximum
+    f[50:60] = 3.0  # constant rows
+    energy = np.sort(logsumexp(f, axis=1))
+    for fraction in (0.005, 0.1, 1.0):
+        keep = max(1, int(np.floor(fraction * 400 * (1 + 1e-12))))
+        assert etran_energy(f, np.arange(400) % 2, fraction=fraction) == pytest.approx(
+            float(np.mean(energy[:keep])), rel=1e-15)
+        assert etran_energy(f, np.arange(400) % 2, fraction=fraction, tail="top") == pytest.approx(
+            float(np.mean(energy[-keep:])), rel=1e-15)

@@ -197,3 +197,61 @@ def test_does_not_mutate_input():
     f0 = f.copy()
     ncti(f, y)
     np.testing.assert_array_equal(f, f0)
+
+
+def _terms_with_sklearn_pca(f, y, n_components=64, n_shrinkage_components=32):
+    """Independent route: scikit-learn's exact PCA (full SVD of all N x D features), its
+    LDA, and the nuclear norms of the boolean-masked class blocks, as the reference does."""
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    n, d = f.shape
+    pca = PCA(n_components=min(n_components, n, d), svd_solver="full")
+    reduced = pca.fit_transform(f)
+    variances = pca.explained_variance_
+    keep = variances > variances[0] * max(n, d) * np.finfo(np.float64).eps
+    reduced, variances = reduced[:, keep], variances[keep]
+    shrinkage = float(np.exp(-variances[:n_shrinkage_components].sum()))
+    lda = (LinearDiscriminantAnalysis(solver="svd") if shrinkage <= 1e-10
+           else LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        projected = lda.fit_transform(reduced, y)
+        posterior = lda.predict_proba(reduced)
+    classes = np.unique(y)
+    codes = np.searchsorted(classes, y)
+    return (
+        np.linalg.norm(projected - projected.mean(axis=0), ord="nuc"),
+        np.mean(posterior[np.arange(n), codes]),
+        np.log(sum(np.linalg.norm(posterior[y == c], ord="nuc") for c in classes)),
+    )
+
+
+def _case_wide():  # N < D: the PCA comes from the N x N Gram matrix
+    rng = np.random.default_rng(26)
+    n, d, c = 120, 300, 4
+    y = np.arange(n) % c
+    return rng.normal(size=(n, d)) + 1.5 * np.eye(c, d)[y], y
+
+
+def _case_many_classes():  # C - 1 > k: every PCA axis is a discriminant direction
+    rng = np.random.default_rng(27)
+    n, d, c = 900, 48, 30
+    y = np.arange(n) % c
+    return 0.3 * (rng.normal(size=(n, d)) + rng.normal(size=(c, d))[y]) + 2.0, y
+
+
+@pytest.mark.parametrize(
+    ("case", "options"),
+    [(case_a, {}), (case_b, {}), (case_c, {}), (case_tall, {}), (_case_wide, {}),
+     (_case_many_classes, {}), (case_a, {"n_components": 5, "n_shrinkage_components": 2})],
+    ids=["svd-solver", "eigen-solver", "two-classes", "tall", "n-below-d", "many-classes", "k=5"],
+)
+def test_terms_equal_sklearn_full_svd_pca_route(case, options):
+    # Our PCA is the eigendecomposition of the Gram matrix (signs may differ from the SVD's,
+    # which no term depends on); the terms must agree with the SVD route to rounding.
+    f, y = case()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ours = _as_tuple(ncti_terms(f, y, **options))
+    np.testing.assert_allclose(ours, _terms_with_sklearn_pca(f, y, **options), rtol=1e-9)

@@ -143,3 +143,37 @@ def test_shrinkage_hscore_bad_variant():
     f, y = case_a()
     with pytest.raises(InputError, match="variant must be one of 'default', 'tllib'"):
         shrinkage_hscore(f, y, variant="sklearn")
+
+
+def _dense_shrinkage_hscore(f, y):
+    """The definition with scikit-learn's Ledoit-Wolf covariance and a dense solve."""
+    n = len(y)
+    lw = LedoitWolf().fit(f)
+    centred = f - f.mean(axis=0)
+    g = np.zeros_like(centred)
+    for c in np.unique(y):
+        g[y == c] = centred[y == c].mean(axis=0)
+    return lw.shrinkage_, (1 - lw.shrinkage_) * np.trace(np.linalg.solve(lw.covariance_, g.T @ g / n))
+
+
+@pytest.mark.parametrize("anisotropy", [1.0, 30.0, 3000.0])
+def test_shrinkage_hscore_equals_dense_formula_at_any_shrinkage(anisotropy):
+    # Strong shrinkage (the trace is a Cholesky solve) down to shrinkage ~1e-4 (the
+    # condition bound 1 + (1 - alpha) D / alpha exceeds 1e4: the eigenbasis route).
+    rng = np.random.default_rng(5)
+    n, d, c = 4000, 20, 6
+    y = rng.integers(0, c, n)
+    f = (rng.normal(size=(n, d)) + 0.8 * np.eye(c, d)[y]) * np.geomspace(anisotropy, 1.0, d)
+    alpha, dense = _dense_shrinkage_hscore(f, y)
+    assert 1e-6 < alpha < 1.0
+    assert shrinkage_hscore(f, y) == pytest.approx(dense, rel=1e-9)
+
+
+def test_shrinkage_hscore_both_regimes_are_covered():
+    rng = np.random.default_rng(5)
+    n, d, c = 4000, 20, 6
+    y = rng.integers(0, c, n)
+    base = rng.normal(size=(n, d)) + 0.8 * np.eye(c, d)[y]
+    bounds = [1 + (1 - a) * d / a for a in
+              (_dense_shrinkage_hscore(base * np.geomspace(s, 1.0, d), y)[0] for s in (1.0, 3000.0))]
+    assert bounds[0] < 1e4 < bounds[1]

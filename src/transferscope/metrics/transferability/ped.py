@@ -27,6 +27,10 @@ Differences from the reference:
 * The shift is computed from class means with ``C x C`` matrices instead of a
   ``C x C x D`` array, and two classes with identical means (no direction to push
   along; NaN in the reference) do not move each other.
+* The class means and radii are computed once: all samples of a class move by the
+  same shift, so a step moves the class mean by it and leaves the radius as it was
+  (the reference recomputes both from the moved samples, the same numbers to
+  rounding).
 """
 
 from __future__ import annotations
