@@ -138,6 +138,19 @@ def class_moments_pair_logs(f32: np.ndarray, y: np.ndarray, options: dict[str, A
         np.log(variances[i] + variances[i + 1:]).sum(axis=1)
 
 
+def gram_eigh_classes_block_svds(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Class sums, F^T F + eigh (float64), and the singular values of one ``N_c x C``
+    block per class (NCTI's class-wise nuclear norms of the posteriors; an exact
+    nuclear norm needs an SVD)."""
+    gram_eigh_classes(f32, y, options)
+    codes, n_classes = _codes(y)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_classes))))
+    blocks = f32.astype(np.float64)[order][:, :n_classes]  # any N x C matrix of that shape
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        np.linalg.svd(blocks[start:stop], compute_uv=False)
+
+
 FLOORS["hscore"] = Floor("class sums + F^T F + eigh (float64; the pseudo-inverse needs the spectrum)",
                          gram_eigh_classes, 3.0)
 FLOORS["shrinkage_hscore"] = Floor("class sums + F^T F + one Cholesky solve (float64; the shrunk "
@@ -153,8 +166,9 @@ FLOORS["etran"] = Floor("exp of every entry + class sums + F^T F + eigh (float64
                         gram_eigh_classes_log_sum_exp, 3.0)
 FLOORS["etran_energy"] = Floor("exp of every entry + row sums (float64)", log_sum_exp_pass, 3.0)
 FLOORS["etran_lda"] = Floor("class sums + F^T F + eigh (float64)", gram_eigh_classes, 3.0)
-FLOORS["ncti"] = Floor("class sums + F^T F + eigh (float64; PCA through the covariance)",
-                       gram_eigh_classes, 3.0)
+FLOORS["ncti"] = Floor("class sums + F^T F + eigh (float64; PCA through the covariance) + one SVD "
+                       "per class of an N_c x C block (the class-wise nuclear norms)",
+                       gram_eigh_classes_block_svds, 3.0)
 FLOORS["ped"] = Floor("class sums + F^T F + eigh (float64; the default LogME base's floor, "
                       "the dynamics are O(N D) per step)", gram_eigh_classes, 3.0)
 
