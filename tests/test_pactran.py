@@ -176,3 +176,53 @@ def test_pactran_does_not_mutate_inputs():
     pactran(f, y)
     np.testing.assert_array_equal(f, f0)
     np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize(("lam", "shift"), [(10.0, 3.0), (0.1, 1.0), (10.0, 0.3)])
+def test_pactran_fit_is_converged_to_rounding(lam, shift):
+    # Independent route to the minimiser: Newton's method with the dense Hessian (every
+    # weight and bias, the last class's bias pinned at 0), iterated to a rounding-level
+    # step; the bound is then written out. Weak regularisation and well-separated classes
+    # (lam=10, shift=3) make the problem ill-conditioned: the value is first-order in the
+    # error of the minimiser, so a loosely converged fit shows.
+    rng = np.random.default_rng(7)
+    n, d, c = 240, 4, 3
+    y = np.arange(n) % c
+    f = rng.normal(size=(n, d)) + shift * np.eye(c, d)[y]
+    x = f - f.mean(axis=0)
+    reg = lam * n
+    onehot = np.eye(c)[y]
+    xb = np.c_[x, np.ones(n)]  # the weights and the bias of a class act on [x, 1]
+    free = np.ones((d + 1, c), dtype=bool)
+    free[d, c - 1] = False  # the last bias
+    penalty = np.r_[np.ones(d), 0.0][:, None] / reg * np.ones((1, c))
+
+    def unpack(theta):
+        wb = np.zeros((d + 1, c))
+        wb[free] = theta
+        z = xb @ wb
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True), wb
+
+    theta = np.zeros(int(free.sum()))
+    for _ in range(100):
+        p, wb = unpack(theta)
+        grad = (xb.T @ (p - onehot) / n + penalty * wb)[free]
+        hess = np.zeros((d + 1, c, d + 1, c))
+        for a in range(c):
+            for b in range(c):
+                weight = p[:, a] * ((a == b) - p[:, b]) / n
+                hess[:, a, :, b] = (xb * weight[:, None]).T @ xb
+            hess[:, a, :, a] += np.diag(penalty[:, a])
+        hess = hess.reshape((d + 1) * c, (d + 1) * c)[np.ix_(free.ravel(), free.ravel())]
+        step = np.linalg.solve(hess, -grad)
+        theta = theta + step
+        if np.max(np.abs(step)) <= 1e-14 * max(1.0, np.max(np.abs(theta))):
+            break
+    p, wb = unpack(theta)
+    loss = np.mean(-np.log(p[np.arange(n), y])) + np.sum(wb[:d] ** 2) / (2 * reg)
+    trace = np.sum((np.sum(x * x, axis=1) + 1.0) * np.sum(p * (1 - p), axis=1))
+    k, s2 = d * c, 100.0 / d
+    bound = loss + 0.5 * k / reg * s2 * np.log1p(trace * reg / k)
+    assert pactran(f, y, lam=lam) == pytest.approx(-bound, rel=1e-11)

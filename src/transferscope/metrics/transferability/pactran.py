@@ -34,7 +34,10 @@ Differences from the reference:
 * The head is fitted from zero to convergence (L-BFGS-B, then Newton-CG steps to a
   rounding-level gradient) instead of 100 L-BFGS iterations from a random start, so
   the score is deterministic and reproducible to ~1e-14 (the reference's 100
-  iterations stop ~1e-5 relative from its converged value).
+  iterations stop ~1e-5 relative from its converged value). Cost: at N = 10 000,
+  D = 512, C = 100 about 60 L-BFGS iterations and 60 Hessian-vector products, each
+  two ``N x D x C`` products; scipy's default L-BFGS-B tolerances (``gtol = 1e-5``)
+  would stop after 10 iterations with the value 12% off.
 * Labels are remapped to ``0..C-1``; the reference counts ``max(label) + 1`` classes,
   so label gaps add empty classes whose biases drift to ``-inf``.
 """
@@ -47,7 +50,6 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 from scipy.sparse.linalg import LinearOperator, cg
-from scipy.special import logsumexp
 
 from transferscope.metrics._validation import (
     check_classification_labels,
@@ -65,40 +67,55 @@ def _fit_head(
 ) -> tuple[float, np.ndarray]:
     """Minimise the regularised cross-entropy; return ``(min L, probabilities)``.
 
-    L-BFGS-B from zero, then up to three Newton steps (conjugate gradients on exact
-    Hessian-vector products) while they shrink the gradient: L-BFGS stops once the loss
-    no longer decreases in floating point, which leaves the minimiser, and so the
-    curvature term, accurate to only ~1e-9 relative.
+    L-BFGS-B from zero until the gradient is ``1e-8`` of its value at zero, then Newton
+    steps (conjugate gradients on exact Hessian-vector products) while they shrink the
+    gradient, to rounding level. L-BFGS-B alone stalls once the loss no longer decreases
+    in floating point, which leaves the PACTran value ~1e-9 relative from its limit (the
+    curvature term is first-order in the error of the minimiser); one or two Newton steps
+    from ``1e-8`` of the initial gradient reach ~1e-14 in about as many products as the
+    L-BFGS iterations before them. The minimiser is unique (up to a common shift of the
+    biases, which changes no probability), so the value does not depend on the path.
     """
     n, d = feats.shape
     rows = np.arange(n)
-    size = (d + 1) * n_classes
+    n_weights = d * n_classes
+    size = n_weights + n_classes
 
     def split(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return theta[: d * n_classes].reshape(d, n_classes), theta[d * n_classes :]
+        return theta[:n_weights].reshape(d, n_classes), theta[n_weights:]
 
-    def probabilities(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Logits, class probabilities and log-partition of every sample."""
+    def loss_and_probabilities(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = split(theta)
-        logits = feats @ w + b
-        lse = logsumexp(logits, axis=1)
-        return logits, np.exp(logits - lse[:, None]), lse
+        logits = feats @ w
+        logits += b
+        true_logit_sum = float(logits[rows, codes].sum())
+        peak = logits.max(axis=1)
+        logits -= peak[:, None]
+        np.exp(logits, out=logits)
+        total = logits.sum(axis=1)
+        logits /= total[:, None]  # now the probabilities
+        lse_sum = float(np.sum(peak) + np.sum(np.log(total)))
+        return (lse_sum - true_logit_sum) / n + 0.5 * float(np.vdot(w, w)) / reg, logits
 
     def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, _ = split(theta)
-        logits, resid, lse = probabilities(theta)
-        loss = (lse.sum() - logits[rows, codes].sum()) / n + 0.5 * np.sum(w * w) / reg
+        loss, resid = loss_and_probabilities(theta)
         resid[rows, codes] -= 1.0
         resid /= n
-        grad = np.concatenate([(feats.T @ resid + w / reg).ravel(), resid.sum(axis=0)])
-        return float(loss), grad
+        grad = np.empty(size)
+        grad_w = grad[:n_weights].reshape(d, n_classes)
+        np.matmul(feats.T, resid, out=grad_w)
+        grad_w += w / reg
+        grad[n_weights:] = resid.sum(axis=0)
+        return loss, grad
 
+    initial_gradient = float(np.max(np.abs(value_and_grad(np.zeros(size))[1])))
     result = minimize(
         value_and_grad,
         np.zeros(size),
         jac=True,
         method="L-BFGS-B",
-        options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": 1e-12, "ftol": 0.0},
+        options={"maxiter": max_iter, "maxfun": 2 * max_iter, "gtol": 1e-8 * initial_gradient, "ftol": 0.0},
     )
     if result.nit >= max_iter:
         warnings.warn(
@@ -109,27 +126,36 @@ def _fit_head(
         )
     theta = result.x
     grad = value_and_grad(theta)[1]
-    for _ in range(3):
-        if np.max(np.abs(grad)) <= 1e-15:
+    for _ in range(4):
+        grad_max = float(np.max(np.abs(grad)))
+        if grad_max <= 1e-15:
             break
-        probs = probabilities(theta)[1]
+        probs = loss_and_probabilities(theta)[1]
 
         def hessp(vec: np.ndarray, probs: np.ndarray = probs) -> np.ndarray:
             vw, vb = split(vec)
-            dlogits = feats @ vw + vb
-            dprobs = probs * (dlogits - np.sum(probs * dlogits, axis=1, keepdims=True)) / n
+            dprobs = feats @ vw
+            dprobs += vb
+            dprobs -= np.einsum("ij,ij->i", probs, dprobs)[:, None]
+            dprobs *= probs
+            dprobs /= n
+            out = np.empty(size)
+            out_w = out[:n_weights].reshape(d, n_classes)
+            np.matmul(feats.T, dprobs, out=out_w)
+            out_w += vw / reg
             # + mean(vb) on the biases: fixes the shift of all biases (which leaves the loss
             # unchanged and the Hessian singular) without changing the Newton step.
-            return np.concatenate([(feats.T @ dprobs + vw / reg).ravel(), dprobs.sum(axis=0) + vb.mean()])
+            out[n_weights:] = dprobs.sum(axis=0) + vb.mean()
+            return out
 
         hessian = LinearOperator((size, size), matvec=hessp)
-        step, _ = cg(hessian, -grad, rtol=1e-8, atol=0.0, maxiter=min(size, 1000))
+        rtol = min(0.1, 0.1 * np.sqrt(grad_max / initial_gradient)) if initial_gradient > 0 else 0.1
+        step, _ = cg(hessian, -grad, rtol=rtol, atol=0.0, maxiter=min(size, 1000))
         new_grad = value_and_grad(theta + step)[1]
-        if np.max(np.abs(new_grad)) >= np.max(np.abs(grad)):
+        if np.max(np.abs(new_grad)) >= grad_max:
             break  # at rounding level already
         theta, grad = theta + step, new_grad
-    loss, _ = value_and_grad(theta)
-    return loss, probabilities(theta)[1]
+    return loss_and_probabilities(theta)
 
 
 def pactran(
