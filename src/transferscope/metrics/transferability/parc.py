@@ -145,10 +145,11 @@ def _condensed_correlation_distance(z: np.ndarray, *, chunk: int = 1024) -> np.n
     for start in range(0, n - 1, chunk):
         stop = min(start + chunk, n - 1)
         block = unit[start:stop] @ unit.T
-        for row in range(start, stop):
-            length = n - row - 1
-            out[pos : pos + length] = 1.0 - block[row - start, row + 1 :]
-            pos += length
+        # The entries right of the diagonal, row by row: condensed (pdist) order.
+        upper = np.arange(n)[None, :] > np.arange(start, stop)[:, None]
+        values = block[upper]
+        np.subtract(1.0, values, out=out[pos : pos + values.shape[0]])
+        pos += values.shape[0]
     return out
 
 
