@@ -173,3 +173,141 @@ FLOORS["ped"] = Floor("class sums + F^T F + eigh (float64; the default LogME bas
                       "the dynamics are O(N D) per step)", gram_eigh_classes, 3.0)
 
 # --- neighbour-based and iterative estimators -------------------------------
+#
+# One exact FAISS self-search for the neighbour-based estimators; for the iterative
+# ones, one fit of the model the estimator is built on, run as far as a correct value
+# needs. Each floor gets the same float32 features, labels and options as its estimator.
+
+
+def _faiss_as_transferscope_loads_it():
+    """FAISS, imported through transferscope (which picks OpenBLAS kernels for this CPU
+    and larger BLAS blocks), so that the floor and the estimator run the same FAISS."""
+    import sys
+
+    if "faiss" not in sys.modules:
+        import transferscope as ts
+
+        ts.score("knn", np.eye(3), [0, 0, 1], k=1)
+    return sys.modules["faiss"]
+
+
+def faiss_self_search(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One exact FAISS flat self-search of all N rows for their ``k + 1`` nearest (self
+    included), float32, on unit rows for the cosine metric (inner product), else L2."""
+    faiss = _faiss_as_transferscope_loads_it()
+    k = int(options.get("k", 5))
+    x = np.ascontiguousarray(f32, dtype=np.float32)
+    if options.get("metric", "cosine") == "cosine":
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        index = faiss.IndexFlatIP(x.shape[1])
+    else:
+        index = faiss.IndexFlatL2(x.shape[1])
+    index.add(x)
+    index.search(x, k + 1)
+
+
+def within_class_max_norm_pairs(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """Per class, the max-norm distance of every within-class pair once (scipy ``pdist``,
+    float64). In high dimension every exact max-norm k-NN search must look at all of them;
+    there is no BLAS path for the max norm (FAISS's flat ``METRIC_Linf`` search is slower)."""
+    from scipy.spatial.distance import pdist
+
+    f = f32.astype(np.float64)
+    codes, n_classes = _codes(y)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_classes))))
+    sorted_f = f[order]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        pdist(sorted_f[start:stop], "chebyshev")
+
+
+def pca_correlations_sort(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """On the seeded subsample of M = min(N, max_samples) rows: the randomized PCA to
+    ``n_dims`` components, the M (M - 1) / 2 row correlations (one M x M x n_dims product)
+    and one sort of them (Spearman's correlation needs their ranks)."""
+    from sklearn.decomposition import PCA
+
+    f = f32.astype(np.float64)
+    n = f.shape[0]
+    m = options.get("max_samples", 2000)
+    seed = options.get("seed", 0)
+    if m is not None and n > m:
+        f = f[np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False))]
+    z = PCA(n_components=min(options.get("n_dims", 32), *f.shape), svd_solver="randomized",
+            random_state=seed, iterated_power=1).fit_transform(f)
+    z -= z.mean(axis=1, keepdims=True)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    corr = z @ z.T
+    m = corr.shape[0]
+    np.sort(np.concatenate([corr[i, i + 1 :] for i in range(m - 1)]))
+
+
+def softmax_head_lbfgs(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One L-BFGS-B fit (scipy, analytic gradient) of PACTran's softmax head: centred
+    features, weight decay ``1 / (2 lam N)``, from zero, run until L-BFGS-B stops improving
+    the loss (``ftol = 0``, ``gtol = 1e-10`` of the initial gradient): the most accurate
+    value L-BFGS-B alone reaches (~2e-9 relative at N = 10,000). scipy's default tolerances
+    stop after ~10 iterations with the value 12% off."""
+    from scipy.optimize import minimize
+
+    x = f32.astype(np.float64)
+    x -= x.mean(axis=0)
+    codes, c = _codes(y)
+    n, d = x.shape
+    reg = float(options.get("lam", 10.0)) * n
+    rows = np.arange(n)
+
+    def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[: d * c].reshape(d, c), theta[d * c :]
+        z = x @ w + b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        total = p.sum(axis=1)
+        loss = (np.log(total).sum() - z[rows, codes].sum()) / n + 0.5 * np.sum(w * w) / reg
+        p /= total[:, None]
+        p[rows, codes] -= 1.0
+        p /= n
+        return loss, np.concatenate([(x.T @ p + w / reg).ravel(), p.sum(axis=0)])
+
+    theta0 = np.zeros((d + 1) * c)
+    g0 = float(np.max(np.abs(value_and_grad(theta0)[1])))
+    minimize(value_and_grad, theta0, jac=True, method="L-BFGS-B",
+             options={"maxiter": 5000, "maxfun": 10000, "ftol": 0.0, "gtol": 1e-10 * g0})
+
+
+def pca_gaussian_mixture(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """PCA keeping 80% of the variance, then one scikit-learn ``GaussianMixture`` fit with
+    NLEEP's settings (``5 C`` components, ``covariance_type`` as passed, default "full",
+    ``random_state = 0``) on those features, scaled as NLEEP scales them."""
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
+    x = f32.astype(np.float64)
+    x -= x.mean(axis=0)
+    z = PCA(n_components=options.get("variance_kept", 0.8)).fit_transform(x)
+    z /= np.sqrt(np.mean(np.var(z, axis=0)))
+    _, c = _codes(y)
+    GaussianMixture(n_components=options.get("n_components_per_class", 5) * c,
+                    covariance_type=options.get("covariance_type", "full"),
+                    random_state=options.get("seed", 0)).fit(z)
+
+
+def source_joint(f32: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> None:
+    """One pass over the features (every estimator checks them for NaN/inf) and one over
+    the source probabilities: the C x C_s joint of labels and source classes (a sparse
+    one-hot product, float64)."""
+    from scipy.sparse import csr_array
+
+    np.isfinite(f32).all()
+    probs = np.asarray(options["source_probs"], dtype=np.float64)
+    codes, n_classes = _codes(y)
+    n = codes.shape[0]
+    csr_array((np.ones(n), (codes, np.arange(n))), shape=(n_classes, n)) @ probs
+
+
+FLOORS["knn"] = Floor("one exact FAISS flat self-search, k+1 neighbours", faiss_self_search, 1.5)
+FLOORS["tmi"] = Floor("per class: max-norm distance of every pair (pdist)", within_class_max_norm_pairs, 1.5)
+FLOORS["parc"] = Floor("subsample PCA + M^2/2 correlations + one sort", pca_correlations_sort, 1.5)
+FLOORS["pactran"] = Floor("L-BFGS-B head fit until it stops improving", softmax_head_lbfgs, 2.0)
+FLOORS["nleep"] = Floor("PCA 80% + one sklearn GaussianMixture fit", pca_gaussian_mixture, 1.2)
+FLOORS["leep"] = Floor("finite check of F + C x C_s joint (source probs)", source_joint, 3.0)
