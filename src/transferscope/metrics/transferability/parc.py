@@ -29,11 +29,12 @@ in exact integer arithmetic.
 Memory and time: PARC needs all ``N (N - 1) / 2`` pairwise feature distances and
 their ranks by definition, ``O(N^2)`` memory and ``O(N^2 (k + log N))`` time (one
 ``N x N x k`` product and one sort). The distances are formed block by block into one
-condensed vector (never an N x N matrix); the peak is about 17 bytes per pair. By
+condensed vector (never an N x N matrix); the peak is 12-20 bytes per pair beyond a few
+thousand samples (the float64 distances and a few boolean masks). By
 default at most ``max_samples = 2000`` samples are used, drawn without replacement
-with ``np.random.default_rng(seed)``: 2 million pairs, ~35 MB and a fraction of a
+with ``np.random.default_rng(seed)``: 2 million pairs, ~60 MB and a fraction of a
 second. Raise it (``None`` = all samples) for an exact score on larger sets: 20 000
-samples need ~3.4 GB.
+samples need ~2.6 GB.
 
 The reference convention, ``variant="dbolya"``: the published PARC tables (Bolya et
 al. 2021, and the papers that compare to it through dbolya/parc) report
