@@ -4,7 +4,9 @@
 Entries already cached are returned without loading the model. Otherwise the
 inputs are encoded in chunks; each finished chunk is saved, so an interrupted
 run (Ctrl-C, crash) loses at most one chunk and the next run resumes. Final
-entries appear only once complete.
+entries appear only once complete. The result is in the order of
+``encoder.output_keys(layers, poolings)`` whatever part of it was cached: callers
+build layer-by-layer tables (``cka_prev``) from this order.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def extract_features(
     Returns
     -------
     dict
-        ``{(layer, pooling): float32 array (n_inputs, dim)}``; cached arrays are memory-mapped.
+        ``{(layer, pooling): float32 array (n_inputs, dim)}`` in the order of
+        ``encoder.output_keys(layers, poolings)``, cached or not; cached arrays are memory-mapped.
 
     Examples
     --------
@@ -93,7 +96,7 @@ def extract_features(
             result[key] = hit
     missing = [key for key in keys if key not in result]
     if not missing:
-        return result
+        return {key: result[key] for key in keys}
     missing_layers = list(dict.fromkeys(layer for layer, _ in missing))
     if not getattr(encoder, "chunkable", True):
         computed = _encode_all(encoder, inputs, missing_layers, poolings, missing, progress)
@@ -105,7 +108,7 @@ def extract_features(
         result[key] = cache.put(entry_keys[key], computed[key], fields[key])
     if getattr(encoder, "chunkable", True):
         cache.clear_partial(group)
-    return result
+    return {key: result[key] for key in keys}  # the encoder's order, never cache hits first
 
 
 def _encode_all(
@@ -138,7 +141,7 @@ def _encode_chunks(
     with progress_bar(f"encoding with {encoder.name}", total=n, enabled=progress) as advance:
         for index, start in enumerate(range(0, n, chunk_size)):
             stop = min(start + chunk_size, n)
-            done = cache.get_chunk(group, index, names)
+            done = cache.get_chunk(group, index, names, rows=stop - start)
             if done is None:
                 out = encoder.encode(inputs[start:stop], layers=layers, poolings=poolings, progress=advance)
                 done = {name: out[key] for name, key in zip(names, keys)}

@@ -10,7 +10,8 @@ copied over, a file added or removed) hashes the contents again. A file
 modified less than :data:`RACY_SECONDS` before it was hashed is never
 remembered: a second write within the file system's timestamp granularity
 could leave its size and times unchanged (git's "racy" entries). A memo that
-cannot be read or written is ignored; it holds JSON only, written atomically.
+cannot be read or written is ignored; it holds JSON only, written atomically
+with the user's umask (shared caches stay shared).
 """
 
 from __future__ import annotations
@@ -136,6 +137,9 @@ def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(value, handle)
+        from transferscope.extraction.cache import apply_umask  # cache imports this module
+
+        apply_umask(tmp)
         os.replace(tmp, path)
     except OSError:
         pass

@@ -8,6 +8,21 @@ already there, so an interrupted run resumes. Meta-evaluation (per target and
 estimator: weighted Kendall tau, Kendall tau, regret@1, top-1 hit against the
 probe) is recomputed from the stored rows at the end of every run, with the
 static prior baseline next to the estimators.
+
+A cell is "already there" only when it was stored under the same cell key
+(:func:`cell_key`): a hash of everything that changes its rows: the target's
+inputs and labels as the run sees them (so ``max_samples``, the seed, the data
+root and split), the task, the sorted list of estimators, the ground truth
+(``probe`` and, for ``finetune``, its options), the model's identity (weights)
+and preprocessing, the layer, the pooling and the model's static prior. A cell
+stored under another key (another ``--max-samples``, an estimator added or
+removed, new weights) is recomputed whole and its rows replace the old ones in
+one transaction: estimators and probes already computed for the same features
+come from the score cache, so adding an estimator computes only that estimator.
+Library versions are not part of the key (each row records them). The
+meta-evaluation uses only rows stored under the current keys. A suite whose
+candidates give the same candidate name twice (the same model listed twice,
+overlapping layers or a repeated pooling) is refused before any work.
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
 from transferscope.extraction.features import extract_features
+from transferscope.extraction.fingerprint import hash_fields
 from transferscope.extraction.versions import library_versions
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import get_metric, list_metrics
@@ -37,19 +53,26 @@ from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
-__all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "META_METHODS"]
+__all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "META_METHODS"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
+_CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
 @dataclass
 class BenchmarkResult:
-    """Meta-evaluation rows of the run and the estimator x target aggregate table."""
+    """Meta-evaluation rows of the run and the estimator x target aggregate table.
+
+    ``computed_cells`` counts the cells computed by this run, among them
+    ``replaced_cells`` that the store held under other settings (their rows were replaced);
+    ``skipped_cells`` those already stored under the same settings.
+    """
 
     meta: pd.DataFrame
     aggregate: pd.DataFrame
     computed_cells: int
     skipped_cells: int
+    replaced_cells: int = 0
 
 
 def suite_estimators(suite: Suite, task: str) -> list[str]:
@@ -67,6 +90,48 @@ def suite_estimators(suite: Suite, task: str) -> list[str]:
 
 def _prior(suite: Suite, model: str) -> float | None:
     return suite.priors.get(model)
+
+
+def cell_key(suite: Suite, data: Dataset, estimators: list[str], encoder: Encoder, model: str,
+             layer: str, pooling: str) -> str:
+    """The key of one benchmark cell: a hash of every setting that changes its rows (module notes)."""
+    return hash_fields({
+        "format": _CELL_FORMAT,
+        "dataset": data.fingerprint(),
+        "labels": labels_fingerprint(data.labels),
+        "task": data.task,
+        "estimators": sorted(estimators),
+        "probe": suite.probe,
+        "finetune": suite.finetune if suite.probe == "finetune" else {},
+        "model": encoder.identity(),
+        "preprocessing": encoder.preprocessing(),
+        "layer": layer,
+        "pooling": pooling,
+        "prior": _prior(suite, model),
+    })
+
+
+def _candidate_plan(suite: Suite, seed: int, cache_dir: str | None,
+                    memo: dict[tuple[str, int], Encoder]) -> list[tuple[Any, Encoder, list[tuple[str, str]], dict]]:
+    """Every suite candidate with its encoder, output keys and cell names; a name given twice is refused."""
+    plan = []
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(suite.candidates):
+        encoder = _encoder(spec.model, seed, cache_dir, memo)
+        keys = encoder.output_keys(select_layers(encoder, spec.layers), spec.poolings)
+        names: dict[tuple[str, str], str] = {}
+        for key in keys:
+            name = f"{encoder.name} | {key[0]} | {key[1]}"
+            if name in seen:
+                where = (f"suite candidate {i} ({spec.model}) gives it twice (a repeated layer or pooling)"
+                         if seen[name] == i else
+                         f"suite candidates {seen[name]} ({suite.candidates[seen[name]].model}) and {i} "
+                         f"({spec.model}) both give it")
+                raise InputError(f"duplicate candidate {name!r}: {where}; list each candidate once")
+            seen[name] = i
+            names[key] = name
+        plan.append((spec, encoder, keys, names))
+    return plan
 
 
 def load_target(suite: Suite, target: str) -> Dataset:
@@ -152,7 +217,8 @@ def run_benchmark(
     cache = FeatureCache(cache_dir)
     scores = ScoreCache(cache_dir)
     versions = library_versions()
-    computed = skipped = 0
+    computed = skipped = replaced = 0
+    current: set[str] = set()
     memo: dict[tuple[str, int], Encoder] = {}
     published = suite.probe == "published"
     for seed in suite.seeds:
@@ -167,12 +233,12 @@ def run_benchmark(
                 log(f"{target}: {len(data)} samples, {data.task}, {len(estimators)} estimators")
             pending = []
             needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in estimators)
-            for spec in suite.candidates:
-                encoder = _encoder(spec.model, seed, cache_dir, memo)
-                layers = select_layers(encoder, spec.layers)
-                keys = encoder.output_keys(layers, spec.poolings)
-                names = {key: f"{encoder.name} | {key[0]} | {key[1]}" for key in keys}
-                todo = [k for k in keys if not store.has_cell(suite.name, target, names[k], seed)]
+            stale = 0
+            for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
+                cells = {key: cell_key(suite, data, estimators, encoder, spec.model, *key) for key in keys}
+                current.update(cells.values())
+                todo = [k for k in keys if not store.has_cell(suite.name, target, names[k], seed, key=cells[k])]
+                stale += sum(store.has_cell(suite.name, target, names[k], seed) for k in todo)
                 skipped += len(keys) - len(todo)
                 if not todo:
                     continue
@@ -193,22 +259,27 @@ def run_benchmark(
                 probs = feats.get((HEAD_LAYER, HEAD_POOLING)) if needs_probs else None
                 for key in todo:
                     cand = {"candidate": names[key], "model": spec.model, "layer": key[0],
-                            "pooling": key[1], "features": feats[key], "_encoder": encoder}
+                            "pooling": key[1], "features": feats[key], "_encoder": encoder, "_cell": cells[key]}
                     if probs is not None:
                         cand["source_probs"] = probs
                     pending.append(cand)
+            if stale and log is not None:
+                log(f"{target}: {stale} stored cell(s) were computed under other settings (samples, estimators, "
+                    "ground truth or model); recomputing them and replacing their rows")
+            replaced += stale
             if pending:
                 splits = None
                 if not published:
                     split = data.split(seed=seed)
                     splits = (split.train, split.val, split.test)
                 encoders = [cand.pop("_encoder") for cand in pending]
+                keys_of = [cand.pop("_cell") for cand in pending]
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
                                          backend=backend,
                                          probe=suite.probe if suite.probe in FEATURE_PROBES else "linear",
                                          on_error="nan")
-                for row, encoder in zip(table.to_dict("records"), encoders, strict=True):
+                for row, encoder, cell in zip(table.to_dict("records"), encoders, keys_of, strict=True):
                     rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
                                       _prior(suite, row["model"]))
                     if published:
@@ -218,10 +289,10 @@ def run_benchmark(
                     elif suite.probe == "finetune":
                         rows.append({**rows[0], "kind": "probe", "metric": "finetune_accuracy",
                                      **_finetune_truth(encoder, data, splits, seed, suite, scores, row)})
-                    store.add_rows(rows)
+                    store.add_rows([{**r, "cell": cell} for r in rows])  # replaces the cell's old rows
                     computed += 1
-    meta = _meta_evaluate(suite, store, run_id)
-    return BenchmarkResult(meta, aggregate_table(meta), computed, skipped)
+    meta = _meta_evaluate(suite, store, run_id, current)
+    return BenchmarkResult(meta, aggregate_table(meta), computed, skipped, replaced)
 
 
 def _cell_base(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
@@ -252,8 +323,6 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
     """Fine-tuned test accuracy of the candidate's model (cached per model, target and settings);
     the linear-probe accuracy for extractors without weights to fine-tune."""
     import inspect
-
-    from transferscope.extraction.fingerprint import hash_fields
 
     module = getattr(encoder, "module", None)
     if getattr(encoder, "adapter", "") in ("hf", "sentence-transformers"):
@@ -286,12 +355,15 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
     return _cached(scores, compute, model=encoder.identity(), dataset=data.fingerprint(),
                    labels=labels_fingerprint(data.labels),
                    splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
-                   metric=metric, options=options, seed=seed)
+                   metric=metric, options=options, seed=seed, required=("value", "settings"))
 
 
-def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str) -> pd.DataFrame:
+def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:
+    """Meta-evaluation of the stored rows of ``suite`` (of the cell keys ``cells`` when given)."""
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
+    if cells is not None:
+        rows = rows[rows["cell"].isin(cells)]
     out = []
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]

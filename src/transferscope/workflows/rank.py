@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import json
+import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from transferscope.datasets.dataset import Dataset, infer_task
+from transferscope.datasets.dataset import TASKS, Dataset, infer_task
 from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, Encoder
@@ -19,9 +24,10 @@ from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_i
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features
 from transferscope.workflows.encoders import build_encoder
-from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
+from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint, result_problem
 
-__all__ = ["rank", "select_layers", "check_poolings", "extract_candidates", "score_candidates", "DEFAULT_METRICS"]
+__all__ = ["rank", "select_layers", "check_poolings", "check_device", "extract_candidates", "score_candidates",
+           "DEFAULT_METRICS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
 
@@ -29,6 +35,10 @@ DEFAULT_METRICS = ("logme", "hscore", "knn")
 def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[str]:
     """Resolve ``"all"``, ``"last"``, names or integer indices into ``encoder``'s layer names."""
     available = encoder.all_layers()
+    if isinstance(layers, int) and not isinstance(layers, bool):
+        layers = [layers]
+    if not isinstance(layers, (str, Sequence)):
+        raise InputError(f"layers must be 'all', 'last', a layer name or index, or a list of them, got {layers!r}")
     if isinstance(layers, str):
         if layers == "all":
             return [layer for layer in available if layer != HEAD_LAYER]
@@ -54,13 +64,136 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
 
 def check_poolings(poolings: str | Sequence[str]) -> list[str]:
     """``"mean,cls"`` or a sequence -> a checked list of token poolings."""
-    pools = [p.strip() for p in poolings.split(",")] if isinstance(poolings, str) else list(poolings)
+    if not isinstance(poolings, (str, Sequence)):
+        raise InputError(f"pooling must be a name or a list of names among {', '.join(POOLINGS)}, got {poolings!r}")
+    pools = [p.strip() if isinstance(p, str) else p for p in
+             (poolings.split(",") if isinstance(poolings, str) else list(poolings))]
     if not pools:
         raise InputError("pooling must name at least one pooling")
     for pooling in pools:
         if pooling not in POOLINGS:
             raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
     return pools
+
+
+_DEVICE = re.compile(r"^(cpu|cuda|mps)(?::(\d+))?$")
+
+
+def check_device(device: str | None, *, name: str = "device") -> str | None:
+    """A torch device string checked without importing torch: ``None`` (auto), ``cpu``,
+    ``cuda``, ``cuda:N`` or ``mps``.
+
+    CUDA is asked of the NVIDIA driver directly (``cuInit`` / ``cuDeviceGetCount``, a few
+    milliseconds), so ``cuda`` on a machine without a GPU, or ``cuda:3`` with one GPU, is
+    rejected before any work, also when every result would come from the cache.
+
+    Examples
+    --------
+    >>> check_device("CPU"), check_device(None)
+    ('cpu', None)
+    >>> check_device("tpu")
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: device must be cpu, cuda, cuda:N or mps (omit it to choose automatically), got 'tpu'
+    """
+    if device is None:
+        return None
+    if not isinstance(device, str):
+        raise InputError(f"{name} must be a string such as 'cpu' or 'cuda:0', got {device!r}")
+    text = device.strip().lower()
+    if text in ("", "auto"):
+        return None
+    match = _DEVICE.match(text)
+    if match is None:
+        raise InputError(f"{name} must be cpu, cuda, cuda:N or mps (omit it to choose automatically), got {device!r}")
+    kind, index = match.group(1), match.group(2)
+    if kind == "cuda":
+        count = _cuda_device_count()
+        if count == 0:
+            raise InputError(f"{name} {device!r}: no CUDA GPU is available on this machine (no NVIDIA driver or "
+                             "no device); use cpu")
+        if index is not None and int(index) >= count:
+            raise InputError(f"{name} {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    if kind == "mps" and sys.platform != "darwin":
+        raise InputError(f"{name} {device!r}: MPS exists on Apple computers only; use cpu")
+    return text
+
+
+@lru_cache(maxsize=1)
+def _cuda_device_count() -> int:
+    """GPUs the NVIDIA driver reports (0 without a driver), without importing torch."""
+    import ctypes
+
+    names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so", "libcuda.dylib")
+    for lib in names:
+        try:
+            cuda = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return 0
+        return int(count.value)
+    return 0
+
+
+#: Model types whose position ids start after the padding index (RoBERTa's scheme).
+_PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "ibert")
+
+
+def _check_model(encoder: Encoder, max_length: int) -> None:
+    """Before any work: ``max_length`` fits the model's position embeddings, and its
+    safetensors weights are whole (a truncated download fails here, in one line)."""
+    path = getattr(encoder, "path", None)
+    if getattr(encoder, "adapter", "") not in ("hf", "sentence-transformers") or path is None:
+        return
+    path = Path(path)
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None
+    if isinstance(config, dict):
+        positions = config.get("max_position_embeddings", config.get("n_positions"))
+        absolute = config.get("position_embedding_type", "absolute") == "absolute"
+        if isinstance(positions, int) and not isinstance(positions, bool) and absolute:
+            pad = config.get("pad_token_id")
+            if config.get("model_type") in _PADDING_OFFSET_MODELS and isinstance(pad, int):
+                positions -= pad + 1
+            if max_length > positions:
+                raise InputError(f"max_length (--max-length) {max_length} is more than the {positions} token "
+                                 f"positions of {encoder.name} (max_position_embeddings in its config.json); "
+                                 f"use {positions} or less")
+    if not getattr(encoder, "random_init", False):
+        for weights in sorted(path.rglob("*.safetensors")):
+            problem = _safetensors_problem(weights)
+            if problem is not None:
+                raise InputError(f"the weights file '{weights}' of {encoder.name} is damaged ({problem}); "
+                                 "download or save the model again")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Why ``path`` is not a whole safetensors file (its header and size), or None."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than a safetensors header"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return f"the header says {length} bytes of metadata, the file has {size - 8}"
+        try:
+            header = json.loads(handle.read(length))
+        except (UnicodeDecodeError, ValueError):
+            return "the header is not JSON"
+    if not isinstance(header, dict):
+        return "the header is not a JSON object"
+    try:
+        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    except (TypeError, KeyError, IndexError, ValueError):
+        return "the header has no data offsets"
+    if 8 + length + end != size:
+        return f"truncated: the header describes {8 + length + end} bytes, the file has {size}"
+    return None
 
 
 def extract_candidates(
@@ -87,6 +220,7 @@ def extract_candidates(
     ``pooling``, ``features`` and, with ``with_head`` for a model that has a
     classification head, ``source_probs`` (its softmax).
     """
+    device = check_device(device)
     cache = FeatureCache(cache_dir) if use_cache else None
     if isinstance(inputs, Dataset):
         items, fingerprint = inputs.inputs, inputs.fingerprint()
@@ -94,15 +228,24 @@ def extract_candidates(
         if len(inputs) == 0:
             raise InputError("inputs must not be empty")
         items, fingerprint = inputs, hash_inputs(inputs)
-    candidates = []
+    # Every model is described and checked before the first one is run.
+    encoders = []
     for spec in models:
         encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
                                 device=device, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
-        chosen = select_layers(encoder, layers)
+        _check_model(encoder, max_length)
+        encoders.append((encoder, select_layers(encoder, layers)))
+    candidates = []
+    for encoder, chosen in encoders:
         head = (with_head and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in chosen)
-        feats = extract_features(encoder, items, layers=chosen + ([HEAD_LAYER] if head else []),
-                                 poolings=list(poolings), cache=cache, dataset_fingerprint=fingerprint,
-                                 progress=progress)
+        try:
+            feats = extract_features(encoder, items, layers=chosen + ([HEAD_LAYER] if head else []),
+                                     poolings=list(poolings), cache=cache, dataset_fingerprint=fingerprint,
+                                     progress=progress)
+        except AssertionError as exc:  # torch's "Torch not compiled with CUDA enabled"
+            if device is None or "CUDA" not in str(exc):
+                raise
+            raise InputError(f"device {device!r}: {exc}; use cpu") from None
         probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
         for (layer, pooling), array in feats.items():
             cand = {"candidate": f"{encoder.name} | {layer} | {pooling}", "model": encoder.name,
@@ -278,7 +421,7 @@ def _score_cell(
                 key_opts[key] = "array:" + hash_array(value)
         try:
             result = _cached(cache, compute, features=feats_id, labels=labels_id, metric=name, options=key_opts,
-                             cached_only=cached_only)
+                             cached_only=cached_only, required=("value", "warnings"))
         except InputError as exc:  # not cached: a later on_error="raise" call must still raise
             if on_error == "raise":
                 raise
@@ -301,7 +444,8 @@ def _score_cell(
 
         probe = _cached(cache, run_probe, features=feats_id, labels=labels_id,
                         metric="linear_probe" if probe_name == "linear" else f"{probe_name}_probe",
-                        options={"task": task, "splits": splits_id}, cached_only=cached_only)
+                        options={"task": task, "splits": splits_id}, cached_only=cached_only,
+                        required=("score", "metric", "metrics", "settings"))
     return values, probe, messages
 
 
@@ -328,18 +472,22 @@ class _CacheMiss(Exception):
     """A result asked for with ``cached_only`` is not in the score cache."""
 
 
-def _cached(cache: ScoreCache | None, compute: Any, *, cached_only: bool = False, **fields: Any) -> dict[str, Any]:
+def _cached(cache: ScoreCache | None, compute: Any, *, cached_only: bool = False,
+            required: Sequence[str] = (), **fields: Any) -> dict[str, Any]:
+    """``compute()`` through ``cache``: a valid stored result (with the fields ``required``) is
+    reused, a damaged one is recomputed, and a computed one that would not validate is not stored."""
     if cache is None:
         if cached_only:
             raise _CacheMiss
         return compute()
     key = cache.key(**fields)
-    hit = cache.get(key)
+    hit = cache.get(key, required)
     if hit is None:
         if cached_only:
             raise _CacheMiss
         hit = compute()
-        cache.put(key, hit)
+        if result_problem(hit, required) is None:
+            cache.put(key, hit)
     return hit
 
 
@@ -433,7 +581,10 @@ def rank(
     >>> list(table["candidate"])
     ['good', 'noise']
     """
-    metric_list = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    metric_list, models, device = _check_rank_arguments(
+        dataset=dataset, models=models, features=features, labels=labels, source_probs=source_probs, task=task,
+        metrics=metrics, metric_options=metric_options, seed=seed, batch_size=batch_size, max_length=max_length,
+        device=device)
     if features is not None:
         if dataset is not None or models:
             raise InputError("give either features + labels, or dataset + models, not both")
@@ -474,6 +625,65 @@ def rank(
     return _order(table, names[0])
 
 
+def _check_rank_arguments(*, dataset: Any, models: Any, features: Any, labels: Any, source_probs: Any, task: Any,
+                          metrics: Any, metric_options: Any, seed: Any, batch_size: Any, max_length: Any,
+                          device: Any) -> tuple[list[str], list[Any], str | None]:
+    """The arguments of :func:`rank` checked before any work: one InputError naming the argument.
+
+    Returns the metric names, the models as a list (one string is one model) and the device."""
+    if features is not None and not isinstance(features, Mapping):
+        raise InputError("features must be a mapping of candidate name to array, e.g. {'a': X, 'b': Y}, "
+                         f"got {type(features).__name__}")
+    if labels is not None and isinstance(labels, (Mapping, str, bytes)):
+        raise InputError(f"labels must be an array of one label per sample, got {type(labels).__name__}")
+    if labels is not None and features is not None:
+        ndim = np.ndim(labels)
+        if ndim != 1 and not (ndim == 2 and task == "multilabel"):
+            raise InputError(f"labels must be 1-D (one label per sample), got {ndim}-D")
+    if source_probs is not None:
+        if not isinstance(source_probs, Mapping):
+            raise InputError("source_probs must be a mapping of candidate name to probabilities (same keys as "
+                             f"features), got {type(source_probs).__name__}")
+        unknown = [str(k) for k in source_probs if features is None or k not in features]
+        if unknown:
+            raise InputError(f"source_probs has key(s) {', '.join(unknown)} that name no features candidate")
+    if dataset is not None and not isinstance(dataset, Dataset):
+        raise InputError("dataset must be a transferscope Dataset (e.g. transferscope.datasets.load_builtin(name) "
+                         f"or load_text_dataset(path, ...)), got {type(dataset).__name__}")
+    if isinstance(models, str):
+        models = [models]
+    elif not isinstance(models, Sequence):
+        raise InputError(f"models must be a model spec or a list of them, got {type(models).__name__}")
+    if task is not None and task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if isinstance(metrics, str):
+        metric_list = metrics.split(",")
+    elif isinstance(metrics, Sequence) and all(isinstance(m, str) for m in metrics):
+        metric_list = list(metrics)
+    else:
+        raise InputError(f"metrics must be an estimator name, comma-separated names or a list of names, got {metrics!r}")
+    if metric_options is not None and not (isinstance(metric_options, Mapping)
+                                           and all(isinstance(v, Mapping) for v in metric_options.values())):
+        raise InputError("metric_options must map estimator names to option mappings, e.g. {'knn': {'k': 10}}, "
+                         f"got {metric_options!r}")
+    for value, name in ((seed, "seed"), (batch_size, "batch_size"), (max_length, "max_length")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise InputError(f"{name} must be an integer, got {value!r}")
+        if name != "seed" and value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    return metric_list, list(models), check_device(device)
+
+
 def _probe_splits(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s = dataset.split(seed=seed)
+    """The probe's seeded 60/20/20 split, or one InputError where the data are too few for it."""
+    too_few = (f"dataset '{dataset.name}' has {len(dataset)} samples: too few for the probe's seeded 60/20/20 "
+               "split (each part needs samples, the training part two classes); give more data or turn the "
+               "probe off (probe=False, --no-probe)")
+    try:
+        s = dataset.split(seed=seed)
+    except ValueError:
+        raise InputError(too_few) from None
+    if min(len(s.train), len(s.val), len(s.test)) == 0 or (
+            dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
+        raise InputError(too_few)
     return s.train, s.val, s.test

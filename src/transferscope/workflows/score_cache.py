@@ -3,24 +3,40 @@
 A result depends only on the feature values, the labels, the metric, its
 options and the library versions; the key hashes exactly these, so a rerun
 skips finished cells and any change recomputes. Stored as small JSON files
-(never pickle) under ``<cache root>/scores``, written atomically.
+(never pickle) under ``<cache root>/scores``, written atomically with the
+user's umask.
+
+Every read is validated (:func:`result_problem`): a JSON object whose
+``value`` / ``score`` is a finite number or NaN (JSON's ``NaN`` token, the
+explicit marker of an estimator that gave NaN), whose ``warnings`` is a list
+of strings, ``metrics`` a mapping of names to such numbers, ``settings`` a
+mapping, and which has the fields the caller requires. A file that fails
+(``{}``, ``[1, 2]``, ``{"value": null}``, ``{"value": "abc"}``, garbled text)
+is reported in one line on the ``transferscope.cache`` logger, removed and
+treated as absent, so the result is recomputed; a computed result that would
+fail (an infinite score) is returned but not stored. Concurrent writers of one
+entry each rename a complete file into place (the last one wins; both hold
+the same result).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from transferscope.extraction.cache import default_cache_dir
+from transferscope.extraction.cache import apply_umask, default_cache_dir, report_damage
 from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_inputs
 from transferscope.extraction.versions import library_versions
 
-__all__ = ["ScoreCache", "labels_fingerprint"]
+__all__ = ["ScoreCache", "labels_fingerprint", "result_problem"]
 
 
 def labels_fingerprint(labels: np.ndarray) -> str:
@@ -29,6 +45,49 @@ def labels_fingerprint(labels: np.ndarray) -> str:
     if arr.dtype.kind in "biuf":
         return hash_array(arr)
     return hash_inputs([f"{type(v).__name__}:{v!r}" for v in arr.tolist()])
+
+
+def _is_score(value: Any) -> bool:
+    """A finite real number or NaN (bools and infinities are not scores)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and (math.isfinite(value) or math.isnan(value)))
+
+
+def result_problem(result: Any, required: Sequence[str] = ()) -> str | None:
+    """Why ``result`` is not a valid cached result, or None when it is.
+
+    Examples
+    --------
+    >>> result_problem({"value": 0.5, "warnings": []}, ["value", "warnings"]) is None
+    True
+    >>> result_problem({"value": float("nan")}) is None  # NaN is a legitimate result
+    True
+    >>> result_problem({"value": "abc"})
+    "'value' is 'abc', not a finite number or NaN"
+    >>> result_problem([1, 2])
+    'it is a JSON list, not an object'
+    >>> result_problem({}, ["value"])
+    "'value' is missing"
+    """
+    if not isinstance(result, dict):
+        return f"it is a JSON {type(result).__name__}, not an object"
+    for name in required:
+        if name not in result:
+            return f"{name!r} is missing"
+    for name in ("value", "score"):
+        if name in result and not _is_score(result[name]):
+            return f"{name!r} is {result[name]!r}, not a finite number or NaN"
+    if "warnings" in result and not (isinstance(result["warnings"], list)
+                                     and all(isinstance(w, str) for w in result["warnings"])):
+        return "'warnings' is not a list of strings"
+    if "metric" in result and not isinstance(result["metric"], str):
+        return "'metric' is not a string"
+    if "metrics" in result and not (isinstance(result["metrics"], dict)
+                                    and all(_is_score(v) for v in result["metrics"].values())):
+        return "'metrics' is not a mapping of names to finite numbers or NaN"
+    if "settings" in result and not isinstance(result["settings"], dict):
+        return "'settings' is not a mapping"
+    return None
 
 
 class ScoreCache:
@@ -55,11 +114,35 @@ class ScoreCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, required: Sequence[str] = ()) -> dict[str, Any] | None:
+        """The stored result, or None when absent; a damaged one is reported, removed, and None."""
+        path = self._path(key)
         try:
-            return json.loads(self._path(key).read_text())
-        except (OSError, ValueError):
+            with path.open("rb") as handle:
+                inode = os.fstat(handle.fileno()).st_ino
+                text = handle.read()
+        except FileNotFoundError:
             return None
+        except OSError:
+            return None  # unreadable (permissions): a miss; put() replaces it if it can
+        try:
+            result = json.loads(text)
+        except ValueError:
+            problem = "not valid JSON"
+        else:
+            problem = result_problem(result, required)
+            if problem is None:
+                return result
+        try:
+            if os.stat(path).st_ino == inode:  # not a sound file another writer just renamed in
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            report_damage("score cache entry", path, problem, removed=False)
+            return None
+        report_damage("score cache entry", path, problem)
+        return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)
@@ -68,6 +151,7 @@ class ScoreCache:
         try:
             with os.fdopen(fd, "w") as handle:
                 json.dump(value, handle)
+            apply_umask(tmp)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -2,16 +2,24 @@
 
 One row per number: ``run, suite, target, candidate, model, layer, pooling,
 kind (estimator | probe | meta), metric, value, seed, settings (JSON),
-versions (JSON), timestamp``. A benchmark cell (suite, target, candidate,
+versions (JSON), timestamp, cell``. A benchmark cell (suite, target, candidate,
 seed) is finished when its rows are present; they are inserted in one
 transaction, so an interrupted run never leaves half a cell and a rerun skips
-what is done.
+what is done. ``cell`` is the cell's key: a hash of every setting that changes
+its rows (the benchmark computes it); rows inserted with a ``cell`` replace,
+in the same transaction, whatever the store held for their (suite, target,
+candidate, seed), so a cell recomputed under new settings is never stored
+twice, and :meth:`ResultStore.has_cell` with ``key`` tells a cell stored under
+other settings from a finished one. Files written before the ``cell`` column
+get it (empty) when opened.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,15 +32,16 @@ from transferscope.errors import InputError, MissingExtraError
 __all__ = ["ResultStore", "COLUMNS"]
 
 COLUMNS = ("run", "suite", "target", "candidate", "model", "layer", "pooling", "kind", "metric",
-           "value", "seed", "settings", "versions", "timestamp")
+           "value", "seed", "settings", "versions", "timestamp", "cell")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     run VARCHAR, suite VARCHAR, target VARCHAR, candidate VARCHAR, model VARCHAR,
     layer VARCHAR, pooling VARCHAR, kind VARCHAR, metric VARCHAR, value DOUBLE,
-    seed INTEGER, settings VARCHAR, versions VARCHAR, timestamp DOUBLE
+    seed INTEGER, settings VARCHAR, versions VARCHAR, timestamp DOUBLE, cell VARCHAR
 )
 """
+_MIGRATE = "ALTER TABLE results ADD COLUMN IF NOT EXISTS cell VARCHAR"
 
 
 def _duckdb() -> Any:
@@ -43,8 +52,34 @@ def _duckdb() -> Any:
     return duckdb
 
 
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _open_error(path: Path, exc: Exception) -> str:
+    """One line for a store DuckDB cannot open: in use, not writable, or not a DuckDB file."""
+    text = " ".join(str(exc).split())
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        who = f" (PID {pid.group(1)})" if pid else ""
+        return (f"store '{path}' is in use by another process{who}: one run writes to a store at a time; "
+                "wait for it to finish, or give another store file (--store)")
+    if "permission denied" in text.lower():
+        return f"store '{path}' cannot be opened for writing (permission denied)"
+    return f"'{path}' is not a transferscope results file ({text})"
+
+
 class ResultStore:
     """A DuckDB file of tidy result rows.
+
+    The store holds one connection, and with it DuckDB's lock on the file, from opening to
+    :meth:`close` (or the end of a ``with`` block): a second process that opens the same file
+    meanwhile, to write or to read, gets an :class:`~transferscope.errors.InputError` saying
+    the store is in use, and this one is never disturbed.
 
     Examples
     --------
@@ -61,18 +96,52 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
-        if not self.path.parent.exists():
-            raise InputError(f"store folder '{self.path.parent}' does not exist")
+        folder = self.path.parent
+        if not folder.exists():
+            raise InputError(f"store folder '{folder}' does not exist")
+        if self.path.is_dir():
+            raise InputError(f"store '{self.path}' is a folder; give a file such as results.duckdb")
+        if not _writable(folder):
+            raise InputError(f"store folder '{folder}' is not writable (the store and its log are written there)")
+        duckdb = _duckdb()
+        # One connection for the store's lifetime: DuckDB's lock on the file is held from here to
+        # close(), so a reader or a second driver can never open it in between (and be killed or
+        # duplicate rows); they are told at once that the store is in use.
+        self._con: Any = None
         try:
+            self._con = duckdb.connect(str(self.path))
             with self._connect() as con:
                 con.execute(_SCHEMA)
-        except Exception as exc:  # noqa: BLE001 - duckdb raises its own types for a bad file
-            if isinstance(exc, MissingExtraError):
-                raise
-            raise InputError(f"'{self.path}' is not a transferscope results file ({exc})") from None
+                con.execute(_MIGRATE)
+                found = {r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = 'results' "
+                    "AND table_schema = 'main'").fetchall()}
+        except duckdb.Error as exc:
+            self.close()
+            raise InputError(_open_error(self.path, exc)) from None
+        missing = [c for c in COLUMNS if c not in found]
+        if missing:
+            self.close()
+            raise InputError(f"'{self.path}' is not a transferscope results file (its results table has no "
+                             f"column(s) {', '.join(missing)})")
 
     def _connect(self) -> Any:
-        return _duckdb().connect(str(self.path))
+        """A cursor on the store's one connection (closed after each operation, the connection stays)."""
+        if self._con is None:
+            raise InputError(f"store '{self.path}' is closed")
+        return self._con.cursor()
+
+    def close(self) -> None:
+        """Release the file (and its lock); the store cannot be used afterwards."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert rows in one transaction; missing columns are empty. Returns the count."""
@@ -91,17 +160,26 @@ class ResultStore:
         frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
+            replaced = {(r["suite"], r["target"], r["candidate"], r["seed"]) for r in records if r["cell"] is not None}
+            for cell in replaced:  # a cell's rows replace what the store held for it
+                con.execute("DELETE FROM results WHERE suite = ? AND target = ? AND candidate = ? AND seed = ? "
+                            "AND kind <> 'meta'", list(cell))
             con.register("incoming", frame)
             con.execute(f"INSERT INTO results SELECT {', '.join(COLUMNS)} FROM incoming")
             con.execute("COMMIT")
         return len(records)
 
-    def has_cell(self, suite: str, target: str, candidate: str, seed: int) -> bool:
-        """Whether a (suite, target, candidate, seed) cell already has rows."""
+    def has_cell(self, suite: str, target: str, candidate: str, seed: int, key: str | None = None) -> bool:
+        """Whether a (suite, target, candidate, seed) cell already has rows (stored under the cell
+        key ``key``, when given: rows stored under other settings do not count)."""
+        query = ("SELECT 1 FROM results WHERE suite = ? AND target = ? AND candidate = ? AND seed = ? "
+                 "AND kind <> 'meta'")
+        params: list[Any] = [suite, target, candidate, seed]
+        if key is not None:
+            query += " AND cell = ?"
+            params.append(key)
         with self._connect() as con:
-            found = con.execute(
-                "SELECT 1 FROM results WHERE suite = ? AND target = ? AND candidate = ? AND seed = ? "
-                "AND kind <> 'meta' LIMIT 1", [suite, target, candidate, seed]).fetchone()
+            found = con.execute(query + " LIMIT 1", params).fetchone()
         return found is not None
 
     def table(self, *, suite: str | None = None, kind: str | None = None) -> pd.DataFrame:
