@@ -17,35 +17,15 @@ The reference code obtains ``S_w(lambda)^-1`` as ``V V^T`` from the generalised
 eigenvectors ``V`` of ``(S_b, S_w(lambda))`` (the Fisher directions, which are
 ``S_w(lambda)``-orthonormal); projecting onto all ``D`` Fisher directions and
 classifying there is therefore the same as whitening by ``S_w(lambda)``, which is
-what :func:`lda_log_posterior` does, with one symmetric eigendecomposition of
-``S_w``.
+what ``_classwise.fisher_log_posterior`` does (through a D x C matrix).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_softmax
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_fraction
-
-
-def class_statistics(
-    feats: np.ndarray, codes: np.ndarray, n_classes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(priors, means, s_w)``: class frequencies, class means and the pooled
-    within-class covariance ``sum_c pi_c cov_c`` (population covariances, as the
-    reference's ``np.cov(..., bias=1)``). Constant columns get exactly zero scatter."""
-    n = feats.shape[0]
-    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, feats.shape[1]))
-    np.add.at(sums, codes, feats)
-    means = sums / counts[:, None]
-    constant = np.ptp(feats, axis=0) == 0
-    means[:, constant] = feats[0, constant]  # exact, where the division may round
-    dev = feats - means[codes]
-    s_w = dev.T @ dev / n
-    return counts / n, means, (s_w + s_w.T) / 2.0
 
 
 def total_variance(feats: np.ndarray) -> float:
@@ -97,38 +77,6 @@ def adaptive_shrinkage(
         if estimate is not None:
             sigma = estimate
     return float(min(1.0, max(np.exp(-scale * sigma), floor)))
-
-
-def lda_log_posterior(
-    feats: np.ndarray,
-    priors: np.ndarray,
-    means: np.ndarray,
-    eigvals: np.ndarray,
-    eigvecs: np.ndarray,
-    shrinkage: float,
-) -> np.ndarray:
-    """``(N, C)`` log posteriors of the shared-covariance Gaussian model whose
-    covariance is ``S_w(lambda)``, given the eigendecomposition of ``S_w``.
-
-    Eigenvalues of ``S_w`` at rounding level are taken as exact zeros, so those
-    directions get exactly ``lambda tr(S_w)/D``. Directions where ``S_w(lambda)``
-    is then zero (``S_w = 0``, or ``lambda = 0`` with a singular ``S_w``) carry
-    no evidence and are dropped (pseudo-inverse).
-    """
-    d = feats.shape[1]
-    mu = float(eigvals.sum()) / d
-    top = float(eigvals.max()) if eigvals.size else 0.0
-    clean = np.where(eigvals > top * max(feats.shape) * np.finfo(np.float64).eps, eigvals, 0.0)
-    shrunk = (1.0 - shrinkage) * clean + shrinkage * mu
-    keep = shrunk > 0.0
-    # The posterior is invariant to a common translation; centring keeps the
-    # linear form below free of large cancellations.
-    centre = priors @ means
-    whiten = eigvecs[:, keep] / np.sqrt(shrunk[keep])
-    z = (feats - centre) @ whiten
-    m = (means - centre) @ whiten
-    logits = z @ m.T - 0.5 * np.einsum("ij,ij->i", m, m)[None, :] + np.log(priors)[None, :]
-    return log_softmax(logits, axis=1)
 
 
 def check_within_class_scatter(s_w: np.ndarray, feats: np.ndarray, metric: str) -> None:

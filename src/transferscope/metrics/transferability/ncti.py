@@ -63,10 +63,8 @@ from transferscope.metrics.transferability._candidates import (
     check_candidate_scores,
     minmax,
 )
-from transferscope.metrics.transferability._fisher import (
-    check_within_class_scatter,
-    class_statistics,
-)
+from transferscope.metrics.transferability._classwise import class_statistics
+from transferscope.metrics.transferability._fisher import check_within_class_scatter
 
 __all__ = ["ncti", "ncti_combine", "ncti_terms"]
 
