@@ -31,7 +31,8 @@ overwrite that spares the blocks drawn goes unnoticed at that read (the
 chance of catching it grows with every read, since the draw changes); small
 entries are always checked entirely. The digests detect accidental damage
 (a stray write, a bad copy), not a deliberate forgery, which could rewrite
-``meta.json`` as well.
+``meta.json`` as well. Entries written before the digests existed (no
+``format`` in ``meta.json``) are read with every check but this one.
 
 Files and folders are created with the user's umask (a shared cache with
 ``umask 002`` stays group-writable); :func:`apply_umask` corrects the 0600 /
