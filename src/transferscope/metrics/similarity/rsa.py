@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.spatial.distance import pdist
-from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_paired_features, check_pairwise_memory
@@ -94,6 +93,8 @@ def rsa(
     if x.shape[0] < 3:
         raise InputError(f"rsa needs at least 3 samples (2 dissimilarities), got {x.shape[0]}")
     dx, dy = _rdm(x, rdm, name="X"), _rdm(y, rdm, name="Y")
+    from scipy.stats import kendalltau, pearsonr, spearmanr  # lazily: scipy.stats costs ~0.7 s
+
     if comparator == "spearman":
         return float(spearmanr(dx, dy).statistic)
     if comparator == "pearson":

@@ -37,7 +37,6 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.spatial.distance import pdist
-from sklearn.decomposition import PCA
 
 from transferscope.metrics._validation import (
     check_choice,
@@ -118,6 +117,8 @@ def gbc(
     min_variance = check_positive_float(min_variance, name="min_variance")
     if pca_dim is not None:
         pca_dim = check_positive_int(pca_dim, name="pca_dim")
+        from sklearn.decomposition import PCA  # lazily: sklearn costs ~0.5 s to import
+
         feats = PCA(n_components=min(pca_dim, n, d), svd_solver="full").fit_transform(feats)
         d = feats.shape[1]
     means, variances = _class_moments(feats, codes, n_classes)

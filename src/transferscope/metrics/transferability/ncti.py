@@ -51,7 +51,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from transferscope.metrics._validation import (
     check_classification_labels,
@@ -115,6 +114,8 @@ def _terms(
             stacklevel=3,
         )
     shrinkage = float(np.exp(-variances[:n_shrinkage_components].sum()))
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # lazily: sklearn costs ~0.5 s to import
+
     if shrinkage <= _MIN_SHRINKAGE:
         lda = LinearDiscriminantAnalysis(solver="svd")
     else:

@@ -12,11 +12,6 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
@@ -70,6 +65,12 @@ def cv_probe(
     x = check_features(features)
     n = x.shape[0]
     folds = check_positive_int(folds, name="folds", minimum=2)
+    # sklearn is imported here: it costs ~0.5 s, which every command would pay at registration.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     if task == "classification":
         codes, _ = check_classification_labels(labels, n)
         smallest = int(np.bincount(codes).min())
