@@ -237,8 +237,8 @@ def test_damage_is_one_warning_line_on_stderr(cold_rank, data_csv, tiny_bert_dir
     _truncate(entry_of(cache, "layer_2"))
     out = tmp_path / "again.csv"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run([sys.executable, "-m", "transferscope", *map(str, rank_args(data_csv, tiny_bert_dir, cache, out))],
-                          capture_output=True, text=True, env=env, timeout=300)
+    command = [sys.executable, "-m", "transferscope", *map(str, rank_args(data_csv, tiny_bert_dir, cache, out))]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("wrote ")]
     assert len(lines) == 1 and "damaged feature cache entry" in lines[0] and "features.npy has" in lines[0], lines

@@ -243,7 +243,8 @@ class FeatureCache:
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
-            return None, f"features.npy cannot be loaded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return None, f"features.npy cannot be loaded ({detail})"
         if array.dtype != np.float32 or list(array.shape) != shape:
             return None, f"features.npy holds {array.dtype} {list(array.shape)}, meta.json says float32 {shape}"
         return array, None
