@@ -111,4 +111,4 @@ def extract_features_ray(
         raise RuntimeError(f"Ray extraction returned {int(filled.sum())} of {len(items)} rows")
     for key in missing:
         result[key] = cache.put(cache.key(fields[key]), parts[key], fields[key])
-    return result
+    return {key: result[key] for key in keys}  # the requested order, never cache hits first
