@@ -48,8 +48,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.sparse.linalg import LinearOperator, cg
 
 from transferscope.metrics._validation import (
     check_classification_labels,
@@ -76,6 +74,9 @@ def _fit_head(
     L-BFGS iterations before them. The minimiser is unique (up to a common shift of the
     biases, which changes no probability), so the value does not depend on the path.
     """
+    from scipy.optimize import minimize  # imported when used: registration stays cheap
+    from scipy.sparse.linalg import LinearOperator, cg
+
     n, d = feats.shape
     rows = np.arange(n)
     n_weights = d * n_classes

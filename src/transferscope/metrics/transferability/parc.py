@@ -75,8 +75,6 @@ import warnings
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
@@ -101,6 +99,8 @@ def _reduce(feats: np.ndarray, n_dims: int, seed: int) -> np.ndarray:
     centring ``N <= D`` samples) are dropped: standardising them would blow rounding
     noise up to unit variance.
     """
+    from sklearn.decomposition import PCA  # imported when used: registration stays cheap
+
     n, d = feats.shape
     k = min(n_dims, n, d)
     solver = "full" if k == min(n, d) else "randomized"
@@ -118,6 +118,9 @@ def _reduce(feats: np.ndarray, n_dims: int, seed: int) -> np.ndarray:
 def _reduce_dbolya(feats: np.ndarray, n_dims: int, seed: int) -> np.ndarray:
     """The reference's reduction: randomized PCA to ``min(n_dims, N)`` components, then
     ``StandardScaler`` (zero-variance components are kept)."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
     n, d = feats.shape
     k = min(n_dims, n)
     if k > d:

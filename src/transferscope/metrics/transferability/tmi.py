@@ -37,8 +37,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist, pdist, squareform
 from scipy.special import digamma
 
 from transferscope.errors import InputError
@@ -71,6 +69,9 @@ def _kth_max_norm_distance(points: np.ndarray, k: int) -> np.ndarray:
     FAISS has no BLAS path for the max norm, and its flat ``METRIC_Linf`` search measured
     7-10x slower than the tree.
     """
+    from scipy.spatial import cKDTree  # imported when used: registration stays cheap
+    from scipy.spatial.distance import cdist, pdist, squareform
+
     n, d = points.shape
     if n > 400.0 * 2.0 ** (0.3 * d):
         return cKDTree(points).query(points, k=k + 1, p=np.inf)[0][:, -1]
