@@ -130,6 +130,7 @@ def test_declared_task_types_hold_both_ways(info, task):
         (np.ones(4), [0, 1, 0, 1], "2-D"),
         ([["a", "b"], ["c", "d"]], [0, 1], "numeric"),
         (np.ones((0, 3)), [], "empty"),
+        (np.ones((4, 2)) * (1 + 1j), [0, 1, 0, 1], "complex"),  # once its imaginary part was dropped silently
     ],
 )
 def test_bad_input_names_the_problem(info, features, labels, match):

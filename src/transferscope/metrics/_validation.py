@@ -16,6 +16,7 @@ from transferscope.errors import InputError
 
 __all__ = [
     "check_features",
+    "check_features_shape",
     "check_paired_features",
     "check_pairwise_memory",
     "check_classification_labels",
@@ -24,16 +25,17 @@ __all__ = [
 ]
 
 
-def check_features(features: Any, *, name: str = "features") -> np.ndarray:
-    """Return ``features`` as a new C-contiguous float64 2-D array, or raise.
-
-    Rejects non-numeric data, wrong dimensionality, empty arrays and NaN/inf.
-    The returned array is always a copy, so callers may work in place.
-    """
-    try:
-        arr = np.array(features, dtype=np.float64, copy=True, order="C")
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name} must be a numeric 2-D array ({exc})") from None
+def _checked_2d(features: Any, name: str) -> np.ndarray:
+    """``features`` as a real numeric 2-D array, not copied where it already is one, or raise."""
+    if isinstance(features, np.ndarray) and features.dtype.kind == "c" or (
+            not isinstance(features, np.ndarray) and np.iscomplexobj(features)):
+        raise InputError(f"{name} is complex; pass real features (take the real part or the modulus explicitly)")
+    arr = np.asarray(features) if isinstance(features, np.ndarray) else None
+    if arr is None or arr.dtype.kind not in "biuf":
+        try:
+            arr = np.array(features, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name} must be a numeric 2-D array ({exc})") from None
     if arr.ndim != 2:
         raise InputError(
             f"{name} must be a 2-D array (samples x dimensions), got {arr.ndim}-D "
@@ -41,13 +43,32 @@ def check_features(features: Any, *, name: str = "features") -> np.ndarray:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InputError(f"{name} is empty (shape {arr.shape})")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        raise InputError(
-            f"{name} contains NaN or inf in {bad_rows.size} row(s), first at row {int(bad_rows[0])}"
-        )
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all():
+            bad_rows = np.flatnonzero(~finite.all(axis=1))
+            raise InputError(
+                f"{name} contains NaN or inf in {bad_rows.size} row(s), first at row {int(bad_rows[0])}"
+            )
     return arr
+
+
+def check_features(features: Any, *, name: str = "features") -> np.ndarray:
+    """Return ``features`` as a new C-contiguous float64 2-D array, or raise.
+
+    Rejects non-numeric and complex data, wrong dimensionality, empty arrays and
+    NaN/inf. The returned array is always a copy, so callers may work in place.
+    """
+    return np.array(_checked_2d(features, name), dtype=np.float64, copy=True, order="C")
+
+
+def check_features_shape(features: Any, *, name: str = "features") -> tuple[int, int]:
+    """Check ``features`` exactly as :func:`check_features` does, without copying them.
+
+    For estimators that only need the number of samples (LEEP and NCE use the source
+    head's outputs): returns ``(n_samples, n_features)``.
+    """
+    return _checked_2d(features, name).shape
 
 
 def check_paired_features(X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y")) -> tuple[np.ndarray, np.ndarray]:

@@ -58,6 +58,7 @@ from transferscope.metrics._validation import (
     check_choice,
     check_classification_labels,
     check_features,
+    check_features_shape,
     check_fraction,
     check_positive_int,
     check_source_probs,
@@ -117,8 +118,7 @@ def leep(features: Any, labels: Any, *, source_probs: Any) -> float:
     >>> leep(np.zeros((4, 1)), y, source_probs=probs[[0, 0, 0, 0]])  # uninformative: log(1/2)
     -0.6931471805599453
     """
-    feats = check_features(features)
-    n = feats.shape[0]
+    n, _ = check_features_shape(features)  # only validated: LEEP/NCE use the source head's outputs
     codes, classes = check_classification_labels(labels, n)
     probs = check_source_probs(source_probs, n)
     return _leep_from_probs(codes, classes.shape[0], probs)

@@ -23,7 +23,7 @@ import numpy as np
 
 from transferscope.metrics._validation import (
     check_classification_labels,
-    check_features,
+    check_features_shape,
     check_source_probs,
 )
 from transferscope.metrics.registry import MetricInfo
@@ -59,8 +59,7 @@ def nce(features: Any, labels: Any, *, source_probs: Any) -> float:
     >>> round(nce(np.zeros((4, 1)), ["a", "b", "a", "b"], source_probs=probs), 4)  # -log 2
     -0.6931
     """
-    feats = check_features(features)
-    n = feats.shape[0]
+    n, _ = check_features_shape(features)  # only validated: LEEP/NCE use the source head's outputs
     codes, classes = check_classification_labels(labels, n)
     probs = check_source_probs(source_probs, n)
     _, source = np.unique(probs.argmax(axis=1), return_inverse=True)  # only predicted z
