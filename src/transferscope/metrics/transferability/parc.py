@@ -87,7 +87,7 @@ from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["parc"]
 
-VARIANTS = ("transferscope", "dbolya")
+VARIANTS = ("default", "dbolya")
 #: The fixed ``random_state`` of the reference's PCA (dbolya/parc ``feature_reduce``).
 REFERENCE_SEED = 1919
 
@@ -204,7 +204,7 @@ def parc(
     n_dims: int = 32,
     max_samples: int | None = 2000,
     seed: int | None = None,
-    variant: Literal["transferscope", "dbolya"] = "transferscope",
+    variant: Literal["default", "dbolya"] = "default",
 ) -> float:
     """PARC: rank correlation of feature and label dissimilarities (higher is better).
 
@@ -221,7 +221,7 @@ def parc(
     seed : int, optional
         Seeds the subsample and the randomized PCA. Default 0, or 1919 (the reference's
         fixed ``random_state``) with ``variant="dbolya"``.
-    variant : {"transferscope", "dbolya"}, default="transferscope"
+    variant : {"default", "dbolya"}, default="default"
         ``"dbolya"`` reproduces the reference code (dbolya/parc ``methods.PARC``), which
         the published tables used: ``100 x Spearman``, its PCA and standardisation (see
         the module docstring). Pass ``max_samples=None`` to score every sample as it does.
