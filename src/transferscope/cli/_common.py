@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +19,8 @@ from transferscope.errors import InputError, MissingExtraError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list",
-           "feature_names"]
+__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
+           "check_device_option", "split_list", "feature_names"]
 
 # Piped output is not wrapped at 80 columns: tables stay one row per line.
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -34,7 +35,9 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except (InputError, MissingExtraError) as exc:
-        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+        # One line whatever its length (soft_wrap: rich does not fold it at the console width).
+        message = " ".join(str(exc).split())
+        err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("Interrupted: no partial cache entry was written; rerun to resume.")
@@ -57,14 +60,59 @@ def feature_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def check_output_path(output: Path | None) -> None:
-    """Fail early, before any work, on an output path that cannot be written."""
+def check_output_path(output: Path | None, *, option: str = "--output",
+                      suffixes: tuple[str, ...] = OUTPUT_SUFFIXES) -> None:
+    """Fail early, before any work, on an output path that cannot be written: a wrong suffix,
+    an existing folder of that name, a missing or read-only folder."""
     if output is None:
         return
-    if output.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"--output must end in one of {', '.join(OUTPUT_SUFFIXES)}, got '{output}'")
-    if not output.expanduser().parent.exists():
-        raise InputError(f"--output folder '{output.parent}' does not exist")
+    if output.suffix.lower() not in suffixes:
+        raise InputError(f"{option} must end in one of {', '.join(suffixes)}, got '{output}'")
+    target = output.expanduser()
+    if target.is_dir():
+        raise InputError(f"{option} '{output}' is an existing folder; give a file name")
+    folder = target.parent
+    if not folder.exists():
+        raise InputError(f"{option} folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise InputError(f"{option} folder '{folder}' is not a folder")
+    if not _writable(folder):
+        raise InputError(f"{option} folder '{folder}' is not writable")
+
+
+def check_cache_dir(cache_dir: Path | None) -> None:
+    """Fail early on a cache folder that cannot be written (``cache_dir`` or the default one).
+
+    A folder that does not exist yet is created later: its nearest existing parent must be a
+    writable folder.
+    """
+    from transferscope.extraction.cache import default_cache_dir
+
+    folder = default_cache_dir(None if cache_dir is None else str(cache_dir))
+    what = f"--cache-dir '{cache_dir}'" if cache_dir is not None else f"the cache folder '{folder}' (set --cache-dir)"
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} is not a folder: '{existing}' is a file")
+    if not _writable(existing):
+        raise InputError(f"{what} is not writable")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed from the mode bits)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def check_device_option(device: str | None) -> str | None:
+    """``--device`` checked before any work (also when every result is cached)."""
+    from transferscope.workflows.rank import check_device
+
+    return check_device(device, name="--device")
 
 
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:

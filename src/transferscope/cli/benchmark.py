@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table
+from transferscope.cli._common import check_cache_dir, check_output_path, err_console, handle_errors, print_table
 
 __all__ = ["benchmark_command"]
 
@@ -37,7 +37,7 @@ def benchmark_command(
 
     with handle_errors():
         check_output_path(output)
-        check_output_path(export)
+        check_output_path(export, option="--export")
         if method not in META_METHODS:
             raise InputError(f"--method must be one of {', '.join(META_METHODS)}, got '{method}'")
         spec = load_suite(suite)
@@ -45,18 +45,20 @@ def benchmark_command(
             if 0 < max_samples < 20:
                 raise InputError(f"--max-samples must be 0 (every sample) or at least 20, got {max_samples}")
             spec = dataclasses.replace(spec, max_samples=max_samples or None)
-        results = ResultStore(store)
         if backend not in ("local", "ray"):
             raise InputError(f"--backend must be local or ray, got '{backend}'")
-        result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
-                               backend=backend, progress=not quiet,
-                               log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
-        table = aggregate_table(result.meta, method)
-        err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
-                          f"in {results.path}", highlight=False)
-        print_table(table, title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}), per target "
-                    "(static = the suite's prior per model)", digits=3)
-        if output is not None:
-            write_table(table, output)
-        if export is not None:
-            results.export(export)
+        check_cache_dir(cache_dir)
+        # Held (and locked) for the whole run: a second run on the same store is told at once.
+        with ResultStore(store) as results:
+            result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
+                                   backend=backend, progress=not quiet,
+                                   log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+            table = aggregate_table(result.meta, method)
+            err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
+                              f"in {results.path}", highlight=False)
+            print_table(table, title=f"{spec.name}: {method} of each estimator against the ground truth "
+                        f"({spec.probe}), per target (static = the suite's prior per model)", digits=3)
+            if output is not None:
+                write_table(table, output)
+            if export is not None:
+                results.export(export)

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    check_cache_dir,
+    check_device_option,
     check_output_path,
     err_console,
     feature_names,
@@ -28,6 +30,8 @@ def compare_command(
     layers: Annotated[str, typer.Option(help="'last' (model x model), 'all' (layer x layer), or names/indices.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings of the same inputs (.npy, .npz, .parquet, .csv). Repeat.")] = None,
+    features_key: Annotated[Optional[str], typer.Option(help="The array of each .npz --features file (or list column of a Parquet one) holding the features.")] = None,
+    feature_columns: Annotated[Optional[str], typer.Option(help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")] = None,
     measure: Annotated[str, typer.Option(help="A similarity measure (see `transferscope metrics similarity`).")] = "cka",
     output: Annotated[Optional[Path], typer.Option(help="Write the pairs (long form) to .csv, .json or .parquet.")] = None,
     heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
@@ -55,15 +59,21 @@ def compare_command(
 
     with handle_errors():
         check_output_path(output)
-        if heatmap is not None and heatmap.suffix.lower() not in (".png", ".svg", ".pdf"):
-            raise InputError(f"--heatmap must end in .png, .svg or .pdf, got '{heatmap}'")
+        check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
         get_metric(measure, "similarity")
+        device = check_device_option(device)
+        if not features and not no_cache:
+            check_cache_dir(cache_dir)
+        if not features and (features_key or feature_columns):
+            raise InputError("--features-key and --feature-columns go with --features")
         if features:
             if data or dataset or model:
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
             from transferscope.datasets.loaders import load_feature_file
 
-            arrays = {name: load_feature_file(path) for name, path in zip(feature_names(features), features)}
+            columns = split_list([feature_columns]) if feature_columns else None
+            arrays = {name: load_feature_file(path, column=features_key, columns=columns)
+                      for name, path in zip(feature_names(features), features)}
             sizes = {a.shape[0] for a in arrays.values()}
             if len(sizes) == 1:  # unequal row counts are left for compare() to reject
                 rows = _subset(sizes.pop(), max_samples, seed)

@@ -9,7 +9,14 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from transferscope.cli._common import check_output_path, console, err_console, handle_errors, print_table
+from transferscope.cli._common import (
+    check_cache_dir,
+    check_output_path,
+    console,
+    err_console,
+    handle_errors,
+    print_table,
+)
 
 __all__ = ["demo_command"]
 
@@ -32,6 +39,7 @@ def demo_command(
 
     with handle_errors():
         check_output_path(output)
+        check_cache_dir(cache_dir)
         start = time.perf_counter()
         result = run_demo(cache_dir=None if cache_dir is None else str(cache_dir), seed=seed,
                           max_samples=max_samples, progress=not quiet,

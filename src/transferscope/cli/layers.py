@@ -8,7 +8,15 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table, split_list
+from transferscope.cli._common import (
+    check_cache_dir,
+    check_device_option,
+    check_output_path,
+    err_console,
+    handle_errors,
+    print_table,
+    split_list,
+)
 from transferscope.errors import InputError
 
 __all__ = ["layers_command"]
@@ -46,6 +54,9 @@ def layers_command(
         check_output_path(output)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
+        device = check_device_option(device)
+        if not no_cache:
+            check_cache_dir(cache_dir)
         if (data is None) == (dataset is None):
             raise InputError("give exactly one of --data FILE or --dataset NAME")
         if data is not None:

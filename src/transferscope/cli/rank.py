@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
+    check_cache_dir,
+    check_device_option,
     check_output_path,
     err_console,
     feature_names,
@@ -25,13 +27,15 @@ def rank_command(
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
     text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    label_column: Annotated[Optional[str], typer.Option(help="Column of --data holding the labels (default: label); with --labels, the column or .npz array of the labels file.")] = None,
     task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
     model: Annotated[Optional[list[str]], typer.Option(help="Model directory or hub id; hf:/st:/random: prefixes; 'tfidf'. Repeat for several.")] = None,
     layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
     pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
     metric: Annotated[str, typer.Option(help="Comma-separated estimators; the table is sorted by the first.")] = "logme,hscore,knn",
     features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings (.npy, .npz, .parquet, .csv). Repeat for several.")] = None,
+    features_key: Annotated[Optional[str], typer.Option(help="The array of each .npz --features file (or list column of a Parquet one) holding the features.")] = None,
+    feature_columns: Annotated[Optional[str], typer.Option(help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")] = None,
     source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
     probe: Annotated[bool, typer.Option(help="Also measure a linear probe on a seeded split.")] = False,
@@ -60,17 +64,23 @@ def rank_command(
         check_output_path(output)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
+        device = check_device_option(device)
+        if not features and not no_cache:
+            check_cache_dir(cache_dir)
+        if not features and (features_key or feature_columns):
+            raise InputError("--features-key and --feature-columns go with --features")
         if features:
             if data or dataset or model:
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
             if labels is None:
                 raise InputError("--labels is required with --features")
             table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
-                                   probe=probe, seed=seed)
+                                   probe=probe, seed=seed, label_column=label_column, features_key=features_key,
+                                   feature_columns=split_list([feature_columns]) if feature_columns else None)
         else:
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
-            table = _rank_models(data, dataset, text_column, label_column, task, split_list(model),
+            table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
                                  layers, pooling, metric, probe, cache_dir, no_cache, batch_size,
                                  max_length, device, seed, quiet, trust_remote_code)
         for note in table.attrs.get("warnings", []):
@@ -85,18 +95,19 @@ def rank_command(
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
-                   metric: str, probe: bool, seed: int):  # type: ignore[no-untyped-def]
+                   metric: str, probe: bool, seed: int, label_column: str | None = None,
+                   features_key: str | None = None, feature_columns: list[str] | None = None):  # type: ignore[no-untyped-def]
     from transferscope.datasets.loaders import load_feature_file, load_labels
     from transferscope.workflows.rank import rank
 
     if probs_paths and len(probs_paths) != len(paths):
         raise InputError(f"--source-probs was given {len(probs_paths)} time(s) but --features {len(paths)}; "
                          "give one per features file, in the same order")
-    y = load_labels(labels_path)
+    y = load_labels(labels_path, column=label_column)
     arrays = {}
     probs = {}
     for i, (name, path) in enumerate(zip(feature_names(paths), paths, strict=True)):
-        arrays[name] = load_feature_file(path)
+        arrays[name] = load_feature_file(path, column=features_key, columns=feature_columns)
         if probs_paths:
             probs[name] = load_feature_file(probs_paths[i])
     return rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,

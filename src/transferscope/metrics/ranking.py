@@ -15,6 +15,7 @@ ranking, which is what a user acts on:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,21 @@ _TOPK = re.compile(r"^top(\d+)$")
 _REGRET = re.compile(r"^regret@(\d+)$")
 
 
+def _vector(values: Any, name: str) -> np.ndarray:
+    # Numbers only: a string or a mapping would otherwise reach numpy (a raw ValueError / TypeError).
+    if isinstance(values, (str, bytes, Mapping)) or values is None:
+        raise InputError(f"{name} must be a sequence of numbers, one per candidate, got {type(values).__name__}")
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold numbers, one per candidate, got {arr.dtype} values")
+    if arr.ndim > 1 and max(arr.shape) != arr.size:
+        raise InputError(f"{name} must be 1-D (one number per candidate), got shape {arr.shape}")
+    return arr.astype(np.float64).ravel()
+
+
 def _check_pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    t = np.asarray(truth, dtype=np.float64).ravel()
+    s = _vector(scores, "scores")
+    t = _vector(truth, "truth")
     if s.shape != t.shape:
         raise InputError(f"scores has {s.size} entries but truth has {t.size}")
     if s.size < 2:

@@ -37,7 +37,7 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
     available = encoder.all_layers()
     if isinstance(layers, int) and not isinstance(layers, bool):
         layers = [layers]
-    if not isinstance(layers, (str, Sequence)):
+    if not isinstance(layers, (str, Sequence, np.ndarray)):
         raise InputError(f"layers must be 'all', 'last', a layer name or index, or a list of them, got {layers!r}")
     if isinstance(layers, str):
         if layers == "all":

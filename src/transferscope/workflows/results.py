@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +23,9 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
         raise InputError(f"output '{path}' must end in one of {', '.join(OUTPUT_SUFFIXES)}")
     if not target.parent.exists():
         raise InputError(f"output folder '{target.parent}' does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=suffix + ".tmp")
-    os.close(fd)
+    # A fresh name beside the target, created by pandas with the user's umask (mkstemp's 0600
+    # would make every output private whatever the umask), then renamed into place.
+    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp")
     try:
         if suffix == ".csv":
             table.to_csv(tmp, index=False)
