@@ -24,7 +24,7 @@ skipped (shown as ``>Bs``) when even linear growth from the previous size would
 exceed the budget ``--budget`` seconds.
 
     python benchmarks/bench_estimators.py [--sizes 1000,10000,50000] [--dim 512]
-        [--skip-logme] [--skip-minilm] [--only logme,hscore] [--repeat 3]
+        [--skip-logme] [--skip-minilm] [--only logme,hscore] [--exclude nleep] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, re
             options: dict[str, object] = dict(info.properties.get("required_options", {}))
             if info.needs_source_probs:
                 options["source_probs"] = source_probs(f)
-            reps = 1 if n >= 10000 else repeat
+            reps = repeat if n <= 10000 else 1  # pairs at N > 10,000 once: minutes per estimator
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--only", default=None, help="comma-separated estimator names")
+    parser.add_argument("--exclude", default=None, help="comma-separated estimator names to leave out")
     parser.add_argument("--skip-logme", action="store_true")
     parser.add_argument("--skip-minilm", action="store_true", help="LogME on random features only")
     parser.add_argument("--repeat", type=int, default=3)
@@ -213,6 +214,9 @@ def main() -> None:
     if not args.skip_logme:
         part_logme(args.repeat, minilm=not args.skip_minilm)
     only = set(args.only.split(",")) if args.only else None
+    if args.exclude:
+        excluded = set(args.exclude.split(","))
+        only = {i.name for i in list_metrics("transferability") if (only is None or i.name in only)} - excluded
     part_all([int(s) for s in args.sizes.split(",")], args.dim, args.classes, only, args.repeat, args.budget)
 
 
