@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
+from transferscope.workflows.folders import is_writable_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,7 +76,7 @@ def check_output_path(output: Path | None, *, option: str = "--output",
         raise InputError(f"{option} folder '{folder}' does not exist")
     if not folder.is_dir():
         raise InputError(f"{option} folder '{folder}' is not a folder")
-    if not _writable(folder):
+    if not is_writable_folder(folder):
         raise InputError(f"{option} folder '{folder}' is not writable")
 
 
@@ -95,17 +95,8 @@ def check_cache_dir(cache_dir: Path | None) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"{what} is not a folder: '{existing}' is a file")
-    if not _writable(existing):
+    if not is_writable_folder(existing):
         raise InputError(f"{what} is not writable")
-
-
-def _writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried, not guessed from the mode bits)."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 def check_device_option(device: str | None) -> str | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from transferscope.errors import InputError, MissingExtraError
+from transferscope.workflows.folders import is_writable_folder
 
 __all__ = ["ResultStore", "COLUMNS"]
 
@@ -48,16 +48,8 @@ def _duckdb() -> Any:
     try:
         import duckdb
     except ImportError:
-        raise MissingExtraError("duckdb", "scale") from None
+        raise MissingExtraError("duckdb", None) from None  # a core dependency
     return duckdb
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 def _open_error(path: Path, exc: Exception) -> str:
@@ -101,7 +93,7 @@ class ResultStore:
             raise InputError(f"store folder '{folder}' does not exist")
         if self.path.is_dir():
             raise InputError(f"store '{self.path}' is a folder; give a file such as results.duckdb")
-        if not _writable(folder):
+        if not is_writable_folder(folder):
             raise InputError(f"store folder '{folder}' is not writable (the store and its log are written there)")
         duckdb = _duckdb()
         # One connection for the store's lifetime: DuckDB's lock on the file is held from here to
