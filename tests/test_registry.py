@@ -162,3 +162,26 @@ def test_unknown_metric_and_option():
         ts.score("nope", np.ones((4, 2)), [0, 1, 0, 1])
     with pytest.raises(InputError, match="does not take option"):
         ts.score("logme", np.eye(4), [0, 1, 0, 1], k=3)
+
+
+@pytest.mark.parametrize("info", ESTIMATORS, ids=NAMES)
+def test_declared_scale_invariance_holds_both_ways(info):
+    # Features times 1e-170 once gave kNN 0.5 and H-score 0, times 1e300 NaN or a LinAlgError: an
+    # estimator declared scale-invariant rescales (exactly) and gives its value; every other one
+    # refuses extreme magnitudes by name, and its value does change with the scale.
+    f, y = _data(0, n=120, d=6)
+    options = {"source_probs": source_probs_for(f)} if info.needs_source_probs else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = call(info, f, y, **options)
+        moderate = [call(info, f * 2.0**k, y, **options) for k in (-20, 20)]
+        if info.scale_invariant:
+            for value in moderate:
+                assert value == pytest.approx(base, rel=1e-9, abs=1e-12)
+            for factor in (1e-170, 1e300):
+                assert call(info, f * factor, y, **options) == pytest.approx(base, rel=1e-8, abs=1e-12)
+        else:
+            assert any(value != pytest.approx(base, rel=1e-6) for value in moderate)
+            for factor in (1e-170, 1e300):
+                with pytest.raises(InputError, match="rescale them first"):
+                    call(info, f * factor, y, **options)

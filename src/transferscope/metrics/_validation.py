@@ -8,13 +8,14 @@ arithmetic below always sees float64 arrays it may not mutate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from transferscope.errors import InputError
 
 __all__ = [
+    "SAFE_MAGNITUDE",
     "check_features",
     "check_features_shape",
     "check_paired_features",
@@ -53,13 +54,38 @@ def _checked_2d(features: Any, name: str) -> np.ndarray:
     return arr
 
 
-def check_features(features: Any, *, name: str = "features") -> np.ndarray:
+#: Largest magnitudes the arithmetic of every measure survives: fourth powers and sums of
+#: squares over 1e10 entries stay within float64 (about 2^-1074 to 2^1024).
+SAFE_MAGNITUDE = (2.0**-150, 2.0**150)
+
+
+def check_features(
+    features: Any, *, name: str = "features", scale: Literal["refuse", "rescale"] = "refuse"
+) -> np.ndarray:
     """Return ``features`` as a new C-contiguous float64 2-D array, or raise.
 
     Rejects non-numeric and complex data, wrong dimensionality, empty arrays and
     NaN/inf. The returned array is always a copy, so callers may work in place.
+
+    Features whose largest magnitude lies outside :data:`SAFE_MAGNITUDE` (e.g. times
+    1e-170 or 1e300) would overflow or underflow: a measure invariant to the scale of
+    its features passes ``scale="rescale"`` and gets them multiplied by a power of two
+    (exact) to unit magnitude; for every other measure (``"refuse"``) they are refused
+    with a message, since its value depends on that scale.
     """
-    return np.array(_checked_2d(features, name), dtype=np.float64, copy=True, order="C")
+    arr = np.array(_checked_2d(features, name), dtype=np.float64, copy=True, order="C")
+    largest = max(float(arr.max()), -float(arr.min()))
+    if largest > 0 and not SAFE_MAGNITUDE[0] <= largest <= SAFE_MAGNITUDE[1]:
+        if scale == "rescale":
+            arr *= 2.0 ** -np.round(np.log2(largest))
+        else:
+            raise InputError(
+                f"{name} has largest magnitude {largest:.3g}, outside {SAFE_MAGNITUDE[0]:.0e} to "
+                f"{SAFE_MAGNITUDE[1]:.0e}, where this measure's arithmetic over- or underflows; its value "
+                "depends on the scale of the features, so rescale them first (e.g. divide by their "
+                "standard deviation)"
+            )
+    return arr
 
 
 def check_features_shape(features: Any, *, name: str = "features") -> tuple[int, int]:

@@ -48,6 +48,10 @@ class MetricInfo:
     uses_seed: bool = False
     complexity: str = ""
     unreliable_when: str = ""
+    #: A transferability estimator whose value does not change when the features are
+    #: multiplied by a positive number (or that ignores the features). Features of extreme
+    #: magnitude are then rescaled exactly; for the others they are refused by name.
+    scale_invariant: bool = False
     properties: dict[str, Any] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
@@ -62,6 +66,7 @@ class MetricInfo:
             "task_types": ",".join(self.task_types),
             "needs_source_probs": self.needs_source_probs,
             "higher_is_better": self.higher_is_better,
+            "scale_invariant": self.scale_invariant,
             "deterministic_given_seed": self.deterministic_given_seed,
             "complexity": self.complexity,
             "summary": self.summary,

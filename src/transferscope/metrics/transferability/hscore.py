@@ -52,7 +52,7 @@ def hscore(features: Any, labels: Any) -> float:
     >>> round(hscore(rng.normal(size=(300, 4)) + 4.0 * np.eye(3, 4)[y], y), 2)
     1.72
     """
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n, d = feats.shape
     codes, classes = check_classification_labels(labels, n)
     n_classes = classes.shape[0]
@@ -78,6 +78,7 @@ def hscore(features: Any, labels: Any) -> float:
 METRICS = [
     MetricInfo(
         name="hscore",
+        scale_invariant=True,
         family="transferability",
         func=hscore,
         summary="tr(cov(F)^+ cov(E[F|y])): feature variance explained by class means.",

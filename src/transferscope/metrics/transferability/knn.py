@@ -63,7 +63,7 @@ def knn_loo(
     """
     task = check_choice(task, ("classification", "regression"), name="task")
     metric = check_choice(metric, ("cosine", "euclidean"), name="metric")
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n = feats.shape[0]
     if task == "regression":
         targets = check_regression_targets(labels, n)
@@ -91,6 +91,7 @@ def knn_loo(
 METRICS = [
     MetricInfo(
         name="knn",
+        scale_invariant=True,
         family="transferability",
         func=knn_loo,
         summary="Leave-one-out k-nearest-neighbour accuracy (R^2 for regression), cosine.",

@@ -180,7 +180,7 @@ def nleep(
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
 
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n = feats.shape[0]
     codes, classes = check_classification_labels(labels, n)
     n_classes = classes.shape[0]
@@ -235,6 +235,7 @@ def nleep(
 METRICS = [
     MetricInfo(
         name="leep",
+        scale_invariant=True,
         family="transferability",
         func=leep,
         summary="Mean log of sum_z P(y_i|z) theta_z(x_i), with P(y|z) the empirical conditional "
@@ -247,6 +248,7 @@ METRICS = [
     ),
     MetricInfo(
         name="nleep",
+        scale_invariant=True,
         family="transferability",
         func=nleep,
         summary="LEEP with the posteriors of a 5C-component Gaussian mixture (full "

@@ -260,7 +260,7 @@ def logme(
     task = check_choice(task, ("classification", "regression", "multilabel"), name="task")
     tol = check_positive_float(tol, name="tol")
     max_iter = check_positive_int(max_iter, name="max_iter")
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n = feats.shape[0]
     codes = targets = None
     if task == "classification":
@@ -273,11 +273,6 @@ def logme(
         if zero.size:
             raise InputError(f"labels column {int(zero[0])} is all zeros: every model fits it exactly "
                              "and its evidence is unbounded")
-    # The score is invariant to the scale of the features. Extreme scales are brought to
-    # unit magnitude by a power of two, which is exact: no value changes but by overflow avoided.
-    largest = max(float(feats.max()), -float(feats.min()))
-    if largest > 0 and not 2.0**-64 <= largest <= 2.0**64:
-        feats *= 2.0 ** -np.round(np.log2(largest))
     s, z2, delta, yy = _spectrum(feats, targets, codes)
     if s.size == 0:
         # All-zero features explain nothing: only the w = 0 (t -> inf) limit remains,
@@ -289,6 +284,7 @@ def logme(
 METRICS = [
     MetricInfo(
         name="logme",
+        scale_invariant=True,
         family="transferability",
         func=logme,
         summary="Log marginal evidence of a Bayesian linear model on the features, per sample.",

@@ -73,6 +73,7 @@ def nce(features: Any, labels: Any, *, source_probs: Any) -> float:
 METRICS = [
     MetricInfo(
         name="nce",
+        scale_invariant=True,
         family="transferability",
         func=nce,
         summary="Negative conditional entropy -H(Y|Z) of target labels given the source head's "

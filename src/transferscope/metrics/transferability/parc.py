@@ -244,7 +244,7 @@ def parc(
     >>> round(parc(good, y, n_dims=8, variant="dbolya", max_samples=None), 2)  # 100 x rho
     39.09
     """
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n = feats.shape[0]
     codes, _ = check_classification_labels(labels, n)
     n_dims = check_positive_int(n_dims, name="n_dims")
@@ -278,6 +278,7 @@ def parc(
 METRICS = [
     MetricInfo(
         name="parc",
+        scale_invariant=True,
         family="transferability",
         func=parc,
         summary="Spearman correlation between pairwise (1 - Pearson) distances of PCA-reduced "

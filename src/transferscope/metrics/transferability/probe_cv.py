@@ -62,7 +62,7 @@ def cv_probe(
     True
     """
     task = check_choice(task, ("classification", "regression"), name="task")
-    x = check_features(features)
+    x = check_features(features, scale="rescale")  # scale-invariant
     n = x.shape[0]
     folds = check_positive_int(folds, name="folds", minimum=2)
     # sklearn is imported here: it costs ~0.5 s, which every command would pay at registration.
@@ -109,6 +109,7 @@ def cv_probe(
 METRICS = [
     MetricInfo(
         name="cv_probe",
+        scale_invariant=True,
         family="transferability",
         func=cv_probe,
         summary="Mean k-fold accuracy (R^2) of a standardised logistic (ridge) probe.",

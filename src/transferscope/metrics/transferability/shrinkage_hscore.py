@@ -123,7 +123,7 @@ def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", 
     True
     """
     variant = check_choice(variant, ("default", "tllib"), name="variant")
-    feats = check_features(features)
+    feats = check_features(features, scale="rescale")  # scale-invariant
     n, d = feats.shape
     codes, classes = check_classification_labels(labels, n)
     n_classes = classes.shape[0]
@@ -168,6 +168,7 @@ def shrinkage_hscore(features: Any, labels: Any, *, variant: Literal["default", 
 METRICS = [
     MetricInfo(
         name="shrinkage_hscore",
+        scale_invariant=True,
         family="transferability",
         func=shrinkage_hscore,
         summary="(1-a) tr(cov_a(F)^-1 cov(E[F|y])) with the Ledoit-Wolf shrunk covariance cov_a.",

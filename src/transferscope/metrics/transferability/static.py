@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_features
+from transferscope.metrics._validation import check_features_shape
 from transferscope.metrics.registry import MetricInfo
 
 __all__ = ["static_prior"]
@@ -37,7 +37,7 @@ def static_prior(features: Any, labels: Any, *, prior: float) -> float:
     >>> ts.score("static", np.ones((4, 2)), [0, 1, 0, 1], prior=76.1)
     76.1
     """
-    n = check_features(features).shape[0]
+    n, _ = check_features_shape(features)  # only validated: a static prior ignores them
     try:
         n_labels = len(labels)
     except TypeError:
@@ -56,6 +56,7 @@ def static_prior(features: Any, labels: Any, *, prior: float) -> float:
 METRICS = [
     MetricInfo(
         name="static",
+        scale_invariant=True,
         family="transferability",
         func=static_prior,
         summary="A user-supplied prior per candidate (e.g. ImageNet accuracy); ignores the target.",
