@@ -294,6 +294,14 @@ def test_truncated_safetensors(work, truncated_model):
     assert_rejected(result, "model.safetensors", "damaged", "truncated")
 
 
+def test_truncated_safetensors_in_a_suite(work, truncated_model):
+    needs_builtin_targets()
+    path = suite_file(work, candidates=["tfidf", {"model": str(truncated_model), "layers": ["layer_1"]}])
+    result = cli("benchmark", path, "--store", work / "r.duckdb", "--cache-dir", work / "c", "-q")
+    assert_rejected(result, "model.safetensors", "damaged", "truncated")
+    assert not (work / "c" / "features").exists() or not any((work / "c" / "features").iterdir())  # before any cell
+
+
 def test_device_tpu(work, tiny_bert_dir):
     result = cli("rank", "--data", work / "reviews.csv", "--model", tiny_bert_dir, "--device", "tpu",
                  "--cache-dir", work / "c", "-q")

@@ -48,7 +48,7 @@ from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBES
 from transferscope.workflows.encoders import build_encoder
-from transferscope.workflows.rank import _cached, score_candidates, select_layers
+from transferscope.workflows.rank import _cached, check_model, score_candidates, select_layers
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
@@ -118,6 +118,7 @@ def _candidate_plan(suite: Suite, seed: int, cache_dir: str | None,
     seen: dict[str, int] = {}
     for i, spec in enumerate(suite.candidates):
         encoder = _encoder(spec.model, seed, cache_dir, memo)
+        check_model(encoder, getattr(encoder, "max_length", 128))  # damaged weights: one line, before any cell
         keys = encoder.output_keys(select_layers(encoder, spec.layers), spec.poolings)
         names: dict[tuple[str, str], str] = {}
         for key in keys:

@@ -141,7 +141,7 @@ def _cuda_device_count() -> int:
 _PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "ibert")
 
 
-def _check_model(encoder: Encoder, max_length: int) -> None:
+def check_model(encoder: Encoder, max_length: int) -> None:
     """Before any work: ``max_length`` fits the model's position embeddings, and its
     safetensors weights are whole (a truncated download fails here, in one line)."""
     path = getattr(encoder, "path", None)
@@ -233,7 +233,7 @@ def extract_candidates(
     for spec in models:
         encoder = build_encoder(spec, seed=seed, max_length=max_length, batch_size=batch_size,
                                 device=device, trust_remote_code=trust_remote_code, cache_dir=cache_dir)
-        _check_model(encoder, max_length)
+        check_model(encoder, max_length)
         encoders.append((encoder, select_layers(encoder, layers)))
     candidates = []
     for encoder, chosen in encoders:
