@@ -24,9 +24,9 @@ from transferscope.extraction.fingerprint import hash_files
 from transferscope.extraction.hf import HFEncoder
 
 #: Libraries a cached rerun or ``--help`` must not load.
-HEAVY = ("torch", "transformers", "sentence_transformers", "duckdb", "ray", "matplotlib", "faiss")
+HEAVY = ("torch", "transformers", "sentence_transformers", "duckdb", "ray", "matplotlib", "faiss", "sklearn")
 #: ``transferscope --help`` and ``import transferscope`` load none of these either.
-HEAVY_FOR_HELP = HEAVY + ("numpy", "pandas", "scipy", "sklearn", "pyarrow", "yaml")
+HEAVY_FOR_HELP = HEAVY + ("numpy", "pandas", "scipy", "pyarrow", "yaml")
 
 RUNNER = """
 import json, multiprocessing, sys

@@ -2,23 +2,37 @@
 
 Every protocol returns a :class:`ProbeResult` with the headline score, all
 metrics, and every setting that changes a number.
+
+The protocols are imported on first use (they load scikit-learn, ~0.5 s), so that
+checking a probe's name, or a rerun whose probe results are all cached, costs nothing.
 """
 
 from __future__ import annotations
 
-from transferscope.probes.fewshot import fewshot_probe
-from transferscope.probes.finetune_text import finetune_text_probe
-from transferscope.probes.knn import knn_probe
-from transferscope.probes.linear import ProbeResult, linear_probe
-from transferscope.probes.mlp import mlp_probe
-from transferscope.probes.ncm import ncm_probe
-from transferscope.probes.similarity import similarity_spearman
+import importlib
+from typing import Any
 
 #: Protocols on frozen features with the signature ``probe(features, labels, *, splits, [task])``,
-#: selectable as a suite's ground truth.
-FEATURE_PROBES = {"linear": linear_probe, "knn": knn_probe, "ncm": ncm_probe, "mlp": mlp_probe}
+#: selectable as a suite's ground truth: their names (``FEATURE_PROBES`` maps them to the functions).
+FEATURE_PROBE_NAMES = ("linear", "knn", "ncm", "mlp")
 
-__all__ = [
-    "FEATURE_PROBES",
-    "finetune_text_probe","ProbeResult", "fewshot_probe", "knn_probe", "linear_probe", "mlp_probe", "ncm_probe",
-           "similarity_spearman"]
+_HOMES = {
+    "fewshot_probe": "fewshot",
+    "finetune_text_probe": "finetune_text",
+    "knn_probe": "knn",
+    "ProbeResult": "linear",
+    "linear_probe": "linear",
+    "mlp_probe": "mlp",
+    "ncm_probe": "ncm",
+    "similarity_spearman": "similarity",
+}
+
+__all__ = ["FEATURE_PROBES", "FEATURE_PROBE_NAMES", *_HOMES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    if name == "FEATURE_PROBES":
+        return {probe: __getattr__(f"{probe}_probe") for probe in FEATURE_PROBE_NAMES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,7 +46,7 @@ from transferscope.extraction.fingerprint import hash_fields
 from transferscope.extraction.versions import library_versions
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import get_metric, list_metrics
-from transferscope.probes import FEATURE_PROBES
+from transferscope.probes import FEATURE_PROBE_NAMES
 from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.rank import _cached, check_model, score_candidates, select_layers
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
@@ -278,7 +278,7 @@ def run_benchmark(
                 table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
                                          probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
                                          backend=backend,
-                                         probe=suite.probe if suite.probe in FEATURE_PROBES else "linear",
+                                         probe=suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear",
                                          on_error="nan")
                 for row, encoder, cell in zip(table.to_dict("records"), encoders, keys_of, strict=True):
                     rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,

@@ -314,10 +314,10 @@ def score_candidates(
     splits_id = (hash_fields({"splits": [np.asarray(s).tolist() for s in probe_splits]})
                  if probe_splits is not None else "")
     cache_root = None if score_cache is None else str(score_cache.root.parent)
-    from transferscope.probes import FEATURE_PROBES
+    from transferscope.probes import FEATURE_PROBE_NAMES
 
-    if probe not in FEATURE_PROBES:
-        raise InputError(f"probe must be one of {', '.join(FEATURE_PROBES)}, got {probe!r}")
+    if probe not in FEATURE_PROBE_NAMES:
+        raise InputError(f"probe must be one of {', '.join(FEATURE_PROBE_NAMES)}, got {probe!r}")
     if on_error not in ("raise", "nan"):
         raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
     if backend not in ("local", "ray"):
@@ -431,9 +431,9 @@ def _score_cell(
     probe = None
     if probe_splits is not None:
 
-        from transferscope.probes import FEATURE_PROBES
-
         def run_probe() -> dict[str, Any]:
+            from transferscope.probes import FEATURE_PROBES  # only when the result is not cached
+
             fn = FEATURE_PROBES[probe_name]
             kwargs = {"task": task} if "task" in inspect.signature(fn).parameters else {}
             if task != "classification" and not kwargs:
