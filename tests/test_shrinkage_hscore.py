@@ -41,13 +41,7 @@ def test_shrinkage_hscore_matches_tllib_up_to_its_n_minus_one(key):
 @pytest.mark.parametrize("key", sorted(CASES))
 def test_shrinkage_hscore_equals_dense_formula(key):
     f, y = CASES[key]()
-    n = len(y)
-    lw = LedoitWolf().fit(f)
-    centred = f - f.mean(axis=0)
-    g = np.zeros_like(centred)
-    for c in np.unique(y):
-        g[y == c] = centred[y == c].mean(axis=0)
-    dense = (1 - lw.shrinkage_) * np.trace(np.linalg.solve(lw.covariance_, g.T @ g / n))
+    _, dense = _dense_shrinkage_hscore(f, y)
     assert ts.score("shrinkage_hscore", f, y) == pytest.approx(dense, rel=1e-9)
 
 
