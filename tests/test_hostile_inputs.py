@@ -628,3 +628,14 @@ def test_two_drivers_on_one_store(work):
             assert len(lines) == 1 and "in use by another process" in lines[0], lines
     cells = stored_cells(work / "r.duckdb")
     assert len(cells) == 2 * 2 * 2 and (cells["n"] == 1).all(), cells
+
+
+def test_api_rank_with_a_cache_folder_that_is_a_file(tmp_path):
+    # The API checks its cache folder before any extraction, as the CLI does.
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    from transferscope.datasets.dataset import Dataset
+
+    data = Dataset("d", ["a b", "b c", "c d", "d e"], [0, 1, 0, 1], "classification", "text")
+    with pytest.raises(InputError, match=r"cache_dir '.*file/cache' is not a folder"):
+        ts.rank(dataset=data, models=["tfidf"], metrics="logme", cache_dir=str(blocker / "cache"))

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.workflows.folders import is_writable_folder
+from transferscope.workflows.folders import check_cache_folder, is_writable_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,23 +81,8 @@ def check_output_path(output: Path | None, *, option: str = "--output",
 
 
 def check_cache_dir(cache_dir: Path | None) -> None:
-    """Fail early on a cache folder that cannot be written (``cache_dir`` or the default one).
-
-    A folder that does not exist yet is created later: its nearest existing parent must be a
-    writable folder.
-    """
-    from transferscope.extraction.cache import default_cache_dir
-
-    folder = default_cache_dir(None if cache_dir is None else str(cache_dir))
-    what = f"--cache-dir '{cache_dir}'" if cache_dir is not None else f"the cache folder '{folder}' (set --cache-dir)"
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"{what} is not a folder: '{existing}' is a file")
-    if not is_writable_folder(existing):
-        raise InputError(f"{what} is not writable")
-
+    """Fail early on a cache folder that cannot be written (``--cache-dir`` or the default one)."""
+    check_cache_folder(cache_dir, name="--cache-dir")
 
 def check_device_option(device: str | None) -> str | None:
     """``--device`` checked before any work (also when every result is cached)."""

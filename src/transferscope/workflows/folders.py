@@ -5,7 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-__all__ = ["is_writable_folder"]
+from transferscope.errors import InputError
+
+__all__ = ["is_writable_folder", "check_cache_folder"]
 
 
 def is_writable_folder(folder: str | Path) -> bool:
@@ -24,3 +26,31 @@ def is_writable_folder(folder: str | Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def check_cache_folder(cache_dir: str | Path | None, *, name: str = "cache_dir") -> None:
+    """Fail before any work on a cache folder that cannot be written (``cache_dir`` or the default).
+
+    A folder that does not exist yet is created later: its nearest existing parent must be a
+    writable folder. ``name`` is how the caller calls the argument (``--cache-dir`` on the CLI).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_cache_folder(tempfile.mkdtemp() + "/new/cache")  # created later: fine
+    >>> check_cache_folder("/proc/version/cache")
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: cache_dir '/proc/version/cache' is not a folder: '/proc/version' is a file
+    """
+    from transferscope.extraction.cache import default_cache_dir
+
+    folder = default_cache_dir(None if cache_dir is None else str(cache_dir))
+    what = f"{name} '{cache_dir}'" if cache_dir is not None else f"the cache folder '{folder}' (set {name})"
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} is not a folder: '{existing}' is a file")
+    if not is_writable_folder(existing):
+        raise InputError(f"{what} is not writable")

@@ -24,6 +24,7 @@ from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_i
 from transferscope.metrics import check_options, get_metric
 from transferscope.metrics._validation import check_features
 from transferscope.workflows.encoders import build_encoder
+from transferscope.workflows.folders import check_cache_folder
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint, result_problem
 
 __all__ = ["rank", "select_layers", "check_poolings", "check_device", "extract_candidates", "score_candidates",
@@ -613,6 +614,8 @@ def rank(
     task = task or dataset.task
     names = _check_metrics(metric_list, task)
     pools = check_poolings(poolings)
+    if use_cache:
+        check_cache_folder(cache_dir)  # a read-only cache fails here, not after the extraction
     needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in names)
     candidates = extract_candidates(dataset, models, layers=layers, poolings=pools, with_head=needs_probs,
                                     seed=seed, cache_dir=cache_dir, use_cache=use_cache,
