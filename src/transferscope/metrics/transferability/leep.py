@@ -64,6 +64,7 @@ from transferscope.metrics._validation import (
     check_source_probs,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["leep", "nleep"]
 
@@ -75,14 +76,10 @@ def _leep_from_probs(codes: np.ndarray, n_classes: int, probs: np.ndarray) -> fl
 
     Rows are renormalised to sum to exactly 1, so the score is ``<= 0``.
     """
-    from scipy.sparse import csr_array
-
     probs = probs / probs.sum(axis=1, keepdims=True)
-    n = codes.shape[0]
     # N * P(y, z): the class sums of the rows, as a one-hot (sparse) product that adds each
     # class's rows in sample order (as np.add.at did, 40x slower).
-    onehot = csr_array((np.ones(n), (codes, np.arange(n))), shape=(n_classes, n))
-    joint = onehot @ probs
+    joint = class_sums(one_hot(codes, n_classes), probs)
     marginal = joint.sum(axis=0)  # N * P(z)
     conditional = np.divide(joint, marginal, out=np.zeros_like(joint), where=marginal > 0)
     # Every row has an entry >= 1/C_s, so each expected empirical prediction is > 0.

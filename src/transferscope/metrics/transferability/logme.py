@@ -86,6 +86,7 @@ from transferscope.metrics._validation import (
     check_regression_targets,
 )
 from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.transferability._classwise import class_sums, one_hot
 
 __all__ = ["logme"]
 
@@ -108,15 +109,12 @@ def _spectrum(
     """
     n, d = features.shape
     if codes is not None:
-        import scipy.sparse
-
-        onehot_t = scipy.sparse.csr_matrix(
-            (np.ones(n), (codes, np.arange(n))), shape=(int(codes.max()) + 1, n)
-        )
-        yy = np.bincount(codes).astype(np.float64)
+        n_classes = int(codes.max()) + 1
+        onehot = one_hot(codes, n_classes)
+        yy = np.bincount(codes, minlength=n_classes).astype(np.float64)
 
         def project(basis: np.ndarray) -> np.ndarray:  # basis^T Y, (k, C)
-            return np.asarray(onehot_t @ basis).T
+            return class_sums(onehot, basis).T
     else:
         yy = np.einsum("ij,ij->j", targets, targets)
 
