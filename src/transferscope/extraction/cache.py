@@ -49,8 +49,9 @@ import random
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import platformdirs
@@ -118,6 +119,29 @@ def apply_umask(path: str | os.PathLike[str], *, directory: bool = False) -> Non
     >>> _ = os.umask(old)
     """
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write(handle)`` into a temporary file beside it, give it the
+    user's umask and rename it into place: a reader sees the old file or the whole new one.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "value.json"
+    >>> write_atomic(target, lambda handle: handle.write(b'{"value": 1.0}'))
+    >>> target.read_text()
+    '{"value": 1.0}'
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.fspath(path)) or ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        apply_umask(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def report_damage(what: str, path: str | os.PathLike[str], reason: str, *, removed: bool = True) -> None:
@@ -316,15 +340,8 @@ class FeatureCache:
         folder = self._partial_dir(group)
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"chunk-{index:06d}.npz"
-        fd, tmp_name = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
-            apply_umask(tmp_name)
-            os.replace(tmp_name, final)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+        write_atomic(final, lambda handle: np.savez(
+            handle, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}))
 
     def get_chunk(self, group: str, index: int, names: list[str],
                   rows: int | None = None) -> dict[str, np.ndarray] | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -129,23 +128,13 @@ def _file_state(path: Path) -> list[Any]:
 
 
 def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
+    from transferscope.extraction.cache import write_atomic  # cache imports this module
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
     except OSError:
-        return  # an unwritable cache only costs the next run a re-hash
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(value, handle)
-        from transferscope.extraction.cache import apply_umask  # cache imports this module
-
-        apply_umask(tmp)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        pass  # an unwritable cache only costs the next run a re-hash
 
 
 def hash_fields(fields: dict[str, Any]) -> str:

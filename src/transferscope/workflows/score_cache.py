@@ -25,14 +25,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from transferscope.extraction.cache import apply_umask, default_cache_dir, report_damage
+from transferscope.extraction.cache import default_cache_dir, report_damage, write_atomic
 from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_inputs
 from transferscope.extraction.versions import library_versions
 
@@ -147,12 +146,4 @@ class ScoreCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(value, handle)
-            apply_umask(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
