@@ -31,7 +31,7 @@ def _checked_2d(features: Any, name: str) -> np.ndarray:
     if isinstance(features, np.ndarray) and features.dtype.kind == "c" or (
             not isinstance(features, np.ndarray) and np.iscomplexobj(features)):
         raise InputError(f"{name} is complex; pass real features (take the real part or the modulus explicitly)")
-    arr = np.asarray(features) if isinstance(features, np.ndarray) else None
+    arr = features if isinstance(features, np.ndarray) else None
     if arr is None or arr.dtype.kind not in "biuf":
         try:
             arr = np.array(features, dtype=np.float64)
