@@ -238,3 +238,23 @@ def test_bad_input_names_the_argument(info):
             value(info, arrays[0], arrays[1][:-1])
     with pytest.raises(InputError, match="does not take option"):
         value(info, *arrays, not_an_option=1)
+
+
+# ----------------------------------------------------------------------------- extreme magnitudes
+
+EXTREME_FACTORS = [(1e-170, 1e200), (1e300, 1e-300), (2.0**-1000, 1.0)]
+
+
+@pytest.mark.parametrize("info", ALL, ids=ids(ALL))
+@pytest.mark.parametrize("factors", EXTREME_FACTORS, ids=["tiny-huge", "huge-tiny", "subnormal-ish"])
+def test_extreme_magnitudes_are_rescaled_where_invariant_refused_elsewhere(info, factors):
+    """Features times 1e-170 or 1e300 (each argument on its own): a measure declared invariant
+    to isotropic scaling gives the value of the unscaled data (issue 10: kNN 0.5 and H-score 0 at
+    1e-170, NaN or LinAlgError at 1e300); any other measure refuses them with a clear message."""
+    arrays = _inputs(info)
+    scaled = [a * f for a, f in zip(arrays, factors)]
+    if info.properties["invariant"]["isotropic_scaling"]:
+        assert _close(value(info, *scaled), value(info, *arrays))
+    else:
+        with pytest.raises(InputError, match="largest magnitude"):
+            value(info, *scaled)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from transferscope._version import __version__
 from transferscope.cli.benchmark import benchmark_command
@@ -14,7 +17,47 @@ from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
 from transferscope.cli.rank import rank_command
 
+class OneLineErrorGroup(TyperGroup):
+    """The command group, with usage errors (a bad option value, an unknown command) printed as
+    one line on stderr with exit 2, like every other input error, instead of click's usage box.
+
+    Everything else is typer's standard behaviour: help, ``--version``, exit codes of the commands.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            print("Aborted.", file=sys.stderr)
+            sys.exit(1)
+        except Exception as error:
+            if not is_usage_error(error):
+                raise
+            if type(error).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+                print(usage_error_line(error), file=sys.stderr)
+            sys.exit(error.exit_code)  # type: ignore[attr-defined]
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def is_usage_error(error: BaseException) -> bool:
+    """Whether ``error`` is one of click's own (usage) errors, recognised by its interface: typer
+    keeps its copy of click private, so the class cannot be imported."""
+    return callable(getattr(error, "format_message", None)) and isinstance(getattr(error, "exit_code", None), int)
+
+
+def usage_error_line(error: BaseException) -> str:
+    """``Error: <message> (see 'transferscope rank --help')`` on one line."""
+    message = " ".join(error.format_message().split())  # type: ignore[attr-defined]
+    context = getattr(error, "ctx", None)
+    hint = f" (see '{context.command_path} --help')" if context is not None else ""
+    return f"Error: {message}{hint}"
+
+
 app = typer.Typer(
+    cls=OneLineErrorGroup,
     name="transferscope",
     help="Which pretrained representation will transfer best to your data, how well, and why.",
     no_args_is_help=True,

@@ -97,13 +97,17 @@ def check_features_shape(features: Any, *, name: str = "features") -> tuple[int,
     return _checked_2d(features, name).shape
 
 
-def check_paired_features(X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
+def check_paired_features(
+    X: Any, Y: Any, *, names: tuple[str, str] = ("X", "Y"), scale: Literal["refuse", "rescale"] = "refuse"
+) -> tuple[np.ndarray, np.ndarray]:
     """Two representations of the same inputs as float64 copies with equal row counts.
 
-    At least 2 rows are required; the column counts may differ.
+    At least 2 rows are required; the column counts may differ. ``scale`` is that of
+    :func:`check_features`, applied to each argument on its own: ``"rescale"`` is for a
+    measure invariant to multiplying ``X`` or ``Y`` (separately) by a positive number.
     """
-    x = check_features(X, name=names[0])
-    y = check_features(Y, name=names[1])
+    x = check_features(X, name=names[0], scale=scale)
+    y = check_features(Y, name=names[1], scale=scale)
     if x.shape[0] != y.shape[0]:
         raise InputError(
             f"{names[0]} has {x.shape[0]} rows but {names[1]} has {y.shape[0]}; "

@@ -98,7 +98,8 @@ def similarity_permutation_test(
     (0.01, True)
     """
     info = _measure(name, options)
-    x, y = check_paired_features(X, Y)
+    scale = "rescale" if info.properties.get("invariant", {}).get("isotropic_scaling") else "refuse"
+    x, y = check_paired_features(X, Y, scale=scale)
     n_permutations = check_positive_int(n_permutations, name="n_permutations")
     rng = np.random.default_rng(seed)
     observed = info.func(x, y, **options)
@@ -150,7 +151,8 @@ def similarity_bootstrap_ci(
     True
     """
     info = _measure(name, options)
-    x, y = check_paired_features(X, Y)
+    scale = "rescale" if info.properties.get("invariant", {}).get("isotropic_scaling") else "refuse"
+    x, y = check_paired_features(X, Y, scale=scale)
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=2)
     level = check_fraction(level, name="level", allow_zero=False)
     if level >= 1.0:

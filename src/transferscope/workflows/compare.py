@@ -176,7 +176,8 @@ def compare(
     if features is not None:
         if inputs is not None or models:
             raise InputError("give either features, or inputs + models, not both")
-        arrays = {str(k): check_features(v, name=f"features '{k}'") for k, v in features.items()}
+        scale = "rescale" if info.properties["invariant"]["isotropic_scaling"] else "refuse"
+        arrays = {str(k): check_features(v, name=f"features '{k}'", scale=scale) for k, v in features.items()}
         if len(arrays) < 2:
             raise InputError("features must hold at least two arrays to compare")
         sizes = {a.shape[0] for a in arrays.values()}

@@ -425,7 +425,7 @@ def _score_cell(
                              cached_only=cached_only, required=("value", "warnings"))
         except InputError as exc:  # not cached: a later on_error="raise" call must still raise
             if on_error == "raise":
-                raise
+                raise InputError(f"{name}: {exc}") from None
             result = {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
         values[name] = result["value"]
         messages.extend(f"{name}: {m}" for m in result["warnings"])
@@ -597,7 +597,8 @@ def rank(
         candidates = []
         for name, array in features.items():
             arr = np.asarray(array)
-            check_features(arr, name=f"features '{name}'")
+            # Validation only: each estimator then rescales extreme magnitudes or refuses them itself.
+            check_features(arr, name=f"features '{name}'", scale="rescale")
             if arr.shape[0] != y.shape[0]:
                 raise InputError(f"labels has {y.shape[0]} entries but features '{name}' has {arr.shape[0]} rows")
             cand = {"candidate": str(name), "model": str(name), "layer": "", "pooling": "", "features": arr}

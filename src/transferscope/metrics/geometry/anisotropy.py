@@ -51,7 +51,7 @@ def anisotropy_contributions(X: np.ndarray) -> np.ndarray:
     >>> anisotropy_contributions(X).round(6).tolist()
     [0.638071, -0.166667]
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     n = points.shape[0]
     if n < 2:
         raise InputError(f"X needs at least 2 rows for pairs, got {n}")
@@ -129,7 +129,7 @@ def outlier_dimensions(X: np.ndarray, *, n_std: float = 3.0) -> np.ndarray:
     >>> outlier_dimensions(X).tolist()
     [7]
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     n_std = check_positive_float(n_std, name="n_std")
     means = points.mean(axis=0)
     spread = means.std()

@@ -53,7 +53,7 @@ def curvature(X: np.ndarray, *, degrees: bool = True) -> float:
     >>> curvature(square)
     90.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     steps = np.diff(points, axis=0)
     lengths = np.linalg.norm(steps, axis=1)
     keep = lengths > 0

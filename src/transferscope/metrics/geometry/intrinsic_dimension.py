@@ -96,7 +96,7 @@ def twonn(X: np.ndarray, *, discard_fraction: float = 0.1,
     >>> round(twonn(X), 1)
     2.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     fraction = check_fraction(discard_fraction, name="discard_fraction")
     if not 0.0 < fraction < 1.0:
         raise InputError(f"discard_fraction must be in (0, 1), got {fraction}")
@@ -155,7 +155,7 @@ def mle(X: np.ndarray, *, k: int = 20, average: Literal["inverse", "mean"] = "in
     >>> round(mle(X))
     3
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     k = check_positive_int(k, name="k", minimum=2)
     average = check_choice(average, ("inverse", "mean"), name="average")
     points = _distinct_points(points, k + 1)
@@ -224,7 +224,7 @@ def gride(X: np.ndarray, *, n1: int = 1, n2: int = 2,
     >>> round(gride(X, n1=4, n2=8))
     3
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     n1 = check_positive_int(n1, name="n1")
     n2 = check_positive_int(n2, name="n2")
     if n2 <= n1:
@@ -309,7 +309,7 @@ def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05,
     >>> local_pca(X, k=50)
     3.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     k = check_positive_int(k, name="k", minimum=2)
     alpha = check_fraction(alpha, name="alpha")
     if not 0.0 < alpha < 1.0:

@@ -79,7 +79,7 @@ def effective_rank(X: np.ndarray, *, center: bool = True) -> float:
     >>> round(effective_rank(np.eye(4), center=False), 6)
     4.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     p = _distribution(_singular_values(points, bool(center)))
     return float(np.exp(_shannon(p)))
 
@@ -116,7 +116,7 @@ def rankme(X: np.ndarray, *, eps: float = 1e-7) -> float:
     >>> rankme(X) > 0.9 * 64
     True
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     eps = check_positive_float(eps, name="eps", allow_zero=True)
     p = _distribution(_singular_values(points, False)) + eps
     return float(np.exp(_shannon(p)))
@@ -157,7 +157,7 @@ def rankme_eigen(X: np.ndarray, *, eps: float = 1e-7) -> float:
     >>> round(rankme_eigen(X, eps=0.0), 6)
     2.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     eps = check_positive_float(eps, name="eps", allow_zero=True)
     p = _distribution(_singular_values(points, True) ** 2) + eps
     return float(np.exp(_shannon(p)))
@@ -205,7 +205,7 @@ def alpha_req(X: np.ndarray, *, first: int = 1, last: int | None = None) -> floa
     >>> round(alpha_req(Q * np.arange(1, 21) ** -0.5), 6)  # eigenvalues ~ i^-1
     1.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     first = check_positive_int(first, name="first")
     sv = _singular_values(points, True)
     nonzero = int(np.sum(sv > sv[0] * max(points.shape) * np.finfo(np.float64).eps))
@@ -263,7 +263,7 @@ def matrix_entropy(X: np.ndarray, *, alpha: float = 1.0, center: bool = True) ->
     >>> round(matrix_entropy(X, center=False, alpha=2.0), 6), round(float(np.log(4)), 6)
     (1.386294, 1.386294)
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     alpha = check_positive_float(alpha, name="alpha")
     p = _distribution(_singular_values(points, bool(center)) ** 2)
     if alpha == 1.0:

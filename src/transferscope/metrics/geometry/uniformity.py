@@ -95,7 +95,7 @@ def uniformity(
     >>> round(uniformity(np.array([[1.0, 0.0], [-1.0, 0.0]])), 6)  # antipodal: ||u - v||^2 = 4
     -8.0
     """
-    points = check_features(X, name="X")
+    points = check_features(X, name="X", scale="rescale")  # scale-invariant
     t = check_positive_float(t, name="t")
     if points.shape[0] < 2:
         raise InputError(f"X needs at least 2 rows for pairs, got {points.shape[0]}")

@@ -120,7 +120,7 @@ def cca(X: Any, Y: Any, *, statistic: Literal["mean_rho", "mean_rho2"] = "mean_r
     >>> 0.0 < cca(X, rng.normal(size=(100, 4))) < 0.3
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     statistic = check_choice(statistic, STATISTICS, name="statistic")
     rho = canonical_correlations(centred_spectrum(x, name="X").u, centred_spectrum(y, name="Y").u)
     return _summarise(rho, statistic)
@@ -195,7 +195,7 @@ def svcca(
     >>> svcca(X, X[:, :4] @ Q[:4, :4] + rng.normal(size=(200, 4))) > 0.9
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     keep_variance = check_fraction(keep_variance, name="keep_variance", allow_zero=False)
     if n_components is not None:
         n_components = check_positive_int(n_components, name="n_components")
@@ -301,7 +301,7 @@ def pwcca(X: Any, Y: Any, *, variant: Literal["default", "resi"] = "default") ->
     >>> pwcca(X, Z, variant="resi") != pwcca(X, Z)
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     variant = check_choice(variant, ("default", "resi"), name="variant")
     sx = centred_spectrum(x, name="X")
     sy = centred_spectrum(y, name="Y")

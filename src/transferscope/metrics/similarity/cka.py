@@ -160,7 +160,7 @@ def cka(
     debiased = estimator == "debiased"
     if kernel == "linear" and space != "gram" and _larger_than_a_copy_should_be(X, Y):
         return _blockwise_linear_cka(X, Y, debiased=debiased)
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     n = x.shape[0]
     if debiased and n < 4:
         raise InputError(f"estimator='debiased' needs at least 4 rows, got {n}")
@@ -293,7 +293,7 @@ def minibatch_cka(
     >>> abs(minibatch_cka(X, rng.normal(size=(2048, 16)))) < 0.01
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     batch_size = check_positive_int(batch_size, name="batch_size", minimum=4)
     if n_batches is not None:
         n_batches = check_positive_int(n_batches, name="n_batches")

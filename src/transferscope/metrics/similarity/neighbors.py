@@ -139,7 +139,7 @@ def mutual_knn(
     >>> mutual_knn(X, np.random.default_rng(1).normal(size=(100, 8)), k=5) < 0.2
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     metric = check_choice(metric, ("cosine", "euclidean"), name="metric")
     a, b = _neighbour_lists(x, y, k, metric, search)
     _, _, matched = _merged(a, b)
@@ -187,7 +187,7 @@ def jaccard(
     >>> jaccard(X, X[:, ::-1], k=5)
     1.0
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     metric = check_choice(metric, ("cosine", "euclidean"), name="metric")
     a, b = _neighbour_lists(x, y, k, metric, search)
     _, _, matched = _merged(a, b)
@@ -241,7 +241,7 @@ def rank_similarity(
     >>> rank_similarity(X, 2.0 * X, k=5)
     1.0
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     metric = check_choice(metric, ("cosine", "euclidean"), name="metric")
     a, b = _neighbour_lists(x, y, k, metric, search)
     _, ranks, matched = _merged(a, b)
@@ -319,7 +319,7 @@ def second_order_cosine(
     >>> second_order_cosine(X, Y) < second_order_cosine(X, Y, variant="resi")
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     batch_size = check_positive_int(batch_size, name="batch_size")
     distances = check_choice(variant, ("default", "resi"), name="variant") == "resi"
     a, b = _neighbour_lists(x, y, k, "cosine", search)
@@ -438,7 +438,7 @@ def cknna(
     >>> cknna(X, X, k=10, variant="platonic") < 1.0
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     kernel = check_choice(kernel, ("cosine", "linear"), name="kernel")
     k = check_positive_int(k, name="k", minimum=2)
     search = check_choice(search, _SEARCHES, name="search")
@@ -548,7 +548,7 @@ def information_imbalance(
     >>> information_imbalance(X, X)  # (k + 1) / N
     0.004
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     metric = check_choice(metric, ("euclidean", "cosine"), name="metric")
     k = check_positive_int(k, name="k")
     _, neighbours = nearest_neighbors(x, k, metric=metric)

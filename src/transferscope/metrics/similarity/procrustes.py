@@ -116,7 +116,7 @@ def procrustes(X: Any, Y: Any) -> float:
     >>> round(procrustes(X, -X[:, :1]), 3) > 0.5
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     return _aligned_distance(_whitened(x, 1.0, name="X"), _whitened(y, 1.0, name="Y"))
 
 
@@ -171,7 +171,7 @@ def shape_metric(X: Any, Y: Any, *, alpha: float = 1.0) -> float:
     >>> shape_metric(X, X @ A) > 0.05
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     alpha = check_fraction(alpha, name="alpha")
     chord = _aligned_distance(_whitened(x, alpha, name="X"), _whitened(y, alpha, name="Y"))
     # Unit-norm matrices at angle theta are 2 sin(theta / 2) apart; arcsin is stable near 0.
@@ -222,7 +222,7 @@ def permutation_procrustes(X: Any, Y: Any) -> float:
     >>> permutation_procrustes(X, X @ Q) > 0.1
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     xn, yn = _normalised(x, name="X"), _normalised(y, name="Y")
     rows, cols = linear_sum_assignment(xn.T @ yn, maximize=True)
     # Matched columns are compared, unmatched ones meet the zero padding.

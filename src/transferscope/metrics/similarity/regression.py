@@ -110,7 +110,7 @@ def linear_regression(
     >>> linear_regression(X, Y, variant="resi") == linear_regression(Y, X)
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     ridge = check_positive_float(ridge, name="ridge", allow_zero=True)
     variant = check_choice(variant, ("default", "resi"), name="variant")
     names = ("X", "Y")
@@ -189,7 +189,7 @@ def gulp(X: Any, Y: Any, *, lam: float = 1e-2) -> float:
     >>> round(gulp(X, X @ rng.normal(size=(4, 4)), lam=0.0), 6)
     0.0
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     lam = check_positive_float(lam, name="lam", allow_zero=True)
     ux, fx = _ridge_factors(x, lam, name="X")
     uy, fy = _ridge_factors(y, lam, name="Y")

@@ -87,7 +87,7 @@ def rsa(
     >>> abs(rsa(X, np.random.default_rng(1).normal(size=(50, 6)))) < 0.1
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     rdm = check_choice(rdm, RDMS, name="rdm")
     comparator = check_choice(comparator, COMPARATORS, name="comparator")
     if x.shape[0] < 3:

@@ -85,7 +85,7 @@ def distance_correlation(X: Any, Y: Any, *, bias_corrected: bool = False) -> flo
     >>> 0.2 < distance_correlation(x, x**2) < 0.6  # dependent although uncorrelated
     True
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     if not isinstance(bias_corrected, (bool, np.bool_)):
         raise InputError(f"bias_corrected must be True or False, got {bias_corrected!r}")
     n = x.shape[0]
@@ -134,7 +134,7 @@ def alignment(X: Any, Y: Any, *, alpha: float = 2.0) -> float:
     >>> alignment(X, np.array([[3.0, 0.0], [0.0, -1.0]]))  # (0 + 2^2) / 2
     2.0
     """
-    x, y = check_paired_features(X, Y)
+    x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     if x.shape[1] != y.shape[1]:
         raise InputError(
             f"alignment compares two views in the same space: X has {x.shape[1]} columns but Y has {y.shape[1]}"
