@@ -528,7 +528,7 @@ def test_cache_files_follow_the_umask(data_csv, tiny_bert_dir, tmp_path):
         cli_ok(*rank_args(data_csv, tiny_bert_dir, tmp_path / "cache", tmp_path / "r.csv"))
         cache = FeatureCache(tmp_path / "chunks")
         cache.put_chunk("g", 0, {"k0": np.ones((2, 2))})
-        from transferscope.extraction.fingerprint import hash_files
+        from transferscope.hashing import hash_files
 
         weights = tmp_path / "w.bin"
         weights.write_bytes(b"w")

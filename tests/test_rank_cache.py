@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferscope.extraction.fingerprint import hash_files
 from transferscope.extraction.hf import HFEncoder
+from transferscope.hashing import hash_files
 
 #: Libraries a cached rerun or ``--help`` must not load.
 HEAVY = ("torch", "transformers", "sentence_transformers", "duckdb", "ray", "matplotlib", "faiss", "sklearn")

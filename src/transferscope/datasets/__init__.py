@@ -1,4 +1,9 @@
-"""Datasets: the Dataset type, loaders for user files, and built-in offline sets."""
+"""Datasets: the Dataset type, loaders for user files, and built-in offline sets.
+
+Layering: datasets import :mod:`transferscope.metrics` and the leaves
+(:mod:`transferscope.hashing` keys their inputs) only; extraction may import
+datasets, never the reverse (tests/test_layering.py).
+"""
 
 from __future__ import annotations
 

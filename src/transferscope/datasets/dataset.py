@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.extraction.fingerprint import hash_inputs
+from transferscope.hashing import hash_inputs
 
 __all__ = ["Dataset", "Splits", "infer_task", "TASKS"]
 

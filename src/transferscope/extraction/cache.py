@@ -35,7 +35,7 @@ entries are always checked entirely. The digests detect accidental damage
 ``format`` in ``meta.json``) are read with every check but this one.
 
 Files and folders are created with the user's umask (a shared cache with
-``umask 002`` stays group-writable); :func:`apply_umask` corrects the 0600 /
+``umask 002`` stays group-writable); :func:`~transferscope.hashing.apply_umask` corrects the 0600 /
 0700 modes of :mod:`tempfile` before an entry is renamed into place.
 """
 
@@ -49,16 +49,15 @@ import random
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import platformdirs
 
-from transferscope.extraction.fingerprint import hash_fields
+from transferscope.hashing import apply_umask, hash_fields, write_atomic
 
-__all__ = ["FeatureCache", "default_cache_dir", "apply_umask", "report_damage", "LOGGER",
+__all__ = ["FeatureCache", "default_cache_dir", "report_damage", "LOGGER",
            "BLOCK_BYTES", "FULL_CHECK_BYTES", "SAMPLED_BLOCKS"]
 
 ENV_VAR = "TRANSFERSCOPE_CACHE_DIR"
@@ -86,62 +85,6 @@ def default_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_cache_dir("transferscope"))
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where the system allows."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def apply_umask(path: str | os.PathLike[str], *, directory: bool = False) -> None:
-    """Give ``path`` the mode a plain ``open`` / ``mkdir`` would have under the user's umask.
-
-    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600 / 0700 whatever the umask;
-    call this before renaming such a file or folder into a shared place.
-
-    Examples
-    --------
-    >>> import os, stat, tempfile
-    >>> old = os.umask(0o002)
-    >>> folder = tempfile.mkdtemp()
-    >>> apply_umask(folder, directory=True)
-    >>> oct(stat.S_IMODE(os.stat(folder).st_mode))
-    '0o775'
-    >>> _ = os.umask(old)
-    """
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-
-
-def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``path`` through ``write(handle)`` into a temporary file beside it, give it the
-    user's umask and rename it into place: a reader sees the old file or the whole new one.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "value.json"
-    >>> write_atomic(target, lambda handle: handle.write(b'{"value": 1.0}'))
-    >>> target.read_text()
-    '{"value": 1.0}'
-    """
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.fspath(path)) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        apply_umask(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def report_damage(what: str, path: str | os.PathLike[str], reason: str, *, removed: bool = True) -> None:

@@ -18,9 +18,9 @@ import numpy as np
 
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.encoder import Encoder
-from transferscope.extraction.fingerprint import hash_fields, hash_inputs
 from transferscope.extraction.progress import progress_bar
 from transferscope.extraction.versions import library_versions
+from transferscope.hashing import hash_fields, hash_inputs
 
 __all__ = ["extract_features", "cache_fields"]
 

@@ -12,7 +12,7 @@ directory, so two revisions can never share an entry.
 Describing a model needs neither torch nor transformers: the layer count and
 the architectures are read from ``config.json`` (transformers' ``AutoConfig``
 only where the file does not state them), and the weights' hash is remembered
-by file path, size and times (:func:`~transferscope.extraction.fingerprint.hash_files`),
+by file path, size and times (:func:`~transferscope.hashing.hash_files`),
 so a rerun served from the cache imports neither library.
 """
 
@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction._torch import pick_device, require_torch, seed_everything
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
-from transferscope.extraction.fingerprint import hash_fields, hash_files
+from transferscope.hashing import hash_fields, hash_files
+from transferscope.torch_support import pick_device, require_torch, seed_everything
 
 __all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "HEAD_LAYER", "HEAD_POOLING"]
 

@@ -14,15 +14,40 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.extraction._torch import pick_device, require_torch
 from transferscope.extraction.encoder import POOLINGS, ProgressCallback
-from transferscope.extraction.fingerprint import hash_fields
 from transferscope.extraction.pooling import pool_tokens
+from transferscope.hashing import hash_fields
+from transferscope.torch_support import pick_device, require_torch
 
-__all__ = ["TorchModuleEncoder"]
+__all__ = ["TorchModuleEncoder", "weights_hash"]
 
 
-def _weights_hash(module: Any) -> str:
+def weights_hash(module: Any) -> str:
+    """sha256 of a module's ``state_dict``: every tensor's name, dtype, shape and bytes.
+
+    The identity of a module whose weights come from no file (random
+    initialisation, weights set in memory): equal weights give equal digests.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    str
+        The hex digest.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(3, 2)
+    >>> weights_hash(net) == weights_hash(torch.nn.Linear(3, 2))
+    False
+    >>> twin = torch.nn.Linear(3, 2)
+    >>> _ = twin.load_state_dict(net.state_dict())
+    >>> weights_hash(net) == weights_hash(twin)
+    True
+    """
     import hashlib
 
     torch = require_torch()
@@ -87,7 +112,7 @@ class TorchModuleEncoder:
         return {
             "adapter": self.adapter,
             "class": f"{type(self.module).__module__}.{type(self.module).__qualname__}",
-            "weights": _weights_hash(self.module),
+            "weights": weights_hash(self.module),
             "structure": hash_fields({"repr": repr(self.module)}),
         }
 

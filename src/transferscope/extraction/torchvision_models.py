@@ -45,10 +45,10 @@ from urllib.parse import urlparse
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction._torch import require_torch
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
-from transferscope.extraction.fingerprint import hash_fields
-from transferscope.extraction.torch_hooks import TorchModuleEncoder, _weights_hash
+from transferscope.extraction.torch_hooks import TorchModuleEncoder, weights_hash
+from transferscope.hashing import hash_fields
+from transferscope.torch_support import require_torch
 
 __all__ = [
     "TorchvisionEncoder",
@@ -340,7 +340,7 @@ class TorchvisionEncoder(TorchModuleEncoder):
             if self._sha256 is not None:
                 ident["weights_sha256"] = self._sha256
             else:
-                ident.update({"seed": self.seed, "random_weights": _weights_hash(self.module)})
+                ident.update({"seed": self.seed, "random_weights": weights_hash(self.module)})
             self._identity = ident
         return dict(self._identity)
 

@@ -67,11 +67,11 @@ import numpy as np
 
 from transferscope.datasets.digits import DATA_VERSION, IMAGE_SIZE, SOURCE_TASKS, load_task
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction._torch import require_torch
 from transferscope.extraction.cache import default_cache_dir
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
-from transferscope.extraction.fingerprint import hash_fields
 from transferscope.extraction.torch_hooks import TorchModuleEncoder
+from transferscope.hashing import hash_fields
+from transferscope.torch_support import require_torch
 
 __all__ = [
     "ZooSpec",

@@ -30,21 +30,16 @@ from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_classification_labels, check_positive_int
 from transferscope.probes._common import classification_metrics, split_indices
 from transferscope.probes.linear import ProbeResult
+from transferscope.torch_support import require_torch
 
 __all__ = ["finetune_probe", "DEFAULT_LR_GRID"]
 
 DEFAULT_LR_GRID = (3e-4, 1e-3, 3e-3)
 
 
-def _require_torch() -> Any:
-    from transferscope.extraction._torch import require_torch
-
-    return require_torch()
-
-
 @contextlib.contextmanager
 def _deterministic(num_threads: int | None) -> Iterator[None]:
-    torch = _require_torch()
+    torch = require_torch()
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -61,7 +56,7 @@ def _deterministic(num_threads: int | None) -> Iterator[None]:
 
 def _attach_head(model: Any, n_classes: int, head: str, sample: Any) -> tuple[Any, str]:
     """``(model with a fresh linear head, name of the head module)``."""
-    torch = _require_torch()
+    torch = require_torch()
     nn = torch.nn
     old = getattr(model, head, None)
     if isinstance(old, nn.Linear):
@@ -161,7 +156,7 @@ def finetune_probe(
     >>> res.score >= 0.8, res.settings["protocol"]
     (True, 'finetune')
     """
-    torch = _require_torch()
+    torch = require_torch()
     mode = check_choice(mode, ("full", "last_k"), name="mode")
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
         raise InputError(f"k must be an integer >= 0, got {k!r}")
@@ -271,7 +266,7 @@ def _set_train_mode(model: Any, trainable: list[str], mode: str) -> None:
 
 
 def _predict(model: Any, x: Any, device: str, batch_size: int) -> np.ndarray:
-    torch = _require_torch()
+    torch = require_torch()
     parts = []
     with torch.inference_mode():
         for s in range(0, x.shape[0], max(batch_size, 256)):

@@ -12,6 +12,13 @@ remembered: a second write within the file system's timestamp granularity
 could leave its size and times unchanged (git's "racy" entries). A memo that
 cannot be read or written is ignored; it holds JSON only, written atomically
 with the user's umask (shared caches stay shared).
+
+The atomic write itself (:func:`write_atomic`, :func:`apply_umask`) lives here
+too, below every package: the memo needs it, and so do the feature cache
+(:mod:`transferscope.extraction.cache`) and the score cache above it.
+
+This module is a leaf: it imports the standard library and NumPy only, so
+``datasets``, ``extraction`` and ``workflows`` can all key their caches with it.
 """
 
 from __future__ import annotations
@@ -19,14 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["hash_inputs", "hash_files", "hash_fields", "hash_array", "RACY_SECONDS"]
+__all__ = ["hash_inputs", "hash_files", "hash_fields", "hash_array", "RACY_SECONDS",
+           "write_atomic", "apply_umask"]
 
 _CHUNK = 1 << 20
 
@@ -36,7 +45,16 @@ _MEMO_FORMAT = 1
 
 
 def hash_array(array: np.ndarray) -> str:
-    """sha256 of an array's dtype, shape and bytes."""
+    """sha256 of an array's dtype, shape and bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hash_array(np.zeros(3)) == hash_array(np.zeros(3, np.float32))
+    False
+    >>> len(hash_array(np.arange(4).reshape(2, 2)))
+    64
+    """
     arr = np.ascontiguousarray(array)
     digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
     digest.update(memoryview(arr).cast("B"))
@@ -48,6 +66,13 @@ def hash_inputs(inputs: Sequence[Any] | np.ndarray) -> str:
 
     Strings are hashed length-prefixed, so ``["ab", "c"]`` and ``["a", "bc"]``
     differ; arrays by dtype, shape and bytes; paths by their file contents.
+
+    Examples
+    --------
+    >>> hash_inputs(["ab", "c"]) == hash_inputs(["a", "bc"])
+    False
+    >>> hash_inputs(["ab", "c"]).startswith("seq-")
+    True
     """
     if isinstance(inputs, np.ndarray):
         return "arr-" + hash_array(inputs)
@@ -128,8 +153,6 @@ def _file_state(path: Path) -> list[Any]:
 
 
 def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    from transferscope.extraction.cache import write_atomic  # cache imports this module
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
@@ -138,6 +161,68 @@ def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
 
 
 def hash_fields(fields: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of ``fields`` (sorted keys)."""
+    """sha256 of the canonical JSON of ``fields`` (sorted keys).
+
+    Examples
+    --------
+    >>> hash_fields({"layer": 3, "model": "m"}) == hash_fields({"model": "m", "layer": 3})
+    True
+    """
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike[str], *, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open`` / ``mkdir`` would have under the user's umask.
+
+    :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp` create 0600 / 0700 whatever the umask;
+    call this before renaming such a file or folder into a shared place.
+
+    Examples
+    --------
+    >>> import os, stat, tempfile
+    >>> old = os.umask(0o002)
+    >>> folder = tempfile.mkdtemp()
+    >>> apply_umask(folder, directory=True)
+    >>> oct(stat.S_IMODE(os.stat(folder).st_mode))
+    '0o775'
+    >>> _ = os.umask(old)
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write(handle)`` into a temporary file beside it, give it the
+    user's umask and rename it into place: a reader sees the old file or the whole new one.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "value.json"
+    >>> write_atomic(target, lambda handle: handle.write(b'{"value": 1.0}'))
+    >>> target.read_text()
+    '{"value": 1.0}'
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.fspath(path)) or ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        apply_umask(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
