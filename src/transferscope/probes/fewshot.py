@@ -35,7 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import (
+from transferscope.metrics import (
     check_choice,
     check_classification_labels,
     check_features,

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_choice, check_classification_labels, check_positive_int
+from transferscope.metrics import check_choice, check_classification_labels, check_positive_int
 from transferscope.probes._common import classification_metrics, split_indices
 from transferscope.probes.linear import ProbeResult
 

@@ -21,7 +21,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import StandardScaler
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import (
+from transferscope.metrics import (
     check_choice,
     check_classification_labels,
     check_features,

@@ -28,7 +28,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import (
+from transferscope.metrics import (
     check_choice,
     check_classification_labels,
     check_features,

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.neighbors import NearestCentroid
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import (
+from transferscope.metrics import (
     check_choice,
     check_classification_labels,
     check_features,

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_features, check_regression_targets
+from transferscope.metrics import check_features, check_regression_targets
 from transferscope.probes.linear import ProbeResult
 
 __all__ = ["similarity_spearman", "rowwise_cosine"]
