@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.resources
 import importlib.util
 import re
+import subprocess
 import sys
 import types
 
@@ -23,6 +26,7 @@ from transferscope.workflows.literature import (
     TLLIB_MODEL_SELECTION_BENCHMARK,
     check_imagenet_11x11_available,
     published_table,
+    read_published,
 )
 
 MODELS = ["resnet34", "resnet50", "resnet101", "resnet152", "densenet121", "densenet169", "densenet201",
@@ -100,6 +104,73 @@ def test_published_table_long_form():
     assert len(both) == 201 and both["source"].nunique() == 2
     with pytest.raises(InputError, match="source must be one of"):
         published_table("birdsnap")
+
+
+# --- the package-data files the tables are read from ---------------------------------------------
+
+def _data_files():
+    """The files of transferscope/workflows/published as installed (importlib.resources)."""
+    folder = importlib.resources.files("transferscope.workflows").joinpath("published")
+    return {entry.name: entry for entry in folder.iterdir() if not entry.name.startswith(".")}
+
+
+def test_every_data_file_is_documented_and_every_row_has_a_source():
+    files = _data_files()
+    assert sorted(files) == sorted(lit.PUBLISHED_FILES)
+    origins = {f"{p['repository']}@{p['commit']}:{p['path']}" for p in PROVENANCE.values()}
+    for name, entry in files.items():
+        text = entry.read_text(encoding="utf-8")
+        assert text.startswith("# ") and "Source:" in text, name  # the provenance header comment
+        lines = [line for line in text.splitlines() if not line.startswith("#")]
+        rows = list(csv.reader(lines))
+        assert tuple(rows[0]) == lit.PUBLISHED_FILES[name], name
+        assert len(rows) > 1, name
+        for row in rows[1:]:
+            assert len(row) == len(rows[0]), (name, row)
+            source = dict(zip(rows[0], row))["source"]
+            assert source.strip() and source in origins, (name, row)
+            assert all(cell.strip() for cell in row), (name, row)
+
+
+def test_read_published_gives_the_documented_columns():
+    for name, columns in lit.PUBLISHED_FILES.items():
+        rows = read_published(name)
+        assert rows and all(tuple(row) == columns for row in rows), name
+        assert all(row["source"] for row in rows), name
+    rows = read_published("tllib_correlations.csv")
+    rows[0]["pearson"] = "changed"
+    assert read_published("tllib_correlations.csv")[0]["pearson"] == "0.688"  # fresh copies
+    with pytest.raises(InputError, match="name must be one of"):
+        read_published("missing.csv")
+
+
+def test_tables_are_read_from_the_data_files():
+    sfda = read_published("sfda_finetune_accuracy.csv")
+    assert [(r["target"], r["model"], float(r["finetune_accuracy"])) for r in sfda] == [
+        (t, m, v) for t, row in PUBLISHED_FINETUNE_ACCURACY.items() for m, v in row.items()]
+    scores = read_published("tllib_model_scores.csv")
+    assert [(r["target"], r["model"], float(r["logme"])) for r in scores] == [
+        (t, m, v) for t, table in TLLIB_MODEL_SELECTION_BENCHMARK.items() for m, v in table["logme"].items()]
+    assert set(published_table("sfda")["source"]) == {sfda[0]["source"]}
+    # One object per table, as a module constant would be.
+    assert lit.PUBLISHED_FINETUNE_ACCURACY is PUBLISHED_FINETUNE_ACCURACY
+    assert {"PUBLISHED_FINETUNE_ACCURACY", "ETRAN_CIFAR100_NOTEBOOK"} <= set(dir(lit))
+    with pytest.raises(AttributeError):
+        lit.NOT_A_TABLE  # noqa: B018
+
+
+def test_import_reads_no_data_file():
+    # The data files are read through importlib.resources on first use of a table, never at import.
+    code = """
+import importlib.resources as resources
+calls = []
+files = resources.files
+resources.files = lambda *args, **kwargs: calls.append(args) or files(*args, **kwargs)
+import transferscope.workflows.literature as lit
+assert calls == [], calls
+assert lit.PUBLISHED_FINETUNE_ACCURACY["cifar10"]["resnet50"] == 96.28 and calls, calls
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # --- reproducing published weighted taus with transferscope.rank_correlation --------------------
