@@ -352,20 +352,31 @@ def _imagenet_priors(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
-    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors)."""
-    from transferscope.datasets.digits import TASKS
-    from transferscope.extraction.zoo import build_zoo_net, zoo_spec
+    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors).
+
+    Counted from each zoo spec's architecture (:mod:`transferscope.extraction.zoo`'s ZooNet:
+    ``depth`` 3x3 convolutions with bias per block, the first two blocks halving the side, then
+    ``penultimate`` = a linear layer with bias from the flattened last feature map to ``hidden``
+    units; the ``head`` is not counted), without building the networks or importing torch.
+    """
+    from transferscope.datasets.digits import IMAGE_SIZE
+    from transferscope.extraction.zoo import zoo_spec
 
     priors: dict[str, float] = {}
     for cand in spec["candidates"]:
         model = cand["model"]
-        if model.startswith("zoo:"):
-            zspec = zoo_spec(model.removeprefix("zoo:"))
-            net = build_zoo_net(zspec, TASKS[zspec.source_task].n_classes)
-            priors[model] = float(sum(p.numel() for name, p in net.named_parameters()
-                                      if not name.startswith("head")))
-        else:
+        if not model.startswith("zoo:"):
             priors[model] = 0.0
+            continue
+        zspec = zoo_spec(model.removeprefix("zoo:"))
+        count, channels = 0, 1
+        for width in zspec.widths:
+            for _ in range(zspec.depth):
+                count += channels * width * 3 * 3 + width  # Conv2d(channels, width, kernel_size=3)
+                channels = width
+        side = IMAGE_SIZE // 2 ** min(len(zspec.widths), 2)
+        count += channels * side * side * zspec.hidden + zspec.hidden  # Linear(channels * side**2, hidden)
+        priors[model] = float(count)
     return priors
 
 
