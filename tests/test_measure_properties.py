@@ -1,6 +1,6 @@
 """Declared properties of every similarity and geometry measure, checked in both directions.
 
-Each measure's ``MetricInfo.properties`` promises which transformations leave it
+Each measure's ``MetricInfo.measure`` (a ``MeasureProperties``) promises which transformations leave it
 unchanged (``invariant``), its range, its value on identical inputs, symmetry and
 the triangle inequality. These tests iterate over the registry: an invariance
 declared True must hold on random data (hypothesis draws the data and the
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import transferscope as ts
 from transferscope.errors import InputError
-from transferscope.metrics import list_metrics
+from transferscope.metrics import Invariances, MeasureProperties, MetricInfo, list_metrics
 from transferscope.metrics.registry import TRANSFORMS
 
 SIMILARITY = list_metrics("similarity")
@@ -46,16 +46,16 @@ def paired_data(info, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """X (N x 6) and a related Y: a noisy linear map of X (5 columns), or a noisy copy
     of X where the measure needs equal dimensions."""
     rng = np.random.default_rng(seed)
-    n = max(60, info.properties.get("min_samples", 0))
+    n = max(60, info.measure.min_samples)
     x = rng.normal(size=(n, 6)) @ _invertible(rng, 6) + rng.normal(size=6)
-    if info.properties.get("requires_equal_dims", False):
+    if info.measure.requires_equal_dims:
         return x, x + 0.5 * rng.normal(size=x.shape)
     return x, x @ rng.normal(size=(6, 5)) + 0.5 * rng.normal(size=(n, 5))
 
 
 def single_data(info, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    n = max(200, info.properties.get("min_samples", 0))
+    n = max(200, info.measure.min_samples)
     return rng.normal(size=(n, 6)) @ _invertible(rng, 6) + rng.normal(size=6)
 
 
@@ -80,7 +80,7 @@ def transform(name: str, a: np.ndarray, seed: int) -> np.ndarray:
 
 
 def value(info, *arrays, **options) -> float:
-    for key, val in info.properties.get("required_options", {}).items():
+    for key, val in info.required_options.items():
         options.setdefault(key, val)
     if info.family == "similarity":
         return ts.similarity(info.name, *arrays, **options)
@@ -120,25 +120,80 @@ def test_families_are_populated():
 
 @pytest.mark.parametrize("info", ALL, ids=ids(ALL))
 def test_declarations_are_complete(info):
-    props = info.properties
+    props = info.measure
+    assert isinstance(props, MeasureProperties) and isinstance(props.invariant, Invariances)
     assert info.summary and info.citation and info.complexity
-    assert set(props["invariant"]) == set(TRANSFORMS), "declare every transform"
-    assert all(isinstance(v, bool) for v in props["invariant"].values())
-    low, high = props["range"]
+    assert list(props.invariant.as_dict()) == list(TRANSFORMS), "declare every transform"
+    assert all(isinstance(v, bool) for v in props.invariant.as_dict().values())
+    low, high = props.range
     assert low is None or high is None or low < high
     assert info.func.__doc__ and "Examples" in info.func.__doc__
     if info.family == "similarity":
-        assert props["kind"] in ("similarity", "distance")
-        assert info.higher_is_better == (props["kind"] == "similarity")
-        assert isinstance(props["symmetric"], bool) and isinstance(props["is_metric"], bool)
-        assert "identity" in props
+        assert props.kind in ("similarity", "distance")
+        assert info.higher_is_better == (props.kind == "similarity")
+        assert isinstance(props.symmetric, bool) and isinstance(props.is_metric, bool)
+        assert props.identity is None or isinstance(props.identity, float)
+    else:
+        assert props.kind == "geometry" and props.identity is None
+
+
+def test_transferability_estimators_declare_no_measure():
+    assert all(i.measure is None for i in list_metrics("transferability"))
+
+
+def test_invariances_helpers_check_the_names():
+    assert Invariances.all_except().names() == TRANSFORMS
+    assert Invariances.only().names() == ()
+    inv = Invariances.all_except("translation", "invertible_linear")
+    assert inv.as_dict() == {t: t not in ("translation", "invertible_linear") for t in TRANSFORMS}
+    assert inv["orthogonal"] and not inv["translation"] and inv == Invariances.only(
+        "orthogonal", "isotropic_scaling", "permutation", "sample_order")
+    with pytest.raises(ValueError, match="'rotation'"):
+        Invariances.all_except("rotation")
+    with pytest.raises(ValueError, match="'shear'"):
+        Invariances.only("orthogonal", "shear")
+    with pytest.raises(KeyError):
+        inv["rotation"]
+    with pytest.raises(TypeError, match="orthogonal"):
+        Invariances(1, True, True, True, True, True)
+
+
+def test_metric_info_checks_the_declarations_of_its_family():
+    measure = MeasureProperties(kind="similarity", symmetric=True, is_metric=False, range=(0.0, 1.0),
+                                identity=1.0, invariant=Invariances.all_except())
+    common = {"func": abs, "summary": "s", "citation": "c"}
+    MetricInfo(name="m", family="similarity", measure=measure, **common)
+    with pytest.raises(ValueError, match="must declare measure"):
+        MetricInfo(name="m", family="similarity", **common)
+    with pytest.raises(ValueError, match="must declare measure"):
+        MetricInfo(name="m", family="geometry", **common)
+    with pytest.raises(ValueError, match="no measure properties"):
+        MetricInfo(name="m", family="transferability", measure=measure, **common)
+    with pytest.raises(ValueError, match="kind 'similarity'"):
+        MetricInfo(name="m", family="geometry", measure=measure, **common)
+    with pytest.raises(ValueError, match="higher_is_better"):
+        MetricInfo(name="m", family="similarity", measure=measure, higher_is_better=False, **common)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        MeasureProperties(kind="closeness", symmetric=True, is_metric=False, range=(None, None),
+                          identity=None, invariant=Invariances.only())
+    with pytest.raises(ValueError, match="low < high"):
+        MeasureProperties.geometry(range=(1.0, 0.0), invariant=Invariances.only())
+
+
+def test_rows_of_measures_list_their_declarations():
+    rows = {r["name"]: r for r in ts.list_metrics()}
+    assert rows["procrustes"]["kind"] == "distance" and rows["procrustes"]["is_metric"] is True
+    assert rows["cka"]["invariant_to"] == "orthogonal,isotropic_scaling,translation,permutation,sample_order"
+    assert rows["uniformity"]["range"] == "[-inf, 0.0]"
+    assert (rows["twonn"]["kind"], rows["twonn"]["symmetric"], rows["twonn"]["is_metric"]) == ("", "", "")
+    assert "kind" not in rows["logme"]
 
 
 # ----------------------------------------------------------------------------- invariances
 
 
-@pytest.mark.parametrize(("info", "name"), [c for c in CASES if c[0].properties["invariant"][c[1]]],
-                         ids=[i for c, i in zip(CASES, CASE_IDS) if c[0].properties["invariant"][c[1]]])
+@pytest.mark.parametrize(("info", "name"), [c for c in CASES if c[0].measure.invariant[c[1]]],
+                         ids=[i for c, i in zip(CASES, CASE_IDS) if c[0].measure.invariant[c[1]]])
 @given(seed=st.integers(0, 2**16))
 @settings(max_examples=5, deadline=None)
 def test_declared_invariance_holds(info, name, seed):
@@ -146,8 +201,8 @@ def test_declared_invariance_holds(info, name, seed):
     assert _close(before, after), f"{info.name} changed under {name}: {before} -> {after}"
 
 
-@pytest.mark.parametrize(("info", "name"), [c for c in CASES if not c[0].properties["invariant"][c[1]]],
-                         ids=[i for c, i in zip(CASES, CASE_IDS) if not c[0].properties["invariant"][c[1]]])
+@pytest.mark.parametrize(("info", "name"), [c for c in CASES if not c[0].measure.invariant[c[1]]],
+                         ids=[i for c, i in zip(CASES, CASE_IDS) if not c[0].measure.invariant[c[1]]])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_declared_non_invariance_shows(info, name, seed):
     before, after = transformed_value(info, name, seed)
@@ -161,32 +216,32 @@ def test_declared_non_invariance_shows(info, name, seed):
 @given(seed=st.integers(0, 2**16))
 @settings(max_examples=5, deadline=None)
 def test_range_identity_and_symmetry(info, seed):
-    props = info.properties
+    props = info.measure
     x, y = paired_data(info, seed)
     v = value(info, x, y)
-    low, high = props["range"]
+    low, high = props.range
     assert low is None or v >= low - 1e-9
     assert high is None or v <= high + 1e-9
-    if props["identity"] is not None:
-        assert value(info, x, x) == pytest.approx(props["identity"], abs=1e-8)
-    if props["symmetric"]:
+    if props.identity is not None:
+        assert value(info, x, x) == pytest.approx(props.identity, abs=1e-8)
+    if props.symmetric:
         assert _close(value(info, y, x), v)
 
 
-@pytest.mark.parametrize("info", [i for i in SIMILARITY if not i.properties["symmetric"]],
-                         ids=ids([i for i in SIMILARITY if not i.properties["symmetric"]]))
+@pytest.mark.parametrize("info", [i for i in SIMILARITY if not i.measure.symmetric],
+                         ids=ids([i for i in SIMILARITY if not i.measure.symmetric]))
 def test_declared_asymmetry_shows(info):
     x, y = paired_data(info, 0)
     assert not _close(value(info, y, x), value(info, x, y))
 
 
-@pytest.mark.parametrize("info", [i for i in SIMILARITY if i.properties["is_metric"]],
-                         ids=ids([i for i in SIMILARITY if i.properties["is_metric"]]))
+@pytest.mark.parametrize("info", [i for i in SIMILARITY if i.measure.is_metric],
+                         ids=ids([i for i in SIMILARITY if i.measure.is_metric]))
 @given(seed=st.integers(0, 2**16))
 @settings(max_examples=10, deadline=None)
 def test_triangle_inequality(info, seed):
     rng = np.random.default_rng(seed)
-    n = max(60, info.properties.get("min_samples", 0))
+    n = max(60, info.measure.min_samples)
     base = rng.normal(size=(n, 4))
     a, b, c = (base @ rng.normal(size=(4, 4)) + rng.normal(size=(n, 4)) * s for s in (0.1, 1.0, 3.0))
     assert value(info, a, c) <= value(info, a, b) + value(info, b, c) + 1e-9
@@ -253,7 +308,7 @@ def test_extreme_magnitudes_are_rescaled_where_invariant_refused_elsewhere(info,
     1e-170, NaN or LinAlgError at 1e300); any other measure refuses them with a clear message."""
     arrays = _inputs(info)
     scaled = [a * f for a, f in zip(arrays, factors)]
-    if info.properties["invariant"]["isotropic_scaling"]:
+    if info.measure.invariant.isotropic_scaling:
         assert _close(value(info, *scaled), value(info, *arrays))
     else:
         with pytest.raises(InputError, match="largest magnitude"):

@@ -38,7 +38,7 @@ def call(info, features, labels, **options):
     """ts.score with source probabilities supplied where the estimator needs them."""
     if info.needs_source_probs:
         options.setdefault("source_probs", source_probs_for(features))
-    for key, value in info.properties.get("required_options", {}).items():
+    for key, value in info.required_options.items():
         options.setdefault(key, value)
     return ts.score(info.name, features, labels, **options)
 
@@ -84,9 +84,9 @@ def test_deterministic_and_does_not_mutate(info):
 
 @pytest.mark.parametrize("info", ESTIMATORS, ids=NAMES)
 def test_separates_informative_from_random_features(info):
-    if not info.properties.get("uses_features", True):
+    if not info.uses_features:
         pytest.skip(f"{info.name} ignores the features by design")
-    if info.properties.get("ignores_class_separation", False):
+    if info.ignores_class_separation:
         pytest.skip(f"{info.name} measures within-class spread only; class separation does not move it")
     good, y = _data(5, n=150, shift=3.0)
     noise = np.random.default_rng(6).normal(size=good.shape)
@@ -134,7 +134,7 @@ def test_declared_task_types_hold_both_ways(info, task):
     ],
 )
 def test_bad_input_names_the_problem(info, features, labels, match):
-    if match == "at least 2" and not info.properties.get("uses_features", True):
+    if match == "at least 2" and not info.uses_features:
         pytest.skip(f"{info.name} ignores the labels by design")
     with pytest.raises(InputError, match=match):
         call(info, features, labels)

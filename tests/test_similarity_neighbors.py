@@ -45,15 +45,10 @@ import transferscope as ts
 from tests.similarity_cases import PAIRED_CASES, case_a, case_b, case_c, case_d
 from transferscope.errors import InputError
 from transferscope.metrics._neighbors import dense_neighbors, nearest_neighbors, neighbor_recall
-from transferscope.metrics.similarity.neighbors import (
-    _ranks_in,
-    cknna,
-    information_imbalance,
-    jaccard,
-    mutual_knn,
-    rank_similarity,
-    second_order_cosine,
-)
+from transferscope.metrics.similarity._distance_ranks import distance_ranks
+from transferscope.metrics.similarity.cknna import cknna
+from transferscope.metrics.similarity.information_imbalance import information_imbalance
+from transferscope.metrics.similarity.neighbor_overlap import jaccard, mutual_knn, rank_similarity, second_order_cosine
 
 CASES = PAIRED_CASES
 
@@ -239,7 +234,7 @@ def test_information_imbalance_ranks_match_a_dense_argsort_with_ties():
     np.fill_diagonal(dist, np.inf)
     order = np.argsort(dist, axis=1, kind="stable")  # ties keep index order
     expected = np.array([[np.flatnonzero(order[i] == j)[0] + 1 for j in row] for i, row in enumerate(targets)])
-    np.testing.assert_array_equal(_ranks_in(y, targets, "euclidean", block_elements=100), expected)
+    np.testing.assert_array_equal(distance_ranks(y, targets, "euclidean", block_elements=100), expected)
 
 
 def _dense_cknna_self_term(x, k):
@@ -373,3 +368,48 @@ def test_faiss_blas_uses_this_cpus_vector_kernels():
     if not infos:
         pytest.skip("this FAISS build does not bundle OpenBLAS")
     assert infos[0]["architecture"] == core
+
+
+def _blocks(faiss):
+    return faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs
+
+
+def test_faiss_block_sizes_change_only_during_our_searches(monkeypatch):
+    # FAISS's BLAS block sizes are process-wide: a search sets larger ones for itself and puts
+    # the defaults back (also after an error); sizes someone else chose are left alone.
+    from transferscope.metrics import _neighbors
+
+    faiss = _neighbors._faiss()
+    assert _blocks(faiss) == (4096, 1024)  # loading FAISS through us changes nothing
+    seen = []
+    real_exact = _neighbors._exact_distances
+
+    def spy(*args):
+        seen.append(_blocks(faiss))
+        return real_exact(*args)
+
+    monkeypatch.setattr(_neighbors, "_exact_distances", spy)
+    x = np.random.default_rng(0).normal(size=(300, 5))
+    expected = dense_neighbors(x, 4)[1]
+    np.testing.assert_array_equal(nearest_neighbors(x, 4)[1], expected)
+    assert set(seen) == {(8192, 8192)} and _blocks(faiss) == (4096, 1024)
+
+    def fail(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_neighbors, "_exact_distances", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        nearest_neighbors(x, 4)
+    assert _blocks(faiss) == (4096, 1024)
+
+    monkeypatch.setattr(_neighbors, "_exact_distances", spy)
+    seen.clear()
+    faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs = 2048, 512
+    try:
+        np.testing.assert_array_equal(nearest_neighbors(x, 4)[1], expected)
+        assert set(seen) == {(2048, 512)} and _blocks(faiss) == (2048, 512)
+    finally:
+        faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs = 4096, 1024
+    with _neighbors.flat_search_blocks(), _neighbors.flat_search_blocks():  # nested: restored once, at the end
+        assert _blocks(faiss) == (8192, 8192)
+    assert _blocks(faiss) == (4096, 1024)

@@ -1,4 +1,10 @@
-"""Pure metric functions on arrays: numpy float64 in, Python float out, no I/O."""
+"""Pure metric functions on arrays: numpy float64 in, Python float out, no I/O.
+
+Also the registry's types (:class:`MetricInfo`, :class:`MeasureProperties`,
+:class:`Invariances`) and the input checkers every metric calls first
+(``check_features``, ``check_classification_labels``, ...), which the probes and the
+workflows use too.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,49 @@ import inspect
 from typing import Any
 
 from transferscope.errors import InputError
+from transferscope.metrics._validation import (
+    check_choice,
+    check_classification_labels,
+    check_features,
+    check_features_shape,
+    check_fraction,
+    check_multilabel_targets,
+    check_paired_features,
+    check_pairwise_memory,
+    check_positive_float,
+    check_positive_int,
+    check_regression_targets,
+    check_source_probs,
+)
+from transferscope.metrics.properties import TRANSFORMS, Invariances, MeasureProperties
 from transferscope.metrics.ranking import rank_correlation, rank_correlation_ci
 from transferscope.metrics.registry import MetricInfo, get_metric, list_metrics
 
-__all__ = ["score", "check_options", "list_metrics", "get_metric", "rank_correlation", "rank_correlation_ci", "MetricInfo"]
+__all__ = [
+    "score",
+    "check_options",
+    "list_metrics",
+    "get_metric",
+    "rank_correlation",
+    "rank_correlation_ci",
+    "MetricInfo",
+    "MeasureProperties",
+    "Invariances",
+    "TRANSFORMS",
+    # Input checkers, shared with the probes and the workflows (one implementation: _validation).
+    "check_features",
+    "check_features_shape",
+    "check_paired_features",
+    "check_pairwise_memory",
+    "check_classification_labels",
+    "check_regression_targets",
+    "check_multilabel_targets",
+    "check_source_probs",
+    "check_positive_int",
+    "check_positive_float",
+    "check_fraction",
+    "check_choice",
+]
 
 
 def score(name: str, features: Any, labels: Any, **options: Any) -> float:

@@ -22,7 +22,13 @@ __all__ = [
     "check_pairwise_memory",
     "check_classification_labels",
     "check_regression_targets",
+    "check_multilabel_targets",
+    "check_source_probs",
     "check_positive_int",
+    "check_positive_float",
+    "check_fraction",
+    "check_choice",
+    "physical_memory_bytes",
 ]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.metrics import check_options, get_metric
+from transferscope.metrics import MetricInfo, check_options, get_metric
 from transferscope.metrics._validation import check_fraction, check_paired_features, check_positive_int
 
 __all__ = ["PermutationTest", "similarity_permutation_test", "similarity_bootstrap_ci"]
@@ -54,7 +54,7 @@ class PermutationTest:
         return float(np.std(self.null, ddof=1)) if self.null.size > 1 else 0.0
 
 
-def _measure(name: str, options: dict[str, Any]) -> Any:
+def _measure(name: str, options: dict[str, Any]) -> MetricInfo:
     info = get_metric(name, "similarity")
     check_options(info, options)
     return info
@@ -98,7 +98,7 @@ def similarity_permutation_test(
     (0.01, True)
     """
     info = _measure(name, options)
-    scale = "rescale" if info.properties.get("invariant", {}).get("isotropic_scaling") else "refuse"
+    scale = "rescale" if info.measure.invariant.isotropic_scaling else "refuse"
     x, y = check_paired_features(X, Y, scale=scale)
     n_permutations = check_positive_int(n_permutations, name="n_permutations")
     rng = np.random.default_rng(seed)
@@ -151,7 +151,7 @@ def similarity_bootstrap_ci(
     True
     """
     info = _measure(name, options)
-    scale = "rescale" if info.properties.get("invariant", {}).get("isotropic_scaling") else "refuse"
+    scale = "rescale" if info.measure.invariant.isotropic_scaling else "refuse"
     x, y = check_paired_features(X, Y, scale=scale)
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=2)
     level = check_fraction(level, name="level", allow_zero=False)

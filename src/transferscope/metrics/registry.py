@@ -7,34 +7,47 @@ module of its family (see ``transferability/__init__.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from transferscope.errors import InputError
+from transferscope.metrics.properties import TRANSFORMS, Invariances, MeasureProperties
 
-__all__ = ["MetricInfo", "register", "register_package", "get_metric", "list_metrics", "FAMILIES", "TRANSFORMS"]
+__all__ = [
+    "MetricInfo",
+    "MeasureProperties",
+    "Invariances",
+    "register",
+    "register_package",
+    "get_metric",
+    "list_metrics",
+    "FAMILIES",
+    "TRANSFORMS",
+]
 
 FAMILIES = ("transferability", "similarity", "geometry")
-
-#: Transformations whose (non-)invariance a similarity or geometry measure
-#: declares in ``properties["invariant"]``. For a similarity ``s(X, Y)`` the
-#: transformation is applied to ``Y`` alone; for a geometry ``g(X)`` to ``X``.
-#: "permutation" permutes feature columns; "sample_order" permutes the rows
-#: (of both X and Y for a similarity).
-TRANSFORMS = (
-    "orthogonal",
-    "isotropic_scaling",
-    "translation",
-    "invertible_linear",
-    "permutation",
-    "sample_order",
-)
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """Declared properties of one metric."""
+    """Declared properties of one metric.
+
+    Attributes
+    ----------
+    uses_features : bool, default=True
+        False for a transferability baseline that ignores the features by design.
+    required_options : Mapping
+        Options a call needs (``{name: a valid value}``), e.g. the prior of a static baseline;
+        the registry-wide tests pass them.
+    ignores_class_separation : bool, default=False
+        A transferability estimator that measures within-class spread only, so that
+        moving the classes apart leaves it unchanged.
+    measure : MeasureProperties or None
+        The declarations of a similarity or geometry measure (required there); None for
+        a transferability estimator.
+    """
 
     name: str
     family: str
@@ -52,13 +65,34 @@ class MetricInfo:
     #: multiplied by a positive number (or that ignores the features). Features of extreme
     #: magnitude are then rescaled exactly; for the others they are refused by name.
     scale_invariant: bool = False
-    properties: dict[str, Any] = field(default_factory=dict)
+    uses_features: bool = True
+    required_options: Mapping[str, Any] = field(default_factory=dict)
+    ignores_class_separation: bool = False
+    measure: MeasureProperties | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "required_options", MappingProxyType(dict(self.required_options)))
+        if self.family == "transferability":
+            if self.measure is not None:
+                raise ValueError(f"{self.name}: a transferability estimator declares no measure properties")
+            return
+        if self.family not in FAMILIES:
+            return  # register() names the unknown family
+        if not isinstance(self.measure, MeasureProperties):
+            raise ValueError(f"{self.name}: a {self.family} measure must declare measure=MeasureProperties(...)")
+        if (self.measure.kind == "geometry") != (self.family == "geometry"):
+            raise ValueError(f"{self.name}: a {self.family} measure cannot be of kind {self.measure.kind!r}")
+        if self.family == "similarity" and self.higher_is_better != (self.measure.kind == "similarity"):
+            raise ValueError(f"{self.name}: higher_is_better must be True for a similarity and False for a distance")
+        if not self.uses_features or self.ignores_class_separation:
+            raise ValueError(f"{self.name}: uses_features and ignores_class_separation are for transferability")
 
     def as_row(self) -> dict[str, Any]:
         """A flat description, for tables and JSON.
 
         Similarity and geometry measures add their declared properties: kind,
-        symmetry, metric axioms, range and the transforms they are invariant to.
+        symmetry, metric axioms (empty for geometry), range and the transforms
+        they are invariant to.
         """
         row: dict[str, Any] = {
             "name": self.name,
@@ -73,15 +107,16 @@ class MetricInfo:
             "citation": self.citation,
             "unreliable_when": self.unreliable_when,
         }
-        if self.family != "transferability":
-            props = self.properties
-            low, high = props.get("range", (None, None))
+        if self.measure is not None:
+            m = self.measure
+            pair = self.family == "similarity"
+            low, high = m.range
             row.update({
-                "kind": props.get("kind", ""),
-                "symmetric": props.get("symmetric", ""),
-                "is_metric": props.get("is_metric", ""),
+                "kind": m.kind if pair else "",
+                "symmetric": m.symmetric if pair else "",
+                "is_metric": m.is_metric if pair else "",
                 "range": f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]",
-                "invariant_to": ",".join(t for t in TRANSFORMS if props.get("invariant", {}).get(t)),
+                "invariant_to": ",".join(m.invariant.names()),
             })
         return row
 

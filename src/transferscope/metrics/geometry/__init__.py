@@ -1,11 +1,11 @@
 """Geometry of one representation: one module per family.
 
 Every measure takes ``X`` (samples x dimensions) and declares in
-``MetricInfo.properties``:
+``MetricInfo.measure`` (``MeasureProperties.geometry(...)``, of kind ``"geometry"``):
 
-- ``"range"``: ``(low, high)`` bounds, ``None`` where unbounded;
-- ``"invariant"``: ``{transform: bool}`` for every name in
-  :data:`~transferscope.metrics.registry.TRANSFORMS`, applied to ``X``.
+- ``range``: ``(low, high)`` bounds, ``None`` where unbounded;
+- ``invariant``: an :class:`~transferscope.metrics.properties.Invariances`, one flag per
+  name in :data:`~transferscope.metrics.properties.TRANSFORMS`, applied to ``X``.
 
 Tests iterate over the registry and check each declaration in both directions.
 """

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from transferscope.errors import InputError
+from transferscope.metrics._normalize import unit_rows
 from transferscope.metrics._validation import check_features, check_positive_float
-from transferscope.metrics.geometry.uniformity import _unit_rows
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["anisotropy", "anisotropy_contributions", "outlier_dimensions"]
 
@@ -55,7 +55,7 @@ def anisotropy_contributions(X: np.ndarray) -> np.ndarray:
     n = points.shape[0]
     if n < 2:
         raise InputError(f"X needs at least 2 rows for pairs, got {n}")
-    u = _unit_rows(points)
+    u = unit_rows(points)
     return (u.sum(axis=0) ** 2 - (u**2).sum(axis=0)) / (n * (n - 1))
 
 
@@ -149,16 +149,8 @@ METRICS = [
         complexity="O(N D)",
         unreliable_when="a few rogue dimensions dominate (check anisotropy_contributions)",
         higher_is_better=False,
-        properties={
-            "range": (-1.0, 1.0),
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": False,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties.geometry(
+            range=(-1.0, 1.0), invariant=Invariances.all_except("translation", "invertible_linear")
+        ),
     )
 ]

@@ -13,7 +13,7 @@ import numpy as np
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_features
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["curvature"]
 
@@ -79,16 +79,8 @@ METRICS = [
         complexity="O(N D)",
         unreliable_when="rows are not an ordered sequence; steps dominated by noise (near 90 degrees in high D)",
         higher_is_better=False,
-        properties={
-            "range": (0.0, 180.0),
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": False,
-            },
-        },
+        measure=MeasureProperties.geometry(
+            range=(0.0, 180.0), invariant=Invariances.all_except("invertible_linear", "sample_order")
+        ),
     )
 ]

@@ -30,7 +30,7 @@ from transferscope.metrics._validation import (
     check_fraction,
     check_positive_int,
 )
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["twonn", "mle", "gride", "local_pca"]
 
@@ -322,14 +322,7 @@ def local_pca(X: np.ndarray, *, k: int = 20, alpha: float = 0.05,
     return float(np.mean(counts))
 
 
-_ID_INVARIANT = {
-    "orthogonal": True,
-    "isotropic_scaling": True,
-    "translation": True,
-    "invertible_linear": False,
-    "permutation": True,
-    "sample_order": True,
-}
+_ID_INVARIANT = Invariances.all_except("invertible_linear")
 
 METRICS = [
     MetricInfo(
@@ -342,7 +335,7 @@ METRICS = [
         complexity="O(N^2 D) exact FAISS kNN",
         unreliable_when="noise at the scale of the nearest neighbours inflates it; few samples for large d",
         higher_is_better=False,
-        properties={"range": (0.0, None), "invariant": dict(_ID_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_ID_INVARIANT),
     ),
     MetricInfo(
         name="mle",
@@ -355,7 +348,7 @@ METRICS = [
         complexity="O(N^2 D) exact FAISS kNN",
         unreliable_when="k too large for curved manifolds or too small for noisy data; underestimates large d",
         higher_is_better=False,
-        properties={"range": (0.0, None), "invariant": dict(_ID_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_ID_INVARIANT),
     ),
     MetricInfo(
         name="gride",
@@ -367,7 +360,7 @@ METRICS = [
         complexity="O(N^2 D) exact FAISS kNN",
         unreliable_when="n1 = 1 on noisy data (raise n1, n2 = 2 n1); fewer samples than ~10 n2",
         higher_is_better=False,
-        properties={"range": (0.0, None), "invariant": dict(_ID_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_ID_INVARIANT),
     ),
     MetricInfo(
         name="local_pca",
@@ -379,6 +372,6 @@ METRICS = [
         complexity="O(N^2 D + N k D min(k, D))",
         unreliable_when="curved manifolds at large k; dimension near k - 1 (saturates); anisotropic local scales",
         higher_is_better=False,
-        properties={"range": (1.0, None), "invariant": dict(_ID_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(1.0, None), invariant=_ID_INVARIANT),
     ),
 ]

@@ -24,7 +24,7 @@ import numpy as np
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_features, check_positive_float, check_positive_int
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["effective_rank", "rankme", "rankme_eigen", "alpha_req", "matrix_entropy"]
 
@@ -272,15 +272,8 @@ def matrix_entropy(X: np.ndarray, *, alpha: float = 1.0, center: bool = True) ->
     return float(np.log(np.sum(p**alpha)) / (1.0 - alpha))
 
 
-_LINEAR_INVARIANT = {
-    "orthogonal": True,
-    "isotropic_scaling": True,
-    "translation": True,
-    "invertible_linear": False,
-    "permutation": True,
-    "sample_order": True,
-}
-_UNCENTRED_INVARIANT = {**_LINEAR_INVARIANT, "translation": False}
+_LINEAR_INVARIANT = Invariances.all_except("invertible_linear")
+_UNCENTRED_INVARIANT = Invariances.all_except("translation", "invertible_linear")
 
 METRICS = [
     MetricInfo(
@@ -292,7 +285,7 @@ METRICS = [
         complexity="O(N D min(N, D)) one SVD",
         unreliable_when="N much smaller than D (at most N - 1 directions are visible)",
         higher_is_better=True,
-        properties={"range": (1.0, None), "invariant": dict(_LINEAR_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(1.0, None), invariant=_LINEAR_INVARIANT),
     ),
     MetricInfo(
         name="rankme",
@@ -304,7 +297,7 @@ METRICS = [
         complexity="O(N D min(N, D)) one SVD",
         unreliable_when="N < D; a large common offset (not centred) counts as one strong direction",
         higher_is_better=True,
-        properties={"range": (0.0, None), "invariant": dict(_UNCENTRED_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_UNCENTRED_INVARIANT),
     ),
     MetricInfo(
         name="rankme_eigen",
@@ -316,7 +309,7 @@ METRICS = [
         complexity="O(N D min(N, D)) one SVD",
         unreliable_when="N < D; compare only with itself, never with rankme",
         higher_is_better=True,
-        properties={"range": (0.0, None), "invariant": dict(_LINEAR_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_LINEAR_INVARIANT),
     ),
     MetricInfo(
         name="alpha_req",
@@ -328,7 +321,7 @@ METRICS = [
         complexity="O(N D min(N, D)) one SVD",
         unreliable_when="the spectrum is not a power law; N < D truncates the tail; best near 1, not monotone",
         higher_is_better=False,
-        properties={"range": (0.0, None), "invariant": dict(_LINEAR_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_LINEAR_INVARIANT),
     ),
     MetricInfo(
         name="matrix_entropy",
@@ -340,6 +333,6 @@ METRICS = [
         complexity="O(N D min(N, D)) one SVD",
         unreliable_when="N much smaller than D (bounded by log N)",
         higher_is_better=True,
-        properties={"range": (0.0, None), "invariant": dict(_LINEAR_INVARIANT)},
+        measure=MeasureProperties.geometry(range=(0.0, None), invariant=_LINEAR_INVARIANT),
     ),
 ]

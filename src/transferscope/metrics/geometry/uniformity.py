@@ -11,22 +11,11 @@ import numpy as np
 from scipy.special import logsumexp
 
 from transferscope.errors import InputError
+from transferscope.metrics._normalize import unit_rows
 from transferscope.metrics._validation import check_features, check_positive_float, check_positive_int
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["uniformity"]
-
-
-def _unit_rows(X: np.ndarray, *, name: str = "X") -> np.ndarray:
-    """Rows of the checked float64 array ``X`` scaled to unit L2 norm; zero rows are an error."""
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if zero.size:
-        raise InputError(
-            f"{name} has {zero.size} all-zero row(s), first at row {int(zero[0])}; "
-            "a zero vector has no direction to normalise"
-        )
-    return X / norms
 
 
 def _log_mean_pair_kernel(u: np.ndarray, t: float, *, memory: int = 2**22) -> float:
@@ -104,7 +93,7 @@ def uniformity(
         if max_samples < points.shape[0]:
             rng = np.random.default_rng(check_positive_int(seed, name="seed", minimum=0))
             points = points[np.sort(rng.choice(points.shape[0], size=max_samples, replace=False))]
-    return _log_mean_pair_kernel(_unit_rows(points), t)
+    return _log_mean_pair_kernel(unit_rows(points), t)
 
 
 METRICS = [
@@ -119,16 +108,8 @@ METRICS = [
         unreliable_when="features are not centred (a common offset makes all rows point one way)",
         higher_is_better=False,
         uses_seed=True,
-        properties={
-            "range": (None, 0.0),
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": False,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties.geometry(
+            range=(None, 0.0), invariant=Invariances.all_except("translation", "invertible_linear")
+        ),
     )
 ]

@@ -56,7 +56,7 @@ from transferscope.metrics._validation import (
     check_paired_features,
     check_positive_int,
 )
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 from transferscope.metrics.similarity._linalg import (
     Spectrum,
     canonical_correlations,
@@ -330,21 +330,14 @@ METRICS = [
         citation=_CCA_CITATION,
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="N is not well above the dimensions: with N - 1 <= rank every correlation is 1",
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (0.0, 1.0),
-            "identity": 1.0,
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": True,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
+            range=(0.0, 1.0),
+            identity=1.0,
+            invariant=Invariances.all_except(),
+        ),
     ),
     MetricInfo(
         name="svcca",
@@ -355,21 +348,14 @@ METRICS = [
         "Correlation Analysis for Deep Learning Dynamics and Interpretability, NeurIPS 2017",
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="N is not well above the kept dimensions; spectra with no clear cut",
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (0.0, 1.0),
-            "identity": 1.0,
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
+            range=(0.0, 1.0),
+            identity=1.0,
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="pwcca",
@@ -381,21 +367,14 @@ METRICS = [
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="N is not well above the dimensions; tied canonical correlations "
         "(the weights of tied variates are not unique)",
-        properties={
-            "kind": "similarity",
-            "symmetric": False,
-            "is_metric": False,
-            "range": (0.0, 1.0),
-            "identity": 1.0,
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=False,
+            is_metric=False,
+            range=(0.0, 1.0),
+            identity=1.0,
             # Transforms of Y alone: only Y's column space enters.
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": True,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+            invariant=Invariances.all_except(),
+        ),
     ),
 ]

@@ -33,7 +33,7 @@ from transferscope.metrics._validation import (
     check_positive_float,
     check_positive_int,
 )
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 from transferscope.metrics.similarity._hsic import (
     center_columns,
     cka_from_hsic,
@@ -312,19 +312,6 @@ def minibatch_cka(
     return cka_from_hsic(*(sums / n_batches))
 
 
-def _invariances(**overrides: bool) -> dict[str, bool]:
-    declared = {
-        "orthogonal": True,
-        "isotropic_scaling": True,
-        "translation": True,
-        "invertible_linear": False,
-        "permutation": True,
-        "sample_order": True,
-    }
-    declared.update(overrides)
-    return declared
-
-
 METRICS = [
     MetricInfo(
         name="cka",
@@ -338,15 +325,15 @@ METRICS = [
         unreliable_when="biased estimator with D comparable to or larger than N (inflated even for "
         "independent data; use estimator='debiased'); dominated by a few high-variance directions",
         higher_is_better=True,
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
             # Default (biased) estimator; estimator="debiased" can be negative, in [-1, 1].
-            "range": (0.0, 1.0),
-            "identity": 1.0,
-            "invariant": _invariances(),
-        },
+            range=(0.0, 1.0),
+            identity=1.0,
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="minibatch_cka",
@@ -360,16 +347,16 @@ METRICS = [
         "the seeded split of the rows",
         higher_is_better=True,
         uses_seed=True,
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (-1.0, 1.0),
-            "identity": 1.0,
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
+            range=(-1.0, 1.0),
+            identity=1.0,
             # The seeded split assigns row positions to batches, so reordering rows changes it.
-            "invariant": _invariances(sample_order=False),
+            invariant=Invariances.all_except("invertible_linear", "sample_order"),
             # Two full default batches, so that the minibatch split (and its order dependence) shows.
-            "min_samples": 512,
-        },
+            min_samples=512,
+        ),
     ),
 ]

@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_fraction, check_paired_features
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 from transferscope.metrics.similarity._linalg import centred_spectrum
 
 __all__ = ["procrustes", "shape_metric", "permutation_procrustes"]
@@ -234,17 +234,6 @@ _WILLIAMS = ("Williams, Kunz, Kornblith & Linderman, Generalized Shape Metrics o
              "Representations, NeurIPS 2021")
 
 
-def _invariant(*, orthogonal: bool, invertible_linear: bool) -> dict[str, bool]:
-    return {
-        "orthogonal": orthogonal,
-        "isotropic_scaling": True,
-        "translation": True,
-        "invertible_linear": invertible_linear,
-        "permutation": True,
-        "sample_order": True,
-    }
-
-
 METRICS = [
     MetricInfo(
         name="procrustes",
@@ -256,14 +245,14 @@ METRICS = [
         higher_is_better=False,
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="a few high-variance directions dominate (it weighs directions by variance)",
-        properties={
-            "kind": "distance",
-            "symmetric": True,
-            "is_metric": True,
-            "range": (0.0, float(np.sqrt(2.0))),
-            "identity": 0.0,
-            "invariant": _invariant(orthogonal=True, invertible_linear=False),
-        },
+        measure=MeasureProperties(
+            kind="distance",
+            symmetric=True,
+            is_metric=True,
+            range=(0.0, float(np.sqrt(2.0))),
+            identity=0.0,
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="shape_metric",
@@ -274,15 +263,15 @@ METRICS = [
         higher_is_better=False,
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="alpha near 0 with N not well above the dimensions (whitening amplifies noise)",
-        properties={
-            "kind": "distance",
-            "symmetric": True,
-            "is_metric": True,
-            "range": (0.0, float(np.pi / 2)),
-            "identity": 0.0,
+        measure=MeasureProperties(
+            kind="distance",
+            symmetric=True,
+            is_metric=True,
+            range=(0.0, float(np.pi / 2)),
+            identity=0.0,
             # Default alpha=1; with alpha=0 it is invariant to invertible linear maps too.
-            "invariant": _invariant(orthogonal=True, invertible_linear=False),
-        },
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="permutation_procrustes",
@@ -293,13 +282,13 @@ METRICS = [
         higher_is_better=False,
         complexity="O(N d_x d_y + max(d_x, d_y)^3) (assignment)",
         unreliable_when="units are not meant to correspond (then use procrustes)",
-        properties={
-            "kind": "distance",
-            "symmetric": True,
-            "is_metric": True,
-            "range": (0.0, 2.0),
-            "identity": 0.0,
-            "invariant": _invariant(orthogonal=False, invertible_linear=False),
-        },
+        measure=MeasureProperties(
+            kind="distance",
+            symmetric=True,
+            is_metric=True,
+            range=(0.0, 2.0),
+            identity=0.0,
+            invariant=Invariances.all_except("orthogonal", "invertible_linear"),
+        ),
     ),
 ]

@@ -31,7 +31,7 @@ import numpy as np
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_paired_features, check_positive_float
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 from transferscope.metrics.similarity._linalg import centred_spectrum
 
 __all__ = ["linear_regression", "gulp"]
@@ -214,22 +214,15 @@ METRICS = [
         "Representations Revisited, ICML 2019 (linear regression fit)",
         complexity="O(N d_x min(N, d_x) + N d_x d_y)",
         unreliable_when="N is not well above d_x with ridge=0: with N - 1 <= rank(X) every Y fits (R^2 = 1)",
-        properties={
-            "kind": "similarity",
-            "symmetric": False,
-            "is_metric": False,
-            "range": (0.0, 1.0),
-            "identity": 1.0,
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=False,
+            is_metric=False,
+            range=(0.0, 1.0),
+            identity=1.0,
             # Transforms of Y (the target) alone.
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="gulp",
@@ -241,20 +234,13 @@ METRICS = [
         higher_is_better=False,
         complexity="O(N D min(N, D)): two Gram matrices and their eigendecompositions",
         unreliable_when="lam near 0 with N not well above the dimensions (OLS fits noise)",
-        properties={
-            "kind": "distance",
-            "symmetric": True,
-            "is_metric": True,
-            "range": (0.0, None),
-            "identity": 0.0,
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties(
+            kind="distance",
+            symmetric=True,
+            is_metric=True,
+            range=(0.0, None),
+            identity=0.0,
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
 ]

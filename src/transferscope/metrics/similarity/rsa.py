@@ -14,7 +14,7 @@ from scipy.spatial.distance import pdist
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_choice, check_paired_features, check_pairwise_memory
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["rsa"]
 
@@ -116,22 +116,15 @@ METRICS = [
         unreliable_when="N above ~10^4 (N^2 memory: subsample); rows with few features "
         "(correlation distances across features are noisy); translated representations "
         "(the default correlation RDM is not translation invariant)",
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (-1.0, 1.0),
-            "identity": 1.0,
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
+            range=(-1.0, 1.0),
+            identity=1.0,
             # Correlation RDMs centre each sample across its features: a rotation or a
             # translation of the columns changes them; a scaling or a permutation does not.
-            "invariant": {
-                "orthogonal": False,
-                "isotropic_scaling": True,
-                "translation": False,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+            invariant=Invariances.all_except("orthogonal", "translation", "invertible_linear"),
+        ),
     )
 ]

@@ -16,7 +16,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import check_paired_features, check_pairwise_memory, check_positive_float
-from transferscope.metrics.registry import MetricInfo
+from transferscope.metrics.registry import Invariances, MeasureProperties, MetricInfo
 
 __all__ = ["distance_correlation", "alignment"]
 
@@ -161,21 +161,14 @@ METRICS = [
         complexity="O(N^2 (d_x + d_y)) time, O(N^2) memory",
         unreliable_when="high dimension relative to N (dCor drifts toward 1 even for independent "
         "data: use bias_corrected=True); N above ~10^4 (N^2 memory)",
-        properties={
-            "kind": "similarity",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (0.0, 1.0),
-            "identity": 1.0,
-            "invariant": {
-                "orthogonal": True,
-                "isotropic_scaling": True,
-                "translation": True,
-                "invertible_linear": False,
-                "permutation": True,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties(
+            kind="similarity",
+            symmetric=True,
+            is_metric=False,
+            range=(0.0, 1.0),
+            identity=1.0,
+            invariant=Invariances.all_except("invertible_linear"),
+        ),
     ),
     MetricInfo(
         name="alignment",
@@ -188,21 +181,14 @@ METRICS = [
         complexity="O(N D)",
         unreliable_when="X and Y are not in the same space (different models: use a similarity "
         "measure instead); alone it rewards collapse (pair it with uniformity)",
-        properties={
-            "kind": "distance",
-            "symmetric": True,
-            "is_metric": False,
-            "range": (0.0, 4.0),
-            "identity": 0.0,
-            "requires_equal_dims": True,
-            "invariant": {
-                "orthogonal": False,
-                "isotropic_scaling": True,
-                "translation": False,
-                "invertible_linear": False,
-                "permutation": False,
-                "sample_order": True,
-            },
-        },
+        measure=MeasureProperties(
+            kind="distance",
+            symmetric=True,
+            is_metric=False,
+            range=(0.0, 4.0),
+            identity=0.0,
+            requires_equal_dims=True,
+            invariant=Invariances.only("isotropic_scaling", "sample_order"),
+        ),
     ),
 ]

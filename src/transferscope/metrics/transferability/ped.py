@@ -235,6 +235,5 @@ METRICS = [
         complexity="O(steps (N D + C^2 D)) for the dynamics, plus the base estimator",
         unreliable_when="as the base estimator; reference_features not given (the paper "
         "standardises with the model's ImageNet features)",
-        properties={"default_base": "logme"},
     )
 ]

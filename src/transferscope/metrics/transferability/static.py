@@ -63,6 +63,7 @@ METRICS = [
         citation="Baseline used e.g. by Kornblith et al., CVPR 2019 (ImageNet accuracy as predictor)",
         task_types=("classification", "regression", "multilabel"),
         complexity="O(1)",
-        properties={"uses_features": False, "required_options": {"prior": 1.0}},
+        uses_features=False,
+        required_options={"prior": 1.0},
     )
 ]

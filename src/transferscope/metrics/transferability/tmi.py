@@ -156,7 +156,7 @@ METRICS = [
         citation="Xu & Kang, Fast and Accurate Transferability Measurement by Evaluating "
         "Intra-class Feature Variance, ICCV 2023",
         task_types=("classification",),
-        properties={"ignores_class_separation": True},
+        ignores_class_separation=True,
         complexity="O(sum_c N_c log N_c D) with k-d trees in low dimension, O(sum_c N_c^2 D) "
         "brute force otherwise",
         unreliable_when="classes with at most k samples (left out); comparing features of "
