@@ -110,7 +110,8 @@ def test_declared_task_types_hold_both_ways(info, task):
         "regression": f[:, 0] * 0.5 + rng.normal(size=len(y)),
         "multilabel": np.c_[y == 0, y == 1, rng.random(len(y)) < 0.5].astype(int),
     }[task]
-    takes_task = "task" in inspect.signature(info.func).parameters
+    takes_task = info.takes_task
+    assert takes_task == ("task" in inspect.signature(info.func).parameters)
     opts = {"task": task} if takes_task and task != "classification" else {}
     if task in info.task_types:
         assert np.isfinite(call(info, f, target, **opts))

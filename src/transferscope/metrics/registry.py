@@ -7,6 +7,7 @@ module of its family (see ``transferability/__init__.py``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -86,6 +87,11 @@ class MetricInfo:
             raise ValueError(f"{self.name}: higher_is_better must be True for a similarity and False for a distance")
         if not self.uses_features or self.ignores_class_separation:
             raise ValueError(f"{self.name}: uses_features and ignores_class_separation are for transferability")
+
+    @property
+    def takes_task(self) -> bool:
+        """Whether ``func`` takes a ``task=`` option (estimators of several task types)."""
+        return "task" in inspect.signature(self.func).parameters
 
     def as_row(self) -> dict[str, Any]:
         """A flat description, for tables and JSON.
