@@ -78,7 +78,7 @@ def minilm_data(n: int = 5000, c: int = 100) -> dict[str, tuple[np.ndarray, np.n
     from transferscope.extraction.cache import FeatureCache, default_cache_dir
     from transferscope.extraction.features import extract_features
     from transferscope.workflows.demo import demo_model_path
-    from transferscope.workflows.encoders import build_encoder
+    from transferscope.extraction.specs import build_encoder
 
     data = load_builtin("vader-valence")
     pick = np.sort(np.random.default_rng(0).choice(len(data), size=n, replace=False))
@@ -175,7 +175,7 @@ def part_all(sizes: list[int], dim: int, classes: int, only: set[str] | None, re
                 # Even linear growth from the last size would exceed the budget.
                 cells.append(f" {'>' + format(budget, '.0f') + 's':>10} {'-':>7} {'-':>7}")
                 continue
-            options: dict[str, object] = dict(info.properties.get("required_options", {}))
+            options: dict[str, object] = dict(info.required_options)
             if info.needs_source_probs:
                 options["source_probs"] = source_probs(f)
             reps = repeat if n <= 10000 else 1  # pairs at N > 10,000 once: minutes per estimator

@@ -75,7 +75,7 @@ def test_compare_features_errors():
 
 
 def test_compare_layers_of_minilm(polarity, minilm_path, shared_cache, tmp_path):
-    result = compare(inputs=polarity, models=[minilm_path], layers="all", measure="cka", cache_dir=shared_cache)
+    result = compare(inputs=polarity, models=[minilm_path], layers="all", measure="cka", extraction=ts.ExtractionOptions(cache_dir=shared_cache))
     m = result.matrix
     assert list(m.index)[:2] == ["embeddings", "layer_1"] and "output" in m.index
     np.testing.assert_allclose(np.diag(m.to_numpy()), 1.0)
@@ -89,7 +89,7 @@ def test_compare_layers_of_minilm(polarity, minilm_path, shared_cache, tmp_path)
 
 def test_compare_two_models_is_layer_by_layer(polarity, minilm_path, shared_cache):
     result = compare(inputs=list(polarity.inputs), models=[minilm_path, f"random:{minilm_path}"],
-                     layers="1,2,3", measure="mutual_knn", cache_dir=shared_cache)
+                     layers="1,2,3", measure="mutual_knn", extraction=ts.ExtractionOptions(cache_dir=shared_cache))
     assert result.matrix.shape == (3, 3)
     assert all(" | layer_" in r for r in result.matrix.index)
     assert all(c.startswith("random:") for c in result.matrix.columns)
@@ -97,7 +97,7 @@ def test_compare_two_models_is_layer_by_layer(polarity, minilm_path, shared_cach
 
 
 def test_layer_profile_recommends_with_evidence(polarity, minilm_path, shared_cache):
-    profile = layer_profile(dataset=polarity, model=minilm_path, cache_dir=shared_cache, n_jobs=1)
+    profile = layer_profile(dataset=polarity, model=minilm_path, extraction=ts.ExtractionOptions(cache_dir=shared_cache), n_jobs=1)
     table = profile.table
     assert list(table["layer"]) == ["embeddings", *(f"layer_{i}" for i in range(1, 7)), "output"]
     for column in ("twonn", "rankme", "anisotropy", "cka_prev", "mutual_knn_prev", "logme", "knn",
@@ -109,7 +109,7 @@ def test_layer_profile_recommends_with_evidence(polarity, minilm_path, shared_ca
     assert set(profile.agreement) == {"logme", "knn"}
     assert any("weighted Kendall tau" in line for line in profile.evidence)
     # Without a probe the first estimator decides.
-    quick = layer_profile(dataset=polarity, model=minilm_path, cache_dir=shared_cache, probe=False,
+    quick = layer_profile(dataset=polarity, model=minilm_path, extraction=ts.ExtractionOptions(cache_dir=shared_cache), probe=False,
                           geometry=["twonn"], n_jobs=1)
     assert quick.basis == "logme" and quick.recommended == quick.table.loc[quick.table["logme"].idxmax(), "layer"]
 
@@ -236,11 +236,11 @@ def test_short_labels_stay_distinct():
 
 
 def test_layer_profile_with_the_probe_alone(polarity):
-    profile = layer_profile(dataset=polarity, model="tfidf", metrics=[], use_cache=False, n_jobs=1)
+    profile = layer_profile(dataset=polarity, model="tfidf", metrics=[], extraction=ts.ExtractionOptions(use_cache=False), n_jobs=1)
     assert profile.basis == "probe_accuracy" and profile.agreement == {}
     assert not {"knn", "logme"} & set(profile.table.columns)
     with pytest.raises(InputError, match="at least one estimator or probe=True"):
-        layer_profile(dataset=polarity, model="tfidf", metrics=[], probe=False, use_cache=False)
+        layer_profile(dataset=polarity, model="tfidf", metrics=[], probe=False, extraction=ts.ExtractionOptions(use_cache=False))
 
 
 def test_pairs_keep_every_cell_in_matrix_order():

@@ -1036,7 +1036,7 @@ def xy():
     pytest.param({"metric_options": [1]}, "metric_options must", id="metric-options-list"),
     pytest.param({"task": "ranking"}, "task must be one of", id="unknown-task"),
     pytest.param({"seed": "a"}, "seed must be an integer", id="string-seed"),
-    pytest.param({"device": "tpu"}, "device must be", id="device-tpu"),
+    pytest.param({"extraction": {"device": "cpu"}}, "extraction must be an ExtractionOptions", id="extraction-dict"),
 ])
 def test_rank_api_bad_arguments(xy, change, needle):
     x, y = xy
@@ -1047,6 +1047,17 @@ def test_rank_api_bad_arguments(xy, change, needle):
         ts.rank(**kwargs)
 
 
+@pytest.mark.parametrize(("change", "needle"), [
+    pytest.param({"device": "tpu"}, "device must be", id="device-tpu"),
+    pytest.param({"batch_size": 0}, "batch_size must be >= 1", id="batch-size-0"),
+    pytest.param({"max_length": "128"}, "max_length must be an integer", id="max-length-string"),
+    pytest.param({"cache_dir": 5}, "cache_dir must be a folder path", id="cache-dir-number"),
+])
+def test_extraction_options_bad_arguments(change, needle):
+    with pytest.raises(InputError, match=needle):
+        ts.ExtractionOptions(**change)
+
+
 def test_rank_api_dataset_that_is_a_name():
     with pytest.raises(InputError, match="dataset must be a transferscope Dataset"):
         ts.rank(dataset="sentence-polarity", models=["tfidf"])
@@ -1055,10 +1066,11 @@ def test_rank_api_dataset_that_is_a_name():
 def test_rank_api_models_as_one_string_and_layers_as_an_index(tmp_path):
     texts = [f"{w} {i}" for i, w in enumerate(["good film", "bad movie"] * 15)]
     ds = Dataset("toy", texts, ["pos", "neg"] * 15, "classification")
-    one = ts.rank(dataset=ds, models="tfidf", layers=0, metrics=["knn"], cache_dir=str(tmp_path), n_jobs=1)
+    options = ts.ExtractionOptions(cache_dir=str(tmp_path))
+    one = ts.rank(dataset=ds, models="tfidf", layers=0, metrics=["knn"], extraction=options, n_jobs=1)
     assert list(one["model"]) == ["tfidf-svd"]  # was build_encoder('t'): "model path 't' does not exist"
     with pytest.raises(InputError, match="pooling must be"):
-        ts.rank(dataset=ds, models="tfidf", poolings=5, cache_dir=str(tmp_path))
+        ts.rank(dataset=ds, models="tfidf", poolings=5, extraction=options)
 
 
 # -- one store, one writer -------------------------------------------------------------------
@@ -1149,7 +1161,8 @@ def test_api_rank_with_a_cache_folder_that_is_a_file(tmp_path):
 
     data = Dataset("d", ["a b", "b c", "c d", "d e"], [0, 1, 0, 1], "classification", "text")
     with pytest.raises(InputError, match=r"cache_dir '.*file/cache' is not a folder"):
-        ts.rank(dataset=data, models=["tfidf"], metrics="logme", cache_dir=str(blocker / "cache"))
+        ts.rank(dataset=data, models=["tfidf"], metrics="logme",
+                extraction=ts.ExtractionOptions(cache_dir=str(blocker / "cache")))
 
 
 # == option values (typer's own checks) =========================================================

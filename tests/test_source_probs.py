@@ -34,7 +34,7 @@ def test_classifier_checkpoint_exposes_head_softmax(tiny_classifier_dir):
 def test_rank_feeds_head_probs_to_leep_and_nce(tiny_classifier_dir, tiny_bert_dir, cache_dir):
     ds = Dataset("toy", TEXTS, LABELS, "classification")
     table = ts.rank(dataset=ds, models=[str(tiny_classifier_dir), str(tiny_bert_dir)], layers="last",
-                    metrics="logme,leep,nce", cache_dir=cache_dir, n_jobs=1)
+                    metrics="logme,leep,nce", extraction=ts.ExtractionOptions(cache_dir=cache_dir), n_jobs=1)
     by_model = table.set_index("model")
     assert "head" not in set(table["layer"])  # the head feeds estimators, it is not a candidate
     assert np.isfinite(by_model.loc[str(tiny_classifier_dir), "leep"])

@@ -284,3 +284,26 @@ def test_finetune_last_k_freezes_and_leaves_the_pretrained_model_alone(tmp_path)
         finetune_probe(lambda: model, ds.inputs, ds.labels[:3], splits=splits)
     with pytest.raises(InputError, match="lr"):
         finetune_probe(lambda: model, ds.inputs, ds.labels, splits=splits, lr=-1.0)
+
+
+def test_zoo_parameter_count_is_that_of_the_built_backbone():
+    """The vision suite's static prior is counted from the architecture, without building the nets."""
+    from transferscope.datasets.digits import TASKS
+    from transferscope.workflows.suite import load_suite
+
+    priors = load_suite("vision").priors
+    for spec in zoo.ZOO_SPECS:
+        net = zoo.build_zoo_net(spec, TASKS[spec.source_task].n_classes)
+        built = sum(p.numel() for name, p in net.named_parameters() if not name.startswith("head"))
+        assert zoo.zoo_parameter_count(spec) == built
+        assert priors.get(f"zoo:{spec.name}", float(built)) == float(built)
+
+
+def test_loading_the_vision_suite_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from transferscope.workflows.suite import load_suite; load_suite('vision'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
+    from transferscope.workflows.candidates import ExtractionOptions
     from transferscope.workflows.rank import rank
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
-           "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric"]
+           "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
+           "ExtractionOptions"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -41,6 +43,7 @@ _LAZY = {
     "geometry": "transferscope.metrics.measures",
     "similarity": "transferscope.metrics.measures",
     "rank": "transferscope.workflows.rank",
+    "ExtractionOptions": "transferscope.workflows.candidates",
 }
 
 

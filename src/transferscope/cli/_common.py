@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,8 +19,23 @@ from transferscope.workflows.folders import check_cache_folder, is_writable_fold
 if TYPE_CHECKING:
     import pandas as pd
 
+    from transferscope.workflows.candidates import ExtractionOptions
+
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
-           "check_device_option", "split_list", "feature_names"]
+           "check_device_option", "split_list", "feature_names", "extraction_options", "CacheDirOption",
+           "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
+           "QuietOption"]
+
+# The extraction options every command that extracts features takes (one definition each).
+CacheDirOption = Annotated[Optional[Path], typer.Option(
+    help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")]
+BatchSizeOption = Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")]
+MaxLengthOption = Annotated[int, typer.Option(min=1, help="Tokens kept per input.")]
+DeviceOption = Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")]
+TrustRemoteCodeOption = Annotated[bool, typer.Option(
+    "--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 # Piped output is not wrapped at 80 columns: tables stay one row per line.
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -86,9 +101,24 @@ def check_cache_dir(cache_dir: Path | None) -> None:
 
 def check_device_option(device: str | None) -> str | None:
     """``--device`` checked before any work (also when every result is cached)."""
-    from transferscope.workflows.rank import check_device
+    from transferscope.extraction.checks import check_device
 
     return check_device(device, name="--device")
+
+
+def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False, batch_size: int = 32,
+                       max_length: int = 128, device: str | None = None, quiet: bool = False,
+                       trust_remote_code: bool = False) -> ExtractionOptions:
+    """The command's :class:`~transferscope.workflows.candidates.ExtractionOptions`, built once,
+    with ``--device`` and ``--cache-dir`` checked before any work (named as options)."""
+    from transferscope.workflows.candidates import ExtractionOptions
+
+    device = check_device_option(device)
+    if not no_cache:
+        check_cache_dir(cache_dir)
+    return ExtractionOptions(cache_dir=None if cache_dir is None else str(cache_dir), use_cache=not no_cache,
+                             batch_size=batch_size, max_length=max_length, device=device, progress=not quiet,
+                             trust_remote_code=trust_remote_code)
 
 
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:

@@ -7,7 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import check_cache_dir, check_output_path, err_console, handle_errors, print_table
+from transferscope.cli._common import (
+    CacheDirOption,
+    QuietOption,
+    check_cache_dir,
+    check_output_path,
+    err_console,
+    handle_errors,
+    print_table,
+)
 
 __all__ = ["benchmark_command"]
 
@@ -18,10 +26,10 @@ def benchmark_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the aggregate table to .csv, .json or .parquet.")] = None,
     export: Annotated[Optional[Path], typer.Option(help="Export every stored row of the suite to .parquet, .csv or .json.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=0, help="Override the suite's subsample size per target (0: every sample).")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    cache_dir: CacheDirOption = None,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Run a benchmark suite: estimators and measured transfer for every candidate x target.
 

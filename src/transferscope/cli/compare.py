@@ -8,10 +8,15 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    check_cache_dir,
-    check_device_option,
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
     check_output_path,
     err_console,
+    extraction_options,
     feature_names,
     handle_errors,
     print_table,
@@ -37,13 +42,13 @@ def compare_command(
     heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=2, help="Use a seeded random subset of this many inputs.")] = None,
     permutations: Annotated[int, typer.Option(min=0, help="Permutation test per pair: adds p_value and null_mean (chance level) to --output.")] = 0,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
-    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
-    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and subsets.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Similarity between models (model x model) or layers (layer x layer) on the same inputs.
 
@@ -61,9 +66,8 @@ def compare_command(
         check_output_path(output)
         check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
         get_metric(measure, "similarity")
-        device = check_device_option(device)
-        if not features and not no_cache:
-            check_cache_dir(cache_dir)
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
+                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet)
         if not features and (features_key or feature_columns):
             raise InputError("--features-key and --feature-columns go with --features")
         if features:
@@ -97,9 +101,7 @@ def compare_command(
             if not quiet:
                 err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
             result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
-                             n_permutations=permutations, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
-                             use_cache=not no_cache, batch_size=batch_size, max_length=max_length,
-                             device=device, progress=not quiet)
+                             n_permutations=permutations, seed=seed, extraction=extraction)
         shown = result.matrix.reset_index(names="")
         print_table(shown, title=f"{result.measure} ({result.kind}; rows x columns)", digits=3)
         if "p_value" in result.pairs:

@@ -10,10 +10,12 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    check_cache_dir,
+    CacheDirOption,
+    QuietOption,
     check_output_path,
     console,
     err_console,
+    extraction_options,
     handle_errors,
     print_table,
 )
@@ -22,11 +24,11 @@ __all__ = ["demo_command"]
 
 
 def demo_command(
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
+    cache_dir: CacheDirOption = None,
     output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline, the splits and subsamples.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Offline demo: every layer of a pretrained encoder vs baselines, estimates vs probe.
 
@@ -39,10 +41,9 @@ def demo_command(
 
     with handle_errors():
         check_output_path(output)
-        check_cache_dir(cache_dir)
         start = time.perf_counter()
-        result = run_demo(cache_dir=None if cache_dir is None else str(cache_dir), seed=seed,
-                          max_samples=max_samples, progress=not quiet,
+        result = run_demo(seed=seed, max_samples=max_samples,
+                          extraction=extraction_options(cache_dir=cache_dir, quiet=quiet),
                           log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         for name, table in result.rankings.items():
             truth = "probe_accuracy" if "probe_accuracy" in table else "probe_r2"

@@ -9,10 +9,15 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    check_cache_dir,
-    check_device_option,
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
     check_output_path,
     err_console,
+    extraction_options,
     handle_errors,
     print_table,
     split_list,
@@ -34,13 +39,13 @@ def layers_command(
     metric: Annotated[str, typer.Option(help="Comma-separated transferability estimators.")] = "logme,knn",
     probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Measure a linear probe per layer (the recommendation then rests on it).")] = True,
     output: Annotated[Optional[Path], typer.Option(help="Write the profile to .csv, .json or .parquet.")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
-    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
-    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe split.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Profile every layer of one model (geometry, estimators, probe) and recommend a layer.
 
@@ -54,9 +59,8 @@ def layers_command(
         check_output_path(output)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
-        device = check_device_option(device)
-        if not no_cache:
-            check_cache_dir(cache_dir)
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                        max_length=max_length, device=device, quiet=quiet)
         if (data is None) == (dataset is None):
             raise InputError("give exactly one of --data FILE or --dataset NAME")
         if data is not None:
@@ -70,10 +74,8 @@ def layers_command(
         if not quiet:
             err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
         profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),
-                                metrics=split_list([metric]), probe=probe, seed=seed,
-                                cache_dir=None if cache_dir is None else str(cache_dir), use_cache=not no_cache,
-                                batch_size=batch_size, max_length=max_length, device=device, progress=not quiet)
-        for note in profile.table.attrs.get("warnings", []):
+                                metrics=split_list([metric]), probe=probe, seed=seed, extraction=extraction)
+        for note in profile.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         shown = profile.table.drop(columns=["probe_setting"], errors="ignore")
         print_table(shown, title=f"Layers of {short_names([model])[model]} on {ds.name} (model order)", digits=3)

@@ -9,10 +9,16 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    check_cache_dir,
-    check_device_option,
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
+    TrustRemoteCodeOption,
     check_output_path,
     err_console,
+    extraction_options,
     feature_names,
     handle_errors,
     print_table,
@@ -40,14 +46,14 @@ def rank_command(
     source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
     probe: Annotated[bool, typer.Option(help="Also measure a linear probe on a seeded split.")] = False,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 32,
-    max_length: Annotated[int, typer.Option(min=1, help="Tokens kept per input.")] = 128,
-    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and splits.")] = 0,
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Rank candidate representations (model x layer x pooling, or feature files) for a dataset.
 
@@ -64,9 +70,9 @@ def rank_command(
         check_output_path(output)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
-        device = check_device_option(device)
-        if not features and not no_cache:
-            check_cache_dir(cache_dir)
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
+                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
         if not features and (features_key or feature_columns):
             raise InputError("--features-key and --feature-columns go with --features")
         if features:
@@ -81,8 +87,7 @@ def rank_command(
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
-                                 layers, pooling, metric, probe, cache_dir, no_cache, batch_size,
-                                 max_length, device, seed, quiet, trust_remote_code)
+                                 layers, pooling, metric, probe, seed, extraction)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
@@ -115,7 +120,7 @@ def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path]
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
-                 probe, cache_dir, no_cache, batch_size, max_length, device, seed, quiet, trust_remote_code):
+                 probe, seed, extraction):
     from transferscope.datasets import load_builtin, load_text_dataset
     from transferscope.workflows.rank import rank
 
@@ -125,9 +130,7 @@ def _rank_models(data, dataset, text_column, label_column, task, models, layers,
         raise InputError("--model is required with --data/--dataset")
     ds = (load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
           if data is not None else load_builtin(dataset))
-    if not quiet:
+    if extraction.progress:
         err_console.print(f"{ds.name}: {len(ds)} samples, {task or ds.task}", highlight=False)
     return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
-                task=task, probe=probe, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
-                use_cache=not no_cache, batch_size=batch_size, max_length=max_length, device=device,
-                progress=not quiet, trust_remote_code=trust_remote_code)
+                task=task, probe=probe, seed=seed, extraction=extraction)

@@ -11,7 +11,7 @@ build layer-by-layer tables (``cka_prev``) from this order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ def extract_features(
     dataset_fingerprint: str | None = None,
     chunk_size: int = 512,
     progress: bool = False,
+    encode_missing: Callable[[list[str], list[tuple[str, str]]], dict[tuple[str, str], np.ndarray]] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Features for every requested ``(layer, pooling)`` of ``encoder`` on ``inputs``.
 
@@ -65,6 +66,10 @@ def extract_features(
         Inputs per resumable chunk.
     progress : bool, default=False
         Show a progress bar on stderr.
+    encode_missing : callable, optional
+        ``encode_missing(layers, keys)`` computes the entries missing from the cache somewhere
+        else than in this process (Ray actors: :mod:`transferscope.extraction.ray_backend`);
+        the cache lookup, the atomic writes and the order of the result stay the ones here.
 
     Returns
     -------
@@ -98,7 +103,10 @@ def extract_features(
     if not missing:
         return {key: result[key] for key in keys}
     missing_layers = list(dict.fromkeys(layer for layer, _ in missing))
-    if not getattr(encoder, "chunkable", True):
+    chunked = encode_missing is None and getattr(encoder, "chunkable", True)
+    if encode_missing is not None:
+        computed = encode_missing(missing_layers, missing)
+    elif not chunked:
         computed = _encode_all(encoder, inputs, missing_layers, poolings, missing, progress)
     else:
         group = hash_fields({"entries": sorted(entry_keys[k] for k in missing), "chunk": chunk_size})
@@ -106,7 +114,7 @@ def extract_features(
                                   chunk_size, progress)
     for key in missing:
         result[key] = cache.put(entry_keys[key], computed[key], fields[key])
-    if getattr(encoder, "chunkable", True):
+    if chunked:
         cache.clear_partial(group)
     return {key: result[key] for key in keys}  # the encoder's order, never cache hits first
 

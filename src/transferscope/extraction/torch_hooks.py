@@ -15,7 +15,6 @@ import numpy as np
 
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import POOLINGS, ProgressCallback
-from transferscope.extraction.pooling import pool_tokens
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import pick_device, require_torch
 
@@ -178,6 +177,8 @@ def _pool_any(out: Any, pooling: str) -> Any:
     if out.ndim == 2:
         return out
     if out.ndim == 3:
+        from transferscope.extraction.pooling import pool_tokens  # imports torch
+
         return pool_tokens(out, None, pooling)
     if out.ndim == 4:
         flat = out.flatten(2)  # (B, C, H*W)

@@ -79,6 +79,7 @@ __all__ = [
     "ZOO_VERSION",
     "ZooEncoder",
     "build_zoo_net",
+    "zoo_parameter_count",
     "zoo_spec",
     "zoo_key",
     "zoo_entry_dir",
@@ -189,6 +190,24 @@ def zoo_spec(name: str) -> ZooSpec:
 def build_zoo_net(spec: ZooSpec, n_classes: int) -> Any:
     """A freshly initialised :class:`ZooNet` for ``spec`` (uses torch's global RNG)."""
     return _zoo_net_class()(spec.widths, spec.depth, spec.hidden, n_classes)
+
+
+def zoo_parameter_count(spec: ZooSpec) -> int:
+    """Parameters of the backbone of ``spec`` (the blocks and ``penultimate``, not the ``head``),
+    counted from the architecture of :class:`ZooNet` without building it or importing torch.
+
+    Examples
+    --------
+    >>> zoo_parameter_count(ZooSpec("t", widths=(4,), depth=1, source_task=SOURCE_TASKS[0], epochs=1, hidden=8))
+    2096
+    """
+    count, channels = 0, 1
+    for width in spec.widths:
+        for _ in range(spec.depth):
+            count += channels * width * 3 * 3 + width  # Conv2d(channels, width, kernel_size=3), with bias
+            channels = width
+    side = IMAGE_SIZE // 2 ** min(len(spec.widths), 2)
+    return count + channels * side * side * spec.hidden + spec.hidden  # Linear(channels * side**2, hidden)
 
 
 _ZOONET: list[Any] = []

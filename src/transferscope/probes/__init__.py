@@ -13,8 +13,15 @@ import importlib
 from typing import Any
 
 #: Protocols on frozen features with the signature ``probe(features, labels, *, splits, [task])``,
-#: selectable as a suite's ground truth: their names (``FEATURE_PROBES`` maps them to the functions).
-FEATURE_PROBE_NAMES = ("linear", "knn", "ncm", "mlp")
+#: selectable as a suite's ground truth, with the tasks each supports: a probe that supports more
+#: than one takes ``task=`` (``FEATURE_PROBES`` maps the names to the functions).
+FEATURE_PROBE_TASKS: dict[str, tuple[str, ...]] = {
+    "linear": ("classification", "regression"),
+    "knn": ("classification", "regression"),
+    "ncm": ("classification",),
+    "mlp": ("classification", "regression"),
+}
+FEATURE_PROBE_NAMES = tuple(FEATURE_PROBE_TASKS)
 
 _HOMES = {
     "fewshot_probe": "fewshot",
@@ -27,7 +34,7 @@ _HOMES = {
     "similarity_spearman": "similarity",
 }
 
-__all__ = ["FEATURE_PROBES", "FEATURE_PROBE_NAMES", *_HOMES]
+__all__ = ["FEATURE_PROBES", "FEATURE_PROBE_NAMES", "FEATURE_PROBE_TASKS", *_HOMES]
 
 
 def __getattr__(name: str) -> Any:

@@ -40,16 +40,17 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.datasets.vision_targets import VISION_TARGETS, load_vision_target
 from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
-from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
-from transferscope.extraction.features import extract_features
-from transferscope.extraction.fingerprint import hash_fields
+from transferscope.extraction.checks import check_model
+from transferscope.extraction.encoder import Encoder
+from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
+from transferscope.hashing import hash_fields
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES
-from transferscope.workflows.encoders import build_encoder
-from transferscope.workflows.rank import _cached, check_model, score_candidates, select_layers
+from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
+from transferscope.workflows.scoring import Scorer
 from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
@@ -81,10 +82,10 @@ def suite_estimators(suite: Suite, task: str) -> list[str]:
     if suite.estimators == "all":
         names = [i.name for i in list_metrics("transferability")
                  if task in i.task_types and (suite.source_probs or not i.needs_source_probs)
-                 and i.properties.get("uses_features", True) and i.name not in suite.exclude]
+                 and i.uses_features and i.name not in suite.exclude]
     else:
         names = [str(n) for n in suite.estimators]
-        names = [n for n in names if task in next(i for i in list_metrics("transferability") if i.name == n).task_types]
+        names = [n for n in names if task in get_metric(n, "transferability").task_types]
     return names
 
 
@@ -232,8 +233,11 @@ def run_benchmark(
             estimators = suite_estimators(suite, data.task)
             if log is not None:
                 log(f"{target}: {len(data)} samples, {data.task}, {len(estimators)} estimators")
-            pending = []
-            needs_probs = any(get_metric(n, "transferability").needs_source_probs for n in estimators)
+            scorer = Scorer(estimators, task=data.task, cache=scores, n_jobs=n_jobs, backend=backend,
+                            on_error="nan", probe=None if published else (
+                                suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear"),
+                            splits=None if published else _splits(data, seed))
+            pending: list[tuple[Candidate, Encoder, str]] = []
             stale = 0
             for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
                 cells = {key: cell_key(suite, data, estimators, encoder, spec.model, *key) for key in keys}
@@ -243,69 +247,51 @@ def run_benchmark(
                 skipped += len(keys) - len(todo)
                 if not todo:
                     continue
-                todo_layers = list(dict.fromkeys(k[0] for k in todo))
-                head = needs_probs and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in todo_layers
-                if head:
-                    todo_layers.append(HEAD_LAYER)
-                if backend == "ray":
-                    from transferscope.workflows.ray_extraction import extract_features_ray
-
-                    feats = extract_features_ray(spec.model, data.inputs, layers=todo_layers,
-                                                 poolings=spec.poolings, cache=cache, seed=seed,
-                                                 dataset_fingerprint=data.fingerprint())
-                else:
-                    feats = extract_features(encoder, data.inputs, layers=todo_layers, poolings=spec.poolings,
-                                             cache=cache, dataset_fingerprint=data.fingerprint(),
-                                             progress=progress)
-                probs = feats.get((HEAD_LAYER, HEAD_POOLING)) if needs_probs else None
-                for key in todo:
-                    cand = {"candidate": names[key], "model": spec.model, "layer": key[0],
-                            "pooling": key[1], "features": feats[key], "_encoder": encoder, "_cell": cells[key]}
-                    if probs is not None:
-                        cand["source_probs"] = probs
-                    pending.append(cand)
+                got = encoder_candidates(encoder, data.inputs, data.fingerprint(),
+                                         layers=list(dict.fromkeys(k[0] for k in todo)), poolings=spec.poolings,
+                                         with_head=scorer.needs_source_probs, cache=cache, progress=progress,
+                                         spec=spec.model, backend=backend, seed=seed)
+                by_key = {(c.layer, c.pooling): c for c in got}
+                pending.extend((by_key[key], encoder, cells[key]) for key in todo)
             if stale and log is not None:
                 log(f"{target}: {stale} stored cell(s) were computed under other settings (samples, estimators, "
                     "ground truth or model); recomputing them and replacing their rows")
             replaced += stale
             if pending:
-                splits = None
-                if not published:
-                    split = data.split(seed=seed)
-                    splits = (split.train, split.val, split.test)
-                encoders = [cand.pop("_encoder") for cand in pending]
-                keys_of = [cand.pop("_cell") for cand in pending]
-                table = score_candidates(pending, data.labels, task=data.task, metrics=estimators,
-                                         probe_splits=splits, score_cache=scores, n_jobs=n_jobs,
-                                         backend=backend,
-                                         probe=suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear",
-                                         on_error="nan")
-                for row, encoder, cell in zip(table.to_dict("records"), encoders, keys_of, strict=True):
-                    rows = _cell_rows(row, suite, target, seed, run_id, estimators, versions,
-                                      _prior(suite, row["model"]))
+                results = scorer.score([cand for cand, _, _ in pending], data.labels)
+                for scored, (cand, encoder, cell) in zip(results.rows, pending, strict=True):
+                    row = scored.row()
+                    rows = _cell_rows(row, cand, suite, target, seed, run_id, estimators, versions)
                     if published:
-                        base = _cell_base(row, suite, target, seed, run_id, versions)
+                        base = _cell_base(cand, suite, target, seed, run_id, versions)
                         rows.append({**base, "kind": "probe", "metric": "finetune_accuracy",
-                                     **_published_truth(encoder, row["model"], target)})
+                                     **_published_truth(encoder, cand.spec, target)})
                     elif suite.probe == "finetune":
                         rows.append({**rows[0], "kind": "probe", "metric": "finetune_accuracy",
-                                     **_finetune_truth(encoder, data, splits, seed, suite, scores, row)})
+                                     **_finetune_truth(encoder, data, scorer.splits, seed, suite, scores, row)})
                     store.add_rows([{**r, "cell": cell} for r in rows])  # replaces the cell's old rows
                     computed += 1
     meta = _meta_evaluate(suite, store, run_id, current)
     return BenchmarkResult(meta, aggregate_table(meta), computed, skipped, replaced)
 
 
-def _cell_base(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
+def _splits(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    split = data.split(seed=seed)
+    return split.train, split.val, split.test
+
+
+def _cell_base(cand: Candidate, suite: Suite, target: str, seed: int, run_id: str,
                versions: dict[str, str]) -> dict[str, Any]:
-    return {"run": run_id, "suite": suite.name, "target": target, "candidate": row["candidate"],
-            "model": row["model"], "layer": row["layer"], "pooling": row["pooling"], "seed": seed,
+    """The columns every row of a cell shares; ``model`` is the spec as the suite names it."""
+    return {"run": run_id, "suite": suite.name, "target": target, "candidate": cand.name,
+            "model": cand.spec, "layer": cand.layer, "pooling": cand.pooling, "seed": seed,
             "versions": versions}
 
 
-def _cell_rows(row: dict[str, Any], suite: Suite, target: str, seed: int, run_id: str,
-               estimators: list[str], versions: dict[str, str], prior: float | None) -> list[dict[str, Any]]:
-    base = _cell_base(row, suite, target, seed, run_id, versions)
+def _cell_rows(row: dict[str, Any], cand: Candidate, suite: Suite, target: str, seed: int, run_id: str,
+               estimators: list[str], versions: dict[str, str]) -> list[dict[str, Any]]:
+    prior = _prior(suite, cand.spec)
+    base = _cell_base(cand, suite, target, seed, run_id, versions)
     rows = [{**base, "kind": "estimator", "metric": name, "value": row[name]} for name in estimators]
     if prior is not None:
         rows.append({**base, "kind": "estimator", "metric": "static", "value": prior,
@@ -353,10 +339,10 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
         result = run()
         return {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
 
-    return _cached(scores, compute, model=encoder.identity(), dataset=data.fingerprint(),
-                   labels=labels_fingerprint(data.labels),
-                   splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
-                   metric=metric, options=options, seed=seed, required=("value", "settings"))
+    return ScoreCache.fetch(scores, compute, model=encoder.identity(), dataset=data.fingerprint(),
+                            labels=labels_fingerprint(data.labels),
+                            splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
+                            metric=metric, options=options, seed=seed, required=("value", "settings"))
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:

@@ -12,11 +12,11 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
-from transferscope.metrics import check_options, get_metric
-from transferscope.metrics._validation import check_features, check_positive_int
+from transferscope.extraction.specs import check_poolings
+from transferscope.metrics import check_features, check_options, check_positive_int, get_metric
 from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
+from transferscope.workflows.candidates import Candidate, ExtractionOptions, extract_candidates
 from transferscope.workflows.labels import short_names
-from transferscope.workflows.rank import check_poolings, extract_candidates
 
 __all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap"]
 
@@ -81,8 +81,8 @@ def similarity_matrix(
     options = dict(measure_options or {})
     check_options(info, options)
     values = _pairwise(rows, columns, lambda a, b: info.func(a, b, **options),
-                       symmetric=bool(info.properties.get("symmetric")),
-                       diagonal=info.properties.get("identity"))
+                       symmetric=info.measure.symmetric,
+                       diagonal=info.measure.identity)
     return pd.DataFrame(values.astype(float), index=list(rows), columns=list(rows if columns is None else columns))
 
 
@@ -124,12 +124,7 @@ def compare(
     measure_options: Mapping[str, Any] | None = None,
     n_permutations: int = 0,
     seed: int = 0,
-    cache_dir: str | None = None,
-    use_cache: bool = True,
-    batch_size: int = 32,
-    max_length: int = 128,
-    device: str | None = None,
-    progress: bool = False,
+    extraction: ExtractionOptions | None = None,
 ) -> Comparison:
     """Similarity between models, or between layers, on the same inputs.
 
@@ -154,7 +149,7 @@ def compare(
         With a positive number, every off-diagonal pair also gets a permutation-test
         ``p_value`` and the ``null_mean`` (chance level) in ``pairs``
         (:func:`~transferscope.metrics.calibration.similarity_permutation_test`).
-    seed, cache_dir, use_cache, batch_size, max_length, device, progress
+    seed, extraction
         As for :func:`transferscope.rank`; ``seed`` also seeds the permutations.
 
     Returns
@@ -176,7 +171,7 @@ def compare(
     if features is not None:
         if inputs is not None or models:
             raise InputError("give either features, or inputs + models, not both")
-        scale = "rescale" if info.properties["invariant"]["isotropic_scaling"] else "refuse"
+        scale = "rescale" if info.measure.invariant.isotropic_scaling else "refuse"
         arrays = {str(k): check_features(v, name=f"features '{k}'", scale=scale) for k, v in features.items()}
         if len(arrays) < 2:
             raise InputError("features must hold at least two arrays to compare")
@@ -189,26 +184,25 @@ def compare(
             raise InputError("give inputs and at least one model, or features")
         pools = check_poolings(pooling)
         candidates = extract_candidates(inputs, models, layers=layers, poolings=pools, seed=seed,
-                                        cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, progress=progress)
-        model_names = list(dict.fromkeys(c["model"] for c in candidates))
+                                        options=extraction)
+        model_names = list(dict.fromkeys(c.model for c in candidates))
         short = short_names(model_names)
 
-        def label(c: dict[str, Any]) -> str:
-            parts = [] if len(model_names) == 1 else [short[c["model"]]]
-            if c["layer"] != c["model"] and c["layer"] not in short[c["model"]]:
-                parts.append(c["layer"])
+        def label(c: Candidate) -> str:
+            parts = [] if len(model_names) == 1 else [short[c.model]]
+            if c.layer != c.model and c.layer not in short[c.model]:
+                parts.append(c.layer)
             if len(pools) > 1:
-                parts.append(c["pooling"])
-            return " | ".join(parts) or c["layer"]
+                parts.append(c.pooling)
+            return " | ".join(parts) or c.layer
 
-        by_model = {m: {label(c): c["features"] for c in candidates if c["model"] == m} for m in model_names}
+        by_model = {m: {label(c): c.features for c in candidates if c.model == m} for m in model_names}
         if len(candidates) < 2:
             raise InputError("nothing to compare: give several models, or layers='all' for one model")
         if len(model_names) == 2 and all(len(v) > 1 for v in by_model.values()):
             rows_map, cols_map = by_model.values()
         else:
-            rows_map, cols_map = {label(c): c["features"] for c in candidates}, None
+            rows_map, cols_map = {label(c): c.features for c in candidates}, None
     matrix = similarity_matrix(rows_map, cols_map, measure=info.name, measure_options=measure_options)
     pairs = pd.DataFrame({  # row-major, every cell kept (NaN included)
         "row": np.repeat(matrix.index.to_numpy(), matrix.shape[1]),
@@ -221,20 +215,17 @@ def compare(
         tests = _pairwise(rows_map, cols_map,
                           lambda a, b: similarity_permutation_test(info.name, a, b, n_permutations=n_permutations,
                                                                    seed=seed, **dict(measure_options or {})),
-                          symmetric=bool(info.properties.get("symmetric")), diagonal=untested).ravel()
+                          symmetric=info.measure.symmetric, diagonal=untested).ravel()
         pairs["p_value"] = [t.p_value for t in tests]
         pairs["null_mean"] = [t.null_mean for t in tests]
-    return Comparison(measure=info.name, kind=info.properties.get("kind", "similarity"), matrix=matrix, pairs=pairs)
+    return Comparison(measure=info.name, kind=info.measure.kind, matrix=matrix, pairs=pairs)
 
 
 def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None) -> str:
     """Save the matrix as a heatmap (PNG, SVG or PDF by the suffix); returns the path written."""
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # an object of its own: the user's pyplot backend is never touched
 
     target = Path(path).expanduser()
     if target.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -242,7 +233,8 @@ def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None
     m = comparison.matrix
     width = max(4.0, 0.55 * m.shape[1] + 2.5)
     height = max(3.0, 0.45 * m.shape[0] + 1.5)
-    fig, ax = plt.subplots(figsize=(width, height), constrained_layout=True)
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.subplots()
     cmap = "viridis" if comparison.kind == "similarity" else "viridis_r"
     image = ax.imshow(m.to_numpy(dtype=float), cmap=cmap, aspect="auto")
     ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns], rotation=60, ha="right", fontsize=8)
@@ -258,6 +250,5 @@ def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None
     ax.set_title(title or f"{comparison.measure} ({comparison.kind})", fontsize=10)
     tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
     fig.savefig(tmp)
-    plt.close(fig)
     tmp.replace(target)  # atomic: a reader never sees half a file
     return str(target)

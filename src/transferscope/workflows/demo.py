@@ -23,8 +23,8 @@ import pandas as pd
 from transferscope.datasets.builtin import load_builtin
 from transferscope.errors import MissingExtraError
 from transferscope.metrics.ranking import rank_correlation
+from transferscope.workflows.candidates import ExtractionOptions
 from transferscope.workflows.compare import compare
-from transferscope.workflows.encoders import build_encoder
 from transferscope.workflows.rank import rank
 
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
@@ -60,10 +60,9 @@ class DemoResult:
 def run_demo(
     *,
     datasets: tuple[str, ...] = DEMO_DATASETS,
-    cache_dir: str | None = None,
     seed: int = 0,
     max_samples: int | None = None,
-    progress: bool = False,
+    extraction: ExtractionOptions | None = None,
     log: Any = None,
 ) -> DemoResult:
     """Run the demo end to end and return its tables.
@@ -72,19 +71,18 @@ def run_demo(
     ----------
     datasets : tuple of str
         Built-in datasets used as targets.
-    cache_dir : str, optional
-        Feature cache (reused by later runs).
     seed : int, default=0
     max_samples : int, optional
         Stratified subsample of each dataset (for quick runs).
-    progress : bool, default=False
+    extraction : ExtractionOptions, optional
+        The feature cache (reused by later runs), progress bars, ...
     log : callable, optional
         Called with a short message as each dataset starts.
     """
     path = demo_model_path()
+    extraction = extraction or ExtractionOptions()
     # Built once, used for every dataset and for the layer comparison (loading is the slow part).
-    models = [build_encoder(spec, seed=seed, cache_dir=cache_dir)
-              for spec in (f"st:{path}", f"random:{path}", "tfidf")]
+    models = [extraction.encoder(spec, seed=seed) for spec in (f"st:{path}", f"random:{path}", "tfidf")]
     rankings: dict[str, pd.DataFrame] = {}
     agreement_rows: list[dict[str, Any]] = []
     timings: dict[str, float] = {}
@@ -97,7 +95,7 @@ def run_demo(
             log(f"{name}: {len(data)} samples, {data.task}")
         metrics = ["logme", "knn"] if data.task == "regression" else ["logme", "hscore", "knn"]
         table = rank(dataset=data, models=models, layers="all", poolings=["mean"], metrics=metrics,
-                     probe=True, seed=seed, cache_dir=cache_dir, progress=progress)
+                     probe=True, seed=seed, extraction=extraction)
         table["model"] = table["model"].map(lambda m: _short(m, path))
         table["candidate"] = table["model"] + " | " + table["layer"]
         truth_col = "probe_accuracy" if data.task == "classification" else "probe_r2"
@@ -121,7 +119,7 @@ def run_demo(
     if datasets:
         start = time.perf_counter()
         similarity = compare(inputs=data, models=models[:1], layers="all", measure="cka",
-                             cache_dir=cache_dir, progress=progress).matrix
+                             extraction=extraction).matrix
         timings["layer CKA"] = time.perf_counter() - start
     return DemoResult(rankings, pd.DataFrame(agreement_rows), timings, similarity,
                       datasets[-1] if datasets else "")

@@ -15,8 +15,9 @@ from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import get_metric
 from transferscope.metrics.ranking import rank_correlation
-from transferscope.workflows.rank import _check_metrics, _probe_splits, extract_candidates, score_candidates
+from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.score_cache import ScoreCache
+from transferscope.workflows.scoring import Scorer, probe_splits
 
 __all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_METRICS"]
 
@@ -46,6 +47,8 @@ class LayerProfile:
         each estimator with the probe across layers).
     agreement : dict of str to float
         Weighted Kendall tau between each estimator and the probe over layers.
+    warnings : list of str
+        What the estimators warned about (each once).
     """
 
     table: pd.DataFrame
@@ -53,6 +56,7 @@ class LayerProfile:
     basis: str
     evidence: list[str] = field(default_factory=list)
     agreement: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def layer_profile(
@@ -65,12 +69,7 @@ def layer_profile(
     probe: bool = True,
     neighbors: int = 10,
     seed: int = 0,
-    cache_dir: str | None = None,
-    use_cache: bool = True,
-    batch_size: int = 32,
-    max_length: int = 128,
-    device: str | None = None,
-    progress: bool = False,
+    extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
 ) -> LayerProfile:
     """Geometry, similarity to the previous layer, estimators and probe for every layer.
@@ -90,7 +89,7 @@ def layer_profile(
         then the measured best, and the estimators' agreement with it is reported.
     neighbors : int, default=10
         ``k`` of the neighbourhood overlap (``mutual_knn``) between consecutive layers.
-    seed, cache_dir, use_cache, batch_size, max_length, device, progress, n_jobs
+    seed, extraction, n_jobs
         As for :func:`transferscope.rank`.
 
     Returns
@@ -101,29 +100,31 @@ def layer_profile(
     --------
     >>> from transferscope.datasets import load_builtin
     >>> from transferscope.workflows.layers import layer_profile
+    >>> from transferscope.workflows.candidates import ExtractionOptions
     >>> profile = layer_profile(dataset=load_builtin("sentence-polarity"), model="tfidf",
-    ...                         use_cache=False, n_jobs=1)
+    ...                         extraction=ExtractionOptions(use_cache=False), n_jobs=1)
     >>> profile.recommended, profile.basis  # one layer: nothing to choose between
     ('tfidf-svd', 'probe_accuracy')
     >>> list(profile.table.columns[:5])
     ['layer', 'dim', 'twonn', 'rankme', 'anisotropy']
     """
     geometry = [get_metric(g, "geometry").name for g in geometry]
-    names = _check_metrics(list(metrics), dataset.task) if metrics else []
-    if not names and not probe:
+    extraction = extraction or ExtractionOptions()
+    if not metrics and not probe:
         raise InputError("give at least one estimator or probe=True: a layer cannot be recommended without either")
+    splits = probe_splits(dataset, seed) if probe else None
+    scorer = Scorer(list(metrics), task=dataset.task, probe="linear" if probe else None, splits=splits,
+                    cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None, n_jobs=n_jobs)
+    names = scorer.estimators
     candidates = extract_candidates(dataset, [model], layers="all", poolings=[pooling], seed=seed,
-                                    cache_dir=cache_dir, use_cache=use_cache, batch_size=batch_size,
-                                    max_length=max_length, device=device, progress=progress)
-    splits = _probe_splits(dataset, seed) if probe else None
-    scored = score_candidates(candidates, dataset.labels, task=dataset.task, metrics=names,
-                              probe_splits=splits, score_cache=ScoreCache(cache_dir) if use_cache else None,
-                              n_jobs=n_jobs)
+                                    options=extraction)
+    scores = scorer.score(candidates, dataset.labels)
+    scored = scores.to_frame()
     rows = []
     previous = None
     for cand in candidates:
-        feats = cand["features"]
-        row: dict[str, Any] = {"layer": cand["layer"], "dim": int(feats.shape[1])}
+        feats = cand.features
+        row: dict[str, Any] = {"layer": cand.layer, "dim": cand.dim}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for g in geometry:
@@ -138,16 +139,16 @@ def layer_profile(
     table = pd.DataFrame(rows)
     extra = scored.drop(columns=[c for c in ("candidate", "model", "layer", "pooling", "dim") if c in scored])
     table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
-    table.attrs["warnings"] = scored.attrs.get("warnings", [])
     probe_col = next((c for c in table.columns if c.startswith("probe_") and c != "probe_setting"
                       and pd.api.types.is_numeric_dtype(table[c])), None) if probe else None
     basis = probe_col or names[0]
     n_test = len(splits[2]) if splits is not None else 0
-    return _recommend(table, basis, names, probe_col, n_test if dataset.task == "classification" else 0)
+    return _recommend(table, basis, names, probe_col, n_test if dataset.task == "classification" else 0,
+                      notes=scores.warnings)
 
 
 def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str | None,
-               n_test: int = 0) -> LayerProfile:
+               n_test: int = 0, *, notes: Sequence[str] = ()) -> LayerProfile:
     order = table[basis].to_numpy(dtype=float)
     best = int(np.nanargmax(order))
     recommended = str(table["layer"].iloc[best])
@@ -177,4 +178,5 @@ def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str
             pick = str(table["layer"].iloc[int(np.nanargmax(scores))])
             verdict = "agrees" if pick == recommended else f"would pick {pick}"
             evidence.append(f"{name}: weighted Kendall tau with the probe across layers {tau:.3f}; {verdict}.")
-    return LayerProfile(table=table, recommended=recommended, basis=basis, evidence=evidence, agreement=agreement)
+    return LayerProfile(table=table, recommended=recommended, basis=basis, evidence=evidence, agreement=agreement,
+                        warnings=list(notes))

@@ -25,17 +25,17 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from transferscope.extraction.cache import default_cache_dir, report_damage, write_atomic
-from transferscope.extraction.fingerprint import hash_array, hash_fields, hash_inputs
+from transferscope.extraction.cache import default_cache_dir, report_damage
 from transferscope.extraction.versions import library_versions
+from transferscope.hashing import hash_array, hash_fields, hash_inputs, write_atomic
 
-__all__ = ["ScoreCache", "labels_fingerprint", "result_problem"]
+__all__ = ["ScoreCache", "CacheMiss", "labels_fingerprint", "result_problem"]
 
 
 def labels_fingerprint(labels: np.ndarray) -> str:
@@ -87,6 +87,10 @@ def result_problem(result: Any, required: Sequence[str] = ()) -> str | None:
     if "settings" in result and not isinstance(result["settings"], dict):
         return "'settings' is not a mapping"
     return None
+
+
+class CacheMiss(Exception):
+    """A result asked for with ``cached_only`` is not in the score cache."""
 
 
 class ScoreCache:
@@ -147,3 +151,33 @@ class ScoreCache:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
+
+    @staticmethod
+    def fetch(cache: ScoreCache | None, compute: Callable[[], dict[str, Any]], *, cached_only: bool = False,
+              required: Sequence[str] = (), **fields: Any) -> dict[str, Any]:
+        """``compute()`` through ``cache`` (None: no cache): a sound stored result (with the fields
+        ``required``) is reused, a damaged one recomputed, and a computed one that would not
+        validate is not stored. With ``cached_only`` a miss raises :class:`CacheMiss`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> cache = ScoreCache(tempfile.mkdtemp())
+        >>> ScoreCache.fetch(cache, lambda: {"value": 2.0}, metric="m")
+        {'value': 2.0}
+        >>> ScoreCache.fetch(cache, lambda: {"value": 3.0}, metric="m")  # the stored one
+        {'value': 2.0}
+        """
+        if cache is None:
+            if cached_only:
+                raise CacheMiss
+            return compute()
+        key = cache.key(**fields)
+        hit = cache.get(key, required)
+        if hit is None:
+            if cached_only:
+                raise CacheMiss
+            hit = compute()
+            if result_problem(hit, required) is None:
+                cache.put(key, hit)
+        return hit

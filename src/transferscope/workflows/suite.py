@@ -352,32 +352,12 @@ def _imagenet_priors(spec: dict[str, Any]) -> dict[str, float]:
 
 
 def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
-    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors).
+    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors),
+    counted from the architecture without building the networks."""
+    from transferscope.extraction.zoo import zoo_parameter_count, zoo_spec
 
-    Counted from each zoo spec's architecture (:mod:`transferscope.extraction.zoo`'s ZooNet:
-    ``depth`` 3x3 convolutions with bias per block, the first two blocks halving the side, then
-    ``penultimate`` = a linear layer with bias from the flattened last feature map to ``hidden``
-    units; the ``head`` is not counted), without building the networks or importing torch.
-    """
-    from transferscope.datasets.digits import IMAGE_SIZE
-    from transferscope.extraction.zoo import zoo_spec
-
-    priors: dict[str, float] = {}
-    for cand in spec["candidates"]:
-        model = cand["model"]
-        if not model.startswith("zoo:"):
-            priors[model] = 0.0
-            continue
-        zspec = zoo_spec(model.removeprefix("zoo:"))
-        count, channels = 0, 1
-        for width in zspec.widths:
-            for _ in range(zspec.depth):
-                count += channels * width * 3 * 3 + width  # Conv2d(channels, width, kernel_size=3)
-                channels = width
-        side = IMAGE_SIZE // 2 ** min(len(zspec.widths), 2)
-        count += channels * side * side * zspec.hidden + zspec.hidden  # Linear(channels * side**2, hidden)
-        priors[model] = float(count)
-    return priors
+    return {cand["model"]: float(zoo_parameter_count(zoo_spec(cand["model"].removeprefix("zoo:"))))
+            if cand["model"].startswith("zoo:") else 0.0 for cand in spec["candidates"]}
 
 
 def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:

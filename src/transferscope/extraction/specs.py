@@ -1,4 +1,4 @@
-"""Turn a model specification string into an Encoder.
+"""Model specifications: a spec string into an Encoder, its layers and poolings chosen.
 
 Accepted forms:
 
@@ -18,13 +18,16 @@ Accepted forms:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transferscope.errors import InputError
-from transferscope.extraction.encoder import Encoder
+import numpy as np
 
-__all__ = ["build_encoder"]
+from transferscope.errors import InputError
+from transferscope.extraction.encoder import HEAD_LAYER, POOLINGS, Encoder
+
+__all__ = ["build_encoder", "select_layers", "check_poolings"]
 
 
 def build_encoder(
@@ -84,3 +87,47 @@ def build_encoder(
     directory = resolve_model_dir(text)
     cls = SentenceTransformerEncoder if (Path(directory) / "modules.json").is_file() else HFEncoder
     return cls(text, name=text, **common)
+
+
+def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[str]:
+    """Resolve ``"all"``, ``"last"``, names or integer indices into ``encoder``'s layer names."""
+    available = encoder.all_layers()
+    if isinstance(layers, int) and not isinstance(layers, bool):
+        layers = [layers]
+    if not isinstance(layers, (str, Sequence, np.ndarray)):
+        raise InputError(f"layers must be 'all', 'last', a layer name or index, or a list of them, got {layers!r}")
+    if isinstance(layers, str):
+        if layers == "all":
+            return [layer for layer in available if layer != HEAD_LAYER]
+        if layers == "last":
+            return [encoder.layer_names()[-1]]
+        layers = [part.strip() for part in layers.split(",") if part.strip()]
+    chosen: list[str] = []
+    names = encoder.layer_names()
+    for item in layers:
+        if isinstance(item, int) or (isinstance(item, str) and item.lstrip("-").isdigit()):
+            i = int(item)
+            if not -len(names) <= i < len(names):
+                raise InputError(f"layer index {i} is out of range for {encoder.name} ({len(names)} layers)")
+            chosen.append(names[i])
+        elif item in available:
+            chosen.append(str(item))
+        else:
+            raise InputError(f"unknown layer {item!r} for {encoder.name}; layers: {', '.join(available)}")
+    if not chosen:
+        raise InputError("layers must name at least one layer")
+    return list(dict.fromkeys(chosen))
+
+
+def check_poolings(poolings: str | Sequence[str]) -> list[str]:
+    """``"mean,cls"`` or a sequence -> a checked list of token poolings."""
+    if not isinstance(poolings, (str, Sequence)):
+        raise InputError(f"pooling must be a name or a list of names among {', '.join(POOLINGS)}, got {poolings!r}")
+    pools = [p.strip() if isinstance(p, str) else p for p in
+             (poolings.split(",") if isinstance(poolings, str) else list(poolings))]
+    if not pools:
+        raise InputError("pooling must name at least one pooling")
+    for pooling in pools:
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+    return pools

@@ -1,0 +1,256 @@
+"""Candidates: the representations every command scores, compares or profiles.
+
+A :class:`Candidate` is one representation of a dataset's inputs: a model spec, a layer and
+a pooling (or a named feature array the user gave), with its features. Every command gets its
+candidates from :func:`extract_candidates` (models, through the feature cache),
+:func:`encoder_candidates` (one built encoder, for callers that pick the layers per cell) or
+:func:`feature_candidates` (precomputed arrays), and every extraction option travels in one
+:class:`ExtractionOptions`, built once by the CLI or the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.extraction.cache import FeatureCache
+from transferscope.extraction.checks import check_device, check_model
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
+from transferscope.extraction.features import extract_features
+from transferscope.extraction.specs import build_encoder, check_poolings, select_layers
+from transferscope.hashing import hash_inputs
+from transferscope.metrics import check_features
+from transferscope.workflows.folders import check_cache_folder
+
+__all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates"]
+
+
+@dataclass(frozen=True)
+class ExtractionOptions:
+    """How features are extracted: the options every command shares, checked once.
+
+    Parameters
+    ----------
+    cache_dir : str or path, optional
+        Feature and score cache (else ``$TRANSFERSCOPE_CACHE_DIR``, else the user cache).
+    use_cache : bool, default=True
+        Reuse cached features and per-candidate results; with False nothing is written.
+    batch_size : int, default=32
+        Inputs per forward pass.
+    max_length : int, default=128
+        Tokens kept per input (text models).
+    device : str, optional
+        ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; chosen automatically when omitted.
+    progress : bool, default=False
+        Progress bars on stderr.
+    trust_remote_code : bool, default=False
+        Allow models to run code shipped with their checkpoint.
+
+    Examples
+    --------
+    >>> ExtractionOptions(batch_size=8, device="CPU").device
+    'cpu'
+    >>> ExtractionOptions(batch_size=0)
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: batch_size must be >= 1, got 0
+    """
+
+    cache_dir: str | None = None
+    use_cache: bool = True
+    batch_size: int = 32
+    max_length: int = 128
+    device: str | None = None
+    progress: bool = False
+    trust_remote_code: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cache_dir is not None:
+            if not isinstance(self.cache_dir, (str, PathLike)):
+                raise InputError(f"cache_dir must be a folder path, got {self.cache_dir!r}")
+            object.__setattr__(self, "cache_dir", str(self.cache_dir))
+        for name in ("batch_size", "max_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise InputError(f"{name} must be an integer, got {value!r}")
+            if value < 1:
+                raise InputError(f"{name} must be >= 1, got {value}")
+        object.__setattr__(self, "device", check_device(self.device))
+
+    def feature_cache(self) -> FeatureCache | None:
+        """The feature cache, checked writable (a read-only cache fails here, before any work)."""
+        if not self.use_cache:
+            return None
+        check_cache_folder(self.cache_dir)
+        return FeatureCache(self.cache_dir)
+
+    def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
+        """:func:`~transferscope.extraction.specs.build_encoder` with these options."""
+        return build_encoder(spec, seed=seed, max_length=self.max_length, batch_size=self.batch_size,
+                             device=self.device, trust_remote_code=self.trust_remote_code, cache_dir=self.cache_dir)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One representation of the inputs and its features.
+
+    Attributes
+    ----------
+    name : str
+        ``"model | layer | pooling"``, or the key of a precomputed feature array.
+    model : str
+        The encoder's display name (``tfidf-svd`` for the spec ``tfidf``; the key for arrays).
+    layer, pooling : str
+        Empty for precomputed arrays.
+    features : numpy.ndarray of shape (n_samples, dim)
+        Memory-mapped from the feature cache when it came from there.
+    source_probs : numpy.ndarray, optional
+        The softmax of the model's classification head, where it has one and it was asked for.
+    spec : str
+        The model as the caller wrote it (``tfidf``); suites key their priors by it.
+    """
+
+    name: str
+    model: str
+    layer: str
+    pooling: str
+    features: np.ndarray = field(repr=False)
+    source_probs: np.ndarray | None = field(default=None, repr=False)
+    spec: str = ""
+
+    @property
+    def dim(self) -> int:
+        return int(self.features.shape[1])
+
+    def describe(self) -> dict[str, str]:
+        """The descriptive columns of a result table: candidate, model, layer, pooling."""
+        return {"candidate": self.name, "model": self.model, "layer": self.layer, "pooling": self.pooling}
+
+
+def _inputs_of(inputs: Dataset | Sequence[Any]) -> tuple[Sequence[Any], str]:
+    if isinstance(inputs, Dataset):
+        return inputs.inputs, inputs.fingerprint()
+    if len(inputs) == 0:
+        raise InputError("inputs must not be empty")
+    return inputs, hash_inputs(inputs)
+
+
+def extract_candidates(
+    inputs: Dataset | Sequence[Any],
+    models: Sequence[str | Encoder],
+    *,
+    layers: str | Sequence[str | int] = "all",
+    poolings: str | Sequence[str] = ("mean",),
+    with_head: bool = False,
+    seed: int = 0,
+    options: ExtractionOptions | None = None,
+) -> list[Candidate]:
+    """Every model x layer x pooling of ``inputs`` as candidates, features through the cache.
+
+    Every model is built and checked (damaged weights, ``max_length`` beyond its positions)
+    before the first one runs. ``inputs`` is a :class:`Dataset` (its labels are not used) or a
+    sequence of inputs. With ``with_head``, a model with a classification head also gives each
+    of its candidates ``source_probs``.
+
+    Examples
+    --------
+    >>> cands = extract_candidates(["a b", "b c", "c d", "d e"], ["tfidf"],
+    ...                            options=ExtractionOptions(use_cache=False))
+    >>> [(c.name, c.spec, c.dim) for c in cands]
+    [('tfidf-svd | tfidf-svd | none', 'tfidf', 3)]
+    """
+    options = options or ExtractionOptions()
+    pools = check_poolings(poolings)
+    items, fingerprint = _inputs_of(inputs)
+    cache = options.feature_cache()
+    encoders = []
+    for spec in models:
+        encoder = options.encoder(spec, seed=seed)
+        check_model(encoder, options.max_length)
+        encoders.append((spec, encoder, select_layers(encoder, layers)))
+    candidates = []
+    for spec, encoder, chosen in encoders:
+        candidates.extend(encoder_candidates(encoder, items, fingerprint, layers=chosen, poolings=pools,
+                                             with_head=with_head, cache=cache, progress=options.progress,
+                                             device=options.device, spec=spec if isinstance(spec, str) else ""))
+    return candidates
+
+
+def encoder_candidates(
+    encoder: Encoder,
+    items: Sequence[Any],
+    fingerprint: str,
+    *,
+    layers: Sequence[str],
+    poolings: Sequence[str],
+    with_head: bool = False,
+    cache: FeatureCache | None = None,
+    progress: bool = False,
+    device: str | None = None,
+    spec: str = "",
+    backend: str = "local",
+    seed: int = 0,
+) -> list[Candidate]:
+    """The candidates of one built ``encoder`` for ``layers`` x ``poolings``, in the encoder's order.
+
+    ``backend="ray"`` encodes on Ray actors (:mod:`transferscope.extraction.ray_backend`),
+    through the same cache. ``fingerprint`` is the hash of ``items``.
+    """
+    head = with_head and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in layers
+    wanted = list(layers) + ([HEAD_LAYER] if head else [])
+    try:
+        if backend == "ray":
+            from transferscope.extraction.ray_backend import extract_features_ray
+
+            if cache is None:
+                raise InputError("the ray backend needs the feature cache (use_cache=True)")
+            feats = extract_features_ray(spec or encoder.name, items, layers=wanted, poolings=poolings,
+                                         cache=cache, seed=seed, dataset_fingerprint=fingerprint)
+        else:
+            feats = extract_features(encoder, items, layers=wanted, poolings=poolings, cache=cache,
+                                     dataset_fingerprint=fingerprint, progress=progress)
+    except AssertionError as exc:  # torch's "Torch not compiled with CUDA enabled"
+        if device is None or "CUDA" not in str(exc):
+            raise
+        raise InputError(f"device {device!r}: {exc}; use cpu") from None
+    probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
+    return [Candidate(name=f"{encoder.name} | {layer} | {pooling}", model=encoder.name, layer=layer,
+                      pooling=pooling, features=array, source_probs=probs, spec=spec or encoder.name)
+            for (layer, pooling), array in feats.items()]
+
+
+def feature_candidates(
+    features: Mapping[str, Any],
+    *,
+    n_samples: int | None = None,
+    source_probs: Mapping[str, Any] | None = None,
+) -> list[Candidate]:
+    """Precomputed arrays as candidates, each checked (numeric, 2-D, finite) and named by its key.
+
+    ``n_samples`` (the number of labels) is checked against every array's rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [c.name for c in feature_candidates({"a": np.ones((3, 2)), "b": np.eye(3)}, n_samples=3)]
+    ['a', 'b']
+    """
+    candidates = []
+    for name, array in features.items():
+        arr = np.asarray(array)
+        # Validation only: each estimator then rescales extreme magnitudes or refuses them itself.
+        check_features(arr, name=f"features '{name}'", scale="rescale")
+        if n_samples is not None and arr.shape[0] != n_samples:
+            raise InputError(f"labels has {n_samples} entries but features '{name}' has {arr.shape[0]} rows")
+        probs = None if source_probs is None or name not in source_probs else np.asarray(source_probs[name])
+        candidates.append(Candidate(name=str(name), model=str(name), layer="", pooling="", features=arr,
+                                    source_probs=probs, spec=str(name)))
+    if not candidates:
+        raise InputError("features must hold at least one array")
+    return candidates

@@ -1,0 +1,364 @@
+"""Scoring: estimators and a probe on every candidate, through the score cache, on a backend.
+
+A :class:`Scorer` takes estimators by name and reads what each declares (the task types it
+supports, whether it takes ``task``, its options, whether it needs source probabilities): it
+validates them once, when it is built. :meth:`Scorer.score` turns every candidate into a
+:class:`Cell`, a pure and idempotent unit of work; cells whose every result is in the score
+cache are read in this process, the others go to a :class:`Backend` (``local``: this process or
+joblib processes; ``ray``: tasks on a cluster), and the results come back as a typed :class:`Scores` (values,
+probe results and warnings per candidate) that renders to a DataFrame.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.hashing import hash_array, hash_fields
+from transferscope.metrics import check_options, get_metric
+from transferscope.workflows.candidates import Candidate
+from transferscope.workflows.score_cache import CacheMiss, ScoreCache, labels_fingerprint
+
+__all__ = ["Scorer", "Scores", "CandidateScores", "ProbeOutcome", "Cell", "Backend", "LocalBackend",
+           "RayBackend", "get_backend", "probe_splits", "BACKENDS"]
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """A probe's measured transfer on one candidate: the headline score, every metric, the settings."""
+
+    score: float
+    metric: str
+    metrics: dict[str, float]
+    settings: dict[str, Any]
+
+    def columns(self) -> dict[str, Any]:
+        """``probe_<metric>`` columns and ``probe_setting`` (the chosen C / alpha / k)."""
+        out: dict[str, Any] = {f"probe_{self.metric}": self.score}
+        for key, value in self.metrics.items():
+            out.setdefault(f"probe_{key}", value)
+        chosen = [f"{k}={self.settings[k]:g}" for k in ("C", "alpha", "k")
+                  if isinstance(self.settings.get(k), (int, float))]
+        out["probe_setting"] = ", ".join(chosen)
+        return out
+
+
+@dataclass(frozen=True)
+class CandidateScores:
+    """The results of one candidate: estimator values by name, the probe outcome, warnings."""
+
+    candidate: Candidate
+    values: dict[str, float]
+    probe: ProbeOutcome | None
+    warnings: list[str]
+
+    def row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {**self.candidate.describe(), "dim": self.candidate.dim, **self.values}
+        if self.probe is not None:
+            row.update(self.probe.columns())
+        return row
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The results of :meth:`Scorer.score`, in the candidates' order.
+
+    ``warnings`` holds each distinct warning once (e.g. H-score with N <= D), in order.
+    """
+
+    rows: list[CandidateScores]
+    estimators: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per candidate: candidate, model, layer, pooling, dim, one column per estimator
+        and, with a probe, ``probe_<metric>`` columns and ``probe_setting``."""
+        return pd.DataFrame([r.row() for r in self.rows])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One estimator as a cell runs it: its name, options, and what it declares."""
+
+    name: str
+    options: dict[str, Any]
+    needs_source_probs: bool
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One candidate's work: every estimator and the probe (pure and idempotent).
+
+    With ``cached_only`` results are only read from the cache; a missing one raises
+    :class:`~transferscope.workflows.score_cache.CacheMiss` instead of being computed.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    task: str
+    plans: tuple[Plan, ...]
+    source_probs: np.ndarray | None = None
+    probe: str | None = None
+    splits: tuple[np.ndarray, ...] | None = None
+    cache: ScoreCache | None = None
+    features_id: str = ""
+    labels_id: str = ""
+    splits_id: str = ""
+    on_error: str = "raise"
+    cached_only: bool = False
+
+    def run(self) -> tuple[dict[str, float], ProbeOutcome | None, list[str]]:
+        values: dict[str, float] = {}
+        messages: list[str] = []
+        for plan in self.plans:
+            info = get_metric(plan.name, "transferability")
+            opts, key_opts = dict(plan.options), dict(plan.options)
+            if plan.needs_source_probs and "source_probs" not in opts:
+                if self.source_probs is None:
+                    values[plan.name] = float("nan")
+                    messages.append(f"{plan.name}: needs source_probs; candidates without a classification head "
+                                    "get NaN")
+                    continue
+                opts["source_probs"] = self.source_probs
+                key_opts["source_probs"] = "array:" + (hash_array(np.asarray(self.source_probs))
+                                                       if self.cache else "")
+            for key, value in key_opts.items():  # arrays are keyed by content, never by repr
+                if isinstance(value, np.ndarray):
+                    key_opts[key] = "array:" + hash_array(value)
+
+            def compute(info: Any = info, opts: dict[str, Any] = opts) -> dict[str, Any]:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = info.func(self.features, self.labels, **opts)
+                return {"value": value, "warnings": [str(w.message) for w in caught]}
+
+            try:
+                result = ScoreCache.fetch(self.cache, compute, cached_only=self.cached_only,
+                                          required=("value", "warnings"), features=self.features_id,
+                                          labels=self.labels_id, metric=plan.name, options=key_opts)
+            except InputError as exc:  # not cached: a later on_error="raise" call must still raise
+                if self.on_error == "raise":
+                    raise InputError(f"{plan.name}: {exc}") from None
+                result = {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
+            values[plan.name] = result["value"]
+            messages.extend(f"{plan.name}: {m}" for m in result["warnings"])
+        return values, self._probe(), messages
+
+    def _probe(self) -> ProbeOutcome | None:
+        if self.probe is None or self.splits is None:
+            return None
+
+        def run_probe() -> dict[str, Any]:
+            from transferscope.probes import FEATURE_PROBE_TASKS, FEATURE_PROBES  # only when not cached
+
+            kwargs = {"task": self.task} if len(FEATURE_PROBE_TASKS[self.probe]) > 1 else {}
+            res = FEATURE_PROBES[self.probe](self.features, self.labels, splits=self.splits, **kwargs)
+            return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
+                    "settings": {"probe": self.probe, **res.settings}}
+
+        result = ScoreCache.fetch(self.cache, run_probe, cached_only=self.cached_only,
+                                  required=("score", "metric", "metrics", "settings"), features=self.features_id,
+                                  labels=self.labels_id,
+                                  metric="linear_probe" if self.probe == "linear" else f"{self.probe}_probe",
+                                  options={"task": self.task, "splits": self.splits_id})
+        return ProbeOutcome(score=result["score"], metric=result["metric"], metrics=result["metrics"],
+                            settings=result["settings"])
+
+
+def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeOutcome | None, list[str]]:
+    """``cell.run()``, as a module-level function that process pools and Ray can ship."""
+    return cell.run()
+
+
+class Backend(Protocol):
+    """Where cells run: ``map`` applies ``fn`` to every item and returns the results in order."""
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """This machine: one cell after the other in this process with ``n_jobs=1``, else parallel
+    processes (joblib's loky, one BLAS thread each); ``n_jobs=None`` uses every core from four
+    cells on (starting processes costs more than a few cells)."""
+
+    n_jobs: int | None = None
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        jobs = self.n_jobs if self.n_jobs is not None else (-1 if len(items) >= 4 else 1)
+        if jobs == 1 or not items:
+            return [fn(item) for item in items]
+        from joblib import Parallel, delayed, parallel_config
+
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            return list(Parallel(n_jobs=jobs)(delayed(fn)(item) for item in items))
+
+
+@dataclass(frozen=True)
+class RayBackend:
+    """Every item a Ray task (on the cluster named by ``RAY_ADDRESS``, else a local Ray)."""
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        if not items:
+            return []
+        from transferscope.extraction.ray_backend import start_ray
+
+        ray = start_ray()
+        remote = ray.remote(fn)
+        return list(ray.get([remote.remote(ray.put(item)) for item in items]))
+
+
+def get_backend(name: str, *, n_jobs: int | None = None) -> Backend:
+    """The backend called ``name``: ``local`` (this machine, ``n_jobs`` processes) or ``ray``."""
+    if name == "local":
+        return LocalBackend(n_jobs)
+    if name == "ray":
+        return RayBackend()
+    raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+
+
+def probe_splits(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The probe's seeded 60/20/20 split, or one InputError where the data are too few for it."""
+    too_few = (f"dataset '{dataset.name}' has {len(dataset)} samples: too few for the probe's seeded 60/20/20 "
+               "split (each part needs samples, the training part two classes); give more data or turn the "
+               "probe off (probe=False, --no-probe)")
+    try:
+        s = dataset.split(seed=seed)
+    except ValueError:
+        raise InputError(too_few) from None
+    if min(len(s.train), len(s.val), len(s.test)) == 0 or (
+            dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
+        raise InputError(too_few)
+    return s.train, s.val, s.test
+
+
+class Scorer:
+    """Estimators (and optionally a probe) for one task, checked once, run on any candidates.
+
+    Parameters
+    ----------
+    estimators : sequence of str
+        Registered transferability estimators (names are case-insensitive). Each must support
+        ``task``; its options (``options[name]``) are checked against what it declares.
+    task : {"classification", "regression", "multilabel"}
+    options : mapping, optional
+        ``{"knn": {"k": 10}}``.
+    probe : str, optional
+        A probe on frozen features (``linear``, ``knn``, ``ncm``, ``mlp``), fitted on ``splits``.
+    splits : (train, val, test) index arrays, optional
+        Required with ``probe``.
+    cache : ScoreCache, optional
+        Results already computed for the same feature values, labels and settings are reused.
+    backend : str or Backend, default="local"
+        ``local`` (this machine), ``ray`` (tasks), or any :class:`Backend`.
+    n_jobs : int, optional
+        Processes of the local backend (all cores from four cells on when omitted).
+    on_error : {"raise", "nan"}, default="raise"
+        With ``"nan"`` an estimator that rejects a candidate's data gives NaN and a warning
+        instead of stopping every other cell: what a benchmark over many cells wants.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from transferscope.workflows.candidates import feature_candidates
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 30)
+    >>> cands = feature_candidates({"good": rng.normal(size=(60, 3)) + 2 * y[:, None],
+    ...                             "noise": rng.normal(size=(60, 3))}, n_samples=60)
+    >>> scores = Scorer(["knn"], task="classification", n_jobs=1).score(cands, y)
+    >>> scores.to_frame()[["candidate", "knn"]].round(2).values.tolist()
+    [['good', 0.85], ['noise', 0.6]]
+    """
+
+    def __init__(
+        self,
+        estimators: Sequence[str],
+        *,
+        task: str,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        probe: str | None = None,
+        splits: tuple[np.ndarray, ...] | None = None,
+        cache: ScoreCache | None = None,
+        backend: str | Backend = "local",
+        n_jobs: int | None = None,
+        on_error: str = "raise",
+    ) -> None:
+        names = [str(m).strip().lower() for m in estimators if str(m).strip()]
+        given = {k.lower(): dict(v) for k, v in (options or {}).items()}
+        plans = []
+        for name in names:
+            info = get_metric(name, "transferability")
+            if task not in info.task_types:
+                raise InputError(f"metric '{name}' does not support {task} targets "
+                                 f"(it supports: {', '.join(info.task_types)})")
+            opts = dict(given.get(name, {}))
+            if info.takes_task:
+                opts.setdefault("task", task)
+            supplied = {"source_probs": None} if info.needs_source_probs else {}
+            check_options(info, {**supplied, **opts})  # source_probs come per candidate
+            plans.append(Plan(name, opts, info.needs_source_probs))
+        if probe is not None:
+            from transferscope.probes import FEATURE_PROBE_TASKS
+
+            if probe not in FEATURE_PROBE_TASKS:
+                raise InputError(f"probe must be one of {', '.join(FEATURE_PROBE_TASKS)}, got {probe!r}")
+            if task not in FEATURE_PROBE_TASKS[probe]:
+                raise InputError(f"probe '{probe}' supports {', '.join(FEATURE_PROBE_TASKS[probe])} only")
+            if splits is None:
+                raise InputError("a probe needs splits (train, val, test index arrays)")
+        if on_error not in ("raise", "nan"):
+            raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
+        self.estimators = names
+        self.task = task
+        self.plans = tuple(plans)
+        self.probe = probe
+        self.splits = None if splits is None else tuple(np.asarray(s) for s in splits)
+        self.cache = cache
+        self.backend = get_backend(backend, n_jobs=n_jobs) if isinstance(backend, str) else backend
+        self.on_error = on_error
+
+    @property
+    def needs_source_probs(self) -> bool:
+        """Whether an estimator needs the source head's probabilities (extract them with the features)."""
+        return any(plan.needs_source_probs for plan in self.plans)
+
+    def cells(self, candidates: Sequence[Candidate], labels: np.ndarray) -> list[Cell]:
+        cached = self.cache is not None
+        labels_id = labels_fingerprint(labels) if cached else ""
+        splits_id = (hash_fields({"splits": [s.tolist() for s in self.splits]})
+                     if self.splits is not None else "")
+        return [Cell(features=c.features, labels=labels, task=self.task, plans=self.plans,
+                     source_probs=c.source_probs, probe=self.probe, splits=self.splits, cache=self.cache,
+                     features_id=hash_array(np.asarray(c.features)) if cached else "", labels_id=labels_id,
+                     splits_id=splits_id, on_error=self.on_error)
+                for c in candidates]
+
+    def score(self, candidates: Sequence[Candidate], labels: Any) -> Scores:
+        """Every estimator and the probe on every candidate (cached results reused)."""
+        labels = np.asarray(labels)
+        cells = self.cells(candidates, labels)
+        results: list[Any] = [None] * len(cells)
+        if self.cache is not None:  # fully cached cells are read here: no worker starts for them
+            for i, cell in enumerate(cells):
+                try:
+                    results[i] = replace(cell, cached_only=True).run()
+                except CacheMiss:
+                    pass
+        todo = [i for i, r in enumerate(results) if r is None]
+        for i, result in zip(todo, self.backend.map(run_cell, [cells[i] for i in todo]), strict=True):
+            results[i] = result
+        rows, notes = [], {}
+        for cand, (values, probe, messages) in zip(candidates, results, strict=True):
+            rows.append(CandidateScores(cand, values, probe, messages))
+            for message in messages:
+                notes.setdefault(message, None)
+        return Scores(rows=rows, estimators=list(self.estimators), warnings=list(notes))
