@@ -133,72 +133,106 @@ class Suite:
         )
 
 
+def _fail(field_name: str, expected: str, value: Any) -> InputError:
+    return InputError(f"suite field '{field_name}' must be {expected}, got {value!r}")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _names(key: str, value: Any) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) and v.strip() for v in items):
+        raise _fail(key, "a name or a non-empty list of names", value)
+    return [v.strip() for v in items]
+
+
+def _estimator(key: str, name: str) -> str:
+    from transferscope.metrics.registry import get_metric
+
+    try:
+        return get_metric(name, "transferability").name
+    except InputError:
+        raise InputError(f"suite field '{key}' names {name!r}, which is not an estimator; see "
+                         "`transferscope metrics transferability`") from None
+
+
 def _checked_fields(spec: dict[str, Any]) -> dict[str, Any]:
     """Every field of a suite checked against its schema before any work, one InputError naming
     the field; returns the spec with one-item shorthands expanded (``estimators: logme``,
     ``seeds: 0``, ``targets: a, b``, ``candidates: tfidf``) and ``max_samples: 0`` as null."""
-    import math
-
-    from transferscope.datasets.builtin import BUILTIN_DATASETS
-    from transferscope.datasets.vision_targets import VISION_TARGETS
-    from transferscope.extraction.encoder import POOLINGS
-    from transferscope.metrics.registry import get_metric
-
     out = dict(spec)
-
-    def fail(field_name: str, expected: str, value: Any) -> InputError:
-        return InputError(f"suite field '{field_name}' must be {expected}, got {value!r}")
-
-    def integer(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    def names(key: str, value: Any) -> list[str]:
-        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or not all(isinstance(v, str) and v.strip() for v in items):
-            raise fail(key, "a name or a non-empty list of names", value)
-        return [v.strip() for v in items]
-
-    def estimator(key: str, name: str) -> str:
-        try:
-            return get_metric(name, "transferability").name
-        except InputError:
-            raise InputError(f"suite field '{key}' names {name!r}, which is not an estimator; see "
-                             "`transferscope metrics transferability`") from None
-
     name = spec.get("name")
     if isinstance(name, bool) or not isinstance(name, (str, int, float)) or not str(name).strip():
-        raise fail("name", "a non-empty string", name)
-    candidates = spec.get("candidates")
+        raise _fail("name", "a non-empty string", name)
+    out["candidates"] = _checked_candidates(spec.get("candidates"))
+    out["targets"] = _checked_targets(spec)
+    estimators = spec.get("estimators", "all")
+    if estimators != "all":
+        out["estimators"] = [_estimator("estimators", n) for n in _names("estimators", estimators)]
+    if spec.get("exclude") is not None:
+        out["exclude"] = [_estimator("exclude", n) for n in _names("exclude", spec["exclude"])]
+    if not isinstance(spec.get("probe", "linear"), str):
+        raise _fail("probe", f"one of {', '.join(SUITE_PROBES)}", spec.get("probe"))
+    if spec.get("finetune") is not None and not isinstance(spec["finetune"], dict):
+        raise _fail("finetune", "a mapping of fine-tuning options, e.g. {epochs: 5}", spec["finetune"])
+    seeds = spec.get("seeds", [0])
+    seeds = [seeds] if _integer(seeds) else seeds
+    if not isinstance(seeds, list) or not seeds or not all(_integer(x) and x >= 0 for x in seeds):
+        raise _fail("seeds", "a non-negative integer or a non-empty list of them", spec.get("seeds"))
+    out["seeds"] = seeds
+    max_samples = spec.get("max_samples")
+    if max_samples is not None and not (_integer(max_samples) and (max_samples == 0 or max_samples >= 20)):
+        raise _fail("max_samples", "null or 0 (every sample), or an integer of at least 20", max_samples)
+    out["max_samples"] = max_samples or None
+    _check_priors(spec.get("priors"), out["candidates"])
+    if spec.get("description") is not None and not isinstance(spec["description"], str):
+        raise _fail("description", "a string", spec["description"])
+    return out
+
+
+def _checked_candidates(candidates: Any) -> list[dict[str, Any]]:
+    """The suite's candidates as ``{model, layers, poolings}`` mappings, each field checked."""
+    from transferscope.extraction.encoder import POOLINGS
+
     if isinstance(candidates, (str, dict)):
         candidates = [candidates]
     if not isinstance(candidates, list) or not candidates:
-        raise fail("candidates", "a non-empty list of model specs or {model, layers, poolings} mappings", candidates)
+        raise _fail("candidates", "a non-empty list of model specs or {model, layers, poolings} mappings", candidates)
     checked = []
     for i, cand in enumerate(candidates):
         where = f"candidates[{i}]"
         if isinstance(cand, str):
             cand = {"model": cand}
         if not isinstance(cand, dict):
-            raise fail(where, "a model spec or a {model, layers, poolings} mapping", cand)
+            raise _fail(where, "a model spec or a {model, layers, poolings} mapping", cand)
         extra = set(cand) - {"model", "layers", "poolings"}
         if extra:
             raise InputError(f"suite field '{where}' has unknown key(s) {', '.join(sorted(map(str, extra)))}; "
                              "allowed: model, layers, poolings")
         if not isinstance(cand.get("model"), str) or not cand["model"].strip():
-            raise fail(f"{where}.model", "a model spec such as tfidf or st:PATH", cand.get("model"))
+            raise _fail(f"{where}.model", "a model spec such as tfidf or st:PATH", cand.get("model"))
         layers = cand.get("layers", "all")
-        if integer(layers):
+        if _integer(layers):
             layers = [layers]
         if not ((isinstance(layers, str) and layers.strip()) or (
-                isinstance(layers, list) and layers and all(integer(x) or (isinstance(x, str) and x) for x in layers))):
-            raise fail(f"{where}.layers", "all, last, a layer name or index, or a list of them", layers)
-        poolings = names(f"{where}.poolings", cand.get("poolings", ["mean"]))
+                isinstance(layers, list) and layers and all(_integer(x) or (isinstance(x, str) and x) for x in layers))):
+            raise _fail(f"{where}.layers", "all, last, a layer name or index, or a list of them", layers)
+        poolings = _names(f"{where}.poolings", cand.get("poolings", ["mean"]))
         bad = [p for p in poolings if p not in POOLINGS]
         if bad:
-            raise fail(f"{where}.poolings", f"among {', '.join(POOLINGS)}", bad[0])
+            raise _fail(f"{where}.poolings", f"among {', '.join(POOLINGS)}", bad[0])
         checked.append({**cand, "layers": layers, "poolings": poolings})
-    out["candidates"] = checked
-    targets = names("targets", spec.get("targets"))
+    return checked
+
+
+def _checked_targets(spec: dict[str, Any]) -> list[str]:
+    """The suite's targets: built-in datasets, or image targets under ``data_root``."""
+    from transferscope.datasets.builtin import BUILTIN_DATASETS
+    from transferscope.datasets.vision_targets import VISION_TARGETS
+
+    targets = _names("targets", spec.get("targets"))
     data_root = spec.get("data_root")
     for target in targets:
         if spec.get("probe") == "published" and target not in VISION_TARGETS:
@@ -207,38 +241,23 @@ def _checked_fields(spec: dict[str, Any]) -> dict[str, Any]:
             hint = (" (an image target: set data_root)" if target in VISION_TARGETS else
                     f"; built-in: {', '.join(sorted(BUILTIN_DATASETS))}")
             raise InputError(f"suite field 'targets' names {target!r}, which is not a known target{hint}")
-    out["targets"] = targets
-    estimators = spec.get("estimators", "all")
-    if estimators != "all":
-        out["estimators"] = [estimator("estimators", n) for n in names("estimators", estimators)]
-    if spec.get("exclude") is not None:
-        out["exclude"] = [estimator("exclude", n) for n in names("exclude", spec["exclude"])]
-    if not isinstance(spec.get("probe", "linear"), str):
-        raise fail("probe", f"one of {', '.join(SUITE_PROBES)}", spec.get("probe"))
-    if spec.get("finetune") is not None and not isinstance(spec["finetune"], dict):
-        raise fail("finetune", "a mapping of fine-tuning options, e.g. {epochs: 5}", spec["finetune"])
-    seeds = spec.get("seeds", [0])
-    seeds = [seeds] if integer(seeds) else seeds
-    if not isinstance(seeds, list) or not seeds or not all(integer(x) and x >= 0 for x in seeds):
-        raise fail("seeds", "a non-negative integer or a non-empty list of them", spec.get("seeds"))
-    out["seeds"] = seeds
-    max_samples = spec.get("max_samples")
-    if max_samples is not None and not (integer(max_samples) and (max_samples == 0 or max_samples >= 20)):
-        raise fail("max_samples", "null or 0 (every sample), or an integer of at least 20", max_samples)
-    out["max_samples"] = max_samples or None
-    priors = spec.get("priors")
-    if priors is not None:
-        if not isinstance(priors, dict):
-            raise fail("priors", "a mapping of candidate model to a number", priors)
-        models = {_expand(c["model"]) for c in checked}
-        for key, value in priors.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise fail(f"priors.{key}", "a finite number", value)
-            if _expand(str(key)) not in models:
-                raise InputError(f"suite field 'priors' has key {key!r}, which is the model of no candidate")
-    if spec.get("description") is not None and not isinstance(spec["description"], str):
-        raise fail("description", "a string", spec["description"])
-    return out
+    return targets
+
+
+def _check_priors(priors: Any, candidates: list[dict[str, Any]]) -> None:
+    """``priors``: null, or finite numbers keyed by the model of a candidate."""
+    import math
+
+    if priors is None:
+        return
+    if not isinstance(priors, dict):
+        raise _fail("priors", "a mapping of candidate model to a number", priors)
+    models = {_expand(c["model"]) for c in candidates}
+    for key, value in priors.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _fail(f"priors.{key}", "a finite number", value)
+        if _expand(str(key)) not in models:
+            raise InputError(f"suite field 'priors' has key {key!r}, which is the model of no candidate")
 
 
 def _check_published(models: list[str], targets: list[str]) -> None:
