@@ -27,10 +27,11 @@ if TYPE_CHECKING:
     from transferscope.metrics.measures import geometry, similarity
     from transferscope.workflows.candidates import ExtractionOptions
     from transferscope.workflows.rank import rank
+    from transferscope.workflows.select import select
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
-           "ExtractionOptions"]
+           "ExtractionOptions", "select"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -44,6 +45,7 @@ _LAZY = {
     "similarity": "transferscope.metrics.measures",
     "rank": "transferscope.workflows.rank",
     "ExtractionOptions": "transferscope.workflows.candidates",
+    "select": "transferscope.workflows.select",
 }
 
 

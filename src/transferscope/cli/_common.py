@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
            "check_device_option", "split_list", "feature_names", "extraction_options", "CacheDirOption",
            "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
-           "QuietOption"]
+           "QuietOption", "ProbeProtocolOption"]
 
 # The extraction options every command that extracts features takes (one definition each).
 CacheDirOption = Annotated[Optional[Path], typer.Option(
@@ -36,6 +36,9 @@ DeviceOption = Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto 
 TrustRemoteCodeOption = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+ProbeProtocolOption = Annotated[str, typer.Option(
+    help="Ground truth of --probe: linear_cv (the linear probe on 5 x 2-fold repeated splits: mean, standard "
+         "error, ties) or linear (one seeded 60/20/20 split, quicker).")]
 
 # Piped output is not wrapped at 80 columns: tables stay one row per line.
 console = Console() if sys.stdout.isatty() else Console(width=200)

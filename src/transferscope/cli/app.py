@@ -16,6 +16,7 @@ from transferscope.cli.demo import demo_command
 from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
 from transferscope.cli.rank import rank_command
+from transferscope.cli.select import select_command
 
 class OneLineErrorGroup(TyperGroup):
     """The command group, with usage errors (a bad option value, an unknown command) printed as
@@ -89,6 +90,7 @@ def _quiet_libraries() -> None:
 
 
 app.command("rank")(rank_command)
+app.command("select")(select_command)
 app.command("demo")(demo_command)
 app.command("benchmark")(benchmark_command)
 app.command("compare")(compare_command)

@@ -38,7 +38,7 @@ def benchmark_command(
     import dataclasses
 
     from transferscope.errors import InputError
-    from transferscope.workflows.benchmark import META_METHODS, aggregate_table, run_benchmark
+    from transferscope.workflows.benchmark import META_METHODS, aggregate_table, interval_display, run_benchmark
     from transferscope.workflows.results import write_table
     from transferscope.workflows.store import ResultStore
     from transferscope.workflows.suite import load_suite
@@ -64,8 +64,9 @@ def benchmark_command(
             table = aggregate_table(result.meta, method)
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                               f"in {results.path}", highlight=False)
-            print_table(table, title=f"{spec.name}: {method} of each estimator against the ground truth "
-                        f"({spec.probe}), per target (static = the suite's prior per model)", digits=3)
+            print_table(interval_display(result.meta, method), digits=3,
+                        title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}), "
+                        "per target with its 95% bootstrap interval (static = the suite's prior per model)")
             if output is not None:
                 write_table(table, output)
             if export is not None:

@@ -48,7 +48,7 @@ def demo_command(
         for name, table in result.rankings.items():
             truth = "probe_accuracy" if "probe_accuracy" in table else "probe_r2"
             cols = ["rank", "candidate", "dim"] + [c for c in ("logme", "hscore", "knn") if c in table]
-            cols += [truth, "probe_setting"]
+            cols += [c for c in (truth, f"{truth}_se", "probe_tied_with_best") if c in table] + ["probe_setting"]
             print_table(table[cols], title=f"{name}: estimators (sorted by LogME) vs measured linear probe")
             for note in table.attrs.get("warnings", []):
                 console.print(f"  note: {escape(note)}", style="yellow", highlight=False)

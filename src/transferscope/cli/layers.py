@@ -14,6 +14,7 @@ from transferscope.cli._common import (
     DeviceOption,
     MaxLengthOption,
     NoCacheOption,
+    ProbeProtocolOption,
     QuietOption,
     check_output_path,
     err_console,
@@ -37,7 +38,8 @@ def layers_command(
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     geometry: Annotated[str, typer.Option(help="Comma-separated geometry measures.")] = "twonn,rankme,anisotropy",
     metric: Annotated[str, typer.Option(help="Comma-separated transferability estimators.")] = "logme,knn",
-    probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Measure a linear probe per layer (the recommendation then rests on it).")] = True,
+    probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Measure the ground truth per layer (the recommendation then rests on it).")] = True,
+    probe_protocol: ProbeProtocolOption = "linear_cv",
     output: Annotated[Optional[Path], typer.Option(help="Write the profile to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -74,7 +76,8 @@ def layers_command(
         if not quiet:
             err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
         profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),
-                                metrics=split_list([metric]), probe=probe, seed=seed, extraction=extraction)
+                                metrics=split_list([metric]), probe=probe and probe_protocol, seed=seed,
+                                extraction=extraction)
         for note in profile.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         shown = profile.table.drop(columns=["probe_setting"], errors="ignore")

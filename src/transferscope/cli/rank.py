@@ -14,6 +14,7 @@ from transferscope.cli._common import (
     DeviceOption,
     MaxLengthOption,
     NoCacheOption,
+    ProbeProtocolOption,
     QuietOption,
     TrustRemoteCodeOption,
     check_output_path,
@@ -44,7 +45,8 @@ def rank_command(
     feature_columns: Annotated[Optional[str], typer.Option(help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")] = None,
     source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
-    probe: Annotated[bool, typer.Option(help="Also measure a linear probe on a seeded split.")] = False,
+    probe: Annotated[bool, typer.Option(help="Also measure the ground truth (see --probe-protocol).")] = False,
+    probe_protocol: ProbeProtocolOption = "linear_cv",
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -81,13 +83,13 @@ def rank_command(
             if labels is None:
                 raise InputError("--labels is required with --features")
             table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
-                                   probe=probe, seed=seed, label_column=label_column, features_key=features_key,
+                                   probe=probe and probe_protocol, seed=seed, label_column=label_column, features_key=features_key,
                                    feature_columns=split_list([feature_columns]) if feature_columns else None)
         else:
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
-                                 layers, pooling, metric, probe, seed, extraction)
+                                 layers, pooling, metric, probe and probe_protocol, seed, extraction)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
@@ -100,7 +102,7 @@ def rank_command(
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
-                   metric: str, probe: bool, seed: int, label_column: str | None = None,
+                   metric: str, probe: bool | str, seed: int, label_column: str | None = None,
                    features_key: str | None = None, feature_columns: list[str] | None = None):  # type: ignore[no-untyped-def]
     from transferscope.datasets.loaders import load_feature_file, load_labels
     from transferscope.workflows.rank import rank

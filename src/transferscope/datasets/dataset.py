@@ -136,6 +136,40 @@ class Dataset:
         train, val = _split(rest, rel_val, seed + 1, None if strat is None else strat[rest])
         return Splits(np.sort(train), np.sort(val), np.sort(test))
 
+    def repeated_splits(self, *, repeats: int = 5, folds: int = 2, seed: int = 0,
+                        val_fraction: float = 0.25) -> list[Splits]:
+        """``repeats`` x ``folds`` seeded train / validation / test splits (repeated K-fold,
+        stratified for classification): each repeat partitions the samples into ``folds`` test
+        folds; the rest of each is split into train and a validation part (``val_fraction``) on
+        which a probe chooses its regularisation, inside the training data of that fold.
+
+        Examples
+        --------
+        >>> ds = Dataset("toy", [f"t{i}" for i in range(20)], [0, 1] * 10, "classification")
+        >>> splits = ds.repeated_splits(repeats=2, folds=2)
+        >>> len(splits), sorted(np.concatenate([splits[0].test, splits[1].test]).tolist()) == list(range(20))
+        (4, True)
+        """
+        from sklearn.model_selection import KFold, StratifiedKFold  # lazy: loading a dataset needs no sklearn
+
+        for value, name, low in ((repeats, "repeats", 1), (folds, "folds", 2)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not 0 < val_fraction < 1:
+            raise InputError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        idx = np.arange(len(self))
+        strat = self._strata()
+        out = []
+        for r in range(int(repeats)):
+            stratified = strat is not None and np.unique(strat, return_counts=True)[1].min() >= folds
+            splitter = (StratifiedKFold if stratified else KFold)(n_splits=int(folds), shuffle=True,
+                                                                  random_state=seed + 1000 * r)
+            for k, (rest, test) in enumerate(splitter.split(idx, strat if stratified else None)):
+                train, val = _split(rest, val_fraction, seed + 1000 * r + k + 1,
+                                    None if strat is None else strat[rest])
+                out.append(Splits(np.sort(train), np.sort(val), np.sort(test)))
+        return out
+
     def subsample(self, n: int, *, seed: int = 0) -> Dataset:
         """A seeded (stratified for classification) subset of ``n`` samples, order kept.
 

@@ -135,6 +135,7 @@ def rank_correlation_ci(
     truth: Any,
     *,
     method: str = "weighted_kendall",
+    truth_splits: Any = None,
     n_boot: int = 1000,
     level: float = 0.95,
     seed: int = 0,
@@ -142,7 +143,12 @@ def rank_correlation_ci(
     """The value of :func:`rank_correlation` with a percentile bootstrap interval.
 
     Candidates are resampled with replacement ``n_boot`` times (resamples where
-    the measure is undefined are dropped).
+    the measure is undefined are dropped). With ``truth_splits``, the ground truth's own noise
+    is resampled too: ``truth_splits[i, j]`` is candidate ``i``'s measured transfer on split
+    ``j`` (the same splits for every candidate, e.g. a repeated K-fold probe's
+    ``split_scores``; ``truth`` is then their row mean); each resample also draws the splits
+    with replacement and takes the truth as the mean over the drawn splits, so the interval
+    covers both which candidates were benchmarked and how noisily their transfer was measured.
 
     Returns
     -------
@@ -157,6 +163,10 @@ def rank_correlation_ci(
     >>> value, low, high = rank_correlation_ci(truth + 0.3 * rng.normal(size=30), truth, method="kendall")
     >>> low < value < high
     True
+    >>> splits = truth[:, None] + 2.0 * rng.normal(size=(30, 4))  # a noisy ground truth
+    >>> _, low2, high2 = rank_correlation_ci(truth, splits.mean(axis=1), truth_splits=splits, method="kendall")
+    >>> bool(high2 - low2 > high - low)  # wider: the truth's noise is part of the interval
+    True
     """
     method = _check_method(method)
     s, t = _check_pair(scores, truth)
@@ -164,11 +174,24 @@ def rank_correlation_ci(
         raise InputError(f"level must be in (0, 1), got {level}")
     if n_boot < 10:
         raise InputError(f"n_boot must be >= 10, got {n_boot}")
+    per_split = None
+    if truth_splits is not None:
+        per_split = np.asarray(truth_splits, dtype=float)
+        if per_split.ndim != 2 or per_split.shape[0] != s.size or per_split.shape[1] < 1:
+            raise InputError(f"truth_splits must be a (candidates x splits) matrix with {s.size} rows, "
+                             f"got shape {per_split.shape}")
+        if not np.isfinite(per_split).all():
+            raise InputError("truth_splits must be finite")
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(n_boot):
         idx = rng.integers(0, s.size, s.size)
-        value = _evaluate(s[idx], t[idx], method)
+        if per_split is None:
+            drawn = t[idx]
+        else:
+            cols = rng.integers(0, per_split.shape[1], per_split.shape[1])
+            drawn = per_split[np.ix_(idx, cols)].mean(axis=1)
+        value = _evaluate(s[idx], drawn, method)
         if np.isfinite(value):
             values.append(value)
     point = _evaluate(s, t, method)

@@ -14,14 +14,17 @@ from typing import Any
 
 #: Protocols on frozen features with the signature ``probe(features, labels, *, splits, [task])``,
 #: selectable as a suite's ground truth, with the tasks each supports: a probe that supports more
-#: than one takes ``task=`` (``FEATURE_PROBES`` maps the names to the functions).
+#: than one takes ``task=`` (``FEATURE_PROBES`` maps the names to the functions). ``splits`` is one
+#: (train, val, test) triple, or for the probes in ``REPEATED_SPLIT_PROBES`` a sequence of them.
 FEATURE_PROBE_TASKS: dict[str, tuple[str, ...]] = {
     "linear": ("classification", "regression"),
+    "linear_cv": ("classification", "regression"),
     "knn": ("classification", "regression"),
     "ncm": ("classification",),
     "mlp": ("classification", "regression"),
 }
 FEATURE_PROBE_NAMES = tuple(FEATURE_PROBE_TASKS)
+REPEATED_SPLIT_PROBES = ("linear_cv",)
 
 _HOMES = {
     "fewshot_probe": "fewshot",
@@ -29,12 +32,14 @@ _HOMES = {
     "knn_probe": "knn",
     "ProbeResult": "linear",
     "linear_probe": "linear",
+    "linear_cv_probe": "repeated",
+    "corrected_standard_error": "repeated",
     "mlp_probe": "mlp",
     "ncm_probe": "ncm",
     "similarity_spearman": "similarity",
 }
 
-__all__ = ["FEATURE_PROBES", "FEATURE_PROBE_NAMES", "FEATURE_PROBE_TASKS", *_HOMES]
+__all__ = ["FEATURE_PROBES", "FEATURE_PROBE_NAMES", "FEATURE_PROBE_TASKS", "REPEATED_SPLIT_PROBES", *_HOMES]
 
 
 def __getattr__(name: str) -> Any:

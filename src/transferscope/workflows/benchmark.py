@@ -28,6 +28,7 @@ overlapping layers or a repeated pooling) is refused before any work.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,18 +46,20 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import rank_correlation
+from transferscope.metrics.ranking import rank_correlation_ci
 from transferscope.metrics.registry import get_metric, list_metrics
-from transferscope.probes import FEATURE_PROBE_NAMES
+from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
-from transferscope.workflows.scoring import Scorer
+from transferscope.workflows.scoring import CandidateScores, Scorer
 from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
-__all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "META_METHODS"]
+__all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
+           "interval_display", "META_METHODS", "META_BOOTSTRAPS"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
+META_BOOTSTRAPS = 500  # bootstrap resamples behind each meta-evaluation interval
 _CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
@@ -236,7 +239,7 @@ def run_benchmark(
             scorer = Scorer(estimators, task=data.task, cache=scores, n_jobs=n_jobs, backend=backend,
                             on_error="nan", probe=None if published else (
                                 suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear"),
-                            splits=None if published else _splits(data, seed))
+                            splits=None if published else _splits(data, seed, suite.probe))
             pending: list[tuple[Candidate, Encoder, str]] = []
             stale = 0
             for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
@@ -261,7 +264,7 @@ def run_benchmark(
                 results = scorer.score([cand for cand, _, _ in pending], data.labels)
                 for scored, (cand, encoder, cell) in zip(results.rows, pending, strict=True):
                     row = scored.row()
-                    rows = _cell_rows(row, cand, suite, target, seed, run_id, estimators, versions)
+                    rows = _cell_rows(scored, suite, target, seed, run_id, estimators, versions)
                     if published:
                         base = _cell_base(cand, suite, target, seed, run_id, versions)
                         rows.append({**base, "kind": "probe", "metric": "finetune_accuracy",
@@ -275,9 +278,16 @@ def run_benchmark(
     return BenchmarkResult(meta, aggregate_table(meta), computed, skipped, replaced)
 
 
-def _splits(data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _splits(data: Dataset, seed: int, probe: str) -> Any:
+    """The ground truth's splits: 60/20/20, or for a repeated-split probe 5 x 2-fold triples."""
+    if probe in REPEATED_SPLIT_PROBES:
+        return tuple((s.train, s.val, s.test) for s in data.repeated_splits(seed=seed))
     split = data.split(seed=seed)
     return split.train, split.val, split.test
+
+
+def _split_description(probe: str) -> str:
+    return "5 x 2-fold repeated stratified" if probe in REPEATED_SPLIT_PROBES else "60/20/20 stratified"
 
 
 def _cell_base(cand: Candidate, suite: Suite, target: str, seed: int, run_id: str,
@@ -288,20 +298,25 @@ def _cell_base(cand: Candidate, suite: Suite, target: str, seed: int, run_id: st
             "versions": versions}
 
 
-def _cell_rows(row: dict[str, Any], cand: Candidate, suite: Suite, target: str, seed: int, run_id: str,
+def _cell_rows(scored: CandidateScores, suite: Suite, target: str, seed: int, run_id: str,
                estimators: list[str], versions: dict[str, str]) -> list[dict[str, Any]]:
+    cand, row = scored.candidate, scored.row()
     prior = _prior(suite, cand.spec)
     base = _cell_base(cand, suite, target, seed, run_id, versions)
     rows = [{**base, "kind": "estimator", "metric": name, "value": row[name]} for name in estimators]
     if prior is not None:
         rows.append({**base, "kind": "estimator", "metric": "static", "value": prior,
                      "settings": {"prior": "suite priors"}})
+    probe_name = "linear" if suite.probe == "finetune" else suite.probe
     for key, value in row.items():
         if key.startswith("probe_") and key != "probe_setting":
+            settings = {"probe": probe_name, "setting": row.get("probe_setting"),
+                        "split": _split_description(probe_name), "seed": seed}
+            if scored.probe is not None and key == f"probe_{scored.probe.metric}" and (
+                    "split_scores" in scored.probe.settings):
+                settings["split_scores"] = scored.probe.settings["split_scores"]
             rows.append({**base, "kind": "probe", "metric": key.removeprefix("probe_"), "value": value,
-                         "settings": {"probe": "linear" if suite.probe == "finetune" else suite.probe,
-                                      "setting": row.get("probe_setting"),
-                                      "split": "60/20/20 stratified", "seed": seed}})
+                         "settings": settings})
     return rows
 
 
@@ -346,7 +361,12 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:
-    """Meta-evaluation of the stored rows of ``suite`` (of the cell keys ``cells`` when given)."""
+    """Meta-evaluation of the stored rows of ``suite`` (of the cell keys ``cells`` when given).
+
+    Each value carries a 95% bootstrap interval (``settings.low`` / ``settings.high``) over the
+    candidates and, where the ground truth was measured on repeated splits, over its splits too
+    (:func:`~transferscope.metrics.ranking.rank_correlation_ci` with ``truth_splits``).
+    """
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
     if cells is not None:
@@ -357,7 +377,9 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
         found = set(probe["metric"])
         truth_metric = ("finetune_accuracy" if "finetune_accuracy" in found
                         else "accuracy" if "accuracy" in found else "r2")
-        truth = probe[probe["metric"] == truth_metric].set_index("candidate")["value"]
+        truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
+        truth = truth_rows["value"]
+        per_split = _split_matrix(truth_rows["settings"])
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
         est = est.reindex(truth.index)
@@ -367,14 +389,25 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
             if ok.sum() < 2:
                 continue
             for method in META_METHODS:
+                value, low, high = rank_correlation_ci(
+                    values[ok], truth.to_numpy()[ok], method=method, n_boot=META_BOOTSTRAPS, seed=int(seed),
+                    truth_splits=None if per_split is None else per_split[ok])
                 out.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*",
-                            "kind": "meta", "metric": f"{metric}:{method}", "seed": int(seed),
-                            "value": rank_correlation(values[ok], truth.to_numpy()[ok], method=method),
-                            "settings": {"truth": truth_metric,
-                                         "candidates": int(ok.sum())}})
+                            "kind": "meta", "metric": f"{metric}:{method}", "seed": int(seed), "value": value,
+                            "settings": {"truth": truth_metric, "candidates": int(ok.sum()), "low": low,
+                                         "high": high, "level": 0.95, "truth_noise": per_split is not None}})
     store.delete(suite=suite.name, kind="meta")
     store.add_rows(out)
     return pd.DataFrame(out)
+
+
+def _split_matrix(settings: pd.Series) -> np.ndarray | None:
+    """Candidates x splits of the ground truth's per-split values, when every candidate has them."""
+    parsed = [json.loads(s) if isinstance(s, str) else s for s in settings]
+    scores = [s.get("split_scores") if isinstance(s, dict) else None for s in parsed]
+    if not scores or any(not isinstance(v, list) or len(v) != len(scores[0]) for v in scores) or len(scores[0]) < 2:
+        return None
+    return np.asarray(scores, dtype=float)
 
 
 def aggregate_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.DataFrame:
@@ -386,3 +419,42 @@ def aggregate_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.
     table = chosen.pivot_table(index="estimator", columns="target", values="value", aggfunc="mean")
     table["mean"] = table.mean(axis=1)
     return table.sort_values("mean", ascending=False).reset_index()
+
+
+def interval_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.DataFrame:
+    """Long form of one meta-evaluation method: estimator, target, seed, value and its 95%
+    bootstrap interval (``low``, ``high``), and whether the interval includes the ground truth's
+    own noise (``truth_noise``: the probe was measured on repeated splits)."""
+    if meta.empty:
+        return pd.DataFrame(columns=["estimator", "target", "seed", "value", "low", "high", "truth_noise"])
+    chosen = meta[meta["metric"].str.endswith(f":{method}")]
+    return pd.DataFrame({
+        "estimator": chosen["metric"].str.split(":").str[0].to_numpy(),
+        "target": chosen["target"].to_numpy(),
+        "seed": chosen["seed"].to_numpy(),
+        "value": chosen["value"].to_numpy(dtype=float),
+        "low": [s["low"] for s in chosen["settings"]],
+        "high": [s["high"] for s in chosen["settings"]],
+        "truth_noise": [bool(s["truth_noise"]) for s in chosen["settings"]],
+    })
+
+
+def interval_display(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.DataFrame:
+    """:func:`aggregate_table` with each cell as ``value [low, high]`` (one seed: its interval;
+    several seeds: the mean and the range of the seeds' intervals) for printing."""
+    table = aggregate_table(meta, method)
+    if table.empty:
+        return table
+    intervals = interval_table(meta, method).groupby(["estimator", "target"]).agg(
+        value=("value", "mean"), low=("low", "min"), high=("high", "max"))
+    shown = table.copy()
+    for target in [c for c in table.columns if c not in ("estimator", "mean")]:
+        shown[target] = [_cell_text(intervals, est, target) for est in table["estimator"]]
+    return shown
+
+
+def _cell_text(intervals: pd.DataFrame, estimator: str, target: str) -> str:
+    if (estimator, target) not in intervals.index:
+        return ""
+    value, low, high = intervals.loc[(estimator, target)]
+    return "nan" if not np.isfinite(value) else f"{value:.3f} [{low:.2f}, {high:.2f}]"

@@ -17,7 +17,7 @@ from transferscope.metrics import get_metric
 from transferscope.metrics.ranking import rank_correlation
 from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer, probe_splits
+from transferscope.workflows.scoring import Scorer, probe_protocol, probe_splits, tied_with_best
 
 __all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_METRICS"]
 
@@ -66,7 +66,7 @@ def layer_profile(
     pooling: str = "mean",
     geometry: Sequence[str] = DEFAULT_GEOMETRY,
     metrics: Sequence[str] = DEFAULT_LAYER_METRICS,
-    probe: bool = True,
+    probe: bool | str = True,
     neighbors: int = 10,
     seed: int = 0,
     extraction: ExtractionOptions | None = None,
@@ -84,9 +84,11 @@ def layer_profile(
         Registered geometry measures, default twonn, rankme, anisotropy.
     metrics : sequence of str
         Registered transferability estimators, default logme, knn.
-    probe : bool, default=True
-        Measure a linear probe per layer (seeded split); the recommendation is
-        then the measured best, and the estimators' agreement with it is reported.
+    probe : bool or str, default=True
+        Measure the ground truth per layer: ``True`` is the linear probe on 5 x 2-fold repeated
+        splits (``linear_cv``: mean and standard error; the layers it cannot tell from the best
+        are named as such), ``"linear"`` one seeded 60/20/20 split. The recommendation is then
+        the measured best, and the estimators' agreement with it is reported.
     neighbors : int, default=10
         ``k`` of the neighbourhood overlap (``mutual_knn``) between consecutive layers.
     seed, extraction, n_jobs
@@ -112,8 +114,9 @@ def layer_profile(
     extraction = extraction or ExtractionOptions()
     if not metrics and not probe:
         raise InputError("give at least one estimator or probe=True: a layer cannot be recommended without either")
-    splits = probe_splits(dataset, seed) if probe else None
-    scorer = Scorer(list(metrics), task=dataset.task, probe="linear" if probe else None, splits=splits,
+    protocol = probe_protocol(probe)
+    splits = probe_splits(dataset, seed, probe=protocol) if protocol else None
+    scorer = Scorer(list(metrics), task=dataset.task, probe=protocol, splits=splits,
                     cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None, n_jobs=n_jobs)
     names = scorer.estimators
     candidates = extract_candidates(dataset, [model], layers="all", poolings=[pooling], seed=seed,
@@ -140,9 +143,9 @@ def layer_profile(
     extra = scored.drop(columns=[c for c in ("candidate", "model", "layer", "pooling", "dim") if c in scored])
     table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
     probe_col = next((c for c in table.columns if c.startswith("probe_") and c != "probe_setting"
-                      and pd.api.types.is_numeric_dtype(table[c])), None) if probe else None
+                      and pd.api.types.is_numeric_dtype(table[c])), None) if protocol else None
     basis = probe_col or names[0]
-    n_test = len(splits[2]) if splits is not None else 0
+    n_test = len(splits[2]) if protocol == "linear" else 0
     return _recommend(table, basis, names, probe_col, n_test if dataset.task == "classification" else 0,
                       notes=scores.warnings)
 
@@ -160,7 +163,16 @@ def _recommend(table: pd.DataFrame, basis: str, names: list[str], probe_col: str
                         f"{table['layer'].iloc[second]} ({order[second]:.4f}).")
     else:
         evidence.append(f"{recommended} has {basis} {order[best]:.4f}.")
-    if n_test and len(ranked) > 1 and 0.0 <= order[best] <= 1.0:
+    if probe_col is not None and f"{probe_col}_se" in table and len(ranked) > 1:
+        # The probe's own noise (repeated splits): layers within one standard error of the
+        # difference from the best are not told apart.
+        tied = tied_with_best(order, table[f"{probe_col}_se"].to_numpy(dtype=float))
+        close = [str(table["layer"].iloc[i]) for i in ranked[1:] if tied[i]]
+        if close:
+            evidence.append(f"within one standard error of it ({basis} {order[best]:.4f} +- "
+                            f"{table[f'{probe_col}_se'].iloc[best]:.4f} over repeated splits): "
+                            f"{', '.join(close)}; the probe does not separate these.")
+    elif n_test and len(ranked) > 1 and 0.0 <= order[best] <= 1.0:
         # Binomial standard error of a test accuracy: layers within it are not told apart.
         se = float(np.sqrt(order[best] * (1.0 - order[best]) / n_test))
         close = [str(table["layer"].iloc[i]) for i in ranked[1:] if order[best] - order[i] <= se]

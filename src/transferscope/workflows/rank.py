@@ -13,7 +13,7 @@ from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.workflows.candidates import ExtractionOptions, extract_candidates, feature_candidates
 from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer, Scores, probe_splits
+from transferscope.workflows.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
 
 __all__ = ["rank", "ranked_table", "DEFAULT_METRICS"]
 
@@ -22,9 +22,14 @@ DEFAULT_METRICS = ("logme", "hscore", "knn")
 
 def ranked_table(scores: Scores, by: str) -> pd.DataFrame:
     """``scores`` as a table sorted by the column ``by`` (best first, ties in candidate order), with a
-    ``rank`` column first and the warnings in ``table.attrs["warnings"]``."""
+    ``rank`` column first and the warnings in ``table.attrs["warnings"]``. With a probe measured
+    with its standard error, ``probe_tied_with_best`` marks the candidates it cannot tell from
+    the best one (:func:`~transferscope.workflows.scoring.tied_with_best`)."""
     table = scores.to_frame().sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
+    headline = next((f"probe_{r.probe.metric}" for r in scores.rows if r.probe is not None), None)
+    if headline is not None and f"{headline}_se" in table:
+        table["probe_tied_with_best"] = tied_with_best(table[headline], table[f"{headline}_se"])
     table.attrs["warnings"] = list(scores.warnings)
     return table
 
@@ -41,7 +46,7 @@ def rank(
     task: str | None = None,
     metrics: str | Sequence[str] = DEFAULT_METRICS,
     metric_options: Mapping[str, Mapping[str, Any]] | None = None,
-    probe: bool = False,
+    probe: bool | str = False,
     seed: int = 0,
     extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
@@ -73,8 +78,10 @@ def rank(
         Registered estimators; the table is sorted by the first.
     metric_options : mapping, optional
         ``{"knn": {"k": 10}}``.
-    probe : bool, default=False
-        Also measure a linear probe (seeded split) next to the estimates.
+    probe : bool or str, default=False
+        Also measure the ground truth next to the estimates: ``True`` is the linear probe on
+        5 x 2-fold repeated splits (``linear_cv``: mean, standard error, and which candidates
+        it cannot tell from the best), ``"linear"`` one seeded 60/20/20 split.
     seed : int, default=0
         Seeds random baselines and the probe's split.
     extraction : ExtractionOptions, optional
@@ -104,6 +111,7 @@ def rank(
         dataset=dataset, models=models, features=features, labels=labels, source_probs=source_probs, task=task,
         metrics=metrics, metric_options=metric_options, seed=seed, extraction=extraction)
     extraction = extraction or ExtractionOptions()
+    protocol = probe_protocol(probe)
     if features is not None:
         if dataset is not None or models:
             raise InputError("give either features + labels, or dataset + models, not both")
@@ -111,16 +119,16 @@ def rank(
             raise InputError("labels are required with features")
         y = np.asarray(labels)
         task = task or infer_task(y)
-        splits = probe_splits(Dataset("features", np.arange(y.shape[0]), y, task, "features"), seed) if probe else None
-        scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs,
-                        probe="linear" if probe else None, splits=splits)
+        labelled = Dataset("features", np.arange(y.shape[0]), y, task, "features")
+        splits = probe_splits(labelled, seed, probe=protocol) if protocol else None
+        scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits)
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
         return ranked_table(scorer.score(candidates, y), scorer.estimators[0])
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
-    scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs,
-                    probe="linear" if probe else None, splits=probe_splits(dataset, seed) if probe else None,
+    scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol,
+                    splits=probe_splits(dataset, seed, probe=protocol) if protocol else None,
                     cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None)
     candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings,
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)

@@ -26,10 +26,46 @@ from transferscope.metrics import check_options, get_metric
 from transferscope.workflows.candidates import Candidate
 from transferscope.workflows.score_cache import CacheMiss, ScoreCache, labels_fingerprint
 
-__all__ = ["Scorer", "Scores", "CandidateScores", "ProbeOutcome", "Cell", "Backend", "LocalBackend",
-           "RayBackend", "get_backend", "probe_splits", "BACKENDS"]
+__all__ = ["DEFAULT_PROBE", "probe_protocol", "tied_with_best", "Scorer", "Scores", "CandidateScores", "ProbeOutcome", "Cell", "Backend", "LocalBackend",
+           "RayBackend", "get_backend", "probe_splits", "splits_fingerprint", "BACKENDS"]
 
 BACKENDS = ("local", "ray")
+
+#: The probe of ``probe=True``: the linear probe on 5 x 2-fold repeated splits, which measures the
+#: ground truth with its noise (mean and corrected standard error); ``"linear"`` is one 60/20/20 split.
+DEFAULT_PROBE = "linear_cv"
+
+
+def probe_protocol(probe: bool | str | None) -> str | None:
+    """``probe`` as a protocol name: ``True`` -> :data:`DEFAULT_PROBE`, ``False``/``None`` -> None.
+
+    Examples
+    --------
+    >>> probe_protocol(True), probe_protocol("linear"), probe_protocol(False)
+    ('linear_cv', 'linear', None)
+    """
+    if probe is None or probe is False:
+        return None
+    if probe is True:
+        return DEFAULT_PROBE
+    if not isinstance(probe, str):
+        raise InputError(f"probe must be True, False or a probe name, got {probe!r}")
+    return probe
+
+
+def tied_with_best(means: Any, standard_errors: Any) -> np.ndarray:
+    """Which candidates the ground truth cannot tell from the best one: those whose mean is
+    within one standard error of the difference (``sqrt(se_best^2 + se_i^2)``) of the best mean.
+
+    Examples
+    --------
+    >>> tied_with_best([0.80, 0.79, 0.70], [0.01, 0.01, 0.01]).tolist()
+    [True, True, False]
+    """
+    m = np.asarray(means, dtype=float)
+    se = np.asarray(standard_errors, dtype=float)
+    best = int(np.nanargmax(m))
+    return (m[best] - m) <= np.sqrt(se[best] ** 2 + se ** 2)
 
 
 @dataclass(frozen=True)
@@ -108,7 +144,7 @@ class Cell:
     plans: tuple[Plan, ...]
     source_probs: np.ndarray | None = None
     probe: str | None = None
-    splits: tuple[np.ndarray, ...] | None = None
+    splits: Any = None
     cache: ScoreCache | None = None
     features_id: str = ""
     labels_id: str = ""
@@ -226,19 +262,37 @@ def get_backend(name: str, *, n_jobs: int | None = None) -> Backend:
     raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
 
 
-def probe_splits(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The probe's seeded 60/20/20 split, or one InputError where the data are too few for it."""
-    too_few = (f"dataset '{dataset.name}' has {len(dataset)} samples: too few for the probe's seeded 60/20/20 "
-               "split (each part needs samples, the training part two classes); give more data or turn the "
-               "probe off (probe=False, --no-probe)")
+def probe_splits(dataset: Dataset, seed: int, *, probe: str = "linear", repeats: int = 5,
+                 folds: int = 2) -> Any:
+    """The splits ``probe`` is fitted on: the seeded 60/20/20 (train, val, test) split, or for a
+    repeated-split probe (``linear_cv``) ``repeats`` x ``folds`` of them
+    (:meth:`~transferscope.datasets.Dataset.repeated_splits`); one InputError where the data are
+    too few."""
+    from transferscope.probes import REPEATED_SPLIT_PROBES
+
+    too_few = (f"dataset '{dataset.name}' has {len(dataset)} samples: too few for the probe's seeded "
+               f"{'repeated K-fold' if probe in REPEATED_SPLIT_PROBES else '60/20/20'} splits (each part needs "
+               "samples, the training part two classes); give more data or turn the probe off (probe=False, "
+               "--no-probe)")
     try:
-        s = dataset.split(seed=seed)
+        triples = (dataset.repeated_splits(repeats=repeats, folds=folds, seed=seed) if probe in REPEATED_SPLIT_PROBES
+                   else [dataset.split(seed=seed)])
     except ValueError:
         raise InputError(too_few) from None
-    if min(len(s.train), len(s.val), len(s.test)) == 0 or (
-            dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
-        raise InputError(too_few)
-    return s.train, s.val, s.test
+    for s in triples:
+        if min(len(s.train), len(s.val), len(s.test)) == 0 or (
+                dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
+            raise InputError(too_few)
+    if probe in REPEATED_SPLIT_PROBES:
+        return tuple((s.train, s.val, s.test) for s in triples)
+    return triples[0].train, triples[0].val, triples[0].test
+
+
+def splits_fingerprint(splits: Any) -> str:
+    """A hash of probe splits: a (train, val, test) triple, or a sequence of triples."""
+    if len(splits) and (len(splits[0]) == 0 or np.isscalar(splits[0][0])):  # one (train, val, test) triple
+        return hash_fields({"splits": [np.asarray(s).tolist() for s in splits]})
+    return hash_fields({"splits": [[np.asarray(s).tolist() for s in triple] for triple in splits]})
 
 
 class Scorer:
@@ -254,8 +308,8 @@ class Scorer:
         ``{"knn": {"k": 10}}``.
     probe : str, optional
         A probe on frozen features (``linear``, ``knn``, ``ncm``, ``mlp``), fitted on ``splits``.
-    splits : (train, val, test) index arrays, optional
-        Required with ``probe``.
+    splits : (train, val, test) index arrays, or a sequence of them, optional
+        Required with ``probe`` (a sequence for ``linear_cv``; see :func:`probe_splits`).
     cache : ScoreCache, optional
         Results already computed for the same feature values, labels and settings are reused.
     backend : str or Backend, default="local"
@@ -286,7 +340,7 @@ class Scorer:
         task: str,
         options: Mapping[str, Mapping[str, Any]] | None = None,
         probe: str | None = None,
-        splits: tuple[np.ndarray, ...] | None = None,
+        splits: Any = None,
         cache: ScoreCache | None = None,
         backend: str | Backend = "local",
         n_jobs: int | None = None,
@@ -321,7 +375,7 @@ class Scorer:
         self.task = task
         self.plans = tuple(plans)
         self.probe = probe
-        self.splits = None if splits is None else tuple(np.asarray(s) for s in splits)
+        self.splits = splits
         self.cache = cache
         self.backend = get_backend(backend, n_jobs=n_jobs) if isinstance(backend, str) else backend
         self.on_error = on_error
@@ -334,8 +388,7 @@ class Scorer:
     def cells(self, candidates: Sequence[Candidate], labels: np.ndarray) -> list[Cell]:
         cached = self.cache is not None
         labels_id = labels_fingerprint(labels) if cached else ""
-        splits_id = (hash_fields({"splits": [s.tolist() for s in self.splits]})
-                     if self.splits is not None else "")
+        splits_id = splits_fingerprint(self.splits) if self.splits is not None else ""
         return [Cell(features=c.features, labels=labels, task=self.task, plans=self.plans,
                      source_probs=c.source_probs, probe=self.probe, splits=self.splits, cache=self.cache,
                      features_id=hash_array(np.asarray(c.features)) if cached else "", labels_id=labels_id,

@@ -41,12 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from transferscope.errors import InputError
+from transferscope.probes import FEATURE_PROBE_NAMES
 
 __all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES", "SUITE_PROBES"]
 
-#: Ground truths a suite can use: probes on frozen features, fine-tuning models with weights, or
-#: ``published``: the literature's fine-tuning accuracies (:mod:`transferscope.workflows.literature`).
-SUITE_PROBES = ("linear", "knn", "ncm", "mlp", "finetune", "published")
+#: Ground truths a suite can use: probes on frozen features (``linear_cv``: the linear probe on
+#: 5 x 2-fold repeated splits, with its noise), fine-tuning models with weights, or ``published``:
+#: the literature's fine-tuning accuracies (:mod:`transferscope.workflows.literature`).
+SUITE_PROBES = (*FEATURE_PROBE_NAMES, "finetune", "published")
 
 
 @dataclass(frozen=True)

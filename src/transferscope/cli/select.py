@@ -1,0 +1,99 @@
+"""``transferscope select``: a budgeted choice of representation, with its measured accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import (
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
+    TrustRemoteCodeOption,
+    check_output_path,
+    err_console,
+    extraction_options,
+    handle_errors,
+    print_table,
+    split_list,
+)
+from transferscope.errors import InputError
+
+__all__ = ["select_command"]
+
+
+def select_command(
+    model: Annotated[Optional[list[str]], typer.Option(help="Model spec (as for `rank`). Repeat for several.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
+    layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
+    pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
+    metric: Annotated[str, typer.Option(help="Comma-separated cheap estimators that order the candidates.")] = "logme,knn",
+    budget: Annotated[Optional[str], typer.Option(help="Probing budget: a duration (90s, 10m, 1h) or a number of probe fits; no limit when omitted.")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write every candidate's row to .csv, .json or .parquet.")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe splits.")] = 0,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Choose a representation within a budget: estimators on every candidate, then probes on the
+    promising ones (successive halving), and the pick with its accuracy and a 95% interval.
+
+    Example: transferscope select --dataset vader-polarity --model st:./minilm --model tfidf --budget 2m
+    """
+    from transferscope.workflows.labels import short_candidates
+    from transferscope.workflows.results import write_table
+    from transferscope.workflows.select import parse_budget, select
+
+    with handle_errors():
+        check_output_path(output)
+        if task is not None and task not in ("classification", "regression"):
+            raise InputError(f"--task must be classification or regression, got '{task}'")
+        limit = parse_budget(budget, name="--budget")
+        models = split_list(model)
+        if not models:
+            raise InputError("--model is required (repeat it for several models)")
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                        max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
+        if (data is None) == (dataset is None):
+            raise InputError("give exactly one of --data FILE or --dataset NAME")
+        if data is not None:
+            from transferscope.datasets import load_text_dataset
+
+            ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
+        else:
+            from transferscope.datasets import load_builtin
+
+            ds = load_builtin(dataset)
+        if not quiet:
+            err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
+        choice = select(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=split_list([metric]),
+                        budget=limit, seed=seed, extraction=extraction)
+        if not quiet:
+            for line in choice.log:
+                err_console.print(line, highlight=False)
+        # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
+        short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
+        shown = choice.table.assign(candidate=[short[c] for c in choice.table["candidate"]])
+        print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {ds.name} (probed ones first)")
+        typer.echo(f"Pick: {short[choice.pick]}")
+        typer.echo(f"  {choice.metric} {choice.accuracy:.4f} (95% interval {choice.low:.4f} to {choice.high:.4f}); "
+                   f"probability that another probed candidate is better: {choice.p_other_better:.2f}")
+        typer.echo(f"  cost: {choice.fits} probe fits of {choice.exhaustive_fits} for probing every candidate on "
+                   f"every split ({100 * choice.cost_share:.0f}%), {choice.seconds:.1f} s"
+                   + ("; stopped by the budget" if choice.stopped_by_budget else ""))
+        if output is not None:
+            err_console.print(f"wrote {write_table(choice.table, output)}")

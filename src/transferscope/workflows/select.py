@@ -1,0 +1,317 @@
+"""A budgeted model choice (``transferscope select``): estimators on every candidate, probes on
+the promising ones, successive halving until the budget is spent.
+
+1. Every candidate is scored by the cheap estimators (through the score cache) and ordered by
+   their mean rank.
+2. Successive halving on the measured ground truth (the linear probe on the splits of
+   :meth:`~transferscope.datasets.Dataset.repeated_splits`, 5 x 2-fold): round 1 probes the
+   better half by the estimators (at least two) on two splits each; every next round keeps the
+   better half by probe mean and adds two more splits to each survivor, until one candidate is
+   left with all ten splits, or the budget is spent. Split results are cached one by one, so a
+   rerun or a larger budget continues where the last run stopped.
+3. The pick is the survivor with the best probe mean. Its accuracy comes with a 95% interval
+   (mean +- t * the corrected standard error of :func:`~transferscope.probes.corrected_standard_error`,
+   an accuracy's clipped to [0, 1]),
+   and ``p_other_better`` is the largest probability, over the other probed candidates, that
+   their mean on the splits both were measured on exceeds the pick's (a paired bootstrap over
+   those splits). The cost is counted in probe fits (one split of one candidate) and seconds,
+   against probing every candidate on every split.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.extraction.encoder import Encoder
+from transferscope.hashing import hash_array
+from transferscope.metrics import get_metric
+from transferscope.workflows.candidates import Candidate, ExtractionOptions, extract_candidates
+from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
+from transferscope.workflows.scoring import Scorer, splits_fingerprint
+
+__all__ = ["Budget", "Selection", "select", "parse_budget", "DEFAULT_SELECT_METRICS"]
+
+DEFAULT_SELECT_METRICS = ("logme", "knn")
+_SPLITS_PER_ROUND = 2
+_REPEATS = 5
+_FOLDS = 2
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A limit on the probing: ``fits`` (probe fits, one split of one candidate) and/or ``seconds``."""
+
+    fits: int | None = None
+    seconds: float | None = None
+
+    def allows(self, fits_done: int, more: int, elapsed: float, per_fit: float) -> bool:
+        """Whether ``more`` fits still fit in the budget (seconds: at the mean cost per fit so far)."""
+        if self.fits is not None and fits_done + more > self.fits:
+            return False
+        return self.seconds is None or elapsed + more * per_fit <= self.seconds
+
+
+def parse_budget(text: str | int | None, *, name: str = "budget") -> Budget:
+    """``"10m"``, ``"90s"``, ``"1h"`` (time) or ``"40"`` / ``40`` (probe fits); None: no limit.
+
+    Examples
+    --------
+    >>> parse_budget("10m"), parse_budget(40)
+    (Budget(fits=None, seconds=600.0), Budget(fits=40, seconds=None))
+    """
+    if text is None:
+        return Budget()
+    if isinstance(text, bool):
+        raise InputError(f"{name} must be a duration such as 10m or a number of probe fits, got {text!r}")
+    if isinstance(text, (int, np.integer)):
+        if text < 1:
+            raise InputError(f"{name} must be at least 1 probe fit, got {text}")
+        return Budget(fits=int(text))
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|fits?)?\s*", str(text).lower())
+    if match is None:
+        raise InputError(f"{name} must be a duration such as 90s, 10m or 1h, or a number of probe fits, got {text!r}")
+    value, unit = float(match.group(1)), match.group(2)
+    if unit in (None, "fit", "fits"):
+        if value < 1 or value != int(value):
+            raise InputError(f"{name} must be a whole number of probe fits >= 1, got {text!r}")
+        return Budget(fits=int(value))
+    seconds = value * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds <= 0:
+        raise InputError(f"{name} must be positive, got {text!r}")
+    return Budget(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Result of :func:`select`.
+
+    Attributes
+    ----------
+    pick : str
+        The chosen candidate.
+    accuracy, low, high : float
+        Its probe mean (accuracy, or R^2 for regression) and 95% interval.
+    p_other_better : float
+        The largest probability, over the other probed candidates, that one of them is better.
+    table : pandas.DataFrame
+        Every candidate: estimator scores, ``estimator_rank``, ``probe_mean``, ``probe_se``,
+        ``splits`` (probed splits), ``eliminated_in`` (round; 0: never probed).
+    fits, exhaustive_fits : int
+        Probe fits spent, and those probing every candidate on every split would cost.
+    seconds : float
+        Wall time of the probing.
+    stopped_by_budget : bool
+        Whether the budget ended the search before one candidate had every split.
+    """
+
+    pick: str
+    metric: str
+    accuracy: float
+    low: float
+    high: float
+    p_other_better: float
+    table: pd.DataFrame
+    fits: int
+    exhaustive_fits: int
+    seconds: float
+    stopped_by_budget: bool
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def cost_share(self) -> float:
+        """Probe fits spent as a share of exhaustive probing."""
+        return self.fits / self.exhaustive_fits
+
+
+def select(
+    *,
+    dataset: Dataset,
+    models: Sequence[str | Encoder],
+    layers: str | Sequence[str | int] = "all",
+    poolings: str | Sequence[str] = ("mean",),
+    metrics: Sequence[str] = DEFAULT_SELECT_METRICS,
+    budget: str | int | Budget | None = None,
+    seed: int = 0,
+    extraction: ExtractionOptions | None = None,
+    n_jobs: int | None = None,
+) -> Selection:
+    """Choose a representation for ``dataset`` within a probing budget (see the module notes).
+
+    Parameters
+    ----------
+    dataset : Dataset
+    models : sequence of str or Encoder
+    layers, poolings
+        As for :func:`transferscope.rank`.
+    metrics : sequence of str
+        The cheap estimators that order the candidates before any probe.
+    budget : str, int or Budget, optional
+        ``"10m"`` / ``"90s"`` or a number of probe fits; no limit when omitted (the search then
+        ends with one candidate probed on all ten splits).
+    seed, extraction, n_jobs
+        As for :func:`transferscope.rank`.
+
+    Examples
+    --------
+    >>> from transferscope.datasets import load_builtin
+    >>> choice = select(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"],
+    ...                 extraction=ExtractionOptions(use_cache=False), n_jobs=1)
+    >>> choice.pick in ("tfidf-svd | tfidf-svd | none", "hashing-svd | hashing-svd | none"), choice.fits <= 20
+    (True, True)
+    """
+    if dataset.task not in ("classification", "regression"):
+        raise InputError(f"select supports classification and regression datasets, got {dataset.task}")
+    limit = budget if isinstance(budget, Budget) else parse_budget(budget)
+    extraction = extraction or ExtractionOptions()
+    cache = ScoreCache(extraction.cache_dir) if extraction.use_cache else None
+    scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs)
+    if not scorer.estimators:
+        raise InputError("metrics must name at least one estimator")
+    splits = dataset.repeated_splits(repeats=_REPEATS, folds=_FOLDS, seed=seed)
+    candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, options=extraction)
+    if len(candidates) < 2:
+        raise InputError("select needs at least two candidates (models x layers x poolings)")
+    scores = scorer.score(candidates, dataset.labels).to_frame()
+    order = _estimator_order(scores, scorer.estimators)
+    log: list[str] = []
+    measured: dict[int, list[float]] = {}
+    status: dict[int, str] = {}
+    alive = order[:max(2, math.ceil(len(order) / 2))]
+    for i in order[len(alive):]:
+        status[i] = "left out by the estimators"
+    log.append(f"{len(candidates)} candidates; the estimators keep {len(alive)} for probing")
+    fits, start, per_fit, rnd, stopped = 0, time.perf_counter(), 0.0, 0, False
+    labels_id = labels_fingerprint(dataset.labels) if cache is not None else ""
+    while True:
+        rnd += 1
+        want = min(len(splits), _SPLITS_PER_ROUND * rnd)
+        more = sum(max(0, want - len(measured.get(i, []))) for i in alive)
+        if not limit.allows(fits, more, time.perf_counter() - start, per_fit):
+            stopped = True
+            log.append(f"round {rnd}: the budget does not cover {more} more probe fits; stopping")
+            break
+        for i in alive:
+            done = measured.setdefault(i, [])
+            for split in splits[len(done):want]:
+                t0 = time.perf_counter()
+                done.append(_probe_on_split(candidates[i], dataset, split, cache, labels_id))
+                fits += 1
+                per_fit += (time.perf_counter() - t0 - per_fit) / fits
+        ranked = sorted(alive, key=lambda i: (-float(np.mean(measured[i])), order.index(i)))
+        log.append(f"round {rnd}: {len(alive)} candidate(s) on {want} split(s); best so far "
+                   f"{candidates[ranked[0]].name} ({float(np.mean(measured[ranked[0]])):.4f})")
+        keep = ranked[:1] if want == len(splits) else ranked[:max(1, math.ceil(len(alive) / 2))]
+        for i in alive:
+            if i not in keep:
+                status[i] = f"out in round {rnd}"
+        alive = keep
+        if want == len(splits):
+            break
+    metric = "accuracy" if dataset.task == "classification" else "r2"
+    probed = [i for i in alive if i in measured]
+    if probed:
+        pick = max(probed, key=lambda i: (float(np.mean(measured[i])), -order.index(i)))
+        mean, low, high = _interval(measured[pick], splits)
+        if metric == "accuracy":  # an accuracy's interval stays within [0, 1]
+            low, high = max(0.0, low), min(1.0, high)
+    else:
+        pick, (mean, low, high) = order[0], (float("nan"),) * 3
+        log.append("no probe fit within the budget: the pick is the estimators' first")
+    for i in alive:
+        status.setdefault(i, "finalist")
+    status[pick] = "pick"
+    table = _selection_table(scores, order, measured, status, splits)
+    return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
+                     p_other_better=_p_other_better(pick, measured, seed) if probed else float("nan"), table=table,
+                     fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
+                     stopped_by_budget=stopped, log=log)
+
+
+def _estimator_order(scores: pd.DataFrame, estimators: list[str]) -> list[int]:
+    """Candidate indices by their mean rank over the estimators (best first; NaN ranks last)."""
+    ranks = []
+    for name in estimators:
+        values = scores[name].to_numpy(dtype=float)
+        if not get_metric(name).higher_is_better:
+            values = -values
+        ranks.append(pd.Series(values).rank(ascending=False, na_option="bottom").to_numpy())
+    mean_rank = np.mean(ranks, axis=0)
+    return [int(i) for i in np.argsort(mean_rank, kind="stable")]
+
+
+def _probe_on_split(cand: Candidate, dataset: Dataset, split: Any, cache: ScoreCache | None,
+                    labels_id: str) -> float:
+    """The linear probe's score on one split, through the score cache (the key of ``rank --probe
+    linear`` on that split)."""
+    triple = (split.train, split.val, split.test)
+
+    def compute() -> dict[str, Any]:
+        from transferscope.probes.linear import linear_probe
+
+        res = linear_probe(cand.features, dataset.labels, splits=triple, task=dataset.task)
+        return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
+                "settings": {"probe": "linear", **res.settings}}
+
+    result = ScoreCache.fetch(cache, compute, required=("score", "metric", "metrics", "settings"),
+                              features=hash_array(np.asarray(cand.features)) if cache is not None else "",
+                              labels=labels_id, metric="linear_probe",
+                              options={"task": dataset.task, "splits": splits_fingerprint(triple)})
+    return float(result["score"])
+
+
+def _standard_error(values: list[float], splits: Sequence[Any]) -> float:
+    from transferscope.probes.repeated import corrected_standard_error
+
+    used = splits[:len(values)]
+    return corrected_standard_error(values, n_train=int(np.mean([len(s.train) + len(s.val) for s in used])),
+                                    n_test=int(np.mean([len(s.test) for s in used])))
+
+
+def _interval(values: list[float], splits: Sequence[Any]) -> tuple[float, float, float]:
+    """The mean of ``values`` and its 95% t interval on the corrected standard error."""
+    from scipy import stats
+
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * _standard_error(values, splits)
+    return mean, mean - half, mean + half
+
+
+def _p_other_better(pick: int, measured: dict[int, list[float]], seed: int, n_boot: int = 2000) -> float:
+    """The largest paired-bootstrap probability that another probed candidate's mean, on the splits
+    both were measured on, exceeds the pick's."""
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for other, values in measured.items():
+        if other == pick:
+            continue
+        n = min(len(values), len(measured[pick]))
+        diff = np.asarray(values[:n]) - np.asarray(measured[pick][:n])
+        draws = diff[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+        worst = max(worst, float(np.mean(draws > 0)))
+    return worst
+
+
+def _selection_table(scores: pd.DataFrame, order: list[int], measured: dict[int, list[float]],
+                     status: dict[int, str], splits: Sequence[Any]) -> pd.DataFrame:
+    n = len(scores)
+    table = scores.copy()
+    table.insert(1, "estimator_rank", [order.index(i) + 1 for i in range(n)])
+    table["probe_mean"] = [float(np.mean(measured[i])) if measured.get(i) else float("nan") for i in range(n)]
+    table["probe_se"] = [_standard_error(measured[i], splits) if len(measured.get(i, [])) > 1 else float("nan")
+                         for i in range(n)]
+    table["splits"] = [len(measured.get(i, [])) for i in range(n)]
+    table["status"] = [status.get(i, "not probed") for i in range(n)]
+    return table.sort_values(["splits", "probe_mean", "estimator_rank"], ascending=[False, False, True],
+                             kind="stable").reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""``select`` / ``ts.select`` (issue 12, part 3): a budgeted choice by successive halving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import transferscope as ts
+from transferscope.cli.app import app
+from transferscope.datasets import Dataset
+from transferscope.errors import InputError
+from transferscope.probes.linear import linear_probe
+from transferscope.workflows.select import Budget, parse_budget
+
+
+class ArrayEncoder:
+    """Fixed feature arrays as the 'layers' of one model (a known ground truth, no extraction)."""
+
+    adapter = "arrays"
+    chunkable = True
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        self.name = "arrays"
+
+    def all_layers(self) -> list[str]:
+        return list(self.arrays)
+
+    def layer_names(self) -> list[str]:
+        return list(self.arrays)
+
+    def output_keys(self, layers, poolings):
+        return [(layer, "none") for layer in layers]
+
+    def identity(self) -> str:
+        from transferscope.hashing import hash_array
+
+        return "arrays-" + "-".join(hash_array(a) for a in self.arrays.values())
+
+    def preprocessing(self) -> dict:
+        return {}
+
+    def encode(self, inputs, *, layers, poolings, progress=None):
+        idx = np.asarray(inputs, dtype=int)
+        if progress is not None:
+            progress(len(idx))
+        return {(layer, "none"): self.arrays[layer][idx].astype(np.float32) for layer in layers}
+
+
+def graded(n: int = 400, seed: int = 0) -> tuple[Dataset, ArrayEncoder]:
+    """Eight representations of increasing signal; 's7' is clearly the best (about 84% against 74%)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    shifts = [0.1 * k for k in range(7)] + [1.0]
+    arrays = {f"s{k}": rng.normal(size=(n, 4)) + shift * y[:, None] for k, shift in enumerate(shifts)}
+    return Dataset("graded", np.arange(n), y, "classification", "tabular"), ArrayEncoder(arrays)
+
+
+def test_select_finds_the_strong_representation_cheaper_than_exhaustive():
+    data, encoder = graded()
+    choice = ts.select(dataset=data, models=[encoder], metrics=["knn"], n_jobs=1,
+                       extraction=ts.ExtractionOptions(use_cache=False))
+    assert choice.pick == "arrays | s7 | none"
+    assert choice.fits < choice.exhaustive_fits == 8 * 10
+    assert choice.low < choice.accuracy < choice.high < 1.0
+    # The pick's accuracy is the mean of the linear probe over the ten repeated splits.
+    splits = data.repeated_splits(seed=0)
+    singles = [linear_probe(encoder.arrays["s7"].astype(np.float32), data.labels,
+                            splits=(s.train, s.val, s.test)).score for s in splits]
+    assert choice.accuracy == pytest.approx(np.mean(singles), abs=1e-12)
+    row = choice.table.set_index("candidate").loc["arrays | s7 | none"]
+    assert row["status"] == "pick" and row["splits"] == 10
+    assert set(choice.table["status"]) >= {"pick", "left out by the estimators"}
+    assert 0.0 <= choice.p_other_better <= 0.5
+
+
+def test_select_stops_at_a_budget_of_fits():
+    data, encoder = graded()
+    choice = ts.select(dataset=data, models=[encoder], metrics=["knn"], budget=9, n_jobs=1,
+                       extraction=ts.ExtractionOptions(use_cache=False))
+    assert choice.fits <= 9 and choice.stopped_by_budget
+    none = ts.select(dataset=data, models=[encoder], metrics=["knn"], budget=1, n_jobs=1,
+                     extraction=ts.ExtractionOptions(use_cache=False))
+    assert none.fits == 0 and np.isnan(none.accuracy)  # round 1 needs 8 fits: the estimators' pick
+
+
+def test_select_reuses_cached_split_results(tmp_path):
+    data, encoder = graded()
+    options = ts.ExtractionOptions(cache_dir=str(tmp_path))
+    first = ts.select(dataset=data, models=[encoder], metrics=["knn"], n_jobs=1, extraction=options)
+    again = ts.select(dataset=data, models=[encoder], metrics=["knn"], n_jobs=1, extraction=options)
+    assert (again.pick, again.accuracy, again.fits) == (first.pick, first.accuracy, first.fits)
+    assert again.seconds < first.seconds
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("10m", Budget(seconds=600.0)), ("90s", Budget(seconds=90.0)), ("1.5h", Budget(seconds=5400.0)),
+    ("40", Budget(fits=40)), ("12 fits", Budget(fits=12)), (7, Budget(fits=7)), (None, Budget()),
+])
+def test_parse_budget(text, expected):
+    assert parse_budget(text) == expected
+
+
+@pytest.mark.parametrize("text", ["ten minutes", "0", "-3", "2.5", "0s", True])
+def test_parse_budget_rejects(text):
+    with pytest.raises(InputError, match="budget"):
+        parse_budget(text)
+
+
+def test_select_cli(tmp_path):
+    result = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                      "--model", "hashing", "--metric", "knn", "--cache-dir", str(tmp_path),
+                                      "--output", str(tmp_path / "s.csv"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "Pick: " in result.stdout and "95% interval" in result.stdout and "probe fits of 20" in result.stdout
+    assert (tmp_path / "s.csv").read_text().startswith("candidate,")
+
+
+def test_select_cli_bad_budget_is_one_line():
+    result = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                      "--budget", "soon"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--budget" in lines[0]
