@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from transferscope.workflows.candidates import ExtractionOptions
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
-           "check_device_option", "split_list", "feature_names", "extraction_options", "CacheDirOption",
+           "check_device_option", "split_list", "feature_names", "extraction_options", "labelled_dataset", "CacheDirOption",
            "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
            "QuietOption", "ProbeProtocolOption"]
 
@@ -122,6 +122,26 @@ def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False,
     return ExtractionOptions(cache_dir=None if cache_dir is None else str(cache_dir), use_cache=not no_cache,
                              batch_size=batch_size, max_length=max_length, device=device, progress=not quiet,
                              trust_remote_code=trust_remote_code)
+
+
+def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str = "text",
+                     label_column: str = "label", task: str | None = None, quiet: bool = False,
+                     alternative: str = "") -> Any:
+    """The labelled dataset of ``--data FILE`` or ``--dataset NAME`` (exactly one of them), with its
+    size and task on stderr unless ``quiet``; ``alternative`` names another way in the message."""
+    if (data is None) == (dataset is None):
+        raise InputError(f"give exactly one of --data FILE or --dataset NAME{alternative}")
+    if data is not None:
+        from transferscope.datasets import load_text_dataset
+
+        ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
+    else:
+        from transferscope.datasets import load_builtin
+
+        ds = load_builtin(dataset)
+    if not quiet:
+        err_console.print(f"{ds.name}: {len(ds)} samples, {task or ds.task}", highlight=False)
+    return ds
 
 
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:

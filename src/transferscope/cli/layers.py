@@ -20,6 +20,7 @@ from transferscope.cli._common import (
     err_console,
     extraction_options,
     handle_errors,
+    labelled_dataset,
     print_table,
     split_list,
 )
@@ -63,18 +64,8 @@ def layers_command(
             raise InputError(f"--task must be classification or regression, got '{task}'")
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet)
-        if (data is None) == (dataset is None):
-            raise InputError("give exactly one of --data FILE or --dataset NAME")
-        if data is not None:
-            from transferscope.datasets import load_text_dataset
-
-            ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
-        else:
-            from transferscope.datasets import load_builtin
-
-            ds = load_builtin(dataset)
-        if not quiet:
-            err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
+        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
+                              quiet=quiet)
         profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),
                                 metrics=split_list([metric]), probe=probe and probe_protocol, seed=seed,
                                 extraction=extraction)

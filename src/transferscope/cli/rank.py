@@ -22,6 +22,7 @@ from transferscope.cli._common import (
     extraction_options,
     feature_names,
     handle_errors,
+    labelled_dataset,
     print_table,
     split_list,
 )
@@ -123,16 +124,11 @@ def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path]
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
                  probe, seed, extraction):
-    from transferscope.datasets import load_builtin, load_text_dataset
     from transferscope.workflows.rank import rank
 
-    if (data is None) == (dataset is None):
-        raise InputError("give exactly one of --data FILE or --dataset NAME (or --features with --labels)")
+    ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
+                          quiet=not extraction.progress, alternative=" (or --features with --labels)")
     if not models:
         raise InputError("--model is required with --data/--dataset")
-    ds = (load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
-          if data is not None else load_builtin(dataset))
-    if extraction.progress:
-        err_console.print(f"{ds.name}: {len(ds)} samples, {task or ds.task}", highlight=False)
     return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
                 task=task, probe=probe, seed=seed, extraction=extraction)

@@ -19,6 +19,7 @@ from transferscope.cli._common import (
     err_console,
     extraction_options,
     handle_errors,
+    labelled_dataset,
     print_table,
     split_list,
 )
@@ -68,18 +69,8 @@ def select_command(
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
-        if (data is None) == (dataset is None):
-            raise InputError("give exactly one of --data FILE or --dataset NAME")
-        if data is not None:
-            from transferscope.datasets import load_text_dataset
-
-            ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
-        else:
-            from transferscope.datasets import load_builtin
-
-            ds = load_builtin(dataset)
-        if not quiet:
-            err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
+        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
+                              quiet=quiet)
         choice = select(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=split_list([metric]),
                         budget=limit, seed=seed, extraction=extraction)
         if not quiet:
