@@ -123,3 +123,11 @@ def test_select_cli_bad_budget_is_one_line():
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--budget" in lines[0]
+
+
+def test_select_cli_says_when_the_budget_measured_nothing(tmp_path):
+    result = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                      "--model", "hashing", "--metric", "knn", "--budget", "3",
+                                      "--cache-dir", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "not measured" in result.stdout and "nan" not in result.stdout.split("Pick:")[1]

@@ -81,8 +81,12 @@ def select_command(
         shown = choice.table.assign(candidate=[short[c] for c in choice.table["candidate"]])
         print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {ds.name} (probed ones first)")
         typer.echo(f"Pick: {short[choice.pick]}")
-        typer.echo(f"  {choice.metric} {choice.accuracy:.4f} (95% interval {choice.low:.4f} to {choice.high:.4f}); "
-                   f"probability that another probed candidate is better: {choice.p_other_better:.2f}")
+        if choice.fits == 0:
+            typer.echo("  not measured: the budget covers no probe fit of the first round, so this is the "
+                       "estimators' first choice; give a larger --budget")
+        else:
+            typer.echo(f"  {choice.metric} {choice.accuracy:.4f} (95% interval {choice.low:.4f} to {choice.high:.4f}); "
+                       f"probability that another probed candidate is better: {choice.p_other_better:.2f}")
         typer.echo(f"  cost: {choice.fits} probe fits of {choice.exhaustive_fits} for probing every candidate on "
                    f"every split ({100 * choice.cost_share:.0f}%), {choice.seconds:.1f} s"
                    + ("; stopped by the budget" if choice.stopped_by_budget else ""))
