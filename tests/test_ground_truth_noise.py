@@ -166,7 +166,7 @@ def test_benchmark_meta_rows_carry_intervals_with_the_truth_noise(tmp_path, tiny
         probes = store.table(suite="noise", kind="probe")
     assert probes[probes["metric"] == "accuracy"]["settings"].str.contains("split_scores").all()
     intervals = interval_table(result.meta)
-    assert len(intervals) == 2 and intervals["truth_noise"].all()
+    assert set(intervals["estimator"]) == {"logme", "knn", "mean_rank_all"} and intervals["truth_noise"].all()
     finite = intervals.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
     shown = interval_display(result.meta)
@@ -181,3 +181,37 @@ def test_layers_names_the_layers_the_repeated_probe_cannot_separate():
     profile = _recommend(table, "probe_accuracy", ["logme"], "probe_accuracy")
     assert profile.recommended == "a"
     assert any("over repeated splits): b;" in line for line in profile.evidence)
+
+
+def test_leave_one_target_out_ensemble_is_chosen_on_the_other_targets(tmp_path, tiny_bert_dir):
+    """mean_rank_loto's members for a target are the best estimators by mean weighted tau on the
+    other targets only; mean_rank_all averages every estimator's rank."""
+    pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
+    from transferscope.metrics.ranking import mean_rank
+    from transferscope.workflows.benchmark import ENSEMBLE_SIZE, run_benchmark
+    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.suite import load_suite
+
+    suite = load_suite({"name": "ens", "candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],
+                        "targets": ["sentence-polarity", "word-language"],
+                        "estimators": ["logme", "knn", "hscore", "gbc"], "max_samples": 60})
+    with ResultStore(tmp_path / "r.duckdb") as store:
+        meta = run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
+        rows = store.table(suite="ens", kind="estimator")
+        probes = store.table(suite="ens", kind="probe")
+    taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
+        estimator=lambda t: t["metric"].str.split(":").str[0])
+    singles = taus[~taus["estimator"].str.startswith("mean_rank")]
+    for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
+        loto = taus[(taus["estimator"] == "mean_rank_loto") & (taus["target"] == target)]
+        assert len(loto) == 1
+        ranked = singles[singles["target"] == other].sort_values("value", ascending=False, kind="stable")
+        assert loto.iloc[0]["settings"]["members"] == list(ranked["estimator"][:ENSEMBLE_SIZE])
+        # mean_rank_all on this target equals the mean rank recomputed from the stored scores
+        est = rows[rows["target"] == target].pivot_table(index="candidate", columns="metric", values="value")
+        combined = mean_rank(est[["gbc", "hscore", "knn", "logme"]].to_numpy())
+        truth = probes[(probes["target"] == target) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
+        everything = taus[(taus["estimator"] == "mean_rank_all") & (taus["target"] == target)].iloc[0]
+        assert everything["value"] == pytest.approx(
+            rank_correlation(combined, truth.reindex(est.index).to_numpy(), method="weighted_kendall"), abs=1e-12, nan_ok=True)
+        assert sorted(everything["settings"]["members"]) == ["gbc", "hscore", "knn", "logme"]

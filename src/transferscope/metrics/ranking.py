@@ -22,7 +22,7 @@ import numpy as np
 
 from transferscope.errors import InputError
 
-__all__ = ["rank_correlation", "rank_correlation_ci", "METHODS"]
+__all__ = ["rank_correlation", "rank_correlation_ci", "mean_rank", "METHODS"]
 
 METHODS = ("weighted_kendall", "kendall", "spearman", "pearson", "top{k}", "regret@{k}", "relative_top1")
 _TOPK = re.compile(r"^top(\d+)$")
@@ -199,3 +199,32 @@ def rank_correlation_ci(
         return point, float("nan"), float("nan")
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return point, float(low), float(high)
+
+
+def mean_rank(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
+    """Rank aggregation: each candidate's mean rank over several estimators, as a score.
+
+    ``scores[i, j]`` is estimator ``j``'s score of candidate ``i``. Each column is ranked (1 = the
+    worst candidate, ties share their mean rank; a NaN ranks worst), then the ranks are averaged
+    over the columns, so that higher is better and every estimator weighs the same whatever its
+    scale. ``higher_is_better`` (one bool per column, default all True) flips the columns of
+    estimators where lower is better.
+
+    Examples
+    --------
+    >>> mean_rank([[0.9, -3.0], [0.1, -1.0], [0.5, -2.0]]).tolist()
+    [2.0, 2.0, 2.0]
+    >>> mean_rank([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]]).tolist()
+    [3.0, 1.0, 2.0]
+    """
+    from scipy.stats import rankdata
+
+    matrix = np.asarray(scores, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.shape[1] < 1:
+        raise InputError(f"scores must be a (candidates x estimators) matrix with at least 2 rows, got {matrix.shape}")
+    signs = np.ones(matrix.shape[1]) if higher_is_better is None else np.where(np.asarray(higher_is_better), 1.0, -1.0)
+    if signs.shape != (matrix.shape[1],):
+        raise InputError(f"higher_is_better must hold one flag per column ({matrix.shape[1]}), got {signs.shape[0]}")
+    oriented = matrix * signs
+    oriented = np.where(np.isfinite(oriented), oriented, -np.inf)  # a NaN is the worst score
+    return rankdata(oriented, axis=0).mean(axis=1)

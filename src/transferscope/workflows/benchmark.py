@@ -46,7 +46,7 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import rank_correlation_ci
+from transferscope.metrics.ranking import mean_rank, rank_correlation_ci
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
@@ -56,10 +56,11 @@ from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
-           "interval_display", "META_METHODS", "META_BOOTSTRAPS"]
+           "interval_display", "META_METHODS", "META_BOOTSTRAPS", "ENSEMBLE_SIZE"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
 META_BOOTSTRAPS = 500  # bootstrap resamples behind each meta-evaluation interval
+ENSEMBLE_SIZE = 3  # members of the leave-one-target-out rank aggregation
 _CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
@@ -366,39 +367,77 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
     Each value carries a 95% bootstrap interval (``settings.low`` / ``settings.high``) over the
     candidates and, where the ground truth was measured on repeated splits, over its splits too
     (:func:`~transferscope.metrics.ranking.rank_correlation_ci` with ``truth_splits``).
+
+    Two combined estimators stand beside the single ones (rank aggregation,
+    :func:`~transferscope.metrics.ranking.mean_rank`, with nothing fitted on the target):
+    ``mean_rank_all``, the mean rank of every estimator of the run (not the static prior), and
+    ``mean_rank_loto``, the mean rank of the :data:`ENSEMBLE_SIZE` estimators with the best mean
+    weighted Kendall tau on the *other* targets of the suite (leave-one-target-out: the target
+    it is evaluated on never chooses its members).
     """
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
     if cells is not None:
         rows = rows[rows["cell"].isin(cells)]
-    out = []
+    groups = {}
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]
         found = set(probe["metric"])
         truth_metric = ("finetune_accuracy" if "finetune_accuracy" in found
                         else "accuracy" if "accuracy" in found else "r2")
         truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
-        truth = truth_rows["value"]
-        per_split = _split_matrix(truth_rows["settings"])
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
-        est = est.reindex(truth.index)
-        for metric in est.columns:
-            values = est[metric].to_numpy(dtype=float)
-            ok = np.isfinite(values)
-            if ok.sum() < 2:
-                continue
-            for method in META_METHODS:
-                value, low, high = rank_correlation_ci(
-                    values[ok], truth.to_numpy()[ok], method=method, n_boot=META_BOOTSTRAPS, seed=int(seed),
-                    truth_splits=None if per_split is None else per_split[ok])
-                out.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*",
-                            "kind": "meta", "metric": f"{metric}:{method}", "seed": int(seed), "value": value,
-                            "settings": {"truth": truth_metric, "candidates": int(ok.sum()), "low": low,
-                                         "high": high, "level": 0.95, "truth_noise": per_split is not None}})
+        groups[(target, int(seed))] = (est.reindex(truth_rows.index), truth_rows["value"], truth_metric,
+                                       _split_matrix(truth_rows["settings"]))
+    out = [row for key, (est, truth, truth_metric, per_split) in groups.items()
+           for metric in est.columns
+           for row in _meta_rows(suite, run_id, key, metric, est[metric].to_numpy(dtype=float), truth,
+                                 truth_metric, per_split)]
+    out += _ensemble_rows(suite, run_id, groups, out)
     store.delete(suite=suite.name, kind="meta")
     store.add_rows(out)
     return pd.DataFrame(out)
+
+
+def _meta_rows(suite: Suite, run_id: str, key: tuple[str, int], metric: str, values: np.ndarray, truth: pd.Series,
+               truth_metric: str, per_split: np.ndarray | None, **extra: Any) -> list[dict[str, Any]]:
+    """One meta row per method for one estimator's scores on one (target, seed), with its interval."""
+    target, seed = key
+    ok = np.isfinite(values)
+    if ok.sum() < 2:
+        return []
+    rows = []
+    for method in META_METHODS:
+        value, low, high = rank_correlation_ci(values[ok], truth.to_numpy()[ok], method=method, n_boot=META_BOOTSTRAPS,
+                                               seed=seed, truth_splits=None if per_split is None else per_split[ok])
+        rows.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*", "kind": "meta",
+                     "metric": f"{metric}:{method}", "seed": seed, "value": value,
+                     "settings": {"truth": truth_metric, "candidates": int(ok.sum()), "low": low, "high": high,
+                                  "level": 0.95, "truth_noise": per_split is not None, **extra}})
+    return rows
+
+
+def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any],
+                   singles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Meta rows of the two rank-aggregation estimators (see :func:`_meta_evaluate`)."""
+    taus = pd.DataFrame([{"target": r["target"], "seed": r["seed"], "estimator": r["metric"].split(":")[0],
+                          "tau": r["value"]} for r in singles if r["metric"].endswith(":weighted_kendall")])
+    out = []
+    for key, (est, truth, truth_metric, per_split) in groups.items():
+        members = [m for m in est.columns if m != "static"]
+        choices = {"mean_rank_all": members}
+        others = taus[(taus["target"] != key[0]) & (taus["seed"] == key[1]) & taus["estimator"].isin(members)]
+        if not others.empty:
+            best = others.groupby("estimator")["tau"].mean().sort_values(ascending=False, kind="stable")
+            choices["mean_rank_loto"] = list(best.index[:ENSEMBLE_SIZE])
+        for name, chosen in choices.items():
+            if len(chosen) < 2:
+                continue
+            flags = [get_metric(m, "transferability").higher_is_better for m in chosen]
+            combined = mean_rank(est[chosen].to_numpy(dtype=float), higher_is_better=flags)
+            out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=chosen)
+    return out
 
 
 def _split_matrix(settings: pd.Series) -> np.ndarray | None:
