@@ -7,8 +7,10 @@ the promising ones, successive halving until the budget is spent.
    :meth:`~transferscope.datasets.Dataset.repeated_splits`, 5 x 2-fold): round 1 probes the
    better half by the estimators (at least two) on two splits each; every next round keeps the
    better half by probe mean and adds two more splits to each survivor, until one candidate is
-   left with all ten splits, or the budget is spent. Split results are cached one by one, so a
-   rerun or a larger budget continues where the last run stopped.
+   left with all ten splits, or the budget is spent. Each split is one probe cell of a
+   :class:`~transferscope.workflows.scoring.Scorer` (``probe="linear"`` on that split), cached
+   like ``rank --probe-protocol linear``, so a rerun or a larger budget continues where the last
+   run stopped.
 3. The pick is the survivor with the best probe mean. Its accuracy comes with a 95% interval
    (mean +- t * the corrected standard error of :func:`~transferscope.probes.corrected_standard_error`,
    an accuracy's clipped to [0, 1]),
@@ -33,11 +35,10 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
-from transferscope.hashing import hash_array
 from transferscope.metrics import get_metric
-from transferscope.workflows.candidates import Candidate, ExtractionOptions, extract_candidates
-from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
-from transferscope.workflows.scoring import Scorer, splits_fingerprint
+from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+from transferscope.workflows.score_cache import ScoreCache
+from transferscope.workflows.scoring import Scorer
 
 __all__ = ["Budget", "Selection", "select", "parse_budget", "DEFAULT_SELECT_METRICS"]
 
@@ -191,7 +192,6 @@ def select(
         status[i] = "left out by the estimators"
     log.append(f"{len(candidates)} candidates; the estimators keep {len(alive)} for probing")
     fits, start, per_fit, rnd, stopped = 0, time.perf_counter(), 0.0, 0, False
-    labels_id = labels_fingerprint(dataset.labels) if cache is not None else ""
     while True:
         rnd += 1
         want = min(len(splits), _SPLITS_PER_ROUND * rnd)
@@ -200,13 +200,19 @@ def select(
             stopped = True
             log.append(f"round {rnd}: the budget does not cover {more} more probe fits; stopping")
             break
-        for i in alive:
-            done = measured.setdefault(i, [])
-            for split in splits[len(done):want]:
-                t0 = time.perf_counter()
-                done.append(_probe_on_split(candidates[i], dataset, split, cache, labels_id))
-                fits += 1
-                per_fit += (time.perf_counter() - t0 - per_fit) / fits
+        new_fits = 0
+        for k in range(want):  # split by split: the candidates still missing split k, on one Scorer
+            missing = [i for i in alive if len(measured.setdefault(i, [])) == k]
+            if not missing:
+                continue
+            triple = (splits[k].train, splits[k].val, splits[k].test)
+            probe = Scorer([], task=dataset.task, probe="linear", splits=triple, cache=cache, n_jobs=n_jobs)
+            for i, row in zip(missing, probe.score([candidates[i] for i in missing], dataset.labels).rows):
+                measured[i].append(float(row.probe.score))
+            new_fits += len(missing)
+        if new_fits:
+            fits += new_fits
+            per_fit = (time.perf_counter() - start) / fits
         ranked = sorted(alive, key=lambda i: (-float(np.mean(measured[i])), order.index(i)))
         log.append(f"round {rnd}: {len(alive)} candidate(s) on {want} split(s); best so far "
                    f"{candidates[ranked[0]].name} ({float(np.mean(measured[ranked[0]])):.4f})")
@@ -247,26 +253,6 @@ def _estimator_order(scores: pd.DataFrame, estimators: list[str]) -> list[int]:
         ranks.append(pd.Series(values).rank(ascending=False, na_option="bottom").to_numpy())
     mean_rank = np.mean(ranks, axis=0)
     return [int(i) for i in np.argsort(mean_rank, kind="stable")]
-
-
-def _probe_on_split(cand: Candidate, dataset: Dataset, split: Any, cache: ScoreCache | None,
-                    labels_id: str) -> float:
-    """The linear probe's score on one split, through the score cache (the key of ``rank --probe
-    linear`` on that split)."""
-    triple = (split.train, split.val, split.test)
-
-    def compute() -> dict[str, Any]:
-        from transferscope.probes.linear import linear_probe
-
-        res = linear_probe(cand.features, dataset.labels, splits=triple, task=dataset.task)
-        return {"score": res.score, "metric": res.metric, "metrics": res.metrics,
-                "settings": {"probe": "linear", **res.settings}}
-
-    result = ScoreCache.fetch(cache, compute, required=("score", "metric", "metrics", "settings"),
-                              features=hash_array(np.asarray(cand.features)) if cache is not None else "",
-                              labels=labels_id, metric="linear_probe",
-                              options={"task": dataset.task, "splits": splits_fingerprint(triple)})
-    return float(result["score"])
 
 
 def _standard_error(values: list[float], splits: Sequence[Any]) -> float:
