@@ -25,7 +25,7 @@ from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
 from transferscope.extraction.features import extract_features
 from transferscope.extraction.specs import build_encoder, check_poolings, select_layers
 from transferscope.hashing import hash_inputs
-from transferscope.metrics import check_features
+from transferscope.metrics import check_features_shape
 from transferscope.workflows.folders import check_cache_folder
 
 __all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates"]
@@ -244,8 +244,9 @@ def feature_candidates(
     candidates = []
     for name, array in features.items():
         arr = np.asarray(array)
-        # Validation only: each estimator then rescales extreme magnitudes or refuses them itself.
-        check_features(arr, name=f"features '{name}'", scale="rescale")
+        # Validation only, without a float64 copy: each estimator then rescales extreme
+        # magnitudes or refuses them itself.
+        check_features_shape(arr, name=f"features '{name}'")
         if n_samples is not None and arr.shape[0] != n_samples:
             raise InputError(f"labels has {n_samples} entries but features '{name}' has {arr.shape[0]} rows")
         probs = None if source_probs is None or name not in source_probs else np.asarray(source_probs[name])
