@@ -27,6 +27,7 @@ from transferscope.cli._common import (
     split_list,
 )
 from transferscope.errors import InputError
+from transferscope.probes.learning_curve import PREDICTION_LEVELS
 
 __all__ = ["rank_command"]
 
@@ -48,6 +49,8 @@ def rank_command(
     source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
     probe: Annotated[bool, typer.Option(help="Also measure the ground truth (see --probe-protocol).")] = False,
     probe_protocol: ProbeProtocolOption = "linear_cv",
+    predict: Annotated[bool, typer.Option(help="Also predict what the linear_cv probe would reach, from probes on subsamples, with a calibrated interval (see --predict-level).")] = False,
+    predict_level: Annotated[float, typer.Option(help="Coverage of the --predict interval: 0.8, 0.9 or 0.95.")] = 0.8,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -65,6 +68,8 @@ def rank_command(
       transferscope rank --data reviews.csv --model ./my-encoder --layers all --metric logme,knn
 
       transferscope rank --features a.npy --features b.npy --labels y.npy --output ranking.csv
+
+      transferscope rank --dataset vader-polarity --model tfidf --model hashing --predict --probe
     """
     from transferscope.workflows.labels import short_candidates
     from transferscope.workflows.results import write_table
@@ -73,6 +78,10 @@ def rank_command(
         check_output_path(output)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
+        if predict_level not in PREDICTION_LEVELS:
+            raise InputError(f"--predict-level must be one of {', '.join(map(str, PREDICTION_LEVELS))}, "
+                             f"got {predict_level:g}")
+        level = predict_level if predict else False
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
                                         batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
@@ -84,26 +93,36 @@ def rank_command(
             if labels is None:
                 raise InputError("--labels is required with --features")
             table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
-                                   probe=probe and probe_protocol, seed=seed, label_column=label_column, features_key=features_key,
+                                   probe=probe and probe_protocol, predict=level, seed=seed, label_column=label_column, features_key=features_key,
                                    feature_columns=split_list([feature_columns]) if feature_columns else None)
         else:
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
-                                 layers, pooling, metric, probe and probe_protocol, seed, extraction)
+                                 layers, pooling, metric, probe and probe_protocol, level, seed, extraction)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
         shown = shown.drop(columns=[c for c in ("model", "layer", "pooling") if c in shown])
+        shown = _with_prediction_intervals(shown)
         print_table(shown, title="Ranking (best first)")
         if output is not None:
             written = write_table(table, output)
             err_console.print(f"wrote {written}")
 
 
+def _with_prediction_intervals(table):  # type: ignore[no-untyped-def]
+    """The ``predicted_<metric>`` column shown as ``value [low, high]``, its bound columns dropped."""
+    for name in [c for c in table.columns if c.startswith("predicted_") and f"{c}_low" in table]:
+        text = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
+                zip(table[name], table[f"{name}_low"], table[f"{name}_high"], strict=True)]
+        table = table.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
+    return table
+
+
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
-                   metric: str, probe: bool | str, seed: int, label_column: str | None = None,
+                   metric: str, probe: bool | str, seed: int, predict: bool | float = False, label_column: str | None = None,
                    features_key: str | None = None, feature_columns: list[str] | None = None):  # type: ignore[no-untyped-def]
     from transferscope.datasets.loaders import load_feature_file, load_labels
     from transferscope.workflows.rank import rank
@@ -119,11 +138,11 @@ def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path]
         if probs_paths:
             probs[name] = load_feature_file(probs_paths[i])
     return rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
-                probe=probe, seed=seed)
+                probe=probe, predict=predict, seed=seed)
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
-                 probe, seed, extraction):
+                 probe, predict, seed, extraction):
     from transferscope.workflows.rank import rank
 
     ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
@@ -131,4 +150,4 @@ def _rank_models(data, dataset, text_column, label_column, task, models, layers,
     if not models:
         raise InputError("--model is required with --data/--dataset")
     return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
-                task=task, probe=probe, seed=seed, extraction=extraction)
+                task=task, probe=probe, predict=predict, seed=seed, extraction=extraction)

@@ -81,7 +81,9 @@ _PADDING_OFFSET_MODELS = ("roberta", "xlm-roberta", "camembert", "longformer", "
 
 def check_model(encoder: Encoder, max_length: int) -> None:
     """Before any work: ``max_length`` fits the model's position embeddings, and its
-    safetensors weights are whole (a truncated download fails here, in one line)."""
+    safetensors weights are whole (a truncated download fails here, in one line). A compressed
+    encoder (``MODEL#pca128``) is checked through the encoder it compresses."""
+    encoder = getattr(encoder, "inner", encoder)
     path = getattr(encoder, "path", None)
     if getattr(encoder, "adapter", "") not in ("hf", "sentence-transformers") or path is None:
         return

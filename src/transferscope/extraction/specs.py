@@ -13,7 +13,10 @@ Accepted forms:
   ``WEIGHTS`` defaults to ``DEFAULT``, ``none`` is a seeded random initialisation), its weights
   read from the local torch.hub cache, never downloaded
   (:class:`~transferscope.extraction.torchvision_models.TorchvisionEncoder`);
-* ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors.
+* ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors;
+* ``SPEC#COMPRESSION``: any of the above with its outputs truncated or quantised as a vector
+  index stores them: ``st:PATH#pca128``, ``tfidf#prefix64+int8``, ``MODEL#binary``
+  (:mod:`transferscope.extraction.compression`; the uncompressed features are cached once).
 """
 
 from __future__ import annotations
@@ -39,17 +42,26 @@ def build_encoder(
     device: str | None = None,
     trust_remote_code: bool = False,
     cache_dir: str | None = None,
+    use_cache: bool = True,
 ) -> Encoder:
     """An :class:`~transferscope.extraction.Encoder` for ``spec`` (see module docs).
 
     ``cache_dir`` is where trained zoo weights and the content hashes of model
-    weights are kept (default: ``$TRANSFERSCOPE_CACHE_DIR`` or the user cache).
+    weights are kept (default: ``$TRANSFERSCOPE_CACHE_DIR`` or the user cache); with
+    ``use_cache=False`` a compressed encoder does not cache the features it compresses.
     """
     if not isinstance(spec, str):
         return spec
     text = spec.strip()
     if not text:
         raise InputError("model must not be empty")
+    from transferscope.extraction.compressed_encoder import COMPRESSION_SEPARATOR, CompressedEncoder
+
+    base, sep, compression = text.rpartition(COMPRESSION_SEPARATOR)
+    if sep and base.strip() and compression and not Path(text).exists():
+        inner = build_encoder(base.strip(), seed=seed, max_length=max_length, batch_size=batch_size, device=device,
+                              trust_remote_code=trust_remote_code, cache_dir=cache_dir, use_cache=use_cache)
+        return CompressedEncoder(inner, compression, cache_dir=cache_dir, use_cache=use_cache)
     if text in ("tfidf", "tfidf-svd"):
         from transferscope.extraction.baselines import TfidfSvdEncoder
 

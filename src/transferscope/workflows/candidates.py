@@ -93,7 +93,8 @@ class ExtractionOptions:
     def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
         """:func:`~transferscope.extraction.specs.build_encoder` with these options."""
         return build_encoder(spec, seed=seed, max_length=self.max_length, batch_size=self.batch_size,
-                             device=self.device, trust_remote_code=self.trust_remote_code, cache_dir=self.cache_dir)
+                             device=self.device, trust_remote_code=self.trust_remote_code, cache_dir=self.cache_dir,
+                             use_cache=self.use_cache)
 
 
 @dataclass(frozen=True, eq=False)

@@ -47,6 +47,7 @@ def rank(
     metrics: str | Sequence[str] = DEFAULT_METRICS,
     metric_options: Mapping[str, Mapping[str, Any]] | None = None,
     probe: bool | str = False,
+    predict: bool | float = False,
     seed: int = 0,
     extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
@@ -82,6 +83,12 @@ def rank(
         Also measure the ground truth next to the estimates: ``True`` is the linear probe on
         5 x 2-fold repeated splits (``linear_cv``: mean, standard error, and which candidates
         it cannot tell from the best), ``"linear"`` one seeded 60/20/20 split.
+    predict : bool or float, default=False
+        Also predict what the ``linear_cv`` probe would reach, from probes on subsamples
+        (learning-curve extrapolation, about a third of the probe's fits on large data), with an
+        interval calibrated on the benchmark targets: ``True`` is the 80% interval, or give the
+        level (0.8, 0.9, 0.95). Columns ``predicted_accuracy`` (``predicted_r2``) and its
+        ``_low`` / ``_high`` bounds (:mod:`transferscope.probes.learning_curve`).
     seed : int, default=0
         Seeds random baselines and the probe's split.
     extraction : ExtractionOptions, optional
@@ -94,7 +101,7 @@ def rank(
     -------
     pandas.DataFrame
         One row per candidate, best first: ``rank, candidate, model, layer,
-        pooling, dim``, one column per metric, and probe columns if asked.
+        pooling, dim``, one column per metric, and prediction and probe columns if asked.
 
     Examples
     --------
@@ -112,6 +119,7 @@ def rank(
         metrics=metrics, metric_options=metric_options, seed=seed, extraction=extraction)
     extraction = extraction or ExtractionOptions()
     protocol = probe_protocol(probe)
+    level = _predict_level(predict)
     if features is not None:
         if dataset is not None or models:
             raise InputError("give either features + labels, or dataset + models, not both")
@@ -121,18 +129,41 @@ def rank(
         task = task or infer_task(y)
         labelled = Dataset("features", np.arange(y.shape[0]), y, task, "features")
         splits = probe_splits(labelled, seed, probe=protocol) if protocol else None
-        scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits)
+        scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits,
+                        predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits))
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
         return ranked_table(scorer.score(candidates, y), scorer.estimators[0])
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
-    scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol,
-                    splits=probe_splits(dataset, seed, probe=protocol) if protocol else None,
-                    cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None)
+    splits = probe_splits(dataset, seed, probe=protocol) if protocol else None
+    scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits,
+                    cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None,
+                    predict=level, predict_splits=_predict_splits(dataset, seed, level, protocol, splits))
     candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings,
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
     return ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
+
+
+def _predict_level(predict: Any) -> float | None:
+    """``predict`` as an interval level: True -> 0.8, False -> None, a level kept."""
+    from transferscope.probes.learning_curve import PREDICTION_LEVELS
+
+    if predict is False or predict is None:
+        return None
+    if predict is True:
+        return 0.8
+    if isinstance(predict, (int, float)) and float(predict) in PREDICTION_LEVELS:
+        return float(predict)
+    raise InputError(f"predict must be True, False or an interval level among "
+                     f"{', '.join(map(str, PREDICTION_LEVELS))}, got {predict!r}")
+
+
+def _predict_splits(dataset: Dataset, seed: int, level: float | None, protocol: str | None, splits: Any) -> Any:
+    """The repeated splits a prediction targets: the probe's own when it is ``linear_cv``."""
+    if level is None:
+        return None
+    return splits if protocol == "linear_cv" else probe_splits(dataset, seed, probe="linear_cv")
 
 
 def _check_rank_arguments(*, dataset: Any, models: Any, features: Any, labels: Any, source_probs: Any, task: Any,

@@ -23,6 +23,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.hashing import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
+from transferscope.probes.learning_curve import PREDICTION_LEVELS, PredictedScore, prediction_interval
 from transferscope.workflows.candidates import Candidate
 from transferscope.workflows.score_cache import CacheMiss, ScoreCache, labels_fingerprint
 
@@ -96,9 +97,12 @@ class CandidateScores:
     values: dict[str, float]
     probe: ProbeOutcome | None
     warnings: list[str]
+    prediction: PredictedScore | None = None
 
     def row(self) -> dict[str, Any]:
         row: dict[str, Any] = {**self.candidate.describe(), "dim": self.candidate.dim, **self.values}
+        if self.prediction is not None:
+            row.update(self.prediction.columns())
         if self.probe is not None:
             row.update(self.probe.columns())
         return row
@@ -151,8 +155,11 @@ class Cell:
     splits_id: str = ""
     on_error: str = "raise"
     cached_only: bool = False
+    predict_level: float | None = None
+    predict_splits: Any = None
+    predict_splits_id: str = ""
 
-    def run(self) -> tuple[dict[str, float], ProbeOutcome | None, list[str]]:
+    def run(self) -> tuple[dict[str, float], ProbeOutcome | None, PredictedScore | None, list[str]]:
         values: dict[str, float] = {}
         messages: list[str] = []
         for plan in self.plans:
@@ -187,7 +194,28 @@ class Cell:
                 result = {"value": float("nan"), "warnings": [f"gave NaN on a candidate: {exc}"]}
             values[plan.name] = result["value"]
             messages.extend(f"{plan.name}: {m}" for m in result["warnings"])
-        return values, self._probe(), messages
+        return values, self._probe(), self._prediction(), messages
+
+    def _prediction(self) -> PredictedScore | None:
+        """The predicted probe score (learning curve on subsamples); its interval is calibrated
+        after the cache, so a changed calibration never reads a stale interval."""
+        if self.predict_level is None:
+            return None
+
+        def run_prediction() -> dict[str, Any]:
+            from transferscope.probes.learning_curve import predict_probe_score
+
+            res = predict_probe_score(self.features, self.labels, splits=self.predict_splits, task=self.task)
+            return {"value": res.value, "scale": res.scale, "metric": res.metric, "settings": res.settings}
+
+        result = ScoreCache.fetch(self.cache, run_prediction, cached_only=self.cached_only,
+                                  required=("value", "scale", "metric", "settings"), features=self.features_id,
+                                  labels=self.labels_id, metric="predicted_probe",
+                                  options={"task": self.task, "splits": self.predict_splits_id})
+        low, high = prediction_interval(result["value"], result["scale"], level=self.predict_level,
+                                        metric=result["metric"])
+        return PredictedScore(value=result["value"], low=low, high=high, level=self.predict_level,
+                              metric=result["metric"], scale=result["scale"], settings=result["settings"])
 
     def _probe(self) -> ProbeOutcome | None:
         if self.probe is None or self.splits is None:
@@ -210,7 +238,7 @@ class Cell:
                             settings=result["settings"])
 
 
-def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeOutcome | None, list[str]]:
+def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeOutcome | None, PredictedScore | None, list[str]]:
     """``cell.run()``, as a module-level function that process pools and Ray can ship."""
     return cell.run()
 
@@ -319,6 +347,11 @@ class Scorer:
     on_error : {"raise", "nan"}, default="raise"
         With ``"nan"`` an estimator that rejects a candidate's data gives NaN and a warning
         instead of stopping every other cell: what a benchmark over many cells wants.
+    predict : float, optional
+        Also predict the ``linear_cv`` probe's score from probes on subsamples, with an interval
+        of this coverage (0.8, 0.9 or 0.95; :mod:`transferscope.probes.learning_curve`).
+    predict_splits : sequence of (train, val, test), optional
+        The repeated splits the prediction targets (required with ``predict``).
 
     Examples
     --------
@@ -345,6 +378,8 @@ class Scorer:
         backend: str | Backend = "local",
         n_jobs: int | None = None,
         on_error: str = "raise",
+        predict: float | None = None,
+        predict_splits: Any = None,
     ) -> None:
         names = [str(m).strip().lower() for m in estimators if str(m).strip()]
         given = {k.lower(): dict(v) for k, v in (options or {}).items()}
@@ -369,6 +404,14 @@ class Scorer:
                 raise InputError(f"probe '{probe}' supports {', '.join(FEATURE_PROBE_TASKS[probe])} only")
             if splits is None:
                 raise InputError("a probe needs splits (train, val, test index arrays)")
+        if predict is not None:
+            if isinstance(predict, bool) or predict not in PREDICTION_LEVELS:
+                raise InputError(f"predict must be an interval level among "
+                                 f"{', '.join(map(str, PREDICTION_LEVELS))}, got {predict!r}")
+            if task not in ("classification", "regression"):
+                raise InputError(f"predicted probe scores support classification and regression, not {task}")
+            if predict_splits is None or len(predict_splits) < 2:
+                raise InputError("a prediction needs the repeated splits it targets (predict_splits)")
         if on_error not in ("raise", "nan"):
             raise InputError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
         self.estimators = names
@@ -379,6 +422,8 @@ class Scorer:
         self.cache = cache
         self.backend = get_backend(backend, n_jobs=n_jobs) if isinstance(backend, str) else backend
         self.on_error = on_error
+        self.predict = predict
+        self.predict_splits = predict_splits
 
     @property
     def needs_source_probs(self) -> bool:
@@ -389,10 +434,12 @@ class Scorer:
         cached = self.cache is not None
         labels_id = labels_fingerprint(labels) if cached else ""
         splits_id = splits_fingerprint(self.splits) if self.splits is not None else ""
+        predict_id = splits_fingerprint(self.predict_splits) if self.predict is not None else ""
         return [Cell(features=c.features, labels=labels, task=self.task, plans=self.plans,
                      source_probs=c.source_probs, probe=self.probe, splits=self.splits, cache=self.cache,
                      features_id=hash_array(np.asarray(c.features)) if cached else "", labels_id=labels_id,
-                     splits_id=splits_id, on_error=self.on_error)
+                     splits_id=splits_id, on_error=self.on_error, predict_level=self.predict,
+                     predict_splits=self.predict_splits, predict_splits_id=predict_id)
                 for c in candidates]
 
     def score(self, candidates: Sequence[Candidate], labels: Any) -> Scores:
@@ -410,8 +457,8 @@ class Scorer:
         for i, result in zip(todo, self.backend.map(run_cell, [cells[i] for i in todo]), strict=True):
             results[i] = result
         rows, notes = [], {}
-        for cand, (values, probe, messages) in zip(candidates, results, strict=True):
-            rows.append(CandidateScores(cand, values, probe, messages))
+        for cand, (values, probe, prediction, messages) in zip(candidates, results, strict=True):
+            rows.append(CandidateScores(cand, values, probe, messages, prediction))
             for message in messages:
                 notes.setdefault(message, None)
         return Scores(rows=rows, estimators=list(self.estimators), warnings=list(notes))
