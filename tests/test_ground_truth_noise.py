@@ -201,7 +201,7 @@ def test_leave_one_target_out_ensemble_is_chosen_on_the_other_targets(tmp_path, 
         probes = store.table(suite="ens", kind="probe")
     taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
         estimator=lambda t: t["metric"].str.split(":").str[0])
-    singles = taus[~taus["estimator"].str.startswith("mean_rank")]
+    singles = taus[~taus["estimator"].str.startswith(("mean_rank", "learned_"))]
     for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
         loto = taus[(taus["estimator"] == "mean_rank_loto") & (taus["target"] == target)]
         assert len(loto) == 1
@@ -215,3 +215,46 @@ def test_leave_one_target_out_ensemble_is_chosen_on_the_other_targets(tmp_path, 
         assert everything["value"] == pytest.approx(
             rank_correlation(combined, truth.reindex(est.index).to_numpy(), method="weighted_kendall"), abs=1e-12, nan_ok=True)
         assert sorted(everything["settings"]["members"]) == ["gbc", "hscore", "knn", "logme"]
+
+
+def test_learned_combination_is_fitted_on_other_targets_and_other_suites_only(tmp_path, tiny_bert_dir):
+    """learned_loto's weights for a target are those learned from the other target's stored rows
+    alone; learned_loso appears only once the store holds another suite, fitted on its targets."""
+    pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
+    from transferscope.metrics.ranking import learn_rank_weights, weighted_rank
+    from transferscope.workflows.benchmark import LEARNED_ALPHA, run_benchmark
+    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.suite import load_suite
+
+    base = {"candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],
+            "estimators": ["logme", "knn", "hscore"], "max_samples": 60}
+    first = load_suite({"name": "one", "targets": ["sentence-polarity", "word-language"], **base})
+    second = load_suite({"name": "two", "targets": ["vader-polarity"], **base})
+    with ResultStore(tmp_path / "r.duckdb") as store:
+        meta = run_benchmark(first, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
+        rows = store.table(suite="one")
+        meta_two = run_benchmark(second, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
+    taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
+        estimator=lambda t: t["metric"].str.split(":").str[0])
+    assert "learned_loso" not in set(taus["estimator"])  # no other suite in the store yet
+    members = ["hscore", "knn", "logme"]
+    for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
+        row = taus[(taus["estimator"] == "learned_loto") & (taus["target"] == target)].iloc[0]
+        part = rows[rows["target"] == other]
+        est = part[part["kind"] == "estimator"].pivot_table(index="candidate", columns="metric", values="value")
+        truth = part[(part["kind"] == "probe") & (part["metric"] == "accuracy")].set_index("candidate")["value"]
+        expected = learn_rank_weights([(est[members].to_numpy(), truth.reindex(est.index).to_numpy())],
+                                      alpha=LEARNED_ALPHA)
+        assert row["settings"]["members"] == members and row["settings"]["training_targets"] == 1
+        np.testing.assert_allclose(row["settings"]["weights"], expected.round(4), atol=1e-4)
+        mine = rows[(rows["target"] == target) & (rows["kind"] == "estimator")].pivot_table(
+            index="candidate", columns="metric", values="value")
+        mine_truth = rows[(rows["target"] == target) & (rows["kind"] == "probe")
+                          & (rows["metric"] == "accuracy")].set_index("candidate")["value"]
+        combined = weighted_rank(mine[members].to_numpy(), expected)
+        assert row["value"] == pytest.approx(rank_correlation(
+            combined, mine_truth.reindex(mine.index).to_numpy(), method="weighted_kendall"), abs=1e-3, nan_ok=True)
+    taus_two = meta_two[meta_two["metric"].str.endswith(":weighted_kendall")]
+    loso = taus_two[taus_two["metric"].str.startswith("learned_loso:")]
+    assert len(loso) == 1 and loso.iloc[0]["settings"]["training_targets"] == 2  # the two targets of suite one
+    assert not taus_two["metric"].str.startswith("learned_loto:").any()  # suite two has one target only

@@ -73,3 +73,34 @@ def test_constant_input_gives_nan_and_bad_input_errors():
         ts.rank_correlation([1, 2], [1, 2], method="top0")
     with pytest.raises(InputError, match="finite"):
         ts.rank_correlation([1, np.nan], [1, 2])
+
+
+def test_learned_rank_weights_find_the_informative_estimator_and_ignore_scale():
+    from transferscope.metrics.ranking import learn_rank_weights, rank_correlation, rank_scale, weighted_rank
+
+    rng = np.random.default_rng(0)
+    blocks = []
+    for _ in range(4):
+        truth = rng.normal(size=12)
+        good = truth + 0.1 * rng.normal(size=12)
+        bad = rng.normal(size=12)
+        blocks.append((np.column_stack([np.exp(3 * good), bad * 1e6, -truth]), truth))  # any monotone scale
+    w = learn_rank_weights(blocks, higher_is_better=[True, True, False], alpha=0.01)
+    assert np.all(w >= 0) and w.sum() == pytest.approx(1.0)
+    assert w[1] < 0.05 and w[0] + w[2] > 0.95  # the noise estimator gets (almost) nothing
+    # monotone transforms of a column change nothing: only ranks are learned
+    w2 = learn_rank_weights([(np.column_stack([np.log(x[:, 0]), x[:, 1], x[:, 2] ** 3]), t) for x, t in blocks],
+                            higher_is_better=[True, True, False], alpha=0.01)
+    np.testing.assert_allclose(w, w2, atol=1e-12)
+    # a NaN ranks worst; the combined score orders candidates like the good estimator
+    scaled = rank_scale([[1.0], [np.nan], [3.0]])
+    assert scaled[:, 0].tolist() == [0.5, 0.0, 1.0]
+    x, t = blocks[0]
+    combined = weighted_rank(x, w, higher_is_better=[True, True, False])
+    assert rank_correlation(combined, t, method="kendall") > 0.8
+    with pytest.raises(InputError, match="alpha"):
+        learn_rank_weights(blocks, alpha=-1)
+    with pytest.raises(InputError, match="block"):
+        learn_rank_weights([])
+    with pytest.raises(InputError, match="weights"):
+        weighted_rank(x, [1.0])

@@ -22,7 +22,8 @@ import numpy as np
 
 from transferscope.errors import InputError
 
-__all__ = ["rank_correlation", "rank_correlation_ci", "mean_rank", "METHODS"]
+__all__ = ["rank_correlation", "rank_correlation_ci", "mean_rank", "rank_scale", "learn_rank_weights",
+           "weighted_rank", "METHODS"]
 
 METHODS = ("weighted_kendall", "kendall", "spearman", "pearson", "top{k}", "regret@{k}", "relative_top1")
 _TOPK = re.compile(r"^top(\d+)$")
@@ -228,3 +229,80 @@ def mean_rank(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
     oriented = matrix * signs
     oriented = np.where(np.isfinite(oriented), oriented, -np.inf)  # a NaN is the worst score
     return rankdata(oriented, axis=0).mean(axis=1)
+
+
+def rank_scale(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
+    """Each column of ``scores`` (candidates x estimators) as ranks scaled to [0, 1] (0 = the
+    worst candidate, ties share their mean rank, a NaN ranks worst), oriented so higher is better.
+
+    Examples
+    --------
+    >>> rank_scale([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]], higher_is_better=[True, False]).tolist()
+    [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
+    """
+    from scipy.stats import rankdata
+
+    matrix = np.asarray(scores, dtype=float)
+    if matrix.ndim == 1:
+        matrix = matrix[:, None]
+    if matrix.ndim != 2 or matrix.shape[0] < 2:
+        raise InputError(f"scores must be a (candidates x estimators) matrix with at least 2 rows, got {matrix.shape}")
+    signs = np.ones(matrix.shape[1]) if higher_is_better is None else np.where(np.asarray(higher_is_better), 1.0, -1.0)
+    if signs.shape != (matrix.shape[1],):
+        raise InputError(f"higher_is_better must hold one flag per column ({matrix.shape[1]}), got {signs.shape[0]}")
+    oriented = np.where(np.isfinite(matrix * signs), matrix * signs, -np.inf)
+    return (rankdata(oriented, axis=0) - 1.0) / (matrix.shape[0] - 1.0)
+
+
+def learn_rank_weights(blocks: Any, *, higher_is_better: Any = None, alpha: float = 1.0) -> np.ndarray:
+    """Non-negative weights of estimators whose weighted rank best predicts the truth's rank.
+
+    ``blocks`` holds one ``(scores, truth)`` pair per training target: ``scores`` candidates x
+    estimators, ``truth`` one measured value per candidate. Within each block both are rank-scaled
+    (:func:`rank_scale`) and centred, so that targets of any size, scale or metric weigh alike and
+    only orderings are learned; the weights solve the ridge problem
+    ``min ||X w - y||^2 + alpha ||w||^2`` subject to ``w >= 0`` (``scipy.optimize.nnls`` on the
+    augmented system), then are scaled to sum to 1. A learned combination in the spirit of the
+    learned rankers of the model-selection literature, kept linear and non-negative so that a
+    handful of targets cannot overfit it into flipping an estimator's sign.
+
+    Examples
+    --------
+    >>> truth = [0.9, 0.1, 0.5, 0.3]
+    >>> good, noise = [3.0, 0.0, 2.0, 1.0], [0.0, 1.0, 3.0, 2.0]
+    >>> w = learn_rank_weights([(np.column_stack([good, noise]), truth)] * 3, alpha=0.1)
+    >>> w.round(2).tolist()
+    [1.0, 0.0]
+    """
+    from scipy.optimize import nnls
+
+    xs, ys = [], []
+    for scores, truth in blocks:
+        x = rank_scale(scores, higher_is_better=higher_is_better)
+        y = rank_scale(np.asarray(truth, dtype=float))[:, 0]
+        xs.append(x - x.mean(axis=0))
+        ys.append(y - y.mean())
+    if not xs:
+        raise InputError("learn_rank_weights needs at least one (scores, truth) block")
+    x, y = np.vstack(xs), np.concatenate(ys)
+    if not (isinstance(alpha, (int, float)) and alpha >= 0):
+        raise InputError(f"alpha must be a number >= 0, got {alpha!r}")
+    augmented = np.vstack([x, np.sqrt(alpha) * np.eye(x.shape[1])])
+    weights, _ = nnls(augmented, np.concatenate([y, np.zeros(x.shape[1])]))
+    total = weights.sum()
+    return weights / total if total > 0 else np.full(x.shape[1], 1.0 / x.shape[1])
+
+
+def weighted_rank(scores: Any, weights: Any, *, higher_is_better: Any = None) -> np.ndarray:
+    """The combined score ``rank_scale(scores) @ weights`` (higher is better).
+
+    Examples
+    --------
+    >>> weighted_rank([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]], [0.5, 0.5]).tolist()
+    [1.0, 0.0, 0.5]
+    """
+    w = np.asarray(weights, dtype=float)
+    x = rank_scale(scores, higher_is_better=higher_is_better)
+    if w.shape != (x.shape[1],):
+        raise InputError(f"weights must hold one value per estimator ({x.shape[1]}), got {w.shape}")
+    return x @ w

@@ -46,7 +46,7 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import mean_rank, rank_correlation_ci
+from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, weighted_rank
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
@@ -56,11 +56,12 @@ from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
-           "interval_display", "META_METHODS", "META_BOOTSTRAPS", "ENSEMBLE_SIZE"]
+           "interval_display", "META_METHODS", "META_BOOTSTRAPS", "ENSEMBLE_SIZE", "LEARNED_ALPHA"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
 META_BOOTSTRAPS = 500  # bootstrap resamples behind each meta-evaluation interval
 ENSEMBLE_SIZE = 3  # members of the leave-one-target-out rank aggregation
+LEARNED_ALPHA = 1.0  # ridge penalty of the learned rank combination (rank-scaled, centred blocks)
 _CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
@@ -373,12 +374,34 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
     ``mean_rank_all``, the mean rank of every estimator of the run (not the static prior), and
     ``mean_rank_loto``, the mean rank of the :data:`ENSEMBLE_SIZE` estimators with the best mean
     weighted Kendall tau on the *other* targets of the suite (leave-one-target-out: the target
-    it is evaluated on never chooses its members).
+    it is evaluated on never chooses its members). Two learned ones
+    (:func:`~transferscope.metrics.ranking.learn_rank_weights`: non-negative weights of every
+    estimator's rank, fitted to the truth's rank): ``learned_loto``, fitted on the other targets of
+    the suite, and ``learned_loso``, fitted only on the targets of the *other* suites held in the
+    same store (leave-one-suite-out; absent when the store holds no other suite).
     """
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
     if cells is not None:
         rows = rows[rows["cell"].isin(cells)]
+    groups = _truth_groups(rows)
+    out = [row for key, (est, truth, truth_metric, per_split) in groups.items()
+           for metric in est.columns
+           for row in _meta_rows(suite, run_id, key, metric, est[metric].to_numpy(dtype=float), truth,
+                                 truth_metric, per_split)]
+    everything = store.table()
+    others = everything[(everything["suite"] != suite.name) & (everything["kind"] != "meta")]
+    other_groups = {(name, *key): value for name, part in others.groupby("suite")
+                    for key, value in _truth_groups(part).items()}
+    out += _ensemble_rows(suite, run_id, groups, out, other_groups)
+    store.delete(suite=suite.name, kind="meta")
+    store.add_rows(out)
+    return pd.DataFrame(out)
+
+
+def _truth_groups(rows: pd.DataFrame) -> dict[tuple[str, int], Any]:
+    """Per (target, seed) of stored rows: estimator values (candidates x estimators), the ground
+    truth per candidate, its metric, and its per-split values (or None)."""
     groups = {}
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]
@@ -388,16 +411,10 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
         truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
+        truth_rows = truth_rows[~truth_rows.index.duplicated(keep="last")]
         groups[(target, int(seed))] = (est.reindex(truth_rows.index), truth_rows["value"], truth_metric,
                                        _split_matrix(truth_rows["settings"]))
-    out = [row for key, (est, truth, truth_metric, per_split) in groups.items()
-           for metric in est.columns
-           for row in _meta_rows(suite, run_id, key, metric, est[metric].to_numpy(dtype=float), truth,
-                                 truth_metric, per_split)]
-    out += _ensemble_rows(suite, run_id, groups, out)
-    store.delete(suite=suite.name, kind="meta")
-    store.add_rows(out)
-    return pd.DataFrame(out)
+    return groups
 
 
 def _meta_rows(suite: Suite, run_id: str, key: tuple[str, int], metric: str, values: np.ndarray, truth: pd.Series,
@@ -419,8 +436,9 @@ def _meta_rows(suite: Suite, run_id: str, key: tuple[str, int], metric: str, val
 
 
 def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any],
-                   singles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Meta rows of the two rank-aggregation estimators (see :func:`_meta_evaluate`)."""
+                   singles: list[dict[str, Any]], other_groups: dict[tuple[str, str, int], Any] | None = None,
+                   ) -> list[dict[str, Any]]:
+    """Meta rows of the combined estimators (see :func:`_meta_evaluate`)."""
     taus = pd.DataFrame([{"target": r["target"], "seed": r["seed"], "estimator": r["metric"].split(":")[0],
                           "tau": r["value"]} for r in singles if r["metric"].endswith(":weighted_kendall")])
     out = []
@@ -437,6 +455,21 @@ def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any]
             flags = [get_metric(m, "transferability").higher_is_better for m in chosen]
             combined = mean_rank(est[chosen].to_numpy(dtype=float), higher_is_better=flags)
             out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=chosen)
+        # Learned: non-negative rank weights fitted on other targets of this suite (learned_loto) or
+        # on the targets of the other suites in the store only (learned_loso); never on this target.
+        training = {"learned_loto": [g for k, g in groups.items() if k[0] != key[0] and k[1] == key[1]],
+                    "learned_loso": list((other_groups or {}).values())}
+        for name, blocks in training.items():
+            usable = [(b_est[members], b_truth) for b_est, b_truth, _, _ in blocks
+                      if set(members) <= set(b_est.columns) and len(b_truth) >= 2]
+            if not usable or len(members) < 2:
+                continue
+            flags = [get_metric(m, "transferability").higher_is_better for m in members]
+            weights = learn_rank_weights([(b.to_numpy(dtype=float), t.to_numpy(dtype=float)) for b, t in usable],
+                                         higher_is_better=flags, alpha=LEARNED_ALPHA)
+            combined = weighted_rank(est[members].to_numpy(dtype=float), weights, higher_is_better=flags)
+            out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=members,
+                              weights=[round(float(w), 4) for w in weights], training_targets=len(usable))
     return out
 
 
