@@ -14,6 +14,8 @@ Accepted forms:
   read from the local torch.hub cache, never downloaded
   (:class:`~transferscope.extraction.torchvision_models.TorchvisionEncoder`);
 * ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors;
+* ``finetuned:TARGET:BASE``: the text encoder ``BASE`` fine-tuned here on the built-in target
+  ``TARGET`` (trained on first use, cached; :mod:`transferscope.extraction.finetuned`);
 * ``SPEC#COMPRESSION``: any of the above with its outputs truncated or quantised as a vector
   index stores them: ``st:PATH#pca128``, ``tfidf#prefix64+int8``, ``MODEL#binary``
   (:mod:`transferscope.extraction.compression`; the uncompressed features are cached once).
@@ -90,6 +92,10 @@ def build_encoder(
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,
                               "trust_remote_code": trust_remote_code, "cache_dir": cache_dir}
+    if text.startswith("finetuned:"):
+        from transferscope.extraction.finetuned import finetuned_model_dir
+
+        return HFEncoder(str(finetuned_model_dir(text, cache_dir=cache_dir)), name=text, **common)
     prefix, sep, rest = text.partition(":")
     if sep and prefix in ("hf", "st", "random") and rest:
         if prefix == "random":

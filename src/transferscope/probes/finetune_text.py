@@ -52,6 +52,7 @@ def finetune_text_probe(
     random_init: bool = False,
     seed: int = 0,
     device: str = "cpu",
+    save_to: str | None = None,
 ) -> ProbeResult:
     """Fine-tune a Hugging Face encoder with a new linear head; score it on the test split.
 
@@ -75,6 +76,9 @@ def finetune_text_probe(
         Fine-tune the architecture from a seeded random initialisation instead.
     seed : int, default=0
     device : str, default="cpu"
+    save_to : str, optional
+        Folder the fine-tuned encoder of the selected (lr, epoch) is saved to, with its tokenizer
+        (``save_pretrained``: a transformers model directory; the head is not saved).
 
     Returns
     -------
@@ -147,8 +151,14 @@ def finetune_text_probe(
             curves[f"{rate:g}"].append(val_acc)
             if best is None or val_acc > best[0]:
                 best = (val_acc, rate, epoch, predict(net, head, test))
+                if save_to is not None:
+                    best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
     assert best is not None
     _, rate, epoch, pred = best
+    if save_to is not None:
+        net.load_state_dict(best_state)
+        net.cpu().save_pretrained(save_to)
+        tokenizer.save_pretrained(save_to)
     metrics = classification_metrics(codes[test], pred)
     settings = {"probe": "finetune_text", "mode": mode, "k": k, "epochs": epochs, "lr_grid": lrs,
                 "lr": rate, "epoch": epoch, "batch_size": batch_size, "max_length": max_length,

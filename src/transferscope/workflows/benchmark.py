@@ -43,6 +43,7 @@ from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.checks import check_model
 from transferscope.extraction.encoder import Encoder
+from transferscope.extraction.finetuned import leaks_into
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
@@ -245,6 +246,11 @@ def run_benchmark(
             pending: list[tuple[Candidate, Encoder, str]] = []
             stale = 0
             for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
+                if leaks_into(spec.model, target):
+                    if log is not None:
+                        log(f"{target}: {spec.model} was fine-tuned on this target's inputs and labels; "
+                            "not evaluated on it")
+                    continue
                 cells = {key: cell_key(suite, data, estimators, encoder, spec.model, *key) for key in keys}
                 current.update(cells.values())
                 todo = [k for k in keys if not store.has_cell(suite.name, target, names[k], seed, key=cells[k])]

@@ -1,0 +1,122 @@
+"""Text encoders fine-tuned here on a built-in target: ``finetuned:TARGET:BASE``.
+
+``finetuned:vader-polarity:st:PATH`` is the encoder ``BASE`` (a local Hugging Face /
+sentence-transformers directory, with or without the ``st:`` / ``hf:`` prefix) after full
+fine-tuning on the built-in classification target ``TARGET``
+(:func:`~transferscope.probes.finetune_text.finetune_text_probe` on its seeded 60/20/20 split, the
+checkpoint of the best validation accuracy kept), saved under ``<cache>/finetuned/<key>/`` and
+read as a transformers model (``hf:``). The key hashes the base weights, the target's inputs and
+labels and every training setting, so a changed base or setting trains a new model; the entry is
+written to a temporary folder and renamed into place, so an interrupted training leaves nothing.
+
+Such an encoder has seen its source target's labels: a benchmark never evaluates it on that
+target, nor on a target with the same inputs (:func:`leaks_into`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from transferscope.errors import InputError
+
+__all__ = ["FINETUNE_SETTINGS", "FINETUNED_PREFIX", "parse_finetuned_spec", "finetuned_model_dir", "leaks_into"]
+
+FINETUNED_PREFIX = "finetuned:"
+#: How the sources are fine-tuned (full fine-tuning, AdamW, the best validation epoch kept).
+FINETUNE_SETTINGS: dict[str, Any] = {"mode": "full", "epochs": 2, "lr": [5e-5], "batch_size": 16, "max_length": 64,
+                                     "seed": 0}
+
+
+def parse_finetuned_spec(spec: str) -> tuple[str, str]:
+    """``"finetuned:TARGET:BASE"`` -> ``(TARGET, BASE)``; one InputError naming what is wrong.
+
+    Examples
+    --------
+    >>> parse_finetuned_spec("finetuned:vader-polarity:st:/models/minilm")
+    ('vader-polarity', 'st:/models/minilm')
+    """
+    from transferscope.datasets.builtin import BUILTIN_DATASETS
+
+    rest = spec.removeprefix(FINETUNED_PREFIX)
+    target, sep, base = rest.partition(":")
+    if not sep or not target or not base:
+        raise InputError(f"model {spec!r}: write finetuned:TARGET:BASE, e.g. finetuned:vader-polarity:st:PATH")
+    if target not in BUILTIN_DATASETS:
+        raise InputError(f"model {spec!r}: {target!r} is not a built-in dataset "
+                         f"({', '.join(sorted(BUILTIN_DATASETS))})")
+    return target, base
+
+
+def leaks_into(model: str, target: str) -> bool:
+    """Whether ``model`` was fine-tuned on ``target`` or on a dataset with the same inputs (e.g.
+    vader-polarity and vader-valence: the same words), so that its features have seen the target's
+    labels. Always False for a model that is not ``finetuned:``.
+
+    Examples
+    --------
+    >>> leaks_into("finetuned:vader-polarity:st:x", "vader-valence"), leaks_into("tfidf", "vader-valence")
+    (True, False)
+    """
+    if not model.startswith(FINETUNED_PREFIX):
+        return False
+    source, _ = parse_finetuned_spec(model)
+    if source == target:
+        return True
+    from transferscope.datasets.builtin import load_builtin
+
+    try:
+        a, b = load_builtin(source), load_builtin(target)
+    except InputError:
+        return False
+    inputs_a = {str(x) for x in a.inputs} if not hasattr(a.inputs, "shape") else None
+    inputs_b = {str(x) for x in b.inputs} if not hasattr(b.inputs, "shape") else None
+    if inputs_a is None or inputs_b is None:
+        return a.fingerprint() == b.fingerprint()
+    return len(inputs_a & inputs_b) >= 0.5 * min(len(inputs_a), len(inputs_b))
+
+
+def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of the model ``spec`` names (``finetuned:TARGET:BASE``), fine-tuning it first if absent."""
+    from transferscope.datasets.builtin import load_builtin
+    from transferscope.extraction.cache import default_cache_dir
+    from transferscope.extraction.hf import resolve_model_dir
+    from transferscope.extraction.specs import build_encoder
+    from transferscope.extraction.versions import library_versions
+    from transferscope.hashing import hash_fields
+
+    target, base = parse_finetuned_spec(spec)
+    data = load_builtin(target)
+    if data.task != "classification":
+        raise InputError(f"model {spec!r}: fine-tuning sources are classification targets; {target} is {data.task}")
+    path = base.split(":", 1)[1] if base.split(":", 1)[0] in ("st", "hf") else base
+    directory = Path(resolve_model_dir(path))
+    root = default_cache_dir(cache_dir)
+    key = hash_fields({"base": build_encoder(f"hf:{directory}", cache_dir=str(root)).identity(), "target": target,
+                       "data": data.fingerprint(), "settings": FINETUNE_SETTINGS,
+                       "torch": library_versions().get("torch"), "transformers": library_versions().get("transformers")})
+    entry = root / "finetuned" / key
+    if (entry / "meta.json").is_file() and (entry / "config.json").is_file():
+        return entry
+    from transferscope.probes.finetune_text import finetune_text_probe
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
+    try:
+        split = data.split(seed=FINETUNE_SETTINGS["seed"])
+        result = finetune_text_probe(str(directory), list(data.inputs), data.labels,
+                                     splits=(split.train, split.val, split.test), save_to=str(tmp),
+                                     **FINETUNE_SETTINGS)
+        (tmp / "meta.json").write_text(json.dumps({"spec": spec, "target": target, "base": str(directory),
+                                                   "test_accuracy": result.score, "settings": result.settings},
+                                                  default=str, indent=1), encoding="utf-8")
+        if entry.exists():  # a broken entry with the same key: replace it
+            shutil.rmtree(entry, ignore_errors=True)
+        os.replace(tmp, entry)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return entry
