@@ -20,6 +20,10 @@ Candidates: text targets: every layer of the local all-MiniLM-L6-v2 (mean and cl
 same architecture with random weights (mean), TF-IDF and hashing; digit targets: pixels, PCA,
 HOG, scattering and, with ``--zoo``, the penultimate layer of digit-zoo CNNs (trained on first use).
 
+Measured on 2026-12-02 (8 targets, 112 candidates, ``--max-samples 1000``, 36 min on 2 cores):
+mean absolute error 0.020 (naive: 0.036), leave-one-target-out coverage of the 80% interval 0.797
+(mean over targets; 0.786 pooled), 90%: 0.839, 95%: 0.943; cost 0.42 of the probe it predicts.
+
 Run: ``.venv/bin/python benchmarks/bench_prediction.py [--targets ...] [--zoo] [--output residuals.csv]``
 """
 
@@ -100,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", default=",".join(TEXT_TARGETS + DIGIT_TARGETS))
     parser.add_argument("--zoo", action="store_true", help="also digit-zoo CNNs (trained on first use)")
-    parser.add_argument("--max-samples", type=int, default=2000, help="stratified subsample of each target")
+    parser.add_argument("--max-samples", type=int, default=1000, help="stratified subsample of each target")
     parser.add_argument("--output", help="CSV of every candidate's truth, prediction and residual")
     args = parser.parse_args()
     frame = measure(args.targets.split(","), args.zoo, args.max_samples)

@@ -85,7 +85,7 @@ def rank(
         it cannot tell from the best), ``"linear"`` one seeded 60/20/20 split.
     predict : bool or float, default=False
         Also predict what the ``linear_cv`` probe would reach, from probes on subsamples
-        (learning-curve extrapolation, about a third of the probe's fits on large data), with an
+        (learning-curve extrapolation; measured, 0.42 of the probe's time), with an
         interval calibrated on the benchmark targets: ``True`` is the 80% interval, or give the
         level (0.8, 0.9, 0.95). Columns ``predicted_accuracy`` (``predicted_r2``) and its
         ``_low`` / ``_high`` bounds (:mod:`transferscope.probes.learning_curve`).

@@ -293,10 +293,14 @@ def _expand(text: str) -> str:
 #: Compressions of MiniLM's sentence embedding in the text suite (:mod:`transferscope.extraction.compression`).
 COMPRESSED_VARIANTS = ("prefix64", "prefix128", "prefix256", "pca64", "pca128", "pca256", "int8", "binary")
 
+#: Classification targets MiniLM is fine-tuned on as sources (:mod:`transferscope.extraction.finetuned`).
+FINETUNED_SOURCES = ("sentence-polarity", "word-language", "vader-polarity")
+
 TEXT_SUITE: dict[str, Any] = {
     "name": "text",
     "description": "Every layer and pooling of the shipped MiniLM encoder, its sentence embedding truncated "
-                   "(prefix, PCA) and quantised (int8, binary), the same architecture with random weights, "
+                   "(prefix, PCA) and quantised (int8, binary), MiniLM fine-tuned on each other target, the same "
+                   "architecture with random weights, "
                    "TF-IDF+SVD and hashing baselines, on four real text tasks.",
     "candidates": [
         {"model": "st:{minilm}", "layers": "all", "poolings": ["mean", "cls", "max", "last"]},
@@ -306,13 +310,18 @@ TEXT_SUITE: dict[str, Any] = {
         # The sentence embedding as a vector index would store it: Matryoshka-style prefixes, PCA
         # (fitted on the target's inputs, no labels), int8 and binary codes.
         *({"model": f"st:{{minilm}}#{c}", "layers": ["output"]} for c in COMPRESSED_VARIANTS),
+        # MiniLM fine-tuned here on each classification target: a source for the other targets
+        # (never scored on its own target, nor on one with the same inputs).
+        *({"model": f"finetuned:{t}:st:{{minilm}}", "layers": "last"} for t in FINETUNED_SOURCES),
     ],
     "targets": ["sentence-polarity", "word-language", "vader-polarity", "vader-valence"],
     "estimators": "all",
     "exclude": ["nleep", "pactran", "cv_probe"],  # minutes per cell at N = 7,520; run them by name
+    "probe": "linear_cv",  # the ground truth with its noise: 5 x 2-fold repeated splits
     # Static baseline: parameter count (22.7 M for the MiniLM architecture, 0 for the baselines).
     "priors": {"st:{minilm}": 22.7e6, "random:{minilm}": 22.7e6, "tfidf": 0.0, "hashing": 0.0,
-               **{f"st:{{minilm}}#{c}": 22.7e6 for c in COMPRESSED_VARIANTS}},
+               **{f"st:{{minilm}}#{c}": 22.7e6 for c in COMPRESSED_VARIANTS},
+               **{f"finetuned:{t}:st:{{minilm}}": 22.7e6 for t in FINETUNED_SOURCES}},
 }
 
 VISION_SUITE: dict[str, Any] = {
