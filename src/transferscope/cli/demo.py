@@ -36,7 +36,9 @@ def demo_command(
     random weights, and TF-IDF+SVD on real labelled text, and shows how well each
     estimator predicts the measured linear probe.
     """
-    from transferscope.workflows.demo import run_demo
+    import numpy as np
+
+    from transferscope.workflows.demo import AGREEMENT_METHODS, run_demo
     from transferscope.workflows.results import write_table
 
     with handle_errors():
@@ -53,9 +55,14 @@ def demo_command(
             for note in table.attrs.get("warnings", []):
                 console.print(f"  note: {escape(note)}", style="yellow", highlight=False)
         agreement = result.agreement.drop(columns=["task"])
-        print_table(agreement, title="How well each estimator predicts the probe ranking "
-                    "(weighted Kendall tau, Kendall tau: higher is better; regret@1: probe score lost "
-                    "by trusting the estimator's top pick)", digits=3)
+        for method in AGREEMENT_METHODS:
+            agreement[method] = [("nan" if not np.isfinite(v) else f"{v:.3f} [{lo:.2f}, {hi:.2f}]")
+                                 for v, lo, hi in zip(agreement[method], agreement[f"{method}_low"],
+                                                      agreement[f"{method}_high"], strict=True)]
+            agreement = agreement.drop(columns=[f"{method}_low", f"{method}_high"])
+        print_table(agreement, title="How well each estimator predicts the probe ranking, with 95% bootstrap "
+                    "intervals over the candidates and the probe's splits (weighted Kendall tau, Kendall tau: "
+                    "higher is better; regret@1: probe score lost by trusting the estimator's top pick)", digits=3)
         if result.layer_similarity is not None:
             print_table(result.layer_similarity.reset_index(names=""), digits=3,
                         title=f"How the layers of MiniLM-L6 differ: linear CKA between layers on "

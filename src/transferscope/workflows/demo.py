@@ -22,7 +22,7 @@ import pandas as pd
 
 from transferscope.datasets.builtin import load_builtin
 from transferscope.errors import MissingExtraError
-from transferscope.metrics.ranking import rank_correlation
+from transferscope.metrics.ranking import rank_correlation_ci
 from transferscope.workflows.candidates import ExtractionOptions
 from transferscope.workflows.compare import compare
 from transferscope.workflows.rank import rank
@@ -30,6 +30,10 @@ from transferscope.workflows.rank import rank
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
 
 DEMO_DATASETS = ("sentence-polarity", "word-language", "vader-polarity", "vader-valence")
+#: Agreement measures of the demo, each with a 95% bootstrap interval over the candidates and the
+#: probe's splits (:func:`~transferscope.metrics.ranking.rank_correlation_ci`).
+AGREEMENT_METHODS = ("weighted_kendall", "kendall", "regret@1")
+AGREEMENT_BOOTSTRAPS = 500
 
 
 def demo_model_path() -> str:
@@ -100,16 +104,21 @@ def run_demo(
         table["candidate"] = table["model"] + " | " + table["layer"]
         truth_col = "probe_accuracy" if data.task == "classification" else "probe_r2"
         truth = table[truth_col].to_numpy()
+        per_split = table.attrs.get("probe_split_scores")
+        per_split = None if per_split is None else np.asarray(per_split, dtype=float)
         for metric in metrics:
             scores = table[metric].to_numpy()
+            measures: dict[str, Any] = {}
+            for method in AGREEMENT_METHODS:
+                value, low, high = rank_correlation_ci(scores, truth, method=method, truth_splits=per_split,
+                                                       n_boot=AGREEMENT_BOOTSTRAPS, seed=seed)
+                measures.update({method: value, f"{method}_low": low, f"{method}_high": high})
             agreement_rows.append({
                 "dataset": name,
                 "task": data.task,
                 "n": len(data),
                 "metric": metric,
-                "weighted_kendall": rank_correlation(scores, truth, method="weighted_kendall"),
-                "kendall": rank_correlation(scores, truth, method="kendall"),
-                "regret@1": rank_correlation(scores, truth, method="regret@1"),
+                **measures,
                 "top_pick": table.loc[int(np.argmax(scores)), "candidate"],
                 "best_by_probe": table.loc[int(np.argmax(truth)), "candidate"],
             })

@@ -24,12 +24,18 @@ def ranked_table(scores: Scores, by: str) -> pd.DataFrame:
     """``scores`` as a table sorted by the column ``by`` (best first, ties in candidate order), with a
     ``rank`` column first and the warnings in ``table.attrs["warnings"]``. With a probe measured
     with its standard error, ``probe_tied_with_best`` marks the candidates it cannot tell from
-    the best one (:func:`~transferscope.workflows.scoring.tied_with_best`)."""
+    the best one (:func:`~transferscope.workflows.scoring.tied_with_best`), and
+    ``table.attrs["probe_split_scores"]`` holds its per-split values (candidates x splits, in the
+    table's order) for intervals that include the ground truth's noise."""
     table = scores.to_frame().sort_values(by, ascending=False, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     headline = next((f"probe_{r.probe.metric}" for r in scores.rows if r.probe is not None), None)
     if headline is not None and f"{headline}_se" in table:
         table["probe_tied_with_best"] = tied_with_best(table[headline], table[f"{headline}_se"])
+    by_name = {r.candidate.name: r.probe.settings.get("split_scores") for r in scores.rows if r.probe is not None}
+    splits = [by_name.get(name) for name in table["candidate"]]
+    if splits and all(isinstance(v, list) and len(v) == len(splits[0]) for v in splits):
+        table.attrs["probe_split_scores"] = [list(map(float, v)) for v in splits]  # lists: pandas compares attrs
     table.attrs["warnings"] = list(scores.warnings)
     return table
 
