@@ -34,6 +34,7 @@ _HOMES = {
     "linear_probe": "linear",
     "linear_cv_probe": "repeated",
     "corrected_standard_error": "repeated",
+    "split_triples": "repeated",
     "mlp_probe": "mlp",
     "ncm_probe": "ncm",
     "similarity_spearman": "similarity",

@@ -113,8 +113,8 @@ def prediction_interval(value: float, scale: float, *, level: float = 0.8, metri
 
     Examples
     --------
-    >>> prediction_interval(0.8, 0.02, quantiles={0.1: -1.0, 0.9: 1.5})
-    (0.78, 0.83)
+    >>> prediction_interval(0.75, 0.25, quantiles={0.1: -1.0, 0.9: 0.5})
+    (0.5, 0.875)
     """
     table = RESIDUAL_QUANTILES if quantiles is None else quantiles
     lo_p, hi_p = round((1 - level) / 2, 6), round((1 + level) / 2, 6)
@@ -189,13 +189,9 @@ def predict_probe_score(
     """
     # scikit-learn only when a prediction is computed: a cached rerun reads the interval without it
     from transferscope.probes.linear import linear_probe
-    from transferscope.probes.repeated import corrected_standard_error
+    from transferscope.probes.repeated import corrected_standard_error, split_triples
 
-    triples = [tuple(getattr(s, name) for name in ("train", "val", "test")) if hasattr(s, "test") else tuple(s)
-               for s in splits]
-    if len(triples) < 2 or any(len(t) != 3 for t in triples):
-        raise InputError("splits must be at least two (train, val, test) index triples, "
-                         "e.g. Dataset.repeated_splits()")
+    triples = split_triples(splits)
     fracs = sorted(float(f) for f in fractions)
     if len(fracs) < 2 or len(set(fracs)) < len(fracs) or not all(0 < f < 1 for f in fracs):
         raise InputError(f"fractions must be at least two distinct shares in (0, 1), got {list(fractions)!r}")

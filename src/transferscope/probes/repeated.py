@@ -28,7 +28,24 @@ import numpy as np
 from transferscope.errors import InputError
 from transferscope.probes.linear import ProbeResult, linear_probe
 
-__all__ = ["linear_cv_probe", "corrected_standard_error"]
+__all__ = ["linear_cv_probe", "corrected_standard_error", "split_triples"]
+
+
+def split_triples(splits: Sequence[Any]) -> list[tuple[Any, Any, Any]]:
+    """``splits`` (``Splits`` objects or (train, val, test) tuples) as a list of index triples;
+    one InputError unless there are at least two.
+
+    Examples
+    --------
+    >>> split_triples([([0], [1], [2]), ([1], [2], [0])])[1]
+    ([1], [2], [0])
+    """
+    triples = [tuple(getattr(s, name) for name in ("train", "val", "test")) if hasattr(s, "test") else tuple(s)
+               for s in splits]
+    if len(triples) < 2 or any(len(t) != 3 for t in triples):
+        raise InputError("splits must be at least two (train, val, test) index triples, "
+                         "e.g. Dataset.repeated_splits()")
+    return triples  # type: ignore[return-value]
 
 
 def corrected_standard_error(scores: Any, *, n_train: int, n_test: int) -> float:
@@ -82,11 +99,7 @@ def linear_cv_probe(
     >>> result.metric, len(result.settings["split_scores"]), 0 < result.metrics["accuracy_se"] < 0.2
     ('accuracy', 4, True)
     """
-    triples = [tuple(getattr(s, name) for name in ("train", "val", "test")) if hasattr(s, "test") else tuple(s)
-               for s in splits]
-    if len(triples) < 2 or any(len(t) != 3 for t in triples):
-        raise InputError("splits must be at least two (train, val, test) index triples, "
-                         "e.g. Dataset.repeated_splits()")
+    triples = split_triples(splits)
     results = [linear_probe(features, labels, splits=t, task=task) for t in triples]
     metric = results[0].metric
     scores = [r.score for r in results]
