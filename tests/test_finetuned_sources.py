@@ -26,8 +26,12 @@ def test_finetuned_encoder_is_trained_once_and_differs_from_its_base(tmp_path, t
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
+    from transferscope.workflows.candidates import ExtractionOptions
+
     spec = f"finetuned:sentence-polarity:{tiny_bert_dir}"
-    enc = build_encoder(spec, cache_dir=str(tmp_path))
+    with pytest.raises(InputError, match="not fine-tuned yet"):  # the extraction layer never trains
+        build_encoder(spec, cache_dir=str(tmp_path))
+    enc = ExtractionOptions(cache_dir=str(tmp_path)).encoder(spec)
     entry = next((tmp_path / "finetuned").iterdir())
     meta = json.loads((entry / "meta.json").read_text())
     assert meta["target"] == "sentence-polarity" and 0 <= meta["test_accuracy"] <= 1
@@ -42,7 +46,8 @@ def test_finetuned_encoder_is_trained_once_and_differs_from_its_base(tmp_path, t
         raise AssertionError("trained again")
 
     monkeypatch.setattr("transferscope.probes.finetune_text.finetune_text_probe", no_training)
-    assert build_encoder(spec, cache_dir=str(tmp_path)).path == enc.path  # read from the cache
+    assert ExtractionOptions(cache_dir=str(tmp_path)).encoder(spec).path == enc.path  # read from the cache
+    assert build_encoder(spec + "#int8", cache_dir=str(tmp_path)).inner.path == enc.path
     assert not [p for p in (tmp_path / "finetuned").iterdir() if p.name.startswith(".")]  # no temporary left
 
 

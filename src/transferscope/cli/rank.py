@@ -27,7 +27,6 @@ from transferscope.cli._common import (
     split_list,
 )
 from transferscope.errors import InputError
-from transferscope.probes.learning_curve import PREDICTION_LEVELS
 
 __all__ = ["rank_command"]
 
@@ -71,6 +70,7 @@ def rank_command(
 
       transferscope rank --dataset vader-polarity --model tfidf --model hashing --predict --probe
     """
+    from transferscope.probes.learning_curve import PREDICTION_LEVELS
     from transferscope.workflows.labels import short_candidates
     from transferscope.workflows.results import write_table
 

@@ -15,16 +15,14 @@ target, nor on a target with the same inputs (:func:`leaks_into`).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from transferscope.errors import InputError
 
-__all__ = ["FINETUNE_SETTINGS", "FINETUNED_PREFIX", "parse_finetuned_spec", "finetuned_model_dir", "leaks_into"]
+__all__ = ["FINETUNE_SETTINGS", "FINETUNED_PREFIX", "parse_finetuned_spec", "finetuned_entry", "finetuned_model_dir",
+           "leaks_into"]
 
 FINETUNED_PREFIX = "finetuned:"
 #: How the sources are fine-tuned (full fine-tuning, AdamW, the best validation epoch kept).
@@ -80,8 +78,9 @@ def leaks_into(model: str, target: str) -> bool:
     return len(inputs_a & inputs_b) >= 0.5 * min(len(inputs_a), len(inputs_b))
 
 
-def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The folder of the model ``spec`` names (``finetuned:TARGET:BASE``), fine-tuning it first if absent."""
+def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
+    """The cache folder of the model ``spec`` names (``finetuned:TARGET:BASE``), whether or not it
+    is trained yet, and what training it needs (``target``, ``base`` directory, ``root``)."""
     from transferscope.datasets.builtin import load_builtin
     from transferscope.extraction.cache import default_cache_dir
     from transferscope.extraction.hf import resolve_model_dir
@@ -99,24 +98,15 @@ def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None =
     key = hash_fields({"base": build_encoder(f"hf:{directory}", cache_dir=str(root)).identity(), "target": target,
                        "data": data.fingerprint(), "settings": FINETUNE_SETTINGS,
                        "torch": library_versions().get("torch"), "transformers": library_versions().get("transformers")})
-    entry = root / "finetuned" / key
+    return root / "finetuned" / key, {"target": target, "base": directory, "data": data}
+
+
+def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The trained folder of ``spec``; one InputError when it is not trained yet (training is a
+    probe, above this layer: :func:`transferscope.workflows.finetuned_sources.ensure_finetuned`,
+    which every command calls before it builds the encoder)."""
+    entry, _ = finetuned_entry(spec, cache_dir=cache_dir)
     if (entry / "meta.json").is_file() and (entry / "config.json").is_file():
         return entry
-    from transferscope.probes.finetune_text import finetune_text_probe
-
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
-    try:
-        split = data.split(seed=FINETUNE_SETTINGS["seed"])
-        result = finetune_text_probe(str(directory), list(data.inputs), data.labels,
-                                     splits=(split.train, split.val, split.test), save_to=str(tmp),
-                                     **FINETUNE_SETTINGS)
-        (tmp / "meta.json").write_text(json.dumps({"spec": spec, "target": target, "base": str(directory),
-                                                   "test_accuracy": result.score, "settings": result.settings},
-                                                  default=str, indent=1), encoding="utf-8")
-        if entry.exists():  # a broken entry with the same key: replace it
-            shutil.rmtree(entry, ignore_errors=True)
-        os.replace(tmp, entry)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return entry
+    raise InputError(f"model {spec!r} is not fine-tuned yet in this cache; "
+                     "transferscope.workflows.finetuned_sources.ensure_finetuned(spec) trains it")

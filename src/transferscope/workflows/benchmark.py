@@ -51,6 +51,7 @@ from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_co
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
+from transferscope.workflows.finetuned_sources import ensure_finetuned
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.scoring import CandidateScores, Scorer
 from transferscope.workflows.store import ResultStore
@@ -171,6 +172,7 @@ def _encoder(spec_model: str, seed: int, cache_dir: str | None, memo: dict[tuple
     key = (spec_model, seed)
     if key in memo:
         return memo[key]
+    ensure_finetuned(spec_model, cache_dir=cache_dir)  # a finetuned: source is trained first
     encoder = build_encoder(spec_model, seed=seed, cache_dir=cache_dir)
     if getattr(encoder, "adapter", "") == "torchvision":
         memo[key] = encoder

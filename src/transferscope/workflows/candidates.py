@@ -92,6 +92,10 @@ class ExtractionOptions:
 
     def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
         """:func:`~transferscope.extraction.specs.build_encoder` with these options."""
+        if isinstance(spec, str):
+            from transferscope.workflows.finetuned_sources import ensure_finetuned
+
+            ensure_finetuned(spec, cache_dir=self.cache_dir)  # a finetuned: source is trained first
         return build_encoder(spec, seed=seed, max_length=self.max_length, batch_size=self.batch_size,
                              device=self.device, trust_remote_code=self.trust_remote_code, cache_dir=self.cache_dir,
                              use_cache=self.use_cache)
