@@ -36,10 +36,8 @@ def demo_command(
     random weights, and TF-IDF+SVD on real labelled text, and shows how well each
     estimator predicts the measured linear probe.
     """
-    import numpy as np
-
     from transferscope.workflows.demo import AGREEMENT_METHODS, run_demo
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
@@ -56,9 +54,8 @@ def demo_command(
                 console.print(f"  note: {escape(note)}", style="yellow", highlight=False)
         agreement = result.agreement.drop(columns=["task"])
         for method in AGREEMENT_METHODS:
-            agreement[method] = [("nan" if not np.isfinite(v) else f"{v:.3f} [{lo:.2f}, {hi:.2f}]")
-                                 for v, lo, hi in zip(agreement[method], agreement[f"{method}_low"],
-                                                      agreement[f"{method}_high"], strict=True)]
+            agreement[method] = [interval_text(v, lo, hi) for v, lo, hi in zip(
+                agreement[method], agreement[f"{method}_low"], agreement[f"{method}_high"], strict=True)]
             agreement = agreement.drop(columns=[f"{method}_low", f"{method}_high"])
         print_table(agreement, title="How well each estimator predicts the probe ranking, with 95% bootstrap "
                     "intervals over the candidates and the probe's splits (weighted Kendall tau, Kendall tau: "

@@ -72,7 +72,7 @@ def rank_command(
     """
     from transferscope.probes.learning_curve import PREDICTION_LEVELS
     from transferscope.workflows.labels import short_candidates
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
@@ -105,20 +105,15 @@ def rank_command(
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
         shown = shown.drop(columns=[c for c in ("model", "layer", "pooling") if c in shown])
-        shown = _with_prediction_intervals(shown)
+        for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
+            # the predicted column shown as value [low, high]; --output keeps the three columns
+            text = [interval_text(v, lo, hi, bound_digits=3) for v, lo, hi in
+                    zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
+            shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
         print_table(shown, title="Ranking (best first)")
         if output is not None:
             written = write_table(table, output)
             err_console.print(f"wrote {written}")
-
-
-def _with_prediction_intervals(table):  # type: ignore[no-untyped-def]
-    """The ``predicted_<metric>`` column shown as ``value [low, high]``, its bound columns dropped."""
-    for name in [c for c in table.columns if c.startswith("predicted_") and f"{c}_low" in table]:
-        text = [f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in
-                zip(table[name], table[f"{name}_low"], table[f"{name}_high"], strict=True)]
-        table = table.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
-    return table
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

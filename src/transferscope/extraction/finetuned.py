@@ -15,6 +15,7 @@ target, nor on a target with the same inputs (:func:`leaks_into`).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,12 @@ def leaks_into(model: str, target: str) -> bool:
     if not model.startswith(FINETUNED_PREFIX):
         return False
     source, _ = parse_finetuned_spec(model)
-    if source == target:
-        return True
+    return source == target or _same_inputs(source, target)
+
+
+@functools.lru_cache(maxsize=None)
+def _same_inputs(source: str, target: str) -> bool:
+    """Whether two built-in datasets share most of their inputs (computed once per pair)."""
     from transferscope.datasets.builtin import load_builtin
 
     try:
@@ -80,7 +85,7 @@ def leaks_into(model: str, target: str) -> bool:
 
 def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
     """The cache folder of the model ``spec`` names (``finetuned:TARGET:BASE``), whether or not it
-    is trained yet, and what training it needs (``target``, ``base`` directory, ``root``)."""
+    is trained yet, and what training it needs (``target``, the ``base`` directory, the ``data``)."""
     from transferscope.datasets.builtin import load_builtin
     from transferscope.extraction.cache import default_cache_dir
     from transferscope.extraction.hf import resolve_model_dir

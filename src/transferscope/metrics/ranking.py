@@ -218,17 +218,25 @@ def mean_rank(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
     >>> mean_rank([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]]).tolist()
     [3.0, 1.0, 2.0]
     """
+    matrix = np.asarray(scores, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[1] < 1:
+        raise InputError(f"scores must be a (candidates x estimators) matrix with at least 2 rows, got {matrix.shape}")
+    return _column_ranks(matrix, higher_is_better).mean(axis=1)
+
+
+def _column_ranks(matrix: np.ndarray, higher_is_better: Any) -> np.ndarray:
+    """Ranks 1..n of each column of a (candidates x estimators) ``matrix``, oriented so higher is
+    better (``higher_is_better``: one flag per column), ties sharing their mean rank, NaN worst."""
     from scipy.stats import rankdata
 
-    matrix = np.asarray(scores, dtype=float)
-    if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.shape[1] < 1:
+    if matrix.ndim != 2 or matrix.shape[0] < 2:
         raise InputError(f"scores must be a (candidates x estimators) matrix with at least 2 rows, got {matrix.shape}")
     signs = np.ones(matrix.shape[1]) if higher_is_better is None else np.where(np.asarray(higher_is_better), 1.0, -1.0)
     if signs.shape != (matrix.shape[1],):
         raise InputError(f"higher_is_better must hold one flag per column ({matrix.shape[1]}), got {signs.shape[0]}")
     oriented = matrix * signs
     oriented = np.where(np.isfinite(oriented), oriented, -np.inf)  # a NaN is the worst score
-    return rankdata(oriented, axis=0).mean(axis=1)
+    return rankdata(oriented, axis=0)
 
 
 def rank_scale(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
@@ -240,18 +248,10 @@ def rank_scale(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
     >>> rank_scale([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]], higher_is_better=[True, False]).tolist()
     [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
     """
-    from scipy.stats import rankdata
-
     matrix = np.asarray(scores, dtype=float)
     if matrix.ndim == 1:
         matrix = matrix[:, None]
-    if matrix.ndim != 2 or matrix.shape[0] < 2:
-        raise InputError(f"scores must be a (candidates x estimators) matrix with at least 2 rows, got {matrix.shape}")
-    signs = np.ones(matrix.shape[1]) if higher_is_better is None else np.where(np.asarray(higher_is_better), 1.0, -1.0)
-    if signs.shape != (matrix.shape[1],):
-        raise InputError(f"higher_is_better must hold one flag per column ({matrix.shape[1]}), got {signs.shape[0]}")
-    oriented = np.where(np.isfinite(matrix * signs), matrix * signs, -np.inf)
-    return (rankdata(oriented, axis=0) - 1.0) / (matrix.shape[0] - 1.0)
+    return (_column_ranks(matrix, higher_is_better) - 1.0) / (matrix.shape[0] - 1.0)
 
 
 def learn_rank_weights(blocks: Any, *, higher_is_better: Any = None, alpha: float = 1.0) -> np.ndarray:

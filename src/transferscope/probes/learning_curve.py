@@ -226,12 +226,11 @@ def predict_probe_score(
     mean_scores = np.mean([c[1][-k:] for c in curves], axis=0)
     full = float(np.mean([c[2] for c in curves]))
     curve = fit_learning_curve(sizes[-k:], 1.0 - mean_scores)
-    value = 1.0 - curve.error(full)
+    value = 1.0 - curve.error(full)  # < 1: the fitted error is positive
     # Per-split extrapolations with the pooled exponent: the prediction's own noise.
     per_split = [1.0 - (1.0 - c[1][-1]) * (c[2] / c[0][-1]) ** (-curve.c) for c in curves]
     n_test = int(np.mean([c[3] for c in curves]))
     scale = max(corrected_standard_error(per_split, n_train=int(full), n_test=n_test), 1.0 / n_test)
-    value = float(min(value, 1.0))
     low, high = prediction_interval(value, scale, level=level, metric=metric, quantiles=quantiles)
     settings = {"predictor": "learning_curve", "fractions": fracs, "n_splits": len(used), "sizes": sizes.tolist(),
                 "curve_scores": mean_scores.tolist(), "exponent": curve.c, "full_size": full,

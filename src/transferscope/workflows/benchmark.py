@@ -52,6 +52,7 @@ from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.finetuned_sources import ensure_finetuned
+from transferscope.workflows.results import interval_text
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.scoring import CandidateScores, Scorer
 from transferscope.workflows.store import ResultStore
@@ -537,4 +538,4 @@ def _cell_text(intervals: pd.DataFrame, estimator: str, target: str) -> str:
     if (estimator, target) not in intervals.index:
         return ""
     value, low, high = intervals.loc[(estimator, target)]
-    return "nan" if not np.isfinite(value) else f"{value:.3f} [{low:.2f}, {high:.2f}]"
+    return interval_text(value, low, high)

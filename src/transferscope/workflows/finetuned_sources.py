@@ -23,7 +23,7 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     """Fine-tune the model ``spec`` names if it is ``finetuned:...`` (also under a ``#compression``)
     and not trained yet; its folder, or None for any other spec."""
     text = spec.strip() if isinstance(spec, str) else ""
-    base = text.rpartition(COMPRESSION_SEPARATOR)[0] or text if COMPRESSION_SEPARATOR in text else text
+    base = text.rpartition(COMPRESSION_SEPARATOR)[0] or text  # "A#int8" -> "A"; "A" -> "A"
     if not base.startswith(finetuned.FINETUNED_PREFIX):
         return None
     entry, need = finetuned.finetuned_entry(base, cache_dir=cache_dir)

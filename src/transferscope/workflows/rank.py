@@ -151,18 +151,12 @@ def rank(
     return ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
 
 
-def _predict_level(predict: Any) -> float | None:
-    """``predict`` as an interval level: True -> 0.8, False -> None, a level kept."""
-    from transferscope.probes.learning_curve import PREDICTION_LEVELS
-
+def _predict_level(predict: Any) -> Any:
+    """``predict`` as an interval level: True -> 0.8, False -> None; a level is passed on to the
+    :class:`Scorer`, which checks it."""
     if predict is False or predict is None:
         return None
-    if predict is True:
-        return 0.8
-    if isinstance(predict, (int, float)) and float(predict) in PREDICTION_LEVELS:
-        return float(predict)
-    raise InputError(f"predict must be True, False or an interval level among "
-                     f"{', '.join(map(str, PREDICTION_LEVELS))}, got {predict!r}")
+    return 0.8 if predict is True else predict
 
 
 def _predict_splits(dataset: Dataset, seed: int, level: float | None, protocol: str | None, splits: Any) -> Any:

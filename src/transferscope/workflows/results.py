@@ -6,13 +6,28 @@ import os
 import secrets
 from pathlib import Path
 
+import math
+
 import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["write_table", "OUTPUT_SUFFIXES"]
+__all__ = ["write_table", "interval_text", "OUTPUT_SUFFIXES"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def interval_text(value: float, low: float, high: float, *, bound_digits: int = 2) -> str:
+    """``value [low, high]`` as the tables print it (``nan`` for an undefined value).
+
+    Examples
+    --------
+    >>> interval_text(0.7512, 0.6, 0.83), interval_text(float("nan"), 0, 1)
+    ('0.751 [0.60, 0.83]', 'nan')
+    """
+    if not math.isfinite(value):
+        return "nan"
+    return f"{value:.3f} [{low:.{bound_digits}f}, {high:.{bound_digits}f}]"
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
