@@ -131,3 +131,27 @@ def test_select_cli_says_when_the_budget_measured_nothing(tmp_path):
                                       "--cache-dir", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
     assert "not measured" in result.stdout and "nan" not in result.stdout.split("Pick:")[1]
+
+
+def test_select_fine_tunes_the_best_models_and_skips_fixed_extractors(tmp_path, tiny_bert_dir):
+    from transferscope.datasets import load_builtin
+    from transferscope.extraction.specs import build_encoder
+    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.finetuning import finetune_transfer
+
+    data = load_builtin("sentence-polarity").subsample(60, seed=0)
+    options = {"epochs": 1, "lr": [1e-3]}
+    choice = ts.select(dataset=data, models=[str(tiny_bert_dir), "tfidf"], layers="last", finetune=2,
+                       finetune_options=options, extraction=ExtractionOptions(cache_dir=str(tmp_path)), n_jobs=1)
+    assert any("fixed extractor" in line for line in choice.log)  # tfidf has no weights
+    (tuned,) = choice.finetuned
+    assert "tfidf" not in tuned and choice.finetune_pick == tuned
+    split = data.repeated_splits(seed=0)[0]
+    alone = finetune_transfer(build_encoder(str(tiny_bert_dir)), data, (split.train, split.val, split.test),
+                              seed=0, options=options, cache=None)  # no cache: computed again, same seed
+    assert choice.finetuned[tuned] == pytest.approx(alone["value"], abs=1e-12)
+    row = choice.table.set_index("candidate").loc[tuned]
+    assert row["finetune_score"] == choice.finetuned[tuned] and np.isfinite(row["probe_split1"])
+    assert np.isnan(choice.table.set_index("candidate").loc["tfidf-svd | tfidf-svd | none", "finetune_score"])
+    with pytest.raises(InputError, match="finetune must be"):
+        ts.select(dataset=data, models=["tfidf", "hashing"], finetune=-1)

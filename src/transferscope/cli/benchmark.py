@@ -64,8 +64,10 @@ def benchmark_command(
             table = aggregate_table(result.meta, method)
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                               f"in {results.path}", highlight=False)
+            truths = sorted({str(s["truth"]) for s in result.meta["settings"]}) if not result.meta.empty else []
             print_table(interval_display(result.meta, method), digits=3,
-                        title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}), "
+                        title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}"
+                        f"{': ' + ', '.join(truths) if truths else ''}), "
                         "per target with its 95% bootstrap interval (static = the suite's prior per model)")
             if output is not None:
                 write_table(table, output)

@@ -39,6 +39,7 @@ def select_command(
     pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
     metric: Annotated[str, typer.Option(help="Comma-separated cheap estimators that order the candidates.")] = "logme,knn",
     budget: Annotated[Optional[str], typer.Option(help="Probing budget: a duration (90s, 10m, 1h) or a number of probe fits; no limit when omitted.")] = None,
+    finetune: Annotated[int, typer.Option(min=0, help="Fine-tune the models of this many of the best probed candidates on the first split (their test scores beside the probe's).")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every candidate's row to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -72,7 +73,7 @@ def select_command(
         ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
                               quiet=quiet)
         choice = select(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=split_list([metric]),
-                        budget=limit, seed=seed, extraction=extraction)
+                        budget=limit, seed=seed, extraction=extraction, finetune=finetune)
         if not quiet:
             for line in choice.log:
                 err_console.print(line, highlight=False)
@@ -90,5 +91,8 @@ def select_command(
         typer.echo(f"  cost: {choice.fits} probe fits of {choice.exhaustive_fits} for probing every candidate on "
                    f"every split ({100 * choice.cost_share:.0f}%), {choice.seconds:.1f} s"
                    + ("; stopped by the budget" if choice.stopped_by_budget else ""))
+        if choice.finetune_pick is not None:
+            typer.echo(f"  fine-tuned: {short[choice.finetune_pick]} is best after fine-tuning, "
+                       f"{choice.finetuned[choice.finetune_pick]:.4f} on split 1 (one split, no interval)")
         if output is not None:
             err_console.print(f"wrote {write_table(choice.table, output)}")

@@ -2,7 +2,8 @@
 
 The unit of work is a cell (suite, target, candidate, seed): features from the
 feature cache, every applicable estimator, the ground truth (a probe, fine-tuning,
-or the published fine-tuning accuracy of ``probe: published``). Each finished
+the published fine-tuning accuracy of ``probe: published``, or for a word-similarity
+target the Spearman of the pair cosines, :mod:`~transferscope.workflows.pair_targets`). Each finished
 cell is written to the results store in one transaction; a rerun skips cells
 already there, so an interrupted run resumes. Meta-evaluation (per target and
 estimator: weighted Kendall tau, Kendall tau, regret@1, top-1 hit against the
@@ -52,6 +53,8 @@ from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.finetuned_sources import ensure_finetuned
+from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 from transferscope.workflows.results import interval_text
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
 from transferscope.workflows.scoring import CandidateScores, Scorer
@@ -234,19 +237,23 @@ def run_benchmark(
     published = suite.probe == "published"
     for seed in suite.seeds:
         for target in suite.targets:
-            data = load_target(suite, target)
-            if suite.max_samples is not None:
+            pair_target = load_pair_target(target) if is_pair_target(target) else None
+            data = load_target(suite, target) if pair_target is None else pair_target.pairs
+            if suite.max_samples is not None and pair_target is None:  # rated pairs are few: all kept
                 data = data.subsample(int(suite.max_samples), seed=seed)
             if data.task == "multilabel":
                 data = _varying_label_columns(data, log)
             estimators = suite_estimators(suite, data.task)
             if log is not None:
                 log(f"{target}: {len(data)} samples, {data.task}, {len(estimators)} estimators")
+            own_truth = published or pair_target is not None  # no probe: the truth is computed below
             scorer = Scorer(estimators, task=data.task, cache=scores, n_jobs=n_jobs, backend=backend,
-                            on_error="nan", probe=None if published else (
+                            on_error="nan", probe=None if own_truth else (
                                 suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear"),
-                            splits=None if published else _splits(data, seed, suite.probe))
-            pending: list[tuple[Candidate, Encoder, str]] = []
+                            splits=None if own_truth else _splits(data, seed, suite.probe))
+            items, fingerprint = ((data.inputs, data.fingerprint()) if pair_target is None
+                                  else (pair_target.words, pair_target.words_fingerprint))
+            pending: list[tuple[Candidate, Encoder, str, dict[str, Any] | None]] = []
             stale = 0
             for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
                 if leaks_into(spec.model, target):
@@ -261,22 +268,29 @@ def run_benchmark(
                 skipped += len(keys) - len(todo)
                 if not todo:
                     continue
-                got = encoder_candidates(encoder, data.inputs, data.fingerprint(),
+                got = encoder_candidates(encoder, items, fingerprint,
                                          layers=list(dict.fromkeys(k[0] for k in todo)), poolings=spec.poolings,
                                          with_head=scorer.needs_source_probs, cache=cache, progress=progress,
                                          spec=spec.model, backend=backend, seed=seed)
                 by_key = {(c.layer, c.pooling): c for c in got}
-                pending.extend((by_key[key], encoder, cells[key]) for key in todo)
+                for key in todo:
+                    cand, truth = by_key[key], None
+                    if pair_target is not None:  # estimators on the pairs, the truth from the words' cosines
+                        cand, truth = pair_target.pair_candidate(cand), pair_target.truth(cand, seed=seed)
+                    pending.append((cand, encoder, cells[key], truth))
             if stale and log is not None:
                 log(f"{target}: {stale} stored cell(s) were computed under other settings (samples, estimators, "
                     "ground truth or model); recomputing them and replacing their rows")
             replaced += stale
             if pending:
-                results = scorer.score([cand for cand, _, _ in pending], data.labels)
-                for scored, (cand, encoder, cell) in zip(results.rows, pending, strict=True):
+                results = scorer.score([cand for cand, _, _, _ in pending], data.labels)
+                for scored, (cand, encoder, cell, truth) in zip(results.rows, pending, strict=True):
                     row = scored.row()
                     rows = _cell_rows(scored, suite, target, seed, run_id, estimators, versions)
-                    if published:
+                    if truth is not None:
+                        rows.append({**_cell_base(cand, suite, target, seed, run_id, versions), "kind": "probe",
+                                     "metric": "spearman", **truth})
+                    elif published:
                         base = _cell_base(cand, suite, target, seed, run_id, versions)
                         rows.append({**base, "kind": "probe", "metric": "finetune_accuracy",
                                      **_published_truth(encoder, cand.spec, target)})
@@ -333,42 +347,12 @@ def _cell_rows(scored: CandidateScores, suite: Suite, target: str, seed: int, ru
 
 def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], seed: int, suite: Suite,
                     scores: ScoreCache, row: dict[str, Any]) -> dict[str, Any]:
-    """Fine-tuned test accuracy of the candidate's model (cached per model, target and settings);
-    the linear-probe accuracy for extractors without weights to fine-tune."""
-    import inspect
-
-    module = getattr(encoder, "module", None)
-    if getattr(encoder, "adapter", "") in ("hf", "sentence-transformers"):
-        from transferscope.probes.finetune_text import finetune_text_probe
-
-        accepted = inspect.signature(finetune_text_probe).parameters
-        metric, options = "finetune_text", {k: v for k, v in suite.finetune.items() if k in accepted}
-
-        def run() -> Any:
-            return finetune_text_probe(str(encoder.path), data.inputs, data.labels, splits=splits, seed=seed,
-                                       random_init=encoder.random_init, **options)
-    elif module is not None:
-        from transferscope.probes.finetune import finetune_probe
-
-        metric, options = "finetune", {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **suite.finetune}
-
-        def run() -> Any:
-            lr = options["lr"]
-            rest = {k: v for k, v in options.items() if k != "lr"}
-            return finetune_probe(lambda: module, data.inputs, data.labels, splits=splits, seed=seed,
-                                  lr=tuple(lr) if isinstance(lr, list) else lr, **rest)
-    else:
+    """Fine-tuned test accuracy of the candidate's model (:func:`finetune_transfer`); the
+    linear-probe accuracy for extractors without weights to fine-tune."""
+    if not can_finetune(encoder):
         return {"value": row["probe_accuracy"],
                 "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
-
-    def compute() -> dict[str, Any]:
-        result = run()
-        return {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
-
-    return ScoreCache.fetch(scores, compute, model=encoder.identity(), dataset=data.fingerprint(),
-                            labels=labels_fingerprint(data.labels),
-                            splits=hash_fields({"s": [np.asarray(s).tolist() for s in splits]}),
-                            metric=metric, options=options, seed=seed, required=("value", "settings"))
+    return finetune_transfer(encoder, data, splits, seed=seed, options=suite.finetune, cache=scores)
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:
@@ -415,8 +399,7 @@ def _truth_groups(rows: pd.DataFrame) -> dict[tuple[str, int], Any]:
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]
         found = set(probe["metric"])
-        truth_metric = ("finetune_accuracy" if "finetune_accuracy" in found
-                        else "accuracy" if "accuracy" in found else "r2")
+        truth_metric = next((m for m in ("finetune_accuracy", "accuracy", "spearman") if m in found), "r2")
         truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")

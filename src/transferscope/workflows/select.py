@@ -18,6 +18,12 @@ the promising ones, successive halving until the budget is spent.
    their mean on the splits both were measured on exceeds the pick's (a paired bootstrap over
    those splits). The cost is counted in probe fits (one split of one candidate) and seconds,
    against probing every candidate on every split.
+4. Optionally (``finetune=K``) the models of the K best probed candidates (distinct models, best
+   first) are fine-tuned on the first split (:func:`~transferscope.workflows.finetuning.finetune_transfer`:
+   train, validation for the learning rate, test), within what a time budget leaves; their test
+   scores fill the table's ``finetune_score`` column, beside the probe's score on the
+   same split (``probe_split1``). Fixed extractors (no weights) are skipped, and the pick stays the probe's: the
+   fine-tuned scores are one split each, with no interval.
 """
 
 from __future__ import annotations
@@ -113,6 +119,8 @@ class Selection:
         Wall time of the probing.
     stopped_by_budget : bool
         Whether the budget ended the search before one candidate had every split.
+    finetuned : dict
+        Candidate name -> fine-tuned test score on the first split (``finetune=K``; empty otherwise).
     """
 
     pick: str
@@ -127,11 +135,17 @@ class Selection:
     seconds: float
     stopped_by_budget: bool
     log: list[str] = field(default_factory=list)
+    finetuned: dict[str, float] = field(default_factory=dict)
 
     @property
     def cost_share(self) -> float:
         """Probe fits spent as a share of exhaustive probing."""
         return self.fits / self.exhaustive_fits
+
+    @property
+    def finetune_pick(self) -> str | None:
+        """The fine-tuned candidate with the best test score (None without fine-tuning)."""
+        return max(self.finetuned, key=self.finetuned.__getitem__) if self.finetuned else None
 
 
 def select(
@@ -145,6 +159,8 @@ def select(
     seed: int = 0,
     extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
+    finetune: int = 0,
+    finetune_options: dict[str, Any] | None = None,
 ) -> Selection:
     """Choose a representation for ``dataset`` within a probing budget (see the module notes).
 
@@ -161,6 +177,11 @@ def select(
         ends with one candidate probed on all ten splits).
     seed, extraction, n_jobs
         As for :func:`transferscope.rank`.
+    finetune : int, default=0
+        Fine-tune the models of this many of the best probed candidates (module notes, step 4).
+    finetune_options : dict, optional
+        Options of the fine-tuning (``epochs``, ``lr``, ...; see
+        :func:`~transferscope.workflows.finetuning.finetune_transfer`).
 
     Examples
     --------
@@ -173,6 +194,8 @@ def select(
     if dataset.task not in ("classification", "regression"):
         raise InputError(f"select supports classification and regression datasets, got {dataset.task}")
     limit = budget if isinstance(budget, Budget) else parse_budget(budget)
+    if isinstance(finetune, bool) or not isinstance(finetune, (int, np.integer)) or finetune < 0:
+        raise InputError(f"finetune must be a number of models >= 0, got {finetune!r}")
     extraction = extraction or ExtractionOptions()
     cache = ScoreCache(extraction.cache_dir) if extraction.use_cache else None
     scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs)
@@ -236,11 +259,56 @@ def select(
     for i in alive:
         status.setdefault(i, "finalist")
     status[pick] = "pick"
+    finetuned = _finetune_best(int(finetune), candidates, measured, order, models, dataset, splits[0], seed=seed,
+                               options=finetune_options, extraction=extraction, cache=cache, limit=limit,
+                               elapsed=time.perf_counter() - start, log=log) if finetune else {}
     table = _selection_table(scores, order, measured, status, splits)
+    if finetune:
+        tuned = {candidates[i].name: v for i, v in finetuned.items()}
+        first = {candidates[i].name: values[0] for i, values in measured.items() if values}
+        table["probe_split1"] = [first.get(c, float("nan")) for c in table["candidate"]]
+        table["finetune_score"] = [tuned.get(c, float("nan")) for c in table["candidate"]]
     return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
                      p_other_better=_p_other_better(pick, measured, seed) if probed else float("nan"), table=table,
                      fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
-                     stopped_by_budget=stopped, log=log)
+                     stopped_by_budget=stopped, log=log,
+                     finetuned={candidates[i].name: v for i, v in finetuned.items()})
+
+
+def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, list[float]], order: list[int],
+                   models: Sequence[str | Encoder], dataset: Dataset, split: Any, *, seed: int,
+                   options: dict[str, Any] | None, extraction: ExtractionOptions, cache: ScoreCache | None,
+                   limit: Budget, elapsed: float, log: list[str]) -> dict[int, float]:
+    """Fine-tune the models of the ``count`` best probed candidates (distinct models) on ``split``."""
+    from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+
+    by_spec = {m if isinstance(m, str) else m.name: m for m in models}
+    ranked = sorted(measured, key=lambda i: (-float(np.mean(measured[i])), order.index(i)))
+    chosen: dict[str, int] = {}
+    for i in ranked:
+        chosen.setdefault(candidates[i].spec, i)
+    out: dict[int, float] = {}
+    last = 0.0
+    for spec, i in list(chosen.items()):
+        if len(out) == count:
+            break
+        model = by_spec.get(spec, spec)
+        encoder = extraction.encoder(model, seed=seed) if isinstance(model, str) else model
+        if not can_finetune(encoder):
+            log.append(f"fine-tuning: {candidates[i].name} is a fixed extractor (no weights); skipped")
+            continue
+        if limit.seconds is not None and elapsed + last > limit.seconds:
+            log.append(f"fine-tuning: the time budget is spent; {candidates[i].name} not fine-tuned")
+            break
+        began = time.perf_counter()
+        result = finetune_transfer(encoder, dataset, (split.train, split.val, split.test), seed=seed,
+                                   options=options, cache=cache)
+        last = time.perf_counter() - began
+        elapsed += last
+        out[i] = float(result["value"])
+        log.append(f"fine-tuning: {candidates[i].name} reaches {out[i]:.4f} on split 1 ({last:.1f} s; "
+                   f"its probe there: {measured[i][0]:.4f})")
+    return out
 
 
 def _estimator_order(scores: pd.DataFrame, estimators: list[str]) -> list[int]:

@@ -233,15 +233,18 @@ def _checked_targets(spec: dict[str, Any]) -> list[str]:
     """The suite's targets: built-in datasets, or image targets under ``data_root``."""
     from transferscope.datasets.builtin import BUILTIN_DATASETS
     from transferscope.datasets.vision_targets import VISION_TARGETS
+    from transferscope.workflows.pair_targets import PAIR_TARGETS
 
     targets = _names("targets", spec.get("targets"))
     data_root = spec.get("data_root")
     for target in targets:
         if spec.get("probe") == "published" and target not in VISION_TARGETS:
             continue  # _check_published names the targets that have published accuracies
-        if target not in BUILTIN_DATASETS and not (data_root is not None and target in VISION_TARGETS):
+        if target not in BUILTIN_DATASETS and target not in PAIR_TARGETS and not (
+                data_root is not None and target in VISION_TARGETS):
             hint = (" (an image target: set data_root)" if target in VISION_TARGETS else
-                    f"; built-in: {', '.join(sorted(BUILTIN_DATASETS))}")
+                    f"; built-in: {', '.join(sorted(BUILTIN_DATASETS))}; word similarity: "
+                    f"{', '.join(PAIR_TARGETS)}")
             raise InputError(f"suite field 'targets' names {target!r}, which is not a known target{hint}")
     return targets
 
@@ -301,7 +304,7 @@ TEXT_SUITE: dict[str, Any] = {
     "description": "Every layer and pooling of the shipped MiniLM encoder, its sentence embedding truncated "
                    "(prefix, PCA) and quantised (int8, binary), MiniLM fine-tuned on each other target, the same "
                    "architecture with random weights, "
-                   "TF-IDF+SVD and hashing baselines, on four real text tasks.",
+                   "TF-IDF+SVD and hashing baselines, on four real text tasks and two word-similarity sets.",
     "candidates": [
         {"model": "st:{minilm}", "layers": "all", "poolings": ["mean", "cls", "max", "last"]},
         {"model": "random:{minilm}", "layers": "all", "poolings": ["mean"]},
@@ -314,7 +317,8 @@ TEXT_SUITE: dict[str, Any] = {
         # (never scored on its own target, nor on one with the same inputs).
         *({"model": f"finetuned:{t}:st:{{minilm}}", "layers": "last"} for t in FINETUNED_SOURCES),
     ],
-    "targets": ["sentence-polarity", "word-language", "vader-polarity", "vader-valence"],
+    # ... and the word-similarity sets (truth: Spearman of the pair cosines, no training).
+    "targets": ["sentence-polarity", "word-language", "vader-polarity", "vader-valence", "wordsim353", "simlex999"],
     "estimators": "all",
     "exclude": ["nleep", "pactran", "cv_probe"],  # minutes per cell at N = 7,520; run them by name
     "probe": "linear_cv",  # the ground truth with its noise: 5 x 2-fold repeated splits
