@@ -101,3 +101,28 @@ def test_benchmark_on_word_similarity_targets(tmp_path):
 def test_suite_names_the_word_similarity_targets_when_a_target_is_unknown():
     with pytest.raises(InputError, match="word similarity: wordsim353, simlex999"):
         load_suite({"name": "x", "candidates": ["tfidf"], "targets": ["wordsim"]})
+
+
+def test_a_candidate_with_undefined_truth_is_left_out_of_the_meta_evaluation(tmp_path, tiny_bert_dir):
+    # The CLS token at the embedding layer is one vector for every input: all cosines equal, so
+    # Spearman is undefined. The cell is stored (NaN), the meta-evaluation leaves it out.
+    spec = {"name": "pairs-const", "targets": ["wordsim353"], "estimators": ["logme", "knn"],
+            "candidates": ["tfidf", "hashing", {"model": str(tiny_bert_dir), "layers": ["embeddings", "layer_2"],
+                                                "poolings": ["cls"]}]}
+    store = ResultStore(tmp_path / "r.duckdb")
+    result = run_benchmark(load_suite(spec), store=store, cache_dir=str(tmp_path / "c"), n_jobs=1)
+    truth = store.table(suite="pairs-const", kind="probe").set_index("candidate")["value"]
+    constant = [c for c in truth.index if "| embeddings | cls" in c]
+    assert len(constant) == 1 and np.isnan(truth[constant[0]])
+    assert result.computed_cells == 4
+    assert {s["candidates"] for s in result.meta["settings"]} == {3}
+
+
+def test_a_regression_target_keeps_r2_as_its_truth_beside_a_similarity_target(tmp_path):
+    spec = {"name": "mixed", "candidates": ["tfidf", "hashing"], "targets": ["vader-valence", "wordsim353"],
+            "estimators": ["logme"], "max_samples": 120, "probe": "linear"}
+    result = run_benchmark(load_suite(spec), store=ResultStore(tmp_path / "r.duckdb"), cache_dir=str(tmp_path / "c"),
+                           n_jobs=1)
+    truths = {t: {s["truth"] for s, tt in zip(result.meta["settings"], result.meta["target"]) if tt == t}
+              for t in ("vader-valence", "wordsim353")}
+    assert truths == {"vader-valence": {"r2"}, "wordsim353": {"spearman"}}

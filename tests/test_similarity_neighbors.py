@@ -352,16 +352,16 @@ def test_approximate_search_is_close_to_exact():
 
 def test_faiss_blas_uses_this_cpus_vector_kernels():
     # The OpenBLAS in the faiss-cpu wheels falls back to generic kernels on CPUs it does
-    # not know (3-4x slower search); _faiss() names the right kernels while FAISS loads.
+    # not know (3-4x slower search); faiss_module() names the right kernels while FAISS loads.
     import os
 
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from transferscope.metrics._neighbors import _faiss, _openblas_core
+    from transferscope.metrics._neighbors import _openblas_core, faiss_module
 
     core = _openblas_core()
     if core is None or "OPENBLAS_CORETYPE" in os.environ:
         pytest.skip("no AVX2/AVX-512 here, or OPENBLAS_CORETYPE set by the user")
-    _faiss()
+    faiss_module()
     assert "OPENBLAS_CORETYPE" not in os.environ  # set only for the import
     infos = [i for i in threadpoolctl.threadpool_info()
              if i.get("internal_api") == "openblas" and "faiss" in i["filepath"]]
@@ -379,7 +379,7 @@ def test_faiss_block_sizes_change_only_during_our_searches(monkeypatch):
     # the defaults back (also after an error); sizes someone else chose are left alone.
     from transferscope.metrics import _neighbors
 
-    faiss = _neighbors._faiss()
+    faiss = _neighbors.faiss_module()
     assert _blocks(faiss) == (4096, 1024)  # loading FAISS through us changes nothing
     seen = []
     real_exact = _neighbors._exact_distances

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
     from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
-           "ExtractionOptions", "select"]
+           "ExtractionOptions", "select", "compat", "compat_features"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -46,6 +47,8 @@ _LAZY = {
     "rank": "transferscope.workflows.rank",
     "ExtractionOptions": "transferscope.workflows.candidates",
     "select": "transferscope.workflows.select",
+    "compat": "transferscope.workflows.compat",
+    "compat_features": "transferscope.workflows.compat",
 }
 
 

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from transferscope._version import __version__
 from transferscope.cli.benchmark import benchmark_command
 from transferscope.cli.compare import compare_command
+from transferscope.cli.compat import compat_command
 from transferscope.cli.demo import demo_command
 from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
@@ -94,6 +95,7 @@ app.command("select")(select_command)
 app.command("demo")(demo_command)
 app.command("benchmark")(benchmark_command)
 app.command("compare")(compare_command)
+app.command("compat")(compat_command)
 app.command("layers")(layers_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)

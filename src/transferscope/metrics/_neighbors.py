@@ -28,7 +28,7 @@ from transferscope.errors import InputError, MissingExtraError
 from transferscope.metrics._normalize import unit_rows
 from transferscope.metrics._validation import check_choice, check_positive_int
 
-__all__ = ["nearest_neighbors", "dense_neighbors", "neighbor_recall", "flat_search_blocks", "METRICS_KNN"]
+__all__ = ["nearest_neighbors", "dense_neighbors", "neighbor_recall", "flat_search_blocks", "faiss_module", "METRICS_KNN"]
 
 #: Distances available: cosine distance ``1 - cos``, Euclidean distance, or
 #: minus the inner product (so that smaller = nearer for all three).
@@ -68,7 +68,7 @@ def _openblas_core() -> str | None:
     return None
 
 
-def _faiss():
+def faiss_module():
     if sys.modules.get("faiss") is not None:
         return sys.modules["faiss"]
     # OpenBLAS reads OPENBLAS_CORETYPE once, when FAISS loads it; a user's own
@@ -117,7 +117,7 @@ def flat_search_blocks() -> Iterator[None]:
     (8192, 1024)
     """
     global _blocks_users, _blocks_ours
-    faiss = _faiss()
+    faiss = faiss_module()
     with _blocks_lock:
         if _blocks_users == 0:
             _blocks_ours = _blocks(faiss) == _FAISS_DEFAULT_BLOCKS
@@ -209,7 +209,7 @@ def nearest_neighbors(
     available = n - 1 if exclude_self else n
     if k > available:
         raise InputError(f"k must be at most {available} for {n} samples, got {k}")
-    faiss = _faiss()
+    faiss = faiss_module()
     points = _prepare(np.ascontiguousarray(X, dtype=np.float64), metric)
     points32 = np.ascontiguousarray(points, dtype=np.float32)
     d = points.shape[1]

@@ -399,7 +399,9 @@ def _truth_groups(rows: pd.DataFrame) -> dict[tuple[str, int], Any]:
     for (target, seed), group in rows.groupby(["target", "seed"]):
         probe = group[group["kind"] == "probe"]
         found = set(probe["metric"])
-        truth_metric = next((m for m in ("finetune_accuracy", "accuracy", "spearman") if m in found), "r2")
+        # A regression probe also reports Spearman; Spearman is the truth only of word-similarity
+        # targets, where no probe runs.
+        truth_metric = next((m for m in ("finetune_accuracy", "accuracy", "r2") if m in found), "spearman")
         truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
@@ -413,12 +415,17 @@ def _meta_rows(suite: Suite, run_id: str, key: tuple[str, int], metric: str, val
                truth_metric: str, per_split: np.ndarray | None, **extra: Any) -> list[dict[str, Any]]:
     """One meta row per method for one estimator's scores on one (target, seed), with its interval."""
     target, seed = key
-    ok = np.isfinite(values)
+    # A candidate whose truth is undefined (constant features: every cosine equal, no R^2) is left
+    # out, as one without an estimator value is; ``settings.candidates`` counts those used.
+    measured = truth.to_numpy(dtype=float)
+    ok = np.isfinite(values) & np.isfinite(measured)
+    if per_split is not None:
+        ok &= np.isfinite(per_split).all(axis=1)
     if ok.sum() < 2:
         return []
     rows = []
     for method in META_METHODS:
-        value, low, high = rank_correlation_ci(values[ok], truth.to_numpy()[ok], method=method, n_boot=META_BOOTSTRAPS,
+        value, low, high = rank_correlation_ci(values[ok], measured[ok], method=method, n_boot=META_BOOTSTRAPS,
                                                seed=seed, truth_splits=None if per_split is None else per_split[ok])
         rows.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*", "kind": "meta",
                      "metric": f"{metric}:{method}", "seed": seed, "value": value,
@@ -452,7 +459,8 @@ def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any]
         training = {"learned_loto": [g for k, g in groups.items() if k[0] != key[0] and k[1] == key[1]],
                     "learned_loso": list((other_groups or {}).values())}
         for name, blocks in training.items():
-            usable = [(b_est[members], b_truth) for b_est, b_truth, _, _ in blocks
+            defined = [(b_est, b_truth[np.isfinite(b_truth.to_numpy(dtype=float))]) for b_est, b_truth, _, _ in blocks]
+            usable = [(b_est.loc[b_truth.index, members], b_truth) for b_est, b_truth in defined
                       if set(members) <= set(b_est.columns) and len(b_truth) >= 2]
             if not usable or len(members) < 2:
                 continue

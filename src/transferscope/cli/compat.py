@@ -1,0 +1,133 @@
+"""``transferscope compat``: can a new embedding model search an index of the old one's vectors?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import (
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
+    TrustRemoteCodeOption,
+    check_output_path,
+    err_console,
+    extraction_options,
+    handle_errors,
+    labelled_dataset,
+    print_table,
+    split_list,
+)
+from transferscope.errors import InputError
+
+__all__ = ["compat_command"]
+
+
+def compat_command(
+    old: Annotated[Optional[str], typer.Option(help="The model whose vectors the index holds (a model spec, as for `rank`).")] = None,
+    new: Annotated[Optional[list[str]], typer.Option(help="The new model. Repeat for a sequence of versions (oldest first): adds the compatibility matrix.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label (class or pair id) column.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in classification dataset (see `transferscope datasets`).")] = None,
+    features_old: Annotated[Optional[Path], typer.Option(help="Precomputed old embeddings (.npy, .npz, .parquet, .csv), instead of --old with data.")] = None,
+    features_new: Annotated[Optional[list[Path]], typer.Option(help="Precomputed new embeddings of the same items, row for row. Repeat for versions.")] = None,
+    labels: Annotated[Optional[Path], typer.Option(help="Labels (classes or pair ids) for --features-old / --features-new.")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data (or --labels table) holding the labels.")] = "label",
+    layer: Annotated[str, typer.Option(help="Layer of each model: 'last', a name or an index.")] = "last",
+    pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
+    metric: Annotated[str, typer.Option(help="The metric of the verdict: map, recall@1, recall@5, recall@10, ndcg@10.")] = "map",
+    query_fraction: Annotated[float, typer.Option(help="Share of each label's items used as queries (the rest is the gallery).")] = 0.2,
+    pair_sizes: Annotated[str, typer.Option(help="Comma-separated paired-sample sizes the aligners are fitted on ('all' = the whole gallery).")] = "100,1000,all",
+    aligners: Annotated[str, typer.Option(help="Comma-separated aligners: procrustes, ridge, low_rank, mlp ('none' for none).")] = "procrustes,ridge,low_rank,mlp",
+    seed: Annotated[int, typer.Option(help="Seed of the split, the paired subsets and the MLP.")] = 0,
+    output: Annotated[Optional[Path], typer.Option(help="Write every setting's row to .csv, .json or .parquet.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Can NEW's queries search an index of OLD's vectors? Retrieval (mAP, Recall@k, nDCG) for
+    old/old, new/new and new/old, post-hoc aligners fitted on paired items, and a verdict.
+
+    Example: transferscope compat --old st:./minilm-v1 --new st:./minilm-v2 --dataset word-language
+    """
+    from transferscope.probes.aligners import ALIGNERS
+    from transferscope.workflows.compat import compat, compat_features
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        results = None
+        if store is not None:  # opened (and checked) before any work, held to the end
+            from transferscope.workflows.store import ResultStore
+
+            results = ResultStore(store)
+        sizes = [s if s == "all" else _size(s) for s in split_list([pair_sizes])]
+        chosen = [] if aligners.strip() == "none" else split_list([aligners])
+        bad = [a for a in chosen if a not in ALIGNERS]
+        if bad:
+            raise InputError(f"--aligners must be among {', '.join(ALIGNERS)} or 'none', got {', '.join(bad)}")
+        options = {"metric": metric, "query_fraction": query_fraction, "pair_sizes": sizes, "aligners": chosen,
+                   "seed": seed, "progress": None if quiet else (lambda line: err_console.print(line, highlight=False))}
+        if features_old is not None or features_new:
+            if old or new or data or dataset:
+                raise InputError("--features-old/--features-new cannot be combined with --old, --new, --data or --dataset")
+            if features_old is None or not features_new or labels is None:
+                raise InputError("--features-old, --features-new and --labels go together")
+            from transferscope.datasets.loaders import load_feature_file, load_labels
+
+            old_x = load_feature_file(features_old)
+            new_xs = [load_feature_file(p) for p in features_new]
+            names = [features_old.stem, *[p.stem for p in features_new]]
+            if len(set(names)) != len(names):
+                names = ["old", *[f"new{i + 1}" for i in range(len(new_xs))]]
+            y = load_labels(labels, column=label_column if labels.suffix not in (".npy", ".npz", ".txt") else None)
+            result = compat_features(old_x, new_xs if len(new_xs) > 1 else new_xs[0], y, names=names, **options)
+            target, old_name = labels.stem, names[0]
+        else:
+            if not old or not new:
+                raise InputError("--old and --new are required (or --features-old and --features-new)")
+            extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                            max_length=max_length, device=device, quiet=quiet,
+                                            trust_remote_code=trust_remote_code)
+            ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
+                                  task="classification", quiet=quiet)
+            result = compat(old=old, new=new if len(new) > 1 else new[0], dataset=ds, layer=layer, pooling=pooling,
+                            extraction=extraction, **options)
+            target, old_name = ds.name, old
+        shown = result.table.drop(columns=["recovered"]).assign(recovered=result.table["recovered"])
+        print_table(shown, digits=3, title=f"Retrieval on {target}: {result.summary['n_queries']} queries, "
+                    f"{result.summary['n_gallery']} gallery items")
+        if result.matrix is not None:
+            print_table(result.matrix.reset_index(), digits=3,
+                        title=f"Compatibility matrix ({metric}; query version x gallery version)")
+            typer.echo(f"AC {result.summary['AC']:.3f}  AM {result.summary['AM']:.3f}")
+        for rec in result.verdicts.to_dict("records"):
+            typer.echo(f"{rec['new']}: {rec['explanation']}")
+        if output is not None:
+            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
+        if results is not None:
+            import pandas as pd
+
+            from transferscope.extraction.versions import library_versions
+
+            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
+            with results:
+                n = results.add_rows(result.store_rows(target=target, old=old_name, run=run,
+                                                       versions=library_versions()))
+            err_console.print(f"stored {n} rows in {store}")
+
+
+def _size(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise InputError(f"--pair-sizes must hold integers >= 2 or 'all', got {text!r}")
+    return int(text)

@@ -1,0 +1,174 @@
+"""``compat`` / ``ts.compat`` (issue 13): retrieval compatibility of two embedding models, aligners,
+verdicts, the version matrix, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import transferscope as ts
+from transferscope.cli.app import app
+from transferscope.errors import InputError
+from transferscope.metrics.retrieval import retrieval_scores
+from transferscope.workflows.compat import compat_features, query_gallery_split
+from transferscope.workflows.store import ResultStore
+
+
+def _clusters(n_classes=20, per_class=12, dim=24, noise=0.7, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), per_class)
+    return rng.normal(size=(n_classes, dim))[labels] + noise * rng.normal(size=(labels.size, dim)), labels
+
+
+def _rotation(dim, seed=1, width=None):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(width or dim, width or dim)))
+    return q[:dim]
+
+
+def test_split_is_per_label_seeded_and_never_takes_a_whole_label():
+    labels = np.array([0] * 10 + [1] * 5 + [2] * 2 + [3])
+    q, g = query_gallery_split(labels, query_fraction=0.2, seed=3)
+    assert sorted(np.concatenate([q, g]).tolist()) == list(range(18))
+    assert [int((labels[q] == c).sum()) for c in range(4)] == [2, 1, 1, 0]
+    assert np.array_equal(q, query_gallery_split(labels, query_fraction=0.2, seed=3)[0])
+    assert not np.array_equal(q, query_gallery_split(labels, query_fraction=0.2, seed=4)[0])
+    pair_ids = np.repeat(np.arange(50), 2)  # paired data: one query, one gallery item per pair
+    q, g = query_gallery_split(pair_ids, query_fraction=0.5)
+    assert np.array_equal(np.sort(pair_ids[q]), np.arange(50)) and np.array_equal(np.sort(pair_ids[g]), np.arange(50))
+    with pytest.raises(InputError, match="query_fraction"):
+        query_gallery_split(labels, query_fraction=1.0)
+    with pytest.raises(InputError, match="no label has two or more items"):
+        query_gallery_split(np.arange(5))
+
+
+def test_the_same_model_is_compatible_as_is():
+    x, y = _clusters()
+    result = compat_features(x, x.copy(), y, aligners=[])
+    table = result.table.set_index("setting")
+    assert table.loc["new/old", "map"] == table.loc["old/old", "map"] == table.loc["new/new", "map"]
+    assert result.verdict == "compatible" and "no re-indexing" in result.explanation
+
+
+def test_a_rotated_scaled_copy_is_incompatible_as_is_and_procrustes_recovers_it_on_held_out_queries():
+    x, y = _clusters(dim=24, n_classes=30)
+    new = 3.5 * x @ _rotation(24) + 0.2
+    result = compat_features(x, new, y, metric="recall@1", aligners=["procrustes", "ridge"], pair_sizes=[10, "all"])
+    table = result.table
+    own = table[table["setting"] == "new/new"].iloc[0]
+    cross = table[table["setting"] == "new/old"].iloc[0]
+    assert cross["recall@1"] < 0.5 * own["recall@1"]  # as is: near chance
+    full = table[(table["aligner"] == "procrustes") & (table["pairs"] == result.summary["n_gallery"])].iloc[0]
+    assert full["recall@1"] >= 0.99 * own["recall@1"] and full["recovered"] >= 0.99
+    few = table[(table["aligner"] == "procrustes") & (table["pairs"] == 10)].iloc[0]
+    assert few["recall@1"] < full["recall@1"]  # 10 pairs cannot pin down a 24-d rotation
+    assert result.verdict == "compatible after alignment"
+    assert result.verdicts["pairs"].iloc[0] == result.summary["n_gallery"]
+
+
+def test_aligned_scores_are_the_retrieval_of_mapped_held_out_queries():
+    from transferscope.probes.aligners import fit_aligner
+
+    x, y = _clusters(seed=5)
+    new = x @ _rotation(24, seed=2) + 0.1 * np.random.default_rng(0).normal(size=x.shape)
+    result = compat_features(x, new, y, aligners=["ridge"], pair_sizes=["all"], seed=0)
+    q, g = query_gallery_split(y, seed=0)
+    order = np.random.default_rng(1).permutation(g.size)  # the seeded paired subset: all of the gallery
+    align = fit_aligner("ridge", new[g[order]], x[g[order]])
+    expected = retrieval_scores(align(new[q]), x[g], y[q], y[g])
+    got = result.table[result.table["setting"] == "aligned"].iloc[0]
+    assert got["map"] == pytest.approx(expected["map"], abs=1e-12)
+
+
+def test_models_of_different_widths_are_aligned_through_padding():
+    x, y = _clusters(dim=24)
+    wider = x @ _rotation(24, width=32)  # 32-d vectors: an isometric embedding of the 24-d space
+    result = compat_features(x, wider, y, metric="recall@1", aligners=["procrustes"], pair_sizes=["all"])
+    table = result.table.set_index("setting")
+    assert np.isnan(table.loc["new/old", "map"])  # cannot search a 24-d index with 32-d queries
+    assert result.verdict == "compatible after alignment" and "widths differ" in result.explanation
+    assert table.loc["aligned", "recovered"] >= 0.99
+
+
+def test_unrelated_features_stay_not_compatible_after_every_aligner():
+    x, y = _clusters(dim=24)
+    noise = np.random.default_rng(9).normal(size=x.shape)  # a 'model' that ignores its input
+    result = compat_features(x, noise, y, aligners=["procrustes", "ridge", "low_rank", "mlp"])
+    assert result.verdict == "not compatible" and "re-index" in result.explanation
+    aligned = result.table[result.table["setting"] == "aligned"]
+    assert (aligned["map"] < result.table.iloc[0]["map"]).all()
+    assert len(aligned) == 4 * 2  # 100 pairs and the whole gallery (192): 1,000 is capped to it
+
+
+def test_version_sequence_gives_the_compatibility_matrix_with_ac_and_am():
+    x, y = _clusters(seed=2)
+    v2 = x + 0.05 * np.random.default_rng(3).normal(size=x.shape)  # a small update: compatible
+    v3 = x @ _rotation(24, seed=4)  # retrained from scratch: a new space
+    result = compat_features(x, [v2, v3], y, names=["v1", "v2", "v3"], aligners=[])
+    m = result.matrix
+    assert list(m.index) == ["v1", "v2", "v3"] and np.isnan(m.loc["v1", "v2"])
+    lower = [m.loc[t, k] for t, k in [("v1", "v1"), ("v2", "v1"), ("v2", "v2"), ("v3", "v1"), ("v3", "v2"),
+                                       ("v3", "v3")]]
+    assert result.summary["AM"] == pytest.approx(np.mean(lower))
+    expected_ac = np.mean([m.loc["v2", "v1"] >= m.loc["v1", "v1"], m.loc["v3", "v1"] >= m.loc["v1", "v1"],
+                           m.loc["v3", "v2"] >= m.loc["v2", "v2"]])
+    assert result.summary["AC"] == pytest.approx(expected_ac)
+    assert m.loc["v3", "v1"] < 0.5 * m.loc["v1", "v1"]
+    assert list(result.verdicts["new"]) == ["v2", "v3"]
+
+
+def test_bad_input_names_the_argument():
+    x, y = _clusters()
+    with pytest.raises(InputError, match="new has 10 rows but old has 240"):
+        compat_features(x, x[:10], y)
+    with pytest.raises(InputError, match="metric must be one of"):
+        compat_features(x, x, y, metric="accuracy")
+    with pytest.raises(InputError, match="aligners must be among"):
+        compat_features(x, x, y, aligners=["cca"])
+    with pytest.raises(InputError, match="pair_sizes"):
+        compat_features(x, x, y, pair_sizes=[1])
+    with pytest.raises(InputError, match="labels must hold one label per item"):
+        compat_features(x, x, y[:5])
+
+
+def test_real_minilm_rotated_and_random_init(minilm_path, tmp_path):
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+
+    data = load_builtin("vader-polarity").subsample(700, seed=0)
+    options = ExtractionOptions(cache_dir=str(tmp_path))
+    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", options=options)
+    x = np.asarray(base.features, dtype=np.float64)
+    rotated = compat_features(x, 2.0 * x @ _rotation(x.shape[1], seed=7), data.labels, metric="recall@1",
+                              aligners=["procrustes"], pair_sizes=["all"])
+    assert rotated.verdict == "compatible after alignment" and rotated.verdicts["recovered"].iloc[0] >= 0.99
+    random = ts.compat(old=f"st:{minilm_path}", new=f"random:{minilm_path}", dataset=data, extraction=options)
+    assert random.verdict == "not compatible"
+    aligned = random.table[random.table["setting"] == "aligned"]
+    assert len(aligned) == 4 * 2 and (aligned["map"] < random.table.iloc[0]["map"]).all()  # 100 and 560 pairs
+
+
+def test_cli_compat_on_feature_files(tmp_path):
+    x, y = _clusters()
+    np.save(tmp_path / "old.npy", x)
+    np.save(tmp_path / "new.npy", 2 * x @ _rotation(24))
+    np.save(tmp_path / "y.npy", y)
+    runner = CliRunner()
+    args = ["compat", "--features-old", str(tmp_path / "old.npy"), "--features-new", str(tmp_path / "new.npy"),
+            "--labels", str(tmp_path / "y.npy"), "--aligners", "procrustes", "--pair-sizes", "all", "-q"]
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / "c.json"), "--store", str(tmp_path / "r.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "compatible after alignment" in result.output
+    rows = json.loads((tmp_path / "c.json").read_text())
+    assert {r["setting"] for r in rows} == {"old/old", "new/new", "new/old", "aligned"}
+    stored = ResultStore(tmp_path / "r.duckdb").table(suite="compat")
+    assert set(stored["kind"]) == {"compat", "verdict"} and (stored["kind"] == "verdict").sum() == 1
+    for bad, message in ((["--aligners", "cca"], "--aligners must be among"),
+                         (["--pair-sizes", "1"], "--pair-sizes must hold integers"),
+                         (["--old", "tfidf"], "cannot be combined")):
+        out = runner.invoke(app, [*args, *bad])
+        assert out.exit_code == 2 and message in out.output, out.output
+    out = runner.invoke(app, ["compat", "--old", "tfidf", "--new", "tfidf", "--dataset", "sentence-polarity"])
+    assert out.exit_code == 2 and "each model must be given once" in out.output
