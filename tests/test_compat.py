@@ -172,3 +172,41 @@ def test_cli_compat_on_feature_files(tmp_path):
         assert out.exit_code == 2 and message in out.output, out.output
     out = runner.invoke(app, ["compat", "--old", "tfidf", "--new", "tfidf", "--dataset", "sentence-polarity"])
     assert out.exit_code == 2 and "each model must be given once" in out.output
+
+
+def test_mixed_space_check_on_synthetic_spaces():
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+
+    # 128 dimensions: in very few, two random rotations of one space are themselves noticeably related
+    x, _ = _clusters(n_classes=8, per_class=60, dim=128, noise=1.0)
+    x = x + 3.0  # anisotropic, as real embedding spaces are
+    rotated = x @ _rotation(128, seed=3)
+    assert not mixed_space_check(x).flagged
+    mixed = mixed_space_check(np.vstack([x[:400], rotated[400:]]))
+    assert mixed.flagged and mixed.cut < 0.05 and abs(mixed.relatedness) < 0.1
+    smaller = np.flatnonzero(mixed.part == np.argmin(np.bincount(mixed.part)))
+    assert smaller.min() >= 400  # the group it found is (part of) the rotated rows
+    assert "mixes two embedding models" in mixed.explanation()
+    with pytest.raises(InputError, match="at least 40"):
+        mixed_space_check(x[:10])
+
+
+def test_mixed_space_check_on_minilm(minilm_path, tmp_path):
+    from transferscope.datasets import load_builtin
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+
+    data = load_builtin("sentence-polarity")
+    options = ExtractionOptions(cache_dir=str(tmp_path))
+    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", options=options)
+    (rand,) = extract_candidates(data, [f"random:{minilm_path}"], layers="last", options=options)
+    x, r = np.asarray(base.features, dtype=np.float64), np.asarray(rand.features, dtype=np.float64)
+    half = len(x) // 2
+    assert not mixed_space_check(x).flagged
+    assert mixed_space_check(np.vstack([x[:half], r[half:]])).flagged
+    assert mixed_space_check(np.vstack([x[:half], x[half:] @ _rotation(x.shape[1], seed=5)])).flagged
+    np.save(tmp_path / "index.npy", np.vstack([x[:half], r[half:]]))
+    out = CliRunner().invoke(app, ["compat", "--check-index", str(tmp_path / "index.npy")])
+    assert out.exit_code == 0 and "flagged" in out.output and "not flagged" not in out.output
+    out = CliRunner().invoke(app, ["compat", "--check-index", str(tmp_path / "index.npy"), "--old", "tfidf"])
+    assert out.exit_code == 2 and "--check-index takes no other input" in out.output

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
+    from transferscope.metrics.mixed_spaces import mixed_space_check
     from transferscope.workflows.candidates import ExtractionOptions
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.rank import rank
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
-           "ExtractionOptions", "select", "compat", "compat_features"]
+           "ExtractionOptions", "select", "compat", "compat_features",
+           "mixed_space_check"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -49,6 +51,7 @@ _LAZY = {
     "select": "transferscope.workflows.select",
     "compat": "transferscope.workflows.compat",
     "compat_features": "transferscope.workflows.compat",
+    "mixed_space_check": "transferscope.metrics.mixed_spaces",
 }
 
 

@@ -36,6 +36,7 @@ def compat_command(
     features_old: Annotated[Optional[Path], typer.Option(help="Precomputed old embeddings (.npy, .npz, .parquet, .csv), instead of --old with data.")] = None,
     features_new: Annotated[Optional[list[Path]], typer.Option(help="Precomputed new embeddings of the same items, row for row. Repeat for versions.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Labels (classes or pair ids) for --features-old / --features-new.")] = None,
+    check_index: Annotated[Optional[Path], typer.Option(help="Only test whether the vectors of this file (an index export) come from more than one embedding space.")] = None,
     text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column of --data (or --labels table) holding the labels.")] = "label",
     layer: Annotated[str, typer.Option(help="Layer of each model: 'last', a name or an index.")] = "last",
@@ -59,6 +60,8 @@ def compat_command(
     old/old, new/new and new/old, post-hoc aligners fitted on paired items, and a verdict.
 
     Example: transferscope compat --old st:./minilm-v1 --new st:./minilm-v2 --dataset word-language
+
+    Example: transferscope compat --check-index vectors.npy
     """
     from transferscope.probes.aligners import ALIGNERS
     from transferscope.workflows.compat import compat, compat_features
@@ -66,6 +69,21 @@ def compat_command(
 
     with handle_errors():
         check_output_path(output)
+        if check_index is not None:
+            if any(v is not None and v != [] for v in (old, new, data, dataset, features_old, features_new, labels)):
+                raise InputError("--check-index takes no other input (no --old, --new, --data, --features-*)")
+            from transferscope.datasets.loaders import load_feature_file
+            from transferscope.metrics.mixed_spaces import mixed_space_check
+
+            report = mixed_space_check(load_feature_file(check_index), seed=seed)
+            typer.echo(f"{check_index.name}: {report.explanation()}")
+            if output is not None:
+                import pandas as pd
+
+                frame = pd.DataFrame([{"file": str(check_index), "flagged": report.flagged, "cut": report.cut,
+                                       "relatedness": report.relatedness, "share": report.share}])
+                err_console.print(f"wrote {write_table(frame, output)}")
+            return
         results = None
         if store is not None:  # opened (and checked) before any work, held to the end
             from transferscope.workflows.store import ResultStore

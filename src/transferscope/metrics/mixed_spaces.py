@@ -1,0 +1,153 @@
+"""Does an index hold vectors from more than one embedding space?
+
+An index into which two models' vectors were written (a partial re-index, two services writing
+to one collection) keeps working and returns wrong neighbours without an error. Vectors of two
+unrelated spaces barely neighbour each other, so the test has two parts:
+
+1. **Split.** The symmetric ``k``-nearest-neighbour graph of the unit vectors (cosine, exact
+   FAISS search) is cut in two by spectral clustering
+   (:class:`sklearn.cluster.SpectralClustering`, seeded); ``cut`` is the share of kNN edges that
+   cross the two parts (0 when the graph falls apart).
+2. **Relatedness of the parts**, calibrated on the data itself: for each vector, its best cosine
+   to the *other* part, against (a) its best cosine within its own part and (b) the best cosine
+   it would have to the other part if that part were turned by a random rotation (a space with
+   no relation to its own, of the same shape and anisotropy). ``relatedness`` is
+   ``(median cross - median null) / (median own - median null)``: about 0 for two unrelated
+   spaces, clearly positive for two groups of one space (distinct topics or languages are still
+   nearer to each other than to a rotated copy).
+
+The index is flagged when the parts are disconnected (``cut < 0.05``), both hold at least
+``min_share`` of the vectors, and ``relatedness < 0.25``. A second space that is a small
+modification of the first (a lightly fine-tuned model) is related by this measure and is not
+flagged: such vectors are also nearly compatible (check with ``transferscope compat``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from transferscope.metrics.mixed_spaces import mixed_space_check
+>>> rng = np.random.default_rng(0)
+>>> a = rng.normal(size=(300, 32)) + 2.0  # an anisotropic space
+>>> rotation, _ = np.linalg.qr(rng.normal(size=(32, 32)))
+>>> mixed_space_check(np.vstack([a, a[:150] @ rotation])).flagged, mixed_space_check(a).flagged
+(True, False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from transferscope.errors import InputError
+from transferscope.metrics._neighbors import nearest_neighbors
+from transferscope.metrics._normalize import unit_rows
+from transferscope.metrics._validation import check_features
+
+__all__ = ["MixedSpaceReport", "mixed_space_check", "CUT_LIMIT", "RELATEDNESS_LIMIT"]
+
+CUT_LIMIT = 0.05
+RELATEDNESS_LIMIT = 0.25
+
+
+@dataclass(frozen=True)
+class MixedSpaceReport:
+    """Result of :func:`mixed_space_check`.
+
+    ``part`` gives each (sampled) vector's side of the split (0/1), ``rows`` the rows of the
+    input they are (all rows unless the index was subsampled); ``share`` is the smaller part's
+    share.
+    """
+
+    flagged: bool
+    cut: float
+    relatedness: float
+    share: float
+    part: np.ndarray = field(repr=False)
+    rows: np.ndarray = field(repr=False)
+
+    def explanation(self) -> str:
+        """The verdict in plain words."""
+        if self.flagged:
+            return (f"flagged: {self.share:.0%} of the vectors form a group that is disconnected from the rest "
+                    f"({self.cut:.1%} of nearest-neighbour links cross) and no more related to it than a randomly "
+                    f"rotated space (relatedness {self.relatedness:.2f}); the index likely mixes two embedding "
+                    "models")
+        reason = (f"the nearest-neighbour graph does not fall apart ({self.cut:.1%} of links cross the best split)"
+                  if self.cut >= CUT_LIMIT or self.share == 0 else
+                  f"the two groups are related (relatedness {self.relatedness:.2f}), as parts of one space are")
+        return f"not flagged: {reason}"
+
+
+def mixed_space_check(vectors: Any, *, k: int = 10, min_share: float = 0.02, max_samples: int = 5000,
+                      seed: int = 0) -> MixedSpaceReport:
+    """Test whether ``vectors`` come from more than one embedding space (module notes).
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n_vectors, dim)
+    k : int, default=10
+        Neighbours per vector in the graph.
+    min_share : float, default=0.02
+        The smaller part must hold at least this share to be flagged.
+    max_samples : int, default=5000
+        A seeded subsample of this many vectors is tested when the index is larger.
+    seed : int, default=0
+
+    Returns
+    -------
+    MixedSpaceReport
+    """
+    x = check_features(vectors, name="vectors")
+    if x.shape[0] < 4 * k:
+        raise InputError(f"vectors has {x.shape[0]} rows; the check needs at least {4 * k} (4 x k)")
+    if np.any(np.linalg.norm(x, axis=1) == 0):
+        raise InputError(f"vectors row {int(np.flatnonzero(np.linalg.norm(x, axis=1) == 0)[0])} is all zeros")
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(x.shape[0], max_samples, replace=False)) if x.shape[0] > max_samples \
+        else np.arange(x.shape[0])
+    unit = unit_rows(x[rows])
+    _, neighbours = nearest_neighbors(unit, k, metric="cosine")
+    part = _bipartition(neighbours, seed)
+    sizes = np.bincount(part, minlength=2)
+    share = float(sizes.min() / sizes.sum())
+    cut = float(np.mean(part[neighbours] != part[:, None]))
+    if sizes.min() < 2:
+        return MixedSpaceReport(False, cut, float("nan"), 0.0, part, rows)
+    a, b = unit[part == 0], unit[part == 1]
+    rotation, _ = np.linalg.qr(rng.normal(size=(unit.shape[1], unit.shape[1])))
+    own = np.concatenate([_best(a, a, exclude_self=True), _best(b, b, exclude_self=True)])
+    cross = np.concatenate([_best(a, b), _best(b, a)])
+    null = np.concatenate([_best(a, b @ rotation), _best(b, a @ rotation)])
+    spread = float(np.median(own) - np.median(null))
+    relatedness = float((np.median(cross) - np.median(null)) / spread) if spread > 0 else float("nan")
+    flagged = bool(cut < CUT_LIMIT and share >= min_share and np.isfinite(relatedness)
+                   and relatedness < RELATEDNESS_LIMIT)
+    return MixedSpaceReport(flagged, cut, relatedness, share, part, rows)
+
+
+def _bipartition(neighbours: np.ndarray, seed: int) -> np.ndarray:
+    import warnings
+
+    from scipy import sparse
+    from sklearn.cluster import SpectralClustering
+
+    n, k = neighbours.shape
+    graph = sparse.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), neighbours.ravel())), shape=(n, n))
+    graph = ((graph + graph.T) > 0).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected": expected for a mixed index
+        labels = SpectralClustering(n_clusters=2, affinity="precomputed", random_state=seed,
+                                    assign_labels="cluster_qr").fit_predict(graph)
+    return labels.astype(np.intp)
+
+
+def _best(queries: np.ndarray, pool: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
+    """Each query's largest cosine to the (unit) rows of ``pool`` (blocks of 1,024 queries)."""
+    out = np.empty(queries.shape[0])
+    for start in range(0, queries.shape[0], 1024):
+        sims = queries[start:start + 1024] @ pool.T
+        if exclude_self:
+            np.fill_diagonal(sims[:, start:start + 1024], -np.inf)
+        out[start:start + 1024] = sims.max(axis=1)
+    return out
