@@ -1,0 +1,112 @@
+"""``transferscope elastic``: quality against bytes per vector under truncation and quantisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import (
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
+    TrustRemoteCodeOption,
+    check_output_path,
+    err_console,
+    extraction_options,
+    handle_errors,
+    labelled_dataset,
+    print_table,
+    split_list,
+)
+from transferscope.errors import InputError
+
+__all__ = ["elastic_command"]
+
+
+def elastic_command(
+    model: Annotated[Optional[str], typer.Option(help="Model spec (as for `rank`).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset, or a word-similarity set (wordsim353, simlex999).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
+    layers: Annotated[str, typer.Option(help="'last', 'all' (the layers x dimensions grid) or comma-separated names/indices.")] = "last",
+    pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
+    retrieval: Annotated[bool, typer.Option("--retrieval", help="Measure retrieval (Recall@10 over a query/gallery split) instead of the linear probe.")] = False,
+    compressions: Annotated[Optional[str], typer.Option(help="Comma-separated compressions (float32, float16, int8, binary, prefix<D>, pca<D>, chains like pca128+int8, binary+rescore); a default grid when omitted.")] = None,
+    tolerance: Annotated[float, typer.Option(min=0.0, help="Quality the recommendation may lose against the best float32 configuration (absolute).")] = 0.01,
+    plot: Annotated[Optional[Path], typer.Option(help="Write the quality-bytes plot with the Pareto front (.png or .svg).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and PCA.")] = 0,
+    output: Annotated[Optional[Path], typer.Option(help="Write every configuration's row to .csv, .json or .parquet.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How small can the embeddings be? Your task's quality against bytes per vector for prefix /
+    PCA truncation, float16, int8 and binary codes, the Pareto front and the smallest
+    configuration within --tolerance.
+
+    Example: transferscope elastic --model st:./minilm --dataset vader-polarity --tolerance 0.01 --plot pareto.png
+    """
+    from transferscope.workflows.elastic import elastic
+    from transferscope.workflows.pair_targets import is_pair_target
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
+        if not model:
+            raise InputError("--model is required")
+        results = None
+        if store is not None:
+            from transferscope.workflows.store import ResultStore
+
+            results = ResultStore(store)
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                        max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
+        specs = split_list([compressions]) if compressions else None
+        if dataset is not None and is_pair_target(dataset):
+            if data is not None or retrieval:
+                raise InputError(f"--dataset {dataset} is a word-similarity set: no --data and no --retrieval")
+            target: object = dataset
+            name = dataset
+        else:
+            target = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
+                                      task=task, quiet=quiet)
+            name = target.name  # type: ignore[attr-defined]
+        progress = None if quiet else (lambda line: err_console.print(line, highlight=False))
+        result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,  # type: ignore[arg-type]
+                         quality="retrieval" if retrieval else None, extraction=extraction,
+                         compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
+        print_table(result.table, digits=4, title=f"{result.metric} against bytes per vector on {name}")
+        typer.echo(f"Smallest within {tolerance:g}: {result.summary()}")
+        if plot is not None:
+            err_console.print(f"wrote {result.plot(plot)}")
+        if output is not None:
+            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
+        if results is not None:
+            import pandas as pd
+
+            from transferscope.extraction.versions import library_versions
+
+            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
+            rows = [{"run": run, "suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}",
+                     "model": model, "layer": r["layer"], "pooling": pooling, "kind": "elastic",
+                     "metric": f"{r['compression']}:{result.metric}", "value": r["quality"], "seed": seed,
+                     "settings": {**result.settings, "bytes": r["bytes"], "dim": r["dim"], "pareto": bool(r["pareto"]),
+                                  "tolerance": tolerance}, "versions": library_versions()}
+                    for r in result.table.to_dict("records")]
+            with results:
+                n = results.add_rows(rows)
+            err_console.print(f"stored {n} rows in {store}")

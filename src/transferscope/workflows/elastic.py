@@ -1,0 +1,332 @@
+"""How small can the embeddings be (``transferscope elastic``)? Quality against bytes per vector.
+
+For each layer of a model and each compression of :mod:`transferscope.extraction.compression`
+(prefix / PCA truncation, float16, int8, binary, and their chains), the user's task is
+measured on the compressed vectors, beside float32:
+
+* a labelled dataset (``quality="probe"``): the linear probe's test accuracy (or R^2) on one
+  seeded 60/20/20 split (:func:`~transferscope.probes.linear.linear_probe`); PCA and the int8
+  ranges are fitted on the training rows only;
+* retrieval (``quality="retrieval"``): the query / gallery split of
+  :func:`~transferscope.workflows.compat.query_gallery_split` and Recall@10 (with mAP, Recall@1
+  and nDCG@10 in the table) of :func:`~transferscope.metrics.retrieval.retrieval_scores`; PCA and
+  the int8 ranges are fitted on the gallery; binary codes are searched by Hamming distance, and
+  ``binary+rescore`` re-ranks the 4 x 10 nearest codes by the float32 query (the
+  sentence-transformers recipe: the index stores bits only);
+* a word-similarity set (``quality="similarity"``, ``wordsim353`` / ``simlex999``): Spearman of
+  the pair cosines (binary codes read as +-1, so the cosine is ``1 - 2 hamming / d``); PCA and
+  the int8 ranges are fitted on the words (no ratings are used).
+
+The Pareto front holds the configurations that no other beats on both bytes and quality; the
+smallest configuration within ``tolerance`` (absolute, in the quality's units) of the best
+float32 one is the recommendation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, parse_compression
+
+__all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
+           "ELASTIC_QUALITIES", "FLOAT32"]
+
+ELASTIC_QUALITIES = ("probe", "retrieval", "similarity")
+FLOAT32 = "float32"
+RESCORE = "binary+rescore"
+_RESCORE_MULTIPLIER = 4
+_RETRIEVAL_METRICS = ("recall@10", "map", "recall@1", "ndcg@10")
+
+
+def default_compressions(dim: int) -> list[str]:
+    """float32, float16, int8, binary, and prefix / PCA truncation to 64, 128 and 256 dimensions
+    (those below ``dim``), alone and with int8 or binary.
+
+    Examples
+    --------
+    >>> default_compressions(100)[:6]
+    ['float32', 'float16', 'int8', 'binary', 'prefix64', 'prefix64+int8']
+    """
+    out = [FLOAT32, "float16", "int8", "binary"]
+    for size in (64, 128, 256):
+        if size < dim:
+            for kind in ("prefix", "pca"):
+                out += [f"{kind}{size}", f"{kind}{size}+int8", f"{kind}{size}+binary"]
+    return out
+
+
+def pareto_front(bytes_: Sequence[float], quality: Sequence[float]) -> np.ndarray:
+    """Mask of the points that no other point beats on both (fewer or equal bytes and higher or
+    equal quality, one of them strictly).
+
+    Examples
+    --------
+    >>> pareto_front([4, 2, 2, 1], [0.9, 0.8, 0.7, 0.5]).tolist()
+    [True, True, False, True]
+    """
+    b, q = np.asarray(bytes_, dtype=float), np.asarray(quality, dtype=float)
+    keep = np.isfinite(q)
+    for i in np.flatnonzero(keep):
+        others = keep & (b <= b[i]) & (q >= q[i]) & ((b < b[i]) | (q > q[i]))
+        if others.any():
+            keep[i] = False
+    return keep
+
+
+@dataclass
+class ElasticResult:
+    """Result of :func:`elastic` / :func:`elastic_features`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per layer x compression: ``layer``, ``compression``, ``dim``, ``bytes``,
+        ``quality`` (the ``metric``), ``delta`` (against the best float32 quality), ``ratio``
+        (float32 bytes of the layer / bytes), ``pareto`` (on the front), and for retrieval every
+        metric of the search.
+    metric : str
+        ``accuracy``, ``r2``, ``recall@10`` or ``spearman``.
+    tolerance : float
+    reference : dict
+        The best float32 row.
+    recommended : dict
+        The smallest configuration within ``tolerance`` of the reference.
+    """
+
+    table: pd.DataFrame
+    metric: str
+    tolerance: float
+    reference: dict[str, Any]
+    recommended: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """The recommendation in plain words."""
+        ref, rec = self.reference, self.recommended
+        return (f"{rec['layer']} {rec['compression']}: {rec['bytes']} bytes per vector "
+                f"({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
+                f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})")
+
+    def plot(self, path: str | Path) -> Path:
+        """Quality against bytes per vector (log scale), the Pareto front joined, to PNG or SVG."""
+        from matplotlib.figure import Figure
+
+        target = Path(path)
+        if target.suffix.lower() not in (".png", ".svg"):
+            raise InputError(f"plot path must end in .png or .svg, got '{path}'")
+        figure = Figure(figsize=(7.5, 4.8), layout="constrained")
+        ax = figure.subplots()
+        for layer, part in self.table.groupby("layer", sort=False):
+            ax.scatter(part["bytes"], part["quality"], s=18, label=str(layer), alpha=0.8)
+        front = self.table[self.table["pareto"]].sort_values("bytes")
+        ax.plot(front["bytes"], front["quality"], color="black", linewidth=1, label="Pareto front")
+        for row in front.itertuples():
+            ax.annotate(f"{row.compression}", (row.bytes, row.quality), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+        rec = self.recommended
+        ax.scatter([rec["bytes"]], [rec["quality"]], s=90, facecolors="none", edgecolors="red",
+                   label=f"smallest within {self.tolerance:g}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("bytes per vector")
+        ax.set_ylabel(self.metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        figure.savefig(target, dpi=120)
+        return target
+
+
+def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any
+                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str], dict[str, float]], str]:
+    """The rows compressions are fitted on, a function scoring compressed features, and its metric."""
+    if quality == "probe":
+        from transferscope.probes.linear import linear_probe
+
+        data = Dataset("elastic", np.arange(labels.shape[0]), labels, task, "features")
+        split = data.split(seed=seed)
+        triple = (split.train, split.val, split.test)
+
+        def probe(x: np.ndarray, spec: str) -> dict[str, float]:
+            result = linear_probe(x, labels, splits=triple, task=task)
+            return {"quality": float(result.score)}
+
+        return split.train, probe, "accuracy" if task == "classification" else "r2"
+    if quality == "retrieval":
+        from transferscope.metrics.retrieval import retrieval_scores
+        from transferscope.workflows.compat import query_gallery_split
+
+        query, gallery = query_gallery_split(labels, seed=seed)
+
+        def search(x: np.ndarray, spec: str, float_queries: np.ndarray | None = None) -> dict[str, float]:
+            binary = spec.endswith("binary") or spec == RESCORE
+            q = x[query] if float_queries is None else float_queries[query]
+            got = retrieval_scores(q, x[gallery], labels[query], labels[gallery], ks=(1, 10),
+                                   metric="hamming" if binary else "cosine",
+                                   rescore=_RESCORE_MULTIPLIER if float_queries is not None else None)
+            return {"quality": got["recall@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
+
+        return gallery, search, "recall@10"
+    from transferscope.probes.similarity import similarity_spearman
+
+    def spearman(x: np.ndarray, spec: str) -> dict[str, float]:
+        codes = 2.0 * x - 1.0 if spec.endswith("binary") else x
+        return {"quality": similarity_spearman(codes[pairs.first], codes[pairs.second], pairs.pairs.labels).score}
+
+    return np.arange(labels.shape[0]), spearman, "spearman"
+
+
+def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: str = "probe",
+                     task: str = "classification", compressions: Sequence[str] | None = None,
+                     tolerance: float = 0.01, seed: int = 0, pairs: Any = None,
+                     progress: Callable[[str], None] | None = None) -> ElasticResult:
+    """Quality against bytes for precomputed features (module notes).
+
+    Parameters
+    ----------
+    features : dict
+        Layer name -> features (n_items x dim), one row per item (per word for ``similarity``).
+    labels : array-like, optional
+        Labels (probe), classes or pair ids (retrieval); unused for ``similarity``.
+    quality : {"probe", "retrieval", "similarity"}, default="probe"
+    task : {"classification", "regression"}
+        For ``probe``.
+    compressions : sequence of str, optional
+        Compression specs (``float32`` = none); :func:`default_compressions` of the widest layer
+        by default. ``binary+rescore`` is added for retrieval when ``binary`` is tried.
+    tolerance : float, default=0.01
+    seed : int, default=0
+    pairs : PairTarget, optional
+        The word pairs, for ``similarity`` (:func:`~transferscope.workflows.pair_targets.load_pair_target`).
+    progress : callable, optional
+
+    Returns
+    -------
+    ElasticResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(np.arange(4), 50)
+    >>> x = rng.normal(size=(4, 96))[y] + rng.normal(size=(200, 96))
+    >>> result = elastic_features({"output": x}, y, compressions=["float32", "int8", "binary", "pca64"])
+    >>> result.table["bytes"].tolist()
+    [384, 96, 12, 256]
+    """
+    from transferscope.metrics import check_features
+
+    if quality not in ELASTIC_QUALITIES:
+        raise InputError(f"quality must be one of {', '.join(ELASTIC_QUALITIES)}, got {quality!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not np.isfinite(tolerance) \
+            or tolerance < 0:
+        raise InputError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    if not features:
+        raise InputError("features must hold at least one layer")
+    arrays = {str(k): check_features(v, name=f"features[{k!r}]") for k, v in features.items()}
+    n = {a.shape[0] for a in arrays.values()}
+    if len(n) != 1:
+        raise InputError(f"every layer must have the same rows, got {sorted(n)}")
+    if quality == "similarity":
+        if pairs is None:
+            raise InputError("quality='similarity' needs pairs (a word-similarity target)")
+        y = np.zeros(n.pop())
+    else:
+        if labels is None:
+            raise InputError(f"quality={quality!r} needs labels")
+        y = np.asarray(labels)
+        if y.ndim != 1 or y.shape[0] != next(iter(arrays.values())).shape[0]:
+            raise InputError(f"labels must hold one label per row ({next(iter(arrays.values())).shape[0]}), "
+                             f"got shape {y.shape}")
+        if quality == "retrieval" and task == "regression":
+            raise InputError("retrieval needs class labels or pair ids, not regression targets")
+    widest = max(a.shape[1] for a in arrays.values())
+    specs = list(compressions) if compressions is not None else default_compressions(widest)
+    for spec in specs:
+        if spec not in (FLOAT32, RESCORE):
+            parse_compression(spec)
+    if quality == "retrieval" and "binary" in specs and RESCORE not in specs:
+        specs.append(RESCORE)
+    if quality != "retrieval" and RESCORE in specs:
+        raise InputError(f"{RESCORE} applies to quality='retrieval' only")
+    if len(set(specs)) != len(specs):
+        raise InputError("compressions must not repeat a spec")
+    fit_rows, score, metric = _quality_function(quality, y, task, seed, pairs)
+    say = progress or (lambda line: None)
+    rows = []
+    for layer, x in arrays.items():
+        for spec in specs:
+            if spec == FLOAT32:
+                codes, dim, size = x, x.shape[1], bytes_per_vector(x.shape[1], None)
+            elif spec == RESCORE:
+                codes = compress(x, "binary", fit=fit_rows, seed=seed)
+                dim, size = x.shape[1], bytes_per_vector(x.shape[1], "binary")
+            else:
+                codes, dim, size = (compress(x, spec, fit=fit_rows, seed=seed), compressed_dim(x.shape[1], spec),
+                                    bytes_per_vector(x.shape[1], spec))
+            codes = np.asarray(codes, dtype=np.float64)
+            got = score(codes, spec, x) if spec == RESCORE else score(codes, spec)  # type: ignore[call-arg]
+            rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
+            say(f"{layer} {spec}: {metric} {got['quality']:.4f} at {size} bytes")
+    table = pd.DataFrame(rows)
+    floats = table[table["compression"] == FLOAT32]
+    reference = (floats if not floats.empty else table).sort_values("quality", ascending=False).iloc[0].to_dict()
+    table["delta"] = table["quality"] - reference["quality"]
+    table["ratio"] = table["layer"].map({k: 4 * a.shape[1] for k, a in arrays.items()}) / table["bytes"]
+    table["pareto"] = pareto_front(table["bytes"], table["quality"])
+    within = table[table["quality"] >= reference["quality"] - tolerance]
+    recommended = within.sort_values(["bytes", "quality"], ascending=[True, False], kind="stable").iloc[0].to_dict()
+    return ElasticResult(table=table, metric=metric, tolerance=float(tolerance), reference=reference,
+                         recommended=recommended, settings={"quality": quality, "seed": seed, "task": task})
+
+
+def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | int] = "last", pooling: str = "mean",
+            quality: str | None = None, extraction: Any = None, **options: Any) -> ElasticResult:
+    """Quality against bytes per vector of ``model`` on ``dataset`` (module notes).
+
+    ``dataset`` is a :class:`Dataset` (``quality`` ``probe`` by default, or ``retrieval``) or the
+    name of a word-similarity set (``wordsim353``, ``simlex999``: ``similarity``). ``layers``
+    (``"last"``, ``"all"`` for the layers x dimensions grid, or names) x ``pooling`` are extracted
+    through the feature cache; ``options`` go to :func:`elastic_features`.
+
+    Examples
+    --------
+    >>> from transferscope.datasets import load_builtin
+    >>> from transferscope.workflows.candidates import ExtractionOptions
+    >>> result = elastic(model="tfidf", dataset=load_builtin("sentence-polarity"),
+    ...                  compressions=["float32", "int8"], extraction=ExtractionOptions(use_cache=False))
+    >>> list(result.table["compression"])
+    ['float32', 'int8']
+    """
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
+
+    extraction = extraction or ExtractionOptions()
+    pairs = None
+    if isinstance(dataset, str):
+        if not is_pair_target(dataset):
+            raise InputError(f"dataset {dataset!r} is not a word-similarity set; pass a Dataset for other data")
+        pairs = load_pair_target(dataset)
+        inputs: Any = pairs.words
+        quality = quality or "similarity"
+        labels, task = None, "regression"
+    else:
+        inputs, labels, task = dataset, dataset.labels, dataset.task
+        quality = quality or "probe"
+        if task == "multilabel":
+            raise InputError("elastic needs a classification or regression dataset (or a word-similarity set)")
+    if (quality == "similarity") != (pairs is not None):
+        raise InputError("quality 'similarity' goes with a word-similarity set (wordsim353, simlex999), and only there")
+    cands = extract_candidates(inputs, [model], layers=layers, poolings=[pooling],
+                               seed=int(options.get("seed", 0)), options=extraction)
+    features = {c.layer: np.asarray(c.features, dtype=np.float64) for c in cands}
+    return elastic_features(features, labels, quality=quality, task=task, pairs=pairs, **options)
