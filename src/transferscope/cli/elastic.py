@@ -37,7 +37,7 @@ def elastic_command(
     task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
     layers: Annotated[str, typer.Option(help="'last', 'all' (the layers x dimensions grid) or comma-separated names/indices.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
-    retrieval: Annotated[bool, typer.Option("--retrieval", help="Measure retrieval (Recall@10 over a query/gallery split) instead of the linear probe.")] = False,
+    retrieval: Annotated[bool, typer.Option("--retrieval", help="Measure retrieval (nDCG@10 over a query/gallery split) instead of the linear probe.")] = False,
     compressions: Annotated[Optional[str], typer.Option(help="Comma-separated compressions (float32, float16, int8, binary, prefix<D>, pca<D>, chains like pca128+int8, binary+rescore); a default grid when omitted.")] = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Quality the recommendation may lose against the best float32 configuration (absolute).")] = 0.01,
     plot: Annotated[Optional[Path], typer.Option(help="Write the quality-bytes plot with the Pareto front (.png or .svg).")] = None,

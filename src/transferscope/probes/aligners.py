@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_choice, check_features
+from transferscope.metrics import check_choice, check_features
 
 __all__ = ["ALIGNERS", "fit_aligner", "LOW_RANK", "RIDGE_ALPHAS"]
 

@@ -8,8 +8,9 @@ measured on the compressed vectors, beside float32:
   seeded 60/20/20 split (:func:`~transferscope.probes.linear.linear_probe`); PCA and the int8
   ranges are fitted on the training rows only;
 * retrieval (``quality="retrieval"``): the query / gallery split of
-  :func:`~transferscope.workflows.compat.query_gallery_split` and Recall@10 (with mAP, Recall@1
-  and nDCG@10 in the table) of :func:`~transferscope.metrics.retrieval.retrieval_scores`; PCA and
+  :func:`~transferscope.workflows.compat.query_gallery_split` and nDCG@10 (with Recall@1,
+  Recall@10 and mAP in the table) of :func:`~transferscope.metrics.retrieval.retrieval_scores`,
+  the measure of sentence-transformers' quantisation report; PCA and
   the int8 ranges are fitted on the gallery; binary codes are searched by Hamming distance, and
   ``binary+rescore`` re-ranks the 4 x 10 nearest codes by the float32 query (the
   sentence-transformers recipe: the index stores bits only);
@@ -43,7 +44,7 @@ ELASTIC_QUALITIES = ("probe", "retrieval", "similarity")
 FLOAT32 = "float32"
 RESCORE = "binary+rescore"
 _RESCORE_MULTIPLIER = 4
-_RETRIEVAL_METRICS = ("recall@10", "map", "recall@1", "ndcg@10")
+_RETRIEVAL_METRICS = ("ndcg@10", "recall@1", "recall@10", "map")
 
 
 def default_compressions(dim: int) -> list[str]:
@@ -93,7 +94,7 @@ class ElasticResult:
         (float32 bytes of the layer / bytes), ``pareto`` (on the front), and for retrieval every
         metric of the search.
     metric : str
-        ``accuracy``, ``r2``, ``recall@10`` or ``spearman``.
+        ``accuracy``, ``r2``, ``ndcg@10`` or ``spearman``.
     tolerance : float
     reference : dict
         The best float32 row.
@@ -173,9 +174,9 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
             got = retrieval_scores(q, x[gallery], labels[query], labels[gallery], ks=(1, 10),
                                    metric="hamming" if binary else "cosine",
                                    rescore=_RESCORE_MULTIPLIER if float_queries is not None else None)
-            return {"quality": got["recall@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
+            return {"quality": got["ndcg@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
 
-        return gallery, search, "recall@10"
+        return gallery, search, "ndcg@10"
     from transferscope.probes.similarity import similarity_spearman
 
     def spearman(x: np.ndarray, spec: str) -> dict[str, float]:
