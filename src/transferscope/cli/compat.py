@@ -122,15 +122,19 @@ def compat_command(
             result = compat(old=old, new=new if len(new) > 1 else new[0], dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
-        shown = result.table.drop(columns=["recovered"]).assign(recovered=result.table["recovered"])
+        from transferscope.workflows.labels import short_names
+
+        short = short_names(list(dict.fromkeys([old_name, *result.verdicts["new"]])))
+        shown = result.table.assign(new=result.table["new"].map(lambda n: short.get(n, n)))
         print_table(shown, digits=3, title=f"Retrieval on {target}: {result.summary['n_queries']} queries, "
                     f"{result.summary['n_gallery']} gallery items")
         if result.matrix is not None:
-            print_table(result.matrix.reset_index(), digits=3,
+            matrix = result.matrix.rename(index=short, columns=short)
+            print_table(matrix.reset_index(), digits=3,
                         title=f"Compatibility matrix ({metric}; query version x gallery version)")
             typer.echo(f"AC {result.summary['AC']:.3f}  AM {result.summary['AM']:.3f}")
         for rec in result.verdicts.to_dict("records"):
-            typer.echo(f"{rec['new']}: {rec['explanation']}")
+            typer.echo(f"{short.get(rec['new'], rec['new'])}: {rec['explanation']}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         if results is not None:

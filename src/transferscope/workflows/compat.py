@@ -24,7 +24,8 @@ With several new models (versions), :func:`compatibility_matrix` gives ``C[t, k]
 ``t``'s queries on version ``k``'s gallery (``t >= k``), and the average compatibility ``AC``
 (the share of pairs ``t > k`` meeting the criterion) and average multi-model accuracy ``AM``
 (the mean of the lower triangle) of the continual-compatibility literature (CL2R, Biondi et al.).
-The criterion is taken with ``>=`` throughout (the papers write a strict ``>``), so that a model
+Versions of different widths cannot search each other as is: their entry is NaN, counts as
+not compatible in ``AC`` and is left out of ``AM``. The criterion is taken with ``>=`` throughout (the papers write a strict ``>``), so that a model
 is compatible with an identical copy of itself.
 """
 
