@@ -155,3 +155,13 @@ def test_select_fine_tunes_the_best_models_and_skips_fixed_extractors(tmp_path, 
     assert np.isnan(choice.table.set_index("candidate").loc["tfidf-svd | tfidf-svd | none", "finetune_score"])
     with pytest.raises(InputError, match="finetune must be"):
         ts.select(dataset=data, models=["tfidf", "hashing"], finetune=-1)
+
+
+def test_cli_select_finetune_names_the_whole_model(tmp_path, tiny_bert_dir):
+    out = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", str(tiny_bert_dir),
+                                   "--model", "tfidf", "--layers", "last", "--finetune", "1",
+                                   "--cache-dir", str(tmp_path), "-q"])
+    assert out.exit_code == 0, out.output
+    assert "fine-tuned: the whole model" in out.output and "fine-tuned 1 model(s)" in out.output
+    bad = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", "tfidf", "--finetune", "-1"])
+    assert bad.exit_code == 2

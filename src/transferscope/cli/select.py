@@ -55,7 +55,7 @@ def select_command(
 
     Example: transferscope select --dataset vader-polarity --model st:./minilm --model tfidf --budget 2m
     """
-    from transferscope.workflows.labels import short_candidates
+    from transferscope.workflows.labels import short_candidates, short_names
     from transferscope.workflows.results import write_table
     from transferscope.workflows.select import parse_budget, select
 
@@ -92,7 +92,10 @@ def select_command(
                    f"every split ({100 * choice.cost_share:.0f}%), {choice.seconds:.1f} s"
                    + ("; stopped by the budget" if choice.stopped_by_budget else ""))
         if choice.finetune_pick is not None:
-            typer.echo(f"  fine-tuned: {short[choice.finetune_pick]} is best after fine-tuning, "
-                       f"{choice.finetuned[choice.finetune_pick]:.4f} on split 1 (one split, no interval)")
+            tuned = choice.table.set_index("candidate").loc[choice.finetune_pick, "model"]
+            typer.echo(f"  fine-tuned: the whole model {short_names([tuned])[tuned]} reaches "
+                       f"{choice.finetuned[choice.finetune_pick]:.4f} on split 1 (one split, no interval; "
+                       f"fine-tuned {len(choice.finetuned)} model(s), best probed candidate "
+                       f"{short[choice.finetune_pick]})")
         if output is not None:
             err_console.print(f"wrote {write_table(choice.table, output)}")
