@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from transferscope.metrics.mixed_spaces import mixed_space_check
     from transferscope.workflows.candidates import ExtractionOptions
     from transferscope.workflows.compat import compat, compat_features
+    from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
            "ExtractionOptions", "select", "compat", "compat_features",
-           "mixed_space_check", "elastic", "elastic_features"]
+           "mixed_space_check", "elastic", "elastic_features", "drift",
+           "drift_features"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -55,6 +57,8 @@ _LAZY = {
     "mixed_space_check": "transferscope.metrics.mixed_spaces",
     "elastic": "transferscope.workflows.elastic",
     "elastic_features": "transferscope.workflows.elastic",
+    "drift": "transferscope.workflows.drift",
+    "drift_features": "transferscope.workflows.drift",
 }
 
 

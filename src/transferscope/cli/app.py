@@ -14,6 +14,7 @@ from transferscope.cli.benchmark import benchmark_command
 from transferscope.cli.compare import compare_command
 from transferscope.cli.compat import compat_command
 from transferscope.cli.demo import demo_command
+from transferscope.cli.drift import drift_command
 from transferscope.cli.elastic import elastic_command
 from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
@@ -98,6 +99,7 @@ app.command("benchmark")(benchmark_command)
 app.command("compare")(compare_command)
 app.command("compat")(compat_command)
 app.command("elastic")(elastic_command)
+app.command("drift")(drift_command)
 app.command("layers")(layers_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)

@@ -1,0 +1,106 @@
+"""``transferscope drift``: what fine-tuning changed, layer by layer, and which models changed alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from transferscope.cli._common import (
+    BatchSizeOption,
+    CacheDirOption,
+    DeviceOption,
+    MaxLengthOption,
+    NoCacheOption,
+    QuietOption,
+    TrustRemoteCodeOption,
+    check_output_path,
+    err_console,
+    extraction_options,
+    handle_errors,
+    labelled_dataset,
+    print_table,
+)
+from transferscope.errors import InputError
+
+__all__ = ["drift_command"]
+
+
+def drift_command(
+    base: Annotated[Optional[str], typer.Option(help="The base model (a model spec, as for `rank`).")] = None,
+    tuned: Annotated[Optional[list[str]], typer.Option(help="A fine-tuned version of the base. Repeat for several.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column (its inputs are used).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
+    pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
+    max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of the inputs the per-layer measures use.")] = 2000,
+    fingerprint: Annotated[bool, typer.Option("--fingerprint/--no-fingerprint", help="Delta-activation fingerprints on the generic inputs, their distances and groups.")] = True,
+    groups: Annotated[Optional[int], typer.Option(min=1, help="Number of fingerprint groups (default: chosen by the silhouette).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the subsample.")] = 0,
+    plot: Annotated[Optional[Path], typer.Option(help="Write the per-layer drift curves (.png or .svg).")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Write the per-layer rows to .csv, .json or .parquet.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """What did fine-tuning change? Per layer: CKA (linear, debiased), Procrustes and shape
+    distances, mutual k-NN overlap, RankMe and anisotropy change; where the change starts and
+    peaks; delta-activation fingerprints grouping the fine-tuned models.
+
+    Example: transferscope drift --base st:./minilm --tuned ./minilm-sst2 --tuned ./minilm-nli --dataset sentence-polarity
+    """
+    from transferscope.workflows.drift import drift
+    from transferscope.workflows.labels import short_names
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        check_output_path(output)
+        check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
+        if not base or not tuned:
+            raise InputError("--base and --tuned are required (repeat --tuned for several models)")
+        results = None
+        if store is not None:
+            from transferscope.workflows.store import ResultStore
+
+            results = ResultStore(store)
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                        max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
+        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, quiet=quiet)
+        result = drift(base=base, tuned=tuned, dataset=ds, layers=layers, pooling=pooling, max_samples=max_samples,
+                       seed=seed, fingerprint=fingerprint, n_groups=groups, extraction=extraction,
+                       progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
+        short = short_names([base, *tuned])
+        shown = result.table.assign(tuned=result.table["tuned"].map(short))
+        print_table(shown, digits=3, title=f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs)")
+        print_table(result.summary.assign(tuned=result.summary["tuned"].map(short)), digits=3,
+                    title="Where the change starts and where it is largest (drift = 1 - linear CKA)")
+        if result.distances is not None:
+            print_table(result.distances.rename(index=short, columns=short).reset_index(names="fingerprint"), digits=3,
+                        title="Cosine distance between delta-activation fingerprints")
+        if plot is not None:
+            err_console.print(f"wrote {result.plot(plot)}")
+        if output is not None:
+            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
+        if results is not None:
+            import pandas as pd
+
+            from transferscope.extraction.versions import library_versions
+
+            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
+            measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
+            rows = [{"run": run, "suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}",
+                     "model": r["tuned"], "layer": r["layer"], "pooling": pooling, "kind": "drift", "metric": m,
+                     "value": r[m], "seed": seed, "settings": result.settings, "versions": library_versions()}
+                    for r in result.table.to_dict("records") for m in measures]
+            with results:
+                n = results.add_rows(rows)
+            err_console.print(f"stored {n} rows in {store}")

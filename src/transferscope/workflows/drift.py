@@ -1,0 +1,263 @@
+"""What did fine-tuning change (``transferscope drift``)? Per-layer drift of fine-tuned models from
+their base, and fingerprints that group models fine-tuned on similar tasks.
+
+**Per layer**, on the same inputs (a seeded subsample of ``max_samples``), base against tuned:
+linear and debiased CKA, the orthogonal Procrustes distance, the angular shape metric, mutual
+10-NN overlap, and the change of RankMe (effective rank) and of anisotropy (mean cosine between
+inputs). ``drift`` is ``1 - linear CKA``; the change is *largest* at the layer of maximal drift and
+*starts* at the first layer whose drift reaches :data:`ONSET_SHARE` of that maximum.
+
+**Delta-activation fingerprints** (after Delta Activations, Xu et al. 2025): each tuned model's
+mean shift from the base, ``mean_x (h_tuned(x) - h_base(x))``, on a fixed generic input set (the
+:data:`GENERIC_WORDS` most frequent English words of ``wordfreq``, the same for every model and
+every dataset), per layer divided by the base layer's root-mean-square norm and concatenated over
+the layers. Fingerprints are compared by cosine distance and grouped by average-linkage
+hierarchical clustering (:mod:`scipy.cluster.hierarchy`), the number of groups chosen by the
+silhouette (:func:`sklearn.metrics.silhouette_score`) when there are at least three models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.datasets.dataset import Dataset
+from transferscope.errors import InputError
+
+__all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "ONSET_SHARE",
+           "GENERIC_WORDS", "generic_inputs"]
+
+ONSET_SHARE = 0.1
+GENERIC_WORDS = 500
+_MEASURES = ("cka_linear", "cka_debiased", "procrustes", "shape_metric", "mutual_knn")
+
+
+@dataclass
+class DriftResult:
+    """Result of :func:`drift` / :func:`drift_features`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per tuned model x layer: ``tuned``, ``layer``, ``drift`` and every measure
+        (module notes), ``rankme_base`` / ``rankme_tuned`` / ``rankme_change``,
+        ``anisotropy_base`` / ``anisotropy_tuned`` / ``anisotropy_change``.
+    summary : pandas.DataFrame
+        Per tuned model: ``onset_layer``, ``peak_layer``, ``peak_drift`` and, with fingerprints,
+        ``group``.
+    distances : pandas.DataFrame or None
+        Cosine distances between the fingerprints.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    distances: pd.DataFrame | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.merge(self.summary, on="tuned", how="left")
+
+    def plot(self, path: str | Path) -> Path:
+        """The per-layer drift curves (1 - linear CKA, and mutual k-NN overlap) to PNG or SVG."""
+        from matplotlib.figure import Figure
+
+        target = Path(path)
+        if target.suffix.lower() not in (".png", ".svg"):
+            raise InputError(f"plot path must end in .png or .svg, got '{path}'")
+        figure = Figure(figsize=(9, 4), layout="constrained")
+        left, right = figure.subplots(1, 2)
+        for name, part in self.table.groupby("tuned", sort=False):
+            left.plot(part["layer"], part["drift"], marker="o", label=str(name))
+            right.plot(part["layer"], part["mutual_knn"], marker="o", label=str(name))
+        left.set_ylabel("drift (1 - linear CKA)")
+        right.set_ylabel("mutual 10-NN overlap with the base")
+        for ax in (left, right):
+            ax.tick_params(axis="x", rotation=45, labelsize=7)
+            ax.grid(alpha=0.3)
+        left.legend(fontsize=7)
+        figure.savefig(target, dpi=120)
+        return target
+
+
+def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:
+    from transferscope.metrics.measures import geometry, similarity
+
+    row = {"cka_linear": similarity("cka", base, tuned), "cka_debiased": similarity("cka", base, tuned,
+                                                                                   estimator="debiased"),
+           "procrustes": similarity("procrustes", base, tuned), "shape_metric": similarity("shape_metric", base, tuned),
+           "mutual_knn": similarity("mutual_knn", base, tuned, k=10)}
+    for name in ("rankme", "anisotropy"):
+        before, after = geometry(name, base), geometry(name, tuned)
+        row.update({f"{name}_base": before, f"{name}_tuned": after, f"{name}_change": after - before})
+    row["drift"] = 1.0 - row["cka_linear"]
+    return row
+
+
+def _onset_and_peak(layers: list[str], drift_values: np.ndarray) -> tuple[str, str, float]:
+    peak = int(np.nanargmax(drift_values))
+    onset = int(np.flatnonzero(drift_values >= ONSET_SHARE * drift_values[peak])[0])
+    return layers[onset], layers[peak], float(drift_values[peak])
+
+
+def fingerprints(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Delta-activation fingerprints (module notes): one row per tuned model.
+
+    ``base`` maps layer -> the base model's features of the generic inputs, ``tuned`` maps each
+    tuned model -> its features of the same inputs; the layers every model has are used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = {"l1": np.ones((4, 2))}
+    >>> fingerprints(base, {"a": {"l1": np.ones((4, 2)) + [1.0, 0.0]}}).round(3).values.tolist()
+    [[0.707, 0.0]]
+    """
+    from transferscope.metrics import check_features
+
+    shared = [layer for layer in base if all(layer in layers for layers in tuned.values())]
+    if not shared:
+        raise InputError("the tuned models share no layer with the base (a different architecture?)")
+    rows = {}
+    for name, layers in tuned.items():
+        parts = []
+        for layer in shared:
+            b = base[layer]
+            b64 = check_features(b, name=f"base[{layer!r}]")
+            t64 = check_features(layers[layer], name=f"tuned[{name!r}][{layer!r}]")
+            if t64.shape != b64.shape:
+                raise InputError(f"tuned model {name!r} layer {layer!r} has shape {t64.shape}, the base {b64.shape}")
+            scale = float(np.sqrt(np.mean(np.sum(b64 ** 2, axis=1))))
+            parts.append((t64 - b64).mean(axis=0) / (scale if scale > 0 else 1.0))
+        rows[name] = np.concatenate(parts)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def cluster_fingerprints(prints: pd.DataFrame, *, n_groups: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Cosine distances between fingerprints and their groups (average linkage; the number of
+    groups by the silhouette unless ``n_groups`` is given; one group for fewer than 3 models)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    names = list(prints.index)
+    condensed = pdist(prints.to_numpy(dtype=float), metric="cosine")
+    distances = pd.DataFrame(squareform(condensed), index=names, columns=names)
+    if len(names) < 3:
+        return distances, np.ones(len(names), dtype=int)
+    tree = linkage(condensed, method="average")
+    if n_groups is not None:
+        return distances, fcluster(tree, t=int(n_groups), criterion="maxclust")
+    from sklearn.metrics import silhouette_score
+
+    best, labels = -np.inf, np.ones(len(names), dtype=int)
+    for k in range(2, len(names)):
+        candidate = fcluster(tree, t=k, criterion="maxclust")
+        if len(set(candidate)) < 2:
+            continue
+        score = silhouette_score(distances.to_numpy(), candidate, metric="precomputed")
+        if score > best:
+            best, labels = score, candidate
+    return distances, labels
+
+
+def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]], *,
+                   generic_base: Mapping[str, Any] | None = None,
+                   generic_tuned: Mapping[str, Mapping[str, Any]] | None = None, n_groups: int | None = None,
+                   progress: Callable[[str], None] | None = None) -> DriftResult:
+    """Per-layer drift of precomputed features (module notes); fingerprints when the features of
+    the generic inputs are given too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> base = {f"l{i}": rng.normal(size=(60, 8)) for i in range(3)}
+    >>> tuned = {"t": {"l0": base["l0"], "l1": base["l1"] + 0.3 * rng.normal(size=(60, 8)),
+    ...                "l2": rng.normal(size=(60, 8))}}
+    >>> result = drift_features(base, tuned)
+    >>> result.summary[["onset_layer", "peak_layer"]].values.tolist()
+    [['l1', 'l2']]
+    """
+    from transferscope.metrics import check_features
+
+    if not tuned:
+        raise InputError("give at least one tuned model")
+    say = progress or (lambda line: None)
+    rows, summary = [], []
+    for name, layers in tuned.items():
+        order = [layer for layer in base if layer in layers]
+        if not order:
+            raise InputError(f"tuned model {name!r} shares no layer with the base (a different architecture?)")
+        part = []
+        for layer in order:
+            b = check_features(base[layer], name=f"base[{layer!r}]")
+            t = check_features(layers[layer], name=f"tuned[{name!r}][{layer!r}]")
+            if b.shape[0] != t.shape[0]:
+                raise InputError(f"tuned model {name!r} layer {layer!r} has {t.shape[0]} rows, the base {b.shape[0]}")
+            part.append({"tuned": name, "layer": layer, **_layer_rows(b, t)})
+        rows += part
+        onset, peak, height = _onset_and_peak(order, np.array([r["drift"] for r in part]))
+        summary.append({"tuned": name, "onset_layer": onset, "peak_layer": peak, "peak_drift": height})
+        say(f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f})")
+    distances = None
+    result_summary = pd.DataFrame(summary)
+    if generic_base is not None and generic_tuned is not None:
+        prints = fingerprints(generic_base, generic_tuned)
+        distances, groups = cluster_fingerprints(prints, n_groups=n_groups)
+        result_summary["group"] = result_summary["tuned"].map(dict(zip(prints.index, groups.tolist())))
+    return DriftResult(table=pd.DataFrame(rows), summary=result_summary, distances=distances)
+
+
+def generic_inputs() -> list[str]:
+    """The fixed generic inputs of the fingerprints: the most frequent English words (wordfreq)."""
+    try:
+        import wordfreq
+    except ImportError:
+        from transferscope.errors import MissingExtraError
+
+        raise MissingExtraError("wordfreq", "demo") from None
+    return list(wordfreq.top_n_list("en", GENERIC_WORDS))
+
+
+def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: str | Sequence[str | int] = "all",
+          pooling: str = "mean", max_samples: int = 2000, seed: int = 0, fingerprint: bool = True,
+          n_groups: int | None = None, extraction: Any = None,
+          progress: Callable[[str], None] | None = None) -> DriftResult:
+    """Per-layer drift of fine-tuned models from ``base`` on ``dataset``'s inputs, and their
+    fingerprints on the generic inputs (module notes).
+
+    Examples
+    --------
+    >>> from transferscope.datasets import load_builtin
+    >>> result = drift(base="st:path/to/minilm", tuned=["finetuned:sentence-polarity:st:path/to/minilm"],
+    ...                dataset=load_builtin("vader-polarity"))  # doctest: +SKIP
+    >>> result.summary  # doctest: +SKIP
+    """
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+
+    extraction = extraction or ExtractionOptions()
+    names = [tuned] if isinstance(tuned, str) else list(tuned)
+    if not names or base in names or len(set(names)) != len(names):
+        raise InputError("give each tuned model once, and none equal to the base")
+    data = dataset.subsample(int(max_samples), seed=seed) if len(dataset) > max_samples else dataset
+
+    def features(model: str, inputs: Any) -> dict[str, np.ndarray]:
+        cands = extract_candidates(inputs, [model], layers=layers, poolings=[pooling], seed=seed, options=extraction)
+        return {c.layer: np.asarray(c.features, dtype=np.float64) for c in cands}
+
+    base_feats = features(base, data)
+    tuned_feats = {name: features(name, data) for name in names}
+    generic_base = generic_tuned = None
+    if fingerprint:
+        words = generic_inputs()
+        generic_base = features(base, words)
+        generic_tuned = {name: features(name, words) for name in names}
+    result = drift_features(base_feats, tuned_feats, generic_base=generic_base, generic_tuned=generic_tuned,
+                            n_groups=n_groups, progress=progress)
+    result.settings = {"base": base, "dataset": dataset.name, "samples": len(data), "seed": seed, "pooling": pooling,
+                       "generic_inputs": GENERIC_WORDS if fingerprint else 0}
+    return result

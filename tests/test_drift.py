@@ -1,0 +1,118 @@
+"""``drift`` / ``ts.drift`` (issue 14, first part): per-layer drift of fine-tuned models from their
+base, onset and peak, delta-activation fingerprints and their groups, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import transferscope as ts
+from transferscope.cli.app import app
+from transferscope.errors import InputError
+from transferscope.workflows.drift import cluster_fingerprints, drift_features, fingerprints
+
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _perturbed(tiny_bert_dir, target, *, seed, scale):
+    """The tiny BERT with seeded noise added to its second transformer block (layer_2) only."""
+    import torch
+    import transformers
+
+    model = transformers.BertModel.from_pretrained(tiny_bert_dir)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.encoder.layer[1].parameters():
+            param.add_(scale * torch.randn(param.shape, generator=generator))
+    model.save_pretrained(target)
+    for name in TOKENIZER_FILES:
+        shutil.copy(tiny_bert_dir / name, target / name)
+    return str(target)
+
+
+def test_drift_starts_at_the_changed_block_and_fingerprints_group_alike_changes(tmp_path, tiny_bert_dir):
+    pytest.importorskip("wordfreq", reason="the generic inputs come from wordfreq (demo extra)")
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions
+
+    a = _perturbed(tiny_bert_dir, tmp_path / "a", seed=1, scale=0.3)
+    a2 = _perturbed(tiny_bert_dir, tmp_path / "a2", seed=1, scale=0.35)  # the same change, a little larger
+    b = _perturbed(tiny_bert_dir, tmp_path / "b", seed=2, scale=0.3)  # another change of the same size
+    result = ts.drift(base=str(tiny_bert_dir), tuned=[a, a2, b], dataset=load_builtin("sentence-polarity"),
+                      n_groups=2, extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    table = result.table.set_index(["tuned", "layer"])
+    for model in (a, a2, b):
+        for layer in ("embeddings", "layer_1"):  # before the changed block: the same features
+            assert table.loc[(model, layer), "drift"] == pytest.approx(0.0, abs=1e-9)
+            assert table.loc[(model, layer), "mutual_knn"] == pytest.approx(1.0)
+            assert table.loc[(model, layer), "procrustes"] == pytest.approx(0.0, abs=1e-6)
+        assert table.loc[(model, "layer_2"), "drift"] > 0.001
+    summary = result.summary.set_index("tuned")
+    assert set(summary["onset_layer"]) == {"layer_2"}
+    assert summary.loc[a2, "peak_drift"] > summary.loc[a, "peak_drift"]
+    d = result.distances
+    assert d.loc[a, a2] < d.loc[a, b] and d.loc[a, a2] < d.loc[a2, b]
+    assert summary.loc[a, "group"] == summary.loc[a2, "group"] != summary.loc[b, "group"]
+
+
+def test_onset_is_the_first_layer_reaching_a_tenth_of_the_peak():
+    rng = np.random.default_rng(0)
+    base = {f"l{i}": rng.normal(size=(80, 6)) for i in range(4)}
+    tuned = {"t": {"l0": base["l0"], "l1": base["l1"] + 0.05 * rng.normal(size=(80, 6)),
+                   "l2": base["l2"] + 1.0 * rng.normal(size=(80, 6)), "l3": rng.normal(size=(80, 6))}}
+    result = drift_features(base, tuned)
+    drift = result.table.set_index("layer")["drift"]
+    peak = drift.max()
+    expected = next(layer for layer in ("l0", "l1", "l2", "l3") if drift[layer] >= 0.1 * peak)
+    assert result.summary.iloc[0]["onset_layer"] == expected and result.summary.iloc[0]["peak_layer"] == drift.idxmax()
+    assert drift["l0"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fingerprints_are_scale_free_mean_shifts():
+    rng = np.random.default_rng(1)
+    base = {"l": rng.normal(size=(50, 4))}
+    shift = np.array([1.0, 0.0, -2.0, 0.5])
+    prints = fingerprints(base, {"t": {"l": base["l"] + shift}})
+    scale = np.sqrt(np.mean(np.sum(base["l"] ** 2, axis=1)))
+    np.testing.assert_allclose(prints.loc["t"].to_numpy(), shift / scale)
+    scaled = fingerprints({"l": 10 * base["l"]}, {"t": {"l": 10 * (base["l"] + shift)}})
+    np.testing.assert_allclose(scaled.to_numpy(), prints.to_numpy())
+    distances, groups = cluster_fingerprints(prints)
+    assert distances.shape == (1, 1) and groups.tolist() == [1]
+    with pytest.raises(InputError, match="share no layer"):
+        fingerprints(base, {"t": {"other": base["l"]}})
+
+
+def test_bad_input_names_the_argument():
+    rng = np.random.default_rng(2)
+    base = {"l": rng.normal(size=(30, 4))}
+    with pytest.raises(InputError, match="at least one tuned model"):
+        drift_features(base, {})
+    with pytest.raises(InputError, match="shares no layer"):
+        drift_features(base, {"t": {"x": base["l"]}})
+    with pytest.raises(InputError, match="has 10 rows, the base 30"):
+        drift_features(base, {"t": {"l": base["l"][:10]}})
+
+
+def test_cli_drift(tmp_path, tiny_bert_dir):
+    from transferscope.workflows.store import ResultStore
+
+    a = _perturbed(tiny_bert_dir, tmp_path / "a", seed=1, scale=0.3)
+    runner = CliRunner()
+    out = runner.invoke(app, ["drift", "--base", str(tiny_bert_dir), "--tuned", a, "--dataset", "sentence-polarity",
+                              "--no-fingerprint", "--plot", str(tmp_path / "d.png"), "--output", str(tmp_path / "d.json"),
+                              "--store", str(tmp_path / "r.duckdb"), "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert out.exit_code == 0, out.output
+    assert "Where the change starts" in out.output
+    rows = json.loads((tmp_path / "d.json").read_text())
+    assert [r["layer"] for r in rows] == ["embeddings", "layer_1", "layer_2"]
+    assert (tmp_path / "d.png").stat().st_size > 1000
+    assert set(ResultStore(tmp_path / "r.duckdb").table(suite="drift")["kind"]) == {"drift"}
+    bad = runner.invoke(app, ["drift", "--base", str(tiny_bert_dir), "--dataset", "sentence-polarity"])
+    assert bad.exit_code == 2 and "--base and --tuned are required" in bad.output
+    bad = runner.invoke(app, ["drift", "--base", a, "--tuned", a, "--dataset", "sentence-polarity"])
+    assert bad.exit_code == 2 and "none equal to the base" in bad.output
