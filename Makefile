@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo]"
+	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo,sources]"
 	touch $@
 
 install: $(VENV)/.installed
