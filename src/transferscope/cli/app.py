@@ -20,6 +20,7 @@ from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
 from transferscope.cli.rank import rank_command
 from transferscope.cli.select import select_command
+from transferscope.cli.sources import sources_command
 
 class OneLineErrorGroup(TyperGroup):
     """The command group, with usage errors (a bad option value, an unknown command) printed as
@@ -100,6 +101,7 @@ app.command("compare")(compare_command)
 app.command("compat")(compat_command)
 app.command("elastic")(elastic_command)
 app.command("drift")(drift_command)
+app.command("sources")(sources_command)
 app.command("layers")(layers_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)

@@ -1,0 +1,59 @@
+"""``sources`` / ``ts.rank_sources`` (issue 14, second part): sources ranked by dataset distance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import transferscope as ts
+from transferscope.cli.app import app
+from transferscope.errors import InputError
+from transferscope.metrics.dataset_distance import otdd
+
+pytest.importorskip("ot", reason="OTDD needs POT (the sources extra)")
+
+
+def test_ranking_follows_the_measure_and_equals_the_distances(tmp_path, tiny_bert_dir):
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+
+    options = ExtractionOptions(cache_dir=str(tmp_path))
+    target = load_builtin("sentence-polarity")
+    sources = [load_builtin("vader-polarity"), load_builtin("word-language")]
+    ranking = ts.rank_sources(target=target, sources=sources, model=str(tiny_bert_dir), max_samples=150,
+                              extraction=options)
+    table = ranking.table.set_index("source")
+    assert list(ranking.table["otdd"]) == sorted(ranking.table["otdd"]) and ranking.best == ranking.table["source"][0]
+    assert table.loc["vader-polarity", "size_rank"] == 1  # 7,520 words: the largest source
+    part = sources[1].subsample(150, seed=0)
+    (cand,) = extract_candidates(part, [str(tiny_bert_dir)], layers="last", options=options)
+    (tcand,) = extract_candidates(target.subsample(150, seed=0), [str(tiny_bert_dir)], layers="last", options=options)
+    expected = otdd(np.asarray(cand.features, dtype=np.float64), part.labels,
+                    np.asarray(tcand.features, dtype=np.float64), target.subsample(150, seed=0).labels,
+                    max_samples=150)
+    assert table.loc["word-language", "otdd"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_bad_input_names_the_argument(tiny_bert_dir):
+    from transferscope.datasets import load_builtin
+
+    target = load_builtin("sentence-polarity")
+    with pytest.raises(InputError, match="not the target itself"):
+        ts.rank_sources(target=target, sources=[target], model=str(tiny_bert_dir))
+    with pytest.raises(InputError, match="regression"):
+        ts.rank_sources(target=target, sources=[load_builtin("vader-valence")], model=str(tiny_bert_dir))
+    with pytest.raises(InputError, match="fitted on each dataset's own inputs"):
+        ts.rank_sources(target=target, sources=[load_builtin("vader-polarity")], model="tfidf")
+    with pytest.raises(InputError, match="measure must be one of"):
+        ts.rank_sources(target=target, sources=[load_builtin("vader-polarity")], model="x", measure="kl")
+    out = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity"])
+    assert out.exit_code == 2 and "--target, --source" in out.output
+
+
+def test_cli_sources(tmp_path, tiny_bert_dir):
+    out = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity", "--source", "vader-polarity",
+                                   "--source", "word-language", "--model", str(tiny_bert_dir), "--max-samples", "100",
+                                   "--output", str(tmp_path / "s.csv"), "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert out.exit_code == 0, out.output
+    assert "Nearest source:" in out.output and (tmp_path / "s.csv").exists()
