@@ -54,6 +54,11 @@ def test_bad_input_names_the_argument(tiny_bert_dir):
 def test_cli_sources(tmp_path, tiny_bert_dir):
     out = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity", "--source", "vader-polarity",
                                    "--source", "word-language", "--model", str(tiny_bert_dir), "--max-samples", "100",
-                                   "--output", str(tmp_path / "s.csv"), "--cache-dir", str(tmp_path / "c"), "-q"])
+                                   "--output", str(tmp_path / "s.csv"), "--store", str(tmp_path / "r.duckdb"),
+                                   "--cache-dir", str(tmp_path / "c"), "-q"])
     assert out.exit_code == 0, out.output
     assert "Nearest source:" in out.output and (tmp_path / "s.csv").exists()
+    from transferscope.workflows.store import ResultStore
+
+    stored = ResultStore(tmp_path / "r.duckdb").table(suite="sources")
+    assert len(stored) == 2 * 6 and stored["run"].notna().all() and stored["versions"].notna().all()

@@ -165,3 +165,28 @@ def _fmt(value: object, digits: int) -> str:
 
 def is_interactive() -> bool:
     return sys.stderr.isatty()
+
+
+def open_store(store: Path | None) -> Any:
+    """The results store of ``--store``, opened (and so checked) before any work; None without it."""
+    if store is None:
+        return None
+    from transferscope.workflows.store import ResultStore
+
+    return ResultStore(store)
+
+
+def add_to_store(results: Any, store: Path | None, rows: list[dict[str, Any]]) -> None:
+    """Add ``rows`` to the store of :func:`open_store` (closing it), with this run's id and the
+    library versions filled in where a row has none, and say how many were stored."""
+    if results is None:
+        return
+    import pandas as pd
+
+    from transferscope.extraction.versions import library_versions
+
+    run, versions = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S"), library_versions()
+    with results:
+        n = results.add_rows([{**r, "run": r.get("run") or run, "versions": r.get("versions") or versions}
+                              for r in rows])
+    err_console.print(f"stored {n} rows in {store}")

@@ -15,11 +15,13 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     TrustRemoteCodeOption,
+    add_to_store,
     check_output_path,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
+    open_store,
     print_table,
     split_list,
 )
@@ -84,11 +86,7 @@ def compat_command(
                                        "relatedness": report.relatedness, "share": report.share}])
                 err_console.print(f"wrote {write_table(frame, output)}")
             return
-        results = None
-        if store is not None:  # opened (and checked) before any work, held to the end
-            from transferscope.workflows.store import ResultStore
-
-            results = ResultStore(store)
+        results = open_store(store)
         sizes = [s if s == "all" else _size(s) for s in split_list([pair_sizes])]
         chosen = [] if aligners.strip() == "none" else split_list([aligners])
         bad = [a for a in chosen if a not in ALIGNERS]
@@ -137,17 +135,7 @@ def compat_command(
             typer.echo(f"{short.get(rec['new'], rec['new'])}: {rec['explanation']}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        if results is not None:
-            import pandas as pd
-
-            from transferscope.extraction.versions import library_versions
-
-            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
-            with results:
-                n = results.add_rows(result.store_rows(target=target, old=old_name, run=run,
-                                                       versions=library_versions()))
-            err_console.print(f"stored {n} rows in {store}")
-
+        add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
 
 def _size(text: str) -> int:
     if not text.isdigit() or int(text) < 2:

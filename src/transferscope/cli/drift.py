@@ -15,11 +15,13 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     TrustRemoteCodeOption,
+    add_to_store,
     check_output_path,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
+    open_store,
     print_table,
 )
 from transferscope.errors import InputError
@@ -66,11 +68,7 @@ def drift_command(
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not base or not tuned:
             raise InputError("--base and --tuned are required (repeat --tuned for several models)")
-        results = None
-        if store is not None:
-            from transferscope.workflows.store import ResultStore
-
-            results = ResultStore(store)
+        results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
@@ -90,17 +88,9 @@ def drift_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        if results is not None:
-            import pandas as pd
-
-            from transferscope.extraction.versions import library_versions
-
-            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
-            measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
-            rows = [{"run": run, "suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}",
-                     "model": r["tuned"], "layer": r["layer"], "pooling": pooling, "kind": "drift", "metric": m,
-                     "value": r[m], "seed": seed, "settings": result.settings, "versions": library_versions()}
-                    for r in result.table.to_dict("records") for m in measures]
-            with results:
-                n = results.add_rows(rows)
-            err_console.print(f"stored {n} rows in {store}")
+        measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
+        add_to_store(results, store, [
+            {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],
+             "layer": r["layer"], "pooling": pooling, "kind": "drift", "metric": m, "value": r[m], "seed": seed,
+             "settings": result.settings}
+            for r in result.table.to_dict("records") for m in measures])

@@ -15,11 +15,13 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     TrustRemoteCodeOption,
+    add_to_store,
     check_output_path,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
+    open_store,
     print_table,
     split_list,
 )
@@ -67,11 +69,7 @@ def elastic_command(
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not model:
             raise InputError("--model is required")
-        results = None
-        if store is not None:
-            from transferscope.workflows.store import ResultStore
-
-            results = ResultStore(store)
+        results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
@@ -95,18 +93,10 @@ def elastic_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        if results is not None:
-            import pandas as pd
-
-            from transferscope.extraction.versions import library_versions
-
-            run = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
-            rows = [{"run": run, "suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}",
-                     "model": model, "layer": r["layer"], "pooling": pooling, "kind": "elastic",
-                     "metric": f"{r['compression']}:{result.metric}", "value": r["quality"], "seed": seed,
-                     "settings": {**result.settings, "bytes": r["bytes"], "dim": r["dim"], "pareto": bool(r["pareto"]),
-                                  "tolerance": tolerance}, "versions": library_versions()}
-                    for r in result.table.to_dict("records")]
-            with results:
-                n = results.add_rows(rows)
-            err_console.print(f"stored {n} rows in {store}")
+        add_to_store(results, store, [
+            {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
+             "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",
+             "value": r["quality"], "seed": seed,
+             "settings": {**result.settings, "bytes": r["bytes"], "dim": r["dim"], "pareto": bool(r["pareto"]),
+                          "tolerance": tolerance}}
+            for r in result.table.to_dict("records")])

@@ -15,10 +15,12 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     TrustRemoteCodeOption,
+    add_to_store,
     check_output_path,
     err_console,
     extraction_options,
     handle_errors,
+    open_store,
     print_table,
 )
 from transferscope.errors import InputError
@@ -36,6 +38,7 @@ def sources_command(
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of each dataset.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the subsamples.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
     batch_size: BatchSizeOption = 32,
@@ -57,6 +60,7 @@ def sources_command(
         check_output_path(output)
         if not target or not source or not model:
             raise InputError("--target, --source (repeat for several) and --model are required")
+        results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
@@ -68,3 +72,9 @@ def sources_command(
         typer.echo(f"Nearest source: {ranking.best}")
         if output is not None:
             err_console.print(f"wrote {write_table(ranking.table, output)}")
+        measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
+        add_to_store(results, store, [
+            {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,
+             "pooling": pooling, "kind": "source_distance", "metric": m, "value": r[m], "seed": seed,
+             "settings": {**ranking.settings, "samples": r["samples"]}}
+            for r in ranking.table.to_dict("records") for m in measures])
