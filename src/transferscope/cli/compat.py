@@ -107,7 +107,7 @@ def compat_command(
             if len(set(names)) != len(names):
                 names = ["old", *[f"new{i + 1}" for i in range(len(new_xs))]]
             y = load_labels(labels, column=label_column if labels.suffix not in (".npy", ".npz", ".txt") else None)
-            result = compat_features(old_x, new_xs if len(new_xs) > 1 else new_xs[0], y, names=names, **options)
+            result = compat_features(old_x, new_xs, y, names=names, **options)
             target, old_name = labels.stem, names[0]
         else:
             if not old or not new:
@@ -117,7 +117,7 @@ def compat_command(
                                             trust_remote_code=trust_remote_code)
             ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
                                   task="classification", quiet=quiet)
-            result = compat(old=old, new=new if len(new) > 1 else new[0], dataset=ds, layer=layer, pooling=pooling,
+            result = compat(old=old, new=new, dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
         from transferscope.workflows.labels import short_names

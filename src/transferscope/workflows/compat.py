@@ -177,7 +177,7 @@ def compat_features(old: Any, new: Any | Sequence[Any], labels: Any, *, names: S
     ----------
     old : array-like of shape (n_items, d_old)
         The old model's embeddings (what the index holds).
-    new : array-like of shape (n_items, d_new), or a sequence of them (versions, oldest first)
+    new : array-like of shape (n_items, d_new), or a list / tuple of them (versions, oldest first)
         The new model's embeddings of the same items, row for row.
     labels : array-like of shape (n_items,)
         Class labels, or pair ids for paired data (relevance = equal labels).
@@ -218,8 +218,7 @@ def compat_features(old: Any, new: Any | Sequence[Any], labels: Any, *, names: S
     if unknown:
         raise InputError(f"aligners must be among {', '.join(ALIGNERS)}, got {', '.join(map(str, unknown))}")
     old_x = check_features(old, name="old")
-    news = [new] if isinstance(new, np.ndarray) or (hasattr(new, "shape") and len(getattr(new, "shape")) == 2) \
-        else list(new)
+    news = list(new) if isinstance(new, (list, tuple)) else [new]
     if not news:
         raise InputError("new must be an array of embeddings or a non-empty sequence of them")
     new_xs = [check_features(x, name="new" if len(news) == 1 else f"new[{i}]") for i, x in enumerate(news)]
@@ -359,5 +358,5 @@ def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str =
         (cand,) = extract_candidates(dataset, [model], layers=layer, poolings=[pooling], seed=int(options.get("seed", 0)),
                                      options=extraction)
         feats.append(np.asarray(cand.features, dtype=np.float64))
-    return compat_features(feats[0], feats[1:] if len(news) > 1 else feats[1], dataset.labels,
+    return compat_features(feats[0], feats[1:], dataset.labels,
                            names=models, **options)

@@ -148,8 +148,9 @@ class ElasticResult:
 
 
 def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any
-                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str], dict[str, float]], str]:
-    """The rows compressions are fitted on, a function scoring compressed features, and its metric."""
+                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str, np.ndarray], dict[str, float]], str]:
+    """The rows compressions are fitted on, a function ``score(codes, spec, float32 features)`` of
+    compressed features, and its metric."""
     if quality == "probe":
         from transferscope.probes.linear import linear_probe
 
@@ -157,7 +158,7 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
         split = data.split(seed=seed)
         triple = (split.train, split.val, split.test)
 
-        def probe(x: np.ndarray, spec: str) -> dict[str, float]:
+        def probe(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
             result = linear_probe(x, labels, splits=triple, task=task)
             return {"quality": float(result.score)}
 
@@ -168,18 +169,17 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
 
         query, gallery = query_gallery_split(labels, seed=seed)
 
-        def search(x: np.ndarray, spec: str, float_queries: np.ndarray | None = None) -> dict[str, float]:
-            binary = spec.endswith("binary") or spec == RESCORE
-            q = x[query] if float_queries is None else float_queries[query]
-            got = retrieval_scores(q, x[gallery], labels[query], labels[gallery], ks=(1, 10),
-                                   metric="hamming" if binary else "cosine",
-                                   rescore=_RESCORE_MULTIPLIER if float_queries is not None else None)
+        def search(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
+            rescore = spec == RESCORE  # the index holds bits; the float32 queries re-rank their nearest codes
+            got = retrieval_scores((floats if rescore else x)[query], x[gallery], labels[query], labels[gallery],
+                                   ks=(1, 10), metric="hamming" if rescore or spec.endswith("binary") else "cosine",
+                                   rescore=_RESCORE_MULTIPLIER if rescore else None)
             return {"quality": got["ndcg@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
 
         return gallery, search, "ndcg@10"
     from transferscope.probes.similarity import similarity_spearman
 
-    def spearman(x: np.ndarray, spec: str) -> dict[str, float]:
+    def spearman(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
         codes = 2.0 * x - 1.0 if spec.endswith("binary") else x
         return {"quality": similarity_spearman(codes[pairs.first], codes[pairs.second], pairs.pairs.labels).score}
 
@@ -275,7 +275,7 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
                 codes, dim, size = (compress(x, spec, fit=fit_rows, seed=seed), compressed_dim(x.shape[1], spec),
                                     bytes_per_vector(x.shape[1], spec))
             codes = np.asarray(codes, dtype=np.float64)
-            got = score(codes, spec, x) if spec == RESCORE else score(codes, spec)  # type: ignore[call-arg]
+            got = score(codes, spec, x)
             rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
             say(f"{layer} {spec}: {metric} {got['quality']:.4f} at {size} bytes")
     table = pd.DataFrame(rows)

@@ -262,17 +262,16 @@ def select(
     finetuned = _finetune_best(int(finetune), candidates, measured, order, models, dataset, splits[0], seed=seed,
                                options=finetune_options, extraction=extraction, cache=cache, limit=limit,
                                elapsed=time.perf_counter() - start, log=log) if finetune else {}
+    tuned = {candidates[i].name: v for i, v in finetuned.items()}
     table = _selection_table(scores, order, measured, status, splits)
     if finetune:
-        tuned = {candidates[i].name: v for i, v in finetuned.items()}
         first = {candidates[i].name: values[0] for i, values in measured.items() if values}
         table["probe_split1"] = [first.get(c, float("nan")) for c in table["candidate"]]
         table["finetune_score"] = [tuned.get(c, float("nan")) for c in table["candidate"]]
     return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
                      p_other_better=_p_other_better(pick, measured, seed) if probed else float("nan"), table=table,
                      fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
-                     stopped_by_budget=stopped, log=log,
-                     finetuned={candidates[i].name: v for i, v in finetuned.items()})
+                     stopped_by_budget=stopped, log=log, finetuned=tuned)
 
 
 def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, list[float]], order: list[int],
@@ -289,7 +288,7 @@ def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, li
         chosen.setdefault(candidates[i].spec, i)
     out: dict[int, float] = {}
     last = 0.0
-    for spec, i in list(chosen.items()):
+    for spec, i in chosen.items():
         if len(out) == count:
             break
         model = by_spec.get(spec, spec)
