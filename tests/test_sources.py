@@ -10,6 +10,7 @@ import transferscope as ts
 from transferscope.cli.app import app
 from transferscope.errors import InputError
 from transferscope.metrics.dataset_distance import otdd
+from transferscope.metrics.task_embedding import fisher_embedding, task2vec_distance
 
 pytest.importorskip("ot", reason="OTDD needs POT (the sources extra)")
 
@@ -33,6 +34,13 @@ def test_ranking_follows_the_measure_and_equals_the_distances(tmp_path, tiny_ber
                     np.asarray(tcand.features, dtype=np.float64), target.subsample(150, seed=0).labels,
                     max_samples=150)
     assert table.loc["word-language", "otdd"] == pytest.approx(expected, rel=1e-9)
+    fisher = task2vec_distance(fisher_embedding(np.asarray(cand.features, dtype=np.float64), part.labels),
+                               fisher_embedding(np.asarray(tcand.features, dtype=np.float64),
+                                                target.subsample(150, seed=0).labels))
+    assert table.loc["word-language", "task2vec"] == pytest.approx(fisher, rel=1e-9)
+    by_fisher = ts.rank_sources(target=target, sources=sources, model=str(tiny_bert_dir), max_samples=150,
+                                extraction=options, measure="task2vec")
+    assert list(by_fisher.table["task2vec"]) == sorted(by_fisher.table["task2vec"])
 
 
 def test_bad_input_names_the_argument(tiny_bert_dir):
@@ -61,4 +69,4 @@ def test_cli_sources(tmp_path, tiny_bert_dir):
     from transferscope.workflows.store import ResultStore
 
     stored = ResultStore(tmp_path / "r.duckdb").table(suite="sources")
-    assert len(stored) == 2 * 6 and stored["run"].notna().all() and stored["versions"].notna().all()
+    assert len(stored) == 2 * 7 and stored["run"].notna().all() and stored["versions"].notna().all()

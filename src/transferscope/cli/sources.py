@@ -34,9 +34,12 @@ def sources_command(
     model: Annotated[Optional[str], typer.Option(help="The pretrained model whose space the distances are measured in.")] = None,
     layer: Annotated[str, typer.Option(help="Layer: 'last', a name or an index.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
-    measure: Annotated[str, typer.Option(help="The ranking measure: otdd, mmd_linear, mmd_rbf, frechet.")] = "otdd",
+    measure: Annotated[str, typer.Option(help="The ranking measure: otdd, mmd_linear, mmd_rbf, frechet, task2vec.")] = "otdd",
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of each dataset.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the subsamples.")] = 0,
+    evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed ('digits').")] = None,
+    space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random).")] = None,
+    truth_seeds: Annotated[int, typer.Option(min=1, help="With --evaluate: seeds of the measured transfer (their spread enters the intervals).")] = 3,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     cache_dir: CacheDirOption = None,
@@ -48,9 +51,16 @@ def sources_command(
     quiet: QuietOption = False,
 ) -> None:
     """Which source should I transfer from? Each source's distance to the target in one model's
-    space: OTDD (labels count), MMD (linear, RBF) and the Frechet distance; nearest first.
+    space: OTDD and task2vec (labels count), MMD (linear, RBF) and the Frechet distance; nearest first.
+
+    With --evaluate digits: does the ranking predict measured transfer? The digit zoo's models
+    trained on each MNIST source task are fine-tuned on each held-out digit target, and every
+    measure's ranking is scored by weighted Kendall tau with 95% intervals beside a random and a
+    largest-source baseline.
 
     Example: transferscope sources --target sentence-polarity --source vader-polarity --source word-language --model st:./minilm
+
+    Example: transferscope sources --evaluate digits --output source-eval.csv
     """
     from transferscope.datasets import load_builtin
     from transferscope.workflows.results import write_table
@@ -58,6 +68,12 @@ def sources_command(
 
     with handle_errors():
         check_output_path(output)
+        if evaluate is not None:
+            _evaluate(evaluate, space=space, truth_seeds=truth_seeds, output=output, store=store,
+                      options=dict(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+                                   max_length=max_length, device=device, quiet=quiet,
+                                   trust_remote_code=trust_remote_code), max_samples=max_samples)
+            return
         if not target or not source or not model:
             raise InputError("--target, --source (repeat for several) and --model are required")
         results = open_store(store)
@@ -78,3 +94,34 @@ def sources_command(
              "pooling": pooling, "kind": "source_distance", "metric": m, "value": r[m], "seed": seed,
              "settings": {**ranking.settings, "samples": r["samples"]}}
             for r in ranking.table.to_dict("records") for m in measures])
+
+
+def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
+              options: dict, max_samples: int) -> None:
+    from transferscope.workflows.results import write_table
+    from transferscope.workflows.source_eval import evaluate_digit_sources
+
+    if bed != "digits":
+        raise InputError(f"--evaluate: the offline test bed is 'digits', got {bed!r}")
+    results = open_store(store)
+    extraction = extraction_options(**options)
+    result = evaluate_digit_sources(spaces=space or ("pixels", "zoo:m-random"), seeds=list(range(truth_seeds)),
+                                    max_samples=max_samples, extraction=extraction)
+    print_table(result.summary(), title="Source rankings against measured source -> target transfer: "
+                                        "weighted tau [95% interval]")
+    means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]
+    best = means.sort_values("tau", ascending=False).iloc[0]
+    typer.echo(f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
+               f"[{best['low']:.2f}, {best['high']:.2f}])")
+    if output is not None:
+        err_console.print(f"wrote {write_table(result.quality, output)}")
+    add_to_store(results, store, [
+        {"suite": "sources-eval", "target": r["target"], "candidate": r["ranking"], "model": r["space"],
+         "kind": "meta", "metric": "weighted_kendall", "value": r["tau"], "seed": 0,
+         "settings": {**result.settings, "low": r["low"], "high": r["high"], "top1_hit": r["top1_hit"]}}
+        for r in result.quality.to_dict("records")] + [
+        {"suite": "sources-eval", "target": r["target"], "candidate": r["source"], "model": f"zoo:{r['zoo']}",
+         "layer": "penultimate", "kind": "truth", "metric": "finetune_accuracy", "value": r["value"],
+         "seed": int(r["seed"]), "settings": {"truth": "fine-tuned after training on the source",
+                                              "finetune": result.settings["finetune"]}}
+        for r in result.transfer.to_dict("records")])

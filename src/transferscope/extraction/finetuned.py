@@ -1,4 +1,4 @@
-"""Text encoders fine-tuned here on a built-in target: ``finetuned:TARGET:BASE``.
+"""Encoders fine-tuned here on a built-in target: ``finetuned:TARGET:BASE``.
 
 ``finetuned:vader-polarity:st:PATH`` is the encoder ``BASE`` (a local Hugging Face /
 sentence-transformers directory, with or without the ``st:`` / ``hf:`` prefix) after full
@@ -8,6 +8,11 @@ checkpoint of the best validation accuracy kept), saved under ``<cache>/finetune
 read as a transformers model (``hf:``). The key hashes the base weights, the target's inputs and
 labels and every training setting, so a changed base or setting trains a new model; the entry is
 written to a temporary folder and renamed into place, so an interrupted training leaves nothing.
+
+``finetuned:digits10:zoo:m-mnist10`` is a digit-zoo CNN after full fine-tuning on a built-in
+image target (:func:`~transferscope.probes.finetune.finetune_probe` with :data:`ZOO_FINETUNE_SETTINGS`
+on the same split, a new head for the target's classes), saved as ``model.safetensors`` beside
+``meta.json`` (the head's classes) and read back as a zoo encoder.
 
 Such an encoder has seen its source target's labels: a benchmark never evaluates it on that
 target, nor on a target with the same inputs (:func:`leaks_into`).
@@ -22,13 +27,22 @@ from typing import Any
 
 from transferscope.errors import InputError
 
-__all__ = ["FINETUNE_SETTINGS", "FINETUNED_PREFIX", "parse_finetuned_spec", "finetuned_entry", "finetuned_model_dir",
+__all__ = ["FINETUNE_SETTINGS", "ZOO_FINETUNE_SETTINGS", "FINETUNED_PREFIX", "is_zoo_base", "is_trained",
+           "finetuned_zoo_encoder", "parse_finetuned_spec", "finetuned_entry", "finetuned_model_dir",
            "leaks_into"]
 
 FINETUNED_PREFIX = "finetuned:"
 #: How the sources are fine-tuned (full fine-tuning, AdamW, the best validation epoch kept).
 FINETUNE_SETTINGS: dict[str, Any] = {"mode": "full", "epochs": 2, "lr": [5e-5], "batch_size": 16, "max_length": 64,
                                      "seed": 0}
+#: How digit-zoo CNNs are fine-tuned (the vision suite's recipe: full, Adam, the best validation epoch).
+ZOO_FINETUNE_SETTINGS: dict[str, Any] = {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], "batch_size": 64,
+                                         "seed": 0}
+
+
+def is_zoo_base(base: str) -> bool:
+    """Whether the ``BASE`` of a ``finetuned:`` spec is a digit-zoo model (``zoo:NAME``)."""
+    return base.startswith("zoo:")
 
 
 def parse_finetuned_spec(spec: str) -> tuple[str, str]:
@@ -97,13 +111,28 @@ def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = Non
     data = load_builtin(target)
     if data.task != "classification":
         raise InputError(f"model {spec!r}: fine-tuning sources are classification targets; {target} is {data.task}")
+    root = default_cache_dir(cache_dir)
+    versions = library_versions()
+    if is_zoo_base(base):
+        if data.modality != "image":
+            raise InputError(f"model {spec!r}: a digit-zoo model is fine-tuned on an image target; {target} is "
+                             f"{data.modality}")
+        key = hash_fields({"base": build_encoder(base, cache_dir=str(root)).identity(), "target": target,
+                           "data": data.fingerprint(), "settings": ZOO_FINETUNE_SETTINGS,
+                           "torch": versions.get("torch")})
+        return root / "finetuned" / key, {"target": target, "base": base, "data": data}
     path = base.split(":", 1)[1] if base.split(":", 1)[0] in ("st", "hf") else base
     directory = Path(resolve_model_dir(path))
-    root = default_cache_dir(cache_dir)
     key = hash_fields({"base": build_encoder(f"hf:{directory}", cache_dir=str(root)).identity(), "target": target,
                        "data": data.fingerprint(), "settings": FINETUNE_SETTINGS,
-                       "torch": library_versions().get("torch"), "transformers": library_versions().get("transformers")})
+                       "torch": versions.get("torch"), "transformers": versions.get("transformers")})
     return root / "finetuned" / key, {"target": target, "base": directory, "data": data}
+
+
+def is_trained(entry: Path, base: str) -> bool:
+    """Whether the folder ``entry`` of a ``finetuned:`` model with ``base`` holds a complete model."""
+    weights = "model.safetensors" if is_zoo_base(base) else "config.json"
+    return (entry / "meta.json").is_file() and (entry / weights).is_file()
 
 
 def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -111,7 +140,29 @@ def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None =
     probe, above this layer: :func:`transferscope.workflows.finetuned_sources.ensure_finetuned`,
     which every command calls before it builds the encoder)."""
     entry, _ = finetuned_entry(spec, cache_dir=cache_dir)
-    if (entry / "meta.json").is_file() and (entry / "config.json").is_file():
+    if is_trained(entry, parse_finetuned_spec(spec)[1]):
         return entry
     raise InputError(f"model {spec!r} is not fine-tuned yet in this cache; "
                      "transferscope.workflows.finetuned_sources.ensure_finetuned(spec) trains it")
+
+
+def finetuned_zoo_encoder(spec: str, *, cache_dir: str | os.PathLike[str] | None = None, batch_size: int = 256,
+                          device: str | None = None) -> Any:
+    """The trained ``finetuned:TARGET:zoo:NAME`` model as a zoo encoder named ``spec`` (its layers
+    are the base's; its head predicts the target's classes)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from transferscope.extraction.zoo import ZooEncoder, build_zoo_net, zoo_spec
+    from transferscope.torch_support import require_torch
+
+    entry = finetuned_model_dir(spec, cache_dir=cache_dir)
+    meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+    zoo = zoo_spec(parse_finetuned_spec(spec)[1].removeprefix("zoo:"))
+    torch = require_torch()
+    with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten; keep the caller's RNG
+        model = build_zoo_net(zoo, len(meta["classes"]))
+    model.load_state_dict(load_file(str(entry / "model.safetensors"), device="cpu"), strict=True)
+    model.eval()
+    return ZooEncoder(model, zoo, batch_size=batch_size, device=device, name=spec)

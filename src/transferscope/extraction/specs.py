@@ -14,8 +14,9 @@ Accepted forms:
   read from the local torch.hub cache, never downloaded
   (:class:`~transferscope.extraction.torchvision_models.TorchvisionEncoder`);
 * ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors;
-* ``finetuned:TARGET:BASE``: the text encoder ``BASE`` fine-tuned here on the built-in target
-  ``TARGET`` (trained on first use, cached; :mod:`transferscope.extraction.finetuned`);
+* ``finetuned:TARGET:BASE``: the text encoder or digit-zoo model (``zoo:NAME``) ``BASE`` fine-tuned
+  here on the built-in target ``TARGET`` (trained on first use, cached;
+  :mod:`transferscope.extraction.finetuned`);
 * ``SPEC#COMPRESSION``: any of the above with its outputs truncated or quantised as a vector
   index stores them: ``st:PATH#pca128``, ``tfidf#prefix64+int8``, ``MODEL#binary``
   (:mod:`transferscope.extraction.compression`; the uncompressed features are cached once).
@@ -82,6 +83,11 @@ def build_encoder(
 
         return zoo_encoder(zoo_spec(text.removeprefix("zoo:")), cache_dir=cache_dir, batch_size=batch_size,
                            device=device)
+    if text.startswith("finetuned:"):
+        from transferscope.extraction.finetuned import finetuned_zoo_encoder, is_zoo_base, parse_finetuned_spec
+
+        if is_zoo_base(parse_finetuned_spec(text)[1]):  # a text base is read below, as a transformers model
+            return finetuned_zoo_encoder(text, cache_dir=cache_dir, batch_size=batch_size, device=device)
     if text.startswith("torchvision:"):
         from transferscope.extraction.torchvision_models import TorchvisionEncoder, parse_torchvision_spec
 

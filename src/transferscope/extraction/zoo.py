@@ -446,9 +446,11 @@ class ZooEncoder(TorchModuleEncoder):
 
     adapter = "zoo"
 
-    def __init__(self, module: Any, spec: ZooSpec, *, batch_size: int = 256, device: str | None = None) -> None:
+    def __init__(self, module: Any, spec: ZooSpec, *, batch_size: int = 256, device: str | None = None,
+                 name: str | None = None) -> None:
         layers = [*module.block_names, "penultimate"]
-        super().__init__(module, layers=layers, name=f"zoo:{spec.name}", batch_size=batch_size, device=device)
+        super().__init__(module, layers=layers, name=name or f"zoo:{spec.name}", batch_size=batch_size,
+                         device=device)
         self.spec = spec
 
     def identity(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,7 @@ def finetune_probe(
     head: str = "head",
     device: str = "cpu",
     num_threads: int | None = 1,
+    save_to: str | None = None,
 ) -> ProbeResult:
     """Fine-tune a copy of a pretrained model with a new linear head; score it on the test split.
 
@@ -134,6 +136,9 @@ def finetune_probe(
         torch CPU threads during the run (restored afterwards). One thread makes results
         independent of the machine's core count and is the fastest for these small models;
         None leaves the current setting.
+    save_to : str, optional
+        A folder: the weights of the chosen epoch (with the new head) are written there as
+        ``model.safetensors``; ``settings["classes"]`` lists the head's classes in order.
 
     Returns
     -------
@@ -183,6 +188,7 @@ def finetune_probe(
     y_all = torch.from_numpy(codes.astype(np.int64))
     curves: dict[str, list[float]] = {}
     test_preds: dict[tuple[int, int], np.ndarray] = {}
+    states: dict[tuple[int, int], dict[str, Any]] = {}  # only with save_to: the weights of every epoch
     trainable: list[str] = []
     n_trainable = 0
     with _deterministic(num_threads):
@@ -221,11 +227,18 @@ def finetune_probe(
                 val_pred = _predict(model, x_all[val], device, batch_size)
                 curve.append(float(accuracy_score(codes[val], val_pred)))
                 test_preds[(li, epoch)] = _predict(model, x_all[test], device, batch_size)
+                if save_to is not None:
+                    states[(li, epoch)] = {k: v.detach().cpu().clone().contiguous() for k, v in
+                                           model.state_dict().items()}
             curves[repr(rate)] = curve
     # Best validation accuracy; ties -> fewer epochs, then the earlier learning rate.
     candidates = [(-curves[repr(lr_grid[li])][e], e, li) for (li, e) in test_preds]
     _, best_epoch, best_li = min(candidates)
     pred = test_preds[(best_li, best_epoch)]
+    if save_to is not None:
+        from safetensors.torch import save_file
+
+        save_file(states[(best_li, best_epoch)], str(Path(save_to) / "model.safetensors"))
     y_test = codes[test]
     metrics = classification_metrics(y_test, pred)
     settings = {
@@ -246,6 +259,7 @@ def finetune_probe(
         "val_accuracy": curves,
         "selection": "max validation accuracy; ties -> fewer epochs, then earlier lr",
         "n_classes": n_classes,
+        "classes": [c.item() if hasattr(c, "item") else c for c in classes],
         "n_train": int(train.size), "n_val": int(val.size), "n_test": int(test.size),
         "device": device,
         "num_threads": int(torch.get_num_threads()) if num_threads is None else int(num_threads),

@@ -11,7 +11,8 @@ inputs). ``drift`` is ``1 - linear CKA``; the change is *largest* at the layer o
 mean shift from the base, ``mean_x (h_tuned(x) - h_base(x))``, on a fixed generic input set (the
 :data:`GENERIC_WORDS` most frequent English words of ``wordfreq``, the same for every model and
 every dataset), per layer divided by the base layer's root-mean-square norm and concatenated over
-the layers. Fingerprints are compared by cosine distance and grouped by average-linkage
+the layers (for image models the first :data:`GENERIC_WORDS` plain digits of the MNIST held-out
+pool). Fingerprints are compared by cosine distance and grouped by average-linkage
 hierarchical clustering (:mod:`scipy.cluster.hierarchy`), the number of groups chosen by the
 silhouette (:func:`sklearn.metrics.silhouette_score`) when there are at least three models.
 """
@@ -212,8 +213,18 @@ def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any
     return DriftResult(table=pd.DataFrame(rows), summary=result_summary, distances=distances)
 
 
-def generic_inputs() -> list[str]:
-    """The fixed generic inputs of the fingerprints: the most frequent English words (wordfreq)."""
+def generic_inputs(modality: str = "text") -> Any:
+    """The fixed generic inputs of the fingerprints: for text the :data:`GENERIC_WORDS` most frequent
+    English words (wordfreq); for images the first :data:`GENERIC_WORDS` images of the MNIST
+    held-out pool (plain digits, never a zoo source; :func:`~transferscope.datasets.digits.mnist_heldout_pool`)."""
+    if modality == "image":
+        from transferscope.datasets.digits import mnist_heldout_pool
+
+        pool = mnist_heldout_pool()
+        return Dataset("generic-digits", pool.inputs[:GENERIC_WORDS], pool.labels[:GENERIC_WORDS], pool.task,
+                       pool.modality, pool.source, pool.licence, "fingerprint inputs: plain held-out MNIST digits")
+    if modality != "text":
+        raise InputError(f"fingerprints have generic inputs for text and image models, not {modality!r}")
     try:
         import wordfreq
     except ImportError:
@@ -253,9 +264,9 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     tuned_feats = {name: features(name, data) for name in names}
     generic_base = generic_tuned = None
     if fingerprint:
-        words = generic_inputs()
-        generic_base = features(base, words)
-        generic_tuned = {name: features(name, words) for name in names}
+        generic = generic_inputs(dataset.modality)
+        generic_base = features(base, generic)
+        generic_tuned = {name: features(name, generic) for name in names}
     result = drift_features(base_feats, tuned_feats, generic_base=generic_base, generic_tuned=generic_tuned,
                             n_groups=n_groups, progress=progress)
     result.settings = {"base": base, "dataset": dataset.name, "samples": len(data), "seed": seed, "pooling": pooling,

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from transferscope.extraction import finetuned
 from transferscope.extraction.compressed_encoder import COMPRESSION_SEPARATOR
@@ -27,20 +28,24 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     if not base.startswith(finetuned.FINETUNED_PREFIX):
         return None
     entry, need = finetuned.finetuned_entry(base, cache_dir=cache_dir)
-    if (entry / "meta.json").is_file() and (entry / "config.json").is_file():
+    if finetuned.is_trained(entry, need["base"] if isinstance(need["base"], str) else ""):
         return entry
-    from transferscope.probes.finetune_text import finetune_text_probe
-
-    settings = finetuned.FINETUNE_SETTINGS
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
         data = need["data"]
-        split = data.split(seed=settings["seed"])
-        result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
-                                     splits=(split.train, split.val, split.test), save_to=str(tmp), **settings)
+        if isinstance(need["base"], str) and finetuned.is_zoo_base(need["base"]):
+            result = _finetune_zoo(need["base"], data, tmp, cache_dir=cache_dir)
+        else:
+            from transferscope.probes.finetune_text import finetune_text_probe
+
+            settings = finetuned.FINETUNE_SETTINGS
+            split = data.split(seed=settings["seed"])
+            result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
+                                         splits=(split.train, split.val, split.test), save_to=str(tmp), **settings)
         (tmp / "meta.json").write_text(json.dumps({"spec": base, "target": need["target"], "base": str(need["base"]),
-                                                   "test_accuracy": result.score, "settings": result.settings},
+                                                   "test_accuracy": result.score, "settings": result.settings,
+                                                   "classes": result.settings.get("classes")},
                                                   default=str, indent=1), encoding="utf-8")
         if entry.exists():  # a broken entry with the same key: replace it
             shutil.rmtree(entry, ignore_errors=True)
@@ -48,3 +53,15 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return entry
+
+
+def _finetune_zoo(base: str, data: Any, folder: Path, *, cache_dir: str | os.PathLike[str] | None) -> Any:
+    """Fine-tune the digit-zoo model ``base`` on ``data`` (its seeded 60/20/20 split) into ``folder``."""
+    from transferscope.extraction.zoo import load_zoo_model
+    from transferscope.probes.finetune import finetune_probe
+
+    settings = dict(finetuned.ZOO_FINETUNE_SETTINGS)
+    split = data.split(seed=settings["seed"])
+    model = load_zoo_model(base.removeprefix("zoo:"), cache_dir=cache_dir)
+    return finetune_probe(lambda: model, data.inputs, data.labels, splits=(split.train, split.val, split.test),
+                          save_to=str(folder), **{**settings, "lr": tuple(settings["lr"])})

@@ -4,8 +4,10 @@ Every candidate source and the target are embedded by one model (``layer`` x ``p
 through the feature cache; each dataset subsampled to ``max_samples``, seeded), and each
 source's distance to the target is measured in that space
 (:mod:`transferscope.metrics.dataset_distance`): OTDD with Gaussian label costs (the labels
-count), linear and RBF MMD and the Frechet distance (inputs only). Sources are ranked nearest
-first by ``measure``; the "largest source" baseline ranks them by size.
+count), linear and RBF MMD and the Frechet distance (inputs only), and the distance between
+probe-based task embeddings (``task2vec``: the Fisher of a logistic probe head's feature gains,
+:mod:`transferscope.metrics.task_embedding`; labels count). Sources are ranked nearest first by
+``measure``; the "largest source" baseline ranks them by size.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from transferscope.errors import InputError
 
 __all__ = ["SourceRanking", "rank_sources", "source_distances", "SOURCE_MEASURES"]
 
-SOURCE_MEASURES = ("otdd", "mmd_linear", "mmd_rbf", "frechet")
+SOURCE_MEASURES = ("otdd", "mmd_linear", "mmd_rbf", "frechet", "task2vec")
 
 
 @dataclass
@@ -44,10 +46,13 @@ def source_distances(target: np.ndarray, target_labels: np.ndarray, source: np.n
     """Every measure of :data:`SOURCE_MEASURES` between one source and the target (features in
     one space; the label-aware OTDD needs class labels on both sides)."""
     from transferscope.metrics.dataset_distance import frechet_distance, mmd, otdd
+    from transferscope.metrics.task_embedding import fisher_embedding, task2vec_distance
 
     return {"otdd": otdd(source, source_labels, target, target_labels, max_samples=max_samples, seed=seed),
             "mmd_linear": mmd(source, target), "mmd_rbf": mmd(source, target, kernel="rbf"),
-            "frechet": frechet_distance(source, target)}
+            "frechet": frechet_distance(source, target),
+            "task2vec": task2vec_distance(fisher_embedding(source, source_labels),
+                                          fisher_embedding(target, target_labels))}
 
 
 def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, layer: str = "last",
