@@ -32,13 +32,14 @@ if TYPE_CHECKING:
     from transferscope.workflows.elastic import elastic, elastic_features
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
+    from transferscope.workflows.source_eval import evaluate_digit_sources
     from transferscope.workflows.sources import rank_sources
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
            "ExtractionOptions", "select", "compat", "compat_features",
            "mixed_space_check", "elastic", "elastic_features", "drift",
-           "drift_features", "rank_sources"]
+           "drift_features", "rank_sources", "evaluate_digit_sources"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -61,6 +62,7 @@ _LAZY = {
     "drift": "transferscope.workflows.drift",
     "drift_features": "transferscope.workflows.drift",
     "rank_sources": "transferscope.workflows.sources",
+    "evaluate_digit_sources": "transferscope.workflows.source_eval",
 }
 
 
