@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo,sources]"
+	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo,sources,report]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
            "check_device_option", "split_list", "feature_names", "extraction_options", "labelled_dataset", "CacheDirOption",
            "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
-           "QuietOption", "ProbeProtocolOption"]
+           "QuietOption", "VerboseOption", "ProbeProtocolOption", "ReportOption", "FiguresOption", "check_report_paths",
+           "write_reports", "command_settings"]
 
 # The extraction options every command that extracts features takes (one definition each).
 CacheDirOption = Annotated[Optional[Path], typer.Option(
@@ -36,6 +37,11 @@ DeviceOption = Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto 
 TrustRemoteCodeOption = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Say more: each step and the settings behind it.")]
+ReportOption = Annotated[Optional[Path], typer.Option(
+    help="Also write a self-contained HTML report of the results (works from disk, no network).")]
+FiguresOption = Annotated[Optional[Path], typer.Option(
+    help="Also write the report's figures as PNG and SVG (for papers) into this folder.")]
 ProbeProtocolOption = Annotated[str, typer.Option(
     help="Ground truth of --probe: linear_cv (the linear probe on 5 x 2-fold repeated splits: mean, standard "
          "error, ties) or linear (one seeded 60/20/20 split, quicker).")]
@@ -190,3 +196,49 @@ def add_to_store(results: Any, store: Path | None, rows: list[dict[str, Any]]) -
         n = results.add_rows([{**r, "run": r.get("run") or run, "versions": r.get("versions") or versions}
                               for r in rows])
     err_console.print(f"stored {n} rows in {store}")
+
+
+def check_report_paths(report: Path | None, figures: Path | None) -> None:
+    """Refuse a bad --report / --figures before any work is done."""
+    if report is not None:
+        if report.suffix.lower() not in (".html", ".htm"):
+            raise InputError(f"--report '{report}' must end in .html")
+        if not report.expanduser().parent.is_dir():
+            raise InputError(f"--report: folder '{report.expanduser().parent}' does not exist")
+    if figures is not None and figures.expanduser().exists() and not figures.expanduser().is_dir():
+        raise InputError(f"--figures '{figures}' is a file, not a folder")
+
+
+def write_reports(report: Path | None, figures: Path | None, results: list[Any], *, title: str,
+                  inputs: list[str] | None = None) -> None:
+    """Write the HTML report and / or the static figures of ``results`` (report.Results)."""
+    if report is None and figures is None:
+        return
+    from transferscope.report import write_figures, write_report
+
+    if report is not None:
+        err_console.print(f"wrote {write_report(results, report, title=title, inputs=inputs or [])}")
+    if figures is not None:
+        written = write_figures(results, figures)
+        err_console.print(f"wrote {len(written)} figure files to {figures}")
+
+
+def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | None = None,
+                     **settings: Any) -> dict[str, Any]:
+    """The provenance a report shows for one command's results: its settings, the library versions
+    and each model's identity (the hash of its weights, as the feature cache keys it)."""
+    from transferscope.extraction.versions import library_versions
+
+    out = {k: v for k, v in settings.items() if v is not None and v != [] and v != ""}
+    out["library versions"] = library_versions()
+    if model_specs:
+        from transferscope.extraction.specs import build_encoder
+
+        identities = {}
+        for spec in model_specs:
+            try:
+                identities[spec] = build_encoder(spec, cache_dir=None if cache_dir is None else str(cache_dir)).identity()
+            except (InputError, MissingExtraError, OSError) as exc:
+                identities[spec] = f"not recorded: {' '.join(str(exc).split())[:120]}"
+        out["model identities"] = identities
+    return out

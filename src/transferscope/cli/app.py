@@ -20,6 +20,7 @@ from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command
 from transferscope.cli.rank import rank_command
 from transferscope.cli.select import select_command
+from transferscope.cli.report import report_command
 from transferscope.cli.sources import sources_command
 
 class OneLineErrorGroup(TyperGroup):
@@ -103,6 +104,7 @@ app.command("elastic")(elastic_command)
 app.command("drift")(drift_command)
 app.command("sources")(sources_command)
 app.command("layers")(layers_command)
+app.command("report")(report_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)
 

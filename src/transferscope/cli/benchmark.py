@@ -9,8 +9,12 @@ import typer
 
 from transferscope.cli._common import (
     CacheDirOption,
+    FiguresOption,
     QuietOption,
+    ReportOption,
     check_cache_dir,
+    check_report_paths,
+    write_reports,
     check_output_path,
     err_console,
     handle_errors,
@@ -29,6 +33,8 @@ def benchmark_command(
     cache_dir: CacheDirOption = None,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Run a benchmark suite: estimators and measured transfer for every candidate x target.
@@ -46,6 +52,7 @@ def benchmark_command(
     with handle_errors():
         check_output_path(output)
         check_output_path(export, option="--export")
+        check_report_paths(report, figures)
         if method not in META_METHODS:
             raise InputError(f"--method must be one of {', '.join(META_METHODS)}, got '{method}'")
         spec = load_suite(suite)
@@ -73,3 +80,13 @@ def benchmark_command(
                 write_table(table, output)
             if export is not None:
                 results.export(export)
+            if report is not None or figures is not None:
+                from transferscope.report import Results
+
+                rows = results.table(suite=spec.name)
+                write_reports(report, figures, [Results("benchmark", rows, title=f"Benchmark suite {spec.name}",
+                                                        settings={"suite": spec.name, "probe": spec.probe,
+                                                                  "targets": list(spec.targets),
+                                                                  "seeds": list(spec.seeds),
+                                                                  "max_samples": spec.max_samples})],
+                              title=f"Which estimator predicts transfer? ({spec.name})", inputs=[str(store)])

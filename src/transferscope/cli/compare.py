@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -48,6 +53,8 @@ def compare_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and subsets.")] = 0,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Similarity between models (model x model) or layers (layer x layer) on the same inputs.
@@ -64,6 +71,7 @@ def compare_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
         get_metric(measure, "similarity")
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
@@ -111,6 +119,13 @@ def compare_command(
                               highlight=False)
         if output is not None:
             err_console.print(f"wrote {write_table(result.pairs, output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("similarity", result.pairs, title=f"{result.measure} ({result.kind})",
+                                                settings=command_settings(measure=result.measure, seed=seed,
+                                                                          cache_dir=cache_dir,
+                                                                          model_specs=split_list(model)))],
+                      title="How similar are these representations?")
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")
 

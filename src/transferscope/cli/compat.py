@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -56,6 +61,8 @@ def compat_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Can NEW's queries search an index of OLD's vectors? Retrieval (mAP, Recall@k, nDCG) for
@@ -71,19 +78,20 @@ def compat_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if check_index is not None:
             if any(v is not None and v != [] for v in (old, new, data, dataset, features_old, features_new, labels)):
                 raise InputError("--check-index takes no other input (no --old, --new, --data, --features-*)")
             from transferscope.datasets.loaders import load_feature_file
             from transferscope.metrics.mixed_spaces import mixed_space_check
 
-            report = mixed_space_check(load_feature_file(check_index), seed=seed)
-            typer.echo(f"{check_index.name}: {report.explanation()}")
+            check = mixed_space_check(load_feature_file(check_index), seed=seed)
+            typer.echo(f"{check_index.name}: {check.explanation()}")
             if output is not None:
                 import pandas as pd
 
-                frame = pd.DataFrame([{"file": str(check_index), "flagged": report.flagged, "cut": report.cut,
-                                       "relatedness": report.relatedness, "share": report.share}])
+                frame = pd.DataFrame([{"file": str(check_index), "flagged": check.flagged, "cut": check.cut,
+                                       "relatedness": check.relatedness, "share": check.share}])
                 err_console.print(f"wrote {write_table(frame, output)}")
             return
         results = open_store(store)
@@ -136,6 +144,22 @@ def compat_command(
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
+        import pandas as pd
+
+        from transferscope.report import Results
+
+        parts = [Results("compat", shown.merge(result.verdicts[["new", "verdict"]].assign(
+            new=result.verdicts["new"].map(lambda n: short.get(n, n))), on="new", how="left"),
+            title=f"Can the new model search the old index? ({target})",
+            settings=command_settings(**{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
+                                      old=old_name, cache_dir=cache_dir,
+                                      model_specs=None if features_old is not None else [old, *new]))]
+        if result.matrix is not None:
+            m = result.matrix.rename(index=short, columns=short)
+            parts.append(Results("similarity", pd.DataFrame(
+                [{"row": r, "column": c, "measure": metric, "value": m.loc[r, c]} for r in m.index for c in m.columns]),
+                title=f"Compatibility matrix ({metric}; query version x gallery version)"))
+        write_reports(report, figures, parts, title="Is the new embedding model compatible?")
 
 def _size(text: str) -> int:
     if not text.isdigit() or int(text) < 2:

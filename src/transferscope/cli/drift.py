@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -51,6 +56,8 @@ def drift_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """What did fine-tuning change? Per layer: CKA (linear, debiased), Procrustes and shape
@@ -65,6 +72,7 @@ def drift_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not base or not tuned:
             raise InputError("--base and --tuned are required (repeat --tuned for several models)")
@@ -88,6 +96,12 @@ def drift_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("drift", result.to_frame(), title="Drift from the base",
+                                                settings=command_settings(**result.settings, cache_dir=cache_dir,
+                                                                          model_specs=[base, *tuned]))],
+                      title="What did fine-tuning change?")
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [
             {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],

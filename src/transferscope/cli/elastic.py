@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -52,6 +57,8 @@ def elastic_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """How small can the embeddings be? Your task's quality against bytes per vector for prefix /
@@ -66,6 +73,7 @@ def elastic_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not model:
             raise InputError("--model is required")
@@ -93,6 +101,12 @@ def elastic_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("elastic", result.to_frame(), title="Quality against bytes",
+                                                settings=command_settings(**result.settings, recommended=result.summary(),
+                                                                          cache_dir=cache_dir, model_specs=[model]))],
+                      title="How small can the vectors be?")
         add_to_store(results, store, [
             {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
              "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",

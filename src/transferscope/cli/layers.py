@@ -9,6 +9,11 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -48,6 +53,8 @@ def layers_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe split.")] = 0,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Profile every layer of one model (geometry, estimators, probe) and recommend a layer.
@@ -60,6 +67,7 @@ def layers_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
@@ -78,3 +86,11 @@ def layers_command(
             typer.echo(f"  - {line}")
         if output is not None:
             err_console.print(f"wrote {write_table(profile.table, output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("layers", profile.table, title=f"Layers of {model} on {ds.name}",
+                                                settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
+                                                                          recommended=profile.recommended,
+                                                                          basis=profile.basis, seed=seed,
+                                                                          cache_dir=cache_dir, model_specs=[model]))],
+                      title=f"Which layer of {model}?")

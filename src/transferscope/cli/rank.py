@@ -9,6 +9,11 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -58,6 +63,8 @@ def rank_command(
     device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and splits.")] = 0,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Rank candidate representations (model x layer x pooling, or feature files) for a dataset.
@@ -76,6 +83,7 @@ def rank_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
         if predict_level not in PREDICTION_LEVELS:
@@ -114,6 +122,13 @@ def rank_command(
         if output is not None:
             written = write_table(table, output)
             err_console.print(f"wrote {written}")
+        from transferscope.report import Results
+
+        labelled = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
+        write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
+            dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
+            layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
+            cache_dir=cache_dir, model_specs=model))], title="Which representation transfers best?")
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

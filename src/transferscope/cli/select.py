@@ -8,6 +8,11 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
@@ -48,6 +53,8 @@ def select_command(
     device: DeviceOption = None,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe splits.")] = 0,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Choose a representation within a budget: estimators on every candidate, then probes on the
@@ -61,6 +68,7 @@ def select_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
         limit = parse_budget(budget, name="--budget")
@@ -99,3 +107,10 @@ def select_command(
                        f"{short[choice.finetune_pick]})")
         if output is not None:
             err_console.print(f"wrote {write_table(choice.table, output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("ranking", choice.table.assign(candidate=short_candidates(choice.table))
+                                                if "candidate" in choice.table else choice.table, title="Selection",
+                                                settings=command_settings(seed=seed, cache_dir=cache_dir,
+                                                                          model_specs=model))],
+                      title="A budgeted pick")

@@ -15,7 +15,12 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     TrustRemoteCodeOption,
+    FiguresOption,
+    ReportOption,
     add_to_store,
+    check_report_paths,
+    command_settings,
+    write_reports,
     check_output_path,
     err_console,
     extraction_options,
@@ -48,6 +53,8 @@ def sources_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Which source should I transfer from? Each source's distance to the target in one model's
@@ -68,8 +75,10 @@ def sources_command(
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if evaluate is not None:
-            _evaluate(evaluate, space=space, truth_seeds=truth_seeds, output=output, store=store,
+            _evaluate(evaluate, space=space, truth_seeds=truth_seeds, output=output, store=store, report=report,
+                      figures=figures,
                       options=dict(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                    max_length=max_length, device=device, quiet=quiet,
                                    trust_remote_code=trust_remote_code), max_samples=max_samples)
@@ -88,6 +97,12 @@ def sources_command(
         typer.echo(f"Nearest source: {ranking.best}")
         if output is not None:
             err_console.print(f"wrote {write_table(ranking.table, output)}")
+        from transferscope.report import Results
+
+        write_reports(report, figures, [Results("sources", ranking.table, title=f"Sources for {target}",
+                                                settings=command_settings(**ranking.settings, cache_dir=cache_dir,
+                                                                          model_specs=[model]))],
+                      title="Which source should I transfer from?")
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
             {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,
@@ -97,7 +112,7 @@ def sources_command(
 
 
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
-              options: dict, max_samples: int) -> None:
+              report: Path | None, figures: Path | None, options: dict, max_samples: int) -> None:
     from transferscope.workflows.results import write_table
     from transferscope.workflows.source_eval import evaluate_digit_sources
 
@@ -115,6 +130,11 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
                f"[{best['low']:.2f}, {best['high']:.2f}])")
     if output is not None:
         err_console.print(f"wrote {write_table(result.quality, output)}")
+    from transferscope.report import Results
+
+    write_reports(report, figures, [Results("sources-eval", result.quality, title="Source rankings evaluated",
+                                            settings=command_settings(**result.settings))],
+                  title="Do source distances predict transfer?")
     add_to_store(results, store, [
         {"suite": "sources-eval", "target": r["target"], "candidate": r["ranking"], "model": r["space"],
          "kind": "meta", "metric": "weighted_kendall", "value": r["tau"], "seed": 0,

@@ -1,0 +1,36 @@
+"""``transferscope report``: one self-contained HTML file from stored results."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from transferscope.cli._common import FiguresOption, check_report_paths, handle_errors, write_reports
+
+__all__ = ["report_command"]
+
+
+def report_command(
+    results: Annotated[list[Path], typer.Argument(help="A DuckDB results store or a command's .json / .parquet / .csv output. Several are put in one report.")],
+    output: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="Title of the report.")] = "transferscope report",
+    figures: FiguresOption = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")] = False,
+) -> None:
+    """Write a report people would rather look at: ranking bars with intervals, estimator against
+    measured transfer, per-layer curves, heatmaps, compatibility and Pareto fronts, and the
+    provenance of every number. One file; no request leaves the machine.
+
+    Example: transferscope rank --dataset sentence-polarity --model tfidf --model hashing --output ranking.json && transferscope report ranking.json --output report.html --open
+    """
+    from transferscope.report import load_results
+
+    with handle_errors():
+        check_report_paths(output, figures)
+        loaded = [r for path in results for r in load_results(path)]
+        write_reports(output, figures, loaded, title=title, inputs=[p.name for p in results])
+        if open_:
+            webbrowser.open(output.expanduser().resolve().as_uri())

@@ -1,0 +1,133 @@
+"""Reading results (a DuckDB store or a command's JSON / Parquet / CSV output) and writing the
+report (:func:`write_report`, atomically) and static figures (:func:`write_figures`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from transferscope.errors import InputError
+from transferscope.report.figures import save_static
+from transferscope.report.html import render_html
+from transferscope.report.sections import Results, detect_kind, provenance, sections, store_results
+
+__all__ = ["load_results", "build_report", "write_report", "write_figures", "RESULT_SUFFIXES"]
+
+RESULT_SUFFIXES = (".duckdb", ".json", ".parquet", ".csv")
+
+
+def load_results(path: str | os.PathLike[str]) -> list[Results]:
+    """The results held in ``path``: a results store (``.duckdb``) or a command's output table.
+
+    Raises
+    ------
+    InputError
+        Naming the file when it is missing, of another format, empty or unreadable.
+    """
+    source = Path(path).expanduser()
+    suffix = source.suffix.lower()
+    if suffix not in RESULT_SUFFIXES:
+        raise InputError(f"results '{path}' must end in one of {', '.join(RESULT_SUFFIXES)}")
+    if not source.is_file():
+        raise InputError(f"results '{path}' does not exist")
+    if suffix == ".duckdb":
+        from transferscope.workflows.store import ResultStore
+
+        with ResultStore(source) as store:
+            rows = store.table()
+        if rows.empty:
+            raise InputError(f"results '{path}' holds no rows")
+        return store_results(rows)
+    try:
+        if suffix == ".json":
+            table = pd.read_json(source, orient="records")
+        elif suffix == ".parquet":
+            table = pd.read_parquet(source)
+        else:
+            table = pd.read_csv(source)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"results '{path}' cannot be read as {suffix[1:]}: {' '.join(str(exc).split())[:200]}") \
+            from None
+    if table.empty:
+        raise InputError(f"results '{path}' holds no rows")
+    kind = detect_kind(table)
+    if kind == "benchmark":
+        return store_results(table)
+    return [Results(kind, table, title=f"{source.name}")]
+
+
+def _answers(results: Sequence[Results]) -> list[str]:
+    """The plain-words answer at the top: the pick of a ranking, the recommended configuration."""
+    lines = []
+    for r in results:
+        t = r.table
+        if r.kind == "ranking" and len(t):
+            best = t.sort_values("rank").iloc[0]
+            line = f"Best candidate: {best['candidate']}"
+            if "predicted_accuracy" in t and pd.notna(best.get("predicted_accuracy")):
+                line += (f", predicted accuracy {best['predicted_accuracy']:.3f} "
+                         f"[{best.get('predicted_accuracy_low', float('nan')):.3f}, "
+                         f"{best.get('predicted_accuracy_high', float('nan')):.3f}]")
+            if "probe_accuracy" in t and pd.notna(best.get("probe_accuracy")):
+                line += f", measured probe accuracy {best['probe_accuracy']:.3f}"
+            lines.append(line + ".")
+        elif r.kind == "sources" and len(t):
+            lines.append(f"Nearest source by OTDD: {t.sort_values('otdd').iloc[0]['source']}.")
+        elif r.kind == "drift" and len(t):
+            peak = t.loc[t.groupby("tuned")["drift"].idxmax()]
+            lines += [f"{row.tuned}: largest change at {row.layer} (drift {row.drift:.3f})."
+                      for row in peak.itertuples()]
+    return lines[:10]
+
+
+def build_report(results: Sequence[Results], *, title: str = "transferscope report",
+                 inputs: Sequence[str] = ()) -> str:
+    """The HTML of the report on ``results`` (:mod:`transferscope.report.html`)."""
+    if not results:
+        raise InputError("a report needs at least one result table")
+    return render_html(sections(list(results)), title=title, provenance=provenance(list(results)),
+                       answers=_answers(results), inputs=list(inputs))
+
+
+def write_report(results: Sequence[Results], path: str | os.PathLike[str], *, title: str = "transferscope report",
+                 inputs: Sequence[str] = ()) -> Path:
+    """Write the report to ``path`` (``.html``) atomically: a temporary file renamed into place."""
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"report '{path}' must end in .html")
+    if not target.parent.is_dir():
+        raise InputError(f"report folder '{target.parent}' does not exist")
+    page = build_report(results, title=title, inputs=inputs)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def write_figures(results: Sequence[Results], folder: str | os.PathLike[str], *,
+                  formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Every figure of the report as static files in ``folder`` (created if absent), named after
+    the section and the figure."""
+    target = Path(folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"figures folder '{folder}' is a file")
+    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if bad:
+        raise InputError(f"figure formats must be png, svg or pdf, got {bad}")
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, section in enumerate(sections(list(results)), start=1):
+        for j, fig in enumerate(section.figures, start=1):
+            stem = re.sub(r"[^A-Za-z0-9]+", "-", f"{i:02d}-{section.title}-{j:02d}-{fig.title}").strip("-")[:120]
+            for fmt in formats:
+                written.append(save_static(fig, target / f"{stem}.{fmt}"))
+    return written

@@ -1,0 +1,186 @@
+"""Figures of a report, described once and drawn twice: interactive (plotly, in the HTML) and
+static (matplotlib, PNG / SVG for papers).
+
+A :class:`Figure` holds only data and labels: ``kind`` is one of
+
+* ``"bars"``: horizontal bars ``values`` over ``labels`` with optional ``low`` / ``high`` (an
+  interval drawn as an error bar) and ``extra`` markers (e.g. the measured probe beside the
+  prediction);
+* ``"scatter"``: one or more series of points (``x``, ``y``, ``text`` per point);
+* ``"lines"``: series over a shared categorical ``x`` (layers);
+* ``"heatmap"``: ``matrix`` over ``rows`` x ``columns``, the values on hover;
+* ``"front"``: a scatter of ``x`` (bytes, log scale) against ``y`` with the points on the front
+  joined.
+
+Every user string (dataset, model, label names) is escaped for plotly, whose text accepts a
+subset of HTML: :func:`plotly_figure` passes them through :func:`html.escape`, so ``<script>``
+is drawn as those characters.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Figure", "Series", "plotly_figure", "save_static"]
+
+
+@dataclass
+class Series:
+    """One named series of a scatter, lines or front figure."""
+
+    name: str
+    x: list[Any]
+    y: list[float]
+    text: list[str] | None = None
+    visible: bool = True
+    front: list[bool] | None = None  # "front" figures: the points on the Pareto front
+
+
+@dataclass
+class Figure:
+    """A figure's data and labels (module notes)."""
+
+    kind: str
+    title: str
+    xlabel: str = ""
+    ylabel: str = ""
+    labels: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    low: list[float] | None = None
+    high: list[float] | None = None
+    extra: dict[str, list[float]] | None = None
+    series: list[Series] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    matrix: list[list[float | None]] = field(default_factory=list)
+    log_x: bool = False
+    note: str = ""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def _num(values: list[Any] | None) -> list[float | None] | None:
+    if values is None:
+        return None
+    out: list[float | None] = []
+    for v in values:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            out.append(None)
+            continue
+        out.append(f if math.isfinite(f) else None)
+    return out
+
+
+def plotly_figure(fig: Figure) -> dict[str, Any]:
+    """The figure as a plotly JSON object (``data`` + ``layout``), user strings escaped."""
+    layout: dict[str, Any] = {"title": {"text": _esc(fig.title)}, "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+                              "xaxis": {"title": {"text": _esc(fig.xlabel)}, "automargin": True},
+                              "yaxis": {"title": {"text": _esc(fig.ylabel)}, "automargin": True},
+                              "template": "plotly_white", "height": 420}
+    data: list[dict[str, Any]] = []
+    if fig.kind == "bars":
+        values = _num(fig.values) or []
+        bar: dict[str, Any] = {"type": "bar", "orientation": "h", "x": values, "y": [_esc(v) for v in fig.labels],
+                               "name": _esc(fig.xlabel or "value"),
+                               "hovertemplate": "%{y}: %{x:.4f}<extra></extra>"}
+        if fig.low is not None and fig.high is not None:
+            low, high = _num(fig.low) or [], _num(fig.high) or []
+            bar["error_x"] = {"type": "data", "symmetric": False,
+                              "array": [None if h is None or v is None else h - v for v, h in zip(values, high)],
+                              "arrayminus": [None if lo is None or v is None else v - lo for v, lo in zip(values, low)]}
+            bar["customdata"] = [[lo, h] for lo, h in zip(low, high)]
+            bar["hovertemplate"] = "%{y}: %{x:.4f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra></extra>"
+        data.append(bar)
+        for name, points in (fig.extra or {}).items():
+            data.append({"type": "scatter", "mode": "markers", "x": _num(points), "y": [_esc(v) for v in fig.labels],
+                         "name": _esc(name), "marker": {"symbol": "diamond", "size": 10, "color": "#d62728"}})
+        layout["yaxis"]["autorange"] = "reversed"
+        layout["height"] = max(300, 40 + 28 * len(fig.labels))
+        layout["showlegend"] = bool(fig.extra)
+    elif fig.kind in ("scatter", "lines", "front"):
+        for s in fig.series:
+            trace: dict[str, Any] = {"type": "scatter", "name": _esc(s.name),
+                                     "x": [_esc(v) if isinstance(v, str) else v for v in s.x], "y": _num(s.y),
+                                     "mode": "lines+markers" if fig.kind == "lines" else "markers",
+                                     "visible": True if s.visible else "legendonly"}
+            if s.text is not None:
+                trace["text"] = [_esc(t) for t in s.text]
+                trace["hovertemplate"] = "%{text}<br>%{x}, %{y:.4f}<extra>" + _esc(s.name) + "</extra>"
+            data.append(trace)
+            if fig.kind == "front" and s.front is not None:
+                points = sorted((x, y) for x, y, on in zip(s.x, _num(s.y) or [], s.front) if on and y is not None)
+                data.append({"type": "scatter", "mode": "lines", "name": _esc(f"{s.name} (Pareto front)"),
+                             "x": [p[0] for p in points], "y": [p[1] for p in points],
+                             "line": {"dash": "dot"}})
+        if fig.log_x:
+            layout["xaxis"]["type"] = "log"
+    elif fig.kind == "heatmap":
+        data.append({"type": "heatmap", "z": [_num(r) for r in fig.matrix], "x": [_esc(c) for c in fig.columns],
+                     "y": [_esc(r) for r in fig.rows], "colorscale": "Viridis",
+                     "hovertemplate": "%{y} / %{x}: %{z:.4f}<extra></extra>"})
+        layout["yaxis"]["autorange"] = "reversed"
+        layout["height"] = max(360, 120 + 30 * len(fig.rows))
+    else:
+        raise ValueError(f"unknown figure kind {fig.kind!r}")
+    return {"data": data, "layout": layout}
+
+
+def save_static(fig: Figure, path: Path) -> Path:
+    """Draw ``fig`` with matplotlib to ``path`` (``.png`` or ``.svg``; no global backend is set)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    heights = {"bars": max(3.0, 0.8 + 0.3 * len(fig.labels)), "heatmap": max(4.0, 1.5 + 0.35 * len(fig.rows))}
+    canvas = MplFigure(figsize=(8, heights.get(fig.kind, 4.5)), layout="constrained")
+    ax = canvas.subplots()
+    if fig.kind == "bars":
+        values = [v if v is not None else float("nan") for v in (_num(fig.values) or [])]
+        positions = list(range(len(values)))
+        err = None
+        if fig.low is not None and fig.high is not None:
+            low, high = _num(fig.low) or [], _num(fig.high) or []
+            err = [[max(0.0, v - lo) if lo is not None else 0.0 for v, lo in zip(values, low)],
+                   [max(0.0, h - v) if h is not None else 0.0 for v, h in zip(values, high)]]
+        ax.barh(positions, values, xerr=err, color="#4c72b0", capsize=3)
+        for name, points in (fig.extra or {}).items():
+            ax.plot([p if p is not None else float("nan") for p in (_num(points) or [])], positions, "D",
+                    color="#d62728", label=name)
+            ax.legend(fontsize=8)
+        ax.set_yticks(positions, [str(v) for v in fig.labels], fontsize=8)
+        ax.invert_yaxis()
+    elif fig.kind in ("scatter", "lines", "front"):
+        for s in fig.series:
+            if not s.visible:
+                continue
+            ys = [v if v is not None else float("nan") for v in (_num(s.y) or [])]
+            if fig.kind == "lines":
+                ax.plot([str(x) for x in s.x], ys, marker="o", label=s.name)
+            else:
+                ax.scatter(s.x, ys, label=s.name, s=18)
+            if fig.kind == "front" and s.front is not None:
+                pts = sorted((x, y) for x, y, on in zip(s.x, ys, s.front) if on and math.isfinite(y))
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle=":")
+        if fig.log_x:
+            ax.set_xscale("log")
+        if fig.kind == "lines":
+            ax.tick_params(axis="x", rotation=45, labelsize=7)
+        if len(fig.series) > 1:
+            ax.legend(fontsize=7)
+    elif fig.kind == "heatmap":
+        matrix = [[v if v is not None else float("nan") for v in (_num(r) or [])] for r in fig.matrix]
+        image = ax.imshow(matrix, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(fig.columns)), [str(c) for c in fig.columns], rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(len(fig.rows)), [str(r) for r in fig.rows], fontsize=7)
+        canvas.colorbar(image, ax=ax)
+    ax.set_title(fig.title, fontsize=10)
+    ax.set_xlabel(fig.xlabel)
+    ax.set_ylabel(fig.ylabel)
+    canvas.savefig(path, dpi=150)
+    return path

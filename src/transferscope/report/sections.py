@@ -1,0 +1,370 @@
+"""From result tables to report sections: what each kind of result is drawn as.
+
+A :class:`Results` is one table with the kind of result it holds and the settings behind it.
+:func:`detect_kind` recognises the tables the commands write (``--output``) by their columns;
+:func:`store_results` splits the rows of a results store (DuckDB) into the same kinds.
+:func:`sections` turns each into a :class:`Section`: a title, a sentence on how to read it, its
+figures (:mod:`transferscope.report.figures`) and the table itself. Nothing here computes a
+score; the only number derived is the rank correlation drawn beside an estimator-vs-truth
+scatter, through :func:`transferscope.metrics.ranking.rank_correlation`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.report.figures import Figure, Series
+
+__all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance"]
+
+KINDS = ("ranking", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
+         "sources-eval", "table")
+_ID_COLUMNS = {"rank", "candidate", "model", "layer", "pooling", "dim", "probe_setting", "probe_tied_with_best"}
+
+
+@dataclass
+class Results:
+    """One result table, the kind of result it is (:data:`KINDS`) and the settings behind it."""
+
+    kind: str
+    table: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    intro: str
+    figures: list[Figure]
+    table: pd.DataFrame
+
+
+def detect_kind(table: pd.DataFrame) -> str:
+    """The kind of a command's output table, from its columns (``"table"`` when unknown).
+
+    Examples
+    --------
+    >>> detect_kind(pd.DataFrame(columns=["rank", "candidate", "logme"]))
+    'ranking'
+    >>> detect_kind(pd.DataFrame(columns=["row", "column", "measure", "value"]))
+    'similarity'
+    """
+    cols = set(table.columns)
+    if {"kind", "metric", "value", "suite"} <= cols:
+        return "benchmark"
+    if {"rank", "candidate"} <= cols:
+        return "ranking"
+    if {"row", "column", "measure", "value"} <= cols:
+        return "similarity"
+    if {"space", "ranking", "tau"} <= cols:
+        return "sources-eval"
+    if {"source", "otdd"} <= cols:
+        return "sources"
+    if {"tuned", "layer", "drift"} <= cols:
+        return "drift"
+    if {"compression", "bytes", "quality"} <= cols:
+        return "elastic"
+    if {"new", "setting", "recovered"} <= cols:
+        return "compat"
+    if "layer" in cols and ("cka_prev" in cols or "rankme" in cols or "twonn" in cols):
+        return "layers"
+    return "table"
+
+
+def _settings(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def store_results(rows: pd.DataFrame) -> list[Results]:
+    """Split the tidy rows of a results store into :class:`Results` per suite and kind."""
+    out: list[Results] = []
+    for suite, part in rows.groupby("suite", sort=True):
+        kinds = set(part["kind"])
+        if suite == "sources-eval":
+            quality = part[part["kind"] == "meta"]
+            table = pd.DataFrame({"space": quality["model"], "ranking": quality["candidate"],
+                                  "target": quality["target"], "tau": quality["value"],
+                                  "low": [_settings(s).get("low") for s in quality["settings"]],
+                                  "high": [_settings(s).get("high") for s in quality["settings"]]})
+            out.append(Results("sources-eval", table.reset_index(drop=True), title="Source rankings evaluated"))
+        elif kinds & {"estimator", "probe", "meta"}:
+            out.append(Results("benchmark", part.reset_index(drop=True), title=f"Benchmark suite {suite}"))
+        elif suite == "drift":
+            wide = _wide(part, ["target", "model", "layer"]).rename(columns={"model": "tuned"})
+            out.append(Results("drift", wide, title="Drift"))
+        elif suite == "sources":
+            wide = _wide(part, ["target", "candidate", "model", "layer"]).rename(columns={"candidate": "source"})
+            out.append(Results("sources", wide, title="Sources"))
+        elif suite == "elastic":
+            e = part.assign(compression=part["metric"].str.rsplit(":", n=1).str[0],
+                            bytes=[_settings(s).get("bytes") for s in part["settings"]],
+                            pareto=[bool(_settings(s).get("pareto")) for s in part["settings"]])
+            table = e[["target", "model", "layer", "compression", "bytes", "pareto", "value", "settings", "versions"]]
+            out.append(Results("elastic", table.rename(columns={"value": "quality"}).reset_index(drop=True),
+                               title="Elastic embeddings"))
+        else:
+            out.append(Results("table", _wide(part, ["target", "candidate", "model", "layer"]), title=f"{suite} results"))
+    return out
+
+
+def _wide(part: pd.DataFrame, index: list[str]) -> pd.DataFrame:
+    """Tidy rows as one row per ``index`` and one column per metric (order of first appearance),
+    with the settings and versions of the first row of each."""
+    keys = part[index].astype(str).agg("\x1f".join, axis=1)
+    wide = part.assign(_key=keys).pivot_table(index="_key", columns="metric", values="value", aggfunc="first",
+                                              sort=False)
+    first = part.assign(_key=keys).drop_duplicates("_key").set_index("_key")
+    metrics = list(dict.fromkeys(part["metric"]))
+    table = pd.concat([first[index + ["settings", "versions"]], wide[metrics]], axis=1).reset_index(drop=True)
+    table.columns.name = None
+    return table
+
+
+def _numeric(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if c not in _ID_COLUMNS and pd.api.types.is_numeric_dtype(table[c])
+            and not pd.api.types.is_bool_dtype(table[c])]
+
+
+def _ranking(res: Results) -> Section:
+    t = res.table
+    labels = [str(c) for c in t["candidate"]]
+    figures = []
+    if "predicted_accuracy" in t:
+        extra = {"measured probe": t["probe_accuracy"].tolist()} if "probe_accuracy" in t else None
+        figures.append(Figure("bars", "Predicted accuracy with its interval", xlabel="accuracy", labels=labels,
+                              values=t["predicted_accuracy"].tolist(),
+                              low=t.get("predicted_accuracy_low", pd.Series(dtype=float)).tolist() or None,
+                              high=t.get("predicted_accuracy_high", pd.Series(dtype=float)).tolist() or None,
+                              extra=extra))
+    elif "probe_accuracy" in t:
+        se = t["probe_accuracy_se"] if "probe_accuracy_se" in t else None
+        figures.append(Figure("bars", "Measured probe accuracy (+- 1 standard error)", xlabel="accuracy",
+                              labels=labels, values=t["probe_accuracy"].tolist(),
+                              low=None if se is None else (t["probe_accuracy"] - se).tolist(),
+                              high=None if se is None else (t["probe_accuracy"] + se).tolist()))
+    estimators = [c for c in _numeric(t) if not c.startswith(("predicted_", "probe_"))]
+    for name in estimators:
+        figures.append(Figure("bars", f"{name} per candidate (higher is better)", xlabel=name, labels=labels,
+                              values=t[name].tolist()))
+    intro = ("Candidates best first. A bar is an estimator's score: only the order within one estimator "
+             "means something, not its scale. The predicted accuracy is what a linear probe would reach, "
+             "with the interval it falls in for about 80% of targets; the diamond is the probe actually measured.")
+    return Section(res.title or "Ranking", intro, figures, t)
+
+
+def _layers(res: Results) -> Section:
+    t = res.table
+    layers = [str(v) for v in t["layer"]]
+    measures = [c for c in _numeric(t) if c != "dim"]
+    series = []
+    for name in measures:
+        values = t[name].astype(float)
+        span = values.max() - values.min()
+        scaled = (values - values.min()) / span if np.isfinite(span) and span > 0 else values * 0.0
+        series.append(Series(name, layers, scaled.tolist(), text=[f"{name} = {v:.4g}" for v in values],
+                             visible=name.startswith("probe_") or name in ("logme", "knn", "rankme", "cka_prev")))
+    figures = [Figure("lines", "Per-layer curves (each measure scaled to 0-1; hover for its value)",
+                      xlabel="layer", ylabel="scaled value", series=series)]
+    intro = ("One point per layer in the model's order. Each curve is scaled to 0-1 so that they share an axis; "
+             "the hover shows the measured value. Click a legend entry to show or hide a measure.")
+    return Section(res.title or "Layers", intro, figures, t)
+
+
+def _similarity(res: Results) -> Section:
+    t = res.table
+    rows = list(dict.fromkeys(str(v) for v in t["row"]))
+    cols = list(dict.fromkeys(str(v) for v in t["column"]))
+    lookup = {(str(r), str(c)): v for r, c, v in zip(t["row"], t["column"], t["value"])}
+    matrix = [[lookup.get((r, c)) for c in cols] for r in rows]
+    measure = str(t["measure"].iloc[0]) if len(t) else "similarity"
+    figures = [Figure("heatmap", f"{measure} between representations", rows=rows, columns=cols, matrix=matrix)]
+    return Section(res.title or f"Similarity ({measure})",
+                   "Each cell compares two representations of the same inputs; hover for the value.", figures, t)
+
+
+def _benchmark(res: Results) -> Section:
+    rows = res.table
+    meta = rows[(rows["kind"] == "meta") & rows["metric"].str.endswith(":weighted_kendall")].copy()
+    figures: list[Figure] = []
+    if len(meta):
+        meta["estimator"] = meta["metric"].str.rsplit(":", n=1).str[0]
+        meta["low"] = [_settings(s).get("low") for s in meta["settings"]]
+        meta["high"] = [_settings(s).get("high") for s in meta["settings"]]
+        means = meta.groupby("estimator")["value"].mean().sort_values(ascending=False)
+        figures.append(Figure("bars", "Mean weighted Kendall tau over the targets (higher = better ranking)",
+                              xlabel="weighted tau", labels=list(means.index), values=means.tolist()))
+        targets = sorted(meta["target"].unique())
+        estimators = list(means.index)
+        lookup = {(e, t): v for e, t, v in zip(meta["estimator"], meta["target"], meta["value"])}
+        figures.append(Figure("heatmap", "Weighted tau per estimator and target", rows=estimators, columns=targets,
+                              matrix=[[lookup.get((e, t)) for t in targets] for e in estimators]))
+        for target in targets:
+            part = meta[meta["target"] == target].sort_values("value", ascending=False)
+            figures.append(Figure("bars", f"{target}: weighted tau with its 95% interval", xlabel="weighted tau",
+                                  labels=part["estimator"].tolist(), values=part["value"].tolist(),
+                                  low=part["low"].tolist(), high=part["high"].tolist()))
+    figures += _estimator_vs_truth(rows, meta)
+    intro = ("How well each estimator's ranking of the candidates agreed with the measured transfer. Intervals "
+             "are 95% bootstrap intervals over candidates and truth splits; overlapping intervals mean the data "
+             "cannot tell the estimators apart.")
+    return Section(res.title or "Benchmark", intro, figures, _benchmark_table(meta))
+
+
+def _estimator_vs_truth(rows: pd.DataFrame, meta: pd.DataFrame) -> list[Figure]:
+    from transferscope.metrics.ranking import rank_correlation
+
+    estimators = rows[rows["kind"] == "estimator"]
+    probes = rows[rows["kind"] == "probe"]
+    if not len(estimators) or not len(probes):
+        return []
+    truth_metric = {t: _settings(s).get("truth") for t, s in zip(meta["target"], meta["settings"])} if len(meta) else {}
+    best = (meta.groupby("estimator")["value"].mean().sort_values(ascending=False).index.tolist()
+            if len(meta) else sorted(estimators["metric"].unique()))
+    stored = ({(e, t): v for e, t, v in zip(meta["estimator"], meta["target"], meta["value"])}
+              if len(meta) else {})
+    figures = []
+    for target in sorted(estimators["target"].unique()):
+        p = probes[probes["target"] == target]
+        metric = truth_metric.get(target) or ("finetune_accuracy" if (p["metric"] == "finetune_accuracy").any()
+                                              else "accuracy")
+        truth = p[p["metric"] == metric].groupby("candidate")["value"].mean()
+        if truth.empty:
+            continue
+        series = []
+        for i, name in enumerate([e for e in best if e in set(estimators["metric"])][:8]):
+            e = estimators[(estimators["target"] == target) & (estimators["metric"] == name)]
+            scores = e.groupby("candidate")["value"].mean().reindex(truth.index)
+            keep = np.isfinite(scores.astype(float)) & np.isfinite(truth.astype(float))
+            if keep.sum() < 3:
+                continue
+            tau = stored.get((name, target))  # the benchmark's own value when it is in the store
+            if tau is None:
+                tau = rank_correlation(scores[keep].to_numpy(float), truth[keep].to_numpy(float))
+            series.append(Series(f"{name} (weighted tau {tau:.2f})", scores[keep].tolist(), truth[keep].tolist(),
+                                 text=list(truth.index[keep]), visible=i == 0))
+        if series:
+            figures.append(Figure("scatter", f"{target}: estimator score against measured {metric}",
+                                  xlabel="estimator score", ylabel=f"measured {metric}", series=series,
+                                  note="one estimator shown; click the legend for the others"))
+    return figures
+
+
+def _benchmark_table(meta: pd.DataFrame) -> pd.DataFrame:
+    if not len(meta):
+        return pd.DataFrame()
+    table = meta.pivot_table(index="estimator", columns="target", values="value", aggfunc="first")
+    table["mean"] = table.mean(axis=1)
+    return table.sort_values("mean", ascending=False).round(3).reset_index()
+
+
+def _compat(res: Results) -> Section:
+    t = res.table
+    metric = next((c for c in ("recall@1", "map", "mAP") if c in t), _numeric(t)[0] if _numeric(t) else None)
+    figures = []
+    if metric is not None:
+        labels = [f"{n} {s}" + (f" {a}@{p}" if isinstance(a, str) and a else "")
+                  for n, s, a, p in zip(t["new"], t["setting"], t.get("aligner", [""] * len(t)),
+                                        t.get("pairs", [""] * len(t)))]
+        figures.append(Figure("bars", f"{metric} per setting (old/old is the bar to reach)", xlabel=metric,
+                              labels=labels, values=t[metric].tolist()))
+    intro = ("Can the new model's queries search the old model's index? new/old is the query by the new model "
+             "against the old gallery, as is and after each aligner; it is compatible when it reaches old/old.")
+    return Section(res.title or "Compatibility", intro, figures, t)
+
+
+def _elastic(res: Results) -> Section:
+    t = res.table
+    series = [Series(str(layer), part["bytes"].tolist(), part["quality"].tolist(),
+                     text=part["compression"].astype(str).tolist(),
+                     front=part["pareto"].astype(bool).tolist() if "pareto" in part else None)
+              for layer, part in t.groupby("layer", sort=False)]
+    figures = [Figure("front", "Quality against bytes per vector", xlabel="bytes per vector (log)", ylabel="quality",
+                      series=series, log_x=True)]
+    return Section(res.title or "Elastic embeddings", "Each point is one compression of one layer; the dotted "
+                   "line joins the Pareto front: nothing is both smaller and better.", figures, t)
+
+
+def _drift(res: Results) -> Section:
+    t = res.table
+    figures = [Figure("lines", "Drift from the base per layer (1 - linear CKA)", xlabel="layer", ylabel="drift",
+                      series=[Series(str(n), [str(v) for v in p["layer"]], p["drift"].tolist())
+                              for n, p in t.groupby("tuned", sort=False)])]
+    if "mutual_knn" in t:
+        figures.append(Figure("lines", "Mutual 10-NN overlap with the base", xlabel="layer", ylabel="overlap",
+                              series=[Series(str(n), [str(v) for v in p["layer"]], p["mutual_knn"].tolist())
+                                      for n, p in t.groupby("tuned", sort=False)]))
+    return Section(res.title or "Drift", "What fine-tuning changed, layer by layer: 0 is unchanged.", figures, t)
+
+
+def _sources(res: Results) -> Section:
+    t = res.table.sort_values("otdd")
+    figures = [Figure("bars", f"{m} to the target (nearest first)", xlabel=m, labels=t["source"].astype(str).tolist(),
+                      values=t[m].tolist()) for m in ("otdd", "task2vec", "mmd_rbf") if m in t]
+    return Section(res.title or "Sources", "Distances between each source and the target in one model's space; "
+                   "smaller = nearer.", figures, t)
+
+
+def _sources_eval(res: Results) -> Section:
+    t = res.table
+    mean = t[t["target"] == "mean"].sort_values("tau", ascending=False)
+    labels = [f"{r} ({s})" for r, s in zip(mean["ranking"], mean["space"])]
+    figures = [Figure("bars", "Mean weighted tau against measured source -> target transfer", xlabel="weighted tau",
+                      labels=labels, values=mean["tau"].tolist(), low=mean["low"].tolist(),
+                      high=mean["high"].tolist())]
+    return Section(res.title or "Source rankings evaluated", "Does each ranking of the sources predict measured "
+                   "transfer? random and largest_source are the baselines.", figures, t)
+
+
+def _table(res: Results) -> Section:
+    return Section(res.title or "Results", "", [], res.table)
+
+
+_BUILDERS = {"ranking": _ranking, "layers": _layers, "similarity": _similarity, "benchmark": _benchmark,
+             "compat": _compat, "elastic": _elastic, "drift": _drift, "sources": _sources,
+             "sources-eval": _sources_eval, "table": _table}
+
+
+def sections(results: list[Results]) -> list[Section]:
+    """One :class:`Section` per result."""
+    return [_BUILDERS[r.kind](r) for r in results]
+
+
+def provenance(results: list[Results]) -> pd.DataFrame:
+    """Every setting behind the numbers: ``source``, ``setting``, ``value`` (the given settings, and
+    the distinct settings / versions / seeds of stored rows)."""
+    rows: list[dict[str, str]] = []
+
+    def add(source: str, mapping: dict[str, Any]) -> None:
+        for key, value in sorted(mapping.items()):
+            text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+            rows.append({"source": source, "setting": str(key), "value": text})
+
+    for r in results:
+        name = r.title or r.kind
+        add(name, r.settings)
+        table = r.table
+        for column in ("versions", "settings"):
+            if column in table:
+                for value in dict.fromkeys(v for v in table[column] if isinstance(v, str) and v):
+                    add(f"{name} ({column})", _settings(value))
+        for column in ("seed", "run", "model"):
+            if column in table and column not in r.settings:
+                values = sorted({str(v) for v in table[column].dropna()})
+                if values:
+                    rows.append({"source": name, "setting": column, "value": ", ".join(values[:50])})
+    frame = pd.DataFrame(rows, columns=["source", "setting", "value"])
+    return frame.drop_duplicates().reset_index(drop=True)

@@ -1,0 +1,145 @@
+"""``transferscope report`` and ``--report`` / ``--figures`` (issue 15), without a browser: inputs of
+every format, what each kind of result is drawn as, escaping, atomic writes, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("plotly", reason="the report needs plotly (the report extra)")
+
+from transferscope.cli.app import app  # noqa: E402
+from transferscope.errors import InputError  # noqa: E402
+from transferscope.report import Results, build_report, load_results, write_figures, write_report  # noqa: E402
+from transferscope.report.figures import plotly_figure  # noqa: E402
+from transferscope.report.sections import detect_kind, sections  # noqa: E402
+from transferscope.workflows.store import ResultStore  # noqa: E402
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def _ranking():
+    return pd.DataFrame({"rank": [1, 2], "candidate": [HOSTILE, "b"], "model": [HOSTILE, "b"], "logme": [0.5, 0.1],
+                         "probe_accuracy": [0.8, 0.6], "probe_accuracy_se": [0.02, 0.03]})
+
+
+def _store(path):
+    rows = []
+    for target in ("t1", "t2"):
+        for i, cand in enumerate(["a", "b", "c", HOSTILE]):
+            base = {"suite": "s", "target": target, "candidate": cand, "model": cand, "layer": "l", "pooling": "mean",
+                    "seed": 0, "run": "r1", "versions": {"numpy": np.__version__}}
+            rows += [{**base, "kind": "estimator", "metric": "logme", "value": float(i)},
+                     {**base, "kind": "estimator", "metric": "knn", "value": float(-i)},
+                     {**base, "kind": "probe", "metric": "accuracy", "value": 0.5 + 0.1 * i,
+                      "settings": {"probe": "linear", "seed": 0}}]
+        meta = {"suite": "s", "target": target, "candidate": "*", "kind": "meta", "seed": 0, "run": "r1"}
+        rows += [{**meta, "metric": "logme:weighted_kendall", "value": 1.0,
+                  "settings": {"low": 0.8, "high": 1.0, "truth": "accuracy"}},
+                 {**meta, "metric": "knn:weighted_kendall", "value": -1.0,
+                  "settings": {"low": -1.0, "high": -0.8, "truth": "accuracy"}}]
+    with ResultStore(path) as store:
+        store.add_rows(rows)
+    return path
+
+
+def test_every_format_is_read_and_recognised(tmp_path):
+    table = _ranking()
+    table.to_json(tmp_path / "r.json", orient="records")
+    table.to_parquet(tmp_path / "r.parquet")
+    table.to_csv(tmp_path / "r.csv", index=False)
+    for name in ("r.json", "r.parquet", "r.csv"):
+        (res,) = load_results(tmp_path / name)
+        assert res.kind == "ranking" and list(res.table["candidate"]) == [HOSTILE, "b"]
+    (bench,) = load_results(_store(tmp_path / "s.duckdb"))
+    assert bench.kind == "benchmark" and len(bench.table) == 2 * 4 * 3 + 4
+    assert detect_kind(pd.DataFrame(columns=["tuned", "layer", "drift"])) == "drift"
+    assert detect_kind(pd.DataFrame(columns=["layer", "compression", "bytes", "quality"])) == "elastic"
+    assert detect_kind(pd.DataFrame(columns=["x", "y"])) == "table"
+
+
+def test_a_benchmark_store_gives_estimator_quality_and_the_scatter(tmp_path):
+    (bench,) = load_results(_store(tmp_path / "s.duckdb"))
+    (section,) = sections([bench])
+    titles = [f.title for f in section.figures]
+    assert titles[0].startswith("Mean weighted Kendall tau") and any("t1: estimator score against" in t
+                                                                     for t in titles)
+    mean = section.figures[0]
+    assert mean.labels == ["logme", "knn"] and mean.values == [1.0, -1.0]
+    scatter = next(f for f in section.figures if f.kind == "scatter")
+    assert scatter.series[0].name == "logme (weighted tau 1.00)"  # the stored value, not recomputed
+    assert sorted(scatter.series[0].x) == [0.0, 1.0, 2.0, 3.0] and scatter.series[0].visible
+    assert dict(zip(scatter.series[0].text, scatter.series[0].y))[HOSTILE] == pytest.approx(0.8)
+    interval = next(f for f in section.figures if f.title.startswith("t1: weighted tau"))
+    assert interval.low == [0.8, -1.0] and interval.high == [1.0, -0.8]
+
+
+def test_user_strings_never_reach_the_page_raw(tmp_path):
+    page = build_report([Results("ranking", _ranking(), title=HOSTILE, settings={"dataset": HOSTILE})],
+                        title=HOSTILE, inputs=[HOSTILE])
+    without_plotly = re.sub(r"<script>.{100000,}?</script>", "", page, count=1, flags=re.S)
+    assert HOSTILE not in without_plotly and "&lt;script&gt;alert(1)&lt;/script&gt;" in without_plotly
+    import html
+
+    assert 'http-equiv="Content-Security-Policy"' in page and "default-src 'none'" in html.unescape(page)
+    assert not re.search(r'(src|href)="(https?:)?//', without_plotly)  # nothing to fetch
+    data = re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', page, flags=re.S)
+    assert data and all("<" not in d for d in data)
+    labels = json.loads(data[0])["data"][0]["y"]
+    assert labels[0] == "&lt;script&gt;alert(1)&lt;/script&gt;"  # plotly draws entities as the characters
+    assert plotly_figure(sections([Results("ranking", _ranking())])[0].figures[0])["layout"]["height"] >= 300
+
+
+def test_report_file_and_figures(tmp_path):
+    results = load_results(_store(tmp_path / "s.duckdb"))
+    page = write_report(results, tmp_path / "out.html")
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    written = write_figures(results, tmp_path / "figs")
+    assert {p.suffix for p in written} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in written)
+    with pytest.raises(InputError, match="must end in .html"):
+        write_report(results, tmp_path / "out.pdf")
+    with pytest.raises(InputError, match="does not exist"):
+        write_report(results, tmp_path / "no" / "out.html")
+    with pytest.raises(InputError, match="at least one"):
+        build_report([])
+
+
+def test_cli_report_and_its_errors(tmp_path):
+    _ranking().to_json(tmp_path / "r.json", orient="records")
+    store = _store(tmp_path / "s.duckdb")
+    runner = CliRunner()
+    out = runner.invoke(app, ["report", str(tmp_path / "r.json"), str(store), "--output", str(tmp_path / "a.html"),
+                              "--figures", str(tmp_path / "f")])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "a.html").stat().st_size > 1_000_000 and any((tmp_path / "f").glob("*.svg"))
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("a,b\n", encoding="utf-8")
+    for args, message in ((["report", str(tmp_path / "missing.duckdb")], "does not exist"),
+                          (["report", str(tmp_path / "r.txt")], "must end in one of"),
+                          (["report", str(tmp_path / "bad.json")], "cannot be read as json"),
+                          (["report", str(tmp_path / "empty.csv")], "holds no rows"),
+                          (["report", str(tmp_path / "r.json"), "--output", str(tmp_path / "a.pdf")], ".html")):
+        if args[1].endswith(".txt"):
+            (tmp_path / "r.txt").write_text("x", encoding="utf-8")
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and message in res.output, (args, res.output)
+
+
+def test_rank_writes_its_report(tmp_path):
+    out = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing",
+                                   "--metric", "logme,knn", "--probe", "--probe-protocol", "linear",
+                                   "--report", str(tmp_path / "rank.html"), "--figures", str(tmp_path / "figs"),
+                                   "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert out.exit_code == 0, out.output
+    page = (tmp_path / "rank.html").read_text(encoding="utf-8")
+    assert "Best candidate:" in page and "model identities" in page and "library versions" in page
+    assert len(list((tmp_path / "figs").glob("*.png"))) == 3  # probe, logme, knn
+    bad = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                   "--report", str(tmp_path / "x.png")])
+    assert bad.exit_code == 2 and "--report" in bad.output
