@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
            "check_device_option", "split_list", "feature_names", "extraction_options", "labelled_dataset", "CacheDirOption",
            "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
-           "QuietOption", "VerboseOption", "ProbeProtocolOption", "ReportOption", "FiguresOption", "check_report_paths",
+           "QuietOption", "ProbeProtocolOption", "ReportOption", "FiguresOption", "check_report_paths",
            "write_reports", "command_settings"]
 
 # The extraction options every command that extracts features takes (one definition each).
@@ -37,7 +37,6 @@ DeviceOption = Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto 
 TrustRemoteCodeOption = Annotated[bool, typer.Option(
     "--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Say more: each step and the settings behind it.")]
 ReportOption = Annotated[Optional[Path], typer.Option(
     help="Also write a self-contained HTML report of the results (works from disk, no network).")]
 FiguresOption = Annotated[Optional[Path], typer.Option(

@@ -82,9 +82,33 @@ def _version(value: bool) -> None:
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Say what each step does (models, layers, cache hits) on stderr; "
+                                      "before the command: transferscope -v rank ..."),
 ) -> None:
-    """Which pretrained representation will transfer best to your data, how well, and why."""
+    """Which pretrained representation will transfer best to your data, how well, and why.
+
+    Every command has --help with an example, -q/--quiet (no progress bars) where it shows
+    progress, and exit codes 0 (done), 2 (bad input, one line naming the argument) and 130
+    (interrupted).
+    """
     _quiet_libraries()
+    if verbose:
+        _log_to_stderr()
+
+
+def _log_to_stderr() -> None:
+    """INFO records of the ``transferscope`` loggers to stderr (only with --verbose)."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from transferscope.cli._common import err_console
+
+    logger = logging.getLogger("transferscope")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        logger.addHandler(RichHandler(console=err_console, show_path=False, show_time=False))
+    logger.setLevel(logging.INFO)
 
 
 def _quiet_libraries() -> None:

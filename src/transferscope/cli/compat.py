@@ -144,9 +144,7 @@ def compat_command(
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
-        import pandas as pd
-
-        from transferscope.report import Results
+        from transferscope.report import Results, matrix_results
 
         parts = [Results("compat", shown.merge(result.verdicts[["new", "verdict"]].assign(
             new=result.verdicts["new"].map(lambda n: short.get(n, n))), on="new", how="left"),
@@ -155,10 +153,8 @@ def compat_command(
                                       old=old_name, cache_dir=cache_dir,
                                       model_specs=None if features_old is not None else [old, *new]))]
         if result.matrix is not None:
-            m = result.matrix.rename(index=short, columns=short)
-            parts.append(Results("similarity", pd.DataFrame(
-                [{"row": r, "column": c, "measure": metric, "value": m.loc[r, c]} for r in m.index for c in m.columns]),
-                title=f"Compatibility matrix ({metric}; query version x gallery version)"))
+            parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
+                                        title=f"Compatibility matrix ({metric}; query version x gallery version)"))
         write_reports(report, figures, parts, title="Is the new embedding model compatible?")
 
 def _size(text: str) -> int:

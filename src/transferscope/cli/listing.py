@@ -15,7 +15,10 @@ __all__ = ["datasets_command", "metrics_command"]
 def datasets_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
 ) -> None:
-    """List the built-in offline datasets with their source and licence."""
+    """List the built-in offline datasets with their source and licence.
+
+    Example: transferscope datasets --output datasets.csv
+    """
     import pandas as pd
 
     from transferscope.datasets.builtin import list_builtin
@@ -35,7 +38,10 @@ def metrics_command(
     family: Annotated[str, typer.Argument(help="transferability, similarity or geometry.")] = "transferability",
     output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
 ) -> None:
-    """List the registered metrics of a family with their declared properties."""
+    """List the registered metrics of a family with their declared properties.
+
+    Example: transferscope metrics similarity
+    """
     import pandas as pd
 
     import transferscope as ts

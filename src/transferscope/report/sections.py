@@ -20,7 +20,7 @@ import pandas as pd
 
 from transferscope.report.figures import Figure, Series
 
-__all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance"]
+__all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results"]
 
 KINDS = ("ranking", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
          "sources-eval", "table")
@@ -43,6 +43,13 @@ class Section:
     intro: str
     figures: list[Figure]
     table: pd.DataFrame
+
+
+def matrix_results(matrix: pd.DataFrame, *, measure: str, title: str) -> Results:
+    """A rows x columns matrix (e.g. layer x layer CKA, a compatibility matrix) as a heatmap result."""
+    long = pd.DataFrame([{"row": str(r), "column": str(c), "measure": measure, "value": matrix.loc[r, c]}
+                         for r in matrix.index for c in matrix.columns])
+    return Results("similarity", long, title=title)
 
 
 def detect_kind(table: pd.DataFrame) -> str:

@@ -86,6 +86,12 @@ class BenchmarkResult:
     skipped_cells: int
     replaced_cells: int = 0
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Benchmark", [f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored"],
+                         self.aggregate)
+
 
 def suite_estimators(suite: Suite, task: str) -> list[str]:
     """Estimators of ``suite`` that apply to ``task`` (those that need a source head only

@@ -10,6 +10,8 @@ candidates from :func:`extract_candidates` (models, through the feature cache),
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -27,6 +29,8 @@ from transferscope.extraction.specs import build_encoder, check_poolings, select
 from transferscope.hashing import hash_inputs
 from transferscope.metrics import check_features_shape
 from transferscope.workflows.folders import check_cache_folder
+
+LOGGER = logging.getLogger("transferscope.extraction")
 
 __all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates"]
 
@@ -181,6 +185,7 @@ def extract_candidates(
         encoders.append((spec, encoder, select_layers(encoder, layers)))
     candidates = []
     for spec, encoder, chosen in encoders:
+        LOGGER.info("%s: %d layer(s) x %d pooling(s) on %d inputs", encoder.name, len(chosen), len(pools), len(items))
         candidates.extend(encoder_candidates(encoder, items, fingerprint, layers=chosen, poolings=pools,
                                              with_head=with_head, cache=cache, progress=options.progress,
                                              device=options.device, spec=spec if isinstance(spec, str) else ""))

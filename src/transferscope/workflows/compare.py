@@ -42,6 +42,11 @@ class Comparison:
     matrix: pd.DataFrame
     pairs: pd.DataFrame
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view(f"{self.measure} ({self.kind})", [], self.matrix.reset_index(names=""))
+
 
 def similarity_matrix(
     rows: Mapping[str, np.ndarray],

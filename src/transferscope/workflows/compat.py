@@ -114,6 +114,12 @@ class CompatResult:
                          "seed": self.summary["seed"], "settings": {**rec, **self.summary}, "versions": versions})
         return rows
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        lines = [f"{r['new']}: {r['explanation']}" for r in self.verdicts.to_dict("records")]
+        return html_view("Compatibility", lines, self.table)
+
 
 def query_gallery_split(labels: Any, *, query_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Seeded per-label split into query and gallery indices (module notes, step 1).

@@ -60,6 +60,11 @@ class DemoResult:
         return pd.concat([t.assign(dataset=name) for name, t in self.rankings.items()],
                          ignore_index=True)
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return "".join(html_view(f"Ranking on {name}", [], table) for name, table in self.rankings.items())
+
 
 def run_demo(
     *,

@@ -84,6 +84,13 @@ class DriftResult:
         figure.savefig(target, dpi=120)
         return target
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        lines = [f"{r.tuned}: drift starts at {r.onset_layer}, largest at {r.peak_layer} ({r.peak_drift:.3f})"
+                 for r in self.summary.itertuples()]
+        return html_view("Drift from the base", lines, self.table)
+
 
 def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:
     from transferscope.metrics.measures import geometry, similarity

@@ -146,6 +146,11 @@ class ElasticResult:
         figure.savefig(target, dpi=120)
         return target
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Quality against bytes per vector", [self.summary()], self.table)
+
 
 def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any
                       ) -> tuple[np.ndarray, Callable[[np.ndarray, str, np.ndarray], dict[str, float]], str]:

@@ -58,6 +58,12 @@ class LayerProfile:
     agreement: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Layers", [f"Recommended layer: {self.recommended} (by {self.basis})", *self.evidence],
+                         self.table)
+
 
 def layer_profile(
     *,

@@ -12,9 +12,33 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["write_table", "interval_text", "OUTPUT_SUFFIXES"]
+__all__ = ["write_table", "interval_text", "html_view", "OUTPUT_SUFFIXES"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def html_view(title: str, lines: list[str], table: pd.DataFrame | None = None, *, max_rows: int = 30) -> str:
+    """The notebook view of a result (``_repr_html_``): a title, plain-words lines and the first rows
+    of its table, every string escaped.
+
+    Examples
+    --------
+    >>> html_view("Drift", ["<b> stays text"], pd.DataFrame({"a": [1]}))[:36]
+    '<div class="transferscope"><h4>Drift'
+    >>> "&lt;b&gt; stays text" in html_view("Drift", ["<b> stays text"])
+    True
+    """
+    import html
+
+    parts = [f'<div class="transferscope"><h4>{html.escape(title)}</h4>']
+    parts += [f"<p>{html.escape(line)}</p>" for line in lines if line]
+    if table is not None and len(table.columns):
+        shown = table.drop(columns=[c for c in ("settings", "versions") if c in table.columns])
+        parts.append(shown.head(max_rows).to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}",
+                                                  na_rep="", border=0))
+        if len(table) > max_rows:
+            parts.append(f"<p>... {len(table) - max_rows} more rows (the full table: .table / .to_frame())</p>")
+    return "".join(parts) + "</div>"
 
 
 def interval_text(value: float, low: float, high: float, *, bound_digits: int = 2) -> str:

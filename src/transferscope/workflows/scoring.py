@@ -11,6 +11,8 @@ probe results and warnings per candidate) that renders to a DataFrame.
 
 from __future__ import annotations
 
+import logging
+
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +28,8 @@ from transferscope.metrics import check_options, get_metric
 from transferscope.probes.learning_curve import PREDICTION_LEVELS, PredictedScore, prediction_interval
 from transferscope.workflows.candidates import Candidate
 from transferscope.workflows.score_cache import CacheMiss, ScoreCache, labels_fingerprint
+
+LOGGER = logging.getLogger("transferscope.scoring")
 
 __all__ = ["DEFAULT_PROBE", "probe_protocol", "tied_with_best", "Scorer", "Scores", "CandidateScores", "ProbeOutcome", "Cell", "Backend", "LocalBackend",
            "RayBackend", "get_backend", "probe_splits", "splits_fingerprint", "BACKENDS"]
@@ -454,6 +458,8 @@ class Scorer:
                 except CacheMiss:
                     pass
         todo = [i for i, r in enumerate(results) if r is None]
+        LOGGER.info("scoring %d candidate(s): %d from the score cache, %d computed (%s)", len(cells),
+                    len(cells) - len(todo), len(todo), ", ".join(self.estimators))
         for i, result in zip(todo, self.backend.map(run_cell, [cells[i] for i in todo]), strict=True):
             results[i] = result
         rows, notes = [], {}

@@ -147,6 +147,13 @@ class Selection:
         """The fine-tuned candidate with the best test score (None without fine-tuning)."""
         return max(self.finetuned, key=self.finetuned.__getitem__) if self.finetuned else None
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Selection", [f"Pick: {self.pick}, {self.metric} {self.accuracy:.3f} "
+                                       f"[{self.low:.3f}, {self.high:.3f}]; P(another is better) "
+                                       f"{self.p_other_better:.2f}"], self.table)
+
 
 def select(
     *,

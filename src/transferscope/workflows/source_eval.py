@@ -75,6 +75,12 @@ class SourceEvaluation:
         order = [c for c in table.columns if c != "mean"] + ["mean"]
         return table[order].reset_index()
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Source rankings against measured transfer (weighted tau [95% interval])", [],
+                         self.summary())
+
 
 def source_ranking_quality(distances: pd.DataFrame, transfer: pd.DataFrame, *, measures: Sequence[str],
                            n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:

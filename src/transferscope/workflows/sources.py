@@ -40,6 +40,11 @@ class SourceRanking:
     def best(self) -> str:
         return str(self.table.sort_values("rank").iloc[0]["source"])
 
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view(f"Sources, nearest first by {self.measure}", [f"Nearest source: {self.best}"], self.table)
+
 
 def source_distances(target: np.ndarray, target_labels: np.ndarray, source: np.ndarray, source_labels: np.ndarray,
                      *, seed: int = 0, max_samples: int = 2000) -> dict[str, float]:
