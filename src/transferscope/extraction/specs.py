@@ -13,6 +13,10 @@ Accepted forms:
   ``WEIGHTS`` defaults to ``DEFAULT``, ``none`` is a seeded random initialisation), its weights
   read from the local torch.hub cache, never downloaded
   (:class:`~transferscope.extraction.torchvision_models.TorchvisionEncoder`);
+* ``timm:NAME[:none]``: a timm model (``timm:resnet50.a1_in1k``), weights from the local Hugging
+  Face cache only (:class:`~transferscope.extraction.timm_models.TimmEncoder`);
+* ``open_clip:ARCH:TAG`` (``:none`` for random weights): an OpenCLIP image tower, weights from the
+  local Hugging Face cache only (:class:`~transferscope.extraction.open_clip_models.OpenClipEncoder`);
 * ``pixels``, ``pca``, ``hog``, ``scattering``: fixed image extractors;
 * ``finetuned:TARGET:BASE``: the text encoder or digit-zoo model (``zoo:NAME``) ``BASE`` fine-tuned
   here on the built-in target ``TARGET`` (trained on first use, cached;
@@ -88,6 +92,16 @@ def build_encoder(
 
         if is_zoo_base(parse_finetuned_spec(text)[1]):  # a text base is read below, as a transformers model
             return finetuned_zoo_encoder(text, cache_dir=cache_dir, batch_size=batch_size, device=device)
+    if text.startswith("timm:"):
+        from transferscope.extraction.timm_models import TimmEncoder, parse_timm_spec
+
+        name, pretrained = parse_timm_spec(text)
+        return TimmEncoder(name, pretrained=pretrained, seed=seed, batch_size=batch_size, device=device, display=text)
+    if text.startswith("open_clip:"):
+        from transferscope.extraction.open_clip_models import OpenClipEncoder, parse_open_clip_spec
+
+        arch, tag = parse_open_clip_spec(text)
+        return OpenClipEncoder(arch, tag, seed=seed, batch_size=batch_size, device=device, display=text)
     if text.startswith("torchvision:"):
         from transferscope.extraction.torchvision_models import TorchvisionEncoder, parse_torchvision_spec
 

@@ -35,18 +35,14 @@ import os
 import pickle  # only for its exception type: nothing is unpickled except by torch.load(weights_only=True)
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import numpy as np
-
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
-from transferscope.extraction.torch_hooks import TorchModuleEncoder, weights_hash
+from transferscope.extraction.image_classifier import PENULTIMATE, ImageClassifierEncoder, library_version
+from transferscope.extraction.torch_hooks import weights_hash
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import require_torch
 
@@ -59,13 +55,9 @@ __all__ = [
     "file_sha256",
 ]
 
-#: Layer name of the pre-classifier features.
-PENULTIMATE = "penultimate"
-
 #: Spellings of "no pretrained weights" (a seeded random initialisation) in a spec.
 RANDOM_WEIGHTS = ("none", "random")
 
-_SPATIAL_POOLINGS = ("mean", "max")
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's HASH_REGEX
 _PATCH_LOCK = threading.Lock()
 _SHA_MEMO: dict[tuple[str, int, int], str] = {}
@@ -164,26 +156,7 @@ def _local_state_dict(weights: Any, path: Path) -> Iterator[None]:
                 delattr(cls, "get_state_dict")
 
 
-def _version(package: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        module = importlib.import_module(package) if package == "torchvision" else None
-        return str(getattr(module, "__version__", "absent"))
-
-
-def _last_linear(module: Any) -> str:
-    torch = require_torch()
-    names = [name for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)]
-    if not names:
-        raise InputError(f"{type(module).__name__} has no torch.nn.Linear classifier to read the "
-                         "penultimate features from")
-    return names[-1]
-
-
-class TorchvisionEncoder(TorchModuleEncoder):
+class TorchvisionEncoder(ImageClassifierEncoder):
     """A torchvision classifier as an encoder of images (see the module docs).
 
     Parameters
@@ -295,36 +268,8 @@ class TorchvisionEncoder(TorchModuleEncoder):
                     raise
                 raise InputError(f"could not load weights file {path} for {builder} with "
                                  f"torch.load(weights_only=True): {str(exc).splitlines()[0]}") from None
-        module.eval()
-        self.classifier = _last_linear(module)
-        parent_name, _, attr = self.classifier.rpartition(".")
-        parent = module.get_submodule(parent_name) if parent_name else module
-        linear = getattr(parent, attr)
-        setattr(parent, attr, torch.nn.Sequential(OrderedDict([(PENULTIMATE, torch.nn.Identity()),
-                                                               ("linear", linear)])))
-        prefix = f"{self.classifier}."
-        self._hook = {PENULTIMATE: prefix + PENULTIMATE, HEAD_LAYER: prefix + "linear"}
-        self._stages = self._stage_names(module)
         label = "none" if weights is None else weights
-        super().__init__(module, layers=[*self._stages, *self._hook.values()],
-                         name=name or f"torchvision:{builder}:{label}", batch_size=batch_size, device=device)
-        self._identity: dict[str, Any] | None = None
-
-    def _stage_names(self, module: Any) -> list[str]:
-        """Top-level children in order, without the classifier, dropout and auxiliary heads;
-        a lone container holding every other parameter (``features`` of DenseNet and
-        MobileNetV2, ``layers`` of MNASNet) is replaced by its children."""
-        torch = require_torch()
-        root = self.classifier.split(".")[0]
-        children = [(name, child) for name, child in module.named_children()
-                    if name != root and not name.lower().startswith("aux")
-                    and not isinstance(child, torch.nn.Dropout)]
-        with_params = [(name, child) for name, child in children if any(True for _ in child.parameters())]
-        if len(with_params) == 1 and isinstance(with_params[0][1], torch.nn.Sequential):
-            name, child = with_params[0]
-            inner = [f"{name}.{sub}" for sub, m in child.named_children() if not isinstance(m, torch.nn.Dropout)]
-            return [n for c, _ in children for n in (inner if c == name else [c])]
-        return [name for name, _ in children]
+        self._wrap(module, name=name or f"torchvision:{builder}:{label}", batch_size=batch_size, device=device)
 
     def identity(self) -> dict[str, Any]:
         if self._identity is None:
@@ -335,7 +280,7 @@ class TorchvisionEncoder(TorchModuleEncoder):
                 "classifier": self.classifier,
                 "structure": hash_fields({"repr": repr(self.module)}),
                 # Decoding and resizing change the numbers too (the cache key's versions omit these).
-                "libraries": {name: _version(name) for name in ("torchvision", "pillow")},
+                "libraries": {name: library_version(name) for name in ("torchvision", "pillow")},
             }
             if self._sha256 is not None:
                 ident["weights_sha256"] = self._sha256
@@ -343,93 +288,3 @@ class TorchvisionEncoder(TorchModuleEncoder):
                 ident.update({"seed": self.seed, "random_weights": weights_hash(self.module)})
             self._identity = ident
         return dict(self._identity)
-
-    def layer_names(self) -> list[str]:
-        return [*self._stages, PENULTIMATE]
-
-    def pooled_layers(self) -> list[str]:
-        return list(self._stages)
-
-    def all_layers(self) -> list[str]:
-        return [*self.layer_names(), HEAD_LAYER]
-
-    def preprocessing(self) -> dict[str, Any]:
-        return {"input": "image file, PIL image or HxWx3 uint8 array, converted to RGB",
-                "transforms": repr(self.transform)}
-
-    def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
-        keys: list[tuple[str, str]] = []
-        for layer in layers:
-            if layer == HEAD_LAYER:
-                keys.append((HEAD_LAYER, HEAD_POOLING))
-            elif layer == PENULTIMATE:
-                keys.append((PENULTIMATE, "none"))
-            elif layer in self._stages:
-                for pooling in poolings:
-                    if pooling not in _SPATIAL_POOLINGS:
-                        raise InputError(f"pooling {pooling!r} does not apply to the feature maps of {layer}; "
-                                         f"use {' or '.join(_SPATIAL_POOLINGS)}")
-                    keys.append((layer, pooling))
-            else:
-                raise InputError(f"unknown layer {layer!r}; {self.name} has: {', '.join(self.all_layers())}")
-        return keys
-
-    def _image(self, item: Any) -> Any:
-        try:
-            from PIL import Image
-        except ImportError:
-            raise MissingExtraError("PIL", "vision") from None
-        if isinstance(item, (str, os.PathLike)):
-            try:
-                with Image.open(item) as img:
-                    return self.transform(img.convert("RGB"))
-            except (OSError, ValueError) as exc:
-                raise InputError(f"could not read image '{item}': {exc}") from None
-        if isinstance(item, np.ndarray):
-            if item.dtype != np.uint8 or item.ndim not in (2, 3) or (item.ndim == 3 and item.shape[2] not in (1, 3, 4)):
-                raise InputError(f"image arrays must be HxW or HxWx3 uint8, got {item.dtype} {item.shape}")
-            return self.transform(Image.fromarray(item.squeeze(-1) if item.ndim == 3 and item.shape[2] == 1
-                                                  else item).convert("RGB"))
-        if isinstance(item, Image.Image):
-            return self.transform(item.convert("RGB"))
-        raise InputError(f"inputs must be image paths, PIL images or uint8 arrays, got {type(item).__name__}")
-
-    def _batch(self, items: Sequence[Any]) -> np.ndarray:
-        torch = require_torch()
-        if self.num_workers > 1 and len(items) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.num_workers, len(items))) as pool:
-                tensors = list(pool.map(self._image, items))
-        else:
-            tensors = [self._image(item) for item in items]
-        return torch.stack([t.float() for t in tensors]).numpy()
-
-    def encode(
-        self,
-        inputs: Sequence[Any],
-        *,
-        layers: Sequence[str],
-        poolings: Sequence[str],
-        progress: ProgressCallback | None = None,
-    ) -> dict[tuple[str, str], np.ndarray]:
-        keys = self.output_keys(layers, poolings)
-        if not len(inputs):
-            raise InputError("inputs must hold at least one image")
-        hooks = list(dict.fromkeys(self._hook.get(layer, layer) for layer, _ in keys))
-        hook_poolings = sorted({p for _, p in keys if p in POOLINGS}) or ["mean"]
-        parts: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in keys}
-        for start in range(0, len(inputs), self.batch_size):
-            batch = self._batch(inputs[start : start + self.batch_size])
-            out = super().encode(batch, layers=hooks, poolings=hook_poolings)
-            for layer, pooling in keys:
-                if layer == HEAD_LAYER:
-                    logits = out[(self._hook[HEAD_LAYER], hook_poolings[0])].astype(np.float64)
-                    logits -= logits.max(axis=1, keepdims=True)
-                    probs = np.exp(logits)
-                    parts[(layer, pooling)].append((probs / probs.sum(axis=1, keepdims=True)).astype(np.float32))
-                elif layer == PENULTIMATE:
-                    parts[(layer, pooling)].append(out[(self._hook[PENULTIMATE], hook_poolings[0])])
-                else:
-                    parts[(layer, pooling)].append(out[(layer, pooling)])
-            if progress is not None:
-                progress(batch.shape[0])
-        return {key: np.concatenate(value).astype(np.float32) for key, value in parts.items()}

@@ -360,14 +360,25 @@ def provenance(results: list[Results]) -> pd.DataFrame:
             text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
             rows.append({"source": source, "setting": str(key), "value": text})
 
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+
     for r in results:
         name = r.title or r.kind
         add(name, r.settings)
         table = r.table
         for column in ("versions", "settings"):
-            if column in table:
-                for value in dict.fromkeys(v for v in table[column] if isinstance(v, str) and v):
-                    add(f"{name} ({column})", _settings(value))
+            if column not in table:
+                continue
+            seen: dict[str, dict[str, None]] = {}
+            for value in dict.fromkeys(v for v in table[column] if isinstance(v, str) and v):
+                for key, item in _settings(value).items():
+                    seen.setdefault(str(key), {})[text(item)] = None
+            for key, values in sorted(seen.items()):
+                shown = list(values)
+                rows.append({"source": f"{name} ({column})", "setting": key,
+                             "value": "; ".join(shown) if len(shown) <= 5 else
+                             f"varies per row ({len(shown)} values, stored with each row)"})
         for column in ("seed", "run", "model"):
             if column in table and column not in r.settings:
                 values = sorted({str(v) for v in table[column].dropna()})
