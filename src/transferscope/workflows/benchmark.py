@@ -256,7 +256,7 @@ def run_benchmark(
             scorer = Scorer(estimators, task=data.task, cache=scores, n_jobs=n_jobs, backend=backend,
                             on_error="nan", probe=None if own_truth else (
                                 suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear"),
-                            splits=None if own_truth else _splits(data, seed, suite.probe))
+                            splits=None if own_truth else _splits(data, seed, suite.probe), progress=progress)
             items, fingerprint = ((data.inputs, data.fingerprint()) if pair_target is None
                                   else (pair_target.words, pair_target.words_fingerprint))
             pending: list[tuple[Candidate, Encoder, str, dict[str, Any] | None]] = []

@@ -123,7 +123,8 @@ def layer_profile(
     protocol = probe_protocol(probe)
     splits = probe_splits(dataset, seed, probe=protocol) if protocol else None
     scorer = Scorer(list(metrics), task=dataset.task, probe=protocol, splits=splits,
-                    cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None, n_jobs=n_jobs)
+                    cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None, n_jobs=n_jobs,
+                    progress=extraction.progress)
     names = scorer.estimators
     candidates = extract_candidates(dataset, [model], layers="all", poolings=[pooling], seed=seed,
                                     options=extraction)

@@ -136,7 +136,8 @@ def rank(
         labelled = Dataset("features", np.arange(y.shape[0]), y, task, "features")
         splits = probe_splits(labelled, seed, probe=protocol) if protocol else None
         scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits,
-                        predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits))
+                        predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits),
+                        progress=extraction.progress)
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
         return ranked_table(scorer.score(candidates, y), scorer.estimators[0])
     if dataset is None or not models:
@@ -145,7 +146,8 @@ def rank(
     splits = probe_splits(dataset, seed, probe=protocol) if protocol else None
     scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits,
                     cache=ScoreCache(extraction.cache_dir) if extraction.use_cache else None,
-                    predict=level, predict_splits=_predict_splits(dataset, seed, level, protocol, splits))
+                    predict=level, predict_splits=_predict_splits(dataset, seed, level, protocol, splits),
+                    progress=extraction.progress)
     candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings,
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
     return ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])

@@ -250,7 +250,8 @@ def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeOutcome | None, Predict
 class Backend(Protocol):
     """Where cells run: ``map`` applies ``fn`` to every item and returns the results in order."""
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]: ...
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_done: Callable[[int], None] | None = None) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -261,28 +262,44 @@ class LocalBackend:
 
     n_jobs: int | None = None
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_done: Callable[[int], None] | None = None) -> list[Any]:
+        done = on_done or (lambda n: None)
         jobs = self.n_jobs if self.n_jobs is not None else (-1 if len(items) >= 4 else 1)
         if jobs == 1 or not items:
-            return [fn(item) for item in items]
+            out = []
+            for item in items:
+                out.append(fn(item))
+                done(1)
+            return out
         from joblib import Parallel, delayed, parallel_config
 
         with parallel_config(backend="loky", inner_max_num_threads=1):
-            return list(Parallel(n_jobs=jobs)(delayed(fn)(item) for item in items))
+            out = []
+            for result in Parallel(n_jobs=jobs, return_as="generator")(delayed(fn)(item) for item in items):
+                out.append(result)  # in order, as they finish
+                done(1)
+            return out
 
 
 @dataclass(frozen=True)
 class RayBackend:
     """Every item a Ray task (on the cluster named by ``RAY_ADDRESS``, else a local Ray)."""
 
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any],
+            on_done: Callable[[int], None] | None = None) -> list[Any]:
         if not items:
             return []
         from transferscope.extraction.ray_backend import start_ray
 
         ray = start_ray()
         remote = ray.remote(fn)
-        return list(ray.get([remote.remote(ray.put(item)) for item in items]))
+        refs = [remote.remote(ray.put(item)) for item in items]
+        pending = list(refs)
+        while pending and on_done is not None:  # advance as tasks finish; results are read in order below
+            ready, pending = ray.wait(pending, num_returns=1)
+            on_done(len(ready))
+        return list(ray.get(refs))
 
 
 def get_backend(name: str, *, n_jobs: int | None = None) -> Backend:
@@ -356,6 +373,9 @@ class Scorer:
         of this coverage (0.8, 0.9 or 0.95; :mod:`transferscope.probes.learning_curve`).
     predict_splits : sequence of (train, val, test), optional
         The repeated splits the prediction targets (required with ``predict``).
+    progress : bool, default=False
+        A progress bar with ETA on stderr over the candidates still to score (estimators, probe
+        and prediction of one candidate are one step).
 
     Examples
     --------
@@ -384,6 +404,7 @@ class Scorer:
         on_error: str = "raise",
         predict: float | None = None,
         predict_splits: Any = None,
+        progress: bool = False,
     ) -> None:
         names = [str(m).strip().lower() for m in estimators if str(m).strip()]
         given = {k.lower(): dict(v) for k, v in (options or {}).items()}
@@ -428,6 +449,7 @@ class Scorer:
         self.on_error = on_error
         self.predict = predict
         self.predict_splits = predict_splits
+        self.progress = bool(progress)
 
     @property
     def needs_source_probs(self) -> bool:
@@ -460,7 +482,12 @@ class Scorer:
         todo = [i for i, r in enumerate(results) if r is None]
         LOGGER.info("scoring %d candidate(s): %d from the score cache, %d computed (%s)", len(cells),
                     len(cells) - len(todo), len(todo), ", ".join(self.estimators))
-        for i, result in zip(todo, self.backend.map(run_cell, [cells[i] for i in todo]), strict=True):
+        from transferscope.extraction.progress import progress_bar
+
+        label = ", ".join([*self.estimators, *(["probe"] if self.probe else [])]) or "scores"
+        with progress_bar(f"scoring ({label})", total=len(todo), enabled=self.progress and bool(todo)) as advance:
+            computed = self.backend.map(run_cell, [cells[i] for i in todo], on_done=advance)
+        for i, result in zip(todo, computed, strict=True):
             results[i] = result
         rows, notes = [], {}
         for cand, (values, probe, prediction, messages) in zip(candidates, results, strict=True):

@@ -205,7 +205,7 @@ def select(
         raise InputError(f"finetune must be a number of models >= 0, got {finetune!r}")
     extraction = extraction or ExtractionOptions()
     cache = ScoreCache(extraction.cache_dir) if extraction.use_cache else None
-    scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs)
+    scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs, progress=extraction.progress)
     if not scorer.estimators:
         raise InputError("metrics must name at least one estimator")
     splits = dataset.repeated_splits(repeats=_REPEATS, folds=_FOLDS, seed=seed)
