@@ -16,16 +16,18 @@ import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
-from transferscope.extraction.torch_hooks import TorchModuleEncoder
+from transferscope.extraction.torch_hooks import TorchModuleEncoder, weights_hash
 from transferscope.torch_support import require_torch
 
-__all__ = ["ImageClassifierEncoder", "PENULTIMATE", "last_linear", "library_version", "image_tensor", "image_batch"]
+__all__ = ["ImageClassifierEncoder", "PENULTIMATE", "last_linear", "library_version", "image_tensor", "image_batch",
+           "load_hub_safetensors", "weights_fields"]
 
 #: Layer name of the pre-classifier features.
 PENULTIMATE = "penultimate"
@@ -52,6 +54,42 @@ def last_linear(module: Any) -> str:
         raise InputError(f"{type(module).__name__} has no torch.nn.Linear classifier to read the "
                          "penultimate features from")
     return names[-1]
+
+
+def load_hub_safetensors(module: Any, repo: str, filename: str, *, spec: str, random_spec: str) -> tuple[Path, str]:
+    """Load ``filename`` of the Hugging Face repository ``repo`` from the local hub cache into
+    ``module`` (safetensors, ``strict=True``): ``(path, sha256)``. Nothing is downloaded; a
+    missing file is one InputError naming the repository, the cache and ``random_spec``."""
+    path = None
+    if repo:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo, filename)
+        path = Path(found) if isinstance(found, str) else None
+    if path is None:
+        where = f"{repo}, {filename}" if repo else "no Hugging Face repository"
+        raise InputError(
+            f"the weights of {spec} ({where}) are not in the local Hugging Face cache (HF_HUB_CACHE, default "
+            "~/.cache/huggingface/hub). transferscope never downloads weights: fetch them on a machine with "
+            f"network access (huggingface_hub.snapshot_download) and copy the cache here, or use {random_spec} "
+            "for random weights")
+    from safetensors.torch import load_file
+
+    try:
+        module.load_state_dict(load_file(str(path), device="cpu"), strict=True)
+    except (RuntimeError, OSError) as exc:
+        raise InputError(f"could not load {path} into {spec}: {str(exc).splitlines()[0]}") from None
+    from transferscope.extraction.torchvision_models import file_sha256
+
+    return path, file_sha256(path)
+
+
+def weights_fields(sha256: str | None, *, seed: int, module: Any) -> dict[str, Any]:
+    """The weights part of an image encoder's identity: the weights file's sha256, or for random
+    weights the seed and a hash of the weights themselves."""
+    if sha256 is not None:
+        return {"weights_sha256": sha256}
+    return {"seed": int(seed), "random_weights": weights_hash(module)}
 
 
 def image_tensor(item: Any, transform: Any) -> Any:

@@ -29,9 +29,9 @@ import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.encoder import POOLINGS, ProgressCallback
-from transferscope.extraction.image_classifier import image_batch, library_version
-from transferscope.extraction.torch_hooks import TorchModuleEncoder, weights_hash
-from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS, file_sha256
+from transferscope.extraction.image_classifier import image_batch, library_version, load_hub_safetensors, weights_fields
+from transferscope.extraction.torch_hooks import TorchModuleEncoder
+from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import require_torch
 
@@ -123,27 +123,9 @@ class OpenClipEncoder(TorchModuleEncoder):
         self.checkpoint: Path | None = None
         self._sha256: str | None = None
         if tag is not None:
-            repo = str(cfg.get("hf_hub") or "").strip("/")
-            path = None
-            if repo:
-                from huggingface_hub import try_to_load_from_cache
-
-                found = try_to_load_from_cache(repo, "open_clip_model.safetensors")
-                path = Path(found) if isinstance(found, str) else None
-            if path is None:
-                where = f"{repo}, open_clip_model.safetensors" if repo else "no Hugging Face repository"
-                raise InputError(
-                    f"the weights of open_clip:{arch}:{tag} ({where}) are not in the local Hugging Face cache "
-                    "(HF_HUB_CACHE, default ~/.cache/huggingface/hub). transferscope never downloads weights: "
-                    "fetch them on a machine with network access and copy the cache here, or use "
-                    f"open_clip:{arch}:none for random weights")
-            from safetensors.torch import load_file
-
-            try:
-                model.load_state_dict(load_file(str(path), device="cpu"), strict=True)
-            except (RuntimeError, OSError) as exc:
-                raise InputError(f"could not load {path} into open_clip:{arch}: {str(exc).splitlines()[0]}") from None
-            self.checkpoint, self._sha256 = path, file_sha256(path)
+            self.checkpoint, self._sha256 = load_hub_safetensors(
+                model, str(cfg.get("hf_hub") or "").strip("/"), "open_clip_model.safetensors",
+                spec=f"open_clip:{arch}:{tag}", random_spec=f"open_clip:{arch}:none")
         visual = model.visual.eval()
         size = getattr(visual, "image_size", 224)
         self.transform = open_clip.image_transform(
@@ -165,11 +147,7 @@ class OpenClipEncoder(TorchModuleEncoder):
             ident: dict[str, Any] = {"adapter": self.adapter, "arch": self.arch, "tag": self.tag,
                                      "structure": hash_fields({"repr": repr(self.module)}),
                                      "libraries": {p: library_version(p) for p in ("open_clip_torch", "pillow")}}
-            if self._sha256 is not None:
-                ident["weights_sha256"] = self._sha256
-            else:
-                ident.update({"seed": self.seed, "random_weights": weights_hash(self.module)})
-            self._identity = ident
+            self._identity = {**ident, **weights_fields(self._sha256, seed=self.seed, module=self.module)}
         return dict(self._identity)
 
     def layer_names(self) -> list[str]:

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.image_classifier import ImageClassifierEncoder, library_version
-from transferscope.extraction.torch_hooks import weights_hash
-from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS, file_sha256
+from transferscope.extraction.image_classifier import (ImageClassifierEncoder, library_version, load_hub_safetensors,
+                                                        weights_fields)
+from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import require_torch
 
-__all__ = ["TimmEncoder", "parse_timm_spec", "timm_weights_file"]
+__all__ = ["TimmEncoder", "parse_timm_spec"]
 
 
 def parse_timm_spec(text: str) -> tuple[str, bool]:
@@ -57,19 +57,6 @@ def _timm() -> Any:
     except ImportError:
         raise MissingExtraError("timm", "vision") from None
     return timm
-
-
-def timm_weights_file(model: Any) -> tuple[str, Path | None]:
-    """``(hf_hub_id, path)`` of the pretrained weights of a timm ``model`` in the local Hugging
-    Face cache; ``path`` is None when they are not there."""
-    repo = (model.pretrained_cfg or {}).get("hf_hub_id")
-    if not repo:
-        raise InputError(f"timm model {model.pretrained_cfg.get('architecture')!r} has no Hugging Face weights "
-                         "to read offline; use ':none' for random weights")
-    from huggingface_hub import try_to_load_from_cache
-
-    found = try_to_load_from_cache(repo, "model.safetensors")
-    return repo, Path(found) if isinstance(found, str) else None
 
 
 class TimmEncoder(ImageClassifierEncoder):
@@ -115,20 +102,9 @@ class TimmEncoder(ImageClassifierEncoder):
         self.checkpoint: Path | None = None
         self._sha256: str | None = None
         if pretrained:
-            repo, path = timm_weights_file(module)
-            if path is None:
-                raise InputError(
-                    f"the weights of timm:{name} ({repo}, model.safetensors) are not in the local Hugging Face "
-                    "cache (HF_HUB_CACHE, default ~/.cache/huggingface/hub). transferscope never downloads "
-                    f"weights: run huggingface_hub.snapshot_download('{repo}') on a machine with network access "
-                    f"and copy the cache here, or use timm:{name}:none for random weights")
-            from safetensors.torch import load_file
-
-            try:
-                module.load_state_dict(load_file(str(path), device="cpu"), strict=True)
-            except (RuntimeError, OSError) as exc:
-                raise InputError(f"could not load {path} into timm:{name}: {str(exc).splitlines()[0]}") from None
-            self.checkpoint, self._sha256 = path, file_sha256(path)
+            repo = str((module.pretrained_cfg or {}).get("hf_hub_id") or "")
+            self.checkpoint, self._sha256 = load_hub_safetensors(module, repo, "model.safetensors", spec=f"timm:{name}",
+                                                                 random_spec=f"timm:{name}:none")
         self.transform = create_transform(**resolve_data_config({}, model=module))
         stages = [f["module"] for f in getattr(module, "feature_info", []) if f.get("module")]
         display = display or f"timm:{name}" + ("" if pretrained else ":none")
@@ -139,9 +115,5 @@ class TimmEncoder(ImageClassifierEncoder):
             ident: dict[str, Any] = {"adapter": self.adapter, "model": self.model_name, "classifier": self.classifier,
                                      "structure": hash_fields({"repr": repr(self.module)}),
                                      "libraries": {p: library_version(p) for p in ("timm", "torchvision", "pillow")}}
-            if self._sha256 is not None:
-                ident["weights_sha256"] = self._sha256
-            else:
-                ident.update({"seed": self.seed, "random_weights": weights_hash(self.module)})
-            self._identity = ident
+            self._identity = {**ident, **weights_fields(self._sha256, seed=self.seed, module=self.module)}
         return dict(self._identity)

@@ -41,8 +41,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.image_classifier import PENULTIMATE, ImageClassifierEncoder, library_version
-from transferscope.extraction.torch_hooks import weights_hash
+from transferscope.extraction.image_classifier import PENULTIMATE, ImageClassifierEncoder, library_version, weights_fields
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import require_torch
 
@@ -282,9 +281,5 @@ class TorchvisionEncoder(ImageClassifierEncoder):
                 # Decoding and resizing change the numbers too (the cache key's versions omit these).
                 "libraries": {name: library_version(name) for name in ("torchvision", "pillow")},
             }
-            if self._sha256 is not None:
-                ident["weights_sha256"] = self._sha256
-            else:
-                ident.update({"seed": self.seed, "random_weights": weights_hash(self.module)})
-            self._identity = ident
+            self._identity = {**ident, **weights_fields(self._sha256, seed=self.seed, module=self.module)}
         return dict(self._identity)
