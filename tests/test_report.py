@@ -143,3 +143,29 @@ def test_rank_writes_its_report(tmp_path):
     bad = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
                                    "--report", str(tmp_path / "x.png")])
     assert bad.exit_code == 2 and "--report" in bad.output
+
+
+def test_every_kind_of_result_is_drawn():
+    """One small table of each kind a command writes: the figures each section promises."""
+    drift = pd.DataFrame({"tuned": ["a", "a", "b", "b"], "layer": ["l1", "l2"] * 2, "drift": [0.1, 0.3, 0.0, 0.2],
+                          "mutual_knn": [0.9, 0.6, 1.0, 0.7]})
+    sources = pd.DataFrame({"source": ["s1", "s2"], "samples": [10, 20], "otdd": [2.0, 1.0], "task2vec": [0.3, 0.1],
+                            "mmd_rbf": [0.2, 0.1]})
+    compat = pd.DataFrame({"new": ["v2", "v2"], "setting": ["old/old", "new/old"], "aligner": ["", "procrustes"],
+                           "pairs": [0, 100], "recall@1": [0.8, 0.7], "map": [0.5, 0.4], "recovered": [1.0, 0.9]})
+    quality = pd.DataFrame({"space": "pixels", "ranking": ["otdd", "random"], "target": "mean", "tau": [0.5, 0.0],
+                            "low": [0.1, -0.4], "high": [0.8, 0.4]})
+    selection = pd.DataFrame({"candidate": ["a", "b", "c"], "estimator_rank": [1, 2, 3], "logme": [0.3, 0.2, 0.1],
+                              "probe_mean": [0.8, 0.7, np.nan], "probe_se": [0.02, 0.03, np.nan],
+                              "status": ["picked", "probed", "left out by the estimators"]})
+    results = [Results(detect_kind(t), t) for t in (drift, sources, compat, quality, selection)]
+    assert [r.kind for r in results] == ["drift", "sources", "compat", "sources-eval", "selection"]
+    figures = {r.kind: s.figures for r, s in zip(results, sections(results))}
+    assert [f.kind for f in figures["drift"]] == ["lines", "lines"]
+    assert figures["sources"][0].labels == ["s2", "s1"]  # nearest first
+    assert figures["compat"][0].values == [0.8, 0.7]
+    assert figures["sources-eval"][0].low == [0.1, -0.4]
+    assert figures["selection"][0].labels == ["a", "b"]  # only the probed candidates
+    page = build_report(results)
+    assert page.count('class="ts-figure"') == sum(len(f) for f in figures.values())
+    assert "largest change at l2 (drift 0.300)" in page and "Nearest source by OTDD: s2" in page

@@ -225,7 +225,8 @@ def write_reports(report: Path | None, figures: Path | None, results: list[Any],
 def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | None = None,
                      **settings: Any) -> dict[str, Any]:
     """The provenance a report shows for one command's results: its settings, the library versions
-    and each model's identity (the hash of its weights, as the feature cache keys it)."""
+    and each model's identity (the hash of its weights, as the feature cache keys it) and input
+    preprocessing."""
     from transferscope.extraction.versions import library_versions
 
     out = {k: v for k, v in settings.items() if v is not None and v != [] and v != ""}
@@ -236,7 +237,8 @@ def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | 
         identities = {}
         for spec in model_specs:
             try:
-                identities[spec] = build_encoder(spec, cache_dir=None if cache_dir is None else str(cache_dir)).identity()
+                encoder = build_encoder(spec, cache_dir=None if cache_dir is None else str(cache_dir))
+                identities[spec] = {**encoder.identity(), "preprocessing": encoder.preprocessing()}
             except (InputError, MissingExtraError, OSError) as exc:
                 identities[spec] = f"not recorded: {' '.join(str(exc).split())[:120]}"
         out["model identities"] = identities

@@ -76,6 +76,11 @@ def _answers(results: Sequence[Results]) -> list[str]:
             if "probe_accuracy" in t and pd.notna(best.get("probe_accuracy")):
                 line += f", measured probe accuracy {best['probe_accuracy']:.3f}"
             lines.append(line + ".")
+        elif r.kind == "selection" and "pick" in r.settings:
+            st = r.settings
+            lines.append(f"Pick: {st['pick']}, measured {st.get('metric', 'score')} {st['accuracy']:.3f} "
+                         f"[{st['low']:.3f}, {st['high']:.3f}]; chance that another candidate is better "
+                         f"{st['p_other_better']:.2f}.")
         elif r.kind == "sources" and len(t):
             lines.append(f"Nearest source by OTDD: {t.sort_values('otdd').iloc[0]['source']}.")
         elif r.kind == "drift" and len(t):

@@ -22,7 +22,7 @@ from transferscope.report.figures import Figure, Series
 
 __all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results"]
 
-KINDS = ("ranking", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
+KINDS = ("ranking", "selection", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
          "sources-eval", "table")
 _ID_COLUMNS = {"rank", "candidate", "model", "layer", "pooling", "dim", "probe_setting", "probe_tied_with_best"}
 
@@ -67,6 +67,8 @@ def detect_kind(table: pd.DataFrame) -> str:
         return "benchmark"
     if {"rank", "candidate"} <= cols:
         return "ranking"
+    if {"candidate", "estimator_rank", "status"} <= cols:
+        return "selection"
     if {"row", "column", "measure", "value"} <= cols:
         return "similarity"
     if {"space", "ranking", "tau"} <= cols:
@@ -171,6 +173,27 @@ def _ranking(res: Results) -> Section:
              "means something, not its scale. The predicted accuracy is what a linear probe would reach, "
              "with the interval it falls in for about 80% of targets; the diamond is the probe actually measured.")
     return Section(res.title or "Ranking", intro, figures, t)
+
+
+def _selection(res: Results) -> Section:
+    t = res.table.sort_values("estimator_rank")
+    figures = []
+    probed = t[t["probe_mean"].notna()] if "probe_mean" in t else t.iloc[:0]
+    if len(probed):
+        se = probed["probe_se"] if "probe_se" in probed else probed["probe_mean"] * 0
+        order = probed.sort_values("probe_mean", ascending=False)
+        se = se.loc[order.index]
+        figures.append(Figure("bars", "Measured probe on the candidates that survived (+- 1 standard error)",
+                              xlabel="probe score", labels=order["candidate"].astype(str).tolist(),
+                              values=order["probe_mean"].tolist(), low=(order["probe_mean"] - se).tolist(),
+                              high=(order["probe_mean"] + se).tolist()))
+    for name in [c for c in _numeric(t) if c not in ("estimator_rank", "probe_mean", "probe_se", "splits")]:
+        figures.append(Figure("bars", f"{name} per candidate (the estimators' order decides what is probed)",
+                              xlabel=name, labels=t["candidate"].astype(str).tolist(), values=t[name].tolist()))
+    intro = ("Estimators ranked every candidate; the promising ones were probed on more and more splits "
+             "(successive halving) and the others left out, as the status column says. The pick is the best "
+             "measured probe; its interval and the chance that another candidate is better are at the top.")
+    return Section(res.title or "Selection", intro, figures, t)
 
 
 def _layers(res: Results) -> Section:
@@ -340,7 +363,7 @@ def _table(res: Results) -> Section:
     return Section(res.title or "Results", "", [], res.table)
 
 
-_BUILDERS = {"ranking": _ranking, "layers": _layers, "similarity": _similarity, "benchmark": _benchmark,
+_BUILDERS = {"ranking": _ranking, "selection": _selection, "layers": _layers, "similarity": _similarity, "benchmark": _benchmark,
              "compat": _compat, "elastic": _elastic, "drift": _drift, "sources": _sources,
              "sources-eval": _sources_eval, "table": _table}
 
