@@ -119,13 +119,14 @@ def compare_command(
                               highlight=False)
         if output is not None:
             err_console.print(f"wrote {write_table(result.pairs, output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("similarity", result.pairs, title=f"{result.measure} ({result.kind})",
-                                                settings=command_settings(measure=result.measure, seed=seed,
-                                                                          cache_dir=cache_dir,
-                                                                          model_specs=split_list(model)))],
-                      title="How similar are these representations?")
+            write_reports(report, figures, [Results("similarity", result.pairs, title=f"{result.measure} ({result.kind})",
+                                                    settings=command_settings(measure=result.measure, seed=seed,
+                                                                              cache_dir=cache_dir,
+                                                                              model_specs=split_list(model)))],
+                          title="How similar are these representations?")
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")
 

@@ -144,18 +144,19 @@ def compat_command(
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
-        from transferscope.report import Results, matrix_results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results, matrix_results
 
-        parts = [Results("compat", shown.merge(result.verdicts[["new", "verdict"]].assign(
-            new=result.verdicts["new"].map(lambda n: short.get(n, n))), on="new", how="left"),
-            title=f"Can the new model search the old index? ({target})",
-            settings=command_settings(**{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
-                                      old=old_name, cache_dir=cache_dir,
-                                      model_specs=None if features_old is not None else [old, *new]))]
-        if result.matrix is not None:
-            parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
-                                        title=f"Compatibility matrix ({metric}; query version x gallery version)"))
-        write_reports(report, figures, parts, title="Is the new embedding model compatible?")
+            parts = [Results("compat", shown.merge(result.verdicts[["new", "verdict"]].assign(
+                new=result.verdicts["new"].map(lambda n: short.get(n, n))), on="new", how="left"),
+                title=f"Can the new model search the old index? ({target})",
+                settings=command_settings(**{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
+                                          old=old_name, cache_dir=cache_dir,
+                                          model_specs=None if features_old is not None else [old, *new]))]
+            if result.matrix is not None:
+                parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
+                                            title=f"Compatibility matrix ({metric}; query version x gallery version)"))
+            write_reports(report, figures, parts, title="Is the new embedding model compatible?")
 
 def _size(text: str) -> int:
     if not text.isdigit() or int(text) < 2:

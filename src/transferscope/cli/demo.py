@@ -80,13 +80,14 @@ def demo_command(
         if output is not None:
             written = write_table(result.long_table(), output)
             err_console.print(f"wrote {written}")
-        from transferscope.report import Results, matrix_results
-        from transferscope.workflows.labels import short_candidates
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results, matrix_results
+            from transferscope.workflows.labels import short_candidates
 
-        parts = [Results("ranking", t.assign(candidate=short_candidates(t)), title=f"Ranking on {name}",
-                         settings=command_settings(dataset=name, seed=seed, max_samples=max_samples))
-                 for name, t in result.rankings.items()]
-        if result.layer_similarity is not None:
-            parts.append(matrix_results(result.layer_similarity, measure="cka", title="Linear CKA between the layers "
-                                        f"of MiniLM-L6 on {result.layer_similarity_dataset}"))
-        write_reports(report, figures, parts, title="transferscope demo: which layer, which model?")
+            parts = [Results("ranking", t.assign(candidate=short_candidates(t)), title=f"Ranking on {name}",
+                             settings=command_settings(dataset=name, seed=seed, max_samples=max_samples))
+                     for name, t in result.rankings.items()]
+            if result.layer_similarity is not None:
+                parts.append(matrix_results(result.layer_similarity, measure="cka", title="Linear CKA between the layers "
+                                            f"of MiniLM-L6 on {result.layer_similarity_dataset}"))
+            write_reports(report, figures, parts, title="transferscope demo: which layer, which model?")

@@ -96,12 +96,13 @@ def drift_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("drift", result.to_frame(), title="Drift from the base",
-                                                settings=command_settings(**result.settings, cache_dir=cache_dir,
-                                                                          model_specs=[base, *tuned]))],
-                      title="What did fine-tuning change?")
+            write_reports(report, figures, [Results("drift", result.to_frame(), title="Drift from the base",
+                                                    settings=command_settings(**result.settings, cache_dir=cache_dir,
+                                                                              model_specs=[base, *tuned]))],
+                          title="What did fine-tuning change?")
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [
             {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],

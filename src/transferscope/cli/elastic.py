@@ -101,12 +101,13 @@ def elastic_command(
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("elastic", result.to_frame(), title="Quality against bytes",
-                                                settings=command_settings(**result.settings, recommended=result.summary(),
-                                                                          cache_dir=cache_dir, model_specs=[model]))],
-                      title="How small can the vectors be?")
+            write_reports(report, figures, [Results("elastic", result.to_frame(), title="Quality against bytes",
+                                                    settings=command_settings(**result.settings, recommended=result.summary(),
+                                                                              cache_dir=cache_dir, model_specs=[model]))],
+                          title="How small can the vectors be?")
         add_to_store(results, store, [
             {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
              "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",

@@ -86,11 +86,12 @@ def layers_command(
             typer.echo(f"  - {line}")
         if output is not None:
             err_console.print(f"wrote {write_table(profile.table, output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("layers", profile.table, title=f"Layers of {model} on {ds.name}",
-                                                settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
-                                                                          recommended=profile.recommended,
-                                                                          basis=profile.basis, seed=seed,
-                                                                          cache_dir=cache_dir, model_specs=[model]))],
-                      title=f"Which layer of {model}?")
+            write_reports(report, figures, [Results("layers", profile.table, title=f"Layers of {model} on {ds.name}",
+                                                    settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
+                                                                              recommended=profile.recommended,
+                                                                              basis=profile.basis, seed=seed,
+                                                                              cache_dir=cache_dir, model_specs=[model]))],
+                          title=f"Which layer of {model}?")

@@ -122,13 +122,14 @@ def rank_command(
         if output is not None:
             written = write_table(table, output)
             err_console.print(f"wrote {written}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        labelled = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
-        write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
-            dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
-            layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
-            cache_dir=cache_dir, model_specs=model))], title="Which representation transfers best?")
+            labelled = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
+            write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
+                dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
+                layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
+                cache_dir=cache_dir, model_specs=model))], title="Which representation transfers best?")
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

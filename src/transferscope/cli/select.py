@@ -107,13 +107,14 @@ def select_command(
                        f"{short[choice.finetune_pick]})")
         if output is not None:
             err_console.print(f"wrote {write_table(choice.table, output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("selection", choice.table.assign(candidate=short_candidates(choice.table)),
-                                                title="Selection", settings=command_settings(
-                                                    pick=choice.pick, metric=choice.metric, accuracy=choice.accuracy,
-                                                    low=choice.low, high=choice.high,
-                                                    p_other_better=choice.p_other_better, fits=choice.fits,
-                                                    exhaustive_fits=choice.exhaustive_fits, seed=seed,
-                                                    cache_dir=cache_dir, model_specs=model))],
-                      title="A budgeted pick")
+            write_reports(report, figures, [Results("selection", choice.table.assign(candidate=short_candidates(choice.table)),
+                                                    title="Selection", settings=command_settings(
+                                                        pick=choice.pick, metric=choice.metric, accuracy=choice.accuracy,
+                                                        low=choice.low, high=choice.high,
+                                                        p_other_better=choice.p_other_better, fits=choice.fits,
+                                                        exhaustive_fits=choice.exhaustive_fits, seed=seed,
+                                                        cache_dir=cache_dir, model_specs=model))],
+                          title="A budgeted pick")

@@ -97,12 +97,13 @@ def sources_command(
         typer.echo(f"Nearest source: {ranking.best}")
         if output is not None:
             err_console.print(f"wrote {write_table(ranking.table, output)}")
-        from transferscope.report import Results
+        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+            from transferscope.report import Results
 
-        write_reports(report, figures, [Results("sources", ranking.table, title=f"Sources for {target}",
-                                                settings=command_settings(**ranking.settings, cache_dir=cache_dir,
-                                                                          model_specs=[model]))],
-                      title="Which source should I transfer from?")
+            write_reports(report, figures, [Results("sources", ranking.table, title=f"Sources for {target}",
+                                                    settings=command_settings(**ranking.settings, cache_dir=cache_dir,
+                                                                              model_specs=[model]))],
+                          title="Which source should I transfer from?")
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
             {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,

@@ -81,6 +81,10 @@ def _answers(results: Sequence[Results]) -> list[str]:
             lines.append(f"Pick: {st['pick']}, measured {st.get('metric', 'score')} {st['accuracy']:.3f} "
                          f"[{st['low']:.3f}, {st['high']:.3f}]; chance that another candidate is better "
                          f"{st['p_other_better']:.2f}.")
+        elif r.kind == "layers" and "recommended" in r.settings:
+            lines.append(f"Recommended layer: {r.settings['recommended']} (by {r.settings.get('basis', 'the probe')}).")
+        elif r.kind == "elastic" and "recommended" in r.settings:
+            lines.append(f"Smallest configuration within the tolerance: {r.settings['recommended']}.")
         elif r.kind == "sources" and len(t):
             lines.append(f"Nearest source by OTDD: {t.sort_values('otdd').iloc[0]['source']}.")
         elif r.kind == "drift" and len(t):
