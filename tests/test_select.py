@@ -165,3 +165,16 @@ def test_cli_select_finetune_names_the_whole_model(tmp_path, tiny_bert_dir):
     assert "fine-tuned: the whole model" in out.output and "fine-tuned 1 model(s)" in out.output
     bad = CliRunner().invoke(app, ["select", "--dataset", "sentence-polarity", "--model", "tfidf", "--finetune", "-1"])
     assert bad.exit_code == 2
+
+
+def test_a_candidate_dropped_after_two_splits_is_not_ruled_out_with_certainty(tmp_path):
+    """tfidf leaves in round 1 after 2 splits below hashing on both: two paired differences of one
+    sign say little; a bootstrap of them said P(tfidf is better) = 0.00, Student's t does not."""
+    from transferscope.datasets import load_builtin
+
+    choice = ts.select(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"], metrics=["logme"],
+                       n_jobs=1, extraction=ts.ExtractionOptions(cache_dir=str(tmp_path)))
+    table = choice.table.set_index("status")
+    if table.loc["pick", "splits"] <= 2 or min(table["splits"]) > 2:
+        pytest.skip("this split draw does not drop a candidate after two splits")
+    assert 0.0 < choice.p_other_better < 0.5

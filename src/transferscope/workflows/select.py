@@ -15,8 +15,8 @@ the promising ones, successive halving until the budget is spent.
    (mean +- t * the corrected standard error of :func:`~transferscope.probes.corrected_standard_error`,
    an accuracy's clipped to [0, 1]),
    and ``p_other_better`` is the largest probability, over the other probed candidates, that
-   their mean on the splits both were measured on exceeds the pick's (a paired bootstrap over
-   those splits). The cost is counted in probe fits (one split of one candidate) and seconds,
+   their mean on the splits both were measured on exceeds the pick's (Student's t on the paired
+   differences with the corrected standard error; 0.5 when they share a single split). The cost is counted in probe fits (one split of one candidate) and seconds,
    against probing every candidate on every split.
 4. Optionally (``finetune=K``) the models of the K best probed candidates (distinct models, best
    first) are fine-tuned on the first split (:func:`~transferscope.workflows.finetuning.finetune_transfer`:
@@ -109,7 +109,8 @@ class Selection:
     accuracy, low, high : float
         Its probe mean (accuracy, or R^2 for regression) and 95% interval.
     p_other_better : float
-        The largest probability, over the other probed candidates, that one of them is better.
+        The largest probability, over the other probed candidates, that one of them is better
+        (Student's t on the paired split differences; 0.5 for a candidate that shares one split).
     table : pandas.DataFrame
         Every candidate: estimator scores, ``estimator_rank``, ``probe_mean``, ``probe_se``,
         ``splits`` (probed splits), ``eliminated_in`` (round; 0: never probed).
@@ -276,7 +277,7 @@ def select(
         table["probe_split1"] = [first.get(c, float("nan")) for c in table["candidate"]]
         table["finetune_score"] = [tuned.get(c, float("nan")) for c in table["candidate"]]
     return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
-                     p_other_better=_p_other_better(pick, measured, seed) if probed else float("nan"), table=table,
+                     p_other_better=_p_other_better(pick, measured, splits) if probed else float("nan"), table=table,
                      fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
                      stopped_by_budget=stopped, log=log, finetuned=tuned)
 
@@ -348,18 +349,29 @@ def _interval(values: list[float], splits: Sequence[Any]) -> tuple[float, float,
     return mean, mean - half, mean + half
 
 
-def _p_other_better(pick: int, measured: dict[int, list[float]], seed: int, n_boot: int = 2000) -> float:
-    """The largest paired-bootstrap probability that another probed candidate's mean, on the splits
-    both were measured on, exceeds the pick's."""
-    rng = np.random.default_rng(seed)
+def _p_other_better(pick: int, measured: dict[int, list[float]], splits: Sequence[Any]) -> float:
+    """The largest probability, over the other probed candidates, that their mean on the splits both
+    were measured on exceeds the pick's: Student's t on the paired differences with the corrected
+    standard error (the splits share training samples), ``n - 1`` degrees of freedom. One shared
+    split tells nothing: 0.5. (A bootstrap of two differences of one sign would say 0, whatever
+    their size.)"""
+    from scipy import stats
+
     worst = 0.0
     for other, values in measured.items():
         if other == pick:
             continue
         n = min(len(values), len(measured[pick]))
-        diff = np.asarray(values[:n]) - np.asarray(measured[pick][:n])
-        draws = diff[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-        worst = max(worst, float(np.mean(draws > 0)))
+        diff = np.asarray(values[:n], dtype=float) - np.asarray(measured[pick][:n], dtype=float)
+        if n < 2:
+            worst = max(worst, 0.5)
+            continue
+        mean, se = float(diff.mean()), _standard_error(diff.tolist(), splits)
+        if not se > 0:
+            p = 1.0 if mean > 0 else (0.5 if mean == 0 else 0.0)
+        else:
+            p = float(stats.t.cdf(mean / se, df=n - 1))
+        worst = max(worst, p)
     return worst
 
 
