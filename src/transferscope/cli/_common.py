@@ -199,13 +199,14 @@ def add_to_store(results: Any, store: Path | None, rows: list[dict[str, Any]]) -
 
 def check_report_paths(report: Path | None, figures: Path | None) -> None:
     """Refuse a bad --report / --figures before any work is done."""
+    if report is None and figures is None:
+        return
+    from transferscope.report.build import check_figures_folder, check_report_path
+
     if report is not None:
-        if report.suffix.lower() not in (".html", ".htm"):
-            raise InputError(f"--report '{report}' must end in .html")
-        if not report.expanduser().parent.is_dir():
-            raise InputError(f"--report: folder '{report.expanduser().parent}' does not exist")
-    if figures is not None and figures.expanduser().exists() and not figures.expanduser().is_dir():
-        raise InputError(f"--figures '{figures}' is a file, not a folder")
+        check_report_path(report, name="--report")
+    if figures is not None:
+        check_figures_folder(figures, name="--figures")
 
 
 def write_reports(report: Path | None, figures: Path | None, results: list[Any], *, title: str,

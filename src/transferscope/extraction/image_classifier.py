@@ -26,7 +26,7 @@ from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS,
 from transferscope.extraction.torch_hooks import TorchModuleEncoder, weights_hash
 from transferscope.torch_support import require_torch
 
-__all__ = ["ImageClassifierEncoder", "PENULTIMATE", "last_linear", "library_version", "image_tensor", "image_batch",
+__all__ = ["ImageClassifierEncoder", "PENULTIMATE", "last_linear", "library_version", "image_tensor", "image_batch", "image_preprocessing",
            "load_hub_safetensors", "weights_fields"]
 
 #: Layer name of the pre-classifier features.
@@ -90,6 +90,11 @@ def weights_fields(sha256: str | None, *, seed: int, module: Any) -> dict[str, A
     if sha256 is not None:
         return {"weights_sha256": sha256}
     return {"seed": int(seed), "random_weights": weights_hash(module)}
+
+
+def image_preprocessing(transform: Any) -> dict[str, Any]:
+    """What an image encoder does to its inputs, for the cache key and the provenance."""
+    return {"input": "image file, PIL image or HxWx3 uint8 array, converted to RGB", "transforms": repr(transform)}
 
 
 def image_tensor(item: Any, transform: Any) -> Any:
@@ -176,8 +181,7 @@ class ImageClassifierEncoder(TorchModuleEncoder):
         return [*self.layer_names(), HEAD_LAYER]
 
     def preprocessing(self) -> dict[str, Any]:
-        return {"input": "image file, PIL image or HxWx3 uint8 array, converted to RGB",
-                "transforms": repr(self.transform)}
+        return image_preprocessing(self.transform)
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
         keys: list[tuple[str, str]] = []

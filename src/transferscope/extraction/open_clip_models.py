@@ -29,7 +29,8 @@ import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.encoder import POOLINGS, ProgressCallback
-from transferscope.extraction.image_classifier import image_batch, library_version, load_hub_safetensors, weights_fields
+from transferscope.extraction.image_classifier import (image_batch, image_preprocessing, library_version,
+                                                        load_hub_safetensors, weights_fields)
 from transferscope.extraction.torch_hooks import TorchModuleEncoder
 from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS
 from transferscope.hashing import hash_fields
@@ -160,8 +161,7 @@ class OpenClipEncoder(TorchModuleEncoder):
         return self.layer_names()
 
     def preprocessing(self) -> dict[str, Any]:
-        return {"input": "image file, PIL image or HxWx3 uint8 array, converted to RGB",
-                "transforms": repr(self.transform)}
+        return image_preprocessing(self.transform)
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
         keys: list[tuple[str, str]] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from transferscope.report.figures import save_static
 from transferscope.report.html import render_html
 from transferscope.report.sections import Results, detect_kind, provenance, sections, store_results
 
-__all__ = ["load_results", "build_report", "write_report", "write_figures", "RESULT_SUFFIXES"]
+__all__ = ["load_results", "build_report", "check_report_path", "check_figures_folder", "write_report", "write_figures", "RESULT_SUFFIXES"]
 
 RESULT_SUFFIXES = (".duckdb", ".json", ".parquet", ".csv")
 
@@ -103,32 +102,40 @@ def build_report(results: Sequence[Results], *, title: str = "transferscope repo
                        answers=_answers(results), inputs=list(inputs))
 
 
+def check_report_path(path: str | os.PathLike[str], *, name: str = "report") -> Path:
+    """``path`` as the report file it names (``.html`` in a folder that exists), or one InputError
+    naming ``name``."""
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{name} '{path}' must end in .html")
+    if not target.parent.is_dir():
+        raise InputError(f"{name}: folder '{target.parent}' does not exist")
+    return target
+
+
+def check_figures_folder(folder: str | os.PathLike[str], *, name: str = "figures folder") -> Path:
+    """``folder`` as the place for static figures (absent or a folder), or one InputError naming ``name``."""
+    target = Path(folder).expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{name} '{folder}' is a file, not a folder")
+    return target
+
+
 def write_report(results: Sequence[Results], path: str | os.PathLike[str], *, title: str = "transferscope report",
                  inputs: Sequence[str] = ()) -> Path:
     """Write the report to ``path`` (``.html``) atomically: a temporary file renamed into place."""
-    target = Path(path).expanduser()
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"report '{path}' must end in .html")
-    if not target.parent.is_dir():
-        raise InputError(f"report folder '{target.parent}' does not exist")
+    from transferscope.workflows.results import replace_atomically
+
+    target = check_report_path(path)
     page = build_report(results, title=title, inputs=inputs)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return replace_atomically(target, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
 
 
 def write_figures(results: Sequence[Results], folder: str | os.PathLike[str], *,
                   formats: Sequence[str] = ("png", "svg")) -> list[Path]:
     """Every figure of the report as static files in ``folder`` (created if absent), named after
     the section and the figure."""
-    target = Path(folder).expanduser()
-    if target.exists() and not target.is_dir():
-        raise InputError(f"figures folder '{folder}' is a file")
+    target = check_figures_folder(folder)
     bad = [f for f in formats if f not in ("png", "svg", "pdf")]
     if bad:
         raise InputError(f"figure formats must be png, svg or pdf, got {bad}")

@@ -20,7 +20,6 @@ __all__ = ["render_html", "CSP", "MAX_TABLE_ROWS"]
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
        "font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
 MAX_TABLE_ROWS = 500
-_PROVENANCE_COLUMNS = ("settings", "versions", "cell", "timestamp")  # in the provenance table instead
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -100,10 +99,9 @@ def _script_json(value: Any) -> str:
 
 
 def _table_html(table: pd.DataFrame) -> tuple[str, bool]:
-    cut = len(table) > MAX_TABLE_ROWS
-    shown = table.drop(columns=[c for c in _PROVENANCE_COLUMNS if c in table.columns]).head(MAX_TABLE_ROWS)
-    return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", na_rep="",
-                         border=0), cut
+    from transferscope.workflows.results import table_html
+
+    return table_html(table, max_rows=MAX_TABLE_ROWS), len(table) > MAX_TABLE_ROWS
 
 
 def render_html(sections: list[Section], *, title: str, provenance: pd.DataFrame, answers: list[str],

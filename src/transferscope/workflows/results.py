@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 import secrets
 from pathlib import Path
 
@@ -12,9 +13,21 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["write_table", "interval_text", "html_view", "OUTPUT_SUFFIXES"]
+__all__ = ["write_table", "replace_atomically", "interval_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
+           "OUTPUT_SUFFIXES"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+#: Columns a shown table leaves to the provenance (JSON blobs, keys).
+PROVENANCE_COLUMNS = ("settings", "versions", "cell", "timestamp")
+
+
+def table_html(table: pd.DataFrame, *, max_rows: int) -> str:
+    """The first ``max_rows`` rows of ``table`` as an HTML table, every string escaped, without the
+    :data:`PROVENANCE_COLUMNS`."""
+    shown = table.drop(columns=[c for c in PROVENANCE_COLUMNS if c in table.columns]).head(max_rows)
+    return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
 
 
 def html_view(title: str, lines: list[str], table: pd.DataFrame | None = None, *, max_rows: int = 30) -> str:
@@ -33,9 +46,7 @@ def html_view(title: str, lines: list[str], table: pd.DataFrame | None = None, *
     parts = [f'<div class="transferscope"><h4>{html.escape(title)}</h4>']
     parts += [f"<p>{html.escape(line)}</p>" for line in lines if line]
     if table is not None and len(table.columns):
-        shown = table.drop(columns=[c for c in ("settings", "versions") if c in table.columns])
-        parts.append(shown.head(max_rows).to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}",
-                                                  na_rep="", border=0))
+        parts.append(table_html(table, max_rows=max_rows))
         if len(table) > max_rows:
             parts.append(f"<p>... {len(table) - max_rows} more rows (the full table: .table / .to_frame())</p>")
     return "".join(parts) + "</div>"
@@ -54,6 +65,20 @@ def interval_text(value: float, low: float, high: float, *, bound_digits: int = 
     return f"{value:.3f} [{low:.{bound_digits}f}, {high:.{bound_digits}f}]"
 
 
+def replace_atomically(target: Path, write: Callable[[str], object]) -> Path:
+    """``write(tmp)`` to a fresh name beside ``target``, then rename it into place: a reader never
+    sees half a file, and an interrupted write leaves nothing. The file is created by ``write``
+    with the user's umask (mkstemp's 0600 would make every output private whatever the umask)."""
+    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` to ``path`` atomically; the suffix picks the format."""
     target = Path(path).expanduser()
@@ -62,18 +87,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
         raise InputError(f"output '{path}' must end in one of {', '.join(OUTPUT_SUFFIXES)}")
     if not target.parent.exists():
         raise InputError(f"output folder '{target.parent}' does not exist")
-    # A fresh name beside the target, created by pandas with the user's umask (mkstemp's 0600
-    # would make every output private whatever the umask), then renamed into place.
-    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False)
-        elif suffix == ".json":
-            table.to_json(tmp, orient="records", indent=2)
-        else:
-            table.to_parquet(tmp, index=False)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if suffix == ".csv":
+        replace_atomically(target, lambda tmp: table.to_csv(tmp, index=False))
+    elif suffix == ".json":
+        replace_atomically(target, lambda tmp: table.to_json(tmp, orient="records", indent=2))
+    else:
+        replace_atomically(target, lambda tmp: table.to_parquet(tmp, index=False))
     return target

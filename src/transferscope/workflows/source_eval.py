@@ -126,8 +126,9 @@ def source_ranking_quality(distances: pd.DataFrame, transfer: pd.DataFrame, *, m
         splits = truth.to_numpy(dtype=float)
         mean_truth = splits.mean(axis=1)
         best = truth.index[int(np.argmax(mean_truth))]
-        for name in rankings:
-            score = part["samples"].to_numpy(float) if name == "largest_source" else -part[name].to_numpy(float)
+        scores = {name: part["samples"].to_numpy(float) if name == "largest_source" else -part[name].to_numpy(float)
+                  for name in rankings}
+        for name, score in scores.items():
             tau, low, high = rank_correlation_ci(score, mean_truth, truth_splits=splits, n_boot=n_boot, seed=seed)
             rows.append({"ranking": name, "target": target, "tau": tau, "low": low, "high": high,
                          "top1_hit": float(truth.index[int(np.argmax(score))] == best and np.ptp(score) > 0)})
@@ -136,8 +137,7 @@ def source_ranking_quality(distances: pd.DataFrame, transfer: pd.DataFrame, *, m
         rows.append({"ranking": "random", "target": target, "tau": float(np.nanmean(randoms)),
                      "low": float(np.nanquantile(randoms, 0.025)), "high": float(np.nanquantile(randoms, 0.975)),
                      "top1_hit": 1.0 / len(mean_truth)})  # expected
-        for name in rankings:
-            score = part["samples"].to_numpy(float) if name == "largest_source" else -part[name].to_numpy(float)
+        for name, score in scores.items():
             boot = np.empty(n_boot)
             for b in range(n_boot):
                 idx = rng.integers(0, len(score), len(score))
@@ -219,9 +219,9 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
     datasets = {task: load_task(task) for task in specs}
     transfer_rows, distance_rows = [], []
     total = len(targets) * len(specs) * len(seeds)
+    wholes = {target: load_task(target) for target in targets}
     with progress_bar("source -> target fine-tuning", total=total, enabled=extraction.progress) as advance:
-        for target in targets:
-            whole = load_task(target)
+        for target, whole in wholes.items():
             for seed in seeds:
                 data = whole.subsample(_TARGET_SAMPLES, seed=seed) if len(whole) > _TARGET_SAMPLES else whole
                 split = data.split(seed=seed)
@@ -235,8 +235,7 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
                     say(f"transfer {len(transfer_rows)}/{total}: {source} -> {target} (seed {seed}) "
                         f"{result['value']:.3f}")
     with progress_bar("source distances", total=len(targets) * len(spaces), enabled=extraction.progress) as advance:
-        for target in targets:
-            whole = load_task(target)
+        for target, whole in wholes.items():
             for space in spaces:
                 layer = "penultimate" if space.startswith("zoo:") else "last"
                 ranking = rank_sources(target=whole, sources=list(datasets.values()), model=space, layer=layer,

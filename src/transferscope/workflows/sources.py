@@ -47,17 +47,22 @@ class SourceRanking:
 
 
 def source_distances(target: np.ndarray, target_labels: np.ndarray, source: np.ndarray, source_labels: np.ndarray,
-                     *, seed: int = 0, max_samples: int = 2000) -> dict[str, float]:
+                     *, seed: int = 0, max_samples: int = 2000,
+                     target_embedding: np.ndarray | None = None) -> dict[str, float]:
     """Every measure of :data:`SOURCE_MEASURES` between one source and the target (features in
-    one space; the label-aware OTDD needs class labels on both sides)."""
+    one space; the label-aware OTDD needs class labels on both sides). ``target_embedding`` is the
+    target's :func:`~transferscope.metrics.task_embedding.fisher_embedding` when already computed
+    (one per target, however many sources)."""
     from transferscope.metrics.dataset_distance import frechet_distance, mmd, otdd
     from transferscope.metrics.task_embedding import fisher_embedding, task2vec_distance
+
+    if target_embedding is None:
+        target_embedding = fisher_embedding(target, target_labels)
 
     return {"otdd": otdd(source, source_labels, target, target_labels, max_samples=max_samples, seed=seed),
             "mmd_linear": mmd(source, target), "mmd_rbf": mmd(source, target, kernel="rbf"),
             "frechet": frechet_distance(source, target),
-            "task2vec": task2vec_distance(fisher_embedding(source, source_labels),
-                                          fisher_embedding(target, target_labels))}
+            "task2vec": task2vec_distance(fisher_embedding(source, source_labels), target_embedding)}
 
 
 def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, layer: str = "last",
@@ -96,12 +101,16 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
         return np.asarray(cand.features, dtype=np.float64), np.asarray(part.labels)
 
     say = progress or (lambda line: None)
+    from transferscope.metrics.task_embedding import fisher_embedding
+
     target_x, target_y = embed(target)
+    target_fisher = fisher_embedding(target_x, target_y)
     rows = []
     for data in sources:
         x, y = embed(data)
         rows.append({"source": data.name, "samples": len(data),
-                     **source_distances(target_x, target_y, x, y, seed=seed, max_samples=max_samples)})
+                     **source_distances(target_x, target_y, x, y, seed=seed, max_samples=max_samples,
+                                        target_embedding=target_fisher)})
         say(f"{data.name}: {measure} {rows[-1][measure]:.4f}")
     table = pd.DataFrame(rows)
     table["rank"] = table[measure].rank(method="min").astype(int)
