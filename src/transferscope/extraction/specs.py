@@ -2,6 +2,10 @@
 
 Accepted forms:
 
+* ``NAME`` of the offline model zoo (``minilm``, ``mpnet``, ``wordllama``, ``glove``, ``model2vec``;
+  ``transferscope models`` lists them), when no file or folder of that name exists here;
+  ``random:NAME`` is a zoo transformer with seeded random weights
+  (:mod:`transferscope.extraction.model_zoo`);
 * ``PATH`` or hub id: a sentence-transformers model when its directory has
   ``modules.json``, else a Hugging Face transformers model;
 * ``hf:PATH`` / ``st:PATH``: force the transformers / sentence-transformers adapter;
@@ -108,6 +112,12 @@ def build_encoder(
         builder, weights = parse_torchvision_spec(text)
         return TorchvisionEncoder(builder, weights=weights, seed=seed, batch_size=batch_size, device=device,
                                   name=text)
+    from transferscope.extraction.model_zoo import is_zoo_name, zoo_encoder
+
+    random_zoo = text.startswith("random:") and is_zoo_name(text.removeprefix("random:"))
+    if is_zoo_name(text) or random_zoo:
+        return zoo_encoder(text.removeprefix("random:"), random_init=random_zoo, seed=seed, max_length=max_length,
+                           batch_size=batch_size, device=device, cache_dir=cache_dir)
     from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder, resolve_model_dir
 
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,

@@ -123,6 +123,10 @@ class Candidate:
         The softmax of the model's classification head, where it has one and it was asked for.
     spec : str
         The model as the caller wrote it (``tfidf``); suites key their priors by it.
+    notes : tuple of str
+        What the user should know about these features (a static table's unknown tokens,
+        :meth:`~transferscope.extraction.static_embeddings.StaticEmbeddingEncoder.coverage`);
+        scoring reports them with its warnings.
     """
 
     name: str
@@ -132,6 +136,7 @@ class Candidate:
     features: np.ndarray = field(repr=False)
     source_probs: np.ndarray | None = field(default=None, repr=False)
     spec: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def dim(self) -> int:
@@ -230,9 +235,22 @@ def encoder_candidates(
             raise
         raise InputError(f"device {device!r}: {exc}; use cpu") from None
     probs = feats.pop((HEAD_LAYER, HEAD_POOLING)) if head else feats.get((HEAD_LAYER, HEAD_POOLING))
+    notes = _coverage_notes(encoder, items)
     return [Candidate(name=f"{encoder.name} | {layer} | {pooling}", model=encoder.name, layer=layer,
-                      pooling=pooling, features=array, source_probs=probs, spec=spec or encoder.name)
+                      pooling=pooling, features=array, source_probs=probs, spec=spec or encoder.name, notes=notes)
             for (layer, pooling), array in feats.items()]
+
+
+def _coverage_notes(encoder: Encoder, items: Sequence[Any]) -> tuple[str, ...]:
+    """The unknown-token note of an encoder with a vocabulary (tokenisation only: cheap, and computed
+    whether or not the features came from the cache)."""
+    coverage = getattr(encoder, "coverage", None)
+    if coverage is None:
+        return ()
+    note = coverage(items).note(encoder.name)
+    if note is not None:
+        LOGGER.info("%s", note)
+    return () if note is None else (note,)
 
 
 def feature_candidates(

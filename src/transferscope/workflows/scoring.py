@@ -491,6 +491,7 @@ class Scorer:
             results[i] = result
         rows, notes = [], {}
         for cand, (values, probe, prediction, messages) in zip(candidates, results, strict=True):
+            messages = [*cand.notes, *messages]
             rows.append(CandidateScores(cand, values, probe, messages, prediction))
             for message in messages:
                 notes.setdefault(message, None)
