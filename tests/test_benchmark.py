@@ -226,3 +226,21 @@ def test_finetune_suite_fine_tunes_text_models(tmp_path, tiny_bert_dir):
     bert = [c for c in truth.index if "layer_2" in c][0]
     assert json.loads(truth.loc[bert, "settings"])["probe"] == "finetune_text"
     assert json.loads(truth.loc["tfidf-svd | tfidf-svd | none", "settings"])["truth"].startswith("linear probe")
+
+
+def test_history_prior_never_looks_at_the_target() -> None:
+    from transferscope.workflows.benchmark import history_prior
+
+    cands = pd.Index(["a", "b", "c"])
+    def group(values):
+        return (None, pd.Series(values, index=cands), "accuracy", None)
+    groups = {("t1", 0): group([0.9, 0.5, 0.1]), ("t2", 0): group([0.2, 0.6, 0.4]),
+              ("t3", 0): group([0.7, 0.8, 0.9]), ("t1", 1): group([0.0, 0.0, 1.0])}
+    # On t3: mean over t1 and t2 (seed 0) of the rank-scaled truth: a (1 + 0) / 2, b (0.5 + 1) / 2, c (0 + 0.5) / 2.
+    np.testing.assert_allclose(history_prior(("t3", 0), groups, cands), [0.5, 0.75, 0.25])
+    flipped = dict(groups)
+    flipped[("t3", 0)] = group([0.9, 0.1, 0.5])  # the target's own truth changes: the prior does not
+    np.testing.assert_allclose(history_prior(("t3", 0), flipped, cands), [0.5, 0.75, 0.25])
+    # A candidate measured on no other target gets no prior; one target alone gives none at all.
+    np.testing.assert_array_equal(np.isnan(history_prior(("t3", 0), groups, pd.Index(["a", "z"]))), [False, True])
+    assert np.isnan(history_prior(("t1", 1), groups, cands)).all()

@@ -201,8 +201,14 @@ def test_leave_one_target_out_ensemble_is_chosen_on_the_other_targets(tmp_path, 
         probes = store.table(suite="ens", kind="probe")
     taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
         estimator=lambda t: t["metric"].str.split(":").str[0])
-    singles = taus[~taus["estimator"].str.startswith(("mean_rank", "learned_"))]
+    singles = taus[~taus["estimator"].str.startswith(("mean_rank", "learned_", "prior_history", "history+"))]
     for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
+        # The history prior on this target is the other target's measured accuracy, rank-scaled.
+        history = taus[(taus["estimator"] == "prior_history") & (taus["target"] == target)].iloc[0]
+        own = probes[(probes["target"] == target) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
+        theirs = probes[(probes["target"] == other) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
+        assert history["value"] == pytest.approx(rank_correlation(theirs.reindex(own.index).to_numpy(), own.to_numpy(),
+                                                                  method="weighted_kendall"), abs=1e-12, nan_ok=True)
         loto = taus[(taus["estimator"] == "mean_rank_loto") & (taus["target"] == target)]
         assert len(loto) == 1
         ranked = singles[singles["target"] == other].sort_values("value", ascending=False, kind="stable")

@@ -325,3 +325,20 @@ def test_which_model_suites_load(name: str) -> None:
                                                                           "scattering") for c in suite.candidates)
     else:  # across layers: one model only, never mixed with the across-models suite
         assert models == {name.removeprefix("text-layers-")}
+
+
+def test_layers_mean_is_the_mean_of_the_blocks() -> None:
+    _need("minilm")
+    from transferscope.extraction.specs import select_layers
+
+    enc = build_encoder("minilm")
+    assert select_layers(enc, "mean") == ["layers-mean"]
+    assert "layers-mean" not in select_layers(enc, "all")  # asked for by name only
+    blocks = [f"layer_{i}" for i in range(1, 7)]
+    out = enc.encode(TEXTS, layers=[*blocks, "layers-mean", "embeddings"], poolings=["mean", "cls"])
+    for pooling in ("mean", "cls"):
+        expected = np.mean([out[(b, pooling)] for b in blocks], axis=0)
+        np.testing.assert_allclose(out[("layers-mean", pooling)], expected, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(out[("layers-mean", pooling)], out[("embeddings", pooling)])
+    with pytest.raises(InputError, match="layers 'mean'.*needs a transformer"):
+        select_layers(build_encoder("tfidf"), "mean")

@@ -43,7 +43,7 @@ def rank_command(
     label_column: Annotated[Optional[str], typer.Option(help="Column of --data holding the labels (default: label); with --labels, the column or .npz array of the labels file.")] = None,
     task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
     model: Annotated[Optional[list[str]], typer.Option(help="Model directory or hub id; hf:/st:/random: prefixes; 'tfidf'. Repeat for several.")] = None,
-    layers: Annotated[str, typer.Option(help="'all', 'last', 'natural' (each model's own output: a sentence embedding, an image model's penultimate), or comma-separated names/indices.")] = "all",
+    layers: Annotated[str, typer.Option(help="'all', 'last', 'natural' (each model's own output: a sentence embedding, an image model's penultimate), 'mean' (the mean of a transformer's blocks), or comma-separated names/indices.")] = "all",
     pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
     metric: Annotated[str, typer.Option(help="Comma-separated estimators; the table is sorted by the first.")] = "logme,hscore,knn",
     features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings (.npy, .npz, .parquet, .csv). Repeat for several.")] = None,

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import LAYERS_MEAN, POOLINGS, ProgressCallback
 from transferscope.extraction.image_inputs import ImagePreprocessing
 from transferscope.torch_support import pick_device, require_torch, seed_everything
 
@@ -185,7 +185,7 @@ class Dinov2Encoder:
         return self.layer_names()
 
     def all_layers(self) -> list[str]:
-        return [*self.layer_names(), OUTPUT]
+        return [*self.layer_names(), LAYERS_MEAN, OUTPUT]
 
     def preprocessing(self) -> dict[str, Any]:
         return self.transform.describe()
@@ -219,6 +219,8 @@ class Dinov2Encoder:
                 for layer, pooling in keys:
                     if layer == OUTPUT:
                         pooled = out.pooler_output
+                    elif layer == LAYERS_MEAN:
+                        pooled = torch.stack([pool_tokens(h, mask, pooling) for h in out.hidden_states[1:]]).mean(0)
                     else:
                         pooled = pool_tokens(out.hidden_states[names.index(layer)], mask, pooling)
                     parts[(layer, pooling)].append(pooled.float().cpu().numpy())

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "POOLINGS", "ProgressCallback"]
+__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "LAYERS_MEAN", "POOLINGS", "ProgressCallback"]
 
 #: Poolings over tokens. Layers without a token axis ignore the pooling.
 POOLINGS = ("mean", "cls", "max", "last")
@@ -22,6 +22,12 @@ POOLINGS = ("mean", "cls", "max", "last")
 #: ``source_probs`` of LEEP, NCE and similar estimators. Not a candidate layer.
 HEAD_LAYER = "head"
 HEAD_POOLING = "softmax"
+
+#: Pseudo-layer of a transformer: the mean of its blocks' pooled outputs (``layer_1`` .. ``layer_L``,
+#: each pooled the same way; the embedding output is left out). Layer aggregation as a candidate of
+#: its own (transformer-ranker, Garbas et al., ACL Findings 2024). Not part of ``layers="all"``;
+#: ``layers="mean"`` asks for it.
+LAYERS_MEAN = "layers-mean"
 
 ProgressCallback = Callable[[int], None]
 

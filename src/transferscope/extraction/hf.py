@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, LAYERS_MEAN, POOLINGS, ProgressCallback
 from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, require_torch, seed_everything
 
@@ -308,6 +308,8 @@ class HFEncoder:
                 for layer, pooling in keys:
                     if layer in names:
                         pooled = pool_tokens(hidden[names.index(layer)], mask, pooling)
+                    elif layer == LAYERS_MEAN:
+                        pooled = torch.stack([pool_tokens(h, mask, pooling) for h in hidden[1:]]).mean(dim=0)
                     else:
                         pooled = extra[layer]
                     parts[(layer, pooling)].append(pooled.float().cpu().numpy())
@@ -321,8 +323,8 @@ class HFEncoder:
         return out
 
     def all_layers(self) -> list[str]:
-        """Every layer name that :meth:`encode` accepts (``head`` for classifiers)."""
-        return self.layer_names() + ([HEAD_LAYER] if self.has_classification_head() else [])
+        """Every layer name that :meth:`encode` accepts (``layers-mean``; ``head`` for classifiers)."""
+        return self.layer_names() + [LAYERS_MEAN] + ([HEAD_LAYER] if self.has_classification_head() else [])
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
         keys = [(layer, pooling) for layer in layers if layer != HEAD_LAYER for pooling in poolings]
@@ -365,7 +367,7 @@ class SentenceTransformerEncoder(HFEncoder):
         return False
 
     def all_layers(self) -> list[str]:
-        return self.layer_names() + ["output"]
+        return self.layer_names() + [LAYERS_MEAN, "output"]
 
     def output_keys(self, layers: Sequence[str], poolings: Sequence[str]) -> list[tuple[str, str]]:
         keys = [(layer, pooling) for layer in layers if layer != "output" for pooling in poolings]

@@ -284,9 +284,11 @@ def zoo_model_dir(name: str, *, cache_dir: str | None = None) -> Path:
             _assemble_mpnet(work, cache_dir)
         else:
             _distill_model2vec(work, cache_dir)
-        (work / "zoo.json").write_text(json.dumps({"model": name, "seconds": round(time.perf_counter() - started, 1),
+        # Deterministic content: the folder's files are the model's cache identity.
+        (work / "zoo.json").write_text(json.dumps({"model": name, "assembly": _ASSEMBLY_VERSION,
                                                    "packages": {p: ZOO_PACKAGES[p].version for p in model.packages}},
                                                   indent=1))
+    LOGGER.info("%s: assembled in %.1f s", name, time.perf_counter() - started)
     return final
 
 

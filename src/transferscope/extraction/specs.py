@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.extraction.encoder import HEAD_LAYER, POOLINGS, Encoder
+from transferscope.extraction.encoder import HEAD_LAYER, LAYERS_MEAN, POOLINGS, Encoder
 
 __all__ = ["build_encoder", "select_layers", "natural_layer", "check_poolings"]
 
@@ -156,8 +156,9 @@ def natural_layer(encoder: Encoder) -> str:
 
 
 def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[str]:
-    """Resolve ``"all"``, ``"last"``, ``"natural"`` (:func:`natural_layer`), names or integer indices
-    into ``encoder``'s layer names."""
+    """Resolve ``"all"``, ``"last"``, ``"natural"`` (:func:`natural_layer`), ``"mean"`` (the pseudo-layer
+    :data:`~transferscope.extraction.encoder.LAYERS_MEAN`), names or integer indices into ``encoder``'s
+    layer names."""
     available = encoder.all_layers()
     if isinstance(layers, int) and not isinstance(layers, bool):
         layers = [layers]
@@ -165,11 +166,16 @@ def select_layers(encoder: Encoder, layers: str | Sequence[str | int]) -> list[s
         raise InputError(f"layers must be 'all', 'last', a layer name or index, or a list of them, got {layers!r}")
     if isinstance(layers, str):
         if layers == "all":
-            return [layer for layer in available if layer != HEAD_LAYER]
+            return [layer for layer in available if layer not in (HEAD_LAYER, LAYERS_MEAN)]
         if layers == "last":
             return [encoder.layer_names()[-1]]
         if layers == "natural":
             return [natural_layer(encoder)]
+        if layers == "mean":
+            if LAYERS_MEAN not in available:
+                raise InputError(f"layers 'mean' (the mean of every block's output) needs a transformer; "
+                                 f"{encoder.name} has: {', '.join(available)}")
+            return [LAYERS_MEAN]
         layers = [part.strip() for part in layers.split(",") if part.strip()]
     chosen: list[str] = []
     names = encoder.layer_names()

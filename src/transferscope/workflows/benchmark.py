@@ -48,7 +48,7 @@ from transferscope.extraction.finetuned import leaks_into
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, weighted_rank
+from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, rank_scale, weighted_rank
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
@@ -62,6 +62,7 @@ from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
+           "history_prior",
            "interval_display", "META_METHODS", "META_BOOTSTRAPS", "ENSEMBLE_SIZE", "LEARNED_ALPHA"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
@@ -378,6 +379,12 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
     estimator's rank, fitted to the truth's rank): ``learned_loto``, fitted on the other targets of
     the suite, and ``learned_loso``, fitted only on the targets of the *other* suites held in the
     same store (leave-one-suite-out; absent when the store holds no other suite).
+
+    Two baselines that know the candidates but not the target stand beside them:
+    ``prior_history`` (:func:`history_prior`: each candidate's measured transfer on the other
+    targets of the suite) and ``history+loto_best`` (the mean rank of that prior and of the single
+    estimator with the best mean weighted tau on the other targets); the suite's ``static`` prior
+    (e.g. parameter count) is scored as an estimator.
     """
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
@@ -460,6 +467,7 @@ def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any]
             flags = [get_metric(m, "transferability").higher_is_better for m in chosen]
             combined = mean_rank(est[chosen].to_numpy(dtype=float), higher_is_better=flags)
             out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=chosen)
+        out += _history_rows(suite, run_id, key, groups, truth, truth_metric, per_split, est, others)
         # Learned: non-negative rank weights fitted on other targets of this suite (learned_loto) or
         # on the targets of the other suites in the store only (learned_loso); never on this target.
         training = {"learned_loto": [g for k, g in groups.items() if k[0] != key[0] and k[1] == key[1]],
@@ -477,6 +485,48 @@ def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any]
             out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=members,
                               weights=[round(float(w), 4) for w in weights], training_targets=len(usable))
     return out
+
+
+def history_prior(key: tuple[str, int], groups: dict[tuple[str, int], Any], candidates: pd.Index) -> np.ndarray:
+    """The history prior of ``candidates`` on target ``key``: each candidate's measured transfer on the
+    *other* targets of the same seed (never this one), as its rank scaled to [0, 1] among the
+    candidates of each other target (targets of any metric or scale weigh alike), averaged; NaN for
+    a candidate measured on no other target. It never looks at the target.
+    """
+    columns = []
+    for other, (_, truth, _, _) in groups.items():
+        if other[0] == key[0] or other[1] != key[1]:
+            continue
+        measured = truth[np.isfinite(truth.to_numpy(dtype=float))]
+        if len(measured) < 2:
+            continue
+        scaled = pd.Series(rank_scale(measured.to_numpy(dtype=float))[:, 0], index=measured.index)
+        columns.append(scaled.reindex(candidates))
+    if not columns:
+        return np.full(len(candidates), np.nan)
+    return pd.concat(columns, axis=1).mean(axis=1, skipna=True).to_numpy(dtype=float)
+
+
+def _history_rows(suite: Suite, run_id: str, key: tuple[str, int], groups: dict[tuple[str, int], Any],
+                  truth: pd.Series, truth_metric: str, per_split: np.ndarray | None, est: pd.DataFrame,
+                  others: pd.DataFrame) -> list[dict[str, Any]]:
+    """Meta rows of ``prior_history`` (:func:`history_prior`) and of ``history+loto_best``: the mean
+    rank of the history prior and of the single estimator with the best mean weighted tau on the
+    other targets (chosen, like the prior, without this target)."""
+    prior = history_prior(key, groups, truth.index)
+    rows = _meta_rows(suite, run_id, key, "prior_history", prior, truth, truth_metric, per_split,
+                      prior="mean rank-scaled truth on the other targets")
+    members = [m for m in est.columns if m != "static"]
+    ranked = others[others["estimator"].isin(members)].groupby("estimator")["tau"].mean().sort_values(
+        ascending=False, kind="stable")
+    if len(ranked) and np.isfinite(prior).sum() >= 2:
+        best = str(ranked.index[0])
+        flag = get_metric(best, "transferability").higher_is_better
+        combined = mean_rank(np.column_stack([prior, est[best].to_numpy(dtype=float)]),
+                             higher_is_better=[True, flag])
+        rows += _meta_rows(suite, run_id, key, "history+loto_best", combined, truth, truth_metric, per_split,
+                           members=["prior_history", best])
+    return rows
 
 
 def _split_matrix(settings: pd.Series) -> np.ndarray | None:

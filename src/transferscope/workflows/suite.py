@@ -407,9 +407,11 @@ TEXT_MODELS_SUITE: dict[str, Any] = {
 def _layers_suite(model: str) -> dict[str, Any]:
     return {
         "name": f"text-layers-{model}",
-        "description": f"Which layer of {model}: every hidden layer (mean pooling) and the sentence embedding, on the "
+        "description": f"Which layer of {model}: every hidden layer (mean pooling), the mean of its blocks and the "
+                       "sentence embedding, on the "
                        "targets of text-models. Across layers, within one model (never mixed with text-models).",
-        "candidates": [{"model": model, "layers": "all"}, {"model": model, "layers": ["output"]}],
+        # Every block, the mean of the blocks (layer aggregation) and the sentence embedding.
+        "candidates": [{"model": model, "layers": "all"}, {"model": model, "layers": "mean"}],
         "targets": TEXT_TARGETS,
         "estimators": "all",
         "exclude": ["nleep", "pactran", "cv_probe"],
