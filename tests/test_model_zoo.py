@@ -342,3 +342,44 @@ def test_layers_mean_is_the_mean_of_the_blocks() -> None:
         assert not np.allclose(out[("layers-mean", pooling)], out[("embeddings", pooling)])
     with pytest.raises(InputError, match="layers 'mean'.*needs a transformer"):
         select_layers(build_encoder("tfidf"), "mean")
+
+
+# -- a slice of each suite, end to end ------------------------------------------------------
+
+def _slice(name: str, models: list[str], targets: list[str], samples: int) -> dict:
+    from transferscope.workflows.suite import BUILTIN_SUITES, load_suite
+
+    full = load_suite(name)
+    spec = dict(BUILTIN_SUITES[name])
+    spec.update(name=f"{name}-slice", targets=targets, estimators=["logme", "knn", "hscore"], max_samples=samples,
+                candidates=[c for c in spec["candidates"] if c["model"] in models],
+                priors={m: full.priors[m] for m in models})
+    return spec
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "models", "targets", "samples"), [
+    ("text-models", ["minilm", "glove", "wordllama", "model2vec", "tfidf"], ["sentence-polarity", "word-language"], 60),
+    ("image-models", ["dinov2-s", "efficientnet-lite0", "zoo:m-mnist10", "pixels"], ["digits10", "digits-mod3"], 40),
+])
+def test_a_slice_of_each_which_model_suite(tmp_path: Path, name: str, models: list[str], targets: list[str],
+                                           samples: int) -> None:
+    for model in models:
+        if model in MODEL_ZOO:
+            _need(model)
+    from transferscope.workflows.benchmark import run_benchmark
+    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.suite import load_suite
+
+    suite = load_suite(_slice(name, models, targets, samples))
+    with ResultStore(tmp_path / "r.duckdb") as store:
+        # The session's cache: zoo models are assembled once per test session, features shared.
+        result = run_benchmark(suite, store=store, n_jobs=1)
+        probes = store.table(suite=suite.name, kind="probe")
+    assert result.computed_cells == len(models) * len(targets)
+    assert set(probes["model"]) == set(models)  # one candidate per model: across models
+    methods = set(result.aggregate["estimator"])
+    assert {"logme", "knn", "static", "prior_history", "history+loto_best"} <= methods
+    taus = result.meta[result.meta["metric"] == "prior_history:weighted_kendall"]
+    assert len(taus) == len(targets) and all(-1 <= v <= 1 for v in taus["value"])
+    assert all(s["low"] <= s["high"] for s in taus["settings"])
