@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import LAYERS_MEAN, POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import LAYERS_MEAN, ProgressCallback, check_request
 from transferscope.extraction.image_inputs import ImagePreprocessing
 from transferscope.torch_support import pick_device, require_torch, seed_everything
 
@@ -199,12 +199,7 @@ class Dinov2Encoder:
         torch = require_torch()
         from transferscope.extraction.pooling import pool_tokens
 
-        for layer in layers:
-            if layer not in self.all_layers():
-                raise InputError(f"unknown layer {layer!r}; {self.name} has: {', '.join(self.all_layers())}")
-        for pooling in poolings:
-            if pooling not in POOLINGS:
-                raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        check_request(self, layers, poolings)
         if self._model is None:
             self._device = pick_device(self.device)
             self._model = _build(self.path, random_init=self.random_init, seed=self.seed).to(self._device)

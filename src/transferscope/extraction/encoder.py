@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "LAYERS_MEAN", "POOLINGS", "ProgressCallback"]
+__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "LAYERS_MEAN", "POOLINGS", "ProgressCallback", "check_request"]
 
 #: Poolings over tokens. Layers without a token axis ignore the pooling.
 POOLINGS = ("mean", "cls", "max", "last")
@@ -72,3 +72,25 @@ class Encoder(Protocol):
         poolings: Sequence[str],
         progress: ProgressCallback | None = None,
     ) -> dict[tuple[str, str], np.ndarray]: ...
+
+
+def check_request(encoder: Encoder, layers: Sequence[str], poolings: Sequence[str]) -> None:
+    """One InputError for a layer ``encoder`` does not have or a pooling that is not a token pooling.
+
+    Examples
+    --------
+    >>> from transferscope.extraction.baselines import TfidfSvdEncoder
+    >>> check_request(TfidfSvdEncoder(), ["nope"], ["mean"])
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: unknown layer 'nope'; tfidf-svd has: tfidf-svd
+    """
+    from transferscope.errors import InputError
+
+    available = encoder.all_layers()
+    for layer in layers:
+        if layer not in available:
+            raise InputError(f"unknown layer {layer!r}; {encoder.name} has: {', '.join(available)}")
+    for pooling in poolings:
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")

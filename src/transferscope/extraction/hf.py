@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, LAYERS_MEAN, POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import (
+    HEAD_LAYER,
+    HEAD_POOLING,
+    LAYERS_MEAN,
+    ProgressCallback,
+    check_request,
+)
 from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, require_torch, seed_everything
 
@@ -288,12 +294,7 @@ class HFEncoder:
 
         texts = [str(x) for x in inputs]
         names = self.layer_names()
-        for layer in layers:
-            if layer not in self.all_layers():
-                raise InputError(f"unknown layer {layer!r}; this model has: {', '.join(self.all_layers())}")
-        for pooling in poolings:
-            if pooling not in POOLINGS:
-                raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        check_request(self, layers, poolings)
         self._load()
         keys = self.output_keys(layers, poolings)
         out = {key: np.empty((len(texts), 0), dtype=np.float32) for key in keys}

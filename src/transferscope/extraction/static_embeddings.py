@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import POOLINGS, ProgressCallback
+from transferscope.extraction.encoder import ProgressCallback, check_request
 from transferscope.hashing import hash_files
 
 __all__ = ["StaticEmbeddingEncoder", "SubwordTokenizer", "WordTokenizer", "Coverage", "TOKENS_LAYER", "OUTPUT_LAYER"]
@@ -265,12 +265,7 @@ class StaticEmbeddingEncoder:
         progress: ProgressCallback | None = None,
     ) -> dict[tuple[str, str], np.ndarray]:
         """Pooled token vectors of ``inputs`` (strings) for each requested ``(layer, pooling)``."""
-        for layer in layers:
-            if layer not in self.all_layers():
-                raise InputError(f"unknown layer {layer!r}; {self.name} has: {', '.join(self.all_layers())}")
-        for pooling in poolings:
-            if pooling not in POOLINGS:
-                raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        check_request(self, layers, poolings)
         table = self.vectors()
         ids, _ = self.tokenizer().split([str(x) for x in inputs])
         lengths = np.array([i.size for i in ids])
