@@ -383,3 +383,17 @@ def test_a_slice_of_each_which_model_suite(tmp_path: Path, name: str, models: li
     taus = result.meta[result.meta["metric"] == "prior_history:weighted_kendall"]
     assert len(taus) == len(targets) and all(-1 <= v <= 1 for v in taus["value"])
     assert all(s["low"] <= s["high"] for s in taus["settings"])
+
+
+def test_a_zoo_transformer_is_a_fine_tuning_base(tmp_path: Path) -> None:
+    _need("minilm")
+    from transferscope.extraction.finetuned import finetuned_entry
+
+    cache = str(tmp_path / "c")
+    entry, need = finetuned_entry("finetuned:sentence-polarity:minilm", cache_dir=cache)
+    folder = model_zoo.zoo_model_dir("minilm")
+    assert Path(need["base"]) == folder
+    # The same weights by name or by path: one fine-tuned model (training itself: test_finetuned_sources).
+    assert finetuned_entry(f"finetuned:sentence-polarity:st:{folder}", cache_dir=cache)[0] == entry
+    with pytest.raises(InputError, match="only the zoo's text transformers can be fine-tuned"):
+        finetuned_entry("finetuned:sentence-polarity:glove", cache_dir=cache)

@@ -1,7 +1,8 @@
 """Encoders fine-tuned here on a built-in target: ``finetuned:TARGET:BASE``.
 
 ``finetuned:vader-polarity:st:PATH`` is the encoder ``BASE`` (a local Hugging Face /
-sentence-transformers directory, with or without the ``st:`` / ``hf:`` prefix) after full
+sentence-transformers directory, with or without the ``st:`` / ``hf:`` prefix, or a text
+transformer of the offline zoo by name: ``finetuned:vader-polarity:mpnet``) after full
 fine-tuning on the built-in classification target ``TARGET``
 (:func:`~transferscope.probes.finetune_text.finetune_text_probe` on its seeded 60/20/20 split, the
 checkpoint of the best validation accuracy kept), saved under ``<cache>/finetuned/<key>/`` and
@@ -102,7 +103,6 @@ def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = Non
     is trained yet, and what training it needs (``target``, the ``base`` directory, the ``data``)."""
     from transferscope.datasets.builtin import load_builtin
     from transferscope.extraction.cache import default_cache_dir
-    from transferscope.extraction.hf import resolve_model_dir
     from transferscope.extraction.specs import build_encoder
     from transferscope.extraction.versions import library_versions
     from transferscope.hashing import hash_fields
@@ -121,12 +121,28 @@ def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = Non
                            "data": data.fingerprint(), "settings": ZOO_FINETUNE_SETTINGS,
                            "torch": versions.get("torch")})
         return root / "finetuned" / key, {"target": target, "base": base, "data": data}
-    path = base.split(":", 1)[1] if base.split(":", 1)[0] in ("st", "hf") else base
-    directory = Path(resolve_model_dir(path))
+    directory = _text_base_dir(base, root)
     key = hash_fields({"base": build_encoder(f"hf:{directory}", cache_dir=str(root)).identity(), "target": target,
                        "data": data.fingerprint(), "settings": FINETUNE_SETTINGS,
                        "torch": versions.get("torch"), "transformers": versions.get("transformers")})
     return root / "finetuned" / key, {"target": target, "base": directory, "data": data}
+
+
+def _text_base_dir(base: str, root: Path) -> Path:
+    """The model folder of a text ``BASE``: a zoo transformer by name (``minilm``, ``mpnet``), else a
+    local directory or hub id, with or without ``st:`` / ``hf:``."""
+    from transferscope.extraction.hf import resolve_model_dir
+    from transferscope.extraction.model_zoo import MODEL_ZOO, is_zoo_name, zoo_model_dir
+
+    if is_zoo_name(base):
+        model = MODEL_ZOO[base]
+        if model.kind != "text" or model.layers == 0:
+            raise InputError(f"finetuned:...:{base}: only the zoo's text transformers can be fine-tuned "
+                             f"({', '.join(m.name for m in MODEL_ZOO.values() if m.kind == 'text' and m.layers)}), "
+                             f"not {base}")
+        return zoo_model_dir(base, cache_dir=str(root))
+    path = base.split(":", 1)[1] if base.split(":", 1)[0] in ("st", "hf") else base
+    return Path(resolve_model_dir(path))
 
 
 def is_trained(entry: Path, base: str) -> bool:
