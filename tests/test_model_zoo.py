@@ -313,13 +313,14 @@ def test_natural_layer_of_each_kind_of_model() -> None:
     assert select_layers(build_encoder("zoo:m-mnist10"), "natural") == ["penultimate"]
 
 
-@pytest.mark.parametrize("name", ["text-models", "text-layers-minilm", "text-layers-mpnet", "image-models"])
+@pytest.mark.parametrize("name", ["text-models", "text-models-finetune", "text-layers-minilm", "text-layers-mpnet",
+                                  "image-models"])
 def test_which_model_suites_load(name: str) -> None:
     from transferscope.workflows.suite import load_suite
 
     suite = load_suite(name)
     models = {c.model for c in suite.candidates}
-    if name in ("text-models", "image-models"):
+    if name in ("text-models", "text-models-finetune", "image-models"):
         assert set(suite.priors) == models  # a parameter-count prior for every candidate
         assert all(c.layers in ("natural", ["penultimate"]) or c.model in ("tfidf", "hashing", "pixels", "pca", "hog",
                                                                           "scattering") for c in suite.candidates)
