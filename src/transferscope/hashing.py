@@ -120,7 +120,8 @@ def hash_files(paths: Iterable[str | os.PathLike[str]], *, memo_dir: str | os.Pa
 
 
 def file_sha256(path: str | os.PathLike[str], *, memo_dir: str | os.PathLike[str] | None = None) -> str:
-    """sha256 of one file's bytes (what ``sha256sum`` prints), remembered as :func:`hash_files` does.
+    """sha256 of one file's bytes (what ``sha256sum`` prints), remembered in this process and, with
+    ``memo_dir``, on disk as :func:`hash_files` does (served while the file's state is unchanged).
 
     Examples
     --------
@@ -131,7 +132,19 @@ def file_sha256(path: str | os.PathLike[str], *, memo_dir: str | os.PathLike[str
     >>> file_sha256(path)[:16]
     'ba7816bf8f01cfea'
     """
-    return _memoized([Path(path)], "sha256", lambda files: _plain_digest(files[0]), memo_dir)
+    path = Path(path)
+    state = tuple(_file_state(path))
+    if state in _SHA256_IN_PROCESS:
+        return _SHA256_IN_PROCESS[state]
+    digest = _memoized([path], "sha256", lambda files: _plain_digest(files[0]), memo_dir)
+    if state[2] < time.time_ns() - int(RACY_SECONDS * 1e9) and tuple(_file_state(path)) == state:
+        _SHA256_IN_PROCESS[state] = digest
+    return digest
+
+
+#: file_sha256 results of this process, by file state (path, size, times, inode): a model's weights
+#: are hashed once per process even without a memo folder.
+_SHA256_IN_PROCESS: dict[tuple[Any, ...], str] = {}
 
 
 def _memoized(files: list[Path], kind: str | None, digest: Callable[[list[Path]], str],

@@ -79,7 +79,7 @@ def load_hub_safetensors(module: Any, repo: str, filename: str, *, spec: str, ra
         module.load_state_dict(load_file(str(path), device="cpu"), strict=True)
     except (RuntimeError, OSError) as exc:
         raise InputError(f"could not load {path} into {spec}: {str(exc).splitlines()[0]}") from None
-    from transferscope.extraction.torchvision_models import file_sha256
+    from transferscope.hashing import file_sha256
 
     return path, file_sha256(path)
 

@@ -2,9 +2,9 @@
 
 Accepted forms:
 
-* ``NAME`` of the offline model zoo (``minilm``, ``mpnet``, ``wordllama``, ``glove``, ``model2vec``;
+* ``NAME`` of the offline model zoo (``minilm``, ``mpnet``, ``glove``, ``dinov2-s``, ...;
   ``transferscope models`` lists them), when no file or folder of that name exists here;
-  ``random:NAME`` is a zoo transformer with seeded random weights
+  ``random:NAME`` is a network of the zoo with seeded random weights
   (:mod:`transferscope.extraction.model_zoo`);
 * ``PATH`` or hub id: a sentence-transformers model when its directory has
   ``modules.json``, else a Hugging Face transformers model;

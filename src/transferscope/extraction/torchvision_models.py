@@ -29,7 +29,6 @@ its name, as torch.hub does. The model identity in the feature cache is that sha
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import os
 import pickle  # only for its exception type: nothing is unpickled except by torch.load(weights_only=True)
@@ -42,7 +41,7 @@ from urllib.parse import urlparse
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.image_classifier import PENULTIMATE, ImageClassifierEncoder, library_version, weights_fields
-from transferscope.hashing import hash_fields
+from transferscope.hashing import file_sha256, hash_fields
 from transferscope.torch_support import require_torch
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
     "RANDOM_WEIGHTS",
     "parse_torchvision_spec",
     "checkpoint_path",
-    "file_sha256",
 ]
 
 #: Spellings of "no pretrained weights" (a seeded random initialisation) in a spec.
@@ -59,7 +57,6 @@ RANDOM_WEIGHTS = ("none", "random")
 
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's HASH_REGEX
 _PATCH_LOCK = threading.Lock()
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
 
 
 def parse_torchvision_spec(text: str) -> tuple[str, str | None]:
@@ -108,29 +105,6 @@ def checkpoint_path(weights: Any) -> Path:
     """
     torch = require_torch()
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes, remembered per (path, size, modification time).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "w.pth")
-    >>> _ = open(path, "wb").write(b"abc")
-    >>> file_sha256(path)[:12]
-    'ba7816bf8f01'
-    """
-    p = Path(path)
-    stat = p.stat()
-    key = (str(p.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _SHA_MEMO:
-        digest = hashlib.sha256()
-        with p.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                digest.update(block)
-        _SHA_MEMO[key] = digest.hexdigest()
-    return _SHA_MEMO[key]
 
 
 @contextlib.contextmanager
