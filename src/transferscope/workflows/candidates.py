@@ -32,7 +32,8 @@ from transferscope.workflows.folders import check_cache_folder
 
 LOGGER = logging.getLogger("transferscope.extraction")
 
-__all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates"]
+__all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates",
+           "same_features_notes"]
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,31 @@ def _coverage_notes(encoder: Encoder, items: Sequence[Any]) -> tuple[str, ...]:
     if note is not None:
         LOGGER.info("%s", note)
     return () if note is None else (note,)
+
+
+def same_features_notes(candidates: Sequence[Candidate]) -> list[str]:
+    """One note per candidate whose features are byte for byte those of an earlier one (a static
+    model's ``output`` is its ``tokens | mean`` when it does not normalise), so that two rows of
+    a table with equal numbers are explained, not mistaken for agreement.
+
+    Examples
+    --------
+    >>> a = Candidate("a", "m", "", "", np.eye(2, dtype=np.float32))
+    >>> b = Candidate("b", "m", "", "", np.eye(2, dtype=np.float32))
+    >>> same_features_notes([a, b])
+    ['b has the same features as a']
+    """
+    from transferscope.hashing import hash_array
+
+    first: dict[str, str] = {}
+    notes = []
+    for cand in candidates:
+        digest = hash_array(np.asarray(cand.features))
+        if digest in first:
+            notes.append(f"{cand.name} has the same features as {first[digest]}")
+        else:
+            first[digest] = cand.name
+    return notes
 
 
 def feature_candidates(

@@ -11,7 +11,12 @@ import pandas as pd
 from transferscope.datasets.dataset import TASKS, Dataset, infer_task
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates, feature_candidates
+from transferscope.workflows.candidates import (
+    ExtractionOptions,
+    extract_candidates,
+    feature_candidates,
+    same_features_notes,
+)
 from transferscope.workflows.score_cache import ScoreCache
 from transferscope.workflows.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
 
@@ -150,7 +155,9 @@ def rank(
                     progress=extraction.progress)
     candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings,
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
-    return ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
+    table = ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
+    table.attrs["warnings"] += same_features_notes(candidates)
+    return table
 
 
 def _predict_level(predict: Any) -> Any:
