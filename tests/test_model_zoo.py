@@ -425,3 +425,14 @@ def test_rank_says_when_two_candidates_have_the_same_features(tmp_path: Path) ->
                     extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
     assert "glove | output | native has the same features as glove | tokens | mean" in table.attrs["warnings"]
     assert table["logme"].nunique() == 1  # the two rows: equal numbers, explained by the note
+
+
+def test_a_text_model_refuses_images() -> None:
+    _need("glove")
+    from transferscope.datasets import load_builtin
+
+    images = list(load_builtin("digits10").subsample(20, seed=0).inputs)
+    with pytest.raises(InputError, match="glove is a text model; input 0 is ndarray, not text"):
+        build_encoder("glove").encode(images, layers=["output"], poolings=["mean"])
+    result = runner.invoke(app, ["rank", "--model", "glove", "--dataset", "digits10", "--layers", "natural"])
+    assert result.exit_code == 2 and "glove is a text model" in result.output

@@ -13,7 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "LAYERS_MEAN", "POOLINGS", "ProgressCallback", "check_request"]
+__all__ = ["Encoder", "HEAD_LAYER", "HEAD_POOLING", "LAYERS_MEAN", "POOLINGS", "ProgressCallback", "check_request",
+           "check_texts"]
 
 #: Poolings over tokens. Layers without a token axis ignore the pooling.
 POOLINGS = ("mean", "cls", "max", "last")
@@ -94,3 +95,21 @@ def check_request(encoder: Encoder, layers: Sequence[str], poolings: Sequence[st
     for pooling in poolings:
         if pooling not in POOLINGS:
             raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+
+
+def check_texts(encoder: Encoder, inputs: Sequence[object]) -> list[str]:
+    """``inputs`` as strings, or one InputError when they are not text (an image array given to a
+    text model would otherwise be tokenised as its printed form).
+
+    Examples
+    --------
+    >>> from transferscope.extraction.baselines import TfidfSvdEncoder
+    >>> check_texts(TfidfSvdEncoder(), ["a", "b"])
+    ['a', 'b']
+    """
+    from transferscope.errors import InputError
+
+    for i, item in enumerate(inputs):
+        if not isinstance(item, str):
+            raise InputError(f"{encoder.name} is a text model; input {i} is {type(item).__name__}, not text")
+    return list(inputs)  # type: ignore[arg-type]

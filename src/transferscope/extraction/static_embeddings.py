@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.encoder import ProgressCallback, check_request
+from transferscope.extraction.encoder import ProgressCallback, check_request, check_texts
 from transferscope.hashing import hash_files
 
 __all__ = ["StaticEmbeddingEncoder", "SubwordTokenizer", "WordTokenizer", "Coverage", "TOKENS_LAYER", "OUTPUT_LAYER"]
@@ -251,7 +251,7 @@ class StaticEmbeddingEncoder:
 
     def coverage(self, inputs: Sequence[Any]) -> Coverage:
         """How many tokens of ``inputs`` the vocabulary holds (tokenisation only, no vectors read)."""
-        ids, unknown = self.tokenizer().split([str(x) for x in inputs])
+        ids, unknown = self.tokenizer().split(check_texts(self, inputs))
         known = sum(i.size for i in ids)
         return Coverage(tokens=known + sum(unknown), unknown=sum(unknown), empty=sum(i.size == 0 for i in ids),
                         inputs=len(ids))
@@ -266,8 +266,9 @@ class StaticEmbeddingEncoder:
     ) -> dict[tuple[str, str], np.ndarray]:
         """Pooled token vectors of ``inputs`` (strings) for each requested ``(layer, pooling)``."""
         check_request(self, layers, poolings)
+        texts = check_texts(self, inputs)
         table = self.vectors()
-        ids, _ = self.tokenizer().split([str(x) for x in inputs])
+        ids, _ = self.tokenizer().split(texts)
         lengths = np.array([i.size for i in ids])
         nonempty = lengths > 0
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
