@@ -131,7 +131,7 @@ def test_layer_names_come_from_config_json_without_transformers(tmp_path):
             f"cache_dir={str(tmp_path / 'c')!r}); print(e.all_layers(), bool(e.identity()), "
             "[m for m in ('torch', 'transformers') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['embeddings', 'layer_1', 'layer_2', 'layer_3', 'head'] True []"
+    assert out.stdout.strip() == "['embeddings', 'layer_1', 'layer_2', 'layer_3', 'layers-mean', 'head'] True []"
 
 
 def test_config_json_layer_count_agrees_with_transformers(tiny_bert_dir, tiny_classifier_dir, minilm_path):

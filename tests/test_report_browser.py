@@ -66,8 +66,10 @@ class _Proxy:
 
 
 #: Connections headless Chromium makes by itself whatever the page (sign-in, search preconnect, network
-#: time); the proxy sees them, the page's own requests are the rest.
-BROWSER_HOSTS = ("accounts.google.com:443", "www.google.com:443", "clients2.google.com/time/")
+#: time, and since Debian's 156.0.8078.129 its component updater despite --disable-component-update);
+#: the proxy sees them, the page's own requests are the rest (the page's observers see those too).
+BROWSER_HOSTS = ("accounts.google.com:443", "www.google.com:443", "clients2.google.com/time/",
+                 "update.googleapis.com")
 
 #: Observers added to a copy of the report: every resource the page loaded (Resource Timing) and every
 #: request its Content-Security-Policy blocked, written into <body> attributes for --dump-dom.
