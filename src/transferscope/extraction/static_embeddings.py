@@ -274,21 +274,30 @@ class StaticEmbeddingEncoder:
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         if flat.size and (flat.min() < 0 or flat.max() >= table.shape[0]):
             raise InputError(f"the tokenizer of {self.name} gives token ids beyond its table of {table.shape[0]} rows")
-        rows = table[flat]
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[nonempty]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         out: dict[tuple[str, str], np.ndarray] = {}
+        rows: np.ndarray | None = None  # the gathered token vectors, only for max / cls / last
+        mean: np.ndarray | None = None
         for layer, pooling in self.output_keys(layers, poolings):
             pooled = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
-            if nonempty.any():
-                if pooling in ("mean", "native"):
-                    sums = np.add.reduceat(rows.astype(np.float64), starts, axis=0)
-                    pooled[nonempty] = sums / lengths[nonempty, None]
-                elif pooling == "max":
-                    pooled[nonempty] = np.maximum.reduceat(rows, starts, axis=0)
+            if pooling in ("mean", "native"):
+                if mean is None:  # a sparse (texts x vocabulary) matrix of 1 / length, times the table
+                    from scipy import sparse
+
+                    weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
+                    indptr = np.concatenate([starts, [flat.size]])
+                    mean = np.asarray(sparse.csr_matrix((weights, flat, indptr), shape=(len(ids), table.shape[0]))
+                                      @ table, dtype=np.float32)
+                pooled = mean.copy()
+            elif nonempty.any():
+                rows = table[flat] if rows is None else rows
+                first = starts[nonempty]
+                if pooling == "max":
+                    pooled[nonempty] = np.maximum.reduceat(rows, first, axis=0)
                 elif pooling == "cls":
-                    pooled[nonempty] = rows[starts]
+                    pooled[nonempty] = rows[first]
                 else:  # last
-                    pooled[nonempty] = rows[starts + lengths[nonempty] - 1]
+                    pooled[nonempty] = rows[first + lengths[nonempty] - 1]
             if pooling == "native" and self.normalize:
                 norms = np.linalg.norm(pooled, axis=1, keepdims=True)
                 pooled = np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
