@@ -436,3 +436,13 @@ def test_a_text_model_refuses_images() -> None:
         build_encoder("glove").encode(images, layers=["output"], poolings=["mean"])
     result = runner.invoke(app, ["rank", "--model", "glove", "--dataset", "digits10", "--layers", "natural"])
     assert result.exit_code == 2 and "glove is a text model" in result.output
+
+
+def test_the_rank_report_carries_the_vocabulary_note(tmp_path: Path) -> None:
+    _need("glove")
+    out = runner.invoke(app, ["rank", "--dataset", "vader-polarity", "--model", "glove", "--model", "tfidf",
+                              "--layers", "natural", "--metric", "logme", "--report", str(tmp_path / "r.html"),
+                              "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert out.exit_code == 0, out.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Note: glove: 1793 of 8020 tokens (22.4%) are not in its vocabulary" in page

@@ -129,7 +129,8 @@ def rank_command(
             write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
                 dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
                 layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
-                cache_dir=cache_dir, model_specs=model))], title="Which representation transfers best?")
+                warnings=list(table.attrs.get("warnings", [])), cache_dir=cache_dir, model_specs=model))],
+                title="Which representation transfers best?")
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

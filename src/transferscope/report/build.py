@@ -75,6 +75,8 @@ def _answers(results: Sequence[Results]) -> list[str]:
             if "probe_accuracy" in t and pd.notna(best.get("probe_accuracy")):
                 line += f", measured probe accuracy {best['probe_accuracy']:.3f}"
             lines.append(line + ".")
+            # What the user must know to read it (unknown tokens of a vocabulary, identical candidates).
+            lines += [f"Note: {note}" for note in r.settings.get("warnings", [])]
         elif r.kind == "selection" and "pick" in r.settings:
             st = r.settings
             lines.append(f"Pick: {st['pick']}, measured {st.get('metric', 'score')} {st['accuracy']:.3f} "
