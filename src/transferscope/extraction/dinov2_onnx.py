@@ -35,6 +35,7 @@ import numpy as np
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.encoder import LAYERS_MEAN, ProgressCallback, check_request
 from transferscope.extraction.image_inputs import ImagePreprocessing
+from transferscope.extraction.torch_hooks import load_weights
 from transferscope.torch_support import pick_device, require_torch, seed_everything
 
 __all__ = ["dinov2_small_config", "dinov2_state_dict", "onnx_backbone_output", "Dinov2Encoder", "BACKBONE_OUTPUT"]
@@ -107,11 +108,8 @@ def _build(path: str | Path | None, *, random_init: bool, seed: int) -> Any:
     state = dinov2_state_dict(path)
     if any(".attention.q_proj." in key for key in model.state_dict()):  # transformers >= 5 names
         state = {_transformers5_name(k): v for k, v in state.items()}
-    result = model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()}, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise InputError(f"{path}: the DINOv2 weights do not fit the architecture (missing: "
-                         f"{', '.join(result.missing_keys[:4]) or 'none'}; unexpected: "
-                         f"{', '.join(result.unexpected_keys[:4]) or 'none'})")
+    load_weights(model, {k: torch.from_numpy(np.array(v)) for k, v in state.items()},
+                 what=f"the DINOv2 weights of {path}")
     return model.eval()
 
 

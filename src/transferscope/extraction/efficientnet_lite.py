@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 from transferscope.errors import InputError
+from transferscope.extraction.torch_hooks import load_weights
 from transferscope.torch_support import require_torch
 
 __all__ = [
@@ -274,21 +275,7 @@ def load_efficientnet_lite0(path: str | os.PathLike[str]) -> Any:
                          f"(a dict of tensors), got {type(state).__name__}")
     with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten; keep the caller's RNG
         model = efficientnet_lite0(num_classes=1000)
-    expected = set(model.state_dict())
-    missing = sorted(expected - set(state))
-    unexpected = sorted(set(state) - expected)
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing}")
-        if unexpected:
-            parts.append(f"unexpected keys {unexpected}")
-        raise InputError(f"EfficientNet-Lite0 weights {str(path)!r} do not match the architecture: "
-                         + "; ".join(parts))
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:  # wrong shapes
-        raise InputError(f"EfficientNet-Lite0 weights {str(path)!r} do not match the architecture: {exc}") from exc
+    load_weights(model, state, what=f"EfficientNet-Lite0 weights {str(path)!r}")
     model.eval()
     return model
 

@@ -18,7 +18,7 @@ from transferscope.extraction.encoder import POOLINGS, ProgressCallback
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import pick_device, require_torch
 
-__all__ = ["TorchModuleEncoder", "weights_hash"]
+__all__ = ["TorchModuleEncoder", "weights_hash", "load_weights"]
 
 
 def weights_hash(module: Any) -> str:
@@ -56,6 +56,30 @@ def weights_hash(module: Any) -> str:
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def load_weights(module: Any, state: dict[str, Any], *, what: str) -> None:
+    """Load ``state`` into ``module`` exactly (``strict=True``): one InputError that names the missing
+    and unexpected keys, or the tensor of the wrong shape, instead of a silently partial model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> load_weights(torch.nn.Linear(2, 1), {"weight": torch.zeros(1, 2)}, what="w.bin")
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: w.bin do not match the architecture: missing keys ['bias']
+    """
+    expected = set(module.state_dict())
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        parts = [f"{label} {keys}" for label, keys in (("missing keys", missing), ("unexpected keys", unexpected))
+                 if keys]
+        raise InputError(f"{what} do not match the architecture: " + "; ".join(parts))
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # a tensor of the wrong shape
+        raise InputError(f"{what} do not match the architecture: {exc}") from None
 
 
 class TorchModuleEncoder:
