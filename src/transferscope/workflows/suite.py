@@ -379,12 +379,22 @@ TEXT_ZOO_MODELS = ("minilm", "mpnet", "e5-small", "wordllama", "glove", "model2v
 TEXT_TARGETS = ["sentence-polarity", "word-language", "vader-polarity", "vader-valence", "wordsim353", "simlex999"]
 
 
-def _zoo_parameters(models: tuple[str, ...] | list[str]) -> dict[str, float]:
-    """Static prior: the parameter count of each zoo model (its random twin: the same; baselines: 0)."""
+def _parameter_counts(models: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """Static prior: each model's parameter count, counted without building it: a digit-zoo CNN
+    (``zoo:NAME``) from its architecture, a model of the offline zoo (or its ``random:`` twin) from
+    the zoo's entry; 0 for extractors and baselines without pretrained weights."""
     from transferscope.extraction.model_zoo import MODEL_ZOO
 
-    return {m: float(MODEL_ZOO[m.removeprefix("random:")].parameters) if m.removeprefix("random:") in MODEL_ZOO
-            else 0.0 for m in models}
+    counts = {}
+    for model in models:
+        if model.startswith("zoo:"):
+            from transferscope.extraction.zoo import zoo_parameter_count, zoo_spec
+
+            counts[model] = float(zoo_parameter_count(zoo_spec(model.removeprefix("zoo:"))))
+        else:
+            entry = MODEL_ZOO.get(model.removeprefix("random:"))
+            counts[model] = float(entry.parameters) if entry is not None else 0.0
+    return counts
 
 
 TEXT_MODELS_SUITE: dict[str, Any] = {
@@ -401,7 +411,7 @@ TEXT_MODELS_SUITE: dict[str, Any] = {
     "estimators": "all",
     "exclude": ["nleep", "pactran", "cv_probe"],
     "probe": "linear_cv",
-    "priors": _zoo_parameters([*TEXT_ZOO_MODELS, "random:minilm", "random:mpnet", "tfidf", "hashing"]),
+    "priors": _parameter_counts([*TEXT_ZOO_MODELS, "random:minilm", "random:mpnet", "tfidf", "hashing"]),
 }
 
 
@@ -476,15 +486,6 @@ def _imagenet_priors(spec: dict[str, Any]) -> dict[str, float]:
     return priors
 
 
-def _zoo_parameter_counts(spec: dict[str, Any]) -> dict[str, float]:
-    """Static prior of the vision suite: parameter count of the backbone (0 for fixed extractors),
-    counted from the architecture without building the networks."""
-    from transferscope.extraction.zoo import zoo_parameter_count, zoo_spec
-
-    return {cand["model"]: float(zoo_parameter_count(zoo_spec(cand["model"].removeprefix("zoo:"))))
-            if cand["model"].startswith("zoo:") else 0.0 for cand in spec["candidates"]}
-
-
 def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
     """A built-in suite by name, a YAML file, or a dictionary.
 
@@ -525,13 +526,8 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
         return Suite.from_dict(spec)
     if text in BUILTIN_SUITES:
         spec = dict(BUILTIN_SUITES[text])
-        if text == "vision":
-            spec["priors"] = _zoo_parameter_counts(spec)
-        if text == "image-models":
-            digit_zoo = _zoo_parameter_counts({"candidates": [c for c in spec["candidates"]
-                                                              if c["model"].startswith("zoo:")]})
-            spec["priors"] = {**_zoo_parameters([c["model"] for c in spec["candidates"]
-                                                 if not c["model"].startswith("zoo:")]), **digit_zoo}
+        if text in ("vision", "image-models"):  # parameter counts of the candidates
+            spec["priors"] = _parameter_counts([c["model"] for c in spec["candidates"]])
         return Suite.from_dict(spec)
     path = Path(text).expanduser()
     if not path.is_file():
