@@ -4,6 +4,8 @@ verdicts, the version matrix, and the CLI."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,6 +191,32 @@ def test_mixed_space_check_on_synthetic_spaces():
     assert "mixes two embedding models" in mixed.explanation()
     with pytest.raises(InputError, match="at least 40"):
         mixed_space_check(x[:10])
+
+
+def test_mixed_space_check_groups_many_clusters_the_same_on_every_blas(tmp_path):
+    # 40 topic clusters of one anisotropic space, half of the rows turned by a rotation: the kNN graph
+    # falls apart into ~40 components, and a spectral cut of it picked one of many equally good splits
+    # (a topic against the rest, not flagged) depending on the BLAS kernels (seen with OPENBLAS_CORETYPE)
+    import subprocess
+    import sys
+
+    script = tmp_path / "check.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_compat import _clusters, _rotation\n"
+        "from transferscope.metrics.mixed_spaces import mixed_space_check\n"
+        "x, _ = _clusters(n_classes=40, per_class=25, dim=64, noise=0.5, seed=2)\n"
+        "x = x[np.random.default_rng(1).permutation(len(x))] + 2.0\n"
+        "one, mixed = mixed_space_check(x), mixed_space_check(np.vstack([x[:500], x[500:] @ _rotation(64, seed=9)]))\n"
+        "print(one.flagged, mixed.flagged, ''.join(map(str, mixed.part)))\n")
+    runs = {core: subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
+                                 env={**os.environ, "OPENBLAS_CORETYPE": core}).stdout
+            for core in ("Prescott", "Haswell")}
+    assert runs["Prescott"] == runs["Haswell"], runs
+    one, mixed, part = runs["Haswell"].split()
+    assert one == "False" and mixed == "True"
+    assert part == "0" * 500 + "1" * 500 or part == "1" * 500 + "0" * 500  # exactly the rotated half
 
 
 def test_mixed_space_check_on_minilm(minilm_path, tmp_path):

@@ -5,16 +5,22 @@ to one collection) keeps working and returns wrong neighbours without an error. 
 unrelated spaces barely neighbour each other, so the test has two parts:
 
 1. **Split.** The symmetric ``k``-nearest-neighbour graph of the unit vectors (cosine, exact
-   FAISS search) is cut in two by spectral clustering
+   FAISS search) is cut in two. When the graph is connected, spectral clustering cuts it
    (:class:`sklearn.cluster.SpectralClustering`, seeded); ``cut`` is the share of kNN edges that
-   cross the two parts (0 when the graph falls apart).
+   cross the two parts. When it falls apart into components, the components are grouped (below)
+   by relatedness, and the largest group is one part, the rest the other (``cut`` is 0). Grouping
+   the components explicitly matters: a spectral cut of a disconnected graph picks one of many
+   equally good splits (e.g. one topic cluster of one space against the others), and which one
+   depends on the BLAS build.
 2. **Relatedness of the parts**, calibrated on the data itself: for each vector, its best cosine
    to the *other* part, against (a) its best cosine within its own part and (b) the best cosine
    it would have to the other part if that part were turned by a random rotation (a space with
    no relation to its own, of the same shape and anisotropy). ``relatedness`` is
    ``(median cross - median null) / (median own - median null)``: about 0 for two unrelated
    spaces, clearly positive for two groups of one space (distinct topics or languages are still
-   nearer to each other than to a rotated copy).
+   nearer to each other than to a rotated copy). Components are grouped by the same measure:
+   two components are in one group when, averaged over both directions, it reaches
+   ``RELATEDNESS_LIMIT`` (and groups are closed under that link).
 
 The index is flagged when the parts are disconnected (``cut < 0.05``), both hold at least
 ``min_share`` of the vectors, and ``relatedness < 0.25``. A second space that is a small
@@ -38,6 +44,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from transferscope.errors import InputError
 from transferscope.metrics._neighbors import nearest_neighbors
@@ -108,14 +116,19 @@ def mixed_space_check(vectors: Any, *, k: int = 10, min_share: float = 0.02, max
         else np.arange(x.shape[0])
     unit = unit_rows(x[rows])
     _, neighbours = nearest_neighbors(unit, k, metric="cosine")
-    part = _bipartition(neighbours, seed)
+    rotation, _ = np.linalg.qr(rng.normal(size=(unit.shape[1], unit.shape[1])))
+    graph = _knn_graph(neighbours)
+    n_components, component = connected_components(graph, directed=False)
+    if n_components == 1:
+        part = _spectral_bipartition(graph, seed)
+    else:
+        part = _group_components(unit, component, n_components, rotation)
     sizes = np.bincount(part, minlength=2)
     share = float(sizes.min() / sizes.sum())
     cut = float(np.mean(part[neighbours] != part[:, None]))
     if sizes.min() < 2:
         return MixedSpaceReport(False, cut, float("nan"), 0.0, part, rows)
     a, b = unit[part == 0], unit[part == 1]
-    rotation, _ = np.linalg.qr(rng.normal(size=(unit.shape[1], unit.shape[1])))
     own = np.concatenate([_best(a, a, exclude_self=True), _best(b, b, exclude_self=True)])
     cross = np.concatenate([_best(a, b), _best(b, a)])
     null = np.concatenate([_best(a, b @ rotation), _best(b, a @ rotation)])
@@ -126,20 +139,58 @@ def mixed_space_check(vectors: Any, *, k: int = 10, min_share: float = 0.02, max
     return MixedSpaceReport(flagged, cut, relatedness, share, part, rows)
 
 
-def _bipartition(neighbours: np.ndarray, seed: int) -> np.ndarray:
-    import warnings
-
-    from scipy import sparse
-    from sklearn.cluster import SpectralClustering
-
+def _knn_graph(neighbours: np.ndarray) -> sparse.csr_matrix:
+    """The symmetric, unweighted kNN graph."""
     n, k = neighbours.shape
     graph = sparse.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), neighbours.ravel())), shape=(n, n))
-    graph = ((graph + graph.T) > 0).astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected": expected for a mixed index
-        labels = SpectralClustering(n_clusters=2, affinity="precomputed", random_state=seed,
-                                    assign_labels="cluster_qr").fit_predict(graph)
+    return ((graph + graph.T) > 0).astype(np.float64).tocsr()
+
+
+def _spectral_bipartition(graph: sparse.csr_matrix, seed: int) -> np.ndarray:
+    """Two parts of a connected graph by spectral clustering."""
+    from sklearn.cluster import SpectralClustering
+
+    labels = SpectralClustering(n_clusters=2, affinity="precomputed", random_state=seed,
+                                assign_labels="cluster_qr").fit_predict(graph)
     return labels.astype(np.intp)
+
+
+def _group_components(unit: np.ndarray, component: np.ndarray, n_components: int,
+                      rotation: np.ndarray) -> np.ndarray:
+    """Largest group of related components as part 0, every other component as part 1.
+
+    When all components form one group, the largest component is part 0.
+
+    ``best[i, c]`` is row ``i``'s largest cosine to component ``c`` (itself left out), ``null[i, c]``
+    the same to ``c`` turned by ``rotation``; a component's relatedness to another, seen from its
+    own rows, is ``(median best[., d] - median null[., d]) / (median best[., c] - median null[., d])``.
+    """
+    order = np.argsort(component, kind="stable")
+    starts = np.searchsorted(component[order], np.arange(n_components))
+    rotated = unit[order] @ rotation
+    best = np.empty((unit.shape[0], n_components))
+    null = np.empty((unit.shape[0], n_components))
+    for start in range(0, unit.shape[0], 1024):
+        block = unit[start:start + 1024]
+        sims = block @ unit[order].T
+        position = np.argsort(order)[start:start + 1024]  # each query row's own column
+        sims[np.arange(block.shape[0]), position] = -np.inf
+        best[start:start + 1024] = np.maximum.reduceat(sims, starts, axis=1)
+        null[start:start + 1024] = np.maximum.reduceat(block @ rotated.T, starts, axis=1)
+    related = np.zeros((n_components, n_components))
+    for c in range(n_components):
+        rows = component == c
+        cross, baseline = np.median(best[rows], axis=0), np.median(null[rows], axis=0)
+        spread = cross[c] - baseline
+        with np.errstate(divide="ignore", invalid="ignore"):
+            related[c] = np.where(spread > 0, (cross - baseline) / spread, np.inf)  # no spread: call it related
+    related = (related + related.T) / 2
+    links = sparse.csr_matrix(related >= RELATEDNESS_LIMIT)
+    n_groups, group = connected_components(links, directed=False)
+    if n_groups == 1:  # one space: report its largest component against the rest
+        group = np.arange(n_components)
+    largest = np.argmax(np.bincount(group, weights=np.bincount(component, minlength=n_components)))
+    return (group[component] != largest).astype(np.intp)
 
 
 def _best(queries: np.ndarray, pool: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
