@@ -147,7 +147,8 @@ def test_builtin_datasets_load_real_data(name):
     pytest.importorskip(info.package, reason=f"needs the demo extra ({info.package})")
     ds = load_builtin(name)
     assert ds.task == info.task and info.source and info.licence
-    expected = {"vader-valence": 7520, "vader-polarity": 7520, "sentence-polarity": 200, "word-language": 2400}
+    expected = {"vader-valence": 7520, "vader-polarity": 7520, "sentence-polarity": 200, "word-language": 2400,
+                "vader-intensity": 4193, "newsgroups-topic": 200, "word-category": 452, "word-form": 243}
     if ds.modality == "image":
         from transferscope.datasets.digits import TASKS
 
@@ -155,6 +156,39 @@ def test_builtin_datasets_load_real_data(name):
         return
     assert len(ds) == expected[name]
     assert len(set(ds.inputs)) > 0.95 * len(ds)
+
+
+def test_the_text_tasks_of_the_source_bed_hold_what_they_say():
+    pytest.importorskip("gensim", reason="needs the demo extra (gensim)")
+    pytest.importorskip("vaderSentiment", reason="needs the demo extra (vaderSentiment)")
+    from collections import Counter
+
+    from transferscope.datasets.builtin import _vader_lexicon
+
+    posts = load_builtin("newsgroups-topic")
+    assert Counter(posts.labels.tolist()) == {"atheism": 100, "space": 100}
+    # the label comes from the header, which must not reach the text (nor the quoted lines)
+    assert not any("Newsgroups:" in t or "alt.atheism" in t.split(" ")[:3] or t.startswith(">")
+                   for t in posts.inputs)
+    assert max(map(len, posts.inputs)) <= 1000 and min(map(len, posts.inputs)) > 0
+    words, valence = _vader_lexicon()
+    strengths: dict[str, list[float]] = {}
+    for word, value in zip(words, abs(valence)):
+        strengths.setdefault(word, []).append(value)  # 14 words are listed twice, "d:" as -2.9 and 1.2
+    intensity = load_builtin("vader-intensity")
+    assert len(set(intensity.inputs)) == len(intensity)
+    for word, label in zip(intensity.inputs, intensity.labels):
+        assert all(v >= 2.0 for v in strengths[word]) if label == "strong" else all(v <= 1.0 for v in strengths[word])
+    words_and_roles = load_builtin("word-category")
+    category = dict(zip(words_and_roles.inputs, words_and_roles.labels))
+    assert (category["paris"], category["france"], category["euro"], category["chicago"], category["illinois"],
+            category["sister"], category["french"]) == ("capital", "country", "currency", "us-city", "us-state",
+                                                         "family", "nationality")
+    form = dict(zip(load_builtin("word-form").inputs, load_builtin("word-form").labels))
+    assert (form["amazingly"], form["bigger"], form["biggest"], form["dancing"], form["danced"],
+            form["bananas"], form["decreases"]) == ("adverb", "comparative", "superlative", "participle",
+                                                     "past-tense", "plural-noun", "verb-3sg")
+    assert "big" not in form and "dance" not in form  # the uninflected words are not taken
 
 
 def test_unknown_builtin():

@@ -116,3 +116,38 @@ def test_cli_drift(tmp_path, tiny_bert_dir):
     assert bad.exit_code == 2 and "--base and --tuned are required" in bad.output
     bad = runner.invoke(app, ["drift", "--base", a, "--tuned", a, "--dataset", "sentence-polarity"])
     assert bad.exit_code == 2 and "none equal to the base" in bad.output
+
+
+def test_fingerprint_agreement_across_architectures():
+    import pandas as pd
+
+    from transferscope.workflows.drift import fingerprint_agreement
+
+    rng = np.random.default_rng(0)
+    tasks = [f"task{i}" for i in range(8)]
+    # two architectures whose fingerprints (different widths) relate the tasks alike, and one unrelated
+    centres = rng.normal(size=(8, 3))
+
+    def frame(points):
+        from transferscope.workflows.drift import cluster_fingerprints
+
+        return cluster_fingerprints(pd.DataFrame(points, index=tasks))[0]
+
+    small = frame(centres @ rng.normal(size=(3, 16)) + 0.05 * rng.normal(size=(8, 16)))
+    large = frame(centres @ rng.normal(size=(3, 40)) + 0.05 * rng.normal(size=(8, 40)))
+    unrelated = frame(rng.normal(size=(8, 24)))
+    table = fingerprint_agreement({"small": small, "large": large, "other": unrelated}, permutations=499)
+    rows = table.set_index(["a", "b"])
+    assert list(rows.index) == [("small", "large"), ("small", "other"), ("large", "other")]
+    # random projections of one 3-d structure keep most of its cosine geometry (r 0.79 here), not all of it
+    assert rows.loc[("small", "large"), "mantel_r"] > 0.6 and rows.loc[("small", "large"), "p_value"] < 0.01
+    assert rows.loc[("small", "large"), "same_nearest"] >= 0.75
+    assert rows.loc[("small", "other"), "p_value"] > 0.05
+    # the task order of a matrix does not matter, only the names
+    shuffled = large.loc[tasks[::-1], tasks[::-1]]
+    again = fingerprint_agreement({"small": small, "large": shuffled}, permutations=499).iloc[0]
+    assert again["mantel_r"] == pytest.approx(rows.loc[("small", "large"), "mantel_r"])
+    with pytest.raises(InputError, match="other tasks"):
+        fingerprint_agreement({"small": small, "large": large.iloc[:7, :7]})
+    with pytest.raises(InputError, match="at least two"):
+        fingerprint_agreement({"small": small})

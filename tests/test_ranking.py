@@ -104,3 +104,38 @@ def test_learned_rank_weights_find_the_informative_estimator_and_ignore_scale():
         learn_rank_weights([])
     with pytest.raises(InputError, match="weights"):
         weighted_rank(x, [1.0])
+
+
+def test_mantel_r_is_spearman_of_the_upper_triangles_and_the_p_value_is_calibrated():
+    from scipy.stats import spearmanr
+
+    from transferscope.metrics.ranking import mantel_test
+
+    rng = np.random.default_rng(0)
+
+    def distances(points):
+        return np.linalg.norm(points[:, None] - points[None], axis=-1)
+
+    points = rng.normal(size=(12, 3))
+    a = distances(points)
+    b = distances(points + 0.3 * rng.normal(size=points.shape))
+    upper = np.triu_indices(12, k=1)
+    r, p = mantel_test(a, b, permutations=999)
+    assert r == pytest.approx(spearmanr(a[upper], b[upper]).statistic)
+    assert p == pytest.approx(1 / 1000)  # one structure, no permutation does as well
+    # relabelling the items of both matrices the same way changes nothing; of one only, it breaks the agreement
+    order = rng.permutation(12)
+    assert mantel_test(a[np.ix_(order, order)], b[np.ix_(order, order)], permutations=999)[0] == pytest.approx(r)
+    assert mantel_test(a[np.ix_(order, order)], b, permutations=999)[0] < 0.5 * r
+    # under the null (independent structures) the p-values are roughly uniform
+    ps = [mantel_test(distances(rng.normal(size=(9, 2))), distances(rng.normal(size=(9, 2))), permutations=199)[1]
+          for _ in range(60)]
+    assert 0.3 < np.mean(ps) < 0.7 and np.mean(np.array(ps) < 0.05) < 0.15
+    # with 7 items or fewer every order is enumerated: the exact p-value of a perfect agreement is 1 / n!
+    small = distances(points[:5])
+    assert mantel_test(small, 3 * small)[1] == pytest.approx(1 / 120)
+    assert np.isnan(mantel_test(np.ones((4, 4)) - np.eye(4), small[:4, :4])[0])
+    for bad, message in (((a, b[:5, :5]), "one shape"), ((a[:2, :2], b[:2, :2]), "at least 3"),
+                         ((a + np.triu(np.ones_like(a)), b), "symmetric")):
+        with pytest.raises(InputError, match=message):
+            mantel_test(*bad)

@@ -94,3 +94,43 @@ def test_evaluate_digit_sources_on_tiny_zoo_models(tmp_path):
         evaluate_digit_sources(sources={"mnist10": sources["mnist-ge5"], **sources}, extraction=options)
     with pytest.raises(InputError, match="targets"):
         evaluate_digit_sources(targets=["mnist10"], sources=sources, extraction=options)
+
+
+def test_evaluate_text_sources_on_minilm_fine_tunes(tmp_path):
+    pytest.importorskip("ot", reason="OTDD needs POT (the sources extra)")
+    pytest.importorskip("gensim", reason="the text tasks need the demo extra (gensim)")
+    from transferscope.datasets import load_builtin
+    from transferscope.extraction.model_zoo import MODEL_ZOO, missing_packages
+    from transferscope.probes.linear import linear_probe
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.source_eval import evaluate_text_sources
+
+    if missing_packages(MODEL_ZOO["minilm"]):
+        pytest.skip(f"zoo model minilm needs {missing_packages(MODEL_ZOO['minilm'])} (make install installs the zoo)")
+    tasks = ["word-form", "word-category", "sentence-polarity", "newsgroups-topic"]
+    options = ExtractionOptions(cache_dir=str(tmp_path), progress=False)
+    lines: list[str] = []
+    result = evaluate_text_sources(bases=["minilm"], tasks=tasks, targets=["word-form"], seeds=[0, 1],
+                                   max_samples=150, n_boot=100, extraction=options, progress=lines.append)
+    assert len(result.transfer) == 3 * 2 and len(result.baseline) == 2
+    assert set(result.transfer["source"]) == set(tasks) - {"word-form"}
+    assert set(result.quality["ranking"]) == {"otdd", "mmd_linear", "mmd_rbf", "frechet", "task2vec",
+                                              "largest_source", "random"}
+    # the measured transfer is the linear probe on the source fine-tune's features of the target's split
+    data, model = load_builtin("word-form"), "finetuned:newsgroups-topic:minilm"
+    split = data.split(seed=1)
+    (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], options=options)
+    direct = linear_probe(cand.features, data.labels, splits=(split.train, split.val, split.test)).score
+    stored = result.transfer.set_index(["source", "seed"]).loc[("newsgroups-topic", 1), "value"]
+    assert stored == pytest.approx(direct)
+    # fingerprints: one row per fine-tune, the nearest task is another task, groups are integers
+    prints = result.fingerprints.set_index("task")
+    assert sorted(prints.index) == sorted(tasks) and all(prints["nearest"] != prints.index)
+    assert len(result.fingerprint_distances) == 6 and result.agreement is None  # one architecture
+    assert any("ready" in line for line in lines) and any("fingerprints" in line for line in lines)
+    with pytest.raises(InputError, match="at least 4"):
+        evaluate_text_sources(tasks=tasks[:3], extraction=options)
+    with pytest.raises(InputError, match="text classification"):
+        evaluate_text_sources(tasks=[*tasks[:3], "vader-valence"], extraction=options)
+    with pytest.raises(InputError, match="targets must be among"):
+        evaluate_text_sources(tasks=tasks, targets=["word-language"], extraction=options)

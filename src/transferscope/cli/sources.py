@@ -11,22 +11,22 @@ from transferscope.cli._common import (
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FiguresOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
-    TrustRemoteCodeOption,
-    FiguresOption,
     ReportOption,
+    TrustRemoteCodeOption,
     add_to_store,
+    check_output_path,
     check_report_paths,
     command_settings,
-    write_reports,
-    check_output_path,
     err_console,
     extraction_options,
     handle_errors,
     open_store,
     print_table,
+    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -42,8 +42,8 @@ def sources_command(
     measure: Annotated[str, typer.Option(help="The ranking measure: otdd, mmd_linear, mmd_rbf, frechet, task2vec.")] = "otdd",
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of each dataset.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the subsamples.")] = 0,
-    evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed ('digits').")] = None,
-    space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random).")] = None,
+    evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed: 'digits' (the digit zoo) or 'text' (MiniLM and MPNet fine-tuned on seven text tasks).")] = None,
+    space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate digits: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random). With --evaluate text: a base model fine-tuned on every task, whose own space the distances are measured in (default: minilm and mpnet).")] = None,
     truth_seeds: Annotated[int, typer.Option(min=1, help="With --evaluate: seeds of the measured transfer (their spread enters the intervals).")] = 3,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
@@ -67,7 +67,15 @@ def sources_command(
 
     Example: transferscope sources --target sentence-polarity --source vader-polarity --source word-language --model st:./minilm
 
+    With --evaluate text: the same question on text. MiniLM and MPNet are fine-tuned on each of seven
+    built-in text tasks; each target's six sources are ranked by their distance in the base model's
+    space and scored against the linear-probe accuracy of the source-fine-tuned model on the target,
+    beside the base model's own accuracy; the fine-tunes' fingerprints are grouped per architecture
+    and compared across them.
+
     Example: transferscope sources --evaluate digits --output source-eval.csv
+
+    Example: transferscope sources --evaluate text --output text-source-eval.csv
     """
     from transferscope.datasets import load_builtin
     from transferscope.workflows.results import write_table
@@ -115,20 +123,29 @@ def sources_command(
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
               report: Path | None, figures: Path | None, options: dict, max_samples: int) -> None:
     from transferscope.workflows.results import write_table
-    from transferscope.workflows.source_eval import evaluate_digit_sources
+    from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
 
-    if bed != "digits":
-        raise InputError(f"--evaluate: the offline test bed is 'digits', got {bed!r}")
+    if bed not in ("digits", "text"):
+        raise InputError(f"--evaluate: the offline test beds are 'digits' and 'text', got {bed!r}")
     results = open_store(store)
     extraction = extraction_options(**options)
-    result = evaluate_digit_sources(spaces=space or ("pixels", "zoo:m-random"), seeds=list(range(truth_seeds)),
-                                    max_samples=max_samples, extraction=extraction)
+    say = None if options.get("quiet") else (lambda line: err_console.print(line, highlight=False))
+    if bed == "digits":
+        result = evaluate_digit_sources(spaces=space or ("pixels", "zoo:m-random"), seeds=list(range(truth_seeds)),
+                                        max_samples=max_samples, extraction=extraction)
+    else:
+        from transferscope.workflows.source_eval import TEXT_BASES
+
+        result = evaluate_text_sources(bases=space or TEXT_BASES, seeds=list(range(truth_seeds)),
+                                       max_samples=max_samples, extraction=extraction, progress=say)
     print_table(result.summary(), title="Source rankings against measured source -> target transfer: "
                                         "weighted tau [95% interval]")
     means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]
     best = means.sort_values("tau", ascending=False).iloc[0]
     typer.echo(f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
                f"[{best['low']:.2f}, {best['high']:.2f}])")
+    if bed == "text":
+        _print_text_extras(result)
     if output is not None:
         err_console.print(f"wrote {write_table(result.quality, output)}")
     from transferscope.report import Results
@@ -141,8 +158,41 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
          "kind": "meta", "metric": "weighted_kendall", "value": r["tau"], "seed": 0,
          "settings": {**result.settings, "low": r["low"], "high": r["high"], "top1_hit": r["top1_hit"]}}
         for r in result.quality.to_dict("records")] + [
-        {"suite": "sources-eval", "target": r["target"], "candidate": r["source"], "model": f"zoo:{r['zoo']}",
-         "layer": "penultimate", "kind": "truth", "metric": "finetune_accuracy", "value": r["value"],
-         "seed": int(r["seed"]), "settings": {"truth": "fine-tuned after training on the source",
-                                              "finetune": result.settings["finetune"]}}
-        for r in result.transfer.to_dict("records")])
+        _truth_row(r, result.settings) for r in result.transfer.to_dict("records")])
+
+
+def _truth_row(row: dict, settings: dict) -> dict:
+    """One measured source -> target transfer as a results-store row."""
+    if settings.get("bed") == "text":
+        return {"suite": "sources-eval", "target": row["target"], "candidate": row["source"], "model": row["model"],
+                "layer": "last", "pooling": "mean", "kind": "truth", "metric": "probe_accuracy",
+                "value": row["value"], "seed": int(row["seed"]),
+                "settings": {"truth": settings["truth"], "finetune": settings["finetune"], "base": row["base"]}}
+    return {"suite": "sources-eval", "target": row["target"], "candidate": row["source"], "model": f"zoo:{row['zoo']}",
+            "layer": "penultimate", "kind": "truth", "metric": "finetune_accuracy", "value": row["value"],
+            "seed": int(row["seed"]), "settings": {"truth": "fine-tuned after training on the source",
+                                                   "finetune": settings["finetune"]}}
+
+
+def _print_text_extras(result) -> None:
+    """Intermediate training against none, and the fingerprints, for ``--evaluate text``."""
+    import pandas as pd
+
+    mean_truth = result.transfer.groupby(["base", "target", "source"])["value"].mean()
+    base_truth = result.baseline.groupby(["base", "target"])["value"].mean()
+    rows = []
+    for (base, target), own in base_truth.items():
+        sources = mean_truth.loc[(base, target)]
+        rows.append({"base": base, "target": target, "no intermediate": own, "best source": sources.idxmax(),
+                     "best": sources.max(), "worst source": sources.idxmin(), "worst": sources.min(),
+                     "sources that help": f"{int((sources > own).sum())} of {len(sources)}"})
+    print_table(pd.DataFrame(rows), digits=3, title="Probe accuracy on each target: the base model itself, and "
+                                                     "after intermediate fine-tuning on the best and worst source")
+    print_table(result.fingerprints, digits=3, title="Fine-tunes: fingerprint group and nearest task per "
+                                                     "architecture, and where the layers drift")
+    if result.agreement is not None:
+        print_table(result.agreement, digits=3, title="Do the fingerprints relate the same tasks across "
+                                                      "architectures? (Mantel, Spearman)")
+        for row in result.agreement.to_dict("records"):
+            typer.echo(f"Fingerprints {row['a']} vs {row['b']}: Mantel r {row['mantel_r']:.2f} "
+                       f"(p {row['p_value']:.3f}); same nearest task for {row['same_nearest']:.0%} of the tasks")

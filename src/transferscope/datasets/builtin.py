@@ -7,6 +7,7 @@ The packages are in the ``demo`` extra.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,106 @@ def _word_language(per_language: int = 300) -> Dataset:
                    info.licence, info.description)
 
 
+#: VADER words whose mean valence is at least this strong (either sign) are ``strong``.
+STRONG_VALENCE = 2.0
+#: VADER words whose mean valence is at most this strong (either sign) are ``mild``; those between are left out.
+MILD_VALENCE = 1.0
+
+
+def _vader_intensity() -> Dataset:
+    """VADER entries by valence strength; a word listed more than once (14 are, some with opposite
+    signs) is kept only when all its entries fall in one class."""
+    words, valence = _vader_lexicon()
+    strength = np.abs(valence)
+    classes: dict[str, set[str]] = {}
+    for word, value in zip(words, strength):
+        label = "strong" if value >= STRONG_VALENCE else "mild" if value <= MILD_VALENCE else "between"
+        classes.setdefault(word, set()).add(label)
+    kept = [w for w in dict.fromkeys(words) if len(classes[w]) == 1 and "between" not in classes[w]]
+    info = BUILTIN_DATASETS["vader-intensity"]
+    return Dataset(info.name, kept, np.asarray([next(iter(classes[w])) for w in kept]), "classification", "text",
+                   info.source, info.licence, info.description)
+
+
+_HEADER_LINE = re.compile(r"^\s*(To|Newsgroups|From|Message-ID|Organization|Date|Subject|Path|Lines|Reply-To|Sender"
+                          r"|References|Distribution|Keywords|Summary|Xref|NNTP-Posting-Host|Followup-To):", re.I)
+
+
+def _newsgroups_topic() -> Dataset:
+    """The 200 posts of gensim's ``mini_newsgroup`` test file, labelled by newsgroup.
+
+    The file is a zlib-compressed pickle of a scikit-learn ``Bunch``. It is never unpickled:
+    :func:`pickletools.genops` lists its opcodes without running any of them, and only the text
+    strings (the 200 posts, each with its headers) are taken. The label is read from each post's
+    own ``Newsgroups:`` header (every post names exactly one of ``alt.atheism`` and ``sci.space``);
+    the text is the body with the headers (also those of a forwarded post inside it), quoted lines
+    (``>``) and attribution lines ("In article ... writes:") removed, whitespace collapsed, cut at 1,000 characters.
+    """
+    import pickletools
+    import zlib
+
+    path = _package_dir("gensim") / "test" / "test_data" / "mini_newsgroup"
+    raw = zlib.decompress(path.read_bytes())
+    posts = [arg for op, arg, _ in pickletools.genops(raw) if op.name == "UNICODE"]
+    texts: list[str] = []
+    labels: list[str] = []
+    for post in posts:
+        head, _, body = post.partition("\n\n")
+        groups = re.search(r"^Newsgroups:\s*(.*)$", head, re.M)
+        named = {g.strip() for g in groups.group(1).split(",")} & {"alt.atheism", "sci.space"} if groups else set()
+        lines = [line for line in body.splitlines()
+                 if not line.lstrip().startswith(">") and not _HEADER_LINE.match(line)]
+        text = " ".join(re.sub(r"In article <[^>]*>.{0,200}?\bwrites:", " ", " ".join(lines)).split())[:1000]
+        if len(named) == 1 and text:
+            labels.append(named.pop().split(".")[-1])
+            texts.append(text)
+    if len(texts) != 200:
+        raise InputError(f"{path} holds {len(texts)} usable posts, not the 200 of gensim's test data")
+    info = BUILTIN_DATASETS["newsgroups-topic"]
+    return Dataset(info.name, texts, np.asarray(labels), "classification", "text", info.source, info.licence,
+                   info.description)
+
+
+#: Sections of the word2vec analogy set whose words ``word-category`` labels: the role of each
+#: position in a pair (``None``: that word is not taken).
+ANALOGY_CATEGORIES: dict[str, tuple[str | None, str | None]] = {
+    "capital-common-countries": ("capital", "country"), "capital-world": ("capital", "country"),
+    "currency": ("country", "currency"), "city-in-state": ("us-city", "us-state"),
+    "family": ("family", "family"), "gram6-nationality-adjective": ("country", "nationality")}
+#: Sections whose words ``word-form`` labels by their inflection (the uninflected first words are not taken).
+ANALOGY_FORMS: dict[str, tuple[str | None, str | None]] = {
+    "gram1-adjective-to-adverb": (None, "adverb"), "gram3-comparative": (None, "comparative"),
+    "gram4-superlative": (None, "superlative"), "gram5-present-participle": (None, "participle"),
+    "gram7-past-tense": (None, "past-tense"), "gram8-plural": (None, "plural-noun"),
+    "gram9-plural-verbs": (None, "verb-3sg")}
+
+
+def _analogy_words(name: str, roles: dict[str, tuple[str | None, str | None]]) -> Dataset:
+    """Distinct words of the analogy set's ``roles`` sections, each labelled by its role there;
+    a word given two different roles is left out."""
+    path = _package_dir("gensim") / "test" / "test_data" / "questions-words.txt"
+    seen: dict[str, set[str]] = {}
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            section = line[1:].strip()
+            continue
+        if section not in roles:
+            continue
+        for position, word in enumerate(line.split()):
+            role = roles[section][position % 2]
+            if role is not None:
+                seen.setdefault(word.lower(), set()).add(role)
+    words = sorted(w for w, r in seen.items() if len(r) == 1)
+    info = BUILTIN_DATASETS[name]
+    return Dataset(info.name, words, np.asarray([next(iter(seen[w])) for w in words]), "classification", "text",
+                   info.source, info.licence, info.description)
+
+
+_ANALOGY_SOURCE = ("Mikolov et al., Efficient Estimation of Word Representations in Vector Space, 2013 (the "
+                   "word2vec analogy set); the copy in gensim's test data (gensim/test/test_data/questions-words.txt)")
+
+
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     d.name: d
     for d in (
@@ -134,6 +235,36 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
             "language; words frequent in another of the languages are excluded.",
             "Speer, wordfreq v3 word lists (PyPI package wordfreq)",
             "wordfreq data CC BY-SA 4.0, code Apache-2.0", "wordfreq", _word_language,
+        ),
+        BuiltinDataset(
+            "vader-intensity", "classification",
+            "4,193 VADER lexicon words labelled by the strength of their mean valence, either sign: strong "
+            "(|valence| >= 2) or mild (|valence| <= 1); those between, and words listed twice in two classes, are left out.",
+            "Hutto & Gilbert, ICWSM 2014; lexicon from the PyPI package vaderSentiment",
+            "MIT", "vaderSentiment", _vader_intensity,
+        ),
+        BuiltinDataset(
+            "newsgroups-topic", "classification",
+            "200 Usenet posts (1993) labelled by newsgroup: alt.atheism (atheism) or sci.space (space); "
+            "bodies without headers or quoted lines, up to 1,000 characters.",
+            "Lang, 20 Newsgroups (1995); the 200-post sample in gensim's test data "
+            "(gensim/test/test_data/mini_newsgroup), read without unpickling",
+            "gensim LGPL-2.1; 20 Newsgroups distributed by its author for research use",
+            "gensim", _newsgroups_topic,
+        ),
+        BuiltinDataset(
+            "word-category", "classification",
+            "452 words of the word2vec analogy set labelled by their role in it: capital, country, currency, "
+            "us-city, us-state, nationality (adjective) or family (7 classes).",
+            _ANALOGY_SOURCE, "Apache-2.0 (word2vec); gensim LGPL-2.1", "gensim",
+            lambda: _analogy_words("word-category", ANALOGY_CATEGORIES),
+        ),
+        BuiltinDataset(
+            "word-form", "classification",
+            "243 inflected English words of the word2vec analogy set labelled by their form: adverb, "
+            "comparative, superlative, participle, past-tense, plural-noun or verb-3sg (7 classes).",
+            _ANALOGY_SOURCE, "Apache-2.0 (word2vec); gensim LGPL-2.1", "gensim",
+            lambda: _analogy_words("word-form", ANALOGY_FORMS),
         ),
     )
 }

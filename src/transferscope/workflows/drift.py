@@ -30,7 +30,8 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 
-__all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "ONSET_SHARE",
+__all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "fingerprint_agreement",
+           "ONSET_SHARE",
            "GENERIC_WORDS", "generic_inputs"]
 
 ONSET_SHARE = 0.1
@@ -170,6 +171,60 @@ def cluster_fingerprints(prints: pd.DataFrame, *, n_groups: int | None = None) -
         if score > best:
             best, labels = score, candidate
     return distances, labels
+
+
+def fingerprint_agreement(distances: Mapping[str, pd.DataFrame], *, permutations: int = 9999,
+                          seed: int = 0) -> pd.DataFrame:
+    """Do fingerprints relate the same tasks in different architectures?
+
+    Fingerprints of two architectures live in different spaces and cannot be compared directly;
+    their task x task distance matrices can. For each pair of architectures: the Mantel
+    correlation of the two matrices (:func:`~transferscope.metrics.ranking.mantel_test`, Spearman,
+    with its permutation p-value) and the share of tasks whose nearest other task is the same in
+    both.
+
+    Parameters
+    ----------
+    distances : mapping of str to DataFrame
+        Architecture -> its fine-tunes' fingerprint distances (:func:`cluster_fingerprints`), rows
+        and columns named by task; the same tasks for every architecture.
+    permutations : int, default=9999
+    seed : int, default=0
+
+    Returns
+    -------
+    DataFrame
+        ``a``, ``b``, ``tasks``, ``mantel_r``, ``p_value``, ``same_nearest`` (a share).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tasks = list("pqrst")
+    >>> d = pd.DataFrame(np.abs(np.subtract.outer([0, 1, 3, 7, 15], [0, 1, 3, 7, 15])), tasks, tasks)
+    >>> row = fingerprint_agreement({"a": d, "b": d * 2}).iloc[0]
+    >>> round(float(row["mantel_r"]), 6), float(row["same_nearest"])
+    (1.0, 1.0)
+    """
+    from transferscope.metrics.ranking import mantel_test
+
+    names = list(distances)
+    if len(names) < 2:
+        raise InputError("give the fingerprint distances of at least two architectures")
+    tasks = list(distances[names[0]].index)
+    for name in names:
+        frame = distances[name]
+        if sorted(frame.index) != sorted(tasks) or sorted(frame.columns) != sorted(tasks):
+            raise InputError(f"architecture {name!r} has fingerprints of other tasks than {names[0]!r}")
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            x = distances[a].loc[tasks, tasks].to_numpy(dtype=float)
+            y = distances[b].loc[tasks, tasks].to_numpy(dtype=float)
+            r, p = mantel_test(x, y, permutations=permutations, seed=seed)
+            nearest = [np.argmin(np.where(np.eye(len(tasks), dtype=bool), np.inf, m), axis=1) for m in (x, y)]
+            rows.append({"a": a, "b": b, "tasks": len(tasks), "mantel_r": r, "p_value": p,
+                         "same_nearest": float(np.mean(nearest[0] == nearest[1]))})
+    return pd.DataFrame(rows)
 
 
 def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]], *,

@@ -18,6 +18,19 @@ baselines stand beside every measure: ``largest_source`` (more source samples fi
 ``random``, whose row is the mean and the central 95% of the weighted tau of 1,000 seeded
 random orders. ``mean`` over the targets carries an interval from the same bootstrap, targets
 resampled too.
+
+**Text** (``transferscope sources --evaluate text``, :func:`evaluate_text_sources`): the zoo
+transformers MiniLM and MPNet (:data:`TEXT_BASES`) are each fine-tuned on every labelled text task
+(:data:`TEXT_TASKS`, seven built-in datasets, so six sources per target; the ``finetuned:TASK:BASE``
+recipe of :mod:`transferscope.extraction.finetuned`: full fine-tuning, 2 epochs). The measured
+transfer of source ``S`` to target ``T`` is the linear probe's test accuracy on ``T`` of the model
+fine-tuned on ``S`` (its last layer, mean-pooled; frozen: full fine-tuning on every pair is beyond a
+CPU budget), on a seeded subsample of at most 1,000 items and a seeded 60/20/20 split per truth
+seed; the base model's own accuracy under the same protocol (no intermediate training) is reported
+beside it. Sources are ranked by their distance to ``T`` in the base model's own space (last
+layer, mean-pooled), so the ranking never sees a fine-tuned model. The fine-tunes' delta-activation
+fingerprints (:mod:`transferscope.workflows.drift`) are compared within each architecture and
+across them (:func:`~transferscope.workflows.drift.fingerprint_agreement`).
 """
 
 from __future__ import annotations
@@ -31,7 +44,8 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["DIGIT_SOURCES", "DIGIT_TARGETS", "SourceEvaluation", "evaluate_digit_sources", "source_ranking_quality"]
+__all__ = ["DIGIT_SOURCES", "DIGIT_TARGETS", "TEXT_TASKS", "TEXT_BASES", "SourceEvaluation", "evaluate_digit_sources",
+           "evaluate_text_sources", "source_ranking_quality"]
 
 #: Source task -> the zoo model trained on it (same architecture, initialisation and seed).
 DIGIT_SOURCES: dict[str, str] = {"mnist10": "m-mnist10", "mnist-0to4": "m-0to4", "mnist-5to9": "m-5to9",
@@ -40,6 +54,11 @@ DIGIT_SOURCES: dict[str, str] = {"mnist10": "m-mnist10", "mnist-0to4": "m-0to4",
 #: Held-out targets of the evaluation (never a zoo source).
 DIGIT_TARGETS: tuple[str, ...] = ("digits10", "digits-mod3", "digits-loops", "mnist-heldout-rot180",
                                   "mnist-heldout-mirror", "mnist-heldout-fewshot")
+#: The labelled text tasks of the text test bed: each is a target, and a source for every other.
+TEXT_TASKS: tuple[str, ...] = ("sentence-polarity", "newsgroups-topic", "vader-polarity", "vader-intensity",
+                               "word-language", "word-category", "word-form")
+#: The zoo transformers fine-tuned on each text task (:mod:`transferscope.extraction.model_zoo`).
+TEXT_BASES: tuple[str, ...] = ("minilm", "mpnet")
 _FINETUNE = {"epochs": 5, "lr": [1e-3, 3e-3]}  # the vision suite's recipe, so the score cache is shared
 _TARGET_SAMPLES = 1000
 
@@ -59,13 +78,29 @@ class SourceEvaluation:
         One row per space x target x source: every distance and ``samples``.
     transfer : pandas.DataFrame
         One row per target x source x seed: ``zoo`` (the model trained on the source) and
-        ``value``, its fine-tuned test accuracy on the target.
+        ``value``, its fine-tuned test accuracy on the target (text: ``base`` and ``model``, and the
+        probe's accuracy).
+    baseline : pandas.DataFrame or None
+        Text: one row per base x target x seed, the base model's own ``value`` (no intermediate
+        training), under the protocol of ``transfer``.
+    fingerprints : pandas.DataFrame or None
+        Text: one row per base x task's fine-tune: its fingerprint ``group`` within the base, the
+        ``nearest`` other task by fingerprint and that ``nearest_distance``, and its per-layer drift
+        from the base (``onset_layer``, ``peak_layer``, ``peak_drift``).
+    fingerprint_distances : pandas.DataFrame or None
+        Text: one row per base x pair of tasks, the cosine ``distance`` between the fingerprints.
+    agreement : pandas.DataFrame or None
+        Text: :func:`~transferscope.workflows.drift.fingerprint_agreement` of the bases.
     """
 
     quality: pd.DataFrame
     distances: pd.DataFrame
     transfer: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    baseline: pd.DataFrame | None = None
+    fingerprints: pd.DataFrame | None = None
+    fingerprint_distances: pd.DataFrame | None = None
+    agreement: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """``tau [low, high]`` per space x ranking (rows) and target (columns), ``mean`` last."""
@@ -255,3 +290,136 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
                                       "sources": {task: spec.name for task, spec in specs.items()},
                                       "finetune": _FINETUNE, "max_samples": max_samples,
                                       "target_samples": _TARGET_SAMPLES, "n_boot": n_boot})
+
+
+def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[str] = TEXT_TASKS,
+                          targets: Sequence[str] | None = None, seeds: Sequence[int] = (0, 1, 2),
+                          max_samples: int = 1000, target_samples: int = 1000, n_boot: int = 1000,
+                          fingerprint_data: str = "sentence-polarity", extraction: Any = None,
+                          progress: Callable[[str], None] | None = None) -> SourceEvaluation:
+    """Rank the text tasks as sources for each other and score the rankings against measured
+    transfer through each base's fine-tunes; compare the fine-tunes' fingerprints (module notes).
+
+    Parameters
+    ----------
+    bases : sequence of str, default=TEXT_BASES
+        Text transformers (zoo names, ``st:``/``hf:`` specs or folders) fine-tuned on every task.
+    tasks : sequence of str, default=TEXT_TASKS
+        Built-in text classification datasets; at least 4 (3 sources per target).
+    targets : sequence of str, optional
+        The tasks evaluated as targets (default: all of ``tasks``); the others of ``tasks`` are
+        their sources.
+    seeds : sequence of int
+        Truth seeds: the target's subsample and split; their spread enters the intervals.
+    max_samples : int, default=1000
+        Seeded subsample of each dataset for the distances.
+    target_samples : int, default=1000
+        Seeded subsample of a target for the measured transfer (per truth seed).
+    n_boot : int, default=1000
+    fingerprint_data : str, default="sentence-polarity"
+        The built-in dataset on whose inputs the per-layer drift of each fine-tune is measured.
+    extraction : ExtractionOptions, optional
+    progress : callable, optional
+        Called with one line per finished step; with ``extraction.progress`` bars with ETA too.
+
+    Examples
+    --------
+    >>> result = evaluate_text_sources(bases=["minilm"], targets=["word-form"], seeds=[0])  # doctest: +SKIP
+    >>> result.summary()  # doctest: +SKIP
+    """
+    from transferscope.datasets import load_builtin
+    from transferscope.extraction.progress import progress_bar
+    from transferscope.probes.linear import linear_probe
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.drift import drift, fingerprint_agreement
+    from transferscope.workflows.finetuned_sources import ensure_finetuned
+    from transferscope.workflows.sources import SOURCE_MEASURES, rank_sources
+
+    tasks = list(tasks)
+    targets = list(tasks if targets is None else targets)
+    if len(tasks) < 4 or len(set(tasks)) != len(tasks):
+        raise InputError(f"tasks must be at least 4 distinct text classification datasets, got {tasks}")
+    if not targets or any(t not in tasks for t in targets):
+        raise InputError(f"targets must be among tasks ({', '.join(tasks)}), got {targets}")
+    if not bases or len(set(bases)) != len(bases):
+        raise InputError(f"bases must be distinct text models, got {list(bases)}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise InputError(f"seeds must be distinct integers, got {list(seeds)}")
+    datasets = {task: load_builtin(task) for task in tasks}
+    wrong = [t for t, d in datasets.items() if d.modality != "text" or d.task != "classification"]
+    if wrong:
+        raise InputError(f"tasks must be text classification datasets; {wrong} are not")
+    extraction = extraction or ExtractionOptions()
+    say = progress or (lambda line: None)
+    tuned = {(base, task): f"finetuned:{task}:{base}" for base in bases for task in tasks}
+    with progress_bar("fine-tuning the sources", total=len(tuned), enabled=extraction.progress) as advance:
+        for spec in tuned.values():
+            ensure_finetuned(spec, cache_dir=extraction.cache_dir)
+            advance(1)
+            say(f"source model {spec} ready")
+
+    def features(model: str, data: Any) -> np.ndarray:
+        (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], options=extraction)
+        return np.asarray(cand.features, dtype=np.float64)
+
+    transfer_rows, baseline_rows, distance_rows = [], [], []
+    total = len(bases) * len(targets) * len(seeds) * len(tasks)
+    with progress_bar("source -> target transfer", total=total, enabled=extraction.progress) as advance:
+        for target in targets:
+            whole = datasets[target]
+            for seed in seeds:
+                data = whole.subsample(target_samples, seed=seed) if len(whole) > target_samples else whole
+                split = data.split(seed=seed)
+                for base in bases:
+                    for source in [None, *(t for t in tasks if t != target)]:
+                        model = base if source is None else tuned[(base, source)]
+                        value = linear_probe(features(model, data), data.labels,
+                                             splits=(split.train, split.val, split.test)).score
+                        row = {"base": base, "target": target, "seed": seed, "value": value}
+                        if source is None:
+                            baseline_rows.append(row)
+                        else:
+                            transfer_rows.append({**row, "source": source, "model": model})
+                        advance(1)
+                say(f"transfer to {target} (seed {seed}) measured")
+    with progress_bar("source distances", total=len(targets) * len(bases), enabled=extraction.progress) as advance:
+        for target in targets:
+            for base in bases:
+                ranking = rank_sources(target=datasets[target], sources=[datasets[t] for t in tasks if t != target],
+                                       model=base, layer="last", max_samples=max_samples, seed=0,
+                                       extraction=extraction)
+                distance_rows += [{"space": base, "target": target, **row} for row in ranking.table.to_dict("records")]
+                advance(1)
+                say(f"distances in {base} to {target}: nearest {ranking.best} by otdd")
+    distances, transfer = pd.DataFrame(distance_rows), pd.DataFrame(transfer_rows)
+    quality = pd.concat([source_ranking_quality(distances[distances["space"] == base].drop(columns="space"),
+                                                transfer[transfer["base"] == base], measures=SOURCE_MEASURES,
+                                                n_boot=n_boot).assign(space=base) for base in bases],
+                        ignore_index=True)
+    prints, pairs, matrices = [], [], {}
+    for base in bases:
+        result = drift(base=base, tuned=[tuned[(base, t)] for t in tasks], dataset=load_builtin(fingerprint_data),
+                       extraction=extraction)
+        names = {tuned[(base, t)]: t for t in tasks}
+        matrix = result.distances.rename(index=names, columns=names).loc[tasks, tasks]
+        matrices[base] = matrix
+        for row in result.summary.to_dict("records"):
+            task = names[row["tuned"]]
+            others = matrix.loc[task].drop(task)
+            prints.append({"base": base, "task": task, "group": int(row["group"]), "nearest": str(others.idxmin()),
+                           "nearest_distance": float(others.min()), "onset_layer": row["onset_layer"],
+                           "peak_layer": row["peak_layer"], "peak_drift": float(row["peak_drift"])})
+        pairs += [{"base": base, "task_a": a, "task_b": b, "distance": float(matrix.loc[a, b])}
+                  for i, a in enumerate(tasks) for b in tasks[i + 1:]]
+        say(f"fingerprints of {base}'s fine-tunes: groups "
+            + ", ".join(f"{p['task']}={p['group']}" for p in prints if p["base"] == base))
+    agreement = fingerprint_agreement(matrices) if len(bases) > 1 else None
+    return SourceEvaluation(
+        quality=quality[["space", "ranking", "target", "tau", "low", "high", "top1_hit"]], distances=distances,
+        transfer=transfer, baseline=pd.DataFrame(baseline_rows), fingerprints=pd.DataFrame(prints),
+        fingerprint_distances=pd.DataFrame(pairs), agreement=agreement,
+        settings={"bed": "text", "bases": list(bases), "tasks": tasks, "targets": targets, "seeds": list(seeds),
+                  "truth": "linear probe on the source-fine-tuned model's last layer (mean pooling)",
+                  "finetune": "finetuned:TASK:BASE (transferscope.extraction.finetuned.FINETUNE_SETTINGS)",
+                  "max_samples": max_samples, "target_samples": target_samples, "n_boot": n_boot,
+                  "fingerprint_data": fingerprint_data})
