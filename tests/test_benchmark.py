@@ -208,8 +208,8 @@ def test_other_probes_as_ground_truth(tmp_path, probe):
 def test_ray_data_extraction_equals_local(tmp_path, tiny_bert_dir):
     ray = pytest.importorskip("ray", reason="the Ray backend needs the scale extra")
     from transferscope.extraction import FeatureCache, extract_features
-    from transferscope.extraction.specs import build_encoder
     from transferscope.extraction.ray_backend import extract_features_ray
+    from transferscope.extraction.specs import build_encoder
 
     texts = [f"sentence number {i} " + "word " * (i % 7) for i in range(40)]
     local = extract_features(build_encoder(str(tiny_bert_dir)), texts, layers=["embeddings", "layer_2"],

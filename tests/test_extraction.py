@@ -12,8 +12,8 @@ from transferscope.errors import InputError  # noqa: E402
 from transferscope.extraction import FeatureCache, extract_features  # noqa: E402
 from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder  # noqa: E402
 from transferscope.extraction.pooling import pool_tokens  # noqa: E402
-from transferscope.extraction.torch_hooks import TorchModuleEncoder  # noqa: E402
 from transferscope.extraction.specs import build_encoder  # noqa: E402
+from transferscope.extraction.torch_hooks import TorchModuleEncoder  # noqa: E402
 
 TEXTS = ["a short one", "a considerably longer input sentence with many more tokens in it", "mid length text"]
 

@@ -493,8 +493,8 @@ def test_multilabel_dataset_validation():
 # --- the torchvision adapter on the stand-in --------------------------------------------------------
 
 def test_encoder_reads_local_weights_penultimate_and_head(fake_tv, data_root):
-    from transferscope.extraction.torchvision_models import TorchvisionEncoder
     from transferscope.extraction.specs import build_encoder
+    from transferscope.extraction.torchvision_models import TorchvisionEncoder
 
     enc = build_encoder("torchvision:resnet50:IMAGENET1K_V1")
     assert isinstance(enc, TorchvisionEncoder) and enc.name == "torchvision:resnet50:IMAGENET1K_V1"

@@ -19,9 +19,10 @@ from transferscope.cli.elastic import elastic_command
 from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command, models_command
 from transferscope.cli.rank import rank_command
-from transferscope.cli.select import select_command
 from transferscope.cli.report import report_command
+from transferscope.cli.select import select_command
 from transferscope.cli.sources import sources_command
+
 
 class OneLineErrorGroup(TyperGroup):
     """The command group, with usage errors (a bad option value, an unknown command) printed as

@@ -13,12 +13,12 @@ from transferscope.cli._common import (
     QuietOption,
     ReportOption,
     check_cache_dir,
-    check_report_paths,
-    write_reports,
     check_output_path,
+    check_report_paths,
     err_console,
     handle_errors,
     print_table,
+    write_reports,
 )
 
 __all__ = ["benchmark_command"]

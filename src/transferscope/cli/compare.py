@@ -8,24 +8,24 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
-    check_report_paths,
-    command_settings,
-    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FiguresOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
+    ReportOption,
     check_output_path,
+    check_report_paths,
+    command_settings,
     err_console,
     extraction_options,
     feature_names,
     handle_errors,
     print_table,
     split_list,
+    write_reports,
 )
 from transferscope.errors import InputError
 

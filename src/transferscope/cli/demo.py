@@ -10,19 +10,19 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
+    CacheDirOption,
     FiguresOption,
+    QuietOption,
     ReportOption,
+    check_output_path,
     check_report_paths,
     command_settings,
-    write_reports,
-    CacheDirOption,
-    QuietOption,
-    check_output_path,
     console,
     err_console,
     extraction_options,
     handle_errors,
     print_table,
+    write_reports,
 )
 
 __all__ = ["demo_command"]

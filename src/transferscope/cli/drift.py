@@ -8,26 +8,26 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
-    check_report_paths,
-    command_settings,
-    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FiguresOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
+    ReportOption,
     TrustRemoteCodeOption,
     add_to_store,
     check_output_path,
+    check_report_paths,
+    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
     print_table,
+    write_reports,
 )
 from transferscope.errors import InputError
 

@@ -9,25 +9,25 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
-    check_report_paths,
-    command_settings,
-    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FiguresOption,
     MaxLengthOption,
     NoCacheOption,
     ProbeProtocolOption,
     QuietOption,
+    ReportOption,
     check_output_path,
+    check_report_paths,
+    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     print_table,
     split_list,
+    write_reports,
 )
 from transferscope.errors import InputError
 

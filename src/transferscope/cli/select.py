@@ -8,25 +8,25 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
-    check_report_paths,
-    command_settings,
-    write_reports,
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FiguresOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
+    ReportOption,
     TrustRemoteCodeOption,
     check_output_path,
+    check_report_paths,
+    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     print_table,
     split_list,
+    write_reports,
 )
 from transferscope.errors import InputError
 

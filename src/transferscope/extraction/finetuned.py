@@ -82,7 +82,7 @@ def leaks_into(model: str, target: str) -> bool:
     return source == target or _same_inputs(source, target)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _same_inputs(source: str, target: str) -> bool:
     """Whether two built-in datasets share most of their inputs (computed once per pair)."""
     from transferscope.datasets.builtin import load_builtin

@@ -29,8 +29,13 @@ import numpy as np
 
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.extraction.encoder import POOLINGS, ProgressCallback
-from transferscope.extraction.image_classifier import (image_batch, image_preprocessing, library_version,
-                                                        load_hub_safetensors, weights_fields)
+from transferscope.extraction.image_classifier import (
+    image_batch,
+    image_preprocessing,
+    library_version,
+    load_hub_safetensors,
+    weights_fields,
+)
 from transferscope.extraction.torch_hooks import TorchModuleEncoder
 from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS
 from transferscope.hashing import hash_fields

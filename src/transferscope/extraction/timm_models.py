@@ -22,8 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.image_classifier import (ImageClassifierEncoder, library_version, load_hub_safetensors,
-                                                        weights_fields)
+from transferscope.extraction.image_classifier import (
+    ImageClassifierEncoder,
+    library_version,
+    load_hub_safetensors,
+    weights_fields,
+)
 from transferscope.extraction.torchvision_models import RANDOM_WEIGHTS
 from transferscope.hashing import hash_fields
 from transferscope.torch_support import require_torch

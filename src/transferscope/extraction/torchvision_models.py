@@ -40,7 +40,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.extraction.image_classifier import PENULTIMATE, ImageClassifierEncoder, library_version, weights_fields
+from transferscope.extraction.image_classifier import (
+    PENULTIMATE,
+    ImageClassifierEncoder,
+    library_version,
+    weights_fields,
+)
 from transferscope.hashing import file_sha256, hash_fields
 from transferscope.torch_support import require_torch
 

@@ -58,7 +58,12 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.metrics._validation import check_choice, check_classification_labels, check_features, check_positive_float
+from transferscope.metrics._validation import (
+    check_choice,
+    check_classification_labels,
+    check_features,
+    check_positive_float,
+)
 
 __all__ = ["fisher_embedding", "task2vec_distance"]
 

@@ -11,7 +11,6 @@ candidates from :func:`extract_candidates` (models, through the feature cache),
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike

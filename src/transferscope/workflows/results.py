@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-import secrets
-from pathlib import Path
-
 import math
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 

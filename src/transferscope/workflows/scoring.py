@@ -12,7 +12,6 @@ probe results and warnings per candidate) that renders to a DataFrame.
 from __future__ import annotations
 
 import logging
-
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
