@@ -25,8 +25,8 @@ transformers MiniLM and MPNet (:data:`TEXT_BASES`) are each fine-tuned on every 
 recipe of :mod:`transferscope.extraction.finetuned`: full fine-tuning, 2 epochs). The measured
 transfer of source ``S`` to target ``T`` is the linear probe's test accuracy on ``T`` of the model
 fine-tuned on ``S`` (its last layer, mean-pooled; frozen: full fine-tuning on every pair is beyond a
-CPU budget), on a seeded subsample of at most 1,000 items and a seeded 60/20/20 split per truth
-seed; the base model's own accuracy under the same protocol (no intermediate training) is reported
+CPU budget), on one seeded subsample of at most 1,000 items (the one the distances use, so each
+model embeds each target once) and a seeded 60/20/20 split per truth seed; the base model's own accuracy under the same protocol (no intermediate training) is reported
 beside it. Sources are ranked by their distance to ``T`` in the base model's own space (last
 layer, mean-pooled), so the ranking never sees a fine-tuned model. The fine-tunes' delta-activation
 fingerprints (:mod:`transferscope.workflows.drift`) are compared within each architecture and
@@ -310,11 +310,11 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
         The tasks evaluated as targets (default: all of ``tasks``); the others of ``tasks`` are
         their sources.
     seeds : sequence of int
-        Truth seeds: the target's subsample and split; their spread enters the intervals.
+        Truth seeds: the target's split; their spread enters the intervals.
     max_samples : int, default=1000
         Seeded subsample of each dataset for the distances.
     target_samples : int, default=1000
-        Seeded subsample of a target for the measured transfer (per truth seed).
+        Seeded subsample of a target for the measured transfer (seed 0, the same for every truth seed).
     n_boot : int, default=1000
     fingerprint_data : str, default="sentence-polarity"
         The built-in dataset on whose inputs the per-layer drift of each fine-tune is measured.
@@ -363,25 +363,25 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
         return np.asarray(cand.features, dtype=np.float64)
 
     transfer_rows, baseline_rows, distance_rows = [], [], []
-    total = len(bases) * len(targets) * len(seeds) * len(tasks)
+    total = len(bases) * len(targets) * len(tasks)
     with progress_bar("source -> target transfer", total=total, enabled=extraction.progress) as advance:
         for target in targets:
             whole = datasets[target]
-            for seed in seeds:
-                data = whole.subsample(target_samples, seed=seed) if len(whole) > target_samples else whole
-                split = data.split(seed=seed)
-                for base in bases:
-                    for source in [None, *(t for t in tasks if t != target)]:
-                        model = base if source is None else tuned[(base, source)]
-                        value = linear_probe(features(model, data), data.labels,
-                                             splits=(split.train, split.val, split.test)).score
+            data = whole.subsample(target_samples, seed=0) if len(whole) > target_samples else whole
+            splits = {seed: data.split(seed=seed) for seed in seeds}
+            for base in bases:
+                for source in [None, *(t for t in tasks if t != target)]:
+                    model = base if source is None else tuned[(base, source)]
+                    x = features(model, data)
+                    for seed, split in splits.items():
+                        value = linear_probe(x, data.labels, splits=(split.train, split.val, split.test)).score
                         row = {"base": base, "target": target, "seed": seed, "value": value}
                         if source is None:
                             baseline_rows.append(row)
                         else:
                             transfer_rows.append({**row, "source": source, "model": model})
-                        advance(1)
-                say(f"transfer to {target} (seed {seed}) measured")
+                    advance(1)
+            say(f"transfer to {target} measured")
     with progress_bar("source distances", total=len(targets) * len(bases), enabled=extraction.progress) as advance:
         for target in targets:
             for base in bases:
