@@ -18,6 +18,7 @@ from transferscope.cli.drift import drift_command
 from transferscope.cli.elastic import elastic_command
 from transferscope.cli.layers import layers_command
 from transferscope.cli.listing import datasets_command, metrics_command, models_command
+from transferscope.cli.meta import meta_command
 from transferscope.cli.rank import rank_command
 from transferscope.cli.report import report_command
 from transferscope.cli.select import select_command
@@ -130,6 +131,7 @@ app.command("drift")(drift_command)
 app.command("sources")(sources_command)
 app.command("layers")(layers_command)
 app.command("report")(report_command)
+app.command("meta")(meta_command)
 app.command("datasets")(datasets_command)
 app.command("metrics")(metrics_command)
 app.command("models")(models_command)

@@ -1,0 +1,482 @@
+"""Meta-evaluation of any table (``transferscope meta``, :func:`meta_evaluate`).
+
+A *meta table* is tidy: one row per ``target``, ``candidate``, ``metric`` and ``value``. One metric
+is the measured transfer (``truth``); the others are scores that rank the candidates of a target:
+transferability *estimators* (they look at the target) and *priors* (they do not: a model's
+parameter count, its record elsewhere). Every method is scored per target against the truth by
+weighted Kendall tau (hyperbolic weights, :func:`scipy.stats.weightedtau`), Kendall tau,
+regret@1 (the truth lost by taking the method's first pick, in the truth's units) and top-1 hit,
+each with a 95% percentile bootstrap interval; ``mean`` averages the targets.
+
+Methods, named by what they are:
+
+* each estimator by its metric name (higher is better for names the registry does not know,
+  unless declared lower-is-better);
+* ``prior:<name>`` for each prior in the table, and two computed here (:func:`history_scores`),
+  never from the target itself: ``prior:history``, each candidate's mean measured transfer on the
+  *other* targets (its mean accuracy elsewhere), and ``prior:history_rank``, its mean rank there
+  (rank-scaled to [0, 1] within each target first, so that targets of any metric or scale weigh
+  alike);
+* ``combined``: one answer from the priors and the estimators, fitted only on the other targets
+  (leave-one-target-out): non-negative weights of every method's rank
+  (:func:`~transferscope.metrics.ranking.learn_rank_weights`, ridge ``alpha`` 1) fitted to the
+  truth's rank on the other targets, whose own history prior is recomputed without the held-out
+  target, so its truth enters nothing that scores it. It was chosen before any evaluation target
+  was looked at, as the simplest learned combination that can ignore a useless input (weight 0).
+
+**Intervals.** Per target, the candidates are resampled with replacement (the same resamples for
+every method, so differences are paired); for ``mean``, the targets are resampled too. ``gain`` is
+each method's mean weighted tau minus that of the best prior (the prior with the highest mean,
+chosen in hindsight, which favours the prior), with the paired interval of the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from transferscope.errors import InputError
+
+__all__ = ["MetaEvaluation", "meta_evaluate", "load_meta_table", "published_meta_table", "history_scores",
+           "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED"]
+
+MEASURES = ("weighted_kendall", "kendall", "regret@1", "top1")
+HISTORY_PRIOR = "prior:history"
+HISTORY_RANK_PRIOR = "prior:history_rank"
+COMBINED = "combined"
+PRIOR_PREFIX = "prior:"
+_ALPHA = 1.0
+_COLUMNS = ("target", "candidate", "metric", "value")
+
+
+def _tllib_10x8() -> pd.DataFrame:
+    from transferscope.workflows.literature import read_published
+
+    rows = []
+    for row in read_published("tllib_model_scores.csv"):
+        for column, metric in (("finetune_accuracy", "truth"), ("logme", "logme"), ("hscore", "hscore"),
+                               ("leep", "leep"), ("nce", "nce")):
+            rows.append({"target": row["target"], "candidate": row["model"], "metric": metric,
+                         "value": float(row[column])})
+    return pd.DataFrame(rows)
+
+
+def _sfda_11x11() -> pd.DataFrame:
+    from transferscope.workflows.literature import read_published
+
+    return pd.DataFrame([{"target": row["target"], "candidate": row["model"], "metric": "truth",
+                          "value": float(row["finetune_accuracy"])}
+                         for row in read_published("sfda_finetune_accuracy.csv")])
+
+
+#: Published tables by name: ``published:NAME`` -> (description, loader).
+PUBLISHED_META_TABLES: dict[str, tuple[str, Callable[[], pd.DataFrame]]] = {
+    "published:tllib-10x8": ("Transfer-Learning-Library's model-selection benchmark: 10 ImageNet models x 8 "
+                             "targets, fine-tuned accuracy and the published LogME, H-score, LEEP and NCE "
+                             "(thuml/Transfer-Learning-Library, examples/model_selection)", _tllib_10x8),
+    "published:sfda-11x11": ("SFDA / ETran ground truth: fine-tuned accuracy of 11 ImageNet models on 11 targets "
+                             "(TencentARC/SFDA tw_group1.py); no per-model estimator scores are published",
+                             _sfda_11x11),
+}
+
+
+def published_meta_table(name: str) -> pd.DataFrame:
+    """A published table of :data:`PUBLISHED_META_TABLES` as a meta table (truth metric ``truth``).
+
+    Examples
+    --------
+    >>> frame = published_meta_table("published:tllib-10x8")
+    >>> frame["target"].nunique(), frame["candidate"].nunique(), sorted(frame["metric"].unique())
+    (8, 10, ['hscore', 'leep', 'logme', 'nce', 'truth'])
+    """
+    if name not in PUBLISHED_META_TABLES:
+        raise InputError(f"table must be a file or one of {', '.join(PUBLISHED_META_TABLES)}, got {name!r}")
+    return PUBLISHED_META_TABLES[name][1]()
+
+
+_TRUTH_PRECEDENCE = ("finetune_accuracy", "accuracy", "r2", "spearman")
+
+
+def _store_table(path: Path, suite: str | None) -> pd.DataFrame:
+    """The estimator and truth rows of a results store as a meta table, read without writing."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise InputError(f"table '{path}' cannot be read as a DuckDB results store: {exc}") from None
+    try:
+        found = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_name = 'results'").fetchall()}
+        if not {"suite", "target", "candidate", "kind", "metric", "value", "seed"} <= found:
+            raise InputError(f"table '{path}' is not a transferscope results store (no results table)")
+        rows = con.execute("SELECT suite, target, candidate, kind, metric, value, seed FROM results "
+                           "WHERE kind IN ('estimator', 'probe')").df()
+    finally:
+        con.close()
+    if suite is not None:
+        if suite not in set(rows["suite"]):
+            raise InputError(f"--suite {suite!r} is not in '{path}'; it holds {', '.join(sorted(set(rows['suite'])))}")
+        rows = rows[rows["suite"] == suite]
+    if rows.empty:
+        raise InputError(f"table '{path}' holds no estimator or probe rows")
+    several = rows["suite"].nunique() > 1
+    out = []
+    for (name, target), part in rows.groupby(["suite", "target"], sort=False):
+        probe = part[part["kind"] == "probe"]
+        truth_metric = next((m for m in _TRUTH_PRECEDENCE if m in set(probe["metric"])), None)
+        if truth_metric is None:
+            continue
+        label = f"{name}/{target}" if several else str(target)
+        truth = probe[probe["metric"] == truth_metric].groupby("candidate")["value"].mean()
+        out.append(pd.DataFrame({"target": label, "candidate": truth.index, "metric": "truth",
+                                 "value": truth.to_numpy()}))
+        scores = part[part["kind"] == "estimator"].groupby(["candidate", "metric"])["value"].mean().reset_index()
+        out.append(scores.assign(target=label))
+    return pd.concat(out, ignore_index=True)[list(_COLUMNS)]
+
+
+def load_meta_table(table: str | Path | pd.DataFrame, *, suite: str | None = None) -> pd.DataFrame:
+    """A meta table from a DataFrame, a published name, a CSV / Parquet / JSONL file or a results store.
+
+    A results store (``.duckdb``, opened read-only) gives each suite's estimator rows and, as
+    ``truth``, its probe rows (fine-tuning accuracy where measured, else the probe's accuracy,
+    else R^2), averaged over seeds; targets are named ``suite/target`` when the store holds
+    several suites (``suite`` keeps one).
+    """
+    if isinstance(table, pd.DataFrame):
+        frame = table
+    elif isinstance(table, str) and table.startswith("published:"):
+        frame = published_meta_table(table)
+    else:
+        path = Path(table).expanduser()
+        if path.suffix.lower() == ".duckdb":
+            if not path.is_file():
+                raise InputError(f"table '{table}' does not exist")
+            frame = _store_table(path, suite)
+        else:
+            from transferscope.datasets.loaders import load_table
+
+            frame = load_table(path, what="table")
+    missing = [c for c in _COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"table must have the columns {', '.join(_COLUMNS)}; it lacks {', '.join(missing)}")
+    frame = frame[list(_COLUMNS)].copy()
+    for column in ("target", "candidate", "metric"):
+        frame[column] = frame[column].astype(str)
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    bad = values.isna() & frame["value"].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"table row {row}: value {frame['value'].iloc[row]!r} is not a number")
+    frame["value"] = values.astype(float)
+    duplicated = frame.duplicated(["target", "candidate", "metric"])
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        r = frame.iloc[row]
+        raise InputError(f"table row {row}: target {r['target']!r}, candidate {r['candidate']!r}, metric "
+                         f"{r['metric']!r} appears twice")
+    return frame
+
+
+def history_scores(truths: Mapping[str, pd.Series], candidates: Sequence[str], *,
+                   exclude: Sequence[str] = (), ranks: bool = True) -> np.ndarray:
+    """The history prior: each candidate's measured transfer on the targets of ``truths`` not in
+    ``exclude``, averaged; NaN for a candidate measured on none of them. With ``ranks`` each
+    target's values are first rank-scaled to [0, 1] among the candidates measured on it (targets
+    of any metric or scale weigh alike); without, the values are averaged as they are (the mean
+    accuracy elsewhere: meaningful when every target has the same metric).
+
+    Examples
+    --------
+    >>> truths = {"a": pd.Series({"x": 0.9, "y": 0.5, "z": 0.1}), "b": pd.Series({"x": 0.2, "y": 0.8})}
+    >>> history_scores(truths, ["x", "y", "z", "w"], exclude=["c"]).tolist()
+    [0.5, 0.75, 0.0, nan]
+    >>> history_scores(truths, ["x", "y", "z", "w"], ranks=False).round(2).tolist()
+    [0.55, 0.65, 0.1, nan]
+    """
+    from transferscope.metrics.ranking import rank_scale
+
+    columns = []
+    for target, truth in truths.items():
+        if target in exclude:
+            continue
+        measured = truth[np.isfinite(truth.to_numpy(dtype=float))]
+        if len(measured) < 2:
+            continue
+        values = rank_scale(measured.to_numpy(dtype=float))[:, 0] if ranks else measured.to_numpy(dtype=float)
+        columns.append(pd.Series(values, index=measured.index).reindex(list(candidates)))
+    if not columns:
+        return np.full(len(candidates), np.nan)
+    return pd.concat(columns, axis=1).mean(axis=1, skipna=True).to_numpy(dtype=float)
+
+
+@dataclass
+class MetaEvaluation:
+    """Result of :func:`meta_evaluate`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per target (and ``mean``) x method: ``kind`` (estimator, prior or combined),
+        ``candidates``, and for each measure of :data:`MEASURES` its value, ``_low`` and ``_high``.
+    gains : pandas.DataFrame
+        One row per method: ``gain`` (mean weighted tau minus the best prior's), ``gain_low``,
+        ``gain_high``, and ``best_prior``.
+    weights : pandas.DataFrame
+        The combination's weights per held-out target (one column per input method).
+    """
+
+    table: pd.DataFrame
+    gains: pd.DataFrame
+    weights: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, measure: str = "weighted_kendall") -> pd.DataFrame:
+        """``value [low, high]`` of ``measure`` per method (rows) and target (columns), ``mean``
+        last, with the gain over the best prior."""
+        t = self.table
+        cells = t.assign(cell=[f"{v:.3f} [{lo:.2f}, {hi:.2f}]" if np.isfinite(v) else "" for v, lo, hi in
+                               zip(t[measure], t[f"{measure}_low"], t[f"{measure}_high"])])
+        wide = cells.pivot_table(index="method", columns="target", values="cell", aggfunc="first")
+        order = [c for c in wide.columns if c != "mean"] + ["mean"]
+        wide = wide[order]
+        means = t[t["target"] == "mean"].set_index("method")[measure]
+        wide = wide.loc[means.sort_values(ascending=measure == "regret@1", kind="stable").index]
+        gains = self.gains.set_index("method")
+        wide["gain over best prior"] = [
+            f"{gains.loc[m, 'gain']:+.3f} [{gains.loc[m, 'gain_low']:+.2f}, {gains.loc[m, 'gain_high']:+.2f}]"
+            if m in gains.index and np.isfinite(gains.loc[m, "gain"]) else "" for m in wide.index]
+        return wide.reset_index()
+
+    def answer(self) -> str:
+        """One line: the best method on average, and whether anything beats the best prior."""
+        means = self.table[self.table["target"] == "mean"].set_index("method")
+        best = means["weighted_kendall"].idxmax()
+        line = (f"Best on average: {best} (mean weighted tau {means.loc[best, 'weighted_kendall']:.3f} "
+                f"[{means.loc[best, 'weighted_kendall_low']:.2f}, {means.loc[best, 'weighted_kendall_high']:.2f}])")
+        if self.gains.empty:
+            return line + "; no prior to compare with"
+        prior = str(self.gains["best_prior"].iloc[0])
+        beating = self.gains[(self.gains["gain_low"] > 0) & (self.gains["method"] != prior)]
+        if beating.empty:
+            return line + f"; no method beats the best prior ({prior}) beyond its interval"
+        return line + f"; beyond the interval, {', '.join(beating['method'])} beat the best prior ({prior})"
+
+
+def _orientation(metric: str, lower_is_better: Sequence[str]) -> bool:
+    """Whether higher is better for ``metric`` (the registry's word where it knows the name)."""
+    if metric in lower_is_better:
+        return False
+    from transferscope.metrics.registry import get_metric
+
+    try:
+        return bool(get_metric(metric, "transferability").higher_is_better)
+    except InputError:
+        return True
+
+
+def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", priors: Sequence[str] = (),
+                  lower_is_better: Sequence[str] = (), history: bool = True, combine: bool = True,
+                  n_boot: int = 1000, seed: int = 0) -> MetaEvaluation:
+    """Score every estimator, prior and their combination against the truth of each target (module notes).
+
+    Parameters
+    ----------
+    frame : DataFrame, str or path
+        A meta table (:func:`load_meta_table` reads files, stores and ``published:`` names).
+    truth : str, default="truth"
+        The metric holding the measured transfer (higher is better).
+    priors : sequence of str
+        Metrics of the table that are priors (they never looked at the target).
+    lower_is_better : sequence of str
+        Metrics where lower ranks a candidate higher (the registry knows its own metrics).
+    history : bool, default=True
+        Add ``prior:history`` (needs at least 2 targets).
+    combine : bool, default=True
+        Add ``combined`` (needs at least 3 targets and 2 methods).
+    n_boot : int, default=1000
+    seed : int, default=0
+
+    Returns
+    -------
+    MetaEvaluation
+
+    Examples
+    --------
+    >>> result = meta_evaluate("published:tllib-10x8", n_boot=100)
+    >>> means = result.table[result.table["target"] == "mean"].set_index("method")
+    >>> round(float(means.loc["prior:history", "weighted_kendall"]), 3)  # each model's mean accuracy elsewhere
+    0.757
+    """
+    from transferscope.metrics.ranking import learn_rank_weights, rank_correlation, weighted_rank
+
+    data = load_meta_table(frame)
+    if not (isinstance(n_boot, int) and n_boot >= 10):
+        raise InputError(f"n_boot must be an integer >= 10, got {n_boot!r}")
+    metrics = list(dict.fromkeys(data["metric"]))
+    if truth not in metrics:
+        raise InputError(f"truth: the table has no metric {truth!r}; it has {', '.join(metrics)}")
+    unknown = [p for p in (*priors, *lower_is_better) if p not in metrics]
+    if unknown:
+        raise InputError(f"--prior / --lower-is-better name metrics the table lacks: {', '.join(unknown)} "
+                         f"(it has {', '.join(metrics)})")
+    if truth in priors:
+        raise InputError(f"the truth {truth!r} cannot also be a prior")
+    estimators = [m for m in metrics if m != truth and m not in priors]
+    wide = {target: part.pivot_table(index="candidate", columns="metric", values="value", aggfunc="first")
+            for target, part in data.groupby("target", sort=False)}
+    truths = {t: w[truth].dropna() for t, w in wide.items() if truth in w.columns}
+    targets = [t for t, v in truths.items() if len(v) >= 2]
+    if not targets:
+        raise InputError(f"no target has the truth {truth!r} for at least 2 candidates")
+    names = {m: m for m in estimators} | {p: PRIOR_PREFIX + p for p in priors}
+    higher = {names[m]: _orientation(m, lower_is_better) for m in names}
+    kinds = {names[m]: "estimator" for m in estimators} | {names[p]: "prior" for p in priors}
+    with_history = history and len(targets) >= 2
+    if with_history:
+        for name in (HISTORY_PRIOR, HISTORY_RANK_PRIOR):
+            higher[name], kinds[name] = True, "prior"
+    inputs = list(higher)
+    with_combined = combine and len(targets) >= 3 and len(inputs) >= 2
+    if with_combined:
+        higher[COMBINED], kinds[COMBINED] = True, "combined"
+
+    def scores_for(target: str, candidates: pd.Index, held_out: Sequence[str]) -> pd.DataFrame:
+        """Candidates x input methods of ``target``; the history prior leaves out ``held_out``."""
+        w = wide[target].reindex(candidates)
+        cols = {names[m]: w[m].to_numpy(dtype=float) if m in w.columns else np.full(len(candidates), np.nan)
+                for m in names}
+        if with_history:
+            cols[HISTORY_PRIOR] = history_scores(truths, candidates, exclude=[target, *held_out], ranks=False)
+            cols[HISTORY_RANK_PRIOR] = history_scores(truths, candidates, exclude=[target, *held_out])
+        return pd.DataFrame(cols, index=candidates)[inputs]
+
+    per_target: dict[str, pd.DataFrame] = {}
+    weight_rows = []
+    for target in targets:
+        measured = truths[target]
+        scores = scores_for(target, measured.index, [])
+        if with_combined:
+            blocks = []
+            for other in targets:
+                if other == target:
+                    continue
+                block = scores_for(other, truths[other].index, [target])
+                blocks.append((_neutral(block.to_numpy(dtype=float)), truths[other].to_numpy(dtype=float)))
+            flags = [higher[m] for m in inputs]
+            weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=_ALPHA)
+            scores[COMBINED] = weighted_rank(_neutral(scores[inputs].to_numpy(dtype=float)), weights,
+                                             higher_is_better=flags)
+            weight_rows.append({"target": target, **{m: float(w) for m, w in zip(inputs, weights)}})
+        per_target[target] = scores
+    methods = list(per_target[targets[0]].columns)
+    rng = np.random.default_rng(seed)
+    rows, replicates = [], {m: [] for m in methods}  # per method: (targets, n_boot) weighted tau
+    for target in targets:
+        measured = truths[target].to_numpy(dtype=float)
+        scores = per_target[target]
+        n = len(measured)
+        draws = rng.integers(0, n, (n_boot, n))
+        for method in methods:
+            raw = scores[method].to_numpy(dtype=float)
+            oriented = raw if higher[method] else -raw
+            ok = np.isfinite(oriented)
+            row = {"target": target, "method": method, "kind": kinds[method], "candidates": int(ok.sum())}
+            boot_tau = np.full(n_boot, np.nan)
+            for measure in MEASURES:
+                if ok.sum() < 2:
+                    row.update({measure: np.nan, f"{measure}_low": np.nan, f"{measure}_high": np.nan})
+                    continue
+                value = rank_correlation(oriented[ok], measured[ok], method=measure)
+                boot = np.array([_measure_on(oriented, measured, idx, measure) for idx in draws])
+                if measure == "weighted_kendall":
+                    boot_tau = boot
+                low, high = _interval(boot)
+                row.update({measure: value, f"{measure}_low": low, f"{measure}_high": high})
+            replicates[method].append(boot_tau)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    picks = rng.integers(0, len(targets), (n_boot, len(targets)))
+    mean_boot = {m: _mean_over_targets(np.vstack(replicates[m]), picks) for m in methods}
+    for method in methods:
+        part = table[table["method"] == method]
+        row = {"target": "mean", "method": method, "kind": kinds[method],
+               "candidates": int(part["candidates"].sum())}
+        for measure in MEASURES:
+            row[measure] = float(part[measure].mean())
+            if measure == "weighted_kendall":
+                row[f"{measure}_low"], row[f"{measure}_high"] = _interval(mean_boot[method])
+            else:
+                row[f"{measure}_low"], row[f"{measure}_high"] = _target_interval(part[measure].to_numpy(), picks)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    means = table[table["target"] == "mean"].set_index("method")["weighted_kendall"]
+    prior_methods = [m for m in methods if kinds[m] == "prior" and np.isfinite(means[m])]
+    gains = []
+    if prior_methods:
+        best_prior = max(prior_methods, key=lambda m: means[m])
+        for method in methods:
+            diff = mean_boot[method] - mean_boot[best_prior]
+            low, high = _interval(diff)
+            gains.append({"method": method, "gain": float(means[method] - means[best_prior]), "gain_low": low,
+                          "gain_high": high, "best_prior": best_prior})
+    return MetaEvaluation(table=table, gains=pd.DataFrame(gains, columns=["method", "gain", "gain_low", "gain_high",
+                                                                          "best_prior"]),
+                          weights=pd.DataFrame(weight_rows),
+                          settings={"truth": truth, "priors": list(priors), "estimators": estimators,
+                                    "lower_is_better": list(lower_is_better), "targets": len(targets),
+                                    "history": with_history, "combined": with_combined, "n_boot": n_boot,
+                                    "seed": seed, "combination": "learn_rank_weights, alpha 1, leave-one-target-out"})
+
+
+def _neutral(matrix: np.ndarray) -> np.ndarray:
+    """Missing scores (a candidate a method does not cover) at the column's median, so that they
+    rank neither first nor last inside a combination."""
+    out = matrix.copy()
+    for j in range(out.shape[1]):
+        column = out[:, j]
+        missing = ~np.isfinite(column)
+        if missing.any():
+            column[missing] = np.median(column[~missing]) if (~missing).any() else 0.0
+    return out
+
+
+def _measure_on(scores: np.ndarray, truth: np.ndarray, idx: np.ndarray, measure: str) -> float:
+    from transferscope.metrics.ranking import rank_correlation
+
+    s, t = scores[idx], truth[idx]
+    ok = np.isfinite(s)
+    if ok.sum() < 2 or np.ptp(t[ok]) == 0:
+        return float("nan")
+    return rank_correlation(s[ok], t[ok], method=measure)
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan"), float("nan")
+    low, high = np.quantile(finite, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _mean_over_targets(replicates: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Per bootstrap draw: the mean over resampled targets of that draw's per-target replicate."""
+    drawn = replicates[picks, np.arange(picks.shape[0])[:, None]]
+    finite = np.isfinite(drawn)
+    means = np.where(finite, drawn, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+    means[~finite.any(axis=1)] = np.nan
+    return means
+
+
+def _target_interval(values: np.ndarray, picks: np.ndarray) -> tuple[float, float]:
+    """Interval of the mean over targets, targets resampled."""
+    drawn = values[picks]
+    finite = np.isfinite(drawn)
+    means = np.where(finite, drawn, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+    return _interval(np.where(finite.any(axis=1), means, np.nan))
