@@ -224,7 +224,8 @@ class MetaEvaluation:
     ----------
     table : pandas.DataFrame
         One row per target (and ``mean``) x method: ``kind`` (estimator, prior or combined),
-        ``candidates``, and for each measure of :data:`MEASURES` its value, ``_low`` and ``_high``.
+        ``candidates`` (and, on ``mean`` rows, ``targets``: where the method is defined; a mean
+        over fewer targets is not comparable), and for each measure of :data:`MEASURES` its value, ``_low`` and ``_high``.
     gains : pandas.DataFrame
         One row per method: ``gain`` (mean weighted tau minus the best prior's), ``gain_low``,
         ``gain_high``, and ``best_prior``.
@@ -257,9 +258,16 @@ class MetaEvaluation:
     def answer(self) -> str:
         """One line: the best method on average, and whether anything beats the best prior."""
         means = self.table[self.table["target"] == "mean"].set_index("method")
-        best = means["weighted_kendall"].idxmax()
-        line = (f"Best on average: {best} (mean weighted tau {means.loc[best, 'weighted_kendall']:.3f} "
-                f"[{means.loc[best, 'weighted_kendall_low']:.2f}, {means.loc[best, 'weighted_kendall_high']:.2f}])")
+        everywhere = means[means["targets"] == means["targets"].max()]  # a mean over fewer targets is not comparable
+        best = everywhere["weighted_kendall"].idxmax()
+        line = (f"Best on average over all {int(everywhere['targets'].max())} targets: {best} (mean weighted tau "
+                f"{means.loc[best, 'weighted_kendall']:.3f} [{means.loc[best, 'weighted_kendall_low']:.2f}, "
+                f"{means.loc[best, 'weighted_kendall_high']:.2f}])")
+        partial = means[(means["targets"] < means["targets"].max())
+                        & (means["weighted_kendall"] > means.loc[best, "weighted_kendall"])]
+        if len(partial):
+            line += ("; higher but on fewer targets: " + ", ".join(
+                f"{m} ({int(r['targets'])} targets, {r['weighted_kendall']:.3f})" for m, r in partial.iterrows()))
         if self.gains.empty:
             return line + "; no prior to compare with"
         prior = str(self.gains["best_prior"].iloc[0])
@@ -407,7 +415,7 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     for method in methods:
         part = table[table["method"] == method]
         row = {"target": "mean", "method": method, "kind": kinds[method],
-               "candidates": int(part["candidates"].sum())}
+               "candidates": int(part["candidates"].sum()), "targets": int(part["weighted_kendall"].notna().sum())}
         for measure in MEASURES:
             row[measure] = float(part[measure].mean())
             if measure == "weighted_kendall":
