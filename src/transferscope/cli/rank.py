@@ -55,6 +55,7 @@ def rank_command(
     probe_protocol: ProbeProtocolOption = "linear_cv",
     predict: Annotated[bool, typer.Option(help="Also predict what the linear_cv probe would reach, from probes on subsamples, with a calibrated interval (see --predict-level).")] = False,
     predict_level: Annotated[float, typer.Option(help="Coverage of the --predict interval: 0.8, 0.9 or 0.95.")] = 0.8,
+    prior: Annotated[Optional[list[str]], typer.Option(help="What is known before the target: 'params' (parameter count), 'width', a results store (.duckdb: each candidate's record on its targets, which also fits the combination) or a model,value table. Adds prior and 'combined' columns and orders by 'combined'. Repeat for several.")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -76,13 +77,17 @@ def rank_command(
       transferscope rank --features a.npy --features b.npy --labels y.npy --output ranking.csv
 
       transferscope rank --dataset vader-polarity --model tfidf --model hashing --predict --probe
+
+      transferscope rank --dataset sentence-polarity --model minilm --model mpnet --model glove --layers natural --prior results.duckdb
     """
     from transferscope.probes.learning_curve import PREDICTION_LEVELS
     from transferscope.workflows.labels import short_candidates
+    from transferscope.workflows.priors import check_priors
     from transferscope.workflows.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
+        check_priors(prior)
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
@@ -101,13 +106,14 @@ def rank_command(
             if labels is None:
                 raise InputError("--labels is required with --features")
             table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
-                                   probe=probe and probe_protocol, predict=level, seed=seed, label_column=label_column, features_key=features_key,
+                                   probe=probe and probe_protocol, predict=level, seed=seed, prior=prior,
+                                   label_column=label_column, features_key=features_key,
                                    feature_columns=split_list([feature_columns]) if feature_columns else None)
         else:
             if labels is not None:
                 raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
-                                 layers, pooling, metric, probe and probe_protocol, level, seed, extraction)
+                                 layers, pooling, metric, probe and probe_protocol, level, seed, extraction, prior)
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
@@ -118,7 +124,9 @@ def rank_command(
             text = [interval_text(v, lo, hi, bound_digits=3) for v, lo, hi in
                     zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
             shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
-        print_table(shown, title="Ranking (best first)")
+        print_table(shown, title="Ranking (best first" + (", by combined)" if prior else ")"))
+        for note in table.attrs.get("prior_notes", []):
+            typer.echo(f"Prior: {note}")
         if output is not None:
             written = write_table(table, output)
             err_console.print(f"wrote {written}")
@@ -129,12 +137,14 @@ def rank_command(
             write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
                 dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
                 layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
-                warnings=list(table.attrs.get("warnings", [])), cache_dir=cache_dir, model_specs=model))],
+                warnings=list(table.attrs.get("warnings", [])), prior=prior,
+                prior_notes=list(table.attrs.get("prior_notes", [])), cache_dir=cache_dir, model_specs=model))],
                 title="Which representation transfers best?")
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
-                   metric: str, probe: bool | str, seed: int, predict: bool | float = False, label_column: str | None = None,
+                   metric: str, probe: bool | str, seed: int, predict: bool | float = False,
+                   prior: list[str] | None = None, label_column: str | None = None,
                    features_key: str | None = None, feature_columns: list[str] | None = None):  # type: ignore[no-untyped-def]
     from transferscope.datasets.loaders import load_feature_file, load_labels
     from transferscope.workflows.rank import rank
@@ -150,11 +160,11 @@ def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path]
         if probs_paths:
             probs[name] = load_feature_file(probs_paths[i])
     return rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
-                probe=probe, predict=predict, seed=seed)
+                probe=probe, predict=predict, seed=seed, prior=prior)
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]
-                 probe, predict, seed, extraction):
+                 probe, predict, seed, extraction, prior=None):
     from transferscope.workflows.rank import rank
 
     ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
@@ -162,4 +172,4 @@ def _rank_models(data, dataset, text_column, label_column, task, models, layers,
     if not models:
         raise InputError("--model is required with --data/--dataset")
     return rank(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=metric,
-                task=task, probe=probe, predict=predict, seed=seed, extraction=extraction)
+                task=task, probe=probe, predict=predict, seed=seed, extraction=extraction, prior=prior)

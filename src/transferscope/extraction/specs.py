@@ -41,7 +41,10 @@ import numpy as np
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import HEAD_LAYER, LAYERS_MEAN, POOLINGS, Encoder
 
-__all__ = ["build_encoder", "select_layers", "natural_layer", "check_poolings"]
+__all__ = ["build_encoder", "select_layers", "natural_layer", "check_poolings", "parameter_count", "NO_WEIGHTS"]
+
+#: Specs of extractors that have no pretrained weights (parameter count 0).
+NO_WEIGHTS = ("tfidf", "tfidf-svd", "hashing", "hashing-svd", "pixels", "pca", "hog", "scattering")
 
 
 def build_encoder(
@@ -135,6 +138,48 @@ def build_encoder(
     directory = resolve_model_dir(text)
     cls = SentenceTransformerEncoder if (Path(directory) / "modules.json").is_file() else HFEncoder
     return cls(text, name=text, **common)
+
+
+def parameter_count(spec: str) -> float | None:
+    """Parameters of the weights behind ``spec``, counted without building the model: 0 for the
+    extractors of :data:`NO_WEIGHTS`; a digit-zoo CNN (``zoo:NAME``) from its architecture; a model of
+    the offline zoo (:mod:`~transferscope.extraction.model_zoo`) or its ``random:`` twin from the
+    zoo's entry; a local folder (``st:`` / ``hf:`` prefixes allowed) from the shapes of the
+    floating-point tensors in its ``.safetensors`` headers (integer buffers such as position ids
+    are not parameters). None when unknown (a hub id, a folder without safetensors).
+
+    Examples
+    --------
+    >>> parameter_count("tfidf"), parameter_count("random:minilm") == parameter_count("minilm")
+    (0.0, True)
+    """
+    text = spec.strip()
+    if text in NO_WEIGHTS:
+        return 0.0
+    if text.startswith("zoo:"):
+        from transferscope.extraction.zoo import zoo_parameter_count, zoo_spec
+
+        return float(zoo_parameter_count(zoo_spec(text.removeprefix("zoo:"))))
+    from transferscope.extraction.model_zoo import MODEL_ZOO
+
+    entry = MODEL_ZOO.get(text.removeprefix("random:"))
+    if entry is not None:
+        return float(entry.parameters)
+    prefix, sep, rest = text.partition(":")
+    folder = Path(rest if sep and prefix in ("hf", "st", "random") else text).expanduser()
+    files = sorted(folder.rglob("*.safetensors")) if folder.is_dir() else []
+    if not files:
+        return None
+    from safetensors import safe_open
+
+    total = 0
+    for file in files:
+        with safe_open(str(file), framework="numpy") as weights:
+            for name in weights.keys():
+                tensor = weights.get_slice(name)
+                if tensor.get_dtype().startswith(("F", "BF")):  # integer tensors are buffers (position ids)
+                    total += int(np.prod(tensor.get_shape()))
+    return float(total)
 
 
 def natural_layer(encoder: Encoder) -> str:

@@ -74,7 +74,10 @@ def _answers(results: Sequence[Results]) -> list[str]:
                          f"{best.get('predicted_accuracy_high', float('nan')):.3f}]")
             if "probe_accuracy" in t and pd.notna(best.get("probe_accuracy")):
                 line += f", measured probe accuracy {best['probe_accuracy']:.3f}"
+            if "combined" in t:
+                line += " (ordered by the priors and the estimates combined)"
             lines.append(line + ".")
+            lines += [f"Prior: {note}" for note in r.settings.get("prior_notes", [])]
             # What the user must know to read it (unknown tokens of a vocabulary, identical candidates).
             lines += [f"Note: {note}" for note in r.settings.get("warnings", [])]
         elif r.kind == "selection" and "pick" in r.settings:

@@ -183,6 +183,41 @@ PROVENANCE: dict[str, dict[str, str]] = {
         "what": "'Model Ranking Benchmark on <target>' tables: fine-tuned accuracy, HScore, LEEP, LogME, "
                 "NCE per model, and the Pearson correlation and weighted Kendall tau per estimator",
     },
+    "mteb_paper": {
+        "repository": "embeddings-benchmark/mtebpaper",
+        "commit": "6a5f049459d08998791da57a089c1f254ee67472",
+        "path": "plotstables/avg_table.txt",
+        "last_changed": "75bf809a3ee0a842f5c123e1bf8dec85c7523686",
+        "what": "the MTEB paper's average table (56 English datasets): rows MiniLM-L6 and MPNet",
+    },
+    "mteb_leaderboard": {
+        "repository": "embeddings-benchmark/leaderboard",
+        "commit": "5012f81248cec89e127f2f1667edd5a89db953d5",
+        "path": "boards_data/en/data_overall/default.jsonl",
+        "last_changed": "5012f81248cec89e127f2f1667edd5a89db953d5",
+        "what": "the old MTEB leaderboard's final overall table, column 'Average (56 datasets)'",
+    },
+    "sbert_models": {
+        "repository": "UKPLab/sentence-transformers",
+        "commit": "85ec64559f4414aa536eca4bf53538291e0a333f",
+        "path": "docs/_static/html/models_en_sentence_embeddings.html",
+        "last_changed": "707830a898bfc8b7dcca90cfb80d0d62e377d016",
+        "what": "the 'Original Models' table: sentence embeddings (14 datasets), semantic search (6 datasets)",
+    },
+    "efficientnet_lite": {
+        "repository": "tensorflow/tpu",
+        "commit": "7dc921f846c9e4071f3884b768a7ddf521272a49",
+        "path": "models/official/efficientnet/lite/README.md",
+        "last_changed": "d2603551b84f35231f1da274bb4d86f17e407f24",
+        "what": "EfficientNet-Lite0..4 ImageNet accuracy (FP32 and INT8)",
+    },
+    "dinov2": {
+        "repository": "facebookresearch/dinov2",
+        "commit": "b8931f7bf91576930313be2c6d6af376033b35f0",
+        "path": "README.md",
+        "last_changed": "b8931f7bf91576930313be2c6d6af376033b35f0",
+        "what": "pretrained backbones: ImageNet k-NN and linear probe accuracy",
+    },
 }
 
 CITATIONS: dict[str, str] = {
@@ -220,6 +255,8 @@ PUBLISHED_FILES: dict[str, tuple[str, ...]] = {
     # Table 3: ETran's notebook, CIFAR-100 only: per-model scores and their published combination.
     "etran_cifar100_scores.csv": ("target", "model", "lda", "energy", "source"),
     "etran_cifar100_combination.csv": ("target", "energy_weight", "lda_weight", "weighted_tau", "source"),
+    # Table 4: published benchmark scores of the offline zoo's models (priors: model facts).
+    "model_facts.csv": ("model", "fact", "value", "note", "source"),
 }
 
 _PUBLISHED_DIR = "published"

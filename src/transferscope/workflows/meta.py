@@ -43,7 +43,7 @@ import pandas as pd
 from transferscope.errors import InputError
 
 __all__ = ["MetaEvaluation", "meta_evaluate", "load_meta_table", "published_meta_table", "history_scores",
-           "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED"]
+           "neutral_fill", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED"]
 
 MEASURES = ("weighted_kendall", "kendall", "regret@1", "top1")
 HISTORY_PRIOR = "prior:history"
@@ -376,10 +376,10 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                 if other == target:
                     continue
                 block = scores_for(other, truths[other].index, [target])
-                blocks.append((_neutral(block.to_numpy(dtype=float)), truths[other].to_numpy(dtype=float)))
+                blocks.append((neutral_fill(block.to_numpy(dtype=float)), truths[other].to_numpy(dtype=float)))
             flags = [higher[m] for m in inputs]
             weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=_ALPHA)
-            scores[COMBINED] = weighted_rank(_neutral(scores[inputs].to_numpy(dtype=float)), weights,
+            scores[COMBINED] = weighted_rank(neutral_fill(scores[inputs].to_numpy(dtype=float)), weights,
                                              higher_is_better=flags)
             weight_rows.append({"target": target, **{m: float(w) for m, w in zip(inputs, weights)}})
         per_target[target] = scores
@@ -443,7 +443,7 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                                     "seed": seed, "combination": "learn_rank_weights, alpha 1, leave-one-target-out"})
 
 
-def _neutral(matrix: np.ndarray) -> np.ndarray:
+def neutral_fill(matrix: np.ndarray) -> np.ndarray:
     """Missing scores (a candidate a method does not cover) at the column's median, so that they
     rank neither first nor last inside a combination."""
     out = matrix.copy()

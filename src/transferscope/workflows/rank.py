@@ -62,6 +62,7 @@ def rank(
     seed: int = 0,
     extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
+    prior: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Score and rank candidate representations for one labelled dataset.
 
@@ -107,6 +108,13 @@ def rank(
         the cache also keeps per-candidate results (scores, probes).
     n_jobs : int, optional
         Processes scoring candidates in parallel (joblib; all cores when omitted).
+    prior : str or sequence of str, optional
+        What is known before the target (:mod:`transferscope.workflows.priors`): ``"params"``,
+        ``"width"``, a results store (``.duckdb``: each candidate's record on its targets) or a
+        table of ``model,value``. Adds a ``prior:<name>`` column per prior and ``combined`` (the
+        priors and the estimates in one order, fitted on a store's targets when one is given);
+        the table is then ordered by ``combined`` and ``attrs["prior_notes"]`` says how far the
+        estimates moved the prior's order.
 
     Returns
     -------
@@ -128,6 +136,9 @@ def rank(
     metric_list, models = _check_rank_arguments(
         dataset=dataset, models=models, features=features, labels=labels, source_probs=source_probs, task=task,
         metrics=metrics, metric_options=metric_options, seed=seed, extraction=extraction)
+    from transferscope.workflows.priors import check_priors
+
+    check_priors(prior)
     extraction = extraction or ExtractionOptions()
     protocol = probe_protocol(probe)
     level = _predict_level(predict)
@@ -144,7 +155,8 @@ def rank(
                         predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits),
                         progress=extraction.progress)
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
-        return ranked_table(scorer.score(candidates, y), scorer.estimators[0])
+        return _with_priors(ranked_table(scorer.score(candidates, y), scorer.estimators[0]), prior,
+                            estimators=scorer.estimators, target=None)
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
@@ -157,7 +169,19 @@ def rank(
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
     table = ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
     table.attrs["warnings"] += same_features_notes(candidates)
-    return table
+    return _with_priors(table, prior, estimators=scorer.estimators, target=dataset.name)
+
+
+def _with_priors(table: pd.DataFrame, prior: str | Sequence[str] | None, *, estimators: Sequence[str],
+                 target: str | None) -> pd.DataFrame:
+    """``table`` with the priors and ``combined`` (:func:`~transferscope.workflows.priors.apply_priors`)."""
+    from transferscope.workflows.priors import apply_priors, check_priors, resolve_prior
+
+    names = check_priors(prior)
+    if not names:
+        return table
+    return apply_priors(table, [resolve_prior(str(p), table, target=target) for p in names],
+                        estimators=list(estimators), target=target)
 
 
 def _predict_level(predict: Any) -> Any:

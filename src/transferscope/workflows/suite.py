@@ -380,21 +380,11 @@ TEXT_TARGETS = ["sentence-polarity", "word-language", "vader-polarity", "vader-v
 
 
 def _parameter_counts(models: tuple[str, ...] | list[str]) -> dict[str, float]:
-    """Static prior: each model's parameter count, counted without building it: a digit-zoo CNN
-    (``zoo:NAME``) from its architecture, a model of the offline zoo (or its ``random:`` twin) from
-    the zoo's entry; 0 for extractors and baselines without pretrained weights."""
-    from transferscope.extraction.model_zoo import MODEL_ZOO
+    """Static prior: each model's parameter count (:func:`~transferscope.extraction.specs.parameter_count`),
+    0 where none is known."""
+    from transferscope.extraction.specs import parameter_count
 
-    counts = {}
-    for model in models:
-        if model.startswith("zoo:"):
-            from transferscope.extraction.zoo import zoo_parameter_count, zoo_spec
-
-            counts[model] = float(zoo_parameter_count(zoo_spec(model.removeprefix("zoo:"))))
-        else:
-            entry = MODEL_ZOO.get(model.removeprefix("random:"))
-            counts[model] = float(entry.parameters) if entry is not None else 0.0
-    return counts
+    return {model: parameter_count(model) or 0.0 for model in models}
 
 
 TEXT_MODELS_SUITE: dict[str, Any] = {
