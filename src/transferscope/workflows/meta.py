@@ -322,7 +322,12 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     >>> round(float(means.loc["prior:history", "weighted_kendall"]), 3)  # each model's mean accuracy elsewhere
     0.757
     """
-    from transferscope.metrics.ranking import learn_rank_weights, rank_correlation, weighted_rank
+    from transferscope.metrics.ranking import (
+        batch_rank_correlation,
+        learn_rank_weights,
+        rank_correlation,
+        weighted_rank,
+    )
 
     data = load_meta_table(frame)
     if not (isinstance(n_boot, int) and n_boot >= 10):
@@ -402,7 +407,10 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                     row.update({measure: np.nan, f"{measure}_low": np.nan, f"{measure}_high": np.nan})
                     continue
                 value = rank_correlation(oriented[ok], measured[ok], method=measure)
-                boot = np.array([_measure_on(oriented, measured, idx, measure) for idx in draws])
+                if ok.all():
+                    boot = batch_rank_correlation(oriented[draws], measured[draws], method=measure)
+                else:  # a method that does not cover every candidate: its resamples differ in size
+                    boot = np.array([_measure_on(oriented, measured, idx, measure) for idx in draws])
                 if measure == "weighted_kendall":
                     boot_tau = boot
                 low, high = _interval(boot)
