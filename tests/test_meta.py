@@ -158,3 +158,17 @@ def test_cli_meta(tmp_path):
         assert result.exit_code == 2 and message in result.output, result.output
     missing = runner.invoke(app, ["meta", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2
+
+
+def test_the_history_prior_of_each_target_is_history_scores_of_the_others():
+    from transferscope.metrics.ranking import rank_correlation
+
+    frame = _synthetic(n_targets=5)
+    frame = frame[~((frame["target"] == "t2") & (frame["candidate"] == "c3"))]  # one candidate unmeasured on t2
+    result = meta_evaluate(frame, n_boot=20).table.set_index(["target", "method"])
+    truths = {t: part.set_index("candidate")["value"] for t, part in frame[frame["metric"] == "truth"].groupby("target")}
+    for target, truth in truths.items():
+        for method, ranks in (("prior:history", False), ("prior:history_rank", True)):
+            expected = rank_correlation(history_scores(truths, list(truth.index), exclude=[target], ranks=ranks),
+                                        truth.to_numpy())
+            assert result.loc[(target, method), "weighted_kendall"] == pytest.approx(expected, abs=1e-12)

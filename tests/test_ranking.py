@@ -139,3 +139,20 @@ def test_mantel_r_is_spearman_of_the_upper_triangles_and_the_p_value_is_calibrat
                          ((a + np.triu(np.ones_like(a)), b), "symmetric")):
         with pytest.raises(InputError, match=message):
             mantel_test(*bad)
+
+
+@pytest.mark.parametrize("method", ["weighted_kendall", "kendall", "top1", "regret@1", "spearman"])
+def test_batch_rank_correlation_equals_one_at_a_time_on_tied_resamples(method):
+    from transferscope.metrics.ranking import batch_rank_correlation, rank_correlation
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 7, 30, 150):  # 150: beyond the pairwise limit, row by row through SciPy
+        scores = rng.integers(0, 5, n).astype(float)  # many ties, as in a bootstrap resample
+        truth = rng.normal(size=n).round(1)
+        draws = rng.integers(0, n, (40, n))
+        got = batch_rank_correlation(scores[draws], truth[draws], method=method)
+        expected = np.array([rank_correlation(scores[d], truth[d], method=method) for d in draws])
+        assert (np.isnan(got) == np.isnan(expected)).all()
+        np.testing.assert_allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], atol=1e-12)
+    with pytest.raises(InputError, match="one shape"):
+        batch_rank_correlation(np.ones((2, 3)), np.ones((2, 4)))

@@ -164,19 +164,24 @@ def batch_rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_k
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise InputError("scores and truth must be finite")
     rows, n = x.shape
+    if method in ("top1", "regret@1"):
+        picked = y[np.arange(rows), np.argmax(x, axis=1)]  # argmax: the first of tied scores, as _top
+        best = y.max(axis=1)
+        return (picked == best).astype(float) if method == "top1" else best - picked
     if method not in ("weighted_kendall", "kendall") or n > _PAIRWISE_LIMIT:
         return np.array([_evaluate(x[b], y[b], method) for b in range(rows)])
     out = np.empty(rows)
-    chunk = max(1, int(max_elements // (n * n)))
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
+    first, second = np.triu_indices(n, k=1)
+    chunk = max(1, int(max_elements // first.size))
     for start in range(0, rows, chunk):
         xs, ys = x[start:start + chunk], y[start:start + chunk]
-        sx = np.sign(xs[:, :, None] - xs[:, None, :]) * upper
-        sy = np.sign(ys[:, :, None] - ys[:, None, :]) * upper
+        sx = np.sign(xs[:, first] - xs[:, second])
+        sy = np.sign(ys[:, first] - ys[:, second])
         if method == "kendall":
             value = _pair_tau(sx, sy, None)
         else:
-            value = (_pair_tau(sx, sy, _hyperbolic_weights(xs, ys)) + _pair_tau(sx, sy, _hyperbolic_weights(ys, xs))) / 2
+            value = (_pair_tau(sx, sy, _hyperbolic_weights(xs, ys, first, second))
+                     + _pair_tau(sx, sy, _hyperbolic_weights(ys, xs, first, second))) / 2
         constant = _constant_rows(xs) | _constant_rows(ys)
         out[start:start + chunk] = np.where(constant, np.nan, value)
     return out
@@ -185,21 +190,23 @@ def batch_rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_k
 _PAIRWISE_LIMIT = 120  # candidates; beyond, SciPy's O(n log n) per row is faster than O(n^2) pairs at once
 
 
-def _hyperbolic_weights(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
-    """Pair weights ``1 / (r_i + 1) + 1 / (r_j + 1)``, ``r`` the position by decreasing (primary, secondary)."""
+def _hyperbolic_weights(primary: np.ndarray, secondary: np.ndarray, first: np.ndarray,
+                        second: np.ndarray) -> np.ndarray:
+    """Pair weights ``1 / (r_i + 1) + 1 / (r_j + 1)`` of the pairs (first, second), ``r`` the position
+    by decreasing (primary, secondary)."""
     order = np.lexsort((-secondary, -primary), axis=-1)
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(primary.shape[1])[None, :].repeat(primary.shape[0], axis=0), axis=-1)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(primary.shape[1]), order.shape), axis=-1)
     w = 1.0 / (rank + 1.0)
-    return w[:, :, None] + w[:, None, :]
+    return w[:, first] + w[:, second]
 
 
 def _pair_tau(sx: np.ndarray, sy: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     if weights is None:
-        num, dx, dy = (sx * sy).sum(axis=(1, 2)), np.abs(sx).sum(axis=(1, 2)), np.abs(sy).sum(axis=(1, 2))
+        num, dx, dy = (sx * sy).sum(axis=1), np.abs(sx).sum(axis=1), np.abs(sy).sum(axis=1)
     else:
-        num = (weights * sx * sy).sum(axis=(1, 2))
-        dx, dy = (weights * np.abs(sx)).sum(axis=(1, 2)), (weights * np.abs(sy)).sum(axis=(1, 2))
+        num = (weights * sx * sy).sum(axis=1)
+        dx, dy = (weights * np.abs(sx)).sum(axis=1), (weights * np.abs(sy)).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return num / np.sqrt(dx * dy)
 

@@ -360,28 +360,30 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     if with_combined:
         higher[COMBINED], kinds[COMBINED] = True, "combined"
 
-    def scores_for(target: str, candidates: pd.Index, held_out: Sequence[str]) -> pd.DataFrame:
+    fixed = {}  # target -> candidates x (estimators and given priors), computed once
+    for target in targets:
+        w = wide[target].reindex(truths[target].index)
+        fixed[target] = np.column_stack([np.empty((len(w), 0)), *(w[m].to_numpy(dtype=float) if m in w.columns
+                                                                  else np.full(len(w), np.nan) for m in names)])
+
+    def scores_for(target: str, held_out: Sequence[str]) -> np.ndarray:
         """Candidates x input methods of ``target``; the history prior leaves out ``held_out``."""
-        w = wide[target].reindex(candidates)
-        cols = {names[m]: w[m].to_numpy(dtype=float) if m in w.columns else np.full(len(candidates), np.nan)
-                for m in names}
-        if with_history:
-            cols[HISTORY_PRIOR] = history_scores(truths, candidates, exclude=[target, *held_out], ranks=False)
-            cols[HISTORY_RANK_PRIOR] = history_scores(truths, candidates, exclude=[target, *held_out])
-        return pd.DataFrame(cols, index=candidates)[inputs]
+        if not with_history:
+            return fixed[target]
+        candidates = list(truths[target].index)
+        return np.column_stack([fixed[target], record.scores(candidates, [target, *held_out], ranks=False),
+                                record.scores(candidates, [target, *held_out], ranks=True)])
+
+    record = _History(truths)
 
     per_target: dict[str, pd.DataFrame] = {}
     weight_rows = []
     for target in targets:
         measured = truths[target]
-        scores = scores_for(target, measured.index, [])
+        scores = pd.DataFrame(scores_for(target, []), index=measured.index, columns=inputs)
         if with_combined:
-            blocks = []
-            for other in targets:
-                if other == target:
-                    continue
-                block = scores_for(other, truths[other].index, [target])
-                blocks.append((neutral_fill(block.to_numpy(dtype=float)), truths[other].to_numpy(dtype=float)))
+            blocks = [(neutral_fill(scores_for(other, [target])), truths[other].to_numpy(dtype=float))
+                      for other in targets if other != target]
             flags = [higher[m] for m in inputs]
             weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=_ALPHA)
             scores[COMBINED] = weighted_rank(neutral_fill(scores[inputs].to_numpy(dtype=float)), weights,
@@ -449,6 +451,35 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                                     "lower_is_better": list(lower_is_better), "targets": len(targets),
                                     "history": with_history, "combined": with_combined, "n_boot": n_boot,
                                     "seed": seed, "combination": "learn_rank_weights, alpha 1, leave-one-target-out"})
+
+
+class _History:
+    """:func:`history_scores` for many (target, left-out targets) pairs: every target's truth, as is
+    and rank-scaled, in one (targets x candidates) matrix, averaged over the rows kept."""
+
+    def __init__(self, truths: Mapping[str, pd.Series]) -> None:
+        from transferscope.metrics.ranking import rank_scale
+
+        used = {t: v[np.isfinite(v.to_numpy(dtype=float))] for t, v in truths.items()}
+        used = {t: v for t, v in used.items() if len(v) >= 2}
+        names = sorted({c for v in used.values() for c in v.index})
+        self.column = {c: j for j, c in enumerate(names)}
+        self.row = {t: i for i, t in enumerate(used)}
+        self.raw = np.full((len(used), len(names)), np.nan)
+        self.ranked = np.full((len(used), len(names)), np.nan)
+        for t, v in used.items():
+            cols = [self.column[c] for c in v.index]
+            self.raw[self.row[t], cols] = v.to_numpy(dtype=float)
+            self.ranked[self.row[t], cols] = rank_scale(v.to_numpy(dtype=float))[:, 0]
+
+    def scores(self, candidates: Sequence[str], exclude: Sequence[str], *, ranks: bool) -> np.ndarray:
+        keep = np.ones(len(self.row), dtype=bool)
+        keep[[self.row[t] for t in exclude if t in self.row]] = False
+        matrix = (self.ranked if ranks else self.raw)[keep]
+        with np.errstate(invalid="ignore"):
+            counts = np.isfinite(matrix).sum(axis=0)
+            means = np.where(counts > 0, np.nansum(matrix, axis=0) / np.maximum(counts, 1), np.nan)
+        return np.array([means[self.column[c]] if c in self.column else np.nan for c in candidates])
 
 
 def neutral_fill(matrix: np.ndarray) -> np.ndarray:
