@@ -116,3 +116,17 @@ def test_cli_rank_with_a_prior(tmp_path):
     assert "by combined" in out.output and "Prior: prior:p alone picks b" in out.output
     bad = runner.invoke(app, [*args, "--prior", "parms"])
     assert bad.exit_code == 2 and "--prior must be params" in bad.output
+
+
+def test_select_probes_in_the_combined_order(tmp_path):
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.select import select
+
+    (tmp_path / "p.csv").write_text("model,value\nhashing-svd,10\ntfidf-svd,1\n")
+    choice = select(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"], budget=4,
+                    prior=str(tmp_path / "p.csv"), extraction=ExtractionOptions(use_cache=False), n_jobs=1)
+    assert {"prior:p", "combined"} <= set(choice.table.columns)
+    assert any(line.startswith("prior: ") and "prior:p alone picks hashing-svd" in line for line in choice.log)
+    with pytest.raises(InputError, match="--prior must be"):
+        select(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"], prior="nope")

@@ -45,6 +45,7 @@ def select_command(
     metric: Annotated[str, typer.Option(help="Comma-separated cheap estimators that order the candidates.")] = "logme,knn",
     budget: Annotated[Optional[str], typer.Option(help="Probing budget: a duration (90s, 10m, 1h) or a number of probe fits; no limit when omitted.")] = None,
     finetune: Annotated[int, typer.Option(min=0, help="Fine-tune the models of this many of the best probed candidates on the first split (their test scores beside the probe's).")] = 0,
+    prior: Annotated[Optional[list[str]], typer.Option(help="As for rank: 'params', 'width', 'mteb', 'sbert', 'imagenet', a results store (.duckdb) or a model,value table; the candidates are probed in the order of the priors and the estimators combined. Repeat for several.")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write every candidate's row to .csv, .json or .parquet.")] = None,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -68,6 +69,9 @@ def select_command(
 
     with handle_errors():
         check_output_path(output)
+        from transferscope.workflows.priors import check_priors
+
+        check_priors(prior)
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
@@ -81,9 +85,11 @@ def select_command(
         ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
                               quiet=quiet)
         choice = select(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=split_list([metric]),
-                        budget=limit, seed=seed, extraction=extraction, finetune=finetune)
-        if not quiet:
-            for line in choice.log:
+                        budget=limit, seed=seed, extraction=extraction, finetune=finetune, prior=prior)
+        for line in choice.log:
+            if line.startswith("prior: "):  # what the prior and the estimates did: part of the answer
+                typer.echo(f"Prior: {line.removeprefix('prior: ')}")
+            elif not quiet:
                 err_console.print(line, highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))

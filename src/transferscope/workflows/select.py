@@ -169,6 +169,7 @@ def select(
     n_jobs: int | None = None,
     finetune: int = 0,
     finetune_options: dict[str, Any] | None = None,
+    prior: str | Sequence[str] | None = None,
 ) -> Selection:
     """Choose a representation for ``dataset`` within a probing budget (see the module notes).
 
@@ -190,6 +191,11 @@ def select(
     finetune_options : dict, optional
         Options of the fine-tuning (``epochs``, ``lr``, ...; see
         :func:`~transferscope.workflows.finetuning.finetune_transfer`).
+    prior : str or sequence of str, optional
+        As for :func:`transferscope.rank`: the candidates are ordered for probing by ``combined``
+        (the priors and the estimators) instead of the estimators alone; the table gains the
+        ``prior:<name>`` and ``combined`` columns and the log says how far the estimates moved the
+        prior's order.
 
     Examples
     --------
@@ -204,6 +210,9 @@ def select(
     limit = budget if isinstance(budget, Budget) else parse_budget(budget)
     if isinstance(finetune, bool) or not isinstance(finetune, (int, np.integer)) or finetune < 0:
         raise InputError(f"finetune must be a number of models >= 0, got {finetune!r}")
+    from transferscope.workflows.priors import apply_priors, check_priors, resolve_prior
+
+    priors = check_priors(prior)
     extraction = extraction or ExtractionOptions()
     cache = ScoreCache(extraction.cache_dir) if extraction.use_cache else None
     scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs, progress=extraction.progress)
@@ -214,8 +223,18 @@ def select(
     if len(candidates) < 2:
         raise InputError("select needs at least two candidates (models x layers x poolings)")
     scores = scorer.score(candidates, dataset.labels).to_frame()
-    order = _estimator_order(scores, scorer.estimators)
     log: list[str] = []
+    if priors:  # probe in the order of the priors and the estimators combined
+        combined = apply_priors(scores.assign(position=np.arange(len(scores))),
+                                [resolve_prior(p, scores, target=dataset.name) for p in priors],
+                                estimators=scorer.estimators, target=dataset.name)
+        order = [int(i) for i in combined["position"]]
+        by_position = combined.set_index("position").sort_index()
+        for column in [c for c in combined.columns if c.startswith("prior:")] + ["combined"]:
+            scores[column] = by_position[column].to_numpy()
+        log += [f"prior: {note}" for note in combined.attrs["prior_notes"]]
+    else:
+        order = _estimator_order(scores, scorer.estimators)
     measured: dict[int, list[float]] = {}
     status: dict[int, str] = {}
     alive = order[:max(2, math.ceil(len(order) / 2))]
