@@ -106,3 +106,13 @@ def test_torch_module_encoder_hooks_and_cache(tmp_path):
     np.testing.assert_allclose(out[("3", "mean")], expected, atol=1e-5)
     with pytest.raises(InputError, match="unknown layer"):
         TorchModuleEncoder(net, layers=["9"], name="cnn")
+
+
+def test_loading_a_model_draws_none_of_transformers_own_bars(tiny_bert_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()
+    HFEncoder(str(tiny_bert_dir), max_length=16).encode(["a b c"], layers=["layer_1"], poolings=["mean"])
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "it/s]" not in err, err
+    assert hf_logging.is_progress_bar_enabled()  # restored: no lasting change to the library's settings

@@ -8,13 +8,15 @@ both use it without importing torch at import time.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from transferscope.errors import MissingExtraError
 
-__all__ = ["require_torch", "pick_device", "seed_everything"]
+__all__ = ["require_torch", "pick_device", "seed_everything", "quiet_transformers"]
 
 
 def require_torch() -> Any:
@@ -78,3 +80,27 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' own progress bars ("Loading weights", "Writing model shards") off inside the
+    block and restored after it: our progress is ours to draw, and those bars leak into logs.
+
+    Examples
+    --------
+    >>> with quiet_transformers():
+    ...     pass
+    """
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

@@ -35,7 +35,7 @@ from transferscope.extraction.encoder import (
     check_request,
 )
 from transferscope.hashing import hash_fields, hash_files
-from transferscope.torch_support import pick_device, require_torch, seed_everything
+from transferscope.torch_support import pick_device, quiet_transformers, require_torch, seed_everything
 
 __all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "HEAD_LAYER", "HEAD_POOLING"]
 
@@ -243,22 +243,23 @@ class HFEncoder:
         torch = require_torch()
         device = pick_device(self.device)
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                self.path, trust_remote_code=self.trust_remote_code
-            )
-            if self.random_init:
-                seed_everything(self.seed)
-                model = transformers.AutoModel.from_config(
-                    self._load_config(), trust_remote_code=self.trust_remote_code
-                )
-            elif self.has_classification_head():
-                model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            with quiet_transformers():
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
                     self.path, trust_remote_code=self.trust_remote_code
                 )
-            else:
-                model = transformers.AutoModel.from_pretrained(
-                    self.path, trust_remote_code=self.trust_remote_code
-                )
+                if self.random_init:
+                    seed_everything(self.seed)
+                    model = transformers.AutoModel.from_config(
+                        self._load_config(), trust_remote_code=self.trust_remote_code
+                    )
+                elif self.has_classification_head():
+                    model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                        self.path, trust_remote_code=self.trust_remote_code
+                    )
+                else:
+                    model = transformers.AutoModel.from_pretrained(
+                        self.path, trust_remote_code=self.trust_remote_code
+                    )
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the model in '{self.path}': {exc}") from None
         if tokenizer.pad_token is None:
@@ -353,9 +354,10 @@ class SentenceTransformerEncoder(HFEncoder):
         if self.random_init:
             raise InputError("random_init is supported by the 'hf' adapter; use it instead")
         try:
-            model = SentenceTransformer(
-                str(self.path), device=device, trust_remote_code=self.trust_remote_code
-            )
+            with quiet_transformers():
+                model = SentenceTransformer(
+                    str(self.path), device=device, trust_remote_code=self.trust_remote_code
+                )
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the sentence-transformers model in '{self.path}': {exc}") from None
         model.max_seq_length = self.max_length

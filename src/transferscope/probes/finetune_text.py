@@ -22,6 +22,7 @@ from transferscope.errors import InputError
 from transferscope.metrics import check_choice, check_classification_labels, check_positive_int
 from transferscope.probes._common import classification_metrics, split_indices
 from transferscope.probes.linear import ProbeResult
+from transferscope.torch_support import quiet_transformers
 
 __all__ = ["finetune_text_probe"]
 
@@ -99,12 +100,13 @@ def finetune_text_probe(
     codes, classes = check_classification_labels(labels, len(texts), features_name="texts")
     train, val, test = split_indices(len(texts), splits)
     lrs = [float(x) for x in (lr if isinstance(lr, Sequence) else [lr])]
-    tokenizer = transformers.AutoTokenizer.from_pretrained(model)
-    if random_init:
-        torch.manual_seed(seed)
-        base = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(model))
-    else:
-        base = transformers.AutoModel.from_pretrained(model)
+    with quiet_transformers():
+        tokenizer = transformers.AutoTokenizer.from_pretrained(model)
+        if random_init:
+            torch.manual_seed(seed)
+            base = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(model))
+        else:
+            base = transformers.AutoModel.from_pretrained(model)
     enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     y = torch.as_tensor(codes)
 
@@ -157,8 +159,9 @@ def finetune_text_probe(
     _, rate, epoch, pred = best
     if save_to is not None:
         net.load_state_dict(best_state)
-        net.cpu().save_pretrained(save_to)
-        tokenizer.save_pretrained(save_to)
+        with quiet_transformers():
+            net.cpu().save_pretrained(save_to)
+            tokenizer.save_pretrained(save_to)
     metrics = classification_metrics(codes[test], pred)
     settings = {"probe": "finetune_text", "mode": mode, "k": k, "epochs": epochs, "lr_grid": lrs,
                 "lr": rate, "epoch": epoch, "batch_size": batch_size, "max_length": max_length,
