@@ -194,3 +194,14 @@ def test_the_text_tasks_of_the_source_bed_hold_what_they_say():
 def test_unknown_builtin():
     with pytest.raises(InputError, match="unknown dataset"):
         load_builtin("imagenet")
+
+
+def test_printing_a_dataset_is_one_line_and_features_are_public():
+    import transferscope as ts
+
+    ds = Dataset("toy", [f"text number {i} " * 50 for i in range(300)], np.repeat(["a", "b", "c"], 100),
+                 task="classification")
+    assert repr(ds) == "Dataset('toy': 300 text inputs, classification, 3 classes)" and "text number" not in str(ds)
+    (cand,) = ts.extract_candidates(ds, ["tfidf"], options=ts.ExtractionOptions(use_cache=False))
+    assert cand.features.shape[0] == 300
+    assert {"meta_evaluate", "evaluate_text_sources", "extract_candidates"} <= set(ts.__all__)

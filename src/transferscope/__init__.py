@@ -26,20 +26,22 @@ if TYPE_CHECKING:
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
     from transferscope.metrics.mixed_spaces import mixed_space_check
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
-    from transferscope.workflows.source_eval import evaluate_digit_sources
+    from transferscope.workflows.meta import meta_evaluate
+    from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
     from transferscope.workflows.sources import rank_sources
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
            "ExtractionOptions", "select", "compat", "compat_features",
            "mixed_space_check", "elastic", "elastic_features", "drift",
-           "drift_features", "rank_sources", "evaluate_digit_sources"]
+           "drift_features", "rank_sources", "evaluate_digit_sources", "evaluate_text_sources", "meta_evaluate",
+           "extract_candidates"]
 
 # Public name -> the module that defines it, imported on first access.
 _LAZY = {
@@ -63,6 +65,9 @@ _LAZY = {
     "drift_features": "transferscope.workflows.drift",
     "rank_sources": "transferscope.workflows.sources",
     "evaluate_digit_sources": "transferscope.workflows.source_eval",
+    "evaluate_text_sources": "transferscope.workflows.source_eval",
+    "meta_evaluate": "transferscope.workflows.meta",
+    "extract_candidates": "transferscope.workflows.candidates",
 }
 
 

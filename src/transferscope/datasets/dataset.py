@@ -63,6 +63,8 @@ class Dataset:
     ...              task="classification")
     >>> len(ds), ds.n_classes
     (4, 2)
+    >>> ds
+    Dataset('toy': 4 text inputs, classification, 2 classes)
     """
 
     name: str
@@ -74,6 +76,14 @@ class Dataset:
     licence: str = ""
     description: str = ""
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        """One line: name, size, modality and task (printing a dataset never dumps its inputs)."""
+        what = self.task
+        if self.task in ("classification", "multilabel"):
+            what += f", {self.n_classes} classes" if self.task == "classification" else \
+                f", {np.asarray(self.labels).shape[1]} labels"
+        return f"Dataset({self.name!r}: {len(self)} {self.modality} inputs, {what})"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
