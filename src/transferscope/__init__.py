@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
+    from transferscope.workflows.meta import meta_evaluate
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
-    from transferscope.workflows.meta import meta_evaluate
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
     from transferscope.workflows.sources import rank_sources
 
