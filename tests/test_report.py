@@ -169,3 +169,12 @@ def test_every_kind_of_result_is_drawn():
     page = build_report(results)
     assert page.count('class="ts-figure"') == sum(len(f) for f in figures.values())
     assert "largest change at l2 (drift 0.300)" in page and "Nearest source by OTDD: s2" in page
+
+
+def test_open_says_so_when_no_browser_exists(tmp_path, monkeypatch):
+    import webbrowser
+
+    _ranking().to_json(tmp_path / "r.json", orient="records")
+    monkeypatch.setattr(webbrowser, "open", lambda uri: False)  # what it returns on a machine without a browser
+    out = CliRunner().invoke(app, ["report", str(tmp_path / "r.json"), "--output", str(tmp_path / "a.html"), "--open"])
+    assert out.exit_code == 0 and "no web browser is available here" in out.output and "a.html" in out.output

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from transferscope.cli._common import FiguresOption, check_report_paths, handle_errors, write_reports
+from transferscope.cli._common import FiguresOption, check_report_paths, err_console, handle_errors, write_reports
 
 __all__ = ["report_command"]
 
@@ -33,4 +33,6 @@ def report_command(
         loaded = [r for path in results for r in load_results(path)]
         write_reports(output, figures, loaded, title=title, inputs=[p.name for p in results])
         if open_:
-            webbrowser.open(output.expanduser().resolve().as_uri())
+            uri = output.expanduser().resolve().as_uri()
+            if not webbrowser.open(uri):  # no browser here (a server, a container): say so, and where the file is
+                err_console.print(f"--open: no web browser is available here; open {uri} yourself", highlight=False)
