@@ -116,3 +116,23 @@ def test_loading_a_model_draws_none_of_transformers_own_bars(tiny_bert_dir, capf
     err = capfd.readouterr().err
     assert "Loading weights" not in err and "it/s]" not in err, err
     assert hf_logging.is_progress_bar_enabled()  # restored: no lasting change to the library's settings
+
+
+def test_progress_in_a_log_is_plain_lines_with_an_estimate(monkeypatch):
+    import io
+
+    from transferscope.extraction import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY_SECONDS", 0.0)
+    log = io.StringIO()
+    with progress.progress_bar("fine-tuning", total=4, enabled=True, stream=log) as advance:
+        for _ in range(4):
+            advance(1)
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("fine-tuning: 1/4 (") and "s left)" in lines[0]
+    assert lines[-1].startswith("fine-tuning: 4/4 done in ") and len(lines) == 4  # 1/4, 2/4, 3/4, done
+    assert "\x1b" not in log.getvalue() and "" not in lines  # no terminal codes, no blank lines
+    quiet = io.StringIO()
+    with progress.progress_bar("x", total=1, enabled=False, stream=quiet) as advance:
+        advance(1)
+    assert quiet.getvalue() == ""

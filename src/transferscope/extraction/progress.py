@@ -1,20 +1,48 @@
-"""A rich progress bar on stderr, or a no-op, behind one context manager."""
+"""Progress on stderr behind one context manager: a rich bar on a terminal (or in a notebook),
+plain lines in a log.
+
+When stderr is not a terminal (a log file, a CI job, a pipe), a bar cannot be drawn: one line
+``description: done/total (elapsed, about N s left)`` is written at most every
+:data:`LOG_EVERY_SECONDS` and at the end, so long work never looks frozen in a log.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "LOG_EVERY_SECONDS"]
+
+LOG_EVERY_SECONDS = 10.0
 
 
 @contextmanager
-def progress_bar(description: str, *, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)``; draws a bar on stderr when ``enabled``."""
+def progress_bar(description: str, *, total: int, enabled: bool,
+                 stream: TextIO | None = None) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; draws a bar on stderr when ``enabled`` (plain lines when stderr, or
+    ``stream``, is not a terminal).
+
+    Examples
+    --------
+    >>> import io
+    >>> log = io.StringIO()
+    >>> with progress_bar("encoding", total=2, enabled=True, stream=log) as advance:
+    ...     advance(2)
+    >>> log.getvalue().startswith("encoding: 2/2 done in ")
+    True
+    """
     if not enabled:
         yield lambda _n: None
         return
     from rich.console import Console
+
+    console = Console(stderr=True)
+    if stream is not None or not (console.is_terminal or console.is_jupyter):
+        yield from _plain_lines(description, total, stream if stream is not None else sys.stderr)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -22,8 +50,27 @@ def progress_bar(description: str, *, total: int, enabled: bool) -> Iterator[Cal
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def _plain_lines(description: str, total: int, out: TextIO) -> Iterator[Callable[[int], None]]:
+    start = last = time.monotonic()
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if now - last >= LOG_EVERY_SECONDS and done < total:
+            left = (now - start) / done * (total - done) if done else float("nan")
+            out.write(f"{description}: {done}/{total} ({now - start:.0f} s, about {left:.0f} s left)\n")
+            out.flush()
+            last = now
+
+    yield advance
+    out.write(f"{description}: {done}/{total} done in {time.monotonic() - start:.1f} s\n")
+    out.flush()
