@@ -69,3 +69,26 @@ def test_bad_input_names_the_argument():
         mmd(x, x, kernel="laplace")
     with pytest.raises(InputError, match="bandwidth"):
         mmd(x, x, kernel="rbf", bandwidth=-1.0)
+
+
+def test_exact_emd2_refuses_a_transport_that_stopped_short(monkeypatch):
+    import ot
+
+    from transferscope.metrics.dataset_distance import exact_emd2
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    cost = ot.dist(x, x[::-1])
+    assert exact_emd2(cost) == pytest.approx(0.0, abs=1e-12)  # the same points: the optimal plan costs nothing
+    # POT stops at numItermax with a feasible, non-optimal plan and only a UserWarning; the limit is raised
+    # with the problem's size, and a solver that still stops short is refused, never returned
+    seen = {}
+
+    def stopped_short(a, b, m, numItermax, log):
+        seen["limit"] = numItermax
+        return 1.0, {"warning": "numItermax reached before optimality. Try to increase numItermax."}
+
+    monkeypatch.setattr(ot, "emd2", stopped_short)
+    with pytest.raises(InputError, match="did not reach optimality"):
+        exact_emd2(cost)
+    assert seen["limit"] >= 100 * 60 * 60

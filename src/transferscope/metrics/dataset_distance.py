@@ -36,7 +36,7 @@ import numpy as np
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.metrics._validation import check_choice, check_features
 
-__all__ = ["mmd", "frechet_distance", "otdd", "bures_wasserstein2"]
+__all__ = ["mmd", "frechet_distance", "otdd", "bures_wasserstein2", "exact_emd2"]
 
 
 def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -163,9 +163,31 @@ def otdd(a: Any, labels_a: Any, b: Any, labels_b: Any, *, labels: str = "gaussia
             if labels == "gaussian":
                 label_cost[i, j] = bures_wasserstein2(*_gaussian(xa), *_gaussian(xb))
             else:
-                cost = ot.dist(xa, xb, metric="sqeuclidean")
-                label_cost[i, j] = max(float(ot.emd2(np.full(len(xa), 1 / len(xa)), np.full(len(xb), 1 / len(xb)),
-                                                     cost)), 0.0)
-    cost = ot.dist(x, y, metric="sqeuclidean") + label_cost[ia][:, ib]
-    value = float(ot.emd2(np.full(len(x), 1 / len(x)), np.full(len(y), 1 / len(y)), cost))
+                label_cost[i, j] = max(exact_emd2(ot.dist(xa, xb, metric="sqeuclidean")), 0.0)
+    value = exact_emd2(ot.dist(x, y, metric="sqeuclidean") + label_cost[ia][:, ib])
     return float(np.sqrt(max(value, 0.0)))
+
+
+def exact_emd2(cost: np.ndarray) -> float:
+    """The optimal transport cost between uniform weights on the rows and the columns of ``cost``
+    (``ot.emd2``, network simplex), refused unless the solver reached optimality.
+
+    POT stops at ``numItermax`` iterations (100,000 by default) with a feasible but not optimal
+    plan and only a ``UserWarning``: a 1,000 x 1,000 problem often needs more, and the returned
+    cost is then too large by an unknown amount. Here the limit is ``max(100000, 100 n m)``, and
+    a solver that still stops short raises instead of returning a plausible wrong number.
+
+    Examples
+    --------
+    >>> round(exact_emd2(np.array([[0.0, 1.0], [1.0, 0.0]])), 6)
+    0.0
+    """
+    import ot
+
+    n, m = cost.shape
+    value, log = ot.emd2(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost, numItermax=max(100_000, 100 * n * m),
+                         log=True)
+    if log.get("warning"):
+        raise InputError(f"the optimal transport between {n} and {m} samples did not reach optimality "
+                         f"({log['warning']}); lower max_samples")
+    return float(value)
