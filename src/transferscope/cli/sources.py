@@ -40,7 +40,7 @@ def sources_command(
     layer: Annotated[str, typer.Option(help="Layer: 'last', a name or an index.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     measure: Annotated[str, typer.Option(help="The ranking measure: otdd, mmd_linear, mmd_rbf, frechet, task2vec.")] = "otdd",
-    max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of each dataset.")] = 2000,
+    max_samples: Annotated[Optional[int], typer.Option(min=10, help="Seeded subsample of each dataset (default 2000; 1000 with --evaluate text, the targets' subsample for the measured transfer).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the subsamples.")] = 0,
     evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed: 'digits' (the digit zoo) or 'text' (MiniLM and MPNet fine-tuned on seven text tasks).")] = None,
     space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate digits: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random). With --evaluate text: a base model fine-tuned on every task, whose own space the distances are measured in (default: minilm and mpnet).")] = None,
@@ -98,7 +98,7 @@ def sources_command(
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
         ranking = rank_sources(target=load_builtin(target), sources=[load_builtin(s) for s in source], model=model,
-                               layer=layer, pooling=pooling, measure=measure, max_samples=max_samples, seed=seed,
+                               layer=layer, pooling=pooling, measure=measure, max_samples=max_samples or 2000, seed=seed,
                                extraction=extraction,
                                progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
         print_table(ranking.table, digits=4, title=f"Sources for {target}, nearest first by {measure}")
@@ -121,7 +121,7 @@ def sources_command(
 
 
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
-              report: Path | None, figures: Path | None, options: dict, max_samples: int) -> None:
+              report: Path | None, figures: Path | None, options: dict, max_samples: int | None) -> None:
     from transferscope.workflows.results import write_table
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
 
@@ -132,12 +132,13 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
     say = None if options.get("quiet") else (lambda line: err_console.print(line, highlight=False))
     if bed == "digits":
         result = evaluate_digit_sources(spaces=space or ("pixels", "zoo:m-random"), seeds=list(range(truth_seeds)),
-                                        max_samples=max_samples, extraction=extraction)
+                                        max_samples=max_samples or 2000, extraction=extraction)
     else:
         from transferscope.workflows.source_eval import TEXT_BASES
 
         result = evaluate_text_sources(bases=space or TEXT_BASES, seeds=list(range(truth_seeds)),
-                                       max_samples=max_samples, extraction=extraction, progress=say)
+                                       max_samples=max_samples or 1000, target_samples=max_samples or 1000,
+                                       extraction=extraction, progress=say)
     print_table(result.summary(), title="Source rankings against measured source -> target transfer: "
                                         "weighted tau [95% interval]")
     means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]
