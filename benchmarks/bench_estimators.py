@@ -40,18 +40,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import transferscope as ts  # noqa: E402
 from estimator_floors import FLOORS, gram_eigh  # noqa: E402
+from timing import best_of  # benchmarks/timing.py, beside this script
+
+import transferscope as ts  # noqa: E402
 from transferscope.metrics import list_metrics  # noqa: E402
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def paired(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -77,8 +70,8 @@ def minilm_data(n: int = 5000, c: int = 100) -> dict[str, tuple[np.ndarray, np.n
     from transferscope.datasets import load_builtin
     from transferscope.extraction.cache import FeatureCache, default_cache_dir
     from transferscope.extraction.features import extract_features
-    from transferscope.workflows.demo import demo_model_path
     from transferscope.extraction.specs import build_encoder
+    from transferscope.workflows.demo import demo_model_path
 
     data = load_builtin("vader-valence")
     pick = np.sort(np.random.default_rng(0).choice(len(data), size=n, replace=False))

@@ -20,10 +20,10 @@ table in under 10 s with 1,000 resamples) is printed beside the measured time of
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 GOAL_FLOOR = 1.5
 METHODS = 6  # 3 estimators, prior:history, prior:history_rank, combined
@@ -40,15 +40,6 @@ def table(candidates: int, targets: int, seed: int = 0) -> pd.DataFrame:
             frames.append(pd.DataFrame({"target": f"t{t}", "candidate": [f"c{i}" for i in range(candidates)],
                                         "metric": metric, "value": values}))
     return pd.concat(frames, ignore_index=True)
-
-
-def best_of(repeat: int, work) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def measure(candidates: int, targets: int, boot: int, repeat: int) -> dict[str, float]:
@@ -74,9 +65,9 @@ def measure(candidates: int, targets: int, boot: int, repeat: int) -> dict[str, 
                 weightedtau(scores[d], truth[d])
                 kendalltau(scores[d], truth[d])
 
-    ours = best_of(repeat, lambda: meta_evaluate(frame, n_boot=boot))
-    low = best_of(repeat, floor)
-    slow = best_of(1, naive) if candidates * targets * boot <= 2_000_000 else float("nan")
+    ours = best_of(lambda: meta_evaluate(frame, n_boot=boot), repeat)
+    low = best_of(floor, repeat)
+    slow = best_of(naive, 1) if candidates * targets * boot <= 2_000_000 else float("nan")
     return {"ours": ours, "floor": low, "naive": slow}
 
 

@@ -18,21 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 GOAL_FLOOR = 2.0
 GOAL_PEER = 1.5
-
-
-def best_of(repeat: int, work) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -55,15 +47,15 @@ def main() -> None:
         enc = build_encoder(name)
         enc.vectors()  # read the table before timing
         tokenizer = enc.tokenizer()
-        ours = best_of(args.repeat, lambda: enc.encode(texts, layers=["output"], poolings=["mean"]))
-        floor = best_of(args.repeat, lambda: tokenizer.split(texts))
+        ours = best_of(lambda: enc.encode(texts, layers=["output"], poolings=["mean"]), args.repeat)
+        floor = best_of(lambda: tokenizer.split(texts), args.repeat)
         line = (f"{name:10s} ours {ours:7.3f} s  floor (tokenise) {floor:7.3f} s  ours/floor {ours / floor:5.2f}x "
                 f"(goal <= {GOAL_FLOOR}x)")
         if name == "model2vec":
             from model2vec import StaticModel
 
             peer_model = StaticModel.from_pretrained(str(zoo_model_dir("model2vec")))
-            peer = best_of(args.repeat, lambda: peer_model.encode(texts, use_multiprocessing=False))
+            peer = best_of(lambda: peer_model.encode(texts, use_multiprocessing=False), args.repeat)
             line += f"  peer (model2vec encode) {peer:7.3f} s  ours/peer {ours / peer:5.2f}x (goal <= {GOAL_PEER}x)"
         print(line)
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 from transferscope.metrics.similarity.cka import cka
 from transferscope.metrics.similarity.streaming import StreamingLinearCKA
@@ -47,15 +48,6 @@ def peak_mb() -> float:
     """Peak resident set size of this process so far, in MB (Linux reports KB)."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def stream(n: int, dim: int, batch: int, seed: int) -> tuple[StreamingLinearCKA, float, float]:
