@@ -130,3 +130,16 @@ def test_select_probes_in_the_combined_order(tmp_path):
     assert any(line.startswith("prior: ") and "prior:p alone picks hashing-svd" in line for line in choice.log)
     with pytest.raises(InputError, match="--prior must be"):
         select(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"], prior="nope")
+
+
+def test_the_rank_answer_names_the_pick_who_agrees_and_what_the_probe_measured():
+    from transferscope.workflows.rank import rank_answer
+
+    table = pd.DataFrame({"candidate": ["a", "b", "c"], "logme": [-0.2, -0.5, -0.9], "hscore": [1.0, 1.0, 0.4],
+                          "knn": [0.6, 0.9, 0.1], "probe_accuracy": [0.80, 0.85, 0.5]})
+    line = rank_answer(table, ["logme", "hscore", "knn"])
+    # hscore ties a with b (saturated): it agrees; knn disagrees; the probe measured b best
+    assert line == ("Answer: a ranks first by logme; hscore agrees; knn puts b first; the probe measured b best "
+                    "(accuracy 0.850 against 0.800).")
+    with_prior = table.assign(combined=[0.9, 0.5, 0.1])
+    assert rank_answer(with_prior, ["logme"], names=["A", "B", "C"]).startswith("Answer: A ranks first by combined; logme agrees")

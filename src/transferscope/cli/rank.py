@@ -125,6 +125,10 @@ def rank_command(
                     zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
             shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
         print_table(shown, title="Ranking (best first" + (", by combined)" if prior else ")"))
+        from transferscope.workflows.rank import rank_answer
+
+        typer.echo(rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table],
+                               names=list(shown["candidate"]) if "candidate" in shown else None))
         for note in table.attrs.get("prior_notes", []):
             typer.echo(f"Prior: {note}")
         if output is not None:

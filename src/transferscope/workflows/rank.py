@@ -20,7 +20,7 @@ from transferscope.workflows.candidates import (
 from transferscope.workflows.score_cache import ScoreCache
 from transferscope.workflows.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
 
-__all__ = ["rank", "ranked_table", "DEFAULT_METRICS"]
+__all__ = ["rank", "ranked_table", "rank_answer", "DEFAULT_METRICS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
 
@@ -246,3 +246,54 @@ def _check_rank_arguments(*, dataset: Any, models: Any, features: Any, labels: A
     if not [m for m in metric_list if m.strip()]:
         raise InputError("metric must name at least one estimator")
     return metric_list, list(models)
+
+
+def rank_answer(table: pd.DataFrame, estimators: Sequence[str], *, names: Sequence[str] | None = None) -> str:
+    """The answer of a :func:`rank` table in one line: its first candidate and by what, which other
+    estimators agree (and whom the others put first), and what the probe measured when it ran.
+
+    ``names`` replaces the candidates' names (e.g. short model names), in the table's order.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"candidate": ["a", "b", "c"], "logme": [0.3, 0.2, 0.1], "knn": [0.7, 0.9, 0.1],
+    ...                       "probe_accuracy": [0.91, 0.90, 0.60]})
+    >>> rank_answer(table, ["logme", "knn"])
+    'Answer: a ranks first by logme; knn puts b first; the probe confirms it (accuracy 0.910).'
+    """
+    from transferscope.metrics.registry import get_metric
+
+    if table.empty:
+        return "Answer: no candidate was ranked."
+    label = list(names) if names is not None else [str(c) for c in table["candidate"]]
+    by = "combined" if "combined" in table else estimators[0]
+    best = label[0]
+    agree, others = [], []
+    for name in estimators:
+        if name == by or name not in table:
+            continue
+        values = table[name].to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            continue
+        oriented = values if get_metric(name, "transferability").higher_is_better else -values
+        top = label[int(np.nanargmax(oriented))]
+        highest = float(np.nanmax(oriented))
+        if top == best or oriented[0] >= highest - 1e-9 * max(1.0, abs(highest)):  # first, or tied for it
+            agree.append(name)
+        else:
+            others.append(f"{name} puts {top} first")
+    parts = [f"{best} ranks first by {by}"]
+    if agree:
+        parts.append(", ".join(agree) + (" agrees" if len(agree) == 1 else " agree"))
+    parts += others
+    probe = next((c for c in ("probe_accuracy", "probe_r2") if c in table), None)
+    if probe is not None and np.isfinite(table[probe].to_numpy(dtype=float)).any():
+        measured = table[probe].to_numpy(dtype=float)
+        top = int(np.nanargmax(measured))
+        metric = probe.removeprefix("probe_")
+        if label[top] == best or measured[0] == measured[top]:
+            parts.append(f"the probe confirms it ({metric} {measured[0]:.3f})")
+        else:
+            parts.append(f"the probe measured {label[top]} best ({metric} {measured[top]:.3f} against "
+                         f"{measured[0]:.3f})")
+    return "Answer: " + "; ".join(parts) + "."
