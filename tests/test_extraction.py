@@ -136,3 +136,34 @@ def test_progress_in_a_log_is_plain_lines_with_an_estimate(monkeypatch):
     with progress.progress_bar("x", total=1, enabled=False, stream=quiet) as advance:
         advance(1)
     assert quiet.getvalue() == ""
+
+
+def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny_classifier_dir, tmp_path):
+    import json
+    import shutil
+
+    from transferscope.errors import InputError
+
+    def variant(source, name, **changes):
+        folder = tmp_path / name
+        shutil.copytree(source, folder)
+        config = json.loads((folder / "config.json").read_text())
+        config.update(changes)
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    # more layers claimed than the weights hold: the extra blocks would be random, and ranked as pretrained
+    with pytest.raises(InputError, match=r"lacks \d+ tensor\(s\) its config declares.*encoder\.layer\.2"):
+        HFEncoder(str(variant(tiny_bert_dir, "seven", num_hidden_layers=7))).encode(["a b"], layers=["layer_1"],
+                                                                                   poolings=["mean"])
+    # fewer layers claimed than the weights hold
+    with pytest.raises(InputError, match="layers its config does not declare"):
+        HFEncoder(str(variant(tiny_bert_dir, "one", num_hidden_layers=1))).encode(["a b"], layers=["layer_1"],
+                                                                                 poolings=["mean"])
+    # a classification head claimed by the config but absent from the weights would feed LEEP / NCE a random one
+    headless = variant(tiny_bert_dir, "head", architectures=["BertForSequenceClassification"],
+                       id2label={"0": "a", "1": "b", "2": "c"}, label2id={"a": 0, "b": 1, "c": 2})
+    with pytest.raises(InputError, match="classifier"):
+        HFEncoder(str(headless)).encode(["a b"], layers=["layer_1"], poolings=["mean"])
+    # the real checkpoints load as before
+    HFEncoder(str(tiny_classifier_dir)).encode(["a b"], layers=["layer_1"], poolings=["mean"])

@@ -37,13 +37,34 @@ from transferscope.extraction.encoder import (
 from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, quiet_transformers, require_torch, seed_everything
 
-__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "HEAD_LAYER", "HEAD_POOLING"]
+__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "check_loaded_weights", "HEAD_LAYER", "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
 #: Where configs state the number of blocks (transformers maps these names onto
 #: ``num_hidden_layers`` through each config class's ``attribute_map``).
 _LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
+
+
+def check_loaded_weights(info: dict[str, Any], path: Any) -> None:
+    """Refuse a checkpoint whose weights and config disagree (``from_pretrained``'s loading info).
+
+    transformers fills every tensor the config declares but the weights lack with random values,
+    with only a log line: a ``config.json`` claiming 7 layers over weights holding 2 would have
+    layers 3-7 ranked as if pretrained, a claimed classification head would feed LEEP a random
+    one. Missing tensors are refused, except the pooler's (a checkpoint saved without its pooler:
+    no transferscope feature reads it). Unexpected tensors are refused when they are blocks of the
+    encoder (weights of more layers than the config declares); other extras (a pretraining head
+    such as ``cls.predictions``) are what a base model leaves unused.
+    """
+    missing = sorted(k for k in info.get("missing_keys", ()) if "pooler" not in k)
+    extra = sorted(k for k in info.get("unexpected_keys", ()) if re.search(r"(^|\.)(layer|layers|h|block)\.\d+\.", k))
+    for keys, what in ((missing, "lacks {n} tensor(s) its config declares, which would be random"),
+                       (extra, "holds {n} tensor(s) of layers its config does not declare")):
+        if keys:
+            shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
+            raise InputError(f"model '{path}': the checkpoint {what.format(n=len(keys))} ({shown}); its config.json "
+                             "and its weights disagree")
 
 
 def _require_transformers() -> Any:
@@ -253,13 +274,15 @@ class HFEncoder:
                         self._load_config(), trust_remote_code=self.trust_remote_code
                     )
                 elif self.has_classification_head():
-                    model = transformers.AutoModelForSequenceClassification.from_pretrained(
-                        self.path, trust_remote_code=self.trust_remote_code
+                    model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
+                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True
                     )
+                    check_loaded_weights(info, self.path)
                 else:
-                    model = transformers.AutoModel.from_pretrained(
-                        self.path, trust_remote_code=self.trust_remote_code
+                    model, info = transformers.AutoModel.from_pretrained(
+                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True
                     )
+                    check_loaded_weights(info, self.path)
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the model in '{self.path}': {exc}") from None
         if tokenizer.pad_token is None:
