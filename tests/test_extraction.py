@@ -165,5 +165,14 @@ def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny
                        id2label={"0": "a", "1": "b", "2": "c"}, label2id={"a": 0, "b": 1, "c": 2})
     with pytest.raises(InputError, match="classifier"):
         HFEncoder(str(headless)).encode(["a b"], layers=["layer_1"], poolings=["mean"])
+    with pytest.raises(InputError, match="says num_hidden_layers: -1"):
+        HFEncoder(str(variant(tiny_bert_dir, "negative", num_hidden_layers=-1))).layer_names()
+    # a folder without its tokenizer files: every word would be [UNK], and the model still ranked
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_bert_dir / name, bare / name)
+    with pytest.raises(InputError, match=r"turns every word into \[UNK\]"):
+        HFEncoder(str(bare)).encode(["a b"], layers=["layer_1"], poolings=["mean"])
     # the real checkpoints load as before
     HFEncoder(str(tiny_classifier_dir)).encode(["a b"], layers=["layer_1"], poolings=["mean"])

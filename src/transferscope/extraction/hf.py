@@ -37,7 +37,8 @@ from transferscope.extraction.encoder import (
 from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, quiet_transformers, require_torch, seed_everything
 
-__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "check_loaded_weights", "HEAD_LAYER", "HEAD_POOLING"]
+__all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "check_loaded_weights",
+           "check_tokenizer_knows_words", "HEAD_LAYER", "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
@@ -65,6 +66,24 @@ def check_loaded_weights(info: dict[str, Any], path: Any) -> None:
             shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
             raise InputError(f"model '{path}': the checkpoint {what.format(n=len(keys))} ({shown}); its config.json "
                              "and its weights disagree")
+
+
+#: Words every real text tokenizer splits into something other than its unknown token.
+_PROBE_TEXT = "the of and to in is 1 2 3 . , a"
+
+
+def check_tokenizer_knows_words(tokenizer: Any, path: Any) -> None:
+    """Refuse a tokenizer that maps the most common words, digits and punctuation all to its unknown
+    token: a model folder without its tokenizer files gets such an empty-vocabulary tokenizer, and
+    every input would then be ``[UNK] [UNK] ...``, silently ranked as if it were the model."""
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    if unknown is None:
+        return
+    ids = tokenizer(_PROBE_TEXT, add_special_tokens=False)["input_ids"]
+    if ids and all(i == unknown for i in ids):
+        raise InputError(f"model '{path}': its tokenizer turns every word into {tokenizer.unk_token} (the folder "
+                         "lacks its tokenizer files: tokenizer.json, vocab.txt, ...); copy them from the model it "
+                         "was trained from")
 
 
 def _require_transformers() -> Any:
@@ -206,6 +225,9 @@ class HFEncoder:
         for key in _LAYER_KEYS:
             value = config.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
+                if value < 1:
+                    raise InputError(f"the model config in '{self.path}' says {key}: {value}; a model has at least "
+                                     "one layer")
                 return value
         # Not stated at the top of the file: the config class decides (its defaults, text_config).
         loaded = self._load_config()
@@ -285,6 +307,7 @@ class HFEncoder:
                     check_loaded_weights(info, self.path)
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the model in '{self.path}': {exc}") from None
+        check_tokenizer_knows_words(tokenizer, self.path)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         if getattr(model.config, "is_encoder_decoder", False):
