@@ -174,5 +174,15 @@ def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny
         shutil.copy(tiny_bert_dir / name, bare / name)
     with pytest.raises(InputError, match=r"turns every word into \[UNK\]"):
         HFEncoder(str(bare)).encode(["a b"], layers=["layer_1"], poolings=["mean"])
+    # weights only as a pickle: never loaded (not even by torch.load(weights_only=True)), whatever it holds
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert_dir, pickled)
+    (pickled / "model.safetensors").unlink()
+    (pickled / "pytorch_model.bin").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")  # a malicious pickle
+    for spec in (str(pickled), f"st:{pickled}"):
+        with pytest.raises(InputError, match=r"only as pickles \(pytorch_model.bin\)"):
+            from transferscope.extraction.specs import build_encoder
+
+            build_encoder(spec).encode(["a b"], layers=["layer_1"], poolings=["mean"])
     # the real checkpoints load as before
     HFEncoder(str(tiny_classifier_dir)).encode(["a b"], layers=["layer_1"], poolings=["mean"])

@@ -38,7 +38,7 @@ from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, quiet_transformers, require_torch, seed_everything
 
 __all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "check_loaded_weights",
-           "check_tokenizer_knows_words", "HEAD_LAYER", "HEAD_POOLING"]
+           "check_tokenizer_knows_words", "check_safetensors", "PICKLED_WEIGHTS", "HEAD_LAYER", "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
@@ -84,6 +84,23 @@ def check_tokenizer_knows_words(tokenizer: Any, path: Any) -> None:
         raise InputError(f"model '{path}': its tokenizer turns every word into {tokenizer.unk_token} (the folder "
                          "lacks its tokenizer files: tokenizer.json, vocab.txt, ...); copy them from the model it "
                          "was trained from")
+
+
+#: Weight files that are pickles (read with ``torch.load``): never loaded.
+PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def check_safetensors(path: Path) -> None:
+    """Refuse a model folder whose weights are only pickles: transferscope never unpickles a file
+    (not even through ``torch.load(weights_only=True)``); its weights must be ``.safetensors``."""
+    if any(path.rglob("*.safetensors")):
+        return
+    pickles = sorted({p.name for pattern in PICKLED_WEIGHTS for p in path.glob(pattern)})
+    if pickles:
+        raise InputError(f"model '{path}' holds its weights only as pickles ({', '.join(pickles[:3])}), which "
+                         "transferscope never loads; convert them to safetensors first, e.g. python -c \"import "
+                         "transformers as t; t.AutoModel.from_pretrained('DIR').save_pretrained('DIR-safe')\" in an "
+                         "environment you trust")
 
 
 def _require_transformers() -> Any:
@@ -285,6 +302,8 @@ class HFEncoder:
         transformers = _require_transformers()
         torch = require_torch()
         device = pick_device(self.device)
+        if not self.random_init:
+            check_safetensors(self.path)
         try:
             with quiet_transformers():
                 tokenizer = transformers.AutoTokenizer.from_pretrained(
@@ -297,12 +316,14 @@ class HFEncoder:
                     )
                 elif self.has_classification_head():
                     model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
-                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True
+                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True,
+                        use_safetensors=True
                     )
                     check_loaded_weights(info, self.path)
                 else:
                     model, info = transformers.AutoModel.from_pretrained(
-                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True
+                        self.path, trust_remote_code=self.trust_remote_code, output_loading_info=True,
+                        use_safetensors=True
                     )
                     check_loaded_weights(info, self.path)
         except (OSError, ValueError) as exc:
@@ -399,10 +420,12 @@ class SentenceTransformerEncoder(HFEncoder):
         device = pick_device(self.device)
         if self.random_init:
             raise InputError("random_init is supported by the 'hf' adapter; use it instead")
+        check_safetensors(Path(self.path))
         try:
             with quiet_transformers():
                 model = SentenceTransformer(
-                    str(self.path), device=device, trust_remote_code=self.trust_remote_code
+                    str(self.path), device=device, trust_remote_code=self.trust_remote_code,
+                    model_kwargs={"use_safetensors": True}
                 )
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the sentence-transformers model in '{self.path}': {exc}") from None
