@@ -186,3 +186,26 @@ def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny
             build_encoder(spec).encode(["a b"], layers=["layer_1"], poolings=["mean"])
     # the real checkpoints load as before
     HFEncoder(str(tiny_classifier_dir)).encode(["a b"], layers=["layer_1"], poolings=["mean"])
+
+
+def test_a_hub_id_absent_from_the_cache_never_reaches_the_network_unless_asked(monkeypatch):
+    import huggingface_hub
+
+    from transferscope.errors import InputError
+    from transferscope.extraction.hf import ALLOW_DOWNLOAD_VAR, resolve_model_dir
+
+    calls = []
+
+    def fake_download(repo_id, revision=None, local_files_only=False):
+        calls.append(local_files_only)
+        raise OSError("not cached" if local_files_only else "offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    monkeypatch.delenv(ALLOW_DOWNLOAD_VAR, raising=False)
+    with pytest.raises(InputError, match=r"never contacts the network unless asked: did you mean 'minilm'\?"):
+        resolve_model_dir("minlm")
+    assert calls == [True]  # the local cache was looked at, the hub was not
+    monkeypatch.setenv(ALLOW_DOWNLOAD_VAR, "1")
+    with pytest.raises(InputError, match="could not be loaded from the Hugging Face hub"):
+        resolve_model_dir("someone/some-model")
+    assert calls == [True, True, False]  # asked: the hub is tried

@@ -19,6 +19,7 @@ so a rerun served from the cache imports neither library.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,8 @@ from transferscope.hashing import hash_fields, hash_files
 from transferscope.torch_support import pick_device, quiet_transformers, require_torch, seed_everything
 
 __all__ = ["HFEncoder", "SentenceTransformerEncoder", "resolve_model_dir", "check_loaded_weights",
-           "check_tokenizer_knows_words", "check_safetensors", "PICKLED_WEIGHTS", "HEAD_LAYER", "HEAD_POOLING"]
+           "check_tokenizer_knows_words", "check_safetensors", "PICKLED_WEIGHTS", "ALLOW_DOWNLOAD_VAR", "HEAD_LAYER",
+           "HEAD_POOLING"]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SKIP_FILES = {"README.md", ".gitattributes"}
@@ -111,8 +113,13 @@ def _require_transformers() -> Any:
     return transformers
 
 
+#: Set to 1 to let a hub id absent from the local cache be downloaded (never by default).
+ALLOW_DOWNLOAD_VAR = "TRANSFERSCOPE_ALLOW_DOWNLOAD"
+
+
 def resolve_model_dir(model: str, *, revision: str | None = None) -> Path:
-    """Local directory of ``model``: a path, or a hub id found in (or fetched to) the HF cache."""
+    """Local directory of ``model``: a path, or a hub id found in the HF cache (fetched to it only
+    when ``$TRANSFERSCOPE_ALLOW_DOWNLOAD`` is 1: a typo never reaches the network)."""
     path = Path(model).expanduser()
     if path.exists():
         if not path.is_dir() or not (path / "config.json").is_file():
@@ -126,8 +133,19 @@ def resolve_model_dir(model: str, *, revision: str | None = None) -> Path:
         raise MissingExtraError("huggingface_hub", "text") from None
     try:
         return Path(snapshot_download(model, revision=revision, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not in the local cache; try the hub next
+    except Exception:  # noqa: BLE001 - not in the local cache; the hub only when the user asked for it
         pass
+    if os.environ.get(ALLOW_DOWNLOAD_VAR, "") != "1":
+        import difflib
+
+        from transferscope.extraction.model_zoo import MODEL_ZOO
+        from transferscope.extraction.specs import NO_WEIGHTS
+
+        close = difflib.get_close_matches(model, [*MODEL_ZOO, *NO_WEIGHTS], n=1)
+        hint = f"did you mean '{close[0]}'? Or: " if close else ""
+        raise InputError(f"model '{model}' is not a local directory nor in the Hugging Face cache, and transferscope "
+                         f"never contacts the network unless asked: {hint}set {ALLOW_DOWNLOAD_VAR}=1 to download it "
+                         "from the hub")
     try:
         return Path(snapshot_download(model, revision=revision))
     except Exception as exc:  # noqa: BLE001 - any failure means the same thing to the user
