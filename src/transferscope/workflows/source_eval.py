@@ -26,8 +26,9 @@ recipe of :mod:`transferscope.extraction.finetuned`: full fine-tuning, 2 epochs)
 transfer of source ``S`` to target ``T`` is the linear probe's test accuracy on ``T`` of the model
 fine-tuned on ``S`` (its last layer, mean-pooled; frozen: full fine-tuning on every pair is beyond a
 CPU budget), on one seeded subsample of at most 1,000 items (with the defaults, the one the
-distances use, so each model embeds each target once) and a seeded 60/20/20 split per truth seed; the base model's own accuracy under the same protocol (no intermediate training) is reported
-beside it. Sources are ranked by their distance to ``T`` in the base model's own space (last
+distances use, so each model embeds each target once) and a seeded 60/20/20 split per truth
+seed; the base model's own accuracy under the same protocol (no intermediate training) is
+reported beside it. Sources are ranked by their distance to ``T`` in the base model's own space (last
 layer, mean-pooled), so the ranking never sees a fine-tuned model. The fine-tunes' delta-activation
 fingerprints (:mod:`transferscope.workflows.drift`) are compared within each architecture and
 across them (:func:`~transferscope.workflows.drift.fingerprint_agreement`).
