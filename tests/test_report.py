@@ -168,7 +168,7 @@ def test_every_kind_of_result_is_drawn():
     assert figures["selection"][0].labels == ["a", "b"]  # only the probed candidates
     page = build_report(results)
     assert page.count('class="ts-figure"') == sum(len(f) for f in figures.values())
-    assert "largest change at l2 (drift 0.300)" in page and "Nearest source by OTDD: s2" in page
+    assert "largest change at l2 (drift 0.300)" in page and "Nearest source: s2 (by otdd)" in page
 
 
 def test_open_says_so_when_no_browser_exists(tmp_path, monkeypatch):

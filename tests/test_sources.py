@@ -70,3 +70,17 @@ def test_cli_sources(tmp_path, tiny_bert_dir):
 
     stored = ResultStore(tmp_path / "r.duckdb").table(suite="sources")
     assert len(stored) == 2 * 7 and stored["run"].notna().all() and stored["versions"].notna().all()
+
+
+def test_the_answer_says_when_the_measures_disagree():
+    import pandas as pd
+
+    from transferscope.workflows.sources import SourceRanking
+
+    table = pd.DataFrame({"source": ["a", "b", "c"], "samples": [10, 20, 30], "otdd": [1.0, 2.0, 3.0],
+                          "mmd_linear": [0.1, 0.2, 0.3], "frechet": [5.0, 1.0, 9.0], "task2vec": [0.3, 0.2, 0.1],
+                          "rank": [1, 2, 3]})
+    line = SourceRanking(table, "otdd").answer()
+    assert line == "Nearest source: a (by otdd); frechet puts b nearest; task2vec puts c nearest"
+    agreeing = table.assign(frechet=[1.0, 2.0, 3.0], task2vec=[0.1, 0.2, 0.3])
+    assert SourceRanking(agreeing, "otdd").answer() == "Nearest source: a (by otdd); every measure agrees"

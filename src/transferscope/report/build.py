@@ -89,8 +89,10 @@ def _answers(results: Sequence[Results]) -> list[str]:
             lines.append(f"Recommended layer: {r.settings['recommended']} (by {r.settings.get('basis', 'the probe')}).")
         elif r.kind == "elastic" and "recommended" in r.settings:
             lines.append(f"Smallest configuration within the tolerance: {r.settings['recommended']}.")
-        elif r.kind == "sources" and len(t):
-            lines.append(f"Nearest source by OTDD: {t.sort_values('otdd').iloc[0]['source']}.")
+        elif r.kind == "sources" and len(t) and "otdd" in t:
+            from transferscope.workflows.sources import SourceRanking
+
+            lines.append(SourceRanking(t.assign(rank=t["otdd"].rank(method="min")), "otdd").answer() + ".")
         elif r.kind == "drift" and len(t):
             peak = t.loc[t.groupby("tuned")["drift"].idxmax()]
             lines += [f"{row.tuned}: largest change at {row.layer} (drift {row.drift:.3f})."
