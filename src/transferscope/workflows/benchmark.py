@@ -48,12 +48,13 @@ from transferscope.extraction.finetuned import leaks_into
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, rank_scale, weighted_rank
+from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, weighted_rank
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.finetuned_sources import ensure_finetuned
 from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+from transferscope.workflows.meta import TRUTH_METRICS, history_scores
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 from transferscope.workflows.results import interval_text
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
@@ -414,7 +415,7 @@ def _truth_groups(rows: pd.DataFrame) -> dict[tuple[str, int], Any]:
         found = set(probe["metric"])
         # A regression probe also reports Spearman; Spearman is the truth only of word-similarity
         # targets, where no probe runs.
-        truth_metric = next((m for m in ("finetune_accuracy", "accuracy", "r2") if m in found), "spearman")
+        truth_metric = next((m for m in TRUTH_METRICS if m in found), "spearman")
         truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
         est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
                                                               values="value", aggfunc="first")
@@ -493,18 +494,8 @@ def history_prior(key: tuple[str, int], groups: dict[tuple[str, int], Any], cand
     candidates of each other target (targets of any metric or scale weigh alike), averaged; NaN for
     a candidate measured on no other target. It never looks at the target.
     """
-    columns = []
-    for other, (_, truth, _, _) in groups.items():
-        if other[0] == key[0] or other[1] != key[1]:
-            continue
-        measured = truth[np.isfinite(truth.to_numpy(dtype=float))]
-        if len(measured) < 2:
-            continue
-        scaled = pd.Series(rank_scale(measured.to_numpy(dtype=float))[:, 0], index=measured.index)
-        columns.append(scaled.reindex(candidates))
-    if not columns:
-        return np.full(len(candidates), np.nan)
-    return pd.concat(columns, axis=1).mean(axis=1, skipna=True).to_numpy(dtype=float)
+    truths = {other[0]: truth for other, (_, truth, _, _) in groups.items() if other[1] == key[1]}
+    return history_scores(truths, list(candidates), exclude=[key[0]])
 
 
 def _history_rows(suite: Suite, run_id: str, key: tuple[str, int], groups: dict[tuple[str, int], Any],

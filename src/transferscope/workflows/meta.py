@@ -43,7 +43,7 @@ import pandas as pd
 from transferscope.errors import InputError
 
 __all__ = ["MetaEvaluation", "meta_evaluate", "load_meta_table", "published_meta_table", "history_scores",
-           "neutral_fill", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED"]
+           "neutral_fill", "metric_orientation", "TRUTH_METRICS", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED"]
 
 MEASURES = ("weighted_kendall", "kendall", "regret@1", "top1")
 HISTORY_PRIOR = "prior:history"
@@ -99,7 +99,9 @@ def published_meta_table(name: str) -> pd.DataFrame:
     return PUBLISHED_META_TABLES[name][1]()
 
 
-_TRUTH_PRECEDENCE = ("finetune_accuracy", "accuracy", "r2", "spearman")
+#: The probe metric that is a target's truth, the first one measured: fine-tuning, the probe's
+#: accuracy, its R^2, a word-similarity set's Spearman correlation.
+TRUTH_METRICS = ("finetune_accuracy", "accuracy", "r2", "spearman")
 
 
 def _store_table(path: Path, suite: str | None) -> pd.DataFrame:
@@ -129,7 +131,7 @@ def _store_table(path: Path, suite: str | None) -> pd.DataFrame:
     out = []
     for (name, target), part in rows.groupby(["suite", "target"], sort=False):
         probe = part[part["kind"] == "probe"]
-        truth_metric = next((m for m in _TRUTH_PRECEDENCE if m in set(probe["metric"])), None)
+        truth_metric = next((m for m in TRUTH_METRICS if m in set(probe["metric"])), None)
         if truth_metric is None:
             continue
         label = f"{name}/{target}" if several else str(target)
@@ -200,20 +202,7 @@ def history_scores(truths: Mapping[str, pd.Series], candidates: Sequence[str], *
     >>> history_scores(truths, ["x", "y", "z", "w"], ranks=False).round(2).tolist()
     [0.55, 0.65, 0.1, nan]
     """
-    from transferscope.metrics.ranking import rank_scale
-
-    columns = []
-    for target, truth in truths.items():
-        if target in exclude:
-            continue
-        measured = truth[np.isfinite(truth.to_numpy(dtype=float))]
-        if len(measured) < 2:
-            continue
-        values = rank_scale(measured.to_numpy(dtype=float))[:, 0] if ranks else measured.to_numpy(dtype=float)
-        columns.append(pd.Series(values, index=measured.index).reindex(list(candidates)))
-    if not columns:
-        return np.full(len(candidates), np.nan)
-    return pd.concat(columns, axis=1).mean(axis=1, skipna=True).to_numpy(dtype=float)
+    return _History(truths).scores(candidates, exclude, ranks=ranks)
 
 
 @dataclass
@@ -277,8 +266,9 @@ class MetaEvaluation:
         return line + f"; beyond the interval, {', '.join(beating['method'])} beat the best prior ({prior})"
 
 
-def _orientation(metric: str, lower_is_better: Sequence[str]) -> bool:
-    """Whether higher is better for ``metric`` (the registry's word where it knows the name)."""
+def metric_orientation(metric: str, lower_is_better: Sequence[str] = ()) -> bool:
+    """Whether higher is better for ``metric``: False when it is in ``lower_is_better``, else the
+    registry's word where it knows the name, else True."""
     if metric in lower_is_better:
         return False
     from transferscope.metrics.registry import get_metric
@@ -349,7 +339,7 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     if not targets:
         raise InputError(f"no target has the truth {truth!r} for at least 2 candidates")
     names = {m: m for m in estimators} | {p: PRIOR_PREFIX + p for p in priors}
-    higher = {names[m]: _orientation(m, lower_is_better) for m in names}
+    higher = {names[m]: metric_orientation(m, lower_is_better) for m in names}
     kinds = {names[m]: "estimator" for m in estimators} | {names[p]: "prior" for p in priors}
     with_history = history and len(targets) >= 2
     if with_history:
@@ -454,8 +444,9 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
 
 
 class _History:
-    """:func:`history_scores` for many (target, left-out targets) pairs: every target's truth, as is
-    and rank-scaled, in one (targets x candidates) matrix, averaged over the rows kept."""
+    """:func:`history_scores` for any number of (candidates, left-out targets) questions: every
+    target's truth, as is and rank-scaled, in one (targets x candidates) matrix, averaged over the
+    rows kept (targets with fewer than 2 finite values are not used)."""
 
     def __init__(self, truths: Mapping[str, pd.Series]) -> None:
         from transferscope.metrics.ranking import rank_scale

@@ -146,12 +146,6 @@ def resolve_prior(prior: str, table: pd.DataFrame, *, target: str | None = None)
     return Prior(path.stem, _match(table, mapping), f"values of {path.name}")
 
 
-def _orientation(metric: str) -> bool:
-    from transferscope.metrics.registry import get_metric
-
-    return bool(get_metric(metric, "transferability").higher_is_better)
-
-
 def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Sequence[str],
                  target: str | None = None) -> pd.DataFrame:
     """``table`` with a ``prior:<name>`` column per prior and ``combined``, ordered by ``combined``
@@ -167,6 +161,7 @@ def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Se
     (['b', 'a', 'c'], [0.75, 0.5, 0.25])
     """
     from transferscope.metrics.ranking import rank_correlation, weighted_rank
+    from transferscope.workflows.meta import metric_orientation, neutral_fill
 
     if not priors:
         return table
@@ -189,16 +184,16 @@ def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Se
     if fitted is not None:
         members, weights, n_targets = fitted
         inputs = [m if m in present else f"prior:{m}" for m in members]
-        flags = [_orientation(m) if m in present else True for m in members]
-        out["combined"] = weighted_rank(_neutral(out[inputs].to_numpy(dtype=float)), weights, higher_is_better=flags)
+        flags = [metric_orientation(m) if m in present else True for m in members]
+        out["combined"] = weighted_rank(neutral_fill(out[inputs].to_numpy(dtype=float)), weights, higher_is_better=flags)
         weight_map = {name: float(w) for name, w in zip(inputs, weights)}
         notes.append("combined: rank weights fitted on " + f"{n_targets} target(s) of the results store ("
                      + ", ".join(f"{name} {w:.2f}" for name, w in zip(inputs, weights)) + ")")
     else:
         inputs = [*columns, *present[:1]]
-        flags = [True] * len(columns) + [_orientation(m) for m in present[:1]]
+        flags = [True] * len(columns) + [metric_orientation(m) for m in present[:1]]
         weight_map = {name: 1.0 / len(inputs) for name in inputs}
-        out["combined"] = weighted_rank(_neutral(out[inputs].to_numpy(dtype=float)),
+        out["combined"] = weighted_rank(neutral_fill(out[inputs].to_numpy(dtype=float)),
                                         np.full(len(inputs), 1.0 / len(inputs)), higher_is_better=flags)
         notes.append("combined: the mean rank of " + ", ".join(inputs) + " (not fitted: give a results store as "
                      "--prior to fit the weights on its targets)")
@@ -220,17 +215,13 @@ def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Se
     return out
 
 
-def _neutral(matrix: np.ndarray) -> np.ndarray:
-    from transferscope.workflows.meta import neutral_fill
-
-    return neutral_fill(matrix)
 
 def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_params: bool,
                     target: str | None) -> tuple[list[str], np.ndarray, int] | None:
     """Rank weights of ``estimators`` (those the store holds), the store's history prior and
     ``params``, fitted on the store's targets (never one named like ``target``)."""
     from transferscope.metrics.ranking import learn_rank_weights
-    from transferscope.workflows.meta import history_scores
+    from transferscope.workflows.meta import history_scores, metric_orientation, neutral_fill
 
     held = [m for m in estimators if m in set(history["metric"])]
     truths = {t: part.set_index("candidate")["value"] for t, part in history[history["metric"] == "truth"]
@@ -255,10 +246,10 @@ def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_pa
 
             counts = [parameter_count(_model_of(c)) for c in truth.index]
             cols.append(np.array([np.nan if c is None else c for c in counts], dtype=float))
-        blocks.append((_neutral(np.column_stack(cols)), truth.to_numpy(dtype=float)))
+        blocks.append((neutral_fill(np.column_stack(cols)), truth.to_numpy(dtype=float)))
     if len(blocks) < 2:
         return None
-    flags = [_orientation(m) for m in held] + [True] * (len(members) - len(held))
+    flags = [metric_orientation(m) for m in held] + [True] * (len(members) - len(held))
     weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=1.0)
     return members, weights, len(blocks)
 
