@@ -82,12 +82,10 @@ def rank_command(
     """
     from transferscope.probes.learning_curve import PREDICTION_LEVELS
     from transferscope.workflows.labels import short_candidates
-    from transferscope.workflows.priors import check_priors
     from transferscope.workflows.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
-        check_priors(prior)
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")

@@ -69,9 +69,7 @@ def select_command(
 
     with handle_errors():
         check_output_path(output)
-        from transferscope.workflows.priors import check_priors
-
-        check_priors(prior)
+    
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")

@@ -167,14 +167,15 @@ def _group_components(unit: np.ndarray, component: np.ndarray, n_components: int
     """
     order = np.argsort(component, kind="stable")
     starts = np.searchsorted(component[order], np.arange(n_components))
-    rotated = unit[order] @ rotation
+    grouped = unit[order]  # columns sorted by component, for reduceat
+    rotated = grouped @ rotation
+    column_of = np.argsort(order)  # each row's own column among the sorted ones
     best = np.empty((unit.shape[0], n_components))
     null = np.empty((unit.shape[0], n_components))
     for start in range(0, unit.shape[0], 1024):
         block = unit[start:start + 1024]
-        sims = block @ unit[order].T
-        position = np.argsort(order)[start:start + 1024]  # each query row's own column
-        sims[np.arange(block.shape[0]), position] = -np.inf
+        sims = block @ grouped.T
+        sims[np.arange(block.shape[0]), column_of[start:start + 1024]] = -np.inf
         best[start:start + 1024] = np.maximum.reduceat(sims, starts, axis=1)
         null[start:start + 1024] = np.maximum.reduceat(block @ rotated.T, starts, axis=1)
     related = np.zeros((n_components, n_components))

@@ -138,7 +138,7 @@ def rank(
         metrics=metrics, metric_options=metric_options, seed=seed, extraction=extraction)
     from transferscope.workflows.priors import check_priors
 
-    check_priors(prior)
+    priors = check_priors(prior)  # before any work
     extraction = extraction or ExtractionOptions()
     protocol = probe_protocol(probe)
     level = _predict_level(predict)
@@ -155,7 +155,7 @@ def rank(
                         predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits),
                         progress=extraction.progress)
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
-        return _with_priors(ranked_table(scorer.score(candidates, y), scorer.estimators[0]), prior,
+        return _with_priors(ranked_table(scorer.score(candidates, y), scorer.estimators[0]), priors,
                             estimators=scorer.estimators, target=None)
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
@@ -169,18 +169,17 @@ def rank(
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
     table = ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
     table.attrs["warnings"] += same_features_notes(candidates)
-    return _with_priors(table, prior, estimators=scorer.estimators, target=dataset.name)
+    return _with_priors(table, priors, estimators=scorer.estimators, target=dataset.name)
 
 
-def _with_priors(table: pd.DataFrame, prior: str | Sequence[str] | None, *, estimators: Sequence[str],
+def _with_priors(table: pd.DataFrame, priors: list[str], *, estimators: Sequence[str],
                  target: str | None) -> pd.DataFrame:
-    """``table`` with the priors and ``combined`` (:func:`~transferscope.workflows.priors.apply_priors`)."""
-    from transferscope.workflows.priors import apply_priors, check_priors, resolve_prior
-
-    names = check_priors(prior)
-    if not names:
+    """``table`` with the (checked) priors and ``combined`` (:func:`~transferscope.workflows.priors.apply_priors`)."""
+    if not priors:
         return table
-    return apply_priors(table, [resolve_prior(str(p), table, target=target) for p in names],
+    from transferscope.workflows.priors import apply_priors, resolve_prior
+
+    return apply_priors(table, [resolve_prior(p, table, target=target) for p in priors],
                         estimators=list(estimators), target=target)
 
 

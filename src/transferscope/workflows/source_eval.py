@@ -398,8 +398,9 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
                                                 n_boot=n_boot).assign(space=base) for base in bases],
                         ignore_index=True)
     prints, pairs, matrices = [], [], {}
+    drift_data = load_builtin(fingerprint_data)
     for base in bases:
-        result = drift(base=base, tuned=[tuned[(base, t)] for t in tasks], dataset=load_builtin(fingerprint_data),
+        result = drift(base=base, tuned=[tuned[(base, t)] for t in tasks], dataset=drift_data,
                        extraction=extraction)
         names = {tuned[(base, t)]: t for t in tasks}
         matrix = result.distances.rename(index=names, columns=names).loc[tasks, tasks]
