@@ -513,8 +513,5 @@ def _mean_over_targets(replicates: np.ndarray, picks: np.ndarray) -> np.ndarray:
 
 
 def _target_interval(values: np.ndarray, picks: np.ndarray) -> tuple[float, float]:
-    """Interval of the mean over targets, targets resampled."""
-    drawn = values[picks]
-    finite = np.isfinite(drawn)
-    means = np.where(finite, drawn, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
-    return _interval(np.where(finite.any(axis=1), means, np.nan))
+    """Interval of the mean over targets of one value per target, targets resampled."""
+    return _interval(_mean_over_targets(np.repeat(values[:, None], picks.shape[0], axis=1), picks))
