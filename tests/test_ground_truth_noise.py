@@ -227,7 +227,7 @@ def test_learned_combination_is_fitted_on_other_targets_and_other_suites_only(tm
     """learned_loto's weights for a target are those learned from the other target's stored rows
     alone; learned_loso appears only once the store holds another suite, fitted on its targets."""
     pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
-    from transferscope.metrics.ranking import learn_rank_weights, weighted_rank
+    from transferscope.metrics.combination import learn_rank_weights, weighted_rank
     from transferscope.workflows.benchmark import LEARNED_ALPHA, run_benchmark
     from transferscope.workflows.store import ResultStore
     from transferscope.workflows.suite import load_suite

@@ -76,7 +76,8 @@ def test_constant_input_gives_nan_and_bad_input_errors():
 
 
 def test_learned_rank_weights_find_the_informative_estimator_and_ignore_scale():
-    from transferscope.metrics.ranking import learn_rank_weights, rank_correlation, rank_scale, weighted_rank
+    from transferscope.metrics.combination import learn_rank_weights, weighted_rank
+    from transferscope.metrics.ranking import rank_correlation, rank_scale
 
     rng = np.random.default_rng(0)
     blocks = []
@@ -139,6 +140,55 @@ def test_mantel_r_is_spearman_of_the_upper_triangles_and_the_p_value_is_calibrat
                          ((a + np.triu(np.ones_like(a)), b), "symmetric")):
         with pytest.raises(InputError, match=message):
             mantel_test(*bad)
+
+
+def test_resampled_rank_correlation_equals_the_rebuilt_resamples(monkeypatch):
+    """The counts-and-matrix-product form against every resample rebuilt and scored one by one
+    (SciPy through rank_correlation), with ties, repeats, uncovered candidates and several columns."""
+    from transferscope.metrics import ranking
+    from transferscope.metrics.ranking import rank_correlation, resampled_rank_correlation
+
+    methods = ["weighted_kendall", "kendall", "top1", "regret@1", "spearman"]
+    rng = np.random.default_rng(3)
+
+    def one_by_one(column, truth, draws, method):
+        out = []
+        for row in draws:
+            s, t = column[row], truth[row]
+            ok = np.isfinite(s)
+            out.append(np.nan if ok.sum() < 2 else rank_correlation(s[ok], t[ok], method=method))
+        return np.array(out)
+
+    for n in (2, 3, 7, 30, 90):
+        truth = rng.normal(size=n).round(1)  # ties in the truth too
+        columns = np.column_stack([rng.integers(0, 5, n).astype(float), rng.normal(size=n), rng.normal(size=n)])
+        columns[rng.random(n) < 0.2, 2] = np.nan  # a method that does not cover every candidate
+        columns[:, 1] *= 1e9  # scale does not matter
+        draws = rng.integers(0, n, (40, n))
+        got = resampled_rank_correlation(columns, truth, draws, methods=methods)
+        for j in range(3):
+            single = resampled_rank_correlation(columns[:, j], truth, draws, methods=methods)
+            for method in methods:
+                expected = one_by_one(columns[:, j], truth, draws, method)
+                for values in (got[method][j], single[method]):
+                    assert (np.isnan(values) == np.isnan(expected)).all(), (n, j, method)
+                    np.testing.assert_allclose(values[np.isfinite(values)], expected[np.isfinite(expected)],
+                                               atol=1e-12)
+    # beyond the matrix-product limit, the resamples are rebuilt: the same values
+    truth, scores = rng.normal(size=25), rng.normal(size=25)
+    draws = rng.integers(0, 25, (10, 25))
+    fast = resampled_rank_correlation(scores, truth, draws, methods=["weighted_kendall", "kendall"])
+    monkeypatch.setattr(ranking, "_GEMM_LIMIT", 10)
+    slow = resampled_rank_correlation(scores, truth, draws, methods=["weighted_kendall", "kendall"])
+    for method in fast:
+        np.testing.assert_allclose(fast[method], slow[method], atol=1e-12)
+    # a resample of one candidate, or of equal scores, is undefined, not a number
+    assert np.isnan(resampled_rank_correlation(scores, truth, np.zeros((1, 25), dtype=int))["weighted_kendall"]).all()
+    for bad, message in (((scores, truth[:3], draws), "one length|n >= 2"), ((scores, truth, draws + 30), "indices"),
+                         ((scores, truth, draws.astype(float)), "indices"),
+                         ((np.where(scores > 0, np.inf, scores), truth, draws), "finite")):
+        with pytest.raises(InputError, match=message):
+            resampled_rank_correlation(*bad)
 
 
 @pytest.mark.parametrize("method", ["weighted_kendall", "kendall", "top1", "regret@1", "spearman"])

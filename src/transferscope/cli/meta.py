@@ -21,6 +21,8 @@ def meta_command(
     lower_is_better: Annotated[Optional[list[str]], typer.Option("--lower-is-better", help="A metric where lower ranks a candidate higher (the registry knows its own). Repeat for several.")] = None,
     suite: Annotated[Optional[str], typer.Option(help="With a results store: the suite to evaluate (default: all, targets named suite/target).")] = None,
     measure: Annotated[str, typer.Option(help="The measure of the printed table: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
+    all_combiners: Annotated[bool, typer.Option("--all-combiners", help="Also show the other learners of the combination (combined:pairwise, combined:bayes) and a per-target choice among them by nested leave-one-target-out (combined:chosen).")] = False,
+    by_suite: Annotated[bool, typer.Option("--by-suite", help="Targets are named suite/target (a store of several suites): fit the combination for a target on the other suites only.")] = False,
     n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples behind each interval.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every row (targets and mean, every measure with its interval) to .csv, .json or .parquet.")] = None,
@@ -47,7 +49,7 @@ def meta_command(
             raise InputError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
         frame = load_meta_table(table, suite=suite)
         result = meta_evaluate(frame, truth=truth, priors=prior or [], lower_is_better=lower_is_better or [],
-                               n_boot=n_boot, seed=seed)
+                               all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
         print_table(result.summary(measure), title=f"{measure} against {truth} [95% interval], best mean first")
         typer.echo(result.answer())
         if output is not None:

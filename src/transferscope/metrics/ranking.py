@@ -15,15 +15,14 @@ ranking, which is what a user acts on:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from transferscope.errors import InputError
 
-__all__ = ["rank_correlation", "rank_correlation_ci", "batch_rank_correlation", "mean_rank", "rank_scale", "learn_rank_weights",
-           "weighted_rank", "mantel_test", "METHODS"]
+__all__ = ["rank_correlation", "rank_correlation_ci", "batch_rank_correlation", "resampled_rank_correlation", "mean_rank", "rank_scale", "mantel_test", "METHODS"]
 
 METHODS = ("weighted_kendall", "kendall", "spearman", "pearson", "top{k}", "regret@{k}", "relative_top1")
 _TOPK = re.compile(r"^top(\d+)$")
@@ -135,7 +134,9 @@ def batch_rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_k
                            max_elements: int = 4_000_000) -> np.ndarray:
     """:func:`rank_correlation` of each row of ``scores`` against the same row of ``truth``, at once.
 
-    The rows are bootstrap resamples (ties are frequent: a resample repeats candidates). The
+    The rows are bootstrap resamples whose truth differs row by row (e.g. the truth's own splits
+    resampled too); resamples of one (scores, truth) pair are faster through
+    :func:`resampled_rank_correlation`. Ties are frequent (a resample repeats candidates). The
     correlations are computed from their pairwise definition, vectorised over rows: with
     ``s_ij = sign(scores_i - scores_j)`` and ``t_ij`` likewise, ``tau = sum w_ij s_ij t_ij /
     sqrt(sum w_ij |s_ij| * sum w_ij |t_ij|)`` over pairs ``i < j``; Kendall's tau-b has ``w = 1``;
@@ -188,6 +189,229 @@ def batch_rank_correlation(scores: Any, truth: Any, *, method: str = "weighted_k
 
 
 _PAIRWISE_LIMIT = 120  # candidates; beyond, SciPy's O(n log n) per row is faster than O(n^2) pairs at once
+
+
+_GEMM_LIMIT = 4096  # candidates; the n x n concordance matrix (float32) is 64 MiB there
+
+
+def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
+                               methods: Sequence[str] = ("weighted_kendall",),
+                               max_elements: int = 65_536) -> dict[str, np.ndarray]:
+    """Each of ``methods`` on every bootstrap resample ``draws`` of (scores, truth), for one or
+    several score columns at once.
+
+    ``draws[b]`` holds the candidate indices of resample ``b`` (with repeats). Rather than
+    rebuilding each resample, Kendall's tau-b and the weighted tau are computed from how many
+    times each candidate is drawn: with ``m`` those counts and ``K_ij = sign(scores_i - scores_j)
+    * sign(truth_i - truth_j)``, the resample's concordance is ``m' K m / 2``, and its weighted
+    form (hyperbolic weights of each drawn copy's position, copies of one candidate side by side)
+    is ``h' K m``, ``h_i`` the sum of ``1 / (r + 1)`` over the positions ``r`` that candidate ``i``'s
+    copies take; the pairs not tied in scores (or truth) follow from the counts of tied groups in
+    closed form. ``M K`` for all resamples is one matrix product, exact in float32 (integer sums
+    below 2^24). The values equal :func:`batch_rank_correlation` on the rebuilt resamples (and so
+    :func:`scipy.stats.weightedtau` and ``kendalltau``) to rounding, ties included (tested).
+
+    A NaN score marks a candidate that column does not cover: it is left out of every resample
+    (the resample shrinks, as when a method is scored on the candidates it covers). A resample
+    whose covered scores or truth are constant (to rounding), or that covers fewer than 2 draws,
+    gives NaN for the correlations; ``top1`` / ``regret@1`` need 2 covered draws and take the
+    first drawn of tied top scores. Beyond ``_GEMM_LIMIT`` candidates the resamples are rebuilt
+    and scored one by one.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, k)
+        One score column, or ``k`` columns scored against the same truth and resamples.
+    truth : array-like of shape (n,)
+    draws : array-like of int, shape (n_resamples, d)
+    methods : sequence of str
+        Any of ``weighted_kendall``, ``kendall``, ``top1``, ``regret@1`` (others row by row).
+
+    Returns
+    -------
+    dict
+        Method name -> array of shape (n_resamples,), or (k, n_resamples) for 2-D ``scores``.
+
+    Examples
+    --------
+    >>> scores, truth = np.array([0.1, 0.4, 0.3, 0.9]), np.array([1.0, 2.0, 3.0, 4.0])
+    >>> draws = np.array([[0, 1, 2, 3], [0, 0, 2, 3]])
+    >>> resampled_rank_correlation(scores, truth, draws, methods=["kendall"])["kendall"].round(6).tolist()
+    [0.666667, 1.0]
+    """
+    methods = [_check_method(m) for m in methods]
+    x = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(truth, dtype=np.float64)
+    idx = np.asarray(draws)
+    columns = x[:, None] if x.ndim == 1 else x
+    if columns.ndim != 2 or y.ndim != 1 or columns.shape[0] != y.size or y.size < 2:
+        raise InputError(f"scores must be (n,) or (n, k) and truth (n,) with n >= 2, got {x.shape} and {y.shape}")
+    if not np.isfinite(y).all() or np.isinf(columns).any():
+        raise InputError("truth must be finite and scores finite or NaN (not covered)")
+    if idx.ndim != 2 or not np.issubdtype(idx.dtype, np.integer) or idx.size == 0 \
+            or idx.min() < 0 or idx.max() >= y.size:
+        raise InputError(f"draws must be a (resamples x draws) matrix of indices in [0, {y.size}), got shape {idx.shape}")
+    rows = np.arange(idx.shape[0])
+    out = {m: np.full((columns.shape[1], idx.shape[0]), np.nan) for m in methods}
+    taus = [m for m in methods if m in ("weighted_kendall", "kendall")]
+    covered = np.isfinite(columns)
+    counts = _draw_counts(idx, y.size) if y.size <= _GEMM_LIMIT else None
+    for mask in {c.tobytes(): c for c in covered.T}.values():  # columns sharing a coverage share their work
+        group = np.flatnonzero((covered == mask[:, None]).all(axis=0))
+        if taus and counts is not None:
+            values = _tau_from_counts(columns[mask][:, group], y[mask], counts[:, mask], taus, max_elements)
+            for m in taus:
+                out[m][group] = values[m]
+        picks = [m for m in methods if m in ("top1", "regret@1")]
+        if picks:
+            drawn = counts if counts is not None else _draw_counts(idx, y.size)
+            present = (drawn > 0) & mask
+            enough = drawn[:, mask].sum(axis=1) >= 2
+            best = np.where(present, y, -np.inf).max(axis=1)
+        for j in group:
+            if picks:
+                column = columns[:, j]
+                if np.unique(column[mask]).size == mask.sum():  # no ties: the top drawn score is one candidate
+                    picked = y[np.argmax(np.where(present, column, -np.inf), axis=1)]
+                else:  # tied top scores: the first drawn of them
+                    picked = y[idx[rows, np.argmax(np.where(mask[idx], column[idx], -np.inf), axis=1)]]
+            for m in methods:
+                if m == "top1":
+                    out[m][j] = np.where(enough, (picked == best).astype(float), np.nan)
+                elif m == "regret@1":
+                    out[m][j] = np.where(enough, best - picked, np.nan)
+                elif m not in taus or counts is None:  # row by row
+                    out[m][j] = [_evaluate_covered(columns[row, j], y[row], m) for row in idx]
+    return {m: v[0] if x.ndim == 1 else v for m, v in out.items()}
+
+
+def _evaluate_covered(s: np.ndarray, t: np.ndarray, method: str) -> float:
+    ok = np.isfinite(s)
+    if ok.sum() < 2:
+        return float("nan")
+    return _evaluate(s[ok], t[ok], method)
+
+
+def _draw_counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """How many times each of ``n`` candidates is drawn in each row of ``idx``."""
+    rows = idx.shape[0]
+    flat = (idx + n * np.arange(rows)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.int32)
+
+
+def _tie_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(order, starts, inverse)`` of the groups of equal ``values`` (for :func:`_untied`); None
+    when no two values tie."""
+    _, inverse, sizes = np.unique(values, return_inverse=True, return_counts=True)
+    if (sizes == 1).all():
+        return None
+    order = np.argsort(inverse, kind="stable")
+    return order, np.concatenate([[0], np.cumsum(sizes)[:-1]]), inverse
+
+
+def _untied(counts: np.ndarray, total: np.ndarray, groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+            ) -> np.ndarray | None:
+    """Per resample and candidate: the draws not tied with it (``groups`` of :func:`_tie_groups`);
+    None when nothing ties (it is then ``total - counts``, which the callers use in closed form)."""
+    if groups is None:
+        return None
+    order, starts, inverse = groups
+    sums = np.add.reduceat(counts[:, order], starts, axis=1)
+    return total - sums[:, inverse]
+
+
+def _weighted_untied(weights: np.ndarray, counts: np.ndarray, total: np.ndarray, untied: np.ndarray | None,
+                     weight_sums: np.ndarray) -> np.ndarray:
+    """``sum_i weights_i * untied_i`` per resample (``weight_sums`` = ``sum_i weights_i``)."""
+    if untied is None:
+        return total[:, 0] * weight_sums - np.einsum("ij,ij->i", weights, counts)
+    return np.einsum("ij,ij->i", weights, untied)
+
+
+def _position_weights(counts: np.ndarray, order: np.ndarray, harmonic: np.ndarray) -> np.ndarray:
+    """``h_i``: the hyperbolic weights ``1 / (r + 1)`` summed over the positions ``r`` that candidate
+    ``i``'s copies take when the candidates are ranked in ``order``."""
+    ordered = counts[:, order]
+    before = np.cumsum(ordered, axis=1) - ordered
+    h = np.empty(counts.shape)
+    h[:, order] = harmonic[before + ordered] - harmonic[before]
+    return h
+
+
+def _signs(values: np.ndarray) -> np.ndarray:
+    """``sign(values_i - values_j)`` as int8, from the values' dense ranks (exact: equal values
+    share a rank)."""
+    _, rank = np.unique(values, return_inverse=True)
+    rank = rank.astype(np.int16 if rank.size < 2 ** 15 else np.int32)
+    return np.sign(rank[:, None] - rank[None, :]).astype(np.int8)
+
+
+def _distinct(values: np.ndarray) -> bool:
+    """Whether no two of ``values`` are equal to rounding (see :func:`_constant_draws`)."""
+    ordered = np.sort(values)
+    return bool((np.diff(ordered) > 1e-12 * max(1.0, float(np.abs(ordered).max()))).all())
+
+
+def _constant_draws(counts: np.ndarray, values: np.ndarray, distinct: bool) -> np.ndarray:
+    """Whether each resample's drawn ``values`` are equal to rounding (as :func:`_constant`);
+    ``distinct``: :func:`_distinct` of ``values``."""
+    if distinct:
+        return (counts > 0).sum(axis=1) <= 1  # no two values within rounding: constant = one candidate
+    present = counts > 0
+    lo, hi = np.where(present, values, np.inf).min(axis=1), np.where(present, values, -np.inf).max(axis=1)
+    return ~(hi - lo > 1e-12 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi))))
+
+
+def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, methods: Sequence[str],
+                     max_elements: int) -> dict[str, np.ndarray]:
+    """Kendall's tau-b / the weighted tau of each score column of ``columns`` against ``y`` on the
+    resamples whose draw counts are ``counts`` (see :func:`resampled_rank_correlation`). Resamples
+    go in chunks small enough for the cache; the sums over untied pairs use closed forms where
+    nothing ties (``sum_i h_i = harmonic[total]``)."""
+    n, k = columns.shape
+    sign_y = _signs(y)
+    concordance = [(_signs(columns[:, j]) * sign_y).astype(np.float32) for j in range(k)]
+    most = int(counts.sum(axis=1).max())
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, most + 1))])
+    by_scores = [np.lexsort((-y, -columns[:, j])) for j in range(k)]
+    by_truth = [np.lexsort((-columns[:, j], -y)) for j in range(k)]  # truth first, ties by scores
+    groups_x = [_tie_groups(columns[:, j]) for j in range(k)]
+    groups_y = _tie_groups(y)
+    distinct_x = [_distinct(columns[:, j]) for j in range(k)]
+    distinct_y = _distinct(y)
+    weighted = "weighted_kendall" in methods
+    out = {m: np.empty((k, counts.shape[0])) for m in methods}
+    chunk = max(1, int(max_elements // n))
+    for start in range(0, counts.shape[0], chunk):
+        m = counts[start:start + chunk]
+        rows = slice(start, start + len(m))
+        m32, mf = m.astype(np.float32), m.astype(np.float64)
+        total = mf.sum(axis=1)[:, None]
+        sums = harmonic[total[:, 0].astype(np.int64)]  # sum_i h_i: every position's weight once
+        untied_y = _untied(m, total, groups_y)
+        constant_y = _constant_draws(m, y, distinct_y) | (total[:, 0] < 2)
+        truth_weights: dict[bytes, np.ndarray] = {}
+        for j in range(k):
+            mk = (m32 @ concordance[j]).astype(np.float64)
+            untied_x = _untied(m, total, groups_x[j])
+            constant = constant_y | _constant_draws(m, columns[:, j], distinct_x[j])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if "kendall" in methods:
+                    value = np.einsum("ij,ij->i", mf, mk) / np.sqrt(
+                        _weighted_untied(mf, mf, total, untied_x, total[:, 0])
+                        * _weighted_untied(mf, mf, total, untied_y, total[:, 0]))
+                    out["kendall"][j, rows] = np.where(constant, np.nan, value)
+                if weighted:
+                    key = by_truth[j].tobytes()
+                    if key not in truth_weights:
+                        truth_weights[key] = _position_weights(m, by_truth[j], harmonic)
+                    value = 0.0
+                    for h in (_position_weights(m, by_scores[j], harmonic), truth_weights[key]):
+                        value = value + np.einsum("ij,ij->i", h, mk) / 2 / np.sqrt(
+                            _weighted_untied(h, mf, total, untied_x, sums)
+                            * _weighted_untied(h, mf, total, untied_y, sums))
+                    out["weighted_kendall"][j, rows] = np.where(constant, np.nan, value)
+    return out
 
 
 def _hyperbolic_weights(primary: np.ndarray, secondary: np.ndarray, first: np.ndarray,
@@ -271,14 +495,14 @@ def rank_correlation_ci(
     rows, truths = [], []
     for _ in range(n_boot):
         idx = rng.integers(0, s.size, s.size)
-        if per_split is None:
-            drawn = t[idx]
-        else:
+        if per_split is not None:
             cols = rng.integers(0, per_split.shape[1], per_split.shape[1])
-            drawn = per_split[np.ix_(idx, cols)].mean(axis=1)
+            truths.append(per_split[np.ix_(idx, cols)].mean(axis=1))
         rows.append(idx)
-        truths.append(drawn)
-    replicates = batch_rank_correlation(s[np.array(rows)], np.array(truths), method=method)
+    if per_split is None:  # one truth: the resamples are counts of the same candidates
+        replicates = resampled_rank_correlation(s, t, np.array(rows), methods=[method])[method]
+    else:
+        replicates = batch_rank_correlation(s[np.array(rows)], np.array(truths), method=method)
     values = replicates[np.isfinite(replicates)].tolist()
     point = _evaluate(s, t, method)
     if not values:
@@ -337,60 +561,6 @@ def rank_scale(scores: Any, *, higher_is_better: Any = None) -> np.ndarray:
     if matrix.ndim == 1:
         matrix = matrix[:, None]
     return (_column_ranks(matrix, higher_is_better) - 1.0) / (matrix.shape[0] - 1.0)
-
-
-def learn_rank_weights(blocks: Any, *, higher_is_better: Any = None, alpha: float = 1.0) -> np.ndarray:
-    """Non-negative weights of estimators whose weighted rank best predicts the truth's rank.
-
-    ``blocks`` holds one ``(scores, truth)`` pair per training target: ``scores`` candidates x
-    estimators, ``truth`` one measured value per candidate. Within each block both are rank-scaled
-    (:func:`rank_scale`) and centred, so that targets of any size, scale or metric weigh alike and
-    only orderings are learned; the weights solve the ridge problem
-    ``min ||X w - y||^2 + alpha ||w||^2`` subject to ``w >= 0`` (``scipy.optimize.nnls`` on the
-    augmented system), then are scaled to sum to 1. A learned combination in the spirit of the
-    learned rankers of the model-selection literature, kept linear and non-negative so that a
-    handful of targets cannot overfit it into flipping an estimator's sign.
-
-    Examples
-    --------
-    >>> truth = [0.9, 0.1, 0.5, 0.3]
-    >>> good, noise = [3.0, 0.0, 2.0, 1.0], [0.0, 1.0, 3.0, 2.0]
-    >>> w = learn_rank_weights([(np.column_stack([good, noise]), truth)] * 3, alpha=0.1)
-    >>> w.round(2).tolist()
-    [1.0, 0.0]
-    """
-    from scipy.optimize import nnls
-
-    xs, ys = [], []
-    for scores, truth in blocks:
-        x = rank_scale(scores, higher_is_better=higher_is_better)
-        y = rank_scale(np.asarray(truth, dtype=float))[:, 0]
-        xs.append(x - x.mean(axis=0))
-        ys.append(y - y.mean())
-    if not xs:
-        raise InputError("learn_rank_weights needs at least one (scores, truth) block")
-    x, y = np.vstack(xs), np.concatenate(ys)
-    if not (isinstance(alpha, (int, float)) and alpha >= 0):
-        raise InputError(f"alpha must be a number >= 0, got {alpha!r}")
-    augmented = np.vstack([x, np.sqrt(alpha) * np.eye(x.shape[1])])
-    weights, _ = nnls(augmented, np.concatenate([y, np.zeros(x.shape[1])]))
-    total = weights.sum()
-    return weights / total if total > 0 else np.full(x.shape[1], 1.0 / x.shape[1])
-
-
-def weighted_rank(scores: Any, weights: Any, *, higher_is_better: Any = None) -> np.ndarray:
-    """The combined score ``rank_scale(scores) @ weights`` (higher is better).
-
-    Examples
-    --------
-    >>> weighted_rank([[0.9, 3.0], [0.1, 1.0], [0.5, 2.0]], [0.5, 0.5]).tolist()
-    [1.0, 0.0, 0.5]
-    """
-    w = np.asarray(weights, dtype=float)
-    x = rank_scale(scores, higher_is_better=higher_is_better)
-    if w.shape != (x.shape[1],):
-        raise InputError(f"weights must hold one value per estimator ({x.shape[1]}), got {w.shape}")
-    return x @ w
 
 
 def mantel_test(a: Any, b: Any, *, permutations: int = 9999, seed: int = 0) -> tuple[float, float]:

@@ -48,7 +48,8 @@ from transferscope.extraction.finetuned import leaks_into
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.ranking import learn_rank_weights, mean_rank, rank_correlation_ci, weighted_rank
+from transferscope.metrics.combination import learn_rank_weights, weighted_rank
+from transferscope.metrics.ranking import mean_rank, rank_correlation_ci
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
@@ -376,7 +377,7 @@ def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str
     ``mean_rank_loto``, the mean rank of the :data:`ENSEMBLE_SIZE` estimators with the best mean
     weighted Kendall tau on the *other* targets of the suite (leave-one-target-out: the target
     it is evaluated on never chooses its members). Two learned ones
-    (:func:`~transferscope.metrics.ranking.learn_rank_weights`: non-negative weights of every
+    (:func:`~transferscope.metrics.combination.learn_rank_weights`: non-negative weights of every
     estimator's rank, fitted to the truth's rank): ``learned_loto``, fitted on the other targets of
     the suite, and ``learned_loso``, fitted only on the targets of the *other* suites held in the
     same store (leave-one-suite-out; absent when the store holds no other suite).

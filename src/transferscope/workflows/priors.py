@@ -17,7 +17,7 @@ A prior is named by what it is and says where it comes from:
   own prior, named after the file (higher is better).
 
 ``combined`` joins the priors and the estimators into one order. With a results store it is
-*fitted*: non-negative rank weights (:func:`~transferscope.metrics.ranking.learn_rank_weights`)
+*fitted*: non-negative rank weights (:func:`~transferscope.metrics.combination.learn_rank_weights`)
 of the estimators the store also holds, its history prior (recomputed per store target without
 that target) and ``params`` when asked, fitted to the store targets' measured transfer; the
 target being ranked is never among them. Without a store there is nothing to fit on, and
@@ -160,7 +160,8 @@ def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Se
     >>> ranked["candidate"].tolist(), ranked["combined"].round(2).tolist()
     (['b', 'a', 'c'], [0.75, 0.5, 0.25])
     """
-    from transferscope.metrics.ranking import rank_correlation, weighted_rank
+    from transferscope.metrics.combination import weighted_rank
+    from transferscope.metrics.ranking import rank_correlation
     from transferscope.workflows.meta import metric_orientation, neutral_fill
 
     if not priors:
@@ -220,7 +221,7 @@ def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_pa
                     target: str | None) -> tuple[list[str], np.ndarray, int] | None:
     """Rank weights of ``estimators`` (those the store holds), the store's history prior and
     ``params``, fitted on the store's targets (never one named like ``target``)."""
-    from transferscope.metrics.ranking import learn_rank_weights
+    from transferscope.metrics.combination import learn_rank_weights
     from transferscope.workflows.meta import history_scores, metric_orientation, neutral_fill
 
     held = [m for m in estimators if m in set(history["metric"])]
