@@ -53,7 +53,7 @@ def test_run_stores_tidy_rows_and_meta(tmp_path):
     logme = est[est["metric"] == "logme"].set_index("candidate")["value"].reindex(truth.index)
     meta = rows[(rows["kind"] == "meta") & (rows["metric"] == "logme:regret@1")]["value"].iloc[0]
     assert meta == pytest.approx(ts.rank_correlation(logme.to_numpy(), truth.to_numpy(), method="regret@1"))
-    assert "static" in set(result.aggregate["estimator"])
+    assert "prior:static" in set(result.aggregate["estimator"])
 
 
 def test_rerun_skips_finished_cells_and_resumes_after_interrupt(tmp_path, monkeypatch):
@@ -117,7 +117,7 @@ def test_cli_benchmark_end_to_end(tmp_path):
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     agg = pd.read_csv(tmp_path / "agg.csv")
-    assert {"logme", "knn", "static"} <= set(agg["estimator"])
+    assert {"logme", "knn", "prior:static"} <= set(agg["estimator"])
     assert {"sentence-polarity", "vader-valence", "mean"} <= set(agg.columns)
     rows = pd.read_parquet(tmp_path / "rows.parquet")
     assert set(rows["suite"]) == {"cli"}
@@ -127,23 +127,12 @@ def test_cli_benchmark_end_to_end(tmp_path):
     estimates = rows[rows["kind"] == "estimator"]
     tied = {(t, m) for (t, m), v in estimates.groupby(["target", "metric"])["value"] if v.nunique() == 1}
     assert np.isfinite(estimates["value"]).all()
-    # With two candidates, history+loto_best ties them exactly where the history prior (the other
-    # target's measured accuracy) and the chosen estimator order them oppositely: recomputed here.
-    from transferscope.metrics.ranking import mean_rank
-
-    truth = rows[(rows["kind"] == "probe") & rows["metric"].isin(["accuracy", "r2"])]
-    for target in ("sentence-polarity", "vader-valence"):
-        combined = rows[(rows["metric"] == "history+loto_best:weighted_kendall") & (rows["target"] == target)]
-        if combined.empty:
-            continue
-        best = json.loads(combined.iloc[0]["settings"])["members"][1]
-        other = truth[truth["target"] != target].set_index("candidate")["value"]
-        mine = estimates[(estimates["target"] == target) & (estimates["metric"] == best)].set_index("candidate")["value"]
-        scores = mean_rank(np.column_stack([other.reindex(mine.index), mine]), higher_is_better=[True, True])
-        if np.ptp(scores) == 0:
-            tied.add((target, "history+loto_best"))
-    for _, row in rows[~np.isfinite(rows["value"])].iterrows():
-        assert row["kind"] == "meta" and (row["target"], row["metric"].split(":")[0]) in tied, row.to_dict()
+    # Every undefined meta value of an estimator (or the static prior) is one whose scores tie.
+    meta = rows[rows["kind"] == "meta"].assign(method=lambda m: m["metric"].str.rsplit(":", n=1).str[0])
+    for _, row in meta[~np.isfinite(meta["value"])].iterrows():
+        if json.loads(row["settings"])["kind"] == "estimator" or row["method"] == "prior:static":
+            assert (row["target"], row["method"].removeprefix("prior:")) in tied, row.to_dict()
+    assert {"prior:history", "prior:history_rank", "combined"} <= set(meta["method"])
     again = runner.invoke(app, args, catch_exceptions=False)
     assert "0 cell(s) computed, 4 already stored" in again.output
     bad = runner.invoke(app, ["benchmark", "nope", "--store", str(tmp_path / "r2.duckdb")])
@@ -244,18 +233,15 @@ def test_finetune_suite_fine_tunes_text_models(tmp_path, tiny_bert_dir):
 
 
 def test_history_prior_never_looks_at_the_target() -> None:
-    from transferscope.workflows.benchmark import history_prior
+    from transferscope.workflows.meta import history_scores
 
-    cands = pd.Index(["a", "b", "c"])
-    def group(values):
-        return (None, pd.Series(values, index=cands), "accuracy", None)
-    groups = {("t1", 0): group([0.9, 0.5, 0.1]), ("t2", 0): group([0.2, 0.6, 0.4]),
-              ("t3", 0): group([0.7, 0.8, 0.9]), ("t1", 1): group([0.0, 0.0, 1.0])}
-    # On t3: mean over t1 and t2 (seed 0) of the rank-scaled truth: a (1 + 0) / 2, b (0.5 + 1) / 2, c (0 + 0.5) / 2.
-    np.testing.assert_allclose(history_prior(("t3", 0), groups, cands), [0.5, 0.75, 0.25])
-    flipped = dict(groups)
-    flipped[("t3", 0)] = group([0.9, 0.1, 0.5])  # the target's own truth changes: the prior does not
-    np.testing.assert_allclose(history_prior(("t3", 0), flipped, cands), [0.5, 0.75, 0.25])
+    cands = ["a", "b", "c"]
+    truths = {"t1": pd.Series([0.9, 0.5, 0.1], index=cands), "t2": pd.Series([0.2, 0.6, 0.4], index=cands),
+              "t3": pd.Series([0.7, 0.8, 0.9], index=cands)}
+    # On t3: mean over t1 and t2 of the rank-scaled truth: a (1 + 0) / 2, b (0.5 + 1) / 2, c (0 + 0.5) / 2.
+    np.testing.assert_allclose(history_scores(truths, cands, exclude=["t3"]), [0.5, 0.75, 0.25])
+    flipped = {**truths, "t3": pd.Series([0.9, 0.1, 0.5], index=cands)}  # the target's own truth: no change
+    np.testing.assert_allclose(history_scores(flipped, cands, exclude=["t3"]), [0.5, 0.75, 0.25])
     # A candidate measured on no other target gets no prior; one target alone gives none at all.
-    np.testing.assert_array_equal(np.isnan(history_prior(("t3", 0), groups, pd.Index(["a", "z"]))), [False, True])
-    assert np.isnan(history_prior(("t1", 1), groups, cands)).all()
+    np.testing.assert_array_equal(np.isnan(history_scores(truths, ["a", "z"], exclude=["t3"])), [False, True])
+    assert np.isnan(history_scores({"t1": truths["t1"]}, cands, exclude=["t1"])).all()

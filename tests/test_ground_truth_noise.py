@@ -166,7 +166,8 @@ def test_benchmark_meta_rows_carry_intervals_with_the_truth_noise(tmp_path, tiny
         probes = store.table(suite="noise", kind="probe")
     assert probes[probes["metric"] == "accuracy"]["settings"].str.contains("split_scores").all()
     intervals = interval_table(result.meta)
-    assert set(intervals["estimator"]) == {"logme", "knn", "mean_rank_all"} and intervals["truth_noise"].all()
+    # one target: no other target for a history prior or a combination
+    assert set(intervals["estimator"]) == {"logme", "knn"} and intervals["truth_noise"].all()
     finite = intervals.dropna(subset=["value"])
     assert ((finite["low"] <= finite["value"]) & (finite["value"] <= finite["high"])).all()
     shown = interval_display(result.meta)
@@ -183,84 +184,49 @@ def test_layers_names_the_layers_the_repeated_probe_cannot_separate():
     assert any("over repeated splits): b;" in line for line in profile.evidence)
 
 
-def test_leave_one_target_out_ensemble_is_chosen_on_the_other_targets(tmp_path, tiny_bert_dir):
-    """mean_rank_loto's members for a target are the best estimators by mean weighted tau on the
-    other targets only; mean_rank_all averages every estimator's rank."""
+def test_suite_meta_is_meta_evaluate_on_the_stored_rows(tmp_path, tiny_bert_dir):
+    """A suite's meta step is meta_evaluate on its stored rows: the same values and intervals; the
+    history prior on a target is the other target's measured accuracy; ``combined``'s weights for a
+    target are learned from the other target's stored rows alone."""
     pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
-    from transferscope.metrics.ranking import mean_rank
-    from transferscope.workflows.benchmark import ENSEMBLE_SIZE, run_benchmark
+    from transferscope.metrics.combination import learn_rank_weights
+    from transferscope.workflows.benchmark import META_BOOTSTRAPS, run_benchmark
+    from transferscope.workflows.meta import load_meta_table, meta_evaluate
     from transferscope.workflows.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     suite = load_suite({"name": "ens", "candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],
                         "targets": ["sentence-polarity", "word-language"],
-                        "estimators": ["logme", "knn", "hscore", "gbc"], "max_samples": 60})
+                        "estimators": ["logme", "knn", "hscore"], "max_samples": 60})
     with ResultStore(tmp_path / "r.duckdb") as store:
         meta = run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
-        rows = store.table(suite="ens", kind="estimator")
-        probes = store.table(suite="ens", kind="probe")
+        rows = store.table(suite="ens")
+    expected = meta_evaluate(load_meta_table(tmp_path / "r.duckdb", suite="ens"), n_boot=META_BOOTSTRAPS, seed=0)
+    table = expected.table.set_index(["target", "method"])
+    for _, row in meta.iterrows():
+        method, measure = row["metric"].rsplit(":", 1)
+        want = table.loc[(row["target"], method)]
+        assert row["value"] == pytest.approx(want[measure], abs=1e-12, nan_ok=True)
+        if np.isfinite(want[f"{measure}_low"]):  # the linear probe has no repeated splits: the same resamples
+            assert (row["settings"]["low"], row["settings"]["high"]) == pytest.approx(
+                (want[f"{measure}_low"], want[f"{measure}_high"]))
     taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
-        estimator=lambda t: t["metric"].str.split(":").str[0])
-    singles = taus[~taus["estimator"].str.startswith(("mean_rank", "learned_", "prior_history", "history+"))]
-    for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
-        # The history prior on this target is the other target's measured accuracy, rank-scaled.
-        history = taus[(taus["estimator"] == "prior_history") & (taus["target"] == target)].iloc[0]
-        own = probes[(probes["target"] == target) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
-        theirs = probes[(probes["target"] == other) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
-        assert history["value"] == pytest.approx(rank_correlation(theirs.reindex(own.index).to_numpy(), own.to_numpy(),
-                                                                  method="weighted_kendall"), abs=1e-12, nan_ok=True)
-        loto = taus[(taus["estimator"] == "mean_rank_loto") & (taus["target"] == target)]
-        assert len(loto) == 1
-        ranked = singles[singles["target"] == other].sort_values("value", ascending=False, kind="stable")
-        assert loto.iloc[0]["settings"]["members"] == list(ranked["estimator"][:ENSEMBLE_SIZE])
-        # mean_rank_all on this target equals the mean rank recomputed from the stored scores
-        est = rows[rows["target"] == target].pivot_table(index="candidate", columns="metric", values="value")
-        combined = mean_rank(est[["gbc", "hscore", "knn", "logme"]].to_numpy())
-        truth = probes[(probes["target"] == target) & (probes["metric"] == "accuracy")].set_index("candidate")["value"]
-        everything = taus[(taus["estimator"] == "mean_rank_all") & (taus["target"] == target)].iloc[0]
-        assert everything["value"] == pytest.approx(
-            rank_correlation(combined, truth.reindex(est.index).to_numpy(), method="weighted_kendall"), abs=1e-12, nan_ok=True)
-        assert sorted(everything["settings"]["members"]) == ["gbc", "hscore", "knn", "logme"]
-
-
-def test_learned_combination_is_fitted_on_other_targets_and_other_suites_only(tmp_path, tiny_bert_dir):
-    """learned_loto's weights for a target are those learned from the other target's stored rows
-    alone; learned_loso appears only once the store holds another suite, fitted on its targets."""
-    pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
-    from transferscope.metrics.combination import learn_rank_weights, weighted_rank
-    from transferscope.workflows.benchmark import LEARNED_ALPHA, run_benchmark
-    from transferscope.workflows.store import ResultStore
-    from transferscope.workflows.suite import load_suite
-
-    base = {"candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],
-            "estimators": ["logme", "knn", "hscore"], "max_samples": 60}
-    first = load_suite({"name": "one", "targets": ["sentence-polarity", "word-language"], **base})
-    second = load_suite({"name": "two", "targets": ["vader-polarity"], **base})
-    with ResultStore(tmp_path / "r.duckdb") as store:
-        meta = run_benchmark(first, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
-        rows = store.table(suite="one")
-        meta_two = run_benchmark(second, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1).meta
-    taus = meta[meta["metric"].str.endswith(":weighted_kendall")].assign(
-        estimator=lambda t: t["metric"].str.split(":").str[0])
-    assert "learned_loso" not in set(taus["estimator"])  # no other suite in the store yet
+        method=lambda t: t["metric"].str.rsplit(":", n=1).str[0])
+    probes = rows[(rows["kind"] == "probe") & (rows["metric"] == "accuracy")]
     members = ["hscore", "knn", "logme"]
     for target, other in (("sentence-polarity", "word-language"), ("word-language", "sentence-polarity")):
-        row = taus[(taus["estimator"] == "learned_loto") & (taus["target"] == target)].iloc[0]
-        part = rows[rows["target"] == other]
-        est = part[part["kind"] == "estimator"].pivot_table(index="candidate", columns="metric", values="value")
-        truth = part[(part["kind"] == "probe") & (part["metric"] == "accuracy")].set_index("candidate")["value"]
-        expected = learn_rank_weights([(est[members].to_numpy(), truth.reindex(est.index).to_numpy())],
-                                      alpha=LEARNED_ALPHA)
-        assert row["settings"]["members"] == members and row["settings"]["training_targets"] == 1
-        np.testing.assert_allclose(row["settings"]["weights"], expected.round(4), atol=1e-4)
-        mine = rows[(rows["target"] == target) & (rows["kind"] == "estimator")].pivot_table(
-            index="candidate", columns="metric", values="value")
-        mine_truth = rows[(rows["target"] == target) & (rows["kind"] == "probe")
-                          & (rows["metric"] == "accuracy")].set_index("candidate")["value"]
-        combined = weighted_rank(mine[members].to_numpy(), expected)
-        assert row["value"] == pytest.approx(rank_correlation(
-            combined, mine_truth.reindex(mine.index).to_numpy(), method="weighted_kendall"), abs=1e-3, nan_ok=True)
-    taus_two = meta_two[meta_two["metric"].str.endswith(":weighted_kendall")]
-    loso = taus_two[taus_two["metric"].str.startswith("learned_loso:")]
-    assert len(loso) == 1 and loso.iloc[0]["settings"]["training_targets"] == 2  # the two targets of suite one
-    assert not taus_two["metric"].str.startswith("learned_loto:").any()  # suite two has one target only
+        own = probes[probes["target"] == target].set_index("candidate")["value"]
+        theirs = probes[probes["target"] == other].set_index("candidate")["value"]
+        history = taus[(taus["method"] == "prior:history") & (taus["target"] == target)].iloc[0]
+        assert history["value"] == pytest.approx(rank_correlation(theirs.reindex(own.index).to_numpy(),
+                                                                  own.to_numpy()), abs=1e-12, nan_ok=True)
+        combined = taus[(taus["method"] == "combined") & (taus["target"] == target)].iloc[0]
+        part = rows[(rows["target"] == other) & (rows["kind"] == "estimator")]
+        est = part.pivot_table(index="candidate", columns="metric", values="value").reindex(theirs.index)
+        # on the one training target, the history priors are unknown (no third target): constant inputs
+        blocks = [(np.column_stack([est[members].to_numpy(), np.zeros((len(est), 2))]), theirs.to_numpy())]
+        weights = learn_rank_weights(blocks)
+        assert combined["settings"]["training_targets"] == 1
+        got = combined["settings"]["weights"]
+        np.testing.assert_allclose([got[m] for m in [*members, "prior:history", "prior:history_rank"]],
+                                   weights.round(4), atol=1e-4)

@@ -380,8 +380,8 @@ def test_a_slice_of_each_which_model_suite(tmp_path: Path, name: str, models: li
     assert result.computed_cells == len(models) * len(targets)
     assert set(probes["model"]) == set(models)  # one candidate per model: across models
     methods = set(result.aggregate["estimator"])
-    assert {"logme", "knn", "static", "prior_history", "history+loto_best"} <= methods
-    taus = result.meta[result.meta["metric"] == "prior_history:weighted_kendall"]
+    assert {"logme", "knn", "prior:static", "prior:history", "combined"} <= methods
+    taus = result.meta[result.meta["metric"] == "prior:history:weighted_kendall"]
     assert len(taus) == len(targets) and all(-1 <= v <= 1 for v in taus["value"])
     assert all(s["low"] <= s["high"] for s in taus["settings"])
 

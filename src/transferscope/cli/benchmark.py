@@ -75,7 +75,9 @@ def benchmark_command(
             print_table(interval_display(result.meta, method), digits=3,
                         title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}"
                         f"{': ' + ', '.join(truths) if truths else ''}), "
-                        "per target with its 95% bootstrap interval (static = the suite's prior per model)")
+                        "per target with its 95% bootstrap interval (prior:static = the suite's prior per model, "
+                        "prior:history = each candidate's record on the other targets, combined = all of them "
+                        "weighted as fitted on the other targets)")
             if output is not None:
                 write_table(table, output)
             if export is not None:

@@ -35,7 +35,7 @@ import numpy as np
 
 from transferscope.errors import InputError
 
-__all__ = ["COMBINERS", "CombinationStatistics", "combination_statistics", "fit_combination",
+__all__ = ["COMBINERS", "BlockTruth", "CombinationStatistics", "combination_statistics", "fit_combination",
            "learn_rank_weights", "weighted_rank"]
 
 COMBINERS = ("rank-weights", "pairwise", "bayes")
@@ -67,8 +67,42 @@ class CombinationStatistics:
                                      self.pair_xty - other.pair_xty)
 
 
-def combination_statistics(scores: Any, truth: Any, *, higher_is_better: Any = None) -> CombinationStatistics:
-    """The sums of one block: ``scores`` (candidates x methods, NaN ranks worst) and ``truth``.
+@dataclass(frozen=True)
+class BlockTruth:
+    """What :func:`combination_statistics` needs of a block's truth, computed once per block
+    (:meth:`of`): its centred rank, and the pair terms ``a`` (top weight of each candidate),
+    ``c = sum_j sign(t_i - t_j)`` and ``e_j = sum_i a_i sign(t_i - t_j)``."""
+
+    centred: np.ndarray
+    a: np.ndarray
+    c: np.ndarray
+    e: np.ndarray
+
+    @classmethod
+    def of(cls, truth: Any) -> BlockTruth:
+        from transferscope.metrics.ranking import rank_scale
+
+        t = np.asarray(truth, dtype=float)
+        if t.ndim != 1 or t.size < 2 or not np.isfinite(t).all():
+            raise InputError(f"truth must hold one finite value per candidate (at least 2), got shape {t.shape}")
+        y = rank_scale(t)[:, 0]
+        # v_ij = a_i + a_j, a = 1 / (1 + number of candidates with a higher truth)
+        ordered = np.sort(t)
+        higher = t.size - np.searchsorted(ordered, t, side="right")
+        lower = np.searchsorted(ordered, t, side="left")
+        a = 1.0 / (1.0 + higher)
+        cumulative = np.concatenate([[0.0], np.cumsum(a[np.argsort(t, kind="stable")])])
+        below_a = cumulative[lower]  # sum of a over candidates with a lower truth
+        above_a = cumulative[-1] - cumulative[t.size - higher]
+        return cls(y - y.mean(), a, (lower - higher).astype(float), above_a - below_a)
+
+
+def combination_statistics(scores: Any, truth: Any, *, higher_is_better: Any = None,
+                           ranked: bool = False) -> CombinationStatistics:
+    """The sums of one block: ``scores`` (candidates x methods, NaN ranks worst) and ``truth``
+    (values, or their :class:`BlockTruth`); with ``ranked``, ``scores`` are already
+    :func:`~transferscope.metrics.ranking.rank_scale` d (so that a caller re-ranking only some
+    columns per fold ranks the others once).
 
     Examples
     --------
@@ -78,29 +112,20 @@ def combination_statistics(scores: Any, truth: Any, *, higher_is_better: Any = N
     """
     from transferscope.metrics.ranking import rank_scale
 
-    x = rank_scale(np.asarray(scores, dtype=float), higher_is_better=higher_is_better)
-    t = np.asarray(truth, dtype=float)
-    if t.ndim != 1 or t.size != x.shape[0] or not np.isfinite(t).all():
-        raise InputError(f"truth must hold one finite value per candidate ({x.shape[0]}), got shape {t.shape}")
-    y = rank_scale(t)[:, 0]
+    x = (np.asarray(scores, dtype=float) if ranked
+         else rank_scale(np.asarray(scores, dtype=float), higher_is_better=higher_is_better))
+    terms = truth if isinstance(truth, BlockTruth) else BlockTruth.of(truth)
+    if terms.a.size != x.shape[0]:
+        raise InputError(f"truth must hold one finite value per candidate ({x.shape[0]}), got {terms.a.size}")
     n = float(x.shape[0])
-    xc, yc = x - x.mean(axis=0), y - y.mean()
-    # Pairs, top-weighted: v_ij = a_i + a_j, a = 1 / (1 + number of candidates with a higher truth).
-    ordered = np.sort(t)
-    higher = t.size - np.searchsorted(ordered, t, side="right")
-    lower = np.searchsorted(ordered, t, side="left")
-    a = 1.0 / (1.0 + higher)
-    c = lower - higher  # sum_j sign(t_i - t_j)
-    by_truth = np.argsort(t, kind="stable")
-    cumulative = np.concatenate([[0.0], np.cumsum(a[by_truth])])
-    below_a = cumulative[lower]  # sum of a over candidates with a lower truth
-    above_a = cumulative[-1] - cumulative[t.size - higher]
-    e = above_a - below_a  # sum_i a_i sign(t_i - t_j), for each j
+    xc = x - x.mean(axis=0)
+    a = terms.a
     s, xa = x.sum(axis=0), x.T @ a
     pair_xtx = n * (x.T * a) @ x - np.outer(xa, s) - np.outer(s, xa) + a.sum() * (x.T @ x)
-    pair_xty = x.T @ (a * c) - x.T @ e
+    pair_xty = x.T @ (a * terms.c) - x.T @ terms.e
     scale = n / ((n - 1.0) * a.sum())  # the block's pair weights sum to its candidates
-    return CombinationStatistics(n, xc.T @ xc, xc.T @ yc, float(yc @ yc), scale * pair_xtx, scale * pair_xty)
+    return CombinationStatistics(n, xc.T @ xc, xc.T @ terms.centred, float(terms.centred @ terms.centred),
+                                 scale * pair_xtx, scale * pair_xty)
 
 
 def fit_combination(statistics: CombinationStatistics | Sequence[CombinationStatistics], *,

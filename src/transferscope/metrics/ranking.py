@@ -196,6 +196,7 @@ _GEMM_LIMIT = 4096  # candidates; the n x n concordance matrix (float32) is 64 M
 
 def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
                                methods: Sequence[str] = ("weighted_kendall",),
+                               truth_splits: Any = None, split_draws: Any = None,
                                max_elements: int = 65_536) -> dict[str, np.ndarray]:
     """Each of ``methods`` on every bootstrap resample ``draws`` of (scores, truth), for one or
     several score columns at once.
@@ -217,6 +218,12 @@ def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
     gives NaN for the correlations; ``top1`` / ``regret@1`` need 2 covered draws and take the
     first drawn of tied top scores. Beyond ``_GEMM_LIMIT`` candidates the resamples are rebuilt
     and scored one by one.
+
+    With ``truth_splits`` (candidates x splits: the truth measured on each split, ``truth`` their
+    mean) and ``split_draws`` (resamples x splits, indices), the truth's own noise is resampled
+    too: resample ``b``'s truth is the mean of candidate ``i``'s drawn splits ``split_draws[b]``.
+    Each resample then has its own truth, and is rebuilt and scored through
+    :func:`batch_rank_correlation` (every column must cover every candidate).
 
     Parameters
     ----------
@@ -252,6 +259,9 @@ def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
             or idx.min() < 0 or idx.max() >= y.size:
         raise InputError(f"draws must be a (resamples x draws) matrix of indices in [0, {y.size}), got shape {idx.shape}")
     rows = np.arange(idx.shape[0])
+    if truth_splits is not None:
+        return _resampled_with_truth_noise(columns, truth_splits, idx, split_draws, methods,
+                                           single=x.ndim == 1)
     out = {m: np.full((columns.shape[1], idx.shape[0]), np.nan) for m in methods}
     taus = [m for m in methods if m in ("weighted_kendall", "kendall")]
     covered = np.isfinite(columns)
@@ -265,14 +275,16 @@ def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
         picks = [m for m in methods if m in ("top1", "regret@1")]
         if picks:
             drawn = counts if counts is not None else _draw_counts(idx, y.size)
-            present = (drawn > 0) & mask
-            enough = drawn[:, mask].sum(axis=1) >= 2
-            best = np.where(present, y, -np.inf).max(axis=1)
+            present = drawn > 0
+            if not mask.all():
+                present &= mask
+            enough = (drawn[:, mask].sum(axis=1) if not mask.all() else np.full(len(idx), idx.shape[1])) >= 2
+            best = y[_first_present(present, np.argsort(-y, kind="stable"))]
         for j in group:
             if picks:
                 column = columns[:, j]
                 if np.unique(column[mask]).size == mask.sum():  # no ties: the top drawn score is one candidate
-                    picked = y[np.argmax(np.where(present, column, -np.inf), axis=1)]
+                    picked = y[_first_present(present, np.argsort(-np.where(mask, column, -np.inf), kind="stable"))]
                 else:  # tied top scores: the first drawn of them
                     picked = y[idx[rows, np.argmax(np.where(mask[idx], column[idx], -np.inf), axis=1)]]
             for m in methods:
@@ -283,6 +295,30 @@ def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
                 elif m not in taus or counts is None:  # row by row
                     out[m][j] = [_evaluate_covered(columns[row, j], y[row], m) for row in idx]
     return {m: v[0] if x.ndim == 1 else v for m, v in out.items()}
+
+
+def _resampled_with_truth_noise(columns: np.ndarray, truth_splits: Any, idx: np.ndarray, split_draws: Any,
+                                methods: Sequence[str], *, single: bool) -> dict[str, np.ndarray]:
+    per_split = np.asarray(truth_splits, dtype=float)
+    picks = np.asarray(split_draws)
+    if per_split.ndim != 2 or per_split.shape[0] != columns.shape[0] or per_split.shape[1] < 1 \
+            or not np.isfinite(per_split).all():
+        raise InputError(f"truth_splits must be a finite (candidates x splits) matrix with {columns.shape[0]} rows, "
+                         f"got shape {per_split.shape}")
+    if picks.ndim != 2 or picks.shape[0] != idx.shape[0] or not np.issubdtype(picks.dtype, np.integer) \
+            or picks.min() < 0 or picks.max() >= per_split.shape[1]:
+        raise InputError(f"split_draws must be one row of split indices in [0, {per_split.shape[1]}) per resample")
+    if not np.isfinite(columns).all():
+        raise InputError("with truth_splits, scores must cover every candidate (no NaN)")
+    truths = np.stack([per_split[np.ix_(row, cols)].mean(axis=1) for row, cols in zip(idx, picks)])
+    out = {m: np.stack([batch_rank_correlation(columns[:, j][idx], truths, method=m)
+                        for j in range(columns.shape[1])]) for m in methods}
+    return {m: v[0] if single else v for m, v in out.items()}
+
+
+def _first_present(present: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Per row of ``present`` (resamples x candidates): the first candidate of ``order`` drawn."""
+    return order[np.argmax(present[:, order], axis=1)]
 
 
 def _evaluate_covered(s: np.ndarray, t: np.ndarray, method: str) -> float:
@@ -320,12 +356,17 @@ def _untied(counts: np.ndarray, total: np.ndarray, groups: tuple[np.ndarray, np.
     return total - sums[:, inverse]
 
 
-def _weighted_untied(weights: np.ndarray, counts: np.ndarray, total: np.ndarray, untied: np.ndarray | None,
-                     weight_sums: np.ndarray) -> np.ndarray:
-    """``sum_i weights_i * untied_i`` per resample (``weight_sums`` = ``sum_i weights_i``)."""
+def _weighted_untied(weights: np.ndarray, untied: np.ndarray | None, total: np.ndarray, weight_sums: np.ndarray,
+                     weighted_counts: np.ndarray) -> np.ndarray:
+    """``sum_i weights_i * untied_i`` per resample; where nothing ties, ``total * sum_i weights_i -
+    sum_i weights_i * counts_i`` (``weight_sums``, ``weighted_counts``)."""
     if untied is None:
-        return total[:, 0] * weight_sums - np.einsum("ij,ij->i", weights, counts)
+        return total[:, 0] * weight_sums - weighted_counts
     return np.einsum("ij,ij->i", weights, untied)
+
+
+def _with_counts(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return h, np.einsum("ij,ij->i", h, counts)
 
 
 def _position_weights(counts: np.ndarray, order: np.ndarray, harmonic: np.ndarray) -> np.ndarray:
@@ -352,11 +393,9 @@ def _distinct(values: np.ndarray) -> bool:
     return bool((np.diff(ordered) > 1e-12 * max(1.0, float(np.abs(ordered).max()))).all())
 
 
-def _constant_draws(counts: np.ndarray, values: np.ndarray, distinct: bool) -> np.ndarray:
-    """Whether each resample's drawn ``values`` are equal to rounding (as :func:`_constant`);
-    ``distinct``: :func:`_distinct` of ``values``."""
-    if distinct:
-        return (counts > 0).sum(axis=1) <= 1  # no two values within rounding: constant = one candidate
+def _constant_draws(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each resample's drawn ``values`` are equal to rounding (as :func:`_constant`); where
+    no two ``values`` are (:func:`_distinct`), that is whether one candidate was drawn."""
     present = counts > 0
     lo, hi = np.where(present, values, np.inf).min(axis=1), np.where(present, values, -np.inf).max(axis=1)
     return ~(hi - lo > 1e-12 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi))))
@@ -389,27 +428,30 @@ def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, met
         total = mf.sum(axis=1)[:, None]
         sums = harmonic[total[:, 0].astype(np.int64)]  # sum_i h_i: every position's weight once
         untied_y = _untied(m, total, groups_y)
-        constant_y = _constant_draws(m, y, distinct_y) | (total[:, 0] < 2)
-        truth_weights: dict[bytes, np.ndarray] = {}
+        squares = np.einsum("ij,ij->i", mf, mf)  # pairs within a candidate's copies, for the closed forms
+        single = (m > 0).sum(axis=1) <= 1  # one candidate drawn: constant in everything
+        constant_y = (single if distinct_y else _constant_draws(m, y)) | (total[:, 0] < 2)
+        truth_weights: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         for j in range(k):
             mk = (m32 @ concordance[j]).astype(np.float64)
             untied_x = _untied(m, total, groups_x[j])
-            constant = constant_y | _constant_draws(m, columns[:, j], distinct_x[j])
+            constant = constant_y | (single if distinct_x[j] else _constant_draws(m, columns[:, j]))
             with np.errstate(divide="ignore", invalid="ignore"):
                 if "kendall" in methods:
                     value = np.einsum("ij,ij->i", mf, mk) / np.sqrt(
-                        _weighted_untied(mf, mf, total, untied_x, total[:, 0])
-                        * _weighted_untied(mf, mf, total, untied_y, total[:, 0]))
+                        _weighted_untied(mf, untied_x, total, total[:, 0], squares)
+                        * _weighted_untied(mf, untied_y, total, total[:, 0], squares))
                     out["kendall"][j, rows] = np.where(constant, np.nan, value)
                 if weighted:
                     key = by_truth[j].tobytes()
                     if key not in truth_weights:
-                        truth_weights[key] = _position_weights(m, by_truth[j], harmonic)
+                        h = _position_weights(m, by_truth[j], harmonic)
+                        truth_weights[key] = h, np.einsum("ij,ij->i", h, mf)
                     value = 0.0
-                    for h in (_position_weights(m, by_scores[j], harmonic), truth_weights[key]):
+                    for h, hm in (_with_counts(_position_weights(m, by_scores[j], harmonic), mf), truth_weights[key]):
                         value = value + np.einsum("ij,ij->i", h, mk) / 2 / np.sqrt(
-                            _weighted_untied(h, mf, total, untied_x, sums)
-                            * _weighted_untied(h, mf, total, untied_y, sums))
+                            _weighted_untied(h, untied_x, total, sums, hm)
+                            * _weighted_untied(h, untied_y, total, sums, hm))
                     out["weighted_kendall"][j, rows] = np.where(constant, np.nan, value)
     return out
 
@@ -492,17 +534,13 @@ def rank_correlation_ci(
         if not np.isfinite(per_split).all():
             raise InputError("truth_splits must be finite")
     rng = np.random.default_rng(seed)
-    rows, truths = [], []
+    rows, picks = [], []
     for _ in range(n_boot):
-        idx = rng.integers(0, s.size, s.size)
+        rows.append(rng.integers(0, s.size, s.size))
         if per_split is not None:
-            cols = rng.integers(0, per_split.shape[1], per_split.shape[1])
-            truths.append(per_split[np.ix_(idx, cols)].mean(axis=1))
-        rows.append(idx)
-    if per_split is None:  # one truth: the resamples are counts of the same candidates
-        replicates = resampled_rank_correlation(s, t, np.array(rows), methods=[method])[method]
-    else:
-        replicates = batch_rank_correlation(s[np.array(rows)], np.array(truths), method=method)
+            picks.append(rng.integers(0, per_split.shape[1], per_split.shape[1]))
+    replicates = resampled_rank_correlation(s, t, np.array(rows), methods=[method], truth_splits=per_split,
+                                            split_draws=np.array(picks) if picks else None)[method]
     values = replicates[np.isfinite(replicates)].tolist()
     point = _evaluate(s, t, method)
     if not values:

@@ -29,7 +29,6 @@ overlapping layers or a repeated pooling) is refused before any work.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,14 +47,11 @@ from transferscope.extraction.finetuned import leaks_into
 from transferscope.extraction.specs import build_encoder, select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
-from transferscope.metrics.combination import learn_rank_weights, weighted_rank
-from transferscope.metrics.ranking import mean_rank, rank_correlation_ci
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, encoder_candidates
 from transferscope.workflows.finetuned_sources import ensure_finetuned
 from transferscope.workflows.finetuning import can_finetune, finetune_transfer
-from transferscope.workflows.meta import TRUTH_METRICS, history_scores
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 from transferscope.workflows.results import interval_text
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
@@ -64,13 +60,10 @@ from transferscope.workflows.store import ResultStore
 from transferscope.workflows.suite import Suite
 
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
-           "history_prior",
-           "interval_display", "META_METHODS", "META_BOOTSTRAPS", "ENSEMBLE_SIZE", "LEARNED_ALPHA"]
+           "interval_display", "META_METHODS", "META_BOOTSTRAPS"]
 
 META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
 META_BOOTSTRAPS = 500  # bootstrap resamples behind each meta-evaluation interval
-ENSEMBLE_SIZE = 3  # members of the leave-one-target-out rank aggregation
-LEARNED_ALPHA = 1.0  # ridge penalty of the learned rank combination (rank-scaled, centred blocks)
 _CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
@@ -365,169 +358,46 @@ def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], see
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:
-    """Meta-evaluation of the stored rows of ``suite`` (of the cell keys ``cells`` when given).
+    """Meta-evaluation of the stored rows of ``suite`` (of the cell keys ``cells`` when given),
+    through :func:`~transferscope.workflows.meta.meta_evaluate`, once per seed: every estimator,
+    the suite's ``static`` prior as ``prior:static``, the history priors (``prior:history``,
+    ``prior:history_rank``: each candidate's measured transfer on the other targets of the suite)
+    and ``combined`` (rank weights of all of them fitted on the other targets, leave-one-target-out).
 
     Each value carries a 95% bootstrap interval (``settings.low`` / ``settings.high``) over the
     candidates and, where the ground truth was measured on repeated splits, over its splits too
-    (:func:`~transferscope.metrics.ranking.rank_correlation_ci` with ``truth_splits``).
-
-    Two combined estimators stand beside the single ones (rank aggregation,
-    :func:`~transferscope.metrics.ranking.mean_rank`, with nothing fitted on the target):
-    ``mean_rank_all``, the mean rank of every estimator of the run (not the static prior), and
-    ``mean_rank_loto``, the mean rank of the :data:`ENSEMBLE_SIZE` estimators with the best mean
-    weighted Kendall tau on the *other* targets of the suite (leave-one-target-out: the target
-    it is evaluated on never chooses its members). Two learned ones
-    (:func:`~transferscope.metrics.combination.learn_rank_weights`: non-negative weights of every
-    estimator's rank, fitted to the truth's rank): ``learned_loto``, fitted on the other targets of
-    the suite, and ``learned_loso``, fitted only on the targets of the *other* suites held in the
-    same store (leave-one-suite-out; absent when the store holds no other suite).
-
-    Two baselines that know the candidates but not the target stand beside them:
-    ``prior_history`` (:func:`history_prior`: each candidate's measured transfer on the other
-    targets of the suite) and ``history+loto_best`` (the mean rank of that prior and of the single
-    estimator with the best mean weighted tau on the other targets); the suite's ``static`` prior
-    (e.g. parameter count) is scored as an estimator.
+    (``settings.truth_noise``). Rows are named ``<method>:<measure>`` for each measure of
+    :data:`META_METHODS`.
     """
+    from transferscope.workflows.meta import meta_evaluate, store_meta_table
+
     rows = store.table(suite=suite.name)
     rows = rows[rows["kind"] != "meta"]
     if cells is not None:
         rows = rows[rows["cell"].isin(cells)]
-    groups = _truth_groups(rows)
-    out = [row for key, (est, truth, truth_metric, per_split) in groups.items()
-           for metric in est.columns
-           for row in _meta_rows(suite, run_id, key, metric, est[metric].to_numpy(dtype=float), truth,
-                                 truth_metric, per_split)]
-    everything = store.table()
-    others = everything[(everything["suite"] != suite.name) & (everything["kind"] != "meta")]
-    other_groups = {(name, *key): value for name, part in others.groupby("suite")
-                    for key, value in _truth_groups(part).items()}
-    out += _ensemble_rows(suite, run_id, groups, out, other_groups)
+    out = []
+    for seed, part in rows.groupby("seed", sort=True):
+        frame, splits, truth_metrics = store_meta_table(part)
+        if frame.empty:
+            continue
+        priors = ["static"] if "static" in set(frame["metric"]) else []
+        result = meta_evaluate(frame, priors=priors, truth_splits=splits, n_boot=META_BOOTSTRAPS, seed=int(seed))
+        weights = result.weights.set_index("target") if len(result.weights) else pd.DataFrame()
+        for _, r in result.table[result.table["target"] != "mean"].iterrows():
+            settings = {"truth": truth_metrics[r["target"]], "candidates": int(r["candidates"]), "level": 0.95,
+                        "truth_noise": bool(r["truth_noise"]), "kind": r["kind"]}
+            if r["method"] == "combined" and r["target"] in weights.index:
+                w = weights.loc[r["target"]].drop("training_targets", errors="ignore")
+                settings |= {"weights": {k: round(float(v), 4) for k, v in w.items()},
+                             "training_targets": int(weights.loc[r["target"], "training_targets"])}
+            for measure in META_METHODS:  # NaN where undefined (a method that ties every candidate)
+                out.append({"run": run_id, "suite": suite.name, "target": r["target"], "candidate": "*",
+                            "kind": "meta", "metric": f"{r['method']}:{measure}", "seed": int(seed),
+                            "value": float(r[measure]), "settings": {**settings, "low": r[f"{measure}_low"],
+                                                                     "high": r[f"{measure}_high"]}})
     store.delete(suite=suite.name, kind="meta")
     store.add_rows(out)
     return pd.DataFrame(out)
-
-
-def _truth_groups(rows: pd.DataFrame) -> dict[tuple[str, int], Any]:
-    """Per (target, seed) of stored rows: estimator values (candidates x estimators), the ground
-    truth per candidate, its metric, and its per-split values (or None)."""
-    groups = {}
-    for (target, seed), group in rows.groupby(["target", "seed"]):
-        probe = group[group["kind"] == "probe"]
-        found = set(probe["metric"])
-        # A regression probe also reports Spearman; Spearman is the truth only of word-similarity
-        # targets, where no probe runs.
-        truth_metric = next((m for m in TRUTH_METRICS if m in found), "spearman")
-        truth_rows = probe[probe["metric"] == truth_metric].set_index("candidate")
-        est = group[group["kind"] == "estimator"].pivot_table(index="candidate", columns="metric",
-                                                              values="value", aggfunc="first")
-        truth_rows = truth_rows[~truth_rows.index.duplicated(keep="last")]
-        groups[(target, int(seed))] = (est.reindex(truth_rows.index), truth_rows["value"], truth_metric,
-                                       _split_matrix(truth_rows["settings"]))
-    return groups
-
-
-def _meta_rows(suite: Suite, run_id: str, key: tuple[str, int], metric: str, values: np.ndarray, truth: pd.Series,
-               truth_metric: str, per_split: np.ndarray | None, **extra: Any) -> list[dict[str, Any]]:
-    """One meta row per method for one estimator's scores on one (target, seed), with its interval."""
-    target, seed = key
-    # A candidate whose truth is undefined (constant features: every cosine equal, no R^2) is left
-    # out, as one without an estimator value is; ``settings.candidates`` counts those used.
-    measured = truth.to_numpy(dtype=float)
-    ok = np.isfinite(values) & np.isfinite(measured)
-    if per_split is not None:
-        ok &= np.isfinite(per_split).all(axis=1)
-    if ok.sum() < 2:
-        return []
-    rows = []
-    for method in META_METHODS:
-        value, low, high = rank_correlation_ci(values[ok], measured[ok], method=method, n_boot=META_BOOTSTRAPS,
-                                               seed=seed, truth_splits=None if per_split is None else per_split[ok])
-        rows.append({"run": run_id, "suite": suite.name, "target": target, "candidate": "*", "kind": "meta",
-                     "metric": f"{metric}:{method}", "seed": seed, "value": value,
-                     "settings": {"truth": truth_metric, "candidates": int(ok.sum()), "low": low, "high": high,
-                                  "level": 0.95, "truth_noise": per_split is not None, **extra}})
-    return rows
-
-
-def _ensemble_rows(suite: Suite, run_id: str, groups: dict[tuple[str, int], Any],
-                   singles: list[dict[str, Any]], other_groups: dict[tuple[str, str, int], Any] | None = None,
-                   ) -> list[dict[str, Any]]:
-    """Meta rows of the combined estimators (see :func:`_meta_evaluate`)."""
-    taus = pd.DataFrame([{"target": r["target"], "seed": r["seed"], "estimator": r["metric"].split(":")[0],
-                          "tau": r["value"]} for r in singles if r["metric"].endswith(":weighted_kendall")])
-    out = []
-    for key, (est, truth, truth_metric, per_split) in groups.items():
-        members = [m for m in est.columns if m != "static"]
-        choices = {"mean_rank_all": members}
-        others = taus[(taus["target"] != key[0]) & (taus["seed"] == key[1]) & taus["estimator"].isin(members)]
-        if not others.empty:
-            best = others.groupby("estimator")["tau"].mean().sort_values(ascending=False, kind="stable")
-            choices["mean_rank_loto"] = list(best.index[:ENSEMBLE_SIZE])
-        for name, chosen in choices.items():
-            if len(chosen) < 2:
-                continue
-            flags = [get_metric(m, "transferability").higher_is_better for m in chosen]
-            combined = mean_rank(est[chosen].to_numpy(dtype=float), higher_is_better=flags)
-            out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=chosen)
-        out += _history_rows(suite, run_id, key, groups, truth, truth_metric, per_split, est, others)
-        # Learned: non-negative rank weights fitted on other targets of this suite (learned_loto) or
-        # on the targets of the other suites in the store only (learned_loso); never on this target.
-        training = {"learned_loto": [g for k, g in groups.items() if k[0] != key[0] and k[1] == key[1]],
-                    "learned_loso": list((other_groups or {}).values())}
-        for name, blocks in training.items():
-            defined = [(b_est, b_truth[np.isfinite(b_truth.to_numpy(dtype=float))]) for b_est, b_truth, _, _ in blocks]
-            usable = [(b_est.loc[b_truth.index, members], b_truth) for b_est, b_truth in defined
-                      if set(members) <= set(b_est.columns) and len(b_truth) >= 2]
-            if not usable or len(members) < 2:
-                continue
-            flags = [get_metric(m, "transferability").higher_is_better for m in members]
-            weights = learn_rank_weights([(b.to_numpy(dtype=float), t.to_numpy(dtype=float)) for b, t in usable],
-                                         higher_is_better=flags, alpha=LEARNED_ALPHA)
-            combined = weighted_rank(est[members].to_numpy(dtype=float), weights, higher_is_better=flags)
-            out += _meta_rows(suite, run_id, key, name, combined, truth, truth_metric, per_split, members=members,
-                              weights=[round(float(w), 4) for w in weights], training_targets=len(usable))
-    return out
-
-
-def history_prior(key: tuple[str, int], groups: dict[tuple[str, int], Any], candidates: pd.Index) -> np.ndarray:
-    """The history prior of ``candidates`` on target ``key``: each candidate's measured transfer on the
-    *other* targets of the same seed (never this one), as its rank scaled to [0, 1] among the
-    candidates of each other target (targets of any metric or scale weigh alike), averaged; NaN for
-    a candidate measured on no other target. It never looks at the target.
-    """
-    truths = {other[0]: truth for other, (_, truth, _, _) in groups.items() if other[1] == key[1]}
-    return history_scores(truths, list(candidates), exclude=[key[0]])
-
-
-def _history_rows(suite: Suite, run_id: str, key: tuple[str, int], groups: dict[tuple[str, int], Any],
-                  truth: pd.Series, truth_metric: str, per_split: np.ndarray | None, est: pd.DataFrame,
-                  others: pd.DataFrame) -> list[dict[str, Any]]:
-    """Meta rows of ``prior_history`` (:func:`history_prior`) and of ``history+loto_best``: the mean
-    rank of the history prior and of the single estimator with the best mean weighted tau on the
-    other targets (chosen, like the prior, without this target)."""
-    prior = history_prior(key, groups, truth.index)
-    rows = _meta_rows(suite, run_id, key, "prior_history", prior, truth, truth_metric, per_split,
-                      prior="mean rank-scaled truth on the other targets")
-    members = [m for m in est.columns if m != "static"]
-    ranked = others[others["estimator"].isin(members)].groupby("estimator")["tau"].mean().sort_values(
-        ascending=False, kind="stable")
-    if len(ranked) and np.isfinite(prior).sum() >= 2:
-        best = str(ranked.index[0])
-        flag = get_metric(best, "transferability").higher_is_better
-        combined = mean_rank(np.column_stack([prior, est[best].to_numpy(dtype=float)]),
-                             higher_is_better=[True, flag])
-        rows += _meta_rows(suite, run_id, key, "history+loto_best", combined, truth, truth_metric, per_split,
-                           members=["prior_history", best])
-    return rows
-
-
-def _split_matrix(settings: pd.Series) -> np.ndarray | None:
-    """Candidates x splits of the ground truth's per-split values, when every candidate has them."""
-    parsed = [json.loads(s) if isinstance(s, str) else s for s in settings]
-    scores = [s.get("split_scores") if isinstance(s, dict) else None for s in parsed]
-    if not scores or any(not isinstance(v, list) or len(v) != len(scores[0]) for v in scores) or len(scores[0]) < 2:
-        return None
-    return np.asarray(scores, dtype=float)
 
 
 def aggregate_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.DataFrame:
@@ -535,7 +405,7 @@ def aggregate_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.
     if meta.empty:
         return pd.DataFrame()
     chosen = meta[meta["metric"].str.endswith(f":{method}")].copy()
-    chosen["estimator"] = chosen["metric"].str.split(":").str[0]
+    chosen["estimator"] = chosen["metric"].str.rsplit(":", n=1).str[0]
     table = chosen.pivot_table(index="estimator", columns="target", values="value", aggfunc="mean")
     table["mean"] = table.mean(axis=1)
     return table.sort_values("mean", ascending=False).reset_index()
@@ -549,7 +419,7 @@ def interval_table(meta: pd.DataFrame, method: str = "weighted_kendall") -> pd.D
         return pd.DataFrame(columns=["estimator", "target", "seed", "value", "low", "high", "truth_noise"])
     chosen = meta[meta["metric"].str.endswith(f":{method}")]
     return pd.DataFrame({
-        "estimator": chosen["metric"].str.split(":").str[0].to_numpy(),
+        "estimator": chosen["metric"].str.rsplit(":", n=1).str[0].to_numpy(),
         "target": chosen["target"].to_numpy(),
         "seed": chosen["seed"].to_numpy(),
         "value": chosen["value"].to_numpy(dtype=float),

@@ -149,7 +149,9 @@ MISSING: dict[str, str] = {
 
 # ---------------------------------------------------------------------------------------
 # Provenance of every table below. Each file was read in the snapshot at ``commit``;
-# ``last_changed`` is the newest commit touching that file in the same history.
+# ``last_changed`` is the newest commit touching that file in the same history (for pytorch/vision,
+# whose history is too large to fetch here, the commit read: its files were read from an index of
+# stored versions, one commit per file, each holding the weights enums with their ``_metrics``).
 # ---------------------------------------------------------------------------------------
 PROVENANCE: dict[str, dict[str, str]] = {
     "sfda": {
@@ -217,6 +219,48 @@ PROVENANCE: dict[str, dict[str, str]] = {
         "path": "README.md",
         "last_changed": "b8931f7bf91576930313be2c6d6af376033b35f0",
         "what": "pretrained backbones: ImageNet k-NN and linear probe accuracy",
+    },
+    "torchvision_resnet": {
+        "repository": "pytorch/vision",
+        "commit": "8c118f16b43ef496f8310ac11943c86bbfd377a6",
+        "path": "torchvision/models/resnet.py",
+        "last_changed": "8c118f16b43ef496f8310ac11943c86bbfd377a6",
+        "what": "ResNet34/50/101/152 IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
+    },
+    "torchvision_mnasnet": {
+        "repository": "pytorch/vision",
+        "commit": "8c118f16b43ef496f8310ac11943c86bbfd377a6",
+        "path": "torchvision/models/mnasnet.py",
+        "last_changed": "8c118f16b43ef496f8310ac11943c86bbfd377a6",
+        "what": "MNASNet1_0 IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
+    },
+    "torchvision_densenet": {
+        "repository": "pytorch/vision",
+        "commit": "96c85bed8babbc42bd8233d11ad9e9d89a64ae20",
+        "path": "torchvision/models/densenet.py",
+        "last_changed": "96c85bed8babbc42bd8233d11ad9e9d89a64ae20",
+        "what": "DenseNet121/169/201 IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
+    },
+    "torchvision_googlenet": {
+        "repository": "pytorch/vision",
+        "commit": "96c85bed8babbc42bd8233d11ad9e9d89a64ae20",
+        "path": "torchvision/models/googlenet.py",
+        "last_changed": "96c85bed8babbc42bd8233d11ad9e9d89a64ae20",
+        "what": "GoogLeNet IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
+    },
+    "torchvision_mobilenetv2": {
+        "repository": "pytorch/vision",
+        "commit": "b45892298a8d12c506461daf70d193d9701292d5",
+        "path": "torchvision/models/mobilenetv2.py",
+        "last_changed": "b45892298a8d12c506461daf70d193d9701292d5",
+        "what": "MobileNet_V2 IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
+    },
+    "torchvision_inception": {
+        "repository": "pytorch/vision",
+        "commit": "ac33f9e324952a3fd1d858d12adfda323c5c155d",
+        "path": "torchvision/models/inception.py",
+        "last_changed": "ac33f9e324952a3fd1d858d12adfda323c5c155d",
+        "what": "Inception_V3 IMAGENET1K_V1 weights meta: ImageNet-1K acc@1",
     },
 }
 
