@@ -239,3 +239,20 @@ def test_leave_one_suite_out_fits_on_the_other_suites_only():
     np.testing.assert_allclose(w0.loc["a/t0", ["good", "noise"]].to_numpy(dtype=float),
                                w1.loc["a/t0", ["good", "noise"]].to_numpy(dtype=float))
     assert "leave-one-suite-out" in base.settings["combination"]
+
+
+def test_a_method_on_fewer_targets_is_compared_with_the_prior_on_those_targets_only():
+    frame = _synthetic(n_targets=6)
+    frame = frame[~((frame["metric"] == "good") & frame["target"].isin(["t0", "t1", "t2"]))]  # good on 3 targets
+    result = meta_evaluate(frame, n_boot=50)
+    per_target = result.table[result.table["target"] != "mean"].pivot_table(index="target", columns="method",
+                                                                          values="weighted_kendall")
+    gains = result.gains.set_index("method")
+    prior = gains["best_prior"].iloc[0]
+    assert prior.startswith("prior:history")
+    shared = per_target["good"].dropna().index
+    assert gains.loc["good", "targets"] == 3
+    assert gains.loc["good", "gain"] == pytest.approx((per_target.loc[shared, "good"]
+                                                       - per_target.loc[shared, prior]).mean())
+    if gains.loc["good", "gain_low"] > 0:
+        assert "good (on its 3 targets)" in result.answer()

@@ -282,8 +282,9 @@ class MetaEvaluation:
         ``candidates`` (and, on ``mean`` rows, ``targets``: where the method is defined; a mean
         over fewer targets is not comparable), and for each measure of :data:`MEASURES` its value, ``_low`` and ``_high``.
     gains : pandas.DataFrame
-        One row per method: ``gain`` (mean weighted tau minus the best prior's), ``gain_low``,
-        ``gain_high``, and ``best_prior``.
+        One row per method: ``gain`` (mean weighted tau minus the best prior's, paired on the
+        ``targets`` where both are defined), ``gain_low``, ``gain_high``, and ``best_prior`` (the
+        best of the priors defined on the most targets).
     weights : pandas.DataFrame
         Per held-out target: the number of targets ``combined`` was fitted on, its weights (one
         column per input method) and, with ``all_combiners``, the learner ``combined:chosen``
@@ -331,7 +332,10 @@ class MetaEvaluation:
         beating = self.gains[(self.gains["gain_low"] > 0) & (self.gains["method"] != prior)]
         if beating.empty:
             return line + f"; no method beats the best prior ({prior}) beyond its interval"
-        return line + f"; beyond the interval, {', '.join(beating['method'])} beat the best prior ({prior})"
+        everywhere_targets = int(self.gains["targets"].max())
+        named = [m if t == everywhere_targets else f"{m} (on its {t} targets)"
+                 for m, t in zip(beating["method"], beating["targets"])]
+        return line + f"; beyond the interval, {', '.join(named)} beat the best prior ({prior})"
 
 
 @dataclass
@@ -641,17 +645,26 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
         rows.append(row)
     table = pd.DataFrame(rows)
     means = table[table["target"] == "mean"].set_index("method")["weighted_kendall"]
+    counts = table[table["target"] == "mean"].set_index("method")["targets"]
     prior_methods = [m for m in methods if kinds[m] == "prior" and np.isfinite(means[m])]
+    prior_methods = [m for m in prior_methods if counts[m] == max(counts[p] for p in prior_methods)]
     gains = []
     if prior_methods:
-        best_prior = max(prior_methods, key=lambda m: means[m])
+        best_prior = max(prior_methods, key=lambda m: means[m])  # among the priors defined on the most targets
+        per_target = table[table["target"] != "mean"].pivot_table(index="target", columns="method",
+                                                                   values="weighted_kendall", dropna=False)
+        per_target = per_target.reindex(targets)
         for method in methods:
-            diff = mean_boot[method] - mean_boot[best_prior]
+            # paired on the targets where both are defined: a method defined on fewer targets is
+            # compared with the prior on those targets only
+            point = per_target[method] - per_target[best_prior] if method in per_target else pd.Series(np.nan)
+            diff = _mean_over_targets(np.vstack(replicates[method]) - np.vstack(replicates[best_prior]), picks)
             low, high = _interval(diff)
-            gains.append({"method": method, "gain": float(means[method] - means[best_prior]), "gain_low": low,
-                          "gain_high": high, "best_prior": best_prior})
+            gains.append({"method": method, "gain": float(point.mean()) if point.notna().any() else float("nan"),
+                          "gain_low": low, "gain_high": high, "best_prior": best_prior,
+                          "targets": int(point.notna().sum())})
     return MetaEvaluation(table=table, gains=pd.DataFrame(gains, columns=["method", "gain", "gain_low", "gain_high",
-                                                                          "best_prior"]),
+                                                                          "best_prior", "targets"]),
                           weights=pd.DataFrame(weight_rows),
                           settings={"truth": truth, "priors": list(priors), "estimators": estimators,
                                     "lower_is_better": list(lower_is_better), "targets": len(targets),

@@ -222,7 +222,7 @@ def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_pa
     """Rank weights of ``estimators`` (those the store holds), the store's history prior and
     ``params``, fitted on the store's targets (never one named like ``target``)."""
     from transferscope.metrics.combination import learn_rank_weights
-    from transferscope.workflows.meta import history_scores, metric_orientation, neutral_fill
+    from transferscope.workflows.meta import COMBINER, history_scores, metric_orientation, neutral_fill
 
     held = [m for m in estimators if m in set(history["metric"])]
     truths = {t: part.set_index("candidate")["value"] for t, part in history[history["metric"] == "truth"]
@@ -251,6 +251,6 @@ def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_pa
     if len(blocks) < 2:
         return None
     flags = [metric_orientation(m) for m in held] + [True] * (len(members) - len(held))
-    weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=1.0)
+    weights = learn_rank_weights(blocks, higher_is_better=flags, alpha=1.0, method=COMBINER)
     return members, weights, len(blocks)
 
