@@ -178,3 +178,21 @@ def test_rank_features_with_source_probs_cli(tmp_path):
     result = invoke("rank", "--features", str(tmp_path / "a.npy"), "--features", str(tmp_path / "a.npy"),
                     "--source-probs", str(tmp_path / "pa.npy"), "--labels", str(tmp_path / "y.npy"))
     assert result.exit_code == 2 and "one per features file" in result.output
+
+
+def test_every_command_that_builds_models_takes_every_extraction_option():
+    """One option set for extraction: a command that builds a model (it takes --model, or runs a
+    suite or source models) takes all of them (issue 24: compare and layers had no
+    --trust-remote-code, benchmark no --device / --batch-size)."""
+    from typer.main import get_command
+
+    extraction = {"--cache-dir", "--batch-size", "--max-length", "--device", "--trust-remote-code"}
+    builds_models = {"rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources", "benchmark"}
+    commands = get_command(app).commands
+    for name, command in commands.items():
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        if "--model" in options:
+            assert name in builds_models, name
+        if name in builds_models:
+            assert extraction <= options, (name, sorted(extraction - options))
+    assert builds_models <= set(commands)

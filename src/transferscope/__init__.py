@@ -22,28 +22,31 @@ from typing import TYPE_CHECKING, Any
 from transferscope._version import __version__
 
 if TYPE_CHECKING:
+    from transferscope.datasets import Dataset, load_builtin, load_image_folder, load_text_dataset
     from transferscope.metrics import get_metric, rank_correlation, rank_correlation_ci, score
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
     from transferscope.metrics.mixed_spaces import mixed_space_check
     from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.compare import compare
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
+    from transferscope.workflows.layers import layer_profile as layers
     from transferscope.workflows.meta import meta_evaluate
     from transferscope.workflows.rank import rank
     from transferscope.workflows.select import select
-    from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
     from transferscope.workflows.sources import rank_sources
 
 __all__ = ["__version__", "score", "similarity", "geometry", "similarity_permutation_test",
            "similarity_bootstrap_ci", "list_metrics", "rank_correlation", "rank_correlation_ci", "rank", "get_metric",
-           "ExtractionOptions", "select", "compat", "compat_features",
+           "ExtractionOptions", "select", "layers", "compare", "compat", "compat_features",
            "mixed_space_check", "elastic", "elastic_features", "drift",
-           "drift_features", "rank_sources", "evaluate_digit_sources", "evaluate_text_sources", "meta_evaluate",
-           "extract_candidates"]
+           "drift_features", "rank_sources", "meta_evaluate", "extract_candidates",
+           "Dataset", "load_builtin", "load_text_dataset", "load_image_folder"]
 
-# Public name -> the module that defines it, imported on first access.
+# Public name -> the module that defines it ("module:name" where the name differs), imported on
+# first access. The research harnesses (source_eval's evaluate_*_sources) stay in their module.
 _LAZY = {
     "score": "transferscope.metrics",
     "get_metric": "transferscope.metrics",
@@ -64,10 +67,14 @@ _LAZY = {
     "drift": "transferscope.workflows.drift",
     "drift_features": "transferscope.workflows.drift",
     "rank_sources": "transferscope.workflows.sources",
-    "evaluate_digit_sources": "transferscope.workflows.source_eval",
-    "evaluate_text_sources": "transferscope.workflows.source_eval",
     "meta_evaluate": "transferscope.workflows.meta",
     "extract_candidates": "transferscope.workflows.candidates",
+    "layers": "transferscope.workflows.layers:layer_profile",
+    "compare": "transferscope.workflows.compare",
+    "Dataset": "transferscope.datasets",
+    "load_builtin": "transferscope.datasets",
+    "load_text_dataset": "transferscope.datasets",
+    "load_image_folder": "transferscope.datasets",
 }
 
 
@@ -87,10 +94,11 @@ def list_metrics(family: str | None = None) -> list[dict[str, Any]]:
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'transferscope' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, attribute = target.partition(":")
+    value = getattr(import_module(module), attribute or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

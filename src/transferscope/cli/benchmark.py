@@ -8,14 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
+    BatchSizeOption,
     CacheDirOption,
+    DeviceOption,
     FiguresOption,
+    MaxLengthOption,
     QuietOption,
     ReportOption,
-    check_cache_dir,
+    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     err_console,
+    extraction_options,
     handle_errors,
     print_table,
     write_reports,
@@ -31,6 +35,10 @@ def benchmark_command(
     export: Annotated[Optional[Path], typer.Option(help="Export every stored row of the suite to .parquet, .csv or .json.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=0, help="Override the suite's subsample size per target (0: every sample).")] = None,
     cache_dir: CacheDirOption = None,
+    batch_size: BatchSizeOption = 32,
+    max_length: MaxLengthOption = 128,
+    device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
     report: ReportOption = None,
@@ -62,11 +70,12 @@ def benchmark_command(
             spec = dataclasses.replace(spec, max_samples=max_samples or None)
         if backend not in ("local", "ray"):
             raise InputError(f"--backend must be local or ray, got '{backend}'")
-        check_cache_dir(cache_dir)
+        extraction = extraction_options(cache_dir=cache_dir, batch_size=batch_size, max_length=max_length,
+                                        device=device, quiet=quiet, trust_remote_code=trust_remote_code)
         # Held (and locked) for the whole run: a second run on the same store is told at once.
         with ResultStore(store) as results:
             result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
-                                   backend=backend, progress=not quiet,
+                                   backend=backend, progress=not quiet, extraction=extraction,
                                    log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
             table = aggregate_table(result.meta, method)
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "

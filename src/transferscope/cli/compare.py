@@ -16,6 +16,7 @@ from transferscope.cli._common import (
     NoCacheOption,
     QuietOption,
     ReportOption,
+    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     command_settings,
@@ -52,6 +53,7 @@ def compare_command(
     batch_size: BatchSizeOption = 32,
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and subsets.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
@@ -75,7 +77,8 @@ def compare_command(
         check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
         get_metric(measure, "similarity")
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
-                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet)
+                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
         if not features and (features_key or feature_columns):
             raise InputError("--features-key and --feature-columns go with --features")
         if features:

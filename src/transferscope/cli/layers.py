@@ -18,6 +18,7 @@ from transferscope.cli._common import (
     ProbeProtocolOption,
     QuietOption,
     ReportOption,
+    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     command_settings,
@@ -52,6 +53,7 @@ def layers_command(
     batch_size: BatchSizeOption = 32,
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
+    trust_remote_code: TrustRemoteCodeOption = False,
     seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe split.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
@@ -71,7 +73,8 @@ def layers_command(
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet)
+                                        max_length=max_length, device=device, quiet=quiet,
+                                        trust_remote_code=trust_remote_code)
         ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
                               quiet=quiet)
         profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),

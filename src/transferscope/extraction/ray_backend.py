@@ -67,15 +67,19 @@ def extract_features_ray(
     batch_size: int = 64,
     actors: int = 1,
     num_gpus: float = 0.0,
+    build_options: dict[str, Any] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Features of model ``spec`` for every ``(layer, pooling)``, computed by Ray actors.
 
     :func:`~transferscope.extraction.features.extract_features` with the missing entries
     encoded on Ray: cached entries are returned without starting any actor, and the entries are
     written and ordered exactly as locally. Encoders that must see all inputs at once
-    (``chunkable = False``, e.g. TF-IDF) run locally.
+    (``chunkable = False``, e.g. TF-IDF) run locally. ``build_options`` (``max_length``,
+    ``batch_size``, ``device``, ``trust_remote_code``) build the encoder here and on every actor
+    alike, so the features are those the cache key says.
     """
-    encoder = build_encoder(spec, seed=seed, cache_dir=str(cache.root))
+    options = {**(build_options or {}), "seed": seed, "cache_dir": str(cache.root)}
+    encoder = build_encoder(spec, **options)
 
     def on_ray(missing_layers: list[str], missing: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
         ray = start_ray()
@@ -85,7 +89,7 @@ def extract_features_ray(
             lambda b: {"idx": b["data"], "input": items[b["data"]]}, batch_size=batch_size)
         encoded = dataset.map_batches(
             _EncoderActor, batch_size=batch_size, concurrency=max(1, actors), num_gpus=num_gpus,
-            fn_constructor_kwargs={"spec": spec, "options": {"seed": seed, "cache_dir": str(cache.root)},
+            fn_constructor_kwargs={"spec": spec, "options": options,
                                    "layers": missing_layers, "poolings": list(poolings), "keys": missing})
         parts = {key: np.empty((len(items), 0), dtype=np.float32) for key in missing}
         filled = np.zeros(len(items), dtype=bool)

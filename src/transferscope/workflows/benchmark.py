@@ -44,13 +44,12 @@ from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.checks import check_model
 from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.finetuned import leaks_into
-from transferscope.extraction.specs import build_encoder, select_layers
+from transferscope.extraction.specs import select_layers
 from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
-from transferscope.workflows.candidates import Candidate, encoder_candidates
-from transferscope.workflows.finetuned_sources import ensure_finetuned
+from transferscope.workflows.candidates import Candidate, ExtractionOptions, encoder_candidates
 from transferscope.workflows.finetuning import can_finetune, finetune_transfer
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 from transferscope.workflows.results import interval_text
@@ -125,13 +124,13 @@ def cell_key(suite: Suite, data: Dataset, estimators: list[str], encoder: Encode
     })
 
 
-def _candidate_plan(suite: Suite, seed: int, cache_dir: str | None,
-                    memo: dict[tuple[str, int], Encoder]) -> list[tuple[Any, Encoder, list[tuple[str, str]], dict]]:
+def _candidate_plan(suite: Suite, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder],
+                    extraction: ExtractionOptions) -> list[tuple[Any, Encoder, list[tuple[str, str]], dict]]:
     """Every suite candidate with its encoder, output keys and cell names; a name given twice is refused."""
     plan = []
     seen: dict[str, int] = {}
     for i, spec in enumerate(suite.candidates):
-        encoder = _encoder(spec.model, seed, cache_dir, memo)
+        encoder = _encoder(spec.model, seed, cache_dir, memo, extraction)
         check_model(encoder, getattr(encoder, "max_length", 128))  # damaged weights: one line, before any cell
         keys = encoder.output_keys(select_layers(encoder, spec.layers), spec.poolings)
         names: dict[tuple[str, str], str] = {}
@@ -173,13 +172,13 @@ def _varying_label_columns(data: Dataset, log: Callable[[str], None] | None) -> 
     return dataclasses.replace(data, labels=labels[:, keep], _fingerprint=list(data._fingerprint))
 
 
-def _encoder(spec_model: str, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder]) -> Encoder:
-    """``build_encoder``, reusing torchvision models across targets (building one takes seconds)."""
+def _encoder(spec_model: str, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder],
+             extraction: ExtractionOptions) -> Encoder:
+    """``extraction.encoder``, reusing torchvision models across targets (building one takes seconds)."""
     key = (spec_model, seed)
     if key in memo:
         return memo[key]
-    ensure_finetuned(spec_model, cache_dir=cache_dir)  # a finetuned: source is trained first
-    encoder = build_encoder(spec_model, seed=seed, cache_dir=cache_dir)
+    encoder = extraction.encoder(spec_model, seed=seed)  # a finetuned: source is trained first
     if getattr(encoder, "adapter", "") == "torchvision":
         memo[key] = encoder
     return encoder
@@ -214,8 +213,13 @@ def run_benchmark(
     backend: str = "local",
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    extraction: ExtractionOptions | None = None,
 ) -> BenchmarkResult:
     """Run every unfinished cell of ``suite``, store the rows, return the meta-evaluation.
+
+    ``extraction`` gives the batch size, token length, device and remote-code permission of every
+    model the suite builds (its cache settings are ``cache_dir``'s); a token length other than
+    the default changes the features, so those cells are recomputed under their own keys.
 
     ``backend="ray"`` runs extraction as Ray Data ``map_batches`` over a pool of
     encoder actors and the scoring cells as Ray tasks (``RAY_ADDRESS`` or a local
@@ -230,6 +234,7 @@ def run_benchmark(
     >>> run_benchmark(suite, store=ResultStore("r.duckdb")).aggregate  # doctest: +SKIP
     """
     run_id = run_id or pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
+    extraction = dataclasses.replace(extraction or ExtractionOptions(), cache_dir=cache_dir, use_cache=True)
     cache = FeatureCache(cache_dir)
     scores = ScoreCache(cache_dir)
     versions = library_versions()
@@ -257,7 +262,7 @@ def run_benchmark(
                                   else (pair_target.words, pair_target.words_fingerprint))
             pending: list[tuple[Candidate, Encoder, str, dict[str, Any] | None]] = []
             stale = 0
-            for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo):
+            for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo, extraction):
                 if leaks_into(spec.model, target):
                     if log is not None:
                         log(f"{target}: {spec.model} was fine-tuned on this target's inputs and labels; "
@@ -273,7 +278,8 @@ def run_benchmark(
                 got = encoder_candidates(encoder, items, fingerprint,
                                          layers=list(dict.fromkeys(k[0] for k in todo)), poolings=spec.poolings,
                                          with_head=scorer.needs_source_probs, cache=cache, progress=progress,
-                                         spec=spec.model, backend=backend, seed=seed)
+                                         spec=spec.model, backend=backend, seed=seed,
+                                         build_options=extraction.build_options())
                 by_key = {(c.layer, c.pooling): c for c in got}
                 for key in todo:
                     cand, truth = by_key[key], None

@@ -100,9 +100,13 @@ class ExtractionOptions:
             from transferscope.workflows.finetuned_sources import ensure_finetuned
 
             ensure_finetuned(spec, cache_dir=self.cache_dir)  # a finetuned: source is trained first
-        return build_encoder(spec, seed=seed, max_length=self.max_length, batch_size=self.batch_size,
-                             device=self.device, trust_remote_code=self.trust_remote_code, cache_dir=self.cache_dir,
-                             use_cache=self.use_cache)
+        return build_encoder(spec, seed=seed, cache_dir=self.cache_dir, use_cache=self.use_cache,
+                             **self.build_options())
+
+    def build_options(self) -> dict[str, Any]:
+        """What builds an encoder besides its spec, seed and cache: the same locally and on Ray."""
+        return {"max_length": self.max_length, "batch_size": self.batch_size, "device": self.device,
+                "trust_remote_code": self.trust_remote_code}
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,11 +215,13 @@ def encoder_candidates(
     spec: str = "",
     backend: str = "local",
     seed: int = 0,
+    build_options: dict[str, Any] | None = None,
 ) -> list[Candidate]:
     """The candidates of one built ``encoder`` for ``layers`` x ``poolings``, in the encoder's order.
 
     ``backend="ray"`` encodes on Ray actors (:mod:`transferscope.extraction.ray_backend`),
-    through the same cache. ``fingerprint`` is the hash of ``items``.
+    through the same cache, each building the encoder from ``spec`` with ``build_options`` (those
+    ``encoder`` was built with). ``fingerprint`` is the hash of ``items``.
     """
     head = with_head and HEAD_LAYER in encoder.all_layers() and HEAD_LAYER not in layers
     wanted = list(layers) + ([HEAD_LAYER] if head else [])
@@ -226,7 +232,8 @@ def encoder_candidates(
             if cache is None:
                 raise InputError("the ray backend needs the feature cache (use_cache=True)")
             feats = extract_features_ray(spec or encoder.name, items, layers=wanted, poolings=poolings,
-                                         cache=cache, seed=seed, dataset_fingerprint=fingerprint)
+                                         cache=cache, seed=seed, dataset_fingerprint=fingerprint,
+                                         build_options=build_options)
         else:
             feats = extract_features(encoder, items, layers=wanted, poolings=poolings, cache=cache,
                                      dataset_fingerprint=fingerprint, progress=progress)
