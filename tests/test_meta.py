@@ -256,3 +256,24 @@ def test_a_method_on_fewer_targets_is_compared_with_the_prior_on_those_targets_o
                                                        - per_target.loc[shared, prior]).mean())
     if gains.loc["good", "gain_low"] > 0:
         assert "good (on its 3 targets)" in result.answer()
+
+
+def test_with_the_truths_splits_the_value_is_against_the_truth_and_the_interval_wider():
+    """A truth that is not the mean of its splits (a Spearman over all pairs against those over
+    halves): the value is the correlation with the truth itself; only the resamples use the splits."""
+    from transferscope.metrics.ranking import rank_correlation
+
+    frame = _synthetic(n_targets=4, n_candidates=15)
+    truths = frame[frame["metric"] == "truth"]
+    rng = np.random.default_rng(3)
+    splits = {t: pd.DataFrame(part.set_index("candidate")["value"].to_numpy()[:, None] + 0.8 + rng.normal(size=(15, 4)),
+                              index=part["candidate"]) for t, part in truths.groupby("target")}
+    plain = meta_evaluate(frame, n_boot=200).table.set_index(["target", "method"])
+    noisy = meta_evaluate(frame, truth_splits=splits, n_boot=200).table.set_index(["target", "method"])
+    for target, part in frame.groupby("target"):
+        wide = part.pivot_table(index="candidate", columns="metric", values="value")
+        assert noisy.loc[(target, "good"), "weighted_kendall"] == pytest.approx(
+            rank_correlation(wide["good"].to_numpy(), wide["truth"].to_numpy()), abs=1e-12)
+        assert noisy.loc[(target, "good"), "truth_noise"] and not plain.loc[(target, "good"), "truth_noise"]
+    width = lambda t: (t["weighted_kendall_high"] - t["weighted_kendall_low"]).xs("good", level="method").mean()  # noqa: E731
+    assert width(noisy) > width(plain)

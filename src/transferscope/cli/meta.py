@@ -40,15 +40,16 @@ def meta_command(
     Example: transferscope meta results.duckdb --suite text-models --prior static --output meta.csv
     """
     from transferscope.errors import InputError
-    from transferscope.workflows.meta import MEASURES, load_meta_table, meta_evaluate
+    from transferscope.workflows.meta import MEASURES, meta_evaluate, read_meta_table
     from transferscope.workflows.results import write_table
 
     with handle_errors():
         check_output_path(output)
         if measure not in MEASURES:
             raise InputError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
-        frame = load_meta_table(table, suite=suite)
+        frame, splits = read_meta_table(table, suite=suite)
         result = meta_evaluate(frame, truth=truth, priors=prior or [], lower_is_better=lower_is_better or [],
+                               truth_splits=splits,
                                all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
         print_table(result.summary(measure), title=f"{measure} against {truth} [95% interval], best mean first")
         typer.echo(result.answer())

@@ -49,7 +49,7 @@ import pandas as pd
 from transferscope.errors import InputError
 
 __all__ = ["MetaEvaluation", "meta_evaluate", "load_meta_table", "published_meta_table", "history_scores",
-           "neutral_fill", "metric_orientation", "store_meta_table", "choose_combination", "Combination", "MAX_VALIDATION_BLOCKS", "TRUTH_METRICS", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED", "COMBINER"]
+           "neutral_fill", "metric_orientation", "store_meta_table", "read_meta_table", "choose_combination", "Combination", "MAX_VALIDATION_BLOCKS", "TRUTH_METRICS", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED", "COMBINER"]
 
 MEASURES = ("weighted_kendall", "kendall", "regret@1", "top1")
 HISTORY_PRIOR = "prior:history"
@@ -128,8 +128,9 @@ def published_meta_table(name: str) -> pd.DataFrame:
 TRUTH_METRICS = ("finetune_accuracy", "accuracy", "r2", "spearman")
 
 
-def _store_table(path: Path, suite: str | None) -> pd.DataFrame:
-    """The estimator and truth rows of a results store as a meta table, read without writing."""
+def _store_table(path: Path, suite: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The estimator and truth rows of a results store as a meta table, with the truth's per-split
+    values (:func:`store_meta_table`), read without writing."""
     import duckdb
 
     try:
@@ -151,10 +152,10 @@ def _store_table(path: Path, suite: str | None) -> pd.DataFrame:
         rows = rows[rows["suite"] == suite]
     if rows.empty:
         raise InputError(f"table '{path}' holds no estimator or probe rows")
-    frame, _, _ = store_meta_table(rows)
+    frame, splits, _ = store_meta_table(rows)
     if frame.empty:
         raise InputError(f"table '{path}' holds no target with a measured truth")
-    return frame
+    return frame, splits
 
 
 def store_meta_table(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:
@@ -215,8 +216,16 @@ def load_meta_table(table: str | Path | pd.DataFrame, *, suite: str | None = Non
     A results store (``.duckdb``, opened read-only) gives each suite's estimator rows and, as
     ``truth``, its probe rows (fine-tuning accuracy where measured, else the probe's accuracy,
     else R^2), averaged over seeds; targets are named ``suite/target`` when the store holds
-    several suites (``suite`` keeps one).
+    several suites (``suite`` keeps one). :func:`read_meta_table` also gives the truth's splits.
     """
+    return read_meta_table(table, suite=suite)[0]
+
+
+def read_meta_table(table: str | Path | pd.DataFrame, *,
+                    suite: str | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """:func:`load_meta_table`, and for a results store the truth's per-split values of the targets
+    measured on repeated splits (``truth_splits`` of :func:`meta_evaluate`; empty otherwise)."""
+    splits: dict[str, pd.DataFrame] = {}
     if isinstance(table, pd.DataFrame):
         frame = table
     elif isinstance(table, str) and table.startswith("published:"):
@@ -226,7 +235,7 @@ def load_meta_table(table: str | Path | pd.DataFrame, *, suite: str | None = Non
         if path.suffix.lower() == ".duckdb":
             if not path.is_file():
                 raise InputError(f"table '{table}' does not exist")
-            frame = _store_table(path, suite)
+            frame, splits = _store_table(path, suite)
         else:
             from transferscope.datasets.loaders import load_table
 
@@ -249,7 +258,7 @@ def load_meta_table(table: str | Path | pd.DataFrame, *, suite: str | None = Non
         r = frame.iloc[row]
         raise InputError(f"table row {row}: target {r['target']!r}, candidate {r['candidate']!r}, metric "
                          f"{r['metric']!r} appears twice")
-    return frame
+    return frame, splits
 
 
 def history_scores(truths: Mapping[str, pd.Series], candidates: Sequence[str], *,
@@ -444,9 +453,10 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
         Targets are named ``suite/target``: fit the combination for a target on the other suites
         only (leave-one-suite-out).
     truth_splits : mapping of str to DataFrame, optional
-        Per target, the truth measured on each of several splits (candidates x splits; the
-        truth is their mean): its resamples then draw the splits too, so that the intervals cover
-        the truth's own noise (``truth_noise`` in the table).
+        Per target, the truth measured on each of several splits (candidates x splits): its
+        resamples then draw the splits too (the truth of a resample is the mean of its drawn
+        splits), so that the intervals cover the truth's own noise (``truth_noise`` in the table);
+        the value itself is against the truth. A results store given as ``frame`` brings its own.
     n_boot : int, default=1000
     seed : int, default=0
 
@@ -470,7 +480,9 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     )
     from transferscope.metrics.ranking import rank_scale, resampled_rank_correlation
 
-    data = load_meta_table(frame)
+    data, stored_splits = read_meta_table(frame)
+    if truth_splits is None:
+        truth_splits = stored_splits
     if not (isinstance(n_boot, int) and n_boot >= 10):
         raise InputError(f"n_boot must be an integer >= 10, got {n_boot!r}")
     metrics = list(dict.fromkeys(data["metric"]))
@@ -593,10 +605,10 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
         covered = np.isfinite(oriented).all(axis=0)[usable]
         out = resampled_rank_correlation(oriented[:, usable], measured, draws, methods=MEASURES)
         if covered.any():  # a method that does not cover every candidate keeps the interval without the noise
-            noisy = resampled_rank_correlation(oriented[:, usable][:, covered], measured, draws, methods=MEASURES,
-                                               truth_splits=per_split, split_draws=picks)
-            for m in MEASURES:
-                out[m][covered] = noisy[m]
+            noisy = resampled_rank_correlation(oriented[:, usable][:, covered], measured, draws[1:],
+                                               methods=MEASURES, truth_splits=per_split, split_draws=picks[1:])
+            for m in MEASURES:  # row 0 stays the value against the truth itself (not the mean of its splits)
+                out[m][np.flatnonzero(covered)[:, None], np.arange(1, n_boot + 1)[None, :]] = noisy[m]
         return oriented, usable, out
 
     # Targets side by side on the machine's cores: the matrix products are BLAS's, the sums between
