@@ -6,7 +6,7 @@ Each failure lists its violations as ``path:line: what``.
 Layering (imports point downward only)::
 
     cli                       may import anything
-    report                    workflows (the results store), metrics and the leaves
+    report                    workflows (the results store) and the leaves: it draws results, never computes them
     transferscope (facade)    the package ``__init__``: anything but cli
     workflows                 extraction, probes, datasets, metrics and the leaves; not cli
     extraction                datasets, metrics and the leaves
@@ -44,7 +44,7 @@ LEAVES = {"hashing", "torch_support", "errors", "_version"}
 #: unit -> the other units it may import.
 MAY_IMPORT: dict[str, set[str]] = {
     "__main__": {"cli"},
-    "report": {"workflows", "metrics"} | LEAVES,
+    "report": {"workflows"} | LEAVES,
     FACADE: {"workflows", "extraction", "probes", "datasets", "metrics"} | LEAVES,
     "workflows": {"extraction", "probes", "datasets", "metrics"} | LEAVES,
     "extraction": {"datasets", "metrics"} | LEAVES,

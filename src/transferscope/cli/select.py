@@ -93,22 +93,9 @@ def select_command(
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
         shown = choice.table.assign(candidate=[short[c] for c in choice.table["candidate"]])
         print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {ds.name} (probed ones first)")
-        typer.echo(f"Pick: {short[choice.pick]}")
-        if choice.fits == 0:
-            typer.echo("  not measured: the budget covers no probe fit of the first round, so this is the "
-                       "estimators' first choice; give a larger --budget")
-        else:
-            typer.echo(f"  {choice.metric} {choice.accuracy:.4f} (95% interval {choice.low:.4f} to {choice.high:.4f}); "
-                       f"probability that another probed candidate is better: {choice.p_other_better:.2f}")
-        typer.echo(f"  cost: {choice.fits} probe fits of {choice.exhaustive_fits} for probing every candidate on "
-                   f"every split ({100 * choice.cost_share:.0f}%), {choice.seconds:.1f} s"
-                   + ("; stopped by the budget" if choice.stopped_by_budget else ""))
-        if choice.finetune_pick is not None:
-            tuned = choice.table.set_index("candidate").loc[choice.finetune_pick, "model"]
-            typer.echo(f"  fine-tuned: the whole model {short_names([tuned])[tuned]} reaches "
-                       f"{choice.finetuned[choice.finetune_pick]:.4f} on split 1 (one split, no interval; "
-                       f"fine-tuned {len(choice.finetuned)} model(s), best probed candidate "
-                       f"{short[choice.finetune_pick]})")
+        names = {**short, **short_names(list(choice.table["model"]))}
+        for line in choice.answer(names):
+            typer.echo(line)
         if output is not None:
             err_console.print(f"wrote {write_table(choice.table, output)}")
         if report is not None or figures is not None:  # provenance (model hashes) only when asked
@@ -120,5 +107,6 @@ def select_command(
                                                         low=choice.low, high=choice.high,
                                                         p_other_better=choice.p_other_better, fits=choice.fits,
                                                         exhaustive_fits=choice.exhaustive_fits, seed=seed,
+                                                        answer=[line.strip() for line in choice.answer(names)],
                                                         cache_dir=cache_dir, model_specs=model))],
                           title="A budgeted pick")

@@ -65,7 +65,9 @@ def _answers(results: Sequence[Results]) -> list[str]:
     lines = []
     for r in results:
         t = r.table
-        if r.kind == "ranking" and len(t):
+        if r.settings.get("answer"):  # the result's own answer, as the terminal printed it
+            lines += [str(line) for line in r.settings["answer"]]
+        elif r.kind == "ranking" and len(t):
             best = t.sort_values("rank").iloc[0]
             line = f"Best candidate: {best['candidate']}"
             if "predicted_accuracy" in t and pd.notna(best.get("predicted_accuracy")):

@@ -5,8 +5,8 @@ A :class:`Results` is one table with the kind of result it holds and the setting
 :func:`store_results` splits the rows of a results store (DuckDB) into the same kinds.
 :func:`sections` turns each into a :class:`Section`: a title, a sentence on how to read it, its
 figures (:mod:`transferscope.report.figures`) and the table itself. Nothing here computes a
-score; the only number derived is the rank correlation drawn beside an estimator-vs-truth
-scatter, through :func:`transferscope.metrics.ranking.rank_correlation`.
+score: a report draws results (the rank correlation beside an estimator-vs-truth scatter is the
+stored meta-evaluation's, shown only where the store holds one).
 """
 
 from __future__ import annotations
@@ -255,8 +255,6 @@ def _benchmark(res: Results) -> Section:
 
 
 def _estimator_vs_truth(rows: pd.DataFrame, meta: pd.DataFrame) -> list[Figure]:
-    from transferscope.metrics.ranking import rank_correlation
-
     estimators = rows[rows["kind"] == "estimator"]
     probes = rows[rows["kind"] == "probe"]
     if not len(estimators) or not len(probes):
@@ -281,10 +279,9 @@ def _estimator_vs_truth(rows: pd.DataFrame, meta: pd.DataFrame) -> list[Figure]:
             keep = np.isfinite(scores.astype(float)) & np.isfinite(truth.astype(float))
             if keep.sum() < 3:
                 continue
-            tau = stored.get((name, target))  # the benchmark's own value when it is in the store
-            if tau is None:
-                tau = rank_correlation(scores[keep].to_numpy(float), truth[keep].to_numpy(float))
-            series.append(Series(f"{name} (weighted tau {tau:.2f})", scores[keep].tolist(), truth[keep].tolist(),
+            tau = stored.get((name, target))  # the benchmark's own value, when the store holds one
+            label = name if tau is None or not np.isfinite(tau) else f"{name} (weighted tau {tau:.2f})"
+            series.append(Series(label, scores[keep].tolist(), truth[keep].tolist(),
                                  text=list(truth.index[keep]), visible=i == 0))
         if series:
             figures.append(Figure("scatter", f"{target}: estimator score against measured {metric}",

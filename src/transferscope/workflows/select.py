@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,12 +148,40 @@ class Selection:
         """The fine-tuned candidate with the best test score (None without fine-tuning)."""
         return max(self.finetuned, key=self.finetuned.__getitem__) if self.finetuned else None
 
+    def answer(self, names: Mapping[str, str] | None = None) -> list[str]:
+        """What a user acts on, in plain words: the pick with its measured score and interval (or
+        that it was not measured), the cost, and the fine-tuned result; the one text the terminal,
+        the notebook and the report show. ``names`` shortens candidate names (full specs by default).
+
+        Examples
+        --------
+        >>> choice = Selection("a", "accuracy", 0.81, 0.78, 0.84, 0.12, pd.DataFrame(), 12, 40, 1.5, False)
+        >>> choice.answer()[:2]
+        ['Pick: a', '  accuracy 0.8100 (95% interval 0.7800 to 0.8400); probability that another probed candidate is better: 0.12']
+        """
+        name = (lambda c: (names or {}).get(c, c))  # noqa: E731
+        lines = [f"Pick: {name(self.pick)}"]
+        if self.fits == 0:
+            lines.append("  not measured: the budget covers no probe fit of the first round, so this is the "
+                         "estimators' first choice; give a larger --budget")
+        else:
+            lines.append(f"  {self.metric} {self.accuracy:.4f} (95% interval {self.low:.4f} to {self.high:.4f}); "
+                         f"probability that another probed candidate is better: {self.p_other_better:.2f}")
+        lines.append(f"  cost: {self.fits} probe fits of {self.exhaustive_fits} for probing every candidate on "
+                     f"every split ({100 * self.cost_share:.0f}%), {self.seconds:.1f} s"
+                     + ("; stopped by the budget" if self.stopped_by_budget else ""))
+        if self.finetune_pick is not None:
+            tuned = str(self.table.set_index("candidate").loc[self.finetune_pick, "model"])
+            lines.append(f"  fine-tuned: the whole model {name(tuned)} reaches "
+                         f"{self.finetuned[self.finetune_pick]:.4f} on split 1 (one split, no interval; "
+                         f"fine-tuned {len(self.finetuned)} model(s), best probed candidate "
+                         f"{name(self.finetune_pick)})")
+        return lines
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        return html_view("Selection", [f"Pick: {self.pick}, {self.metric} {self.accuracy:.3f} "
-                                       f"[{self.low:.3f}, {self.high:.3f}]; P(another is better) "
-                                       f"{self.p_other_better:.2f}"], self.table)
+        return html_view("Selection", [line.strip() for line in self.answer()], self.table)
 
 
 def select(
