@@ -63,7 +63,7 @@ def test_recommendation_is_the_smallest_configuration_within_tolerance():
     assert result.recommended["bytes"] == within["bytes"].min()
     assert set(table["layer"]) == {"a", "b"} and table["pareto"].any()
     assert (table["ratio"] == table["layer"].map({"a": 384, "b": 192}) / table["bytes"]).all()
-    assert "within the tolerance 0.05" in result.summary()
+    assert "within the tolerance 0.05" in result.answer()[0]
 
 
 def test_retrieval_quality_with_binary_rescoring():

@@ -97,7 +97,7 @@ def test_orientation_intervals_and_gains():
     best = gains["best_prior"].iloc[0]
     assert gains.loc[best, "gain"] == 0 and gains.loc[best, "gain_low"] == gains.loc[best, "gain_high"] == 0
     assert gains.loc["good", "gain_low"] > 0  # an estimator far better than the history prior, beyond the noise
-    assert "beat the best prior" in a.answer()
+    assert "beat the best prior" in a.answer()[0]
     summary = a.summary()
     assert list(summary.columns)[-2:] == ["mean", "gain over best prior"] and summary["method"].iloc[0] in (
         "good", "combined")
@@ -255,7 +255,7 @@ def test_a_method_on_fewer_targets_is_compared_with_the_prior_on_those_targets_o
     assert gains.loc["good", "gain"] == pytest.approx((per_target.loc[shared, "good"]
                                                        - per_target.loc[shared, prior]).mean())
     if gains.loc["good", "gain_low"] > 0:
-        assert "good (on its 3 targets)" in result.answer()
+        assert "good (on its 3 targets)" in result.answer()[0]
 
 
 def test_with_the_truths_splits_the_value_is_against_the_truth_and_the_interval_wider():

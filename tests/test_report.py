@@ -178,3 +178,29 @@ def test_open_says_so_when_no_browser_exists(tmp_path, monkeypatch):
     monkeypatch.setattr(webbrowser, "open", lambda uri: False)  # what it returns on a machine without a browser
     out = CliRunner().invoke(app, ["report", str(tmp_path / "r.json"), "--output", str(tmp_path / "a.html"), "--open"])
     assert out.exit_code == 0 and "no web browser is available here" in out.output and "a.html" in out.output
+
+
+def test_every_result_gives_its_answer_and_its_table_the_same_way():
+    """One interface for every command's result (issue 24): ``answer()`` -> the lines a user acts
+    on (the terminal, the notebook and the report show them), ``to_frame()`` -> the table."""
+    import inspect
+
+    from transferscope.workflows.benchmark import BenchmarkResult
+    from transferscope.workflows.compare import Comparison
+    from transferscope.workflows.compat import CompatResult
+    from transferscope.workflows.drift import DriftResult
+    from transferscope.workflows.elastic import ElasticResult
+    from transferscope.workflows.layers import LayerProfile
+    from transferscope.workflows.meta import MetaEvaluation
+    from transferscope.workflows.select import Selection
+    from transferscope.workflows.sources import SourceRanking
+
+    for cls in (LayerProfile, Comparison, CompatResult, ElasticResult, DriftResult, SourceRanking, BenchmarkResult,
+                MetaEvaluation, Selection):
+        for method in ("answer", "to_frame", "_repr_html_"):
+            assert callable(getattr(cls, method, None)), (cls.__name__, method)
+        assert inspect.signature(cls.answer).return_annotation in ("list[str]", list[str]), cls.__name__
+    table = pd.DataFrame({"source": ["a", "b"], "otdd": [1.0, 2.0], "rank": [1, 2]})
+    ranking = SourceRanking(table, "otdd")
+    assert ranking.answer() == ["Nearest source: a (by otdd)"] and ranking.to_frame().equals(table)
+    assert "Nearest source: a (by otdd)" in ranking._repr_html_()

@@ -80,7 +80,7 @@ def test_the_answer_says_when_the_measures_disagree():
     table = pd.DataFrame({"source": ["a", "b", "c"], "samples": [10, 20, 30], "otdd": [1.0, 2.0, 3.0],
                           "mmd_linear": [0.1, 0.2, 0.3], "frechet": [5.0, 1.0, 9.0], "task2vec": [0.3, 0.2, 0.1],
                           "rank": [1, 2, 3]})
-    line = SourceRanking(table, "otdd").answer()
+    (line,) = SourceRanking(table, "otdd").answer()
     assert line == "Nearest source: a (by otdd); frechet puts b nearest; task2vec puts c nearest"
     agreeing = table.assign(frechet=[1.0, 2.0, 3.0], task2vec=[0.1, 0.2, 0.3])
-    assert SourceRanking(agreeing, "otdd").answer() == "Nearest source: a (by otdd); every measure agrees"
+    assert SourceRanking(agreeing, "otdd").answer() == ["Nearest source: a (by otdd); every measure agrees"]

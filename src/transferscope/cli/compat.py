@@ -138,9 +138,8 @@ def compat_command(
             matrix = result.matrix.rename(index=short, columns=short)
             print_table(matrix.reset_index(), digits=3,
                         title=f"Compatibility matrix ({metric}; query version x gallery version)")
-            typer.echo(f"AC {result.summary['AC']:.3f}  AM {result.summary['AM']:.3f}")
-        for rec in result.verdicts.to_dict("records"):
-            typer.echo(f"{short.get(rec['new'], rec['new'])}: {rec['explanation']}")
+        for line in result.answer(short):
+            typer.echo(line)
         if output is not None:
             err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))

@@ -96,7 +96,8 @@ def elastic_command(
                          quality="retrieval" if retrieval else None, extraction=extraction,
                          compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
         print_table(result.table, digits=4, title=f"{result.metric} against bytes per vector on {name}")
-        typer.echo(f"Smallest within {tolerance:g}: {result.summary()}")
+        for line in result.answer():
+            typer.echo(line)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
         if output is not None:
@@ -105,7 +106,8 @@ def elastic_command(
             from transferscope.report import Results
 
             write_reports(report, figures, [Results("elastic", result.to_frame(), title="Quality against bytes",
-                                                    settings=command_settings(**result.settings, recommended=result.summary(),
+                                                    settings=command_settings(**result.settings, recommended=result.answer()[0],
+                                                                              answer=result.answer(),
                                                                               cache_dir=cache_dir, model_specs=[model]))],
                           title="How small can the vectors be?")
         add_to_store(results, store, [

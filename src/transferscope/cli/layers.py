@@ -84,9 +84,8 @@ def layers_command(
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         shown = profile.table.drop(columns=["probe_setting"], errors="ignore")
         print_table(shown, title=f"Layers of {short_names([model])[model]} on {ds.name} (model order)", digits=3)
-        typer.echo(f"Recommended layer: {profile.recommended} (by {profile.basis})")
-        for line in profile.evidence:
-            typer.echo(f"  - {line}")
+        for line in profile.answer():
+            typer.echo(line)
         if output is not None:
             err_console.print(f"wrote {write_table(profile.table, output)}")
         if report is not None or figures is not None:  # provenance (model hashes) only when asked

@@ -52,6 +52,7 @@ def meta_command(
                                truth_splits=splits,
                                all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
         print_table(result.summary(measure), title=f"{measure} against {truth} [95% interval], best mean first")
-        typer.echo(result.answer())
+        for line in result.answer():
+            typer.echo(line)
         if output is not None:
             err_console.print(f"wrote {write_table(result.table, output)}")

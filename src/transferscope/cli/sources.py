@@ -102,7 +102,8 @@ def sources_command(
                                extraction=extraction,
                                progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
         print_table(ranking.table, digits=4, title=f"Sources for {target}, nearest first by {measure}")
-        typer.echo(ranking.answer())
+        for line in ranking.answer():
+            typer.echo(line)
         if output is not None:
             err_console.print(f"wrote {write_table(ranking.table, output)}")
         if report is not None or figures is not None:  # provenance (model hashes) only when asked

@@ -94,7 +94,7 @@ def _answers(results: Sequence[Results]) -> list[str]:
         elif r.kind == "sources" and len(t) and "otdd" in t:
             from transferscope.workflows.sources import SourceRanking
 
-            lines.append(SourceRanking(t.assign(rank=t["otdd"].rank(method="min")), "otdd").answer() + ".")
+            lines += [line + "." for line in SourceRanking(t.assign(rank=t["otdd"].rank(method="min")), "otdd").answer()]
         elif r.kind == "drift" and len(t):
             peak = t.loc[t.groupby("tuned")["drift"].idxmax()]
             lines += [f"{row.tuned}: largest change at {row.layer} (drift {row.drift:.3f})."

@@ -87,6 +87,17 @@ class BenchmarkResult:
         return html_view("Benchmark", [f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored"],
                          self.aggregate)
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.meta.copy()
+
+    def answer(self) -> list[str]:
+        """The best method on average over the targets (weighted Kendall tau)."""
+        if self.aggregate.empty or "mean" not in self.aggregate:
+            return []
+        best = self.aggregate.sort_values("mean", ascending=False).iloc[0]
+        return [f"Best on average: {best['estimator']} (mean weighted tau {best['mean']:.3f}; "
+                f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored)"]
+
 
 def suite_estimators(suite: Suite, task: str) -> list[str]:
     """Estimators of ``suite`` that apply to ``task`` (those that need a source head only

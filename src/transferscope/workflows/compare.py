@@ -42,10 +42,22 @@ class Comparison:
     matrix: pd.DataFrame
     pairs: pd.DataFrame
 
+    def answer(self) -> list[str]:
+        """The most alike pair of different representations (the least distant, for a distance)."""
+        pairs = self.pairs[(self.pairs["row"] != self.pairs["column"]) & self.pairs["value"].notna()]
+        if pairs.empty:
+            return []
+        best = pairs.loc[pairs["value"].idxmax() if self.kind == "similarity" else pairs["value"].idxmin()]
+        word = "most similar" if self.kind == "similarity" else "nearest"
+        return [f"The {word} pair: {best['row']} and {best['column']} ({self.measure} {best['value']:.3f})"]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.pairs.copy()
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        return html_view(f"{self.measure} ({self.kind})", [], self.matrix.reset_index(names=""))
+        return html_view(f"{self.measure} ({self.kind})", self.answer(), self.matrix.reset_index(names=""))
 
 
 def similarity_matrix(

@@ -32,7 +32,7 @@ is compatible with an identical copy of itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,13 @@ class CompatResult:
     @property
     def explanation(self) -> str:
         return str(self.verdicts["explanation"].iloc[0])
+
+    def answer(self, names: Mapping[str, str] | None = None) -> list[str]:
+        """AC / AM with several new models, then each new model's verdict in plain words (``names``
+        shortens model names)."""
+        lines = [f"AC {self.summary['AC']:.3f}  AM {self.summary['AM']:.3f}"] if "AC" in self.summary else []
+        return lines + [f"{(names or {}).get(rec['new'], rec['new'])}: {rec['explanation']}"
+                        for rec in self.verdicts.to_dict("records")]
 
     def to_frame(self) -> pd.DataFrame:
         """:attr:`table` with each new model's verdict as a column (for CSV / JSON / Parquet)."""

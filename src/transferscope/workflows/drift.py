@@ -64,6 +64,11 @@ class DriftResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.merge(self.summary, on="tuned", how="left")
 
+    def answer(self) -> list[str]:
+        """Per tuned model: where the change starts and where it is largest."""
+        return [f"{r.tuned}: drift starts at {r.onset_layer}, largest at {r.peak_layer} ({r.peak_drift:.3f})"
+                for r in self.summary.itertuples()]
+
     def plot(self, path: str | Path) -> Path:
         """The per-layer drift curves (1 - linear CKA, and mutual k-NN overlap) to PNG or SVG."""
         from matplotlib.figure import Figure
@@ -88,9 +93,7 @@ class DriftResult:
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        lines = [f"{r.tuned}: drift starts at {r.onset_layer}, largest at {r.peak_layer} ({r.peak_drift:.3f})"
-                 for r in self.summary.itertuples()]
-        return html_view("Drift from the base", lines, self.table)
+        return html_view("Drift from the base", self.answer(), self.table)
 
 
 def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:

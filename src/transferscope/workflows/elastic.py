@@ -112,12 +112,12 @@ class ElasticResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def summary(self) -> str:
+    def answer(self) -> list[str]:
         """The recommendation in plain words."""
         ref, rec = self.reference, self.recommended
-        return (f"{rec['layer']} {rec['compression']}: {rec['bytes']} bytes per vector "
-                f"({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
-                f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})")
+        return [f"Smallest within {self.tolerance:g}: {rec['layer']} {rec['compression']}: {rec['bytes']} bytes per "
+                f"vector ({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
+                f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})"]
 
     def plot(self, path: str | Path) -> Path:
         """Quality against bytes per vector (log scale), the Pareto front joined, to PNG or SVG."""
@@ -149,7 +149,7 @@ class ElasticResult:
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        return html_view("Quality against bytes per vector", [self.summary()], self.table)
+        return html_view("Quality against bytes per vector", self.answer(), self.table)
 
 
 def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any

@@ -58,11 +58,17 @@ class LayerProfile:
     agreement: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def answer(self) -> list[str]:
+        """The recommended layer and the evidence behind it, in plain words."""
+        return [f"Recommended layer: {self.recommended} (by {self.basis})", *(f"  - {line}" for line in self.evidence)]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        return html_view("Layers", [f"Recommended layer: {self.recommended} (by {self.basis})", *self.evidence],
-                         self.table)
+        return html_view("Layers", [line.strip(" -") for line in self.answer()], self.table)
 
 
 def layer_profile(

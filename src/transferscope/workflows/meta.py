@@ -322,8 +322,19 @@ class MetaEvaluation:
             if m in gains.index and np.isfinite(gains.loc[m, "gain"]) else "" for m in wide.index]
         return wide.reset_index()
 
-    def answer(self) -> str:
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def _repr_html_(self) -> str:
+        from transferscope.workflows.results import html_view
+
+        return html_view("Meta-evaluation (weighted tau [95% interval])", self.answer(), self.summary())
+
+    def answer(self) -> list[str]:
         """One line: the best method on average, and whether anything beats the best prior."""
+        return [self._answer_line()]
+
+    def _answer_line(self) -> str:
         means = self.table[self.table["target"] == "mean"].set_index("method")
         everywhere = means[means["targets"] == means["targets"].max()]  # a mean over fewer targets is not comparable
         best = everywhere["weighted_kendall"].idxmax()

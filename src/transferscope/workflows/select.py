@@ -178,6 +178,9 @@ class Selection:
                          f"{name(self.finetune_pick)})")
         return lines
 
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 

@@ -45,7 +45,7 @@ class SourceRanking:
         return {m: str(self.table.loc[self.table[m].idxmin(), "source"]) for m in SOURCE_MEASURES
                 if m in self.table and self.table[m].notna().any()}
 
-    def answer(self) -> str:
+    def answer(self) -> list[str]:
         """The nearest source, and in words which measures disagree with it (a ranking one measure
         makes and another contradicts is weak evidence).
 
@@ -53,20 +53,23 @@ class SourceRanking:
         --------
         >>> table = pd.DataFrame({"source": ["a", "b"], "otdd": [1.0, 2.0], "task2vec": [0.5, 0.1], "rank": [1, 2]})
         >>> SourceRanking(table, "otdd").answer()
-        'Nearest source: a (by otdd); task2vec puts b nearest'
+        ['Nearest source: a (by otdd); task2vec puts b nearest']
         """
         nearest = self.nearest_by_measure()
         line = f"Nearest source: {self.best} (by {self.measure})"
         others = [f"{m} puts {s} nearest" for m, s in nearest.items() if m != self.measure and s != self.best]
         agree = [m for m, s in nearest.items() if m != self.measure and s == self.best]
         if not others:
-            return line + ("; every measure agrees" if agree else "")
-        return line + "; " + "; ".join(others)
+            return [line + ("; every measure agrees" if agree else "")]
+        return [line + "; " + "; ".join(others)]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
 
     def _repr_html_(self) -> str:
         from transferscope.workflows.results import html_view
 
-        return html_view(f"Sources, nearest first by {self.measure}", [self.answer()], self.table)
+        return html_view(f"Sources, nearest first by {self.measure}", self.answer(), self.table)
 
 
 def source_distances(target: np.ndarray, target_labels: np.ndarray, source: np.ndarray, source_labels: np.ndarray,
