@@ -3,6 +3,7 @@ every format, what each kind of result is drawn as, escaping, atomic writes, bad
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -17,7 +18,7 @@ from transferscope.cli.app import app  # noqa: E402
 from transferscope.errors import InputError  # noqa: E402
 from transferscope.report import Results, build_report, load_results, write_figures, write_report  # noqa: E402
 from transferscope.report.figures import plotly_figure  # noqa: E402
-from transferscope.report.sections import detect_kind, sections  # noqa: E402
+from transferscope.report.sections import detect_kind, provenance, sections  # noqa: E402
 from transferscope.workflows.store import ResultStore  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
@@ -204,3 +205,41 @@ def test_every_result_gives_its_answer_and_its_table_the_same_way():
     ranking = SourceRanking(table, "otdd")
     assert ranking.answer() == ["Nearest source: a (by otdd)"] and ranking.to_frame().equals(table)
     assert "Nearest source: a (by otdd)" in ranking._repr_html_()
+
+
+@pytest.mark.parametrize("command", [
+    ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing", "--metric", "logme,knn"],
+    ["select", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing"],
+    ["layers", "--dataset", "sentence-polarity", "--model", "tfidf", "--no-probe"],
+])
+def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command):
+    """`transferscope report FILE` on a command's --output draws what --report drew at run time: the
+    same answer lines, sections and provenance rows (issue 24); a table rewritten without its
+    metadata is not read with the stale one."""
+    from typer.testing import CliRunner
+
+    from transferscope.cli.app import app
+    from transferscope.report.build import _answers
+    from transferscope.workflows.results import read_result_metadata, write_table
+
+    runner = CliRunner()
+    for suffix in (".json", ".csv", ".parquet"):
+        output, report = tmp_path / f"out{suffix}", tmp_path / f"run{suffix}.html"
+        run = runner.invoke(app, [*command, "--cache-dir", str(tmp_path / "c"), "--output", str(output),
+                                  "--report", str(report), "-q"], catch_exceptions=False)
+        assert run.exit_code == 0, run.output
+        meta = read_result_metadata(output)
+        assert meta is not None and meta["settings"]["answer"]
+        (saved,) = load_results(output)
+        assert saved.kind == meta["kind"] and saved.settings["answer"] == meta["settings"]["answer"]
+        answers = _answers([saved])
+        assert answers and answers[0] in run.output.replace("\n  ", " ")  # the terminal's first answer line
+        again = runner.invoke(app, ["report", str(output), "--output", str(tmp_path / f"file{suffix}.html")])
+        assert again.exit_code == 0, again.output
+        page, first = (tmp_path / f"file{suffix}.html").read_text(), report.read_text()
+        for line in answers:
+            assert html.escape(line) in page and html.escape(line) in first
+        assert "site-packages" not in " ".join(str(c) for c in sections([saved])[0].table.get("candidate", []))
+        assert len(provenance([saved])) == len(provenance([Results(saved.kind, saved.table, settings=meta["settings"])]))
+    write_table(saved.table.assign(edited=1), output)  # rewritten alone: its old metadata no longer applies
+    assert read_result_metadata(output) is None and load_results(output)[0].settings == {}

@@ -28,6 +28,7 @@ from transferscope.cli._common import (
     open_store,
     print_table,
     split_list,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -140,18 +141,16 @@ def compat_command(
                         title=f"Compatibility matrix ({metric}; query version x gallery version)")
         for line in result.answer(short):
             typer.echo(line)
-        if output is not None:
-            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results, matrix_results
 
-            parts = [Results("compat", shown.merge(result.verdicts[["new", "verdict"]].assign(
-                new=result.verdicts["new"].map(lambda n: short.get(n, n))), on="new", how="left"),
-                title=f"Can the new model search the old index? ({target})",
-                settings=command_settings(**{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
-                                          old=old_name, cache_dir=cache_dir,
-                                          model_specs=None if features_old is not None else [old, *new]))]
+            parts = [Results("compat", result.to_frame(), title=f"Can the new model search the old index? ({target})",
+                             settings=command_settings(
+                                 **{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
+                                 old=old_name, answer=result.answer(short), cache_dir=cache_dir,
+                                 model_specs=None if features_old is not None else [old, *new]))]
+            write_output(output, parts[0])
             if result.matrix is not None:
                 parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
                                             title=f"Compatibility matrix ({metric}; query version x gallery version)"))

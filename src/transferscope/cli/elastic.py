@@ -28,6 +28,7 @@ from transferscope.cli._common import (
     open_store,
     print_table,
     split_list,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -69,7 +70,6 @@ def elastic_command(
     """
     from transferscope.workflows.elastic import elastic
     from transferscope.workflows.pair_targets import is_pair_target
-    from transferscope.workflows.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -100,16 +100,14 @@ def elastic_command(
             typer.echo(line)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
-        if output is not None:
-            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("elastic", result.to_frame(), title="Quality against bytes",
-                                                    settings=command_settings(**result.settings, recommended=result.answer()[0],
-                                                                              answer=result.answer(),
-                                                                              cache_dir=cache_dir, model_specs=[model]))],
-                          title="How small can the vectors be?")
+            saved = Results("elastic", result.to_frame(), title="Quality against bytes",
+                            settings=command_settings(**result.settings, recommended=result.answer()[0],
+                                                      answer=result.answer(), cache_dir=cache_dir, model_specs=[model]))
+            write_output(output, saved)
+            write_reports(report, figures, [saved], title="How small can the vectors be?")
         add_to_store(results, store, [
             {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
              "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",

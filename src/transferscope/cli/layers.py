@@ -28,6 +28,7 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -65,7 +66,6 @@ def layers_command(
     """
     from transferscope.workflows.labels import short_names
     from transferscope.workflows.layers import layer_profile
-    from transferscope.workflows.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -86,14 +86,14 @@ def layers_command(
         print_table(shown, title=f"Layers of {short_names([model])[model]} on {ds.name} (model order)", digits=3)
         for line in profile.answer():
             typer.echo(line)
-        if output is not None:
-            err_console.print(f"wrote {write_table(profile.table, output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("layers", profile.table, title=f"Layers of {model} on {ds.name}",
-                                                    settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
-                                                                              recommended=profile.recommended,
-                                                                              basis=profile.basis, seed=seed,
-                                                                              cache_dir=cache_dir, model_specs=[model]))],
-                          title=f"Which layer of {model}?")
+            name = short_names([model])[model]
+            result = Results("layers", profile.table, title=f"Layers of {name} on {ds.name}",
+                             settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
+                                                       recommended=profile.recommended, basis=profile.basis, seed=seed,
+                                                       answer=[line.strip(" -") for line in profile.answer()],
+                                                       cache_dir=cache_dir, model_specs=[model]))
+            write_output(output, result)
+            write_reports(report, figures, [result], title=f"Which layer of {name}?")

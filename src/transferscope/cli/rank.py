@@ -29,6 +29,7 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -82,7 +83,7 @@ def rank_command(
     """
     from transferscope.probes.learning_curve import PREDICTION_LEVELS
     from transferscope.workflows.labels import short_candidates
-    from transferscope.workflows.results import interval_text, write_table
+    from transferscope.workflows.results import interval_text
 
     with handle_errors():
         check_output_path(output)
@@ -125,23 +126,23 @@ def rank_command(
         print_table(shown, title="Ranking (best first" + (", by combined)" if prior else ")"))
         from transferscope.workflows.rank import rank_answer
 
-        typer.echo(rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table],
-                               names=list(shown["candidate"]) if "candidate" in shown else None))
-        for note in table.attrs.get("prior_notes", []):
-            typer.echo(f"Prior: {note}")
-        if output is not None:
-            written = write_table(table, output)
-            err_console.print(f"wrote {written}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        answer = [rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table],
+                              names=list(shown["candidate"]) if "candidate" in shown else None),
+                  *(f"Prior: {note}" for note in table.attrs.get("prior_notes", []))]
+        for line in answer:
+            typer.echo(line)
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            labelled = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
-            write_reports(report, figures, [Results("ranking", labelled, title="Ranking", settings=command_settings(
+            result = Results("ranking", table, title="Ranking", settings=command_settings(
                 dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
                 layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
                 warnings=list(table.attrs.get("warnings", [])), prior=prior,
-                prior_notes=list(table.attrs.get("prior_notes", [])), cache_dir=cache_dir, model_specs=model))],
-                title="Which representation transfers best?")
+                prior_notes=list(table.attrs.get("prior_notes", [])),
+                answer=[*answer, *(f"Note: {w}" for w in table.attrs.get("warnings", []))],
+                cache_dir=cache_dir, model_specs=model))
+            write_output(output, result)  # the full specs in the file; short names in the report
+            write_reports(report, figures, [result], title="Which representation transfers best?")
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

@@ -26,6 +26,7 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -64,7 +65,6 @@ def select_command(
     Example: transferscope select --dataset vader-polarity --model st:./minilm --model tfidf --budget 2m
     """
     from transferscope.workflows.labels import short_candidates, short_names
-    from transferscope.workflows.results import write_table
     from transferscope.workflows.select import parse_budget, select
 
     with handle_errors():
@@ -96,17 +96,13 @@ def select_command(
         names = {**short, **short_names(list(choice.table["model"]))}
         for line in choice.answer(names):
             typer.echo(line)
-        if output is not None:
-            err_console.print(f"wrote {write_table(choice.table, output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("selection", choice.table.assign(candidate=short_candidates(choice.table)),
-                                                    title="Selection", settings=command_settings(
-                                                        pick=choice.pick, metric=choice.metric, accuracy=choice.accuracy,
-                                                        low=choice.low, high=choice.high,
-                                                        p_other_better=choice.p_other_better, fits=choice.fits,
-                                                        exhaustive_fits=choice.exhaustive_fits, seed=seed,
-                                                        answer=[line.strip() for line in choice.answer(names)],
-                                                        cache_dir=cache_dir, model_specs=model))],
-                          title="A budgeted pick")
+            result = Results("selection", choice.table, title="Selection", settings=command_settings(
+                pick=names.get(choice.pick, choice.pick), metric=choice.metric, accuracy=choice.accuracy,
+                low=choice.low, high=choice.high, p_other_better=choice.p_other_better, fits=choice.fits,
+                exhaustive_fits=choice.exhaustive_fits, seed=seed,
+                answer=[line.strip() for line in choice.answer(names)], cache_dir=cache_dir, model_specs=model))
+            write_output(output, result)  # the full specs in the file; short names in the report
+            write_reports(report, figures, [result], title="A budgeted pick")

@@ -13,7 +13,7 @@ import pandas as pd
 from transferscope.errors import InputError
 from transferscope.report.figures import save_static
 from transferscope.report.html import render_html
-from transferscope.report.sections import Results, detect_kind, provenance, sections, store_results
+from transferscope.report.sections import KINDS, Results, detect_kind, provenance, sections, store_results
 
 __all__ = ["load_results", "build_report", "check_report_path", "check_figures_folder", "write_report", "write_figures", "RESULT_SUFFIXES"]
 
@@ -54,6 +54,12 @@ def load_results(path: str | os.PathLike[str]) -> list[Results]:
             from None
     if table.empty:
         raise InputError(f"results '{path}' holds no rows")
+    from transferscope.workflows.results import read_result_metadata
+
+    meta = read_result_metadata(source)  # written beside it by the command: its kind, settings and answer
+    if meta is not None and meta.get("kind") in KINDS:
+        return [Results(str(meta["kind"]), table, settings=dict(meta.get("settings") or {}),
+                        title=str(meta.get("title") or source.name))]
     kind = detect_kind(table)
     if kind == "benchmark":
         return store_results(table)

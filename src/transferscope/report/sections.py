@@ -366,8 +366,26 @@ _BUILDERS = {"ranking": _ranking, "selection": _selection, "layers": _layers, "s
 
 
 def sections(results: list[Results]) -> list[Section]:
-    """One :class:`Section` per result."""
-    return [_BUILDERS[r.kind](r) for r in results]
+    """One :class:`Section` per result, model names shortened (:func:`short_names`; the full specs
+    stay in the provenance)."""
+    return [_BUILDERS[r.kind](_short_named(r)) for r in results]
+
+
+def _short_named(res: Results) -> Results:
+    """``res`` with short model names in its candidate / model columns (a table written with the
+    full specs, e.g. a command's ``--output``, is drawn as the run drew it)."""
+    from transferscope.workflows.labels import short_candidates, short_names
+
+    table = res.table
+    if res.kind not in ("ranking", "selection", "drift", "compat"):  # stored rows keep their names
+        return res
+    if {"candidate", "model", "layer", "pooling"} <= set(table.columns):
+        table = table.assign(candidate=short_candidates(table))
+    for column in ("tuned", "new", "old"):
+        if column in table and table[column].map(lambda v: isinstance(v, str)).all():
+            names = short_names(list(dict.fromkeys(table[column])))
+            table = table.assign(**{column: table[column].map(names)})
+    return res if table is res.table else Results(res.kind, table, settings=res.settings, title=res.title)
 
 
 def provenance(results: list[Results]) -> pd.DataFrame:

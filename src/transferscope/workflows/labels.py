@@ -76,7 +76,8 @@ def short_candidates(table: pd.DataFrame) -> list[str]:
     """
     if not {"candidate", "model", "layer", "pooling"} <= set(table.columns):
         return [str(c) for c in table.get("candidate", [])]
-    from_models = [bool(layer) for layer in table["layer"]]
+    from_models = [isinstance(m, str) and isinstance(layer, str) and bool(layer)
+                   for m, layer in zip(table["model"], table["layer"])]
     short = short_names([m for m, keep in zip(table["model"], from_models) if keep])
     return [f"{short[m]} | {layer} | {pooling}" if keep else str(c)
             for c, m, layer, pooling, keep in zip(table["candidate"], table["model"], table["layer"],

@@ -7,13 +7,14 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from transferscope.errors import InputError
 
 __all__ = ["write_table", "replace_atomically", "interval_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
-           "OUTPUT_SUFFIXES"]
+           "OUTPUT_SUFFIXES", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
 
@@ -93,3 +94,57 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     else:
         replace_atomically(target, lambda tmp: table.to_parquet(tmp, index=False))
     return target
+
+
+#: The file beside a written result that keeps what the table alone cannot: its kind, title,
+#: settings (the provenance a report shows) and answer lines.
+RESULT_METADATA_SUFFIX = ".transferscope.json"
+
+
+def write_result(table: pd.DataFrame, path: str | Path, *, kind: str, title: str = "",
+                 settings: dict[str, Any] | None = None) -> Path:
+    """:func:`write_table`, and beside it ``<path>.transferscope.json``: the result's ``kind``,
+    ``title`` and ``settings`` (with its ``answer`` lines), keyed to the table file by its SHA-256,
+    so that ``transferscope report <path>`` draws the same report as the run did, and a table
+    rewritten without it (another command, an editor) is never read with stale metadata.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_result(pd.DataFrame({"a": [1]}), folder / "r.csv", kind="table", settings={"answer": ["yes"]})
+    >>> read_result_metadata(folder / "r.csv")["settings"]["answer"]
+    ['yes']
+    >>> _ = write_table(pd.DataFrame({"a": [2]}), folder / "r.csv")  # rewritten alone: the metadata is stale
+    >>> read_result_metadata(folder / "r.csv") is None
+    True
+    """
+    import hashlib
+    import json
+
+    target = write_table(table, path)
+    meta = {"format": 1, "kind": kind, "title": title, "settings": settings or {},
+            "sha256": hashlib.sha256(target.read_bytes()).hexdigest()}
+    text = json.dumps(meta, default=str, indent=1)
+    replace_atomically(target.with_name(target.name + RESULT_METADATA_SUFFIX),
+                       lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return target
+
+
+def read_result_metadata(path: str | Path) -> dict[str, Any] | None:
+    """The metadata :func:`write_result` wrote beside ``path``; None when there is none, or when it
+    does not belong to the table now at ``path`` (its hash differs) or cannot be read."""
+    import hashlib
+    import json
+
+    target = Path(path).expanduser()
+    sidecar = target.with_name(target.name + RESULT_METADATA_SUFFIX)
+    if not sidecar.is_file() or not target.is_file():
+        return None
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(target.read_bytes()).hexdigest():
+        return None
+    return meta
