@@ -648,7 +648,7 @@ def test_suite_runs_end_to_end_and_resumes(imagenet_env, tmp_path):
     s = est[(est["target"] == "sun397") & (est["metric"] == "leep")].set_index("candidate")["value"].reindex(t.index)
     tau = meta[(meta["target"] == "sun397") & (meta["metric"] == "leep:weighted_kendall")]["value"].iloc[0]
     assert tau == pytest.approx(ts.rank_correlation(s.to_numpy(), t.to_numpy(), method="weighted_kendall"))
-    assert "static" in set(result.aggregate["estimator"])
+    assert "prior:static" in set(result.aggregate["estimator"])  # the suite's static prior, scored as a prior
     again = run_benchmark(suite, store=store, cache_dir=str(tmp_path / "cache"), n_jobs=1)
     assert (again.computed_cells, again.skipped_cells) == (0, 16)
 
@@ -676,7 +676,7 @@ def test_cli_benchmark_imagenet_11x11(imagenet_env, tmp_path, monkeypatch):
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "agg.csv")
-    assert {"logme", "leep", "nce", "hscore", "static"} <= set(table["estimator"])
+    assert {"logme", "leep", "nce", "hscore", "prior:static"} <= set(table["estimator"])
     assert {"cifar100", "voc2007", "pets", "mean"} <= set(table.columns)
     again = CliRunner().invoke(app, args, catch_exceptions=False)
     assert again.exit_code == 0 and "0 cell(s) computed, 9 already stored" in " ".join(again.output.split())

@@ -139,7 +139,10 @@ def test_rank_writes_its_report(tmp_path):
                                    "--cache-dir", str(tmp_path / "c"), "-q"])
     assert out.exit_code == 0, out.output
     page = (tmp_path / "rank.html").read_text(encoding="utf-8")
-    assert "Best candidate:" in page and "model identities" in page and "library versions" in page
+    # the answer line is the terminal's (rank_answer), probe included
+    answer = next(line for line in out.output.splitlines() if line.startswith("Answer:"))
+    assert "the probe" in answer and html.escape(answer) in page
+    assert "model identities" in page and "library versions" in page
     assert len(list((tmp_path / "figs").glob("*.png"))) == 3  # probe, logme, knn
     bad = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
                                    "--report", str(tmp_path / "x.png")])
@@ -243,3 +246,23 @@ def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command
         assert len(provenance([saved])) == len(provenance([Results(saved.kind, saved.table, settings=meta["settings"])]))
     write_table(saved.table.assign(edited=1), output)  # rewritten alone: its old metadata no longer applies
     assert read_result_metadata(output) is None and load_results(output)[0].settings == {}
+
+
+def test_score_bars_draw_the_best_candidate_longest_and_fit_their_axis():
+    """Issue 25: LogME's bars started at 0, so the best (least negative) candidate had the shortest
+    bar; the prediction chart was ordered by LogME. Now the bars start below the lowest score and
+    the prediction chart is sorted by the prediction."""
+    from transferscope.report.figures import bar_base
+
+    table = pd.DataFrame({"rank": [1, 2, 3], "candidate": ["a", "b", "c"], "logme": [-0.61, -0.70, -0.78],
+                          "predicted_accuracy": [0.70, 0.78, 0.62], "predicted_accuracy_low": [0.6, 0.7, 0.5],
+                          "predicted_accuracy_high": [0.8, 0.85, 0.7]})
+    (section,) = sections([Results("ranking", table)])
+    logme = next(f for f in section.figures if f.xlabel == "logme")
+    drawn = plotly_figure(logme)["data"][0]
+    lengths = dict(zip(drawn["y"], drawn["x"]))
+    assert lengths["a"] == max(lengths.values()) and min(lengths.values()) > 0  # best: the longest bar
+    assert drawn["base"] == bar_base(logme) < -0.78
+    predicted = next(f for f in section.figures if f.title.startswith("Predicted accuracy"))
+    assert predicted.labels == ["b", "a", "c"] and predicted.values == sorted(predicted.values, reverse=True)
+    assert 0 < bar_base(predicted) < 0.5  # the axis fits 0.5-0.85, not 0-0.85

@@ -5,7 +5,9 @@ A :class:`Figure` holds only data and labels: ``kind`` is one of
 
 * ``"bars"``: horizontal bars ``values`` over ``labels`` with optional ``low`` / ``high`` (an
   interval drawn as an error bar) and ``extra`` markers (e.g. the measured probe beside the
-  prediction);
+  prediction); with ``fit_axis`` the bars start just below the smallest value (:func:`bar_base`)
+  rather than at 0, so that the axis fits the data and the highest value has the longest bar
+  whatever its sign (for scores that are only an order, e.g. LogME, often all negative);
 * ``"scatter"``: one or more series of points (``x``, ``y``, ``text`` per point);
 * ``"lines"``: series over a shared categorical ``x`` (layers);
 * ``"heatmap"``: ``matrix`` over ``rows`` x ``columns``, the values on hover;
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figure", "Series", "plotly_figure", "save_static"]
+__all__ = ["Figure", "Series", "plotly_figure", "save_static", "bar_base"]
 
 
 @dataclass
@@ -59,6 +61,27 @@ class Figure:
     matrix: list[list[float | None]] = field(default_factory=list)
     log_x: bool = False
     note: str = ""
+    fit_axis: bool = False
+
+
+def bar_base(fig: Figure) -> float:
+    """Where the bars of ``fig`` start: 0, or with ``fit_axis`` 5% of the data's span (intervals
+    included) below its smallest value.
+
+    Examples
+    --------
+    >>> bar_base(Figure("bars", "t", values=[-0.8, -0.6], fit_axis=True))
+    -0.81
+    >>> bar_base(Figure("bars", "t", values=[-0.8, -0.6]))
+    0.0
+    """
+    finite = [v for v in (_num(fig.values) or []) + (_num(fig.low) or []) + (_num(fig.high) or [])
+              if v is not None]
+    if not fig.fit_axis or not finite:
+        return 0.0
+    low, high = min(finite), max(finite)
+    span = high - low if high > low else max(abs(low), 1.0)
+    return round(low - 0.05 * span, 12)
 
 
 def _esc(value: Any) -> str:
@@ -88,16 +111,20 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
     data: list[dict[str, Any]] = []
     if fig.kind == "bars":
         values = _num(fig.values) or []
-        bar: dict[str, Any] = {"type": "bar", "orientation": "h", "x": values, "y": [_esc(v) for v in fig.labels],
-                               "name": _esc(fig.xlabel or "value"),
+        base = bar_base(fig)
+        bar: dict[str, Any] = {"type": "bar", "orientation": "h", "x": [None if v is None else v - base for v in values],
+                               "base": base, "y": [_esc(v) for v in fig.labels], "name": _esc(fig.xlabel or "value"),
                                "hovertemplate": "%{y}: %{x:.4f}<extra></extra>"}
+        if base != 0.0:  # the hover shows the value, not the bar's length
+            bar["customdata"] = [[v] for v in values]
+            bar["hovertemplate"] = "%{y}: %{customdata[0]:.4f}<extra></extra>"
         if fig.low is not None and fig.high is not None:
             low, high = _num(fig.low) or [], _num(fig.high) or []
             bar["error_x"] = {"type": "data", "symmetric": False,
                               "array": [None if h is None or v is None else h - v for v, h in zip(values, high)],
                               "arrayminus": [None if lo is None or v is None else v - lo for v, lo in zip(values, low)]}
-            bar["customdata"] = [[lo, h] for lo, h in zip(low, high)]
-            bar["hovertemplate"] = "%{y}: %{x:.4f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra></extra>"
+            bar["customdata"] = [[v, lo, h] for v, lo, h in zip(values, low, high)]
+            bar["hovertemplate"] = "%{y}: %{customdata[0]:.4f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra></extra>"
         data.append(bar)
         for name, points in (fig.extra or {}).items():
             data.append({"type": "scatter", "mode": "markers", "x": _num(points), "y": [_esc(v) for v in fig.labels],
@@ -148,7 +175,8 @@ def save_static(fig: Figure, path: Path) -> Path:
             low, high = _num(fig.low) or [], _num(fig.high) or []
             err = [[max(0.0, v - lo) if lo is not None else 0.0 for v, lo in zip(values, low)],
                    [max(0.0, h - v) if h is not None else 0.0 for v, h in zip(values, high)]]
-        ax.barh(positions, values, xerr=err, color="#4c72b0", capsize=3)
+        base = bar_base(fig)
+        ax.barh(positions, [v - base for v in values], left=base, xerr=err, color="#4c72b0", capsize=3)
         for name, points in (fig.extra or {}).items():
             ax.plot([p if p is not None else float("nan") for p in (_num(points) or [])], positions, "D",
                     color="#d62728", label=name)

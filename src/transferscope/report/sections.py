@@ -153,24 +153,28 @@ def _ranking(res: Results) -> Section:
     labels = [str(c) for c in t["candidate"]]
     figures = []
     if "predicted_accuracy" in t:
-        extra = {"measured probe": t["probe_accuracy"].tolist()} if "probe_accuracy" in t else None
-        figures.append(Figure("bars", "Predicted accuracy with its interval", xlabel="accuracy", labels=labels,
-                              values=t["predicted_accuracy"].tolist(),
-                              low=t.get("predicted_accuracy_low", pd.Series(dtype=float)).tolist() or None,
-                              high=t.get("predicted_accuracy_high", pd.Series(dtype=float)).tolist() or None,
-                              extra=extra))
+        by = t.sort_values("predicted_accuracy", ascending=False, kind="stable")  # ordered by what it shows
+        extra = {"measured probe": by["probe_accuracy"].tolist()} if "probe_accuracy" in by else None
+        figures.append(Figure("bars", "Predicted accuracy with its interval, highest first", xlabel="accuracy", labels=[str(c) for c in by["candidate"]],
+                              values=by["predicted_accuracy"].tolist(),
+                              low=by.get("predicted_accuracy_low", pd.Series(dtype=float)).tolist() or None,
+                              high=by.get("predicted_accuracy_high", pd.Series(dtype=float)).tolist() or None,
+                              extra=extra, fit_axis=True))
     elif "probe_accuracy" in t:
-        se = t["probe_accuracy_se"] if "probe_accuracy_se" in t else None
-        figures.append(Figure("bars", "Measured probe accuracy (+- 1 standard error)", xlabel="accuracy",
-                              labels=labels, values=t["probe_accuracy"].tolist(),
-                              low=None if se is None else (t["probe_accuracy"] - se).tolist(),
-                              high=None if se is None else (t["probe_accuracy"] + se).tolist()))
+        by = t.sort_values("probe_accuracy", ascending=False, kind="stable")
+        se = by["probe_accuracy_se"] if "probe_accuracy_se" in by else None
+        figures.append(Figure("bars", "Measured probe accuracy (+- 1 standard error), highest first",
+                              xlabel="accuracy", labels=[str(c) for c in by["candidate"]],
+                              values=by["probe_accuracy"].tolist(),
+                              low=None if se is None else (by["probe_accuracy"] - se).tolist(),
+                              high=None if se is None else (by["probe_accuracy"] + se).tolist(), fit_axis=True))
     estimators = [c for c in _numeric(t) if not c.startswith(("predicted_", "probe_"))]
     for name in estimators:
         figures.append(Figure("bars", f"{name} per candidate (higher is better)", xlabel=name, labels=labels,
-                              values=t[name].tolist()))
+                              values=t[name].tolist(), fit_axis=True))
     intro = ("Candidates best first. A bar is an estimator's score: only the order within one estimator "
-             "means something, not its scale. The predicted accuracy is what a linear probe would reach, "
+             "means something, not its scale, so its axis starts just below the lowest score (the best "
+             "candidate has the longest bar). The predicted accuracy is what a linear probe would reach, "
              "with the interval it falls in for about 80% of targets; the diamond is the probe actually measured.")
     return Section(res.title or "Ranking", intro, figures, t)
 

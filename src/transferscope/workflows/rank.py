@@ -295,4 +295,9 @@ def rank_answer(table: pd.DataFrame, estimators: Sequence[str], *, names: Sequen
         else:
             parts.append(f"the probe measured {label[top]} best ({metric} {measured[top]:.3f} against "
                          f"{measured[0]:.3f})")
+    if "predicted_accuracy" in table and np.isfinite(float(table["predicted_accuracy"].iloc[0])):
+        first = table.iloc[0]
+        interval = (f" [{first['predicted_accuracy_low']:.3f}, {first['predicted_accuracy_high']:.3f}]"
+                    if "predicted_accuracy_low" in table else "")
+        parts.append(f"predicted accuracy of {best} {first['predicted_accuracy']:.3f}{interval}")
     return "Answer: " + "; ".join(parts) + "."

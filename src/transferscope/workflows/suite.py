@@ -351,9 +351,8 @@ VISION_SUITE: dict[str, Any] = {
 
 
 def _imagenet_suite() -> dict[str, Any]:
-    from transferscope.workflows.literature import IMAGENET_11X11_MODELS, IMAGENET_11X11_TARGETS, read_published
+    from transferscope.workflows.literature import IMAGENET_11X11_MODELS, IMAGENET_11X11_TARGETS
 
-    top1 = {r["model"]: float(r["value"]) for r in read_published("model_facts.csv") if r["fact"] == "imagenet"}
     models = [f"torchvision:{builder}:{weights.split('.', 1)[1]}" for builder, weights in IMAGENET_11X11_MODELS.values()]
     return {
         "name": "imagenet-11x11",
@@ -361,9 +360,8 @@ def _imagenet_suite() -> dict[str, Any]:
                        "models (penultimate features; the ImageNet head's softmax for LEEP / NCE) x 11 image "
                        "targets from $TRANSFERSCOPE_DATA_DIR; ground truth = the published fine-tuning "
                        "accuracies (TencentARC/SFDA tw_group1.py); prior:static = the ImageNet top-1 of the weights "
-                       "(torchvision's weights meta).",
+                       "(torchvision's weights meta, read when the suite is loaded).",
         "candidates": [{"model": model, "layers": ["penultimate"]} for model in models],
-        "priors": {model: top1[model] for model in models},  # published ImageNet-1k top-1 (model_facts.csv)
         "targets": list(IMAGENET_11X11_TARGETS),
         "estimators": "all",
         "exclude": ["nleep", "pactran", "cv_probe"],  # minutes per cell at these sizes; run them by name
