@@ -245,3 +245,45 @@ def test_history_prior_never_looks_at_the_target() -> None:
     # A candidate measured on no other target gets no prior; one target alone gives none at all.
     np.testing.assert_array_equal(np.isnan(history_scores(truths, ["a", "z"], exclude=["t3"])), [False, True])
     assert np.isnan(history_scores({"t1": truths["t1"]}, cands, exclude=["t1"])).all()
+
+def test_someone_elses_duckdb_file_is_refused_unchanged_and_a_report_only_reads(tmp_path):
+    """Issue 26: opening a foreign DuckDB file as a store created the results table in it before
+    refusing; a report opened stores for writing (a store on a read-only medium could not be
+    reported). Now a foreign file is refused with not a byte changed, and reports read read-only."""
+    import hashlib
+    import os
+    import stat
+
+    import duckdb
+
+    from transferscope.report import load_results
+    from transferscope.workflows.store import read_store
+
+    foreign = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR)")
+    con.execute("INSERT INTO customers VALUES (1, 'a')")
+    con.close()
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    for attempt in (lambda: ResultStore(foreign), lambda: read_store(foreign), lambda: load_results(foreign)):
+        with pytest.raises(InputError, match="not a transferscope results"):
+            attempt()
+        assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+    con = duckdb.connect(str(foreign), read_only=True)
+    assert [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()] == ["customers"]
+    con.close()
+    # a store on a read-only medium: reported, and not a byte changes
+    ours = tmp_path / "ro" / "r.duckdb"
+    ours.parent.mkdir()
+    with ResultStore(ours) as store:
+        store.add_rows([{"suite": "s", "target": "t", "candidate": c, "kind": "probe", "metric": "accuracy",
+                         "value": v, "seed": 0} for c, v in (("a", 0.9), ("b", 0.8))])
+    digest = hashlib.sha256(ours.read_bytes()).hexdigest()
+    os.chmod(ours, stat.S_IRUSR)
+    os.chmod(ours.parent, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        assert len(read_store(ours)) == 2 and load_results(ours)
+        assert hashlib.sha256(ours.read_bytes()).hexdigest() == digest
+    finally:
+        os.chmod(ours.parent, stat.S_IRWXU)
+        os.chmod(ours, stat.S_IRUSR | stat.S_IWUSR)

@@ -35,10 +35,9 @@ def load_results(path: str | os.PathLike[str]) -> list[Results]:
     if not source.is_file():
         raise InputError(f"results '{path}' does not exist")
     if suffix == ".duckdb":
-        from transferscope.workflows.store import ResultStore
+        from transferscope.workflows.store import read_store
 
-        with ResultStore(source) as store:
-            rows = store.table()
+        rows = read_store(source)  # read-only: a report never changes a byte of its input
         if rows.empty:
             raise InputError(f"results '{path}' holds no rows")
         return store_results(rows)

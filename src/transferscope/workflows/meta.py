@@ -131,21 +131,9 @@ TRUTH_METRICS = ("finetune_accuracy", "accuracy", "r2", "spearman")
 def _store_table(path: Path, suite: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The estimator and truth rows of a results store as a meta table, with the truth's per-split
     values (:func:`store_meta_table`), read without writing."""
-    import duckdb
+    from transferscope.workflows.store import read_store
 
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise InputError(f"table '{path}' cannot be read as a DuckDB results store: {exc}") from None
-    try:
-        found = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                           "WHERE table_name = 'results'").fetchall()}
-        if not {"suite", "target", "candidate", "kind", "metric", "value", "seed", "settings"} <= found:
-            raise InputError(f"table '{path}' is not a transferscope results store (no results table)")
-        rows = con.execute("SELECT suite, target, candidate, kind, metric, value, seed, settings FROM results "
-                           "WHERE kind IN ('estimator', 'probe')").df()
-    finally:
-        con.close()
+    rows = read_store(path, kinds=("estimator", "probe"))
     if suite is not None:
         if suite not in set(rows["suite"]):
             raise InputError(f"--suite {suite!r} is not in '{path}'; it holds {', '.join(sorted(set(rows['suite'])))}")

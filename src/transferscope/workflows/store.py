@@ -29,7 +29,7 @@ import pandas as pd
 from transferscope.errors import InputError, MissingExtraError
 from transferscope.workflows.folders import is_writable_folder
 
-__all__ = ["ResultStore", "COLUMNS"]
+__all__ = ["ResultStore", "COLUMNS", "read_store"]
 
 COLUMNS = ("run", "suite", "target", "candidate", "model", "layer", "pooling", "kind", "metric",
            "value", "seed", "settings", "versions", "timestamp", "cell")
@@ -42,6 +42,51 @@ CREATE TABLE IF NOT EXISTS results (
 )
 """
 _MIGRATE = "ALTER TABLE results ADD COLUMN IF NOT EXISTS cell VARCHAR"
+
+
+def _results_columns(con: Any) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                      "'results' AND table_schema = 'main'").fetchall()}
+
+
+def _ours(columns: set[str]) -> bool:
+    """Whether a results table with ``columns`` is a transferscope store (of this or an older
+    format: the ``cell`` column came later and is added by the migration)."""
+    return set(COLUMNS) - {"cell"} <= columns
+
+
+def read_store(path: str | os.PathLike[str], *, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Every row of the results store at ``path`` (of ``kinds`` when given), read through a
+    read-only connection: no byte of the file changes, a store on a read-only medium can be read,
+    and a file that is not a store is refused naming what it holds.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.duckdb")
+    >>> with ResultStore(path) as store:
+    ...     _ = store.add_rows([{"suite": "s", "target": "t", "candidate": "c", "kind": "probe", "metric": "accuracy",
+    ...                          "value": 0.9, "seed": 0}])
+    >>> read_store(path)["value"].tolist()
+    [0.9]
+    """
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise InputError(f"results store '{path}' does not exist")
+    duckdb = _duckdb()
+    try:
+        con = duckdb.connect(str(source), read_only=True)
+    except duckdb.Error as exc:
+        raise InputError(f"'{path}' cannot be read as a DuckDB results store: {' '.join(str(exc).split())[:200]}"
+                         ) from None
+    try:
+        found = _results_columns(con)
+        if not _ours(found):
+            raise InputError(f"'{path}' is not a transferscope results store (no results table of its columns)")
+        where = f" WHERE kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+        return con.execute(f"SELECT * FROM results{where} ORDER BY timestamp", list(kinds or ())).fetchdf()
+    finally:
+        con.close()
 
 
 def _duckdb() -> Any:
@@ -103,19 +148,25 @@ class ResultStore:
         try:
             self._con = duckdb.connect(str(self.path))
             with self._connect() as con:
-                con.execute(_SCHEMA)
-                con.execute(_MIGRATE)
-                found = {r[0] for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = 'results' "
-                    "AND table_schema = 'main'").fetchall()}
+                # Someone else's database is refused before anything is written to it: the schema is
+                # created only in an empty database, and migrated only in a results store.
+                tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                                    "WHERE table_schema = 'main'").fetchall()}
+                found = _results_columns(con)
+                foreign = (tables and "results" not in tables) or ("results" in tables and not _ours(found))
+                if not foreign:
+                    con.execute(_SCHEMA)
+                    con.execute(_MIGRATE)
+                    found = _results_columns(con)
         except duckdb.Error as exc:
             self.close()
             raise InputError(_open_error(self.path, exc)) from None
         missing = [c for c in COLUMNS if c not in found]
-        if missing:
+        if foreign or missing:
             self.close()
-            raise InputError(f"'{self.path}' is not a transferscope results file (its results table has no "
-                             f"column(s) {', '.join(missing)})")
+            what = (f"its results table has no column(s) {', '.join(missing)}" if "results" in tables
+                    else f"it holds other tables ({', '.join(sorted(tables)[:5])}) and no results table")
+            raise InputError(f"'{self.path}' is not a transferscope results file ({what}); it was left as it was")
 
     def _connect(self) -> Any:
         """A cursor on the store's one connection (closed after each operation, the connection stays)."""
