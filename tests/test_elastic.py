@@ -138,3 +138,22 @@ def test_cli_elastic_writes_table_plot_and_store(tmp_path):
     assert bad.exit_code == 2 and "--plot must end in one of .png, .svg" in bad.output
     bad = runner.invoke(app, ["elastic", "--model", "tfidf", "--dataset", "wordsim353", "--retrieval"])
     assert bad.exit_code == 2 and "word-similarity set" in bad.output
+
+
+def test_a_recommendation_inside_the_noise_of_one_test_split_says_so():
+    """Issue 25: elastic recommended a configuration 0.01 from the best where one test split's
+    accuracy has a standard error near 0.03. The answer now says when the tolerance is below twice
+    the binomial standard error of the measured accuracy, and how many configurations are that close."""
+    from transferscope.workflows.elastic import elastic_features
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 150)
+    x = rng.normal(size=(150, 32)) + 0.6 * y[:, None]
+    result = elastic_features({"layer": x}, y, compressions=["float32", "int8", "pca8"], tolerance=0.01)
+    se = result.settings["standard_error"]
+    n = result.settings["test_items"]
+    p = result.reference["quality"]
+    assert se == pytest.approx(np.sqrt(p * (1 - p) / n)) and 20 <= n <= 40
+    assert len(result.answer()) == 2 and "within the noise" in result.answer()[1]
+    wide = elastic_features({"layer": x}, y, compressions=["float32", "int8", "pca8"], tolerance=2.5 * se)
+    assert len(wide.answer()) == 1  # a tolerance above the noise: nothing to warn about

@@ -113,11 +113,21 @@ class ElasticResult:
         return self.table.copy()
 
     def answer(self) -> list[str]:
-        """The recommendation in plain words."""
+        """The recommendation in plain words, and whether the measurement can tell it apart: with
+        an accuracy on one test split, when the tolerance is below twice its standard error."""
         ref, rec = self.reference, self.recommended
-        return [f"Smallest within {self.tolerance:g}: {rec['layer']} {rec['compression']}: {rec['bytes']} bytes per "
-                f"vector ({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
-                f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})"]
+        lines = [f"Smallest within {self.tolerance:g}: {rec['layer']} {rec['compression']}: {rec['bytes']} bytes per "
+                 f"vector ({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
+                 f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})"]
+        se = self.settings.get("standard_error")
+        if se is not None and self.tolerance < 2 * se:
+            close = self.table[(self.table["quality"] - ref["quality"]).abs() <= 2 * se]
+            lines.append(f"  within the noise: one test split of {self.settings['test_items']} items gives an "
+                         f"{self.metric} a standard error of about {se:.3f}, so differences under {2 * se:.3f} "
+                         f"(the tolerance {self.tolerance:g} is one) cannot be told apart; {len(close)} of "
+                         f"{len(self.table)} configurations are that close to the best; give more data or a "
+                         f"tolerance of at least {2 * se:.2f}")
+        return lines
 
     def plot(self, path: str | Path) -> Path:
         """Quality against bytes per vector (log scale), the Pareto front joined, to PNG or SVG."""
@@ -153,9 +163,10 @@ class ElasticResult:
 
 
 def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any
-                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str, np.ndarray], dict[str, float]], str]:
+                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str, np.ndarray], dict[str, float]], str, int]:
     """The rows compressions are fitted on, a function ``score(codes, spec, float32 features)`` of
-    compressed features, and its metric."""
+    compressed features, its metric, and the number of test items (0 where the quality is not a
+    share of test items)."""
     if quality == "probe":
         from transferscope.probes.linear import linear_probe
 
@@ -167,7 +178,8 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
             result = linear_probe(x, labels, splits=triple, task=task)
             return {"quality": float(result.score)}
 
-        return split.train, probe, "accuracy" if task == "classification" else "r2"
+        return (split.train, probe, "accuracy" if task == "classification" else "r2",
+                len(split.test) if task == "classification" else 0)
     if quality == "retrieval":
         from transferscope.metrics.retrieval import retrieval_scores
         from transferscope.workflows.compat import query_gallery_split
@@ -181,14 +193,14 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
                                    rescore=_RESCORE_MULTIPLIER if rescore else None)
             return {"quality": got["ndcg@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
 
-        return gallery, search, "ndcg@10"
+        return gallery, search, "ndcg@10", 0
     from transferscope.probes.similarity import similarity_spearman
 
     def spearman(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
         codes = 2.0 * x - 1.0 if spec.endswith("binary") else x
         return {"quality": similarity_spearman(codes[pairs.first], codes[pairs.second], pairs.pairs.labels).score}
 
-    return np.arange(labels.shape[0]), spearman, "spearman"
+    return np.arange(labels.shape[0]), spearman, "spearman", 0
 
 
 def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: str = "probe",
@@ -266,7 +278,7 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
         raise InputError(f"{RESCORE} applies to quality='retrieval' only")
     if len(set(specs)) != len(specs):
         raise InputError("compressions must not repeat a spec")
-    fit_rows, score, metric = _quality_function(quality, y, task, seed, pairs)
+    fit_rows, score, metric, n_test = _quality_function(quality, y, task, seed, pairs)
     say = progress or (lambda line: None)
     rows = []
     for layer, x in arrays.items():
@@ -291,8 +303,12 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
     table["pareto"] = pareto_front(table["bytes"], table["quality"])
     within = table[table["quality"] >= reference["quality"] - tolerance]
     recommended = within.sort_values(["bytes", "quality"], ascending=[True, False], kind="stable").iloc[0].to_dict()
+    settings: dict[str, Any] = {"quality": quality, "seed": seed, "task": task}
+    if n_test:  # an accuracy on one test split: its binomial standard error
+        p = float(reference["quality"])
+        settings |= {"test_items": n_test, "standard_error": float(np.sqrt(max(p * (1 - p), 1e-12) / n_test))}
     return ElasticResult(table=table, metric=metric, tolerance=float(tolerance), reference=reference,
-                         recommended=recommended, settings={"quality": quality, "seed": seed, "task": task})
+                         recommended=recommended, settings=settings)
 
 
 def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | int] = "last", pooling: str = "mean",
