@@ -7,6 +7,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -151,3 +152,26 @@ def test_fingerprint_agreement_across_architectures():
         fingerprint_agreement({"small": small, "large": large.iloc[:7, :7]})
     with pytest.raises(InputError, match="at least two"):
         fingerprint_agreement({"small": small})
+
+
+def test_a_model_equal_to_its_base_reports_no_drift_and_mismatches_are_said():
+    """Issue 26: a model identical to its base reported an onset and a peak at layer 0; a tuned
+    model with other layers was compared without a word; --groups 5 with 2 tuned models was taken."""
+    from transferscope.errors import InputError
+    from transferscope.workflows.drift import drift_features
+
+    rng = np.random.default_rng(0)
+    base = {f"layer_{i}": rng.normal(size=(60, 8)) for i in range(4)}
+    same = {k: v.copy() for k, v in base.items()}
+    shallow = {k: v + (0.5 if k != "layer_0" else 0.0) * rng.normal(size=v.shape) for k, v in base.items()
+               if k != "layer_3"}
+    result = drift_features(base, {"same": same, "shallow": shallow})
+    summary = result.summary.set_index("tuned")
+    assert pd.isna(summary.loc["same", "onset_layer"]) and pd.isna(summary.loc["same", "peak_layer"])
+    assert summary.loc["shallow", "onset_layer"] == "layer_1"
+    answer = result.answer()
+    assert answer[0].startswith("same: no drift") and "shallow: drift starts at layer_1" in answer[1]
+    assert any("differ in their layers" in line and "shallow" in line for line in answer)
+    for groups in (5, 0, True):
+        with pytest.raises(InputError, match="between 1 and the number of tuned models"):
+            drift_features(base, {"same": same, "shallow": shallow}, n_groups=groups)

@@ -27,6 +27,7 @@ from transferscope.cli._common import (
     labelled_dataset,
     open_store,
     print_table,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -68,7 +69,6 @@ def drift_command(
     """
     from transferscope.workflows.drift import drift
     from transferscope.workflows.labels import short_names
-    from transferscope.workflows.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -94,15 +94,17 @@ def drift_command(
                         title="Cosine distance between delta-activation fingerprints")
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
-        if output is not None:
-            err_console.print(f"wrote {write_table(result.to_frame(), output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        answer = result.answer(short)
+        for line in answer:
+            typer.echo(line)
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("drift", result.to_frame(), title="Drift from the base",
-                                                    settings=command_settings(**result.settings, cache_dir=cache_dir,
-                                                                              model_specs=[base, *tuned]))],
-                          title="What did fine-tuning change?")
+            saved = Results("drift", result.to_frame(), title="Drift from the base",
+                            settings=command_settings(**{k: v for k, v in result.settings.items() if k != "notes"},
+                                                      answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned]))
+            write_output(output, saved)
+            write_reports(report, figures, [saved], title="What did fine-tuning change?")
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [
             {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],

@@ -64,10 +64,14 @@ class DriftResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.merge(self.summary, on="tuned", how="left")
 
-    def answer(self) -> list[str]:
-        """Per tuned model: where the change starts and where it is largest."""
-        return [f"{r.tuned}: drift starts at {r.onset_layer}, largest at {r.peak_layer} ({r.peak_drift:.3f})"
-                for r in self.summary.itertuples()]
+    def answer(self, names: Mapping[str, str] | None = None) -> list[str]:
+        """Per tuned model: where the change starts and where it is largest (or that it is the base
+        itself, up to rounding), and the layers it could not be compared on; ``names`` shortens
+        model names."""
+        name = (lambda n: (names or {}).get(n, n))  # noqa: E731
+        lines = [_drift_line(name(r.tuned), r.onset_layer, r.peak_layer, r.peak_drift)
+                 for r in self.summary.itertuples()]
+        return lines + [f"Note: {note}" for note in self.settings.get("notes", [])]
 
     def plot(self, path: str | Path) -> Path:
         """The per-layer drift curves (1 - linear CKA, and mutual k-NN overlap) to PNG or SVG."""
@@ -110,10 +114,30 @@ def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:
     return row
 
 
-def _onset_and_peak(layers: list[str], drift_values: np.ndarray) -> tuple[str, str, float]:
+#: A largest drift at or below this (1 - linear CKA) is a model equal to its base up to rounding:
+#: no onset and no peak are reported.
+NO_DRIFT = 1e-9
+
+
+def _onset_and_peak(layers: list[str], drift_values: np.ndarray) -> tuple[str | None, str | None, float]:
     peak = int(np.nanargmax(drift_values))
+    if not drift_values[peak] > NO_DRIFT:  # identical to the base: nothing starts anywhere
+        return None, None, float(drift_values[peak])
     onset = int(np.flatnonzero(drift_values >= ONSET_SHARE * drift_values[peak])[0])
     return layers[onset], layers[peak], float(drift_values[peak])
+
+
+def _check_groups(n_groups: int | None, tuned: int) -> None:
+    if n_groups is not None and not (isinstance(n_groups, (int, np.integer)) and not isinstance(n_groups, bool)
+                                     and 1 <= n_groups <= tuned):
+        raise InputError(f"n_groups (--groups) must be between 1 and the number of tuned models ({tuned}), "
+                         f"got {n_groups!r}")
+
+
+def _drift_line(name: str, onset: str | None, peak: str | None, height: float) -> str:
+    if onset is None or pd.isna(onset):  # a table keeps None as a missing value
+        return f"{name}: no drift: its features equal the base's at every layer compared (largest {height:.1e})"
+    return f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f})"
 
 
 def fingerprints(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -253,7 +277,8 @@ def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any
     if not tuned:
         raise InputError("give at least one tuned model")
     say = progress or (lambda line: None)
-    rows, summary = [], []
+    _check_groups(n_groups, len(tuned))
+    rows, summary, notes = [], [], []
     for name, layers in tuned.items():
         order = [layer for layer in base if layer in layers]
         if not order:
@@ -268,14 +293,21 @@ def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any
         rows += part
         onset, peak, height = _onset_and_peak(order, np.array([r["drift"] for r in part]))
         summary.append({"tuned": name, "onset_layer": onset, "peak_layer": peak, "peak_drift": height})
-        say(f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f})")
+        say(_drift_line(name, onset, peak, height))
+        missing = [layer for layer in base if layer not in layers]
+        extra = [layer for layer in layers if layer not in base]
+        if missing or extra:
+            notes.append(f"{name} and the base differ in their layers ({len(missing)} of the base's are not in "
+                         f"{name}, {len(extra)} of {name}'s are not in the base: another architecture or depth?); "
+                         f"compared on the {len(order)} they share, by name")
     distances = None
     result_summary = pd.DataFrame(summary)
     if generic_base is not None and generic_tuned is not None:
         prints = fingerprints(generic_base, generic_tuned)
         distances, groups = cluster_fingerprints(prints, n_groups=n_groups)
         result_summary["group"] = result_summary["tuned"].map(dict(zip(prints.index, groups.tolist())))
-    return DriftResult(table=pd.DataFrame(rows), summary=result_summary, distances=distances)
+    return DriftResult(table=pd.DataFrame(rows), summary=result_summary, distances=distances,
+                       settings={"notes": notes} if notes else {})
 
 
 def generic_inputs(modality: str = "text") -> Any:
@@ -319,6 +351,7 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     names = [tuned] if isinstance(tuned, str) else list(tuned)
     if not names or base in names or len(set(names)) != len(names):
         raise InputError("give each tuned model once, and none equal to the base")
+    _check_groups(n_groups, len(names))  # before any model is run
     data = dataset.subsample(int(max_samples), seed=seed) if len(dataset) > max_samples else dataset
 
     def features(model: str, inputs: Any) -> dict[str, np.ndarray]:
@@ -334,6 +367,6 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
         generic_tuned = {name: features(name, generic) for name in names}
     result = drift_features(base_feats, tuned_feats, generic_base=generic_base, generic_tuned=generic_tuned,
                             n_groups=n_groups, progress=progress)
-    result.settings = {"base": base, "dataset": dataset.name, "samples": len(data), "seed": seed, "pooling": pooling,
-                       "generic_inputs": GENERIC_WORDS if fingerprint else 0}
+    result.settings = {**result.settings, "base": base, "dataset": dataset.name, "samples": len(data), "seed": seed,
+                       "pooling": pooling, "generic_inputs": GENERIC_WORDS if fingerprint else 0}
     return result
