@@ -196,3 +196,20 @@ def test_every_command_that_builds_models_takes_every_extraction_option():
         if name in builds_models:
             assert extraction <= options, (name, sorted(extraction - options))
     assert builds_models <= set(commands)
+
+
+def test_every_seed_option_refuses_a_negative_seed_at_the_boundary():
+    """Issue 26: a negative --seed was a traceback (select, elastic, compat, sources) or blamed the
+    data (rank --probe). Every command's --seed is checked where it is read: >= 0, exit 2."""
+    from typer.main import get_command
+
+    commands = get_command(app).commands
+    seeded = [name for name, command in commands.items()
+              if any("--seed" in getattr(p, "opts", []) for p in command.params)]
+    assert {"rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources", "meta"} <= set(seeded)
+    for name in seeded:
+        option = next(p for p in commands[name].params if "--seed" in getattr(p, "opts", []))
+        assert getattr(option, "min", None) == 0, name
+    result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--probe",
+                                      "--seed", "-1"])
+    assert result.exit_code == 2 and "--seed" in result.output and "greater than or equal to 0" in result.output

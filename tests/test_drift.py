@@ -175,3 +175,18 @@ def test_a_model_equal_to_its_base_reports_no_drift_and_mismatches_are_said():
     for groups in (5, 0, True):
         with pytest.raises(InputError, match="between 1 and the number of tuned models"):
             drift_features(base, {"same": same, "shallow": shallow}, n_groups=groups)
+
+
+def test_a_fingerprint_of_a_model_equal_to_its_base_is_its_own_group_not_a_traceback():
+    from transferscope.workflows.drift import drift_features
+
+    rng = np.random.default_rng(1)
+    base = {f"l{i}": rng.normal(size=(30, 4)) for i in range(3)}
+    generic = {f"l{i}": rng.normal(size=(20, 4)) for i in range(3)}
+    moved = {k: v + rng.normal(size=v.shape) for k, v in base.items()}
+    moved_generic = {k: v + rng.normal(size=v.shape) for k, v in generic.items()}
+    result = drift_features(base, {"same": dict(base), "moved": moved},
+                            generic_base=generic, generic_tuned={"same": dict(generic), "moved": moved_generic})
+    groups = result.summary.set_index("tuned")["group"]
+    assert groups["same"] == 0 and groups["moved"] == 1
+    assert np.isnan(result.distances.loc["same", "moved"]) and result.distances.loc["same", "same"] == 0.0

@@ -54,7 +54,7 @@ def compare_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
-    seed: Annotated[int, typer.Option(help="Seed of random baselines and subsets.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and subsets.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
     quiet: QuietOption = False,

@@ -53,7 +53,7 @@ def compat_command(
     query_fraction: Annotated[float, typer.Option(help="Share of each label's items used as queries (the rest is the gallery).")] = 0.2,
     pair_sizes: Annotated[str, typer.Option(help="Comma-separated paired-sample sizes the aligners are fitted on ('all' = the whole gallery).")] = "100,1000,all",
     aligners: Annotated[str, typer.Option(help="Comma-separated aligners: procrustes, ridge, low_rank, mlp ('none' for none).")] = "procrustes,ridge,low_rank,mlp",
-    seed: Annotated[int, typer.Option(help="Seed of the split, the paired subsets and the MLP.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the paired subsets and the MLP.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every setting's row to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     cache_dir: CacheDirOption = None,

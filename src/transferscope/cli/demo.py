@@ -32,7 +32,7 @@ def demo_command(
     cache_dir: CacheDirOption = None,
     output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the random baseline, the splits and subsamples.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline, the splits and subsamples.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
     quiet: QuietOption = False,

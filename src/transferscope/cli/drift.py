@@ -47,7 +47,7 @@ def drift_command(
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of the inputs the per-layer measures use.")] = 2000,
     fingerprint: Annotated[bool, typer.Option("--fingerprint/--no-fingerprint", help="Delta-activation fingerprints on the generic inputs, their distances and groups.")] = True,
     groups: Annotated[Optional[int], typer.Option(min=1, help="Number of fingerprint groups (default: chosen by the silhouette).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the subsample.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the subsample.")] = 0,
     plot: Annotated[Optional[Path], typer.Option(help="Write the per-layer drift curves (.png or .svg).")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the per-layer rows to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,

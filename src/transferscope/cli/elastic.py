@@ -49,7 +49,7 @@ def elastic_command(
     compressions: Annotated[Optional[str], typer.Option(help="Comma-separated compressions (float32, float16, int8, binary, prefix<D>, pca<D>, chains like pca128+int8, binary+rescore); a default grid when omitted.")] = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Quality the recommendation may lose against the best float32 configuration (absolute).")] = 0.01,
     plot: Annotated[Optional[Path], typer.Option(help="Write the quality-bytes plot with the Pareto front (.png or .svg).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split and PCA.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split and PCA.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every configuration's row to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     cache_dir: CacheDirOption = None,

@@ -55,7 +55,7 @@ def layers_command(
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
     trust_remote_code: TrustRemoteCodeOption = False,
-    seed: Annotated[int, typer.Option(help="Seed of random baselines and the probe split.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and the probe split.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
     quiet: QuietOption = False,

@@ -24,7 +24,7 @@ def meta_command(
     all_combiners: Annotated[bool, typer.Option("--all-combiners", help="Also show the other learners of the combination (combined:pairwise, combined:bayes) and a per-target choice among them by nested leave-one-target-out (combined:chosen).")] = False,
     by_suite: Annotated[bool, typer.Option("--by-suite", help="Targets are named suite/target (a store of several suites): fit the combination for a target on the other suites only.")] = False,
     n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples behind each interval.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every row (targets and mean, every measure with its interval) to .csv, .json or .parquet.")] = None,
 ) -> None:
     """How well does each estimator, each prior and their combination rank the candidates?

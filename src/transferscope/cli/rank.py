@@ -63,7 +63,7 @@ def rank_command(
     batch_size: BatchSizeOption = 32,
     max_length: MaxLengthOption = 128,
     device: DeviceOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of random baselines and splits.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and splits.")] = 0,
     trust_remote_code: TrustRemoteCodeOption = False,
     report: ReportOption = None,
     figures: FiguresOption = None,

@@ -41,7 +41,7 @@ def sources_command(
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     measure: Annotated[str, typer.Option(help="The ranking measure: otdd, mmd_linear, mmd_rbf, frechet, task2vec.")] = "otdd",
     max_samples: Annotated[Optional[int], typer.Option(min=10, help="Seeded subsample of each dataset (default 2000; 1000 with --evaluate text, the targets' subsample for the measured transfer).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the subsamples.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the subsamples.")] = 0,
     evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed: 'digits' (the digit zoo) or 'text' (MiniLM and MPNet fine-tuned on seven text tasks).")] = None,
     space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate digits: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random). With --evaluate text: a base model fine-tuned on every task, whose own space the distances are measured in (default: minilm and mpnet).")] = None,
     truth_seeds: Annotated[int, typer.Option(min=1, help="With --evaluate: seeds of the measured transfer (their spread enters the intervals).")] = 3,

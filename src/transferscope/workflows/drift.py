@@ -114,8 +114,8 @@ def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:
     return row
 
 
-#: A largest drift at or below this (1 - linear CKA) is a model equal to its base up to rounding:
-#: no onset and no peak are reported.
+#: A largest drift at or below this (1 - linear CKA) is a model equal to its base up to rounding,
+#: a rotation and a scale (what linear CKA ignores): no onset and no peak are reported.
 NO_DRIFT = 1e-9
 
 
@@ -136,7 +136,8 @@ def _check_groups(n_groups: int | None, tuned: int) -> None:
 
 def _drift_line(name: str, onset: str | None, peak: str | None, height: float) -> str:
     if onset is None or pd.isna(onset):  # a table keeps None as a missing value
-        return f"{name}: no drift: its features equal the base's at every layer compared (largest {height:.1e})"
+        return (f"{name}: no drift: 1 - linear CKA is zero at every layer compared (largest {height:.1e}); its "
+                "features are the base's up to a rotation and a scale")
     return f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f})"
 
 
@@ -175,29 +176,58 @@ def fingerprints(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]]
 
 def cluster_fingerprints(prints: pd.DataFrame, *, n_groups: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Cosine distances between fingerprints and their groups (average linkage; the number of
-    groups by the silhouette unless ``n_groups`` is given; one group for fewer than 3 models)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
+    groups by the silhouette unless ``n_groups`` is given; one group for fewer than 3 models).
+
+    A model whose fingerprint is zero (it equals the base on the generic inputs) has no direction:
+    its distance to the others is undefined (NaN; 0 between two such models), and those models
+    form group 0 of their own while the others are grouped as usual.
+
+    Examples
+    --------
+    >>> prints = pd.DataFrame([[1.0, 0.0], [0.0, 0.0]], index=["tuned", "same"])
+    >>> distances, groups = cluster_fingerprints(prints)
+    >>> groups.tolist(), bool(np.isnan(distances.loc["tuned", "same"]))
+    ([1, 0], True)
+    """
     from scipy.spatial.distance import pdist, squareform
 
     names = list(prints.index)
-    condensed = pdist(prints.to_numpy(dtype=float), metric="cosine")
-    distances = pd.DataFrame(squareform(condensed), index=names, columns=names)
-    if len(names) < 3:
-        return distances, np.ones(len(names), dtype=int)
+    values = prints.to_numpy(dtype=float)
+    zero = np.linalg.norm(values, axis=1) <= 1e-12
+    distances = pd.DataFrame(np.nan, index=names, columns=names)
+    moved = [n for n, z in zip(names, zero) if not z]
+    if moved:
+        distances.loc[moved, moved] = squareform(pdist(values[~zero], metric="cosine"))
+    still = [n for n, z in zip(names, zero) if z]
+    distances.loc[still, still] = 0.0
+    labels = np.zeros(len(names), dtype=int)
+    labels[~zero] = _groups(distances.loc[moved, moved], n_groups=None if n_groups is None else
+                            max(1, min(int(n_groups) - int(zero.any()), len(moved))))
+    return distances, labels
+
+
+def _groups(distances: pd.DataFrame, *, n_groups: int | None) -> np.ndarray:
+    """Groups (from 1) of the models of a finite cosine ``distances`` matrix (see :func:`cluster_fingerprints`)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    if len(distances) < 3:
+        return np.ones(len(distances), dtype=int)
+    condensed = squareform(distances.to_numpy(), checks=False)
     tree = linkage(condensed, method="average")
     if n_groups is not None:
-        return distances, fcluster(tree, t=int(n_groups), criterion="maxclust")
+        return fcluster(tree, t=int(n_groups), criterion="maxclust")
     from sklearn.metrics import silhouette_score
 
-    best, labels = -np.inf, np.ones(len(names), dtype=int)
-    for k in range(2, len(names)):
+    best, labels = -np.inf, np.ones(len(distances), dtype=int)
+    for k in range(2, len(distances)):
         candidate = fcluster(tree, t=k, criterion="maxclust")
         if len(set(candidate)) < 2:
             continue
         score = silhouette_score(distances.to_numpy(), candidate, metric="precomputed")
         if score > best:
             best, labels = score, candidate
-    return distances, labels
+    return labels
 
 
 def fingerprint_agreement(distances: Mapping[str, pd.DataFrame], *, permutations: int = 9999,
