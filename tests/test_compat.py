@@ -238,3 +238,17 @@ def test_mixed_space_check_on_minilm(minilm_path, tmp_path):
     assert out.exit_code == 0 and "flagged" in out.output and "not flagged" not in out.output
     out = CliRunner().invoke(app, ["compat", "--check-index", str(tmp_path / "index.npy"), "--old", "tfidf"])
     assert out.exit_code == 2 and "--check-index takes no other input" in out.output
+
+
+def test_one_label_for_every_item_is_refused_before_any_model_runs():
+    """Issue 26: compat with a single label for every row was accepted (every gallery item relevant
+    to every query: any embedding scores the same)."""
+    from transferscope.datasets import Dataset
+    from transferscope.errors import InputError
+    from transferscope.workflows.compat import compat_features
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match="every item has the same label"):
+        compat_features(rng.normal(size=(40, 4)), [rng.normal(size=(40, 4))], ["x"] * 40)
+    with pytest.raises(InputError, match="single class"):  # a dataset cannot even be made of it
+        Dataset("one", [f"t{i}" for i in range(40)], ["x"] * 40, "classification")

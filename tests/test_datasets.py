@@ -225,3 +225,19 @@ def test_every_ts_name_the_readme_and_the_guide_use_exists():
     assert {"rank", "layers", "select", "compat"} <= used
     for name in used:
         assert name in ts.__all__ and getattr(ts, name) is not None, name
+
+
+def test_a_label_column_with_a_class_per_row_is_refused_naming_it(tmp_path):
+    """Issue 26: rank with the text and label columns swapped (60 distinct "labels" over 60 rows)
+    was accepted and ranked."""
+    from transferscope.datasets import load_text_dataset
+
+    path = tmp_path / "swapped.csv"
+    pd.DataFrame({"text": ["pos", "neg"] * 30, "label": [f"review number {i} is long" for i in range(60)]}).to_csv(
+        path, index=False)
+    with pytest.raises(InputError, match="label-column 'label' .* 60 distinct values over 60 rows.*swapped"):
+        load_text_dataset(path, text_column="text", label_column="label")
+    ok = load_text_dataset(path, text_column="label", label_column="text")  # the right way round
+    assert ok.task == "classification" and len(set(ok.labels)) == 2
+    given = load_text_dataset(path, text_column="label", label_column="text", task="classification")
+    assert len(given) == 60

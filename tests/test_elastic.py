@@ -157,3 +157,16 @@ def test_a_recommendation_inside_the_noise_of_one_test_split_says_so():
     assert len(result.answer()) == 2 and "within the noise" in result.answer()[1]
     wide = elastic_features({"layer": x}, y, compressions=["float32", "int8", "pca8"], tolerance=2.5 * se)
     assert len(wide.answer()) == 1  # a tolerance above the noise: nothing to warn about
+
+
+def test_pca_wider_than_its_fit_rows_reports_the_dimensions_it_kept():
+    """Issue 26: pca150 fitted on 120 rows was reported as 150 dimensions and 600 bytes."""
+    from transferscope.workflows.elastic import elastic_features
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 300)) + 0.5 * y[:, None]
+    result = elastic_features({"layer": x}, y, compressions=["float32", "pca150+int8"], tolerance=0.5)
+    row = result.table.set_index("compression").loc["pca150+int8"]
+    fit_rows = 120  # the 60% training split of 200
+    assert row["dim"] == fit_rows and row["bytes"] == fit_rows

@@ -95,11 +95,19 @@ def load_text_dataset(
     table = load_table(path)
     _check_columns(table, path, {"text-column": text_column, "label-column": label_column})
     labels = table[label_column].to_numpy()
+    task = task or infer_task(labels)
+    distinct = len(pd.unique(labels))
+    if task == "classification" and len(labels) >= 10 and distinct > 0.9 * len(labels):
+        raise InputError(
+            f"label-column '{label_column}' of '{path}' holds {distinct} distinct values over {len(labels)} rows: "
+            "nearly every row would be a class of its own, which no estimator or probe can learn; are the text and "
+            "label columns swapped (give --text-column / --label-column), or is it a regression target "
+            "(--task regression)?")
     return Dataset(
         name or Path(path).stem,
         [str(x) for x in table[text_column]],
         labels,
-        task or infer_task(labels),
+        task,
         modality="text",
         source=str(path),
     )

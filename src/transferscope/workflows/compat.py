@@ -136,6 +136,10 @@ def query_gallery_split(labels: Any, *, query_fraction: float = 0.2, seed: int =
     >>> q, g = query_gallery_split([0, 0, 1, 1, 1, 1, 1, 2], query_fraction=0.4, seed=0)
     >>> len(q), len(g), 7 in g  # label 2 has one item: gallery only
     (3, 5, True)
+    >>> query_gallery_split(["a"] * 6)
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: every item has the same label: retrieval quality is then the same for any embedding (every gallery item is relevant); give class labels or pair ids that differ
     """
     if isinstance(query_fraction, bool) or not isinstance(query_fraction, (int, float)) or not 0 < query_fraction < 1:
         raise InputError(f"query_fraction must be a number strictly between 0 and 1, got {query_fraction!r}")
@@ -145,6 +149,9 @@ def query_gallery_split(labels: Any, *, query_fraction: float = 0.2, seed: int =
     rng = np.random.default_rng(seed)
     queries: list[np.ndarray] = []
     _, inverse = np.unique(values.astype(str) if values.dtype == object else values, return_inverse=True)
+    if values.size and inverse.max() == 0:  # one label for everything: every gallery item is relevant to every query
+        raise InputError("every item has the same label: retrieval quality is then the same for any embedding "
+                         "(every gallery item is relevant); give class labels or pair ids that differ")
     for group in range(int(inverse.max()) + 1):
         members = rng.permutation(np.flatnonzero(inverse == group))
         if members.size < 2:
@@ -365,6 +372,7 @@ def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str =
     models = [old, *news]
     if len(set(models)) != len(models):
         raise InputError(f"each model must be given once, got {', '.join(models)}")
+    query_gallery_split(dataset.labels, seed=int(options.get("seed", 0)))  # labels that allow retrieval: before any model runs
     extraction = extraction or ExtractionOptions()
     feats = []
     for model in models:

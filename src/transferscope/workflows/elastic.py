@@ -35,7 +35,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
-from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, parse_compression
+from transferscope.extraction.compression import bytes_per_vector, compress, parse_compression
 
 __all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
            "ELASTIC_QUALITIES", "FLOAT32"]
@@ -288,9 +288,9 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
             elif spec == RESCORE:
                 codes = compress(x, "binary", fit=fit_rows, seed=seed)
                 dim, size = x.shape[1], bytes_per_vector(x.shape[1], "binary")
-            else:
-                codes, dim, size = (compress(x, spec, fit=fit_rows, seed=seed), compressed_dim(x.shape[1], spec),
-                                    bytes_per_vector(x.shape[1], spec))
+            else:  # the codes' own width: PCA keeps at most as many components as it has fit rows
+                codes = compress(x, spec, fit=fit_rows, seed=seed)
+                dim, size = codes.shape[1], bytes_per_vector(codes.shape[1], spec)
             codes = np.asarray(codes, dtype=np.float64)
             got = score(codes, spec, x)
             rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
