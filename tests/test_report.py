@@ -266,3 +266,13 @@ def test_score_bars_draw_the_best_candidate_longest_and_fit_their_axis():
     predicted = next(f for f in section.figures if f.title.startswith("Predicted accuracy"))
     assert predicted.labels == ["b", "a", "c"] and predicted.values == sorted(predicted.values, reverse=True)
     assert 0 < bar_base(predicted) < 0.5  # the axis fits 0.5-0.85, not 0-0.85
+
+
+def test_a_sources_report_names_the_measure_the_ranking_was_made_by():
+    """Issue 26: the report of a ranking by mmd_linear said "nearest source by OTDD"."""
+    from transferscope.report.build import _answers
+
+    table = pd.DataFrame({"source": ["a", "b"], "otdd": [2.0, 1.0], "mmd_linear": [0.1, 0.5], "samples": [10, 10]})
+    assert _answers([Results("sources", table, settings={"measure": "mmd_linear"})]) == [
+        "Nearest source: a (by mmd_linear); otdd puts b nearest."]
+    assert _answers([Results("sources", table)])[0].startswith("Nearest source: b (by otdd)")  # a bare file: the default

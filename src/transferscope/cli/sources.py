@@ -26,6 +26,7 @@ from transferscope.cli._common import (
     handle_errors,
     open_store,
     print_table,
+    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -78,7 +79,6 @@ def sources_command(
     Example: transferscope sources --evaluate text --output text-source-eval.csv
     """
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.results import write_table
     from transferscope.workflows.sources import rank_sources
 
     with handle_errors():
@@ -104,15 +104,14 @@ def sources_command(
         print_table(ranking.table, digits=4, title=f"Sources for {target}, nearest first by {measure}")
         for line in ranking.answer():
             typer.echo(line)
-        if output is not None:
-            err_console.print(f"wrote {write_table(ranking.table, output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("sources", ranking.table, title=f"Sources for {target}",
-                                                    settings=command_settings(**ranking.settings, cache_dir=cache_dir,
-                                                                              model_specs=[model]))],
-                          title="Which source should I transfer from?")
+            saved = Results("sources", ranking.table, title=f"Sources for {target}",
+                            settings=command_settings(**ranking.settings, measure=measure, answer=ranking.answer(),
+                                                      cache_dir=cache_dir, model_specs=[model]))
+            write_output(output, saved)
+            write_reports(report, figures, [saved], title="Which source should I transfer from?")
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
             {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,

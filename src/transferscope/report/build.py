@@ -96,10 +96,13 @@ def _answers(results: Sequence[Results]) -> list[str]:
             lines.append(f"Recommended layer: {r.settings['recommended']} (by {r.settings.get('basis', 'the probe')}).")
         elif r.kind == "elastic" and "recommended" in r.settings:
             lines.append(f"Smallest configuration within the tolerance: {r.settings['recommended']}.")
-        elif r.kind == "sources" and len(t) and "otdd" in t:
+        elif r.kind == "sources" and len(t):
             from transferscope.workflows.sources import SourceRanking
 
-            lines += [line + "." for line in SourceRanking(t.assign(rank=t["otdd"].rank(method="min")), "otdd").answer()]
+            measure = str(r.settings.get("measure") or ("otdd" if "otdd" in t else ""))
+            if measure in t:  # the measure the ranking was made by (a file without it: OTDD, the default)
+                lines += [line + "." for line in
+                          SourceRanking(t.assign(rank=t[measure].rank(method="min")), measure).answer()]
         elif r.kind == "drift" and len(t):
             peak = t.loc[t.groupby("tuned")["drift"].idxmax()]
             lines += [f"{row.tuned}: largest change at {row.layer} (drift {row.drift:.3f})."
