@@ -213,3 +213,13 @@ def test_every_seed_option_refuses_a_negative_seed_at_the_boundary():
     result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--probe",
                                       "--seed", "-1"])
     assert result.exit_code == 2 and "--seed" in result.output and "greater than or equal to 0" in result.output
+
+
+def test_a_task_that_does_not_match_a_builtin_dataset_is_refused():
+    """Issue 26: select --task regression on a built-in classification target was ignored (the
+    answer was an accuracy)."""
+    for command in ("select", "rank", "layers"):
+        result = CliRunner().invoke(app, [command, "--dataset", "sentence-polarity", "--model", "tfidf",
+                                          "--task", "regression"])
+        assert result.exit_code == 2 and "--task regression does not apply to --dataset sentence-polarity" in \
+            " ".join(result.output.split()), (command, result.output)

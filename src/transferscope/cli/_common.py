@@ -144,8 +144,11 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
         from transferscope.datasets import load_builtin
 
         ds = load_builtin(dataset)
+        if task is not None and task != ds.task:  # a built-in target's task is part of it
+            raise InputError(f"--task {task} does not apply to --dataset {dataset}, a {ds.task} target; --task is "
+                             "for a --data file")
     if not quiet:
-        err_console.print(f"{ds.name}: {len(ds)} samples, {task or ds.task}", highlight=False)
+        err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
     return ds
 
 
