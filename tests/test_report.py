@@ -103,7 +103,7 @@ def test_report_file_and_figures(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
     written = write_figures(results, tmp_path / "figs")
     assert {p.suffix for p in written} == {".png", ".svg"} and all(p.stat().st_size > 1000 for p in written)
-    with pytest.raises(InputError, match="must end in .html"):
+    with pytest.raises(InputError, match="must end in one of .html"):
         write_report(results, tmp_path / "out.pdf")
     with pytest.raises(InputError, match="does not exist"):
         write_report(results, tmp_path / "no" / "out.html")
@@ -276,3 +276,11 @@ def test_a_sources_report_names_the_measure_the_ranking_was_made_by():
     assert _answers([Results("sources", table, settings={"measure": "mmd_linear"})]) == [
         "Nearest source: a (by mmd_linear); otdd puts b nearest."]
     assert _answers([Results("sources", table)])[0].startswith("Nearest source: b (by otdd)")  # a bare file: the default
+
+
+def test_report_onto_an_existing_folder_is_refused_before_any_work(tmp_path):
+    """Issue 26: --report onto an existing folder was a traceback after all the work."""
+    (tmp_path / "r.html").mkdir()
+    result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                      "--report", str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and "is an existing folder" in result.output

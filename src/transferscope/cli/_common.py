@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.workflows.folders import check_cache_folder, is_writable_folder
+from transferscope.workflows.folders import check_cache_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,22 +85,12 @@ def feature_names(paths: list[Path]) -> list[str]:
 
 def check_output_path(output: Path | None, *, option: str = "--output",
                       suffixes: tuple[str, ...] = OUTPUT_SUFFIXES) -> None:
-    """Fail early, before any work, on an output path that cannot be written: a wrong suffix,
-    an existing folder of that name, a missing or read-only folder."""
+    """Fail early, before any work, on an output path that cannot be written (:func:`check_output_file`)."""
     if output is None:
         return
-    if output.suffix.lower() not in suffixes:
-        raise InputError(f"{option} must end in one of {', '.join(suffixes)}, got '{output}'")
-    target = output.expanduser()
-    if target.is_dir():
-        raise InputError(f"{option} '{output}' is an existing folder; give a file name")
-    folder = target.parent
-    if not folder.exists():
-        raise InputError(f"{option} folder '{folder}' does not exist")
-    if not folder.is_dir():
-        raise InputError(f"{option} folder '{folder}' is not a folder")
-    if not is_writable_folder(folder):
-        raise InputError(f"{option} folder '{folder}' is not writable")
+    from transferscope.workflows.folders import check_output_file
+
+    check_output_file(output, name=option, suffixes=suffixes)
 
 
 def check_cache_dir(cache_dir: Path | None) -> None:

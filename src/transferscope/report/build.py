@@ -122,12 +122,9 @@ def build_report(results: Sequence[Results], *, title: str = "transferscope repo
 def check_report_path(path: str | os.PathLike[str], *, name: str = "report") -> Path:
     """``path`` as the report file it names (``.html`` in a folder that exists), or one InputError
     naming ``name``."""
-    target = Path(path).expanduser()
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"{name} '{path}' must end in .html")
-    if not target.parent.is_dir():
-        raise InputError(f"{name}: folder '{target.parent}' does not exist")
-    return target
+    from transferscope.workflows.folders import check_output_file
+
+    return check_output_file(path, name=name, suffixes=(".html", ".htm"))
 
 
 def check_figures_folder(folder: str | os.PathLike[str], *, name: str = "figures folder") -> Path:

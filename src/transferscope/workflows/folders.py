@@ -7,7 +7,7 @@ from pathlib import Path
 
 from transferscope.errors import InputError
 
-__all__ = ["is_writable_folder", "check_cache_folder"]
+__all__ = ["is_writable_folder", "check_cache_folder", "check_output_file"]
 
 
 def is_writable_folder(folder: str | Path) -> bool:
@@ -54,3 +54,31 @@ def check_cache_folder(cache_dir: str | Path | None, *, name: str = "cache_dir")
         raise InputError(f"{what} is not a folder: '{existing}' is a file")
     if not is_writable_folder(existing):
         raise InputError(f"{what} is not writable")
+
+
+def check_output_file(path: str | Path, *, name: str, suffixes: tuple[str, ...]) -> Path:
+    """The one check of a file a command will write (``--output``, ``--report``, ...), made before
+    any work: a wrong suffix, an existing folder of that name, a missing, non-folder or read-only
+    folder are refused naming ``name``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_file(tempfile.gettempdir(), name="--report", suffixes=(".html",))
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: --report must end in one of .html, got '/tmp'
+    """
+    target = Path(path).expanduser()
+    if target.suffix.lower() not in suffixes:
+        raise InputError(f"{name} must end in one of {', '.join(suffixes)}, got '{path}'")
+    if target.is_dir():
+        raise InputError(f"{name} '{path}' is an existing folder; give a file name")
+    folder = target.parent
+    if not folder.exists():
+        raise InputError(f"{name} folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise InputError(f"{name} folder '{folder}' is not a folder")
+    if not is_writable_folder(folder):
+        raise InputError(f"{name} folder '{folder}' is not writable")
+    return target
