@@ -223,3 +223,19 @@ def test_a_task_that_does_not_match_a_builtin_dataset_is_refused():
                                           "--task", "regression"])
         assert result.exit_code == 2 and "--task regression does not apply to --dataset sentence-polarity" in \
             " ".join(result.output.split()), (command, result.output)
+
+
+def test_csv_outputs_never_carry_a_formula(tmp_path):
+    """Issue 26: a candidate or suite name starting with =, + or @ was written unescaped into CSV
+    outputs and exports (formula injection when opened in a spreadsheet)."""
+    import csv
+
+    from transferscope.workflows.results import write_table
+
+    table = pd.DataFrame({"candidate": ["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)", "-x", "\tcmd", "plain"],
+                          "value": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    path = write_table(table, tmp_path / "out.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        cells = [row[0] for row in csv.reader(handle)][1:]
+    assert all(not c.startswith(("=", "+", "@", "\t", "-")) for c in cells) and cells[-1] == "plain"
+    assert pd.read_csv(path)["value"].tolist() == table["value"].tolist()  # numbers stay numbers

@@ -14,7 +14,7 @@ import pandas as pd
 from transferscope.errors import InputError
 
 __all__ = ["write_table", "replace_atomically", "interval_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
-           "OUTPUT_SUFFIXES", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
+           "OUTPUT_SUFFIXES", "csv_safe", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
 
@@ -79,6 +79,39 @@ def replace_atomically(target: Path, write: Callable[[str], object]) -> Path:
     return target
 
 
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell that a spreadsheet would run as a formula (starting with
+    ``=``, ``+``, ``@``, a tab or a carriage return, or ``-`` before something that is not a
+    number) prefixed with ``'``, the usual defence against CSV formula injection: a candidate or
+    suite name is data, never a formula.
+
+    Examples
+    --------
+    >>> csv_safe(pd.DataFrame({"name": ["=HYPERLINK(1)", "-1.5", "-x", "ok"], "v": [1, 2, 3, 4]}))["name"].tolist()
+    ["'=HYPERLINK(1)", '-1.5', "'-x", 'ok']
+    """
+    def fix(value: object) -> object:
+        if not isinstance(value, str) or not value:
+            return value
+        if value.startswith(_FORMULA_START):
+            return "'" + value
+        if value.startswith("-"):
+            try:
+                float(value)
+            except ValueError:
+                return "'" + value
+        return value
+
+    out = table.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].map(fix)
+    return out
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` to ``path`` atomically; the suffix picks the format."""
     target = Path(path).expanduser()
@@ -88,7 +121,8 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     if not target.parent.exists():
         raise InputError(f"output folder '{target.parent}' does not exist")
     if suffix == ".csv":
-        replace_atomically(target, lambda tmp: table.to_csv(tmp, index=False))
+        safe = csv_safe(table)
+        replace_atomically(target, lambda tmp: safe.to_csv(tmp, index=False))
     elif suffix == ".json":
         replace_atomically(target, lambda tmp: table.to_json(tmp, orient="records", indent=2))
     else:
