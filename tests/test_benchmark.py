@@ -287,3 +287,30 @@ def test_someone_elses_duckdb_file_is_refused_unchanged_and_a_report_only_reads(
     finally:
         os.chmod(ours.parent, stat.S_IRWXU)
         os.chmod(ours, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_a_local_ray_is_started_without_usage_reporting(monkeypatch):
+    """Issue 26: Ray probed cloud metadata endpoints while guessing a provider for its usage
+    report; a local run must stay on the machine. The switch is set before Ray is imported
+    (checked with a stand-in ray module: the scale extra is optional); a user's own setting wins."""
+    import os
+    import sys
+    import types
+
+    from transferscope.extraction.ray_backend import RAY_LOCAL_ENVIRONMENT, start_ray
+
+    seen = {}
+    fake = types.ModuleType("ray")
+    fake.data = types.ModuleType("ray.data")
+    fake.is_initialized = lambda: False
+    fake.init = lambda **kwargs: seen.update(kwargs, env={k: os.environ.get(k) for k in RAY_LOCAL_ENVIRONMENT})
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setitem(sys.modules, "ray.data", fake.data)
+    for key in RAY_LOCAL_ENVIRONMENT:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert start_ray() is fake
+    assert seen["env"] == RAY_LOCAL_ENVIRONMENT and seen["address"] is None and seen["include_dashboard"] is False
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
+    start_ray()
+    assert seen["env"]["RAY_USAGE_STATS_ENABLED"] == "1"

@@ -23,9 +23,17 @@ from transferscope.extraction.specs import build_encoder
 __all__ = ["extract_features_ray", "start_ray"]
 
 
+#: Environment of a Ray this process starts: no usage reporting, which is what probes cloud
+#: metadata endpoints (169.254.169.254, metadata.google.internal) to guess a provider: a local run
+#: stays on the machine. A user's own setting wins.
+RAY_LOCAL_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_USAGE_STATS_PROMPT_ENABLED": "0"}
+
+
 def start_ray() -> Any:
-    """The ``ray`` module, connected to ``RAY_ADDRESS`` or else a local instance (started once);
-    the one start-up of Ray for extraction and scoring alike."""
+    """The ``ray`` module, connected to ``RAY_ADDRESS`` or else a local instance (started once,
+    with :data:`RAY_LOCAL_ENVIRONMENT`); the one start-up of Ray for extraction and scoring alike."""
+    for key, value in RAY_LOCAL_ENVIRONMENT.items():  # read by Ray when it starts: set before the import
+        os.environ.setdefault(key, value)
     try:
         import ray
         import ray.data  # noqa: F401
