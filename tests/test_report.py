@@ -284,3 +284,16 @@ def test_report_onto_an_existing_folder_is_refused_before_any_work(tmp_path):
     result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
                                       "--report", str(tmp_path / "r.html")])
     assert result.exit_code == 2 and "is an existing folder" in result.output
+
+
+def test_no_invisible_or_bidi_override_character_reaches_a_page_or_a_figure(tmp_path):
+    """Issue 26: RTL-override and NUL characters in user strings passed into the HTML and SVG (a
+    name that reads backwards). They are written out as \\uXXXX codes instead."""
+    name = "model\u202eexe.txt\x00"
+    table = pd.DataFrame({"rank": [1, 2], "candidate": [name, "other"], "logme": [0.5, 0.1]})
+    results = [Results("ranking", table, title=f"Ranking of {name}")]
+    page = write_report(results, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "\u202e" not in page and "\x00" not in page and "model\\u202eexe.txt" in page
+    written = write_figures(results, tmp_path / "figs")
+    svg = next(p for p in written if p.suffix == ".svg").read_text(encoding="utf-8")
+    assert "\u202e" not in svg and "\x00" not in svg

@@ -85,7 +85,9 @@ def bar_base(fig: Figure) -> float:
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=False)
+    from transferscope.workflows.results import visible_text
+
+    return html.escape(visible_text(str(value)), quote=False)
 
 
 def _num(values: list[Any] | None) -> list[float | None] | None:
@@ -160,10 +162,27 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
+def _visible(fig: Figure) -> Figure:
+    import dataclasses
+
+    from transferscope.workflows.results import visible_text
+
+    def text(values: list[Any]) -> list[Any]:
+        return [visible_text(v) if isinstance(v, str) else v for v in values]
+
+    return dataclasses.replace(
+        fig, title=visible_text(fig.title), xlabel=visible_text(fig.xlabel), ylabel=visible_text(fig.ylabel),
+        labels=text(fig.labels), rows=text(fig.rows), columns=text(fig.columns),
+        series=[dataclasses.replace(s, name=visible_text(s.name), x=text(list(s.x)),
+                                    text=None if s.text is None else text(list(s.text))) for s in fig.series],
+        extra=None if fig.extra is None else {visible_text(k): v for k, v in fig.extra.items()})
+
+
 def save_static(fig: Figure, path: Path) -> Path:
     """Draw ``fig`` with matplotlib to ``path`` (``.png`` or ``.svg``; no global backend is set)."""
     from matplotlib.figure import Figure as MplFigure
 
+    fig = _visible(fig)  # user strings drawn as they are (no control or bidi-override character)
     heights = {"bars": max(3.0, 0.8 + 0.3 * len(fig.labels)), "heatmap": max(4.0, 1.5 + 0.35 * len(fig.rows))}
     canvas = MplFigure(figsize=(8, heights.get(fig.kind, 4.5)), layout="constrained")
     ax = canvas.subplots()

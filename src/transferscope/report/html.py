@@ -129,6 +129,10 @@ def render_html(sections: list[Section], *, title: str, provenance: pd.DataFrame
     plotly_js = get_plotlyjs()
     if "</script" in plotly_js.lower():  # inlined as is (no user data in it): it must not end the element
         raise RuntimeError("this plotly.js build contains '</script'; it cannot be inlined safely")
-    return env.from_string(_TEMPLATE).render(csp=CSP, title=title, subtitle=subtitle, sections=rendered,
+    from transferscope.workflows.results import visible_text
+
+    marker = "@@transferscope-plotly-js@@"  # plotly.js goes in after the user strings are made visible
+    page = env.from_string(_TEMPLATE).render(csp=CSP, title=title, subtitle=subtitle, sections=rendered,
                                              answers=answers, provenance_html=provenance_html,
-                                             plotly_js=plotly_js, max_rows=MAX_TABLE_ROWS)
+                                             plotly_js=marker, max_rows=MAX_TABLE_ROWS)
+    return visible_text(page).replace(marker, plotly_js, 1)

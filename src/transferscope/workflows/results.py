@@ -14,7 +14,7 @@ import pandas as pd
 from transferscope.errors import InputError
 
 __all__ = ["write_table", "replace_atomically", "interval_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
-           "OUTPUT_SUFFIXES", "csv_safe", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
+           "OUTPUT_SUFFIXES", "csv_safe", "visible_text", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
 
@@ -182,3 +182,22 @@ def read_result_metadata(path: str | Path) -> dict[str, Any] | None:
     if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(target.read_bytes()).hexdigest():
         return None
     return meta
+
+
+#: Characters that change what a page shows without being seen: NUL and the other C0 controls
+#: (tab, newline and carriage return aside) and the bidirectional overrides and isolates, which can
+#: make a name read backwards (an "exe.txt" that is a ".txt.exe").
+_INVISIBLE = {c: f"\\u{c:04x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F,
+                                          *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F]}
+
+
+def visible_text(text: str) -> str:
+    r"""``text`` with every invisible control and bidirectional-override character written out as
+    its ``\uXXXX`` code, so that a user string drawn in a report or a figure reads as it is.
+
+    Examples
+    --------
+    >>> visible_text("model\u202eexe.txt\x00")
+    'model\\u202eexe.txt\\u0000'
+    """
+    return text.translate(_INVISIBLE)
