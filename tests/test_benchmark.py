@@ -314,3 +314,18 @@ def test_a_local_ray_is_started_without_usage_reporting(monkeypatch):
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "1")
     start_ray()
     assert seen["env"]["RAY_USAGE_STATS_ENABLED"] == "1"
+
+
+def test_a_store_whose_creation_fails_leaves_nothing_behind(tmp_path, monkeypatch):
+    """Issue 26: a disk that filled while a new store was created left a 4 KiB file that blocked
+    every later run until deleted by hand. A store is created under a temporary name and renamed."""
+    import transferscope.workflows.store as store_module
+
+    monkeypatch.setattr(store_module, "_SCHEMA", "CREATE TABLE results (broken")  # fails half way
+    with pytest.raises(InputError, match="could not be created"):
+        ResultStore(tmp_path / "r.duckdb")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    with ResultStore(tmp_path / "r.duckdb") as store:  # the next run simply works
+        assert store.table().empty
+    assert [p.name for p in tmp_path.iterdir()] == ["r.duckdb"]

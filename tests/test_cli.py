@@ -239,3 +239,12 @@ def test_csv_outputs_never_carry_a_formula(tmp_path):
         cells = [row[0] for row in csv.reader(handle)][1:]
     assert all(not c.startswith(("=", "+", "@", "\t", "-")) for c in cells) and cells[-1] == "plain"
     assert pd.read_csv(path)["value"].tolist() == table["value"].tolist()  # numbers stay numbers
+
+
+def test_a_cache_folder_that_is_a_symlink_loop_is_refused_naming_it(tmp_path):
+    """Issue 26: a cache folder that is a symlink loop was a traceback after the work began."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
+                                      "--cache-dir", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "symbolic link that leads nowhere" in " ".join(result.output.split())

@@ -47,6 +47,12 @@ def check_cache_folder(cache_dir: str | Path | None, *, name: str = "cache_dir")
 
     folder = default_cache_dir(None if cache_dir is None else str(cache_dir))
     what = f"{name} '{cache_dir}'" if cache_dir is not None else f"the cache folder '{folder}' (set {name})"
+    probe = folder
+    while probe != probe.parent:  # a link that leads nowhere is not a folder to be created later
+        if probe.is_symlink() and not probe.exists():
+            raise InputError(f"{what} is not a folder: '{probe}' is a symbolic link that leads nowhere (a loop or "
+                             "a missing target)")
+        probe = probe.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent

@@ -44,6 +44,31 @@ CREATE TABLE IF NOT EXISTS results (
 _MIGRATE = "ALTER TABLE results ADD COLUMN IF NOT EXISTS cell VARCHAR"
 
 
+def _create_store(path: Path, duckdb: Any) -> None:
+    """A new, empty store at ``path``, made under a temporary name and linked into place: a creation
+    that fails (a full disk) leaves no half-written file to block every later run, and a store
+    another run created meanwhile is left as it is."""
+    import secrets
+
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(_SCHEMA)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        try:
+            os.link(tmp, path)  # in place only if no one made it meanwhile (a second run's store is never replaced)
+        except FileExistsError:
+            pass  # another run created it first: opened as any existing store
+    except (duckdb.Error, OSError) as exc:
+        raise InputError(f"store '{path}' could not be created: {' '.join(str(exc).split())[:200]}") from None
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
 def _results_columns(con: Any) -> set[str]:
     return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
                                       "'results' AND table_schema = 'main'").fetchall()}
@@ -141,6 +166,8 @@ class ResultStore:
         if not is_writable_folder(folder):
             raise InputError(f"store folder '{folder}' is not writable (the store and its log are written there)")
         duckdb = _duckdb()
+        if not self.path.exists():
+            _create_store(self.path, duckdb)
         # One connection for the store's lifetime: DuckDB's lock on the file is held from here to
         # close(), so a reader or a second driver can never open it in between (and be killed or
         # duplicate rows); they are told at once that the store is in use.
