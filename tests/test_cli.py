@@ -248,3 +248,18 @@ def test_a_cache_folder_that_is_a_symlink_loop_is_refused_naming_it(tmp_path):
     result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf",
                                       "--cache-dir", str(tmp_path / "a")])
     assert result.exit_code == 2 and "symbolic link that leads nowhere" in " ".join(result.output.split())
+
+
+def test_a_permutation_count_beyond_the_bound_is_refused():
+    """Issue 26: compare --permutations 100000000 ran without end."""
+    import numpy as np
+
+    import transferscope as ts
+    from transferscope.errors import InputError
+    from transferscope.metrics.calibration import MAX_PERMUTATIONS
+
+    with pytest.raises(InputError, match="at most 100,000"):
+        ts.similarity_permutation_test("cka", np.ones((5, 2)), np.ones((5, 2)), n_permutations=MAX_PERMUTATIONS + 1)
+    result = CliRunner().invoke(app, ["compare", "--dataset", "sentence-polarity", "--model", "tfidf", "--model",
+                                      "hashing", "--permutations", "100000000"])
+    assert result.exit_code == 2 and "--permutations" in result.output

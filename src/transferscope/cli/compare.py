@@ -47,7 +47,7 @@ def compare_command(
     output: Annotated[Optional[Path], typer.Option(help="Write the pairs (long form) to .csv, .json or .parquet.")] = None,
     heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=2, help="Use a seeded random subset of this many inputs.")] = None,
-    permutations: Annotated[int, typer.Option(min=0, help="Permutation test per pair: adds p_value and null_mean (chance level) to --output.")] = 0,
+    permutations: Annotated[int, typer.Option(min=0, max=100_000, help="Permutation test per pair (at most 100,000): adds p_value and null_mean (chance level) to --output.")] = 0,
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
     batch_size: BatchSizeOption = 32,

@@ -21,7 +21,10 @@ from transferscope.errors import InputError
 from transferscope.metrics import MetricInfo, check_options, get_metric
 from transferscope.metrics._validation import check_fraction, check_paired_features, check_positive_int
 
-__all__ = ["PermutationTest", "similarity_permutation_test", "similarity_bootstrap_ci"]
+__all__ = ["PermutationTest", "similarity_permutation_test", "similarity_bootstrap_ci", "MAX_PERMUTATIONS"]
+
+#: The most permutations a test runs (work grows with them; 1e5 resolves p-values down to 1e-5).
+MAX_PERMUTATIONS = 100_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ def similarity_permutation_test(
     scale = "rescale" if info.measure.invariant.isotropic_scaling else "refuse"
     x, y = check_paired_features(X, Y, scale=scale)
     n_permutations = check_positive_int(n_permutations, name="n_permutations")
+    if n_permutations > MAX_PERMUTATIONS:  # each one recomputes the measure: bounded work
+        raise InputError(f"n_permutations must be at most {MAX_PERMUTATIONS:,} (the smallest p-value is then "
+                         f"{1 / (MAX_PERMUTATIONS + 1):.0e}; each permutation recomputes the measure), got {n_permutations:,}")
     rng = np.random.default_rng(seed)
     observed = info.func(x, y, **options)
     null = np.array([info.func(x, y[rng.permutation(x.shape[0])], **options) for _ in range(n_permutations)])
