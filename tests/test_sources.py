@@ -84,3 +84,25 @@ def test_the_answer_says_when_the_measures_disagree():
     assert line == "Nearest source: a (by otdd); frechet puts b nearest; task2vec puts c nearest"
     agreeing = table.assign(frechet=[1.0, 2.0, 3.0], task2vec=[0.1, 0.2, 0.3])
     assert SourceRanking(agreeing, "otdd").answer() == ["Nearest source: a (by otdd); every measure agrees"]
+
+
+def test_sources_refuse_spaces_fitted_per_dataset_mixed_modalities_and_evaluate_only_options():
+    """Issue 26: per-dataset spaces passed the TF-IDF check as tfidf#float16 / hashing#int8; an
+    image source for a text target was ranked; --space without --evaluate was ignored."""
+    from typer.testing import CliRunner
+
+    from transferscope.cli.app import app
+    from transferscope.datasets import load_builtin
+    from transferscope.errors import InputError
+    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.sources import rank_sources
+
+    target, source = load_builtin("sentence-polarity"), load_builtin("vader-polarity")
+    for model in ("tfidf", "tfidf#float16", "hashing#int8"):
+        with pytest.raises(InputError, match="fitted on each dataset's own inputs"):
+            rank_sources(target=target, sources=[source], model=model, extraction=ExtractionOptions(use_cache=False))
+    with pytest.raises(InputError, match="holds image inputs"):
+        rank_sources(target=target, sources=[load_builtin("digits10")], model="tfidf")
+    result = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity", "--source", "vader-polarity",
+                                      "--model", "minilm", "--space", "pixels"])
+    assert result.exit_code == 2 and "--space and --truth-seeds go with --evaluate" in " ".join(result.output.split())

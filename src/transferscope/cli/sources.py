@@ -91,6 +91,9 @@ def sources_command(
                                    max_length=max_length, device=device, quiet=quiet,
                                    trust_remote_code=trust_remote_code), max_samples=max_samples)
             return
+        if space or truth_seeds != 3:  # options of --evaluate only: never silently ignored
+            raise InputError("--space and --truth-seeds go with --evaluate (digits or text); a ranking of your "
+                             "sources is measured in --model's space")
         if not target or not source or not model:
             raise InputError("--target, --source (repeat for several) and --model are required")
         results = open_store(store)

@@ -116,10 +116,14 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
     for data in (target, *sources):
         if data.task != "classification":
             raise InputError(f"dataset {data.name!r} is {data.task}; OTDD's label costs need class labels")
+        if data.modality != target.modality:
+            raise InputError(f"source {data.name!r} holds {data.modality} inputs and the target {target.name!r} "
+                             f"{target.modality}: one model's space cannot hold both")
     extraction = extraction or ExtractionOptions()
-    if model in ("tfidf", "hashing"):
-        raise InputError(f"model {model!r} is fitted on each dataset's own inputs, so two datasets would not share "
-                         "one space; use a pretrained model")
+    if not getattr(extraction.encoder(model, seed=seed), "chunkable", True):  # TF-IDF, hashing, a #pca / #int8 of any
+        raise InputError(f"model {model!r} is fitted on each dataset's own inputs (a TF-IDF or hashing baseline, or a "
+                         "compression such as #pca64 or #int8), so two datasets would not share one space; use a "
+                         "pretrained model without a compression")
 
     def embed(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         part = data.subsample(int(max_samples), seed=seed) if len(data) > max_samples else data
