@@ -470,15 +470,6 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     >>> round(float(means.loc["prior:history", "weighted_kendall"]), 3)  # each model's mean accuracy elsewhere
     0.757
     """
-    from transferscope.metrics.combination import (
-        COMBINERS,
-        BlockTruth,
-        combination_statistics,
-        fit_combination,
-        weighted_rank,
-    )
-    from transferscope.metrics.ranking import rank_scale, resampled_rank_correlation
-
     data, stored_splits = read_meta_table(frame)
     if truth_splits is None:
         truth_splits = stored_splits
@@ -516,93 +507,146 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
     if with_combined:
         higher[COMBINED], kinds[COMBINED] = True, "combined"
 
-    fixed = {}  # target -> candidates x (estimators and given priors), computed once
-    for target in targets:
-        w = wide[target].reindex(truths[target].index)
-        fixed[target] = np.column_stack([np.empty((len(w), 0)), *(w[m].to_numpy(dtype=float) if m in w.columns
-                                                                  else np.full(len(w), np.nan) for m in names)])
-    record = _History(truths)
-
-    def scores_for(target: str, held_out: Sequence[str]) -> np.ndarray:
-        """Candidates x input methods of ``target``; the history prior leaves out ``held_out``."""
-        if not with_history:
-            return fixed[target]
-        exclude = [target, *held_out]
-        return np.column_stack([fixed[target], record.scores_of(target, exclude, ranks=False),
-                                record.scores_of(target, exclude, ranks=True)])
-
-    flags = [higher[m] for m in inputs]
-    static_ranks = {t: rank_scale(neutral_fill(fixed[t]), higher_is_better=flags[:len(names)])
-                    if len(names) else fixed[t] for t in targets}
-
-    block_truths = {t: BlockTruth.of(truths[t].to_numpy(dtype=float)) for t in targets} if with_combined else {}
-
-    def ranked_block(target: str, held_out: Sequence[str]) -> np.ndarray:
-        """:func:`rank_scale` of ``scores_for(target, held_out)`` after :func:`neutral_fill`: the
-        estimators and given priors ranked once, only the history columns per fold."""
-        if not with_history:
-            return static_ranks[target]
-        history_columns = neutral_fill(scores_for(target, held_out)[:, len(names):])
-        return np.column_stack([static_ranks[target], rank_scale(history_columns)])
+    scoring = _Inputs(truths, wide, targets, names, inputs, [higher[m] for m in inputs], with_history, group)
     per_target: dict[str, pd.DataFrame] = {}
     weight_rows = []
     for target in targets:
-        measured = truths[target]
-        scores = pd.DataFrame(scores_for(target, []), index=measured.index, columns=inputs)
+        scores = pd.DataFrame(scoring.scores_for(target, []), index=truths[target].index, columns=inputs)
         if with_combined:
-            held = [t for t in targets if group[t] == group[target]]  # the target, or its whole suite
-            training = [other for other in targets if group[other] != group[target]]
-            stats = [combination_statistics(ranked_block(other, held), block_truths[other], ranked=True)
-                     for other in training]
-            filled = neutral_fill(scores[inputs].to_numpy(dtype=float))
-            weights = fit_combination(stats, method=COMBINER, alpha=_ALPHA)
-            scores[COMBINED] = weighted_rank(filled, weights, higher_is_better=flags)
-            row = {"target": target}
-            if all_combiners and len(training) >= 2:  # a choice by leave-one-out needs 2 training targets
-                for name in COMBINERS:
-                    if name != COMBINER:
-                        scores[f"{COMBINED}:{name}"] = weighted_rank(
-                            filled, fit_combination(stats, method=name, alpha=_ALPHA), higher_is_better=flags)
-                blocks = [(neutral_fill(scores_for(other, held)), truths[other].to_numpy(dtype=float))
-                          for other in training]
-                choice = choose_combination(blocks, higher_is_better=flags, alpha=_ALPHA, seed=seed)
-                scores[f"{COMBINED}:chosen"] = weighted_rank(filled, choice.weights, higher_is_better=flags)
-                row |= {"chosen": choice.method, **{f"validation:{k}": v for k, v in choice.validation.items()}}
-            row["training_targets"] = len(training)
-            weight_rows.append(row | {m: float(w) for m, w in zip(inputs, weights)})
+            weight_rows.append(scoring.combine(target, scores, all_combiners=all_combiners, seed=seed))
         per_target[target] = scores
     methods = list(per_target[targets[0]].columns)
     for method in methods:
         if method.startswith(f"{COMBINED}:"):
             higher[method], kinds[method] = True, "combined"
-    streams = dict(zip(targets, np.random.SeedSequence(seed).spawn(len(targets))))  # one per target
+    splits = _checked_splits(truth_splits or {}, truths)
+    results = _resample_targets(targets, truths, per_target, methods, higher, splits, n_boot=n_boot, seed=seed)
+    rows, replicates = _target_rows(targets, results, methods, kinds, splits, n_boot)
+    picks = np.random.default_rng(seed).integers(0, len(targets), (n_boot, len(targets)))
+    table = pd.DataFrame(rows + _mean_rows(pd.DataFrame(rows), methods, kinds, replicates, picks))
+    return MetaEvaluation(table=table, gains=_gains(table, targets, methods, kinds, replicates, picks),
+                          weights=pd.DataFrame(weight_rows),
+                          settings={"truth": truth, "priors": list(priors), "estimators": estimators,
+                                    "lower_is_better": list(lower_is_better), "targets": len(targets),
+                                    "history": with_history, "combined": with_combined, "n_boot": n_boot,
+                                    "seed": seed, "combination": f"{COMBINER}, alpha {_ALPHA:g}, "
+                                    + ("leave-one-suite-out" if by_suite else "leave-one-target-out")})
+
+
+class _Inputs:
+    """The input methods' scores of every target (estimators, given priors, the history priors with
+    any targets left out) and the combination fitted for a target on the others (module notes)."""
+
+    def __init__(self, truths: Mapping[str, pd.Series], wide: Mapping[str, pd.DataFrame], targets: Sequence[str],
+                 names: Mapping[str, str], inputs: Sequence[str], flags: Sequence[bool], with_history: bool,
+                 group: Mapping[str, str]) -> None:
+        from transferscope.metrics.combination import BlockTruth
+        from transferscope.metrics.ranking import rank_scale
+
+        self.truths, self.targets, self.inputs, self.flags = truths, list(targets), list(inputs), list(flags)
+        self.with_history, self.group, self.given = with_history, group, len(names)
+        self.fixed = {}  # target -> candidates x (estimators and given priors), computed once
+        for target in targets:
+            w = wide[target].reindex(truths[target].index)
+            self.fixed[target] = np.column_stack([np.empty((len(w), 0)), *(
+                w[m].to_numpy(dtype=float) if m in w.columns else np.full(len(w), np.nan) for m in names)])
+        self.record = _History(truths)
+        self.static_ranks = {t: rank_scale(neutral_fill(self.fixed[t]), higher_is_better=self.flags[:self.given])
+                             if self.given else self.fixed[t] for t in targets}
+        self.block_truths = {t: BlockTruth.of(truths[t].to_numpy(dtype=float)) for t in targets}
+
+    def scores_for(self, target: str, held_out: Sequence[str]) -> np.ndarray:
+        """Candidates x input methods of ``target``; the history priors leave out ``held_out``."""
+        if not self.with_history:
+            return self.fixed[target]
+        exclude = [target, *held_out]
+        return np.column_stack([self.fixed[target], self.record.scores_of(target, exclude, ranks=False),
+                                self.record.scores_of(target, exclude, ranks=True)])
+
+    def ranked_block(self, target: str, held_out: Sequence[str]) -> np.ndarray:
+        """:func:`rank_scale` of ``scores_for(target, held_out)`` after :func:`neutral_fill`: the
+        estimators and given priors ranked once, only the history columns per fold."""
+        from transferscope.metrics.ranking import rank_scale
+
+        if not self.with_history:
+            return self.static_ranks[target]
+        history_columns = neutral_fill(self.scores_for(target, held_out)[:, self.given:])
+        return np.column_stack([self.static_ranks[target], rank_scale(history_columns)])
+
+    def combine(self, target: str, scores: pd.DataFrame, *, all_combiners: bool, seed: int) -> dict[str, Any]:
+        """Add ``combined`` (and with ``all_combiners`` the other learners and the nested choice) to
+        ``scores``, fitted on the targets outside ``target``'s group; returns its weights row."""
+        from transferscope.metrics.combination import (
+            COMBINERS,
+            combination_statistics,
+            fit_combination,
+            weighted_rank,
+        )
+
+        held = [t for t in self.targets if self.group[t] == self.group[target]]  # the target, or its suite
+        training = [other for other in self.targets if self.group[other] != self.group[target]]
+        stats = [combination_statistics(self.ranked_block(other, held), self.block_truths[other], ranked=True)
+                 for other in training]
+        filled = neutral_fill(scores[self.inputs].to_numpy(dtype=float))
+        weights = fit_combination(stats, method=COMBINER, alpha=_ALPHA)
+        scores[COMBINED] = weighted_rank(filled, weights, higher_is_better=self.flags)
+        row: dict[str, Any] = {"target": target}
+        if all_combiners and len(training) >= 2:  # a choice by leave-one-out needs 2 training targets
+            for name in COMBINERS:
+                if name != COMBINER:
+                    scores[f"{COMBINED}:{name}"] = weighted_rank(
+                        filled, fit_combination(stats, method=name, alpha=_ALPHA), higher_is_better=self.flags)
+            blocks = [(neutral_fill(self.scores_for(other, held)), self.truths[other].to_numpy(dtype=float))
+                      for other in training]
+            choice = choose_combination(blocks, higher_is_better=self.flags, alpha=_ALPHA, seed=seed)
+            scores[f"{COMBINED}:chosen"] = weighted_rank(filled, choice.weights, higher_is_better=self.flags)
+            row |= {"chosen": choice.method, **{f"validation:{k}": v for k, v in choice.validation.items()}}
+        row["training_targets"] = len(training)
+        return row | {m: float(w) for m, w in zip(self.inputs, weights)}
+
+
+def _checked_splits(truth_splits: Mapping[str, Any], truths: Mapping[str, pd.Series]) -> dict[str, np.ndarray]:
+    """Each target's per-split truth as a (candidates x splits) matrix in the truth's order."""
     splits = {}
-    for target, frame_splits in (truth_splits or {}).items():
+    for target, frame_splits in truth_splits.items():
         if target in truths:
             matrix = pd.DataFrame(frame_splits).reindex(truths[target].index).to_numpy(dtype=float)
             if matrix.ndim != 2 or matrix.shape[1] < 1 or not np.isfinite(matrix).all():
                 raise InputError(f"truth_splits[{target!r}] must give every candidate of the target a finite value "
                                  "per split")
             splits[target] = matrix
+    return splits
+
+
+def _resample_targets(targets: Sequence[str], truths: Mapping[str, pd.Series], per_target: Mapping[str, pd.DataFrame],
+                      methods: Sequence[str], higher: Mapping[str, bool], splits: Mapping[str, np.ndarray], *,
+                      n_boot: int, seed: int) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """Every measure of every method on every target: row 0 the sample itself (the value, as
+    rank_correlation gives it), then the resamples, each target from its own seeded stream (so the
+    result does not depend on which thread runs it). Targets run side by side on the machine's
+    cores: the matrix products are BLAS's, the sums between them NumPy's, which release the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from transferscope.metrics.ranking import resampled_rank_correlation
+
+    streams = dict(zip(targets, np.random.SeedSequence(seed).spawn(len(targets))))
 
     def resample(target: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Every measure of every method on ``target``: row 0 the sample itself (the value, as
-        rank_correlation gives it), then the resamples (drawn from the target's own seeded stream,
-        so the result does not depend on which thread runs it)."""
         measured, scores = truths[target].to_numpy(dtype=float), per_target[target]
         n = len(measured)
         stream = np.random.default_rng(streams[target])
         draws = np.vstack([np.arange(n, dtype=np.int32), stream.integers(0, n, (n_boot, n), dtype=np.int32)])
         oriented = np.column_stack([scores[m].to_numpy(dtype=float) * (1.0 if higher[m] else -1.0) for m in methods])
         usable = np.isfinite(oriented).sum(axis=0) >= 2
+        out = resampled_rank_correlation(oriented[:, usable], measured, draws, methods=MEASURES)
         if target not in splits:
-            return oriented, usable, resampled_rank_correlation(oriented[:, usable], measured, draws,
-                                                                methods=MEASURES)
+            return oriented, usable, out
         per_split = splits[target]
         picks = np.vstack([np.arange(per_split.shape[1]), stream.integers(0, per_split.shape[1],
                                                                           (n_boot, per_split.shape[1]))])
         covered = np.isfinite(oriented).all(axis=0)[usable]
-        out = resampled_rank_correlation(oriented[:, usable], measured, draws, methods=MEASURES)
         if covered.any():  # a method that does not cover every candidate keeps the interval without the noise
             noisy = resampled_rank_correlation(oriented[:, usable][:, covered], measured, draws[1:],
                                                methods=MEASURES, truth_splits=per_split, split_draws=picks[1:])
@@ -610,17 +654,18 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                 out[m][np.flatnonzero(covered)[:, None], np.arange(1, n_boot + 1)[None, :]] = noisy[m]
         return oriented, usable, out
 
-    # Targets side by side on the machine's cores: the matrix products are BLAS's, the sums between
-    # them NumPy's, which release the GIL; the results are the same in any order.
-    from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
-
     workers = max(1, min(len(targets), os.cpu_count() or 1))
     with threadpool_limits(limits=1 if workers > 1 else None, user_api="blas"), \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(resample, targets))
-    rows, replicates = [], {}  # per method: (targets, n_boot) weighted tau
+        return list(pool.map(resample, targets))
+
+
+def _target_rows(targets: Sequence[str], results: Sequence[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]],
+                 methods: Sequence[str], kinds: Mapping[str, str], splits: Mapping[str, np.ndarray],
+                 n_boot: int) -> tuple[list[dict[str, Any]], dict[str, list[np.ndarray]]]:
+    """One row per target and method (value and interval of each measure), and per method the
+    weighted tau of every resample of every target."""
+    rows, replicates = [], {}
     for target, (oriented, usable, boot) in zip(targets, results):
         column = np.cumsum(usable) - 1
         for j, method in enumerate(methods):
@@ -639,9 +684,13 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
                 row.update({measure: float(point), f"{measure}_low": low, f"{measure}_high": high})
             replicates.setdefault(method, []).append(boot_tau)
             rows.append(row)
-    table = pd.DataFrame(rows)
-    picks = np.random.default_rng(seed).integers(0, len(targets), (n_boot, len(targets)))
-    mean_boot = {m: _mean_over_targets(np.vstack(replicates[m]), picks) for m in methods}
+    return rows, replicates
+
+
+def _mean_rows(table: pd.DataFrame, methods: Sequence[str], kinds: Mapping[str, str],
+               replicates: Mapping[str, list[np.ndarray]], picks: np.ndarray) -> list[dict[str, Any]]:
+    """The ``mean`` row of each method, its intervals with the targets resampled too."""
+    rows = []
     for method in methods:
         part = table[table["method"] == method]
         row = {"target": "mean", "method": method, "kind": kinds[method],
@@ -650,38 +699,37 @@ def meta_evaluate(frame: pd.DataFrame | str | Path, *, truth: str = "truth", pri
         for measure in MEASURES:
             row[measure] = float(part[measure].mean())
             if measure == "weighted_kendall":
-                row[f"{measure}_low"], row[f"{measure}_high"] = _interval(mean_boot[method])
+                row[f"{measure}_low"], row[f"{measure}_high"] = _interval(
+                    _mean_over_targets(np.vstack(replicates[method]), picks))
             else:
                 row[f"{measure}_low"], row[f"{measure}_high"] = _target_interval(part[measure].to_numpy(), picks)
         rows.append(row)
-    table = pd.DataFrame(rows)
-    means = table[table["target"] == "mean"].set_index("method")["weighted_kendall"]
-    counts = table[table["target"] == "mean"].set_index("method")["targets"]
-    prior_methods = [m for m in methods if kinds[m] == "prior" and np.isfinite(means[m])]
-    prior_methods = [m for m in prior_methods if counts[m] == max(counts[p] for p in prior_methods)]
+    return rows
+
+
+def _gains(table: pd.DataFrame, targets: Sequence[str], methods: Sequence[str], kinds: Mapping[str, str],
+           replicates: Mapping[str, list[np.ndarray]], picks: np.ndarray) -> pd.DataFrame:
+    """Each method's mean weighted tau minus the best prior's (the best of the priors defined on the
+    most targets), paired on the targets where both are defined, with its interval."""
+    columns = ["method", "gain", "gain_low", "gain_high", "best_prior", "targets"]
+    means = table[table["target"] == "mean"].set_index("method")
+    prior_methods = [m for m in methods if kinds[m] == "prior" and np.isfinite(means.loc[m, "weighted_kendall"])]
+    if not prior_methods:
+        return pd.DataFrame([], columns=columns)
+    most = max(means.loc[p, "targets"] for p in prior_methods)
+    best_prior = max((m for m in prior_methods if means.loc[m, "targets"] == most),
+                     key=lambda m: means.loc[m, "weighted_kendall"])
+    per_target = table[table["target"] != "mean"].pivot_table(index="target", columns="method",
+                                                               values="weighted_kendall", dropna=False).reindex(targets)
     gains = []
-    if prior_methods:
-        best_prior = max(prior_methods, key=lambda m: means[m])  # among the priors defined on the most targets
-        per_target = table[table["target"] != "mean"].pivot_table(index="target", columns="method",
-                                                                   values="weighted_kendall", dropna=False)
-        per_target = per_target.reindex(targets)
-        for method in methods:
-            # paired on the targets where both are defined: a method defined on fewer targets is
-            # compared with the prior on those targets only
-            point = per_target[method] - per_target[best_prior] if method in per_target else pd.Series(np.nan)
-            diff = _mean_over_targets(np.vstack(replicates[method]) - np.vstack(replicates[best_prior]), picks)
-            low, high = _interval(diff)
-            gains.append({"method": method, "gain": float(point.mean()) if point.notna().any() else float("nan"),
-                          "gain_low": low, "gain_high": high, "best_prior": best_prior,
-                          "targets": int(point.notna().sum())})
-    return MetaEvaluation(table=table, gains=pd.DataFrame(gains, columns=["method", "gain", "gain_low", "gain_high",
-                                                                          "best_prior", "targets"]),
-                          weights=pd.DataFrame(weight_rows),
-                          settings={"truth": truth, "priors": list(priors), "estimators": estimators,
-                                    "lower_is_better": list(lower_is_better), "targets": len(targets),
-                                    "history": with_history, "combined": with_combined, "n_boot": n_boot,
-                                    "seed": seed, "combination": f"{COMBINER}, alpha {_ALPHA:g}, "
-                                    + ("leave-one-suite-out" if by_suite else "leave-one-target-out")})
+    for method in methods:
+        point = per_target[method] - per_target[best_prior] if method in per_target else pd.Series(np.nan)
+        diff = _mean_over_targets(np.vstack(replicates[method]) - np.vstack(replicates[best_prior]), picks)
+        low, high = _interval(diff)
+        gains.append({"method": method, "gain": float(point.mean()) if point.notna().any() else float("nan"),
+                      "gain_low": low, "gain_high": high, "best_prior": best_prior,
+                      "targets": int(point.notna().sum())})
+    return pd.DataFrame(gains, columns=columns)
 
 
 class _History:
