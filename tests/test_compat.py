@@ -252,3 +252,17 @@ def test_one_label_for_every_item_is_refused_before_any_model_runs():
         compat_features(rng.normal(size=(40, 4)), [rng.normal(size=(40, 4))], ["x"] * 40)
     with pytest.raises(InputError, match="single class"):  # a dataset cannot even be made of it
         Dataset("one", [f"t{i}" for i in range(40)], ["x"] * 40, "classification")
+
+
+def test_recovered_is_only_said_of_the_rows_that_search_across_models():
+    """Issue 25: the 'recovered' column read 2.091 on the old/old row (a reference, not a recovery)."""
+    from transferscope.workflows.compat import compat_features
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 8)
+    old = rng.normal(size=(80, 6)) + 3 * np.eye(10, 6)[labels]
+    new = rng.normal(size=(80, 6))
+    table = compat_features(old, [new], labels, aligners=["procrustes"], pair_sizes=["all"]).table
+    reference = table[table["setting"].isin(["old/old", "new/new"])]
+    assert reference["recovered"].isna().all()
+    assert table[table["setting"] == "new/old"]["recovered"].notna().all()

@@ -167,7 +167,7 @@ def test_every_kind_of_result_is_drawn():
     figures = {r.kind: s.figures for r, s in zip(results, sections(results))}
     assert [f.kind for f in figures["drift"]] == ["lines", "lines"]
     assert figures["sources"][0].labels == ["s2", "s1"]  # nearest first
-    assert figures["compat"][0].values == [0.8, 0.7]
+    assert figures["compat"][0].values == [0.5, 0.4]  # mAP, the default verdict metric (issue 25: not Recall@1)
     assert figures["sources-eval"][0].low == [0.1, -0.4]
     assert figures["selection"][0].labels == ["a", "b"]  # only the probed candidates
     page = build_report(results)
@@ -297,3 +297,15 @@ def test_no_invisible_or_bidi_override_character_reaches_a_page_or_a_figure(tmp_
     written = write_figures(results, tmp_path / "figs")
     svg = next(p for p in written if p.suffix == ".svg").read_text(encoding="utf-8")
     assert "\u202e" not in svg and "\x00" not in svg
+
+
+def test_the_compat_chart_shows_the_verdict_metric_and_names_a_missing_bar():
+    """Issue 25: the compat chart showed Recall@1 while the verdict was taken on mAP, and one bar
+    was blank without a word."""
+    table = pd.DataFrame({"new": ["b", "b", "b"], "setting": ["old/old", "new/old", "aligned"],
+                          "aligner": ["", "", "mlp"], "pairs": ["", "", "all"],
+                          "recall@1": [0.9, 0.2, np.nan], "map": [0.8, 0.1, np.nan]})
+    (section,) = sections([Results("compat", table, settings={"metric": "map"})])
+    (chart,) = section.figures
+    assert chart.xlabel == "map" and chart.values[:2] == [0.8, 0.1]
+    assert "no value (not measured) for: b aligned mlp@all" in chart.note

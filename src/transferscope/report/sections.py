@@ -304,14 +304,19 @@ def _benchmark_table(meta: pd.DataFrame) -> pd.DataFrame:
 
 def _compat(res: Results) -> Section:
     t = res.table
-    metric = next((c for c in ("recall@1", "map", "mAP") if c in t), _numeric(t)[0] if _numeric(t) else None)
+    verdict_metric = res.settings.get("metric")  # the metric the verdict was taken on: the chart shows it
+    metric = (verdict_metric if verdict_metric in t else
+              next((c for c in ("map", "mAP", "recall@1") if c in t), _numeric(t)[0] if _numeric(t) else None))
     figures = []
     if metric is not None:
         labels = [f"{n} {s}" + (f" {a}@{p}" if isinstance(a, str) and a else "")
                   for n, s, a, p in zip(t["new"], t["setting"], t.get("aligner", [""] * len(t)),
                                         t.get("pairs", [""] * len(t)))]
+        values = t[metric].astype(float)
+        missing = [label for label, v in zip(labels, values) if not np.isfinite(v)]
         figures.append(Figure("bars", f"{metric} per setting (old/old is the bar to reach)", xlabel=metric,
-                              labels=labels, values=t[metric].tolist()))
+                              labels=labels, values=values.tolist(),
+                              note=("no value (not measured) for: " + "; ".join(missing)) if missing else ""))
     intro = ("Can the new model's queries search the old model's index? new/old is the query by the new model "
              "against the old gallery, as is and after each aligner; it is compatible when it reaches old/old.")
     return Section(res.title or "Compatibility", intro, figures, t)

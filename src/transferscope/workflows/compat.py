@@ -61,8 +61,8 @@ class CompatResult:
     table : pandas.DataFrame
         One row per evaluated setting: ``new`` (the new model), ``setting`` (``old/old``,
         ``new/new``, ``new/old`` or ``aligned``), ``aligner``, ``pairs`` (paired items it was
-        fitted on), every metric of :data:`COMPAT_METRICS`, and ``recovered`` (the row's
-        ``metric`` as a share of ``new/new``).
+        fitted on), every metric of :data:`COMPAT_METRICS`, and ``recovered`` (for the new/old and
+        aligned rows: the row's ``metric`` as a share of ``new/new``; empty on the reference rows).
     verdicts : pandas.DataFrame
         Per new model: ``verdict`` (one of ``compatible``, ``compatible after alignment``,
         ``not compatible``), the numbers behind it and ``explanation`` (plain words).
@@ -281,7 +281,10 @@ def compat_features(old: Any, new: Any | Sequence[Any], labels: Any, *, names: S
         say(f"{name}: {verdicts[-1]['verdict']} ({time.perf_counter() - began:.1f} s)")
     table = pd.DataFrame(rows)
     own_by_new = table[table["setting"] == "new/new"].set_index("new")[metric]
-    table["recovered"] = table[metric] / table["new"].map(own_by_new)
+    # A share of the new model's own quality that cross-model search recovers: defined for the rows
+    # that search across models (new/old, aligned); old/old and new/new are the references.
+    table["recovered"] = (table[metric] / table["new"].map(own_by_new)).where(
+        ~table["setting"].isin(["old/old", "new/new"]))
     summary: dict[str, Any] = {"n_queries": int(query.size), "n_gallery": int(gallery.size), "metric": metric,
                                "query_fraction": query_fraction, "seed": seed,
                                "pair_sizes": [int(s.size) for s in subsets], "aligners": list(aligners)}
