@@ -53,10 +53,16 @@ def _check_pair(scores: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     return s, t
 
 
+def _within_rounding(low: Any, high: Any) -> Any:
+    """Whether values from ``low`` to ``high`` are equal up to rounding (relative spread at most
+    1e-12); elementwise for arrays (the one rule of :func:`_constant` and its batch forms)."""
+    return high - low <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))
+
+
 def _constant(x: np.ndarray) -> bool:
     # Equal up to rounding (e.g. an H-score saturated at C - 1 for every candidate):
     # any correlation would only rank rounding noise.
-    return bool(np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())))
+    return bool(_within_rounding(x.min(), x.max()))
 
 
 def _top(s: np.ndarray, k: int) -> np.ndarray:
@@ -398,7 +404,7 @@ def _constant_draws(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     no two ``values`` are (:func:`_distinct`), that is whether one candidate was drawn."""
     present = counts > 0
     lo, hi = np.where(present, values, np.inf).min(axis=1), np.where(present, values, -np.inf).max(axis=1)
-    return ~(hi - lo > 1e-12 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi))))
+    return _within_rounding(lo, hi)  # nothing drawn (lo inf, hi -inf): constant too
 
 
 def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, methods: Sequence[str],
@@ -478,7 +484,7 @@ def _pair_tau(sx: np.ndarray, sy: np.ndarray, weights: np.ndarray | None) -> np.
 
 
 def _constant_rows(x: np.ndarray) -> np.ndarray:
-    return np.ptp(x, axis=1) <= 1e-12 * np.maximum(1.0, np.abs(x).max(axis=1))
+    return _within_rounding(x.min(axis=1), x.max(axis=1))
 
 
 def rank_correlation_ci(
