@@ -202,20 +202,18 @@ def check_report_paths(report: Path | None, figures: Path | None) -> None:
         check_figures_folder(figures, name="--figures")
 
 
-def write_output(output: Path | None, result: Any) -> None:
-    """Write ``--output``: the table of ``result`` (a report.Results) and, beside it, its kind,
-    title and settings (:func:`~transferscope.workflows.results.write_result`), so that
-    ``transferscope report`` on the file draws the report the run drew."""
-    if output is None:
-        return
-    from transferscope.workflows.results import write_result
-
-    err_console.print(f"wrote {write_result(result.table, output, kind=result.kind, title=result.title, settings=result.settings)}")
-
-
 def write_reports(report: Path | None, figures: Path | None, results: list[Any], *, title: str,
-                  inputs: list[str] | None = None) -> None:
-    """Write the HTML report and / or the static figures of ``results`` (report.Results)."""
+                  inputs: list[str] | None = None, output: Path | None = None) -> None:
+    """Write the HTML report and / or the static figures of ``results`` (report.Results), and with
+    ``output`` the first result's table with its kind, title and settings beside it
+    (:func:`~transferscope.workflows.results.write_result`), so that ``transferscope report`` on
+    the file draws the report the run drew."""
+    if output is not None:
+        from transferscope.workflows.results import write_result
+
+        first = results[0]
+        written = write_result(first.table, output, kind=first.kind, title=first.title, settings=first.settings)
+        err_console.print(f"wrote {written}")
     if report is None and figures is None:
         return
     from transferscope.report import write_figures, write_report

@@ -28,7 +28,6 @@ from transferscope.cli._common import (
     open_store,
     print_table,
     split_list,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -150,11 +149,10 @@ def compat_command(
                                  **{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
                                  old=old_name, answer=result.answer(short), cache_dir=cache_dir,
                                  model_specs=None if features_old is not None else [old, *new]))]
-            write_output(output, parts[0])
             if result.matrix is not None:
                 parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
                                             title=f"Compatibility matrix ({metric}; query version x gallery version)"))
-            write_reports(report, figures, parts, title="Is the new embedding model compatible?")
+            write_reports(report, figures, parts, title="Is the new embedding model compatible?", output=output)
 
 def _size(text: str) -> int:
     if not text.isdigit() or int(text) < 2:

@@ -27,7 +27,6 @@ from transferscope.cli._common import (
     labelled_dataset,
     open_store,
     print_table,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -103,8 +102,7 @@ def drift_command(
             saved = Results("drift", result.to_frame(), title="Drift from the base",
                             settings=command_settings(**{k: v for k, v in result.settings.items() if k != "notes"},
                                                       answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned]))
-            write_output(output, saved)
-            write_reports(report, figures, [saved], title="What did fine-tuning change?")
+            write_reports(report, figures, [saved], title="What did fine-tuning change?", output=output)
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [
             {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],

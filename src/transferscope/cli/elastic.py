@@ -28,7 +28,6 @@ from transferscope.cli._common import (
     open_store,
     print_table,
     split_list,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -106,8 +105,7 @@ def elastic_command(
             saved = Results("elastic", result.to_frame(), title="Quality against bytes",
                             settings=command_settings(**result.settings, recommended=result.answer()[0],
                                                       answer=result.answer(), cache_dir=cache_dir, model_specs=[model]))
-            write_output(output, saved)
-            write_reports(report, figures, [saved], title="How small can the vectors be?")
+            write_reports(report, figures, [saved], title="How small can the vectors be?", output=output)
         add_to_store(results, store, [
             {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
              "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",

@@ -28,7 +28,6 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -95,5 +94,4 @@ def layers_command(
                                                        recommended=profile.recommended, basis=profile.basis, seed=seed,
                                                        answer=[line.strip(" -") for line in profile.answer()],
                                                        cache_dir=cache_dir, model_specs=[model]))
-            write_output(output, result)
-            write_reports(report, figures, [result], title=f"Which layer of {name}?")
+            write_reports(report, figures, [result], title=f"Which layer of {name}?", output=output)

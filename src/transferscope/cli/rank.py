@@ -29,7 +29,6 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -141,8 +140,7 @@ def rank_command(
                 prior_notes=list(table.attrs.get("prior_notes", [])),
                 answer=[*answer, *(f"Note: {w}" for w in table.attrs.get("warnings", []))],
                 cache_dir=cache_dir, model_specs=model))
-            write_output(output, result)  # the full specs in the file; short names in the report
-            write_reports(report, figures, [result], title="Which representation transfers best?")
+            write_reports(report, figures, [result], title="Which representation transfers best?", output=output)
 
 
 def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,

@@ -26,7 +26,6 @@ from transferscope.cli._common import (
     labelled_dataset,
     print_table,
     split_list,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -104,5 +103,4 @@ def select_command(
                 low=choice.low, high=choice.high, p_other_better=choice.p_other_better, fits=choice.fits,
                 exhaustive_fits=choice.exhaustive_fits, seed=seed,
                 answer=[line.strip() for line in choice.answer(names)], cache_dir=cache_dir, model_specs=model))
-            write_output(output, result)  # the full specs in the file; short names in the report
-            write_reports(report, figures, [result], title="A budgeted pick")
+            write_reports(report, figures, [result], title="A budgeted pick", output=output)

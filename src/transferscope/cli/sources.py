@@ -26,7 +26,6 @@ from transferscope.cli._common import (
     handle_errors,
     open_store,
     print_table,
-    write_output,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -113,8 +112,7 @@ def sources_command(
             saved = Results("sources", ranking.table, title=f"Sources for {target}",
                             settings=command_settings(**ranking.settings, measure=measure, answer=ranking.answer(),
                                                       cache_dir=cache_dir, model_specs=[model]))
-            write_output(output, saved)
-            write_reports(report, figures, [saved], title="Which source should I transfer from?")
+            write_reports(report, figures, [saved], title="Which source should I transfer from?", output=output)
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
             {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,
