@@ -51,6 +51,7 @@ from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
 from transferscope.workflows.candidates import Candidate, ExtractionOptions, encoder_candidates
 from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+from transferscope.workflows.meta import MEASURES
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 from transferscope.workflows.results import interval_text
 from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
@@ -61,7 +62,7 @@ from transferscope.workflows.suite import Suite
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
            "interval_display", "META_METHODS", "META_BOOTSTRAPS"]
 
-META_METHODS = ("weighted_kendall", "kendall", "regret@1", "top1")
+META_METHODS = MEASURES  # the measures of meta_evaluate, stored per target
 META_BOOTSTRAPS = 500  # bootstrap resamples behind each meta-evaluation interval
 _CELL_FORMAT = 1  # bump when what a cell computes changes
 
@@ -135,13 +136,13 @@ def cell_key(suite: Suite, data: Dataset, estimators: list[str], encoder: Encode
     })
 
 
-def _candidate_plan(suite: Suite, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder],
+def _candidate_plan(suite: Suite, seed: int, memo: dict[tuple[str, int], Encoder],
                     extraction: ExtractionOptions) -> list[tuple[Any, Encoder, list[tuple[str, str]], dict]]:
     """Every suite candidate with its encoder, output keys and cell names; a name given twice is refused."""
     plan = []
     seen: dict[str, int] = {}
     for i, spec in enumerate(suite.candidates):
-        encoder = _encoder(spec.model, seed, cache_dir, memo, extraction)
+        encoder = _encoder(spec.model, seed, memo, extraction)
         check_model(encoder, getattr(encoder, "max_length", 128))  # damaged weights: one line, before any cell
         keys = encoder.output_keys(select_layers(encoder, spec.layers), spec.poolings)
         names: dict[tuple[str, str], str] = {}
@@ -183,8 +184,7 @@ def _varying_label_columns(data: Dataset, log: Callable[[str], None] | None) -> 
     return dataclasses.replace(data, labels=labels[:, keep], _fingerprint=list(data._fingerprint))
 
 
-def _encoder(spec_model: str, seed: int, cache_dir: str | None, memo: dict[tuple[str, int], Encoder],
-             extraction: ExtractionOptions) -> Encoder:
+def _encoder(spec_model: str, seed: int, memo: dict[tuple[str, int], Encoder], extraction: ExtractionOptions) -> Encoder:
     """``extraction.encoder``, reusing torchvision models across targets (building one takes seconds)."""
     key = (spec_model, seed)
     if key in memo:
@@ -273,7 +273,7 @@ def run_benchmark(
                                   else (pair_target.words, pair_target.words_fingerprint))
             pending: list[tuple[Candidate, Encoder, str, dict[str, Any] | None]] = []
             stale = 0
-            for spec, encoder, keys, names in _candidate_plan(suite, seed, cache_dir, memo, extraction):
+            for spec, encoder, keys, names in _candidate_plan(suite, seed, memo, extraction):
                 if leaks_into(spec.model, target):
                     if log is not None:
                         log(f"{target}: {spec.model} was fine-tuned on this target's inputs and labels; "

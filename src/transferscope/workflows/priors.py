@@ -216,7 +216,6 @@ def apply_priors(table: pd.DataFrame, priors: Sequence[Prior], *, estimators: Se
     return out
 
 
-
 def _fit_on_history(history: pd.DataFrame, estimators: Sequence[str], *, with_params: bool,
                     target: str | None) -> tuple[list[str], np.ndarray, int] | None:
     """Rank weights of ``estimators`` (those the store holds), the store's history prior and
