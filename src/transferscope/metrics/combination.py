@@ -104,6 +104,10 @@ def combination_statistics(scores: Any, truth: Any, *, higher_is_better: Any = N
     :func:`~transferscope.metrics.ranking.rank_scale` d (so that a caller re-ranking only some
     columns per fold ranks the others once).
 
+    With ``ranked``, ``scores`` may also be a stack of blocks over the same candidates and truth
+    (blocks x candidates x methods: one target's scores under several folds); every field of the
+    result then has a leading axis, one entry per block.
+
     Examples
     --------
     >>> stats = combination_statistics([[3.0, 0.0], [0.0, 1.0], [2.0, 3.0], [1.0, 2.0]], [0.9, 0.1, 0.5, 0.3])
@@ -115,17 +119,25 @@ def combination_statistics(scores: Any, truth: Any, *, higher_is_better: Any = N
     x = (np.asarray(scores, dtype=float) if ranked
          else rank_scale(np.asarray(scores, dtype=float), higher_is_better=higher_is_better))
     terms = truth if isinstance(truth, BlockTruth) else BlockTruth.of(truth)
-    if terms.a.size != x.shape[0]:
-        raise InputError(f"truth must hold one finite value per candidate ({x.shape[0]}), got {terms.a.size}")
-    n = float(x.shape[0])
-    xc = x - x.mean(axis=0)
+    if x.ndim not in (2, 3) or terms.a.size != x.shape[-2]:
+        raise InputError(f"scores must be candidates x methods ({terms.a.size} candidates, the truth's), "
+                         f"or a stack of such blocks when ranked; got shape {x.shape}")
+    stacked = x if x.ndim == 3 else x[None]
+    n = float(stacked.shape[1])
+    xt = stacked.transpose(0, 2, 1)  # blocks x methods x candidates
+    xc = stacked - stacked.mean(axis=1, keepdims=True)
     a = terms.a
-    s, xa = x.sum(axis=0), x.T @ a
-    pair_xtx = n * (x.T * a) @ x - np.outer(xa, s) - np.outer(s, xa) + a.sum() * (x.T @ x)
-    pair_xty = x.T @ (a * terms.c) - x.T @ terms.e
+    s, xa = stacked.sum(axis=1), xt @ a
+    pair_xtx = (n * (xt * a) @ stacked - xa[:, :, None] * s[:, None, :] - s[:, :, None] * xa[:, None, :]
+                + a.sum() * (xt @ stacked))
+    pair_xty = xt @ (a * terms.c - terms.e)
     scale = n / ((n - 1.0) * a.sum())  # the block's pair weights sum to its candidates
-    return CombinationStatistics(n, xc.T @ xc, xc.T @ terms.centred, float(terms.centred @ terms.centred),
-                                 scale * pair_xtx, scale * pair_xty)
+    yty = float(terms.centred @ terms.centred)
+    fields = (xc.transpose(0, 2, 1) @ xc, xc.transpose(0, 2, 1) @ terms.centred, scale * pair_xtx, scale * pair_xty)
+    if x.ndim == 2:
+        return CombinationStatistics(n, fields[0][0], fields[1][0], yty, fields[2][0], fields[3][0])
+    blocks = np.full(len(stacked), 1.0)
+    return CombinationStatistics(n * blocks, fields[0], fields[1], yty * blocks, fields[2], fields[3])
 
 
 def fit_combination(statistics: CombinationStatistics | Sequence[CombinationStatistics], *,

@@ -379,9 +379,9 @@ def _position_weights(counts: np.ndarray, order: np.ndarray, harmonic: np.ndarra
     """``h_i``: the hyperbolic weights ``1 / (r + 1)`` summed over the positions ``r`` that candidate
     ``i``'s copies take when the candidates are ranked in ``order``."""
     ordered = counts[:, order]
-    before = np.cumsum(ordered, axis=1) - ordered
+    through = np.cumsum(ordered, axis=1, dtype=ordered.dtype)  # positions taken up to each candidate's last copy
     h = np.empty(counts.shape)
-    h[:, order] = harmonic[before + ordered] - harmonic[before]
+    h[:, order] = harmonic[through] - harmonic[through - ordered]
     return h
 
 
@@ -410,38 +410,42 @@ def _constant_draws(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, methods: Sequence[str],
                      max_elements: int) -> dict[str, np.ndarray]:
     """Kendall's tau-b / the weighted tau of each score column of ``columns`` against ``y`` on the
-    resamples whose draw counts are ``counts`` (see :func:`resampled_rank_correlation`). Resamples
-    go in chunks small enough for the cache; the sums over untied pairs use closed forms where
-    nothing ties (``sum_i h_i = harmonic[total]``)."""
+    resamples whose draw counts are ``counts`` (see :func:`resampled_rank_correlation`). The
+    products ``counts @ K`` come from :func:`_concordance_products` (one per column, sharing the
+    truth's); the sums after them go in chunks of resamples small enough for the cache, and use
+    closed forms where nothing ties (``sum_i h_i = harmonic[total]``)."""
     n, k = columns.shape
-    sign_y = _signs(y)
-    concordance = [(_signs(columns[:, j]) * sign_y).astype(np.float32) for j in range(k)]
+    counts32 = counts.astype(np.float32)
+    against_truth = _signed_mass(counts, y).astype(np.float32)  # counts @ sign(y_i - y_l), every column's
     most = int(counts.sum(axis=1).max())
     harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, most + 1))])
     by_scores = [np.lexsort((-y, -columns[:, j])) for j in range(k)]
     by_truth = [np.lexsort((-columns[:, j], -y)) for j in range(k)]  # truth first, ties by scores
-    groups_x = [_tie_groups(columns[:, j]) for j in range(k)]
     groups_y = _tie_groups(y)
-    distinct_x = [_distinct(columns[:, j]) for j in range(k)]
     distinct_y = _distinct(y)
     weighted = "weighted_kendall" in methods
     out = {m: np.empty((k, counts.shape[0])) for m in methods}
     chunk = max(1, int(max_elements // n))
+    chunks = []  # what every column shares, per chunk of resamples
     for start in range(0, counts.shape[0], chunk):
         m = counts[start:start + chunk]
-        rows = slice(start, start + len(m))
-        m32, mf = m.astype(np.float32), m.astype(np.float64)
-        total = mf.sum(axis=1)[:, None]
-        sums = harmonic[total[:, 0].astype(np.int64)]  # sum_i h_i: every position's weight once
-        untied_y = _untied(m, total, groups_y)
-        squares = np.einsum("ij,ij->i", mf, mf)  # pairs within a candidate's copies, for the closed forms
+        total = m.sum(axis=1, dtype=np.float64)[:, None]
         single = (m > 0).sum(axis=1) <= 1  # one candidate drawn: constant in everything
-        constant_y = (single if distinct_y else _constant_draws(m, y)) | (total[:, 0] < 2)
-        truth_weights: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-        for j in range(k):
-            mk = (m32 @ concordance[j]).astype(np.float64)
-            untied_x = _untied(m, total, groups_x[j])
-            constant = constant_y | (single if distinct_x[j] else _constant_draws(m, columns[:, j]))
+        chunks.append({"rows": slice(start, start + len(m)), "total": total, "single": single, "mf": m.astype(np.float64),
+                       "sums": harmonic[total[:, 0].astype(np.int64)],  # sum_i h_i: every position's weight once
+                       "untied_y": _untied(m, total, groups_y),
+                       "squares": np.einsum("ij,ij->i", m, m, dtype=np.float64),  # pairs within a candidate's copies
+                       "constant_y": (single if distinct_y else _constant_draws(m, y)) | (total[:, 0] < 2),
+                       "truth_weights": {}})
+    for j in range(k):
+        products = _concordance_products(counts32, columns[:, j], y, by_scores[j], against_truth)
+        groups_x, distinct_x = _tie_groups(columns[:, j]), _distinct(columns[:, j])
+        for part in chunks:
+            rows, total, squares, untied_y = part["rows"], part["total"], part["squares"], part["untied_y"]
+            m, mf = counts[rows], part["mf"]
+            mk = products[rows].astype(np.float64)
+            untied_x = _untied(m, total, groups_x)
+            constant = part["constant_y"] | (part["single"] if distinct_x else _constant_draws(m, columns[:, j]))
             with np.errstate(divide="ignore", invalid="ignore"):
                 if "kendall" in methods:
                     value = np.einsum("ij,ij->i", mf, mk) / np.sqrt(
@@ -450,15 +454,72 @@ def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, met
                     out["kendall"][j, rows] = np.where(constant, np.nan, value)
                 if weighted:
                     key = by_truth[j].tobytes()
-                    if key not in truth_weights:
-                        h = _position_weights(m, by_truth[j], harmonic)
-                        truth_weights[key] = h, np.einsum("ij,ij->i", h, mf)
+                    if key not in part["truth_weights"]:
+                        part["truth_weights"][key] = _with_counts(_position_weights(m, by_truth[j], harmonic), mf)
                     value = 0.0
-                    for h, hm in (_with_counts(_position_weights(m, by_scores[j], harmonic), mf), truth_weights[key]):
+                    for h, hm in (_with_counts(_position_weights(m, by_scores[j], harmonic), mf),
+                                  part["truth_weights"][key]):
                         value = value + np.einsum("ij,ij->i", h, mk) / 2 / np.sqrt(
-                            _weighted_untied(h, untied_x, total, sums, hm)
-                            * _weighted_untied(h, untied_y, total, sums, hm))
+                            _weighted_untied(h, untied_x, total, part["sums"], hm)
+                            * _weighted_untied(h, untied_y, total, part["sums"], hm))
                     out["weighted_kendall"][j, rows] = np.where(constant, np.nan, value)
+    return out
+
+
+def _signed_mass(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``counts @ sign(values_i - values_l)`` without the product: per resample and candidate
+    ``l``, the draws above ``values_l`` less those below it (cumulative counts in sorted order,
+    exact integers)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    cumulative = np.zeros((counts.shape[0], values.size + 1), dtype=np.int64)
+    np.cumsum(counts[:, order], axis=1, out=cumulative[:, 1:])
+    below = cumulative[:, np.searchsorted(ordered, values, side="left")]
+    above = cumulative[:, -1:] - cumulative[:, np.searchsorted(ordered, values, side="right")]
+    return above - below
+
+
+def _upper_product(left: np.ndarray, square: np.ndarray) -> np.ndarray:
+    """``left @ triu(square, 1)`` in column blocks: block ``[a, b)`` needs rows ``< b`` only, the
+    diagonal block's strict upper triangle. With 8 blocks that is 36/64 of the full product's
+    multiplications, in NumPy's matrix products (which release the GIL, as BLAS's ``trmm`` through
+    SciPy does not, so that targets scored side by side in threads run in parallel)."""
+    n = square.shape[0]
+    edges = np.linspace(0, n, max(1, min(8, n // 128)) + 1).astype(int)
+    out = np.empty((left.shape[0], n), dtype=np.result_type(left, square))
+    for a, b in zip(edges[:-1], edges[1:]):
+        block = square[:b, a:b].copy()
+        block[a:] = np.triu(block[a:], 1)
+        np.matmul(left[:, :b], block, out=out[:, a:b])
+    return out
+
+
+def _concordance_products(counts: np.ndarray, x: np.ndarray, y: np.ndarray, order: np.ndarray,
+                          against_truth: np.ndarray) -> np.ndarray:
+    """``counts @ K`` (float32, exact: integer sums below 2^24), ``K_il = sign(x_i - x_l) * sign(y_i -
+    y_l)``, in half a matrix product given ``against_truth = counts @ sign(y_i - y_l)``.
+
+    In ``order`` (decreasing ``x``), ``K = U + U'`` with ``U`` its strict upper triangle, and the
+    pairs of the upper triangle are those where ``x`` decides; there ``counts @ U'`` follows from
+    ``counts @ U`` and the truth's product: ``counts @ K = 2 counts @ U - against_truth + T``,
+    ``T_l = sum_{i: x_i = x_l} counts_i sign(y_i - y_l)`` the pairs tied in ``x`` (a block product
+    over the tied candidates only). ``counts @ U`` costs about half a full product
+    (:func:`_upper_product`). Where most candidates tie, the full product is cheaper."""
+    _, x_group, sizes = np.unique(x, return_inverse=True, return_counts=True)
+    tied = np.flatnonzero(sizes[x_group] > 1)
+    if 2 * tied.size ** 2 > x.size ** 2:
+        return counts @ (_signs(x) * _signs(y)).astype(np.float32)
+    _, y_rank = np.unique(y, return_inverse=True)
+    ranks = y_rank[order].astype(np.float32)  # exact below 2^24
+    signs = np.subtract.outer(ranks, ranks)
+    np.sign(signs, out=signs)  # sign(y_i - y_l) in order, zero diagonal
+    signs *= 2.0 if not tied.size else 2.0 * np.not_equal.outer(x_group[order], x_group[order])  # pairs tied in x: not in U
+    out = np.empty_like(against_truth)
+    out[:, order] = _upper_product(counts[:, order], signs)  # 2 counts @ U
+    out -= against_truth
+    if tied.size:
+        block = np.equal.outer(x_group[tied], x_group[tied]) * np.sign(np.subtract.outer(y_rank[tied], y_rank[tied]))
+        out[:, tied] += counts[:, tied] @ block.astype(np.float32)
     return out
 
 

@@ -554,6 +554,7 @@ class _Inputs:
         self.static_ranks = {t: rank_scale(neutral_fill(self.fixed[t]), higher_is_better=self.flags[:self.given])
                              if self.given else self.fixed[t] for t in targets}
         self.block_truths = {t: BlockTruth.of(truths[t].to_numpy(dtype=float)) for t in targets}
+        self.totals: dict[str, Any] | None = None  # training_statistics(), on the first combine
 
     def scores_for(self, target: str, held_out: Sequence[str]) -> np.ndarray:
         """Candidates x input methods of ``target``; the history priors leave out ``held_out``."""
@@ -563,30 +564,54 @@ class _Inputs:
         return np.column_stack([self.fixed[target], self.record.scores_of(target, exclude, ranks=False),
                                 self.record.scores_of(target, exclude, ranks=True)])
 
-    def ranked_block(self, target: str, held_out: Sequence[str]) -> np.ndarray:
-        """:func:`rank_scale` of ``scores_for(target, held_out)`` after :func:`neutral_fill`: the
-        estimators and given priors ranked once, only the history columns per fold."""
+    def training_statistics(self) -> dict[str, Any]:
+        """Per group of held-out targets: the summed
+        :func:`~transferscope.metrics.combination.combination_statistics` of every target outside
+        it, each target's history priors leaving out itself and the group, and rank-scaled after
+        :func:`neutral_fill` (the estimators and given priors ranked once). A training target's
+        blocks for all the groups it trains are built, ranked and summed as one stack."""
+        from transferscope.metrics.combination import CombinationStatistics, combination_statistics
         from transferscope.metrics.ranking import rank_scale
 
-        if not self.with_history:
-            return self.static_ranks[target]
-        history_columns = neutral_fill(self.scores_for(target, held_out)[:, self.given:])
-        return np.column_stack([self.static_ranks[target], rank_scale(history_columns)])
+        groups = list(dict.fromkeys(self.group[t] for t in self.targets))
+        members = {g: [t for t in self.targets if self.group[t] == g] for g in groups}
+        p = len(self.inputs)
+        sums = {"count": np.zeros(len(groups)), "xtx": np.zeros((len(groups), p, p)), "xty": np.zeros((len(groups), p)),
+                "yty": np.zeros(len(groups)), "pair_xtx": np.zeros((len(groups), p, p)),
+                "pair_xty": np.zeros((len(groups), p))}
+
+        def block_statistics(other: str) -> tuple[list[int], Any]:
+            held = [i for i, g in enumerate(groups) if g != self.group[other]]
+            static = self.static_ranks[other]
+            if not held:
+                return held, None
+            if self.with_history:
+                left_out = [[other, *members[groups[i]]] for i in held]
+                history = [rank_scale(neutral_fill(self.record.scores_without(other, left_out, ranks=r).T))
+                           for r in (False, True)]  # candidates x groups, each
+                blocks = np.concatenate([np.broadcast_to(static, (len(held), *static.shape)),
+                                         np.stack(history, axis=2).transpose(1, 0, 2)], axis=2)
+            else:
+                blocks = np.broadcast_to(static, (len(held), *static.shape))
+            return held, combination_statistics(blocks, self.block_truths[other], ranked=True)
+
+        for held, stats in _in_parallel(block_statistics, self.targets):
+            if held:
+                for name, total in sums.items():
+                    total[held] += getattr(stats, name)
+        return {g: CombinationStatistics(**{name: total[i] for name, total in sums.items()})
+                for i, g in enumerate(groups)}
 
     def combine(self, target: str, scores: pd.DataFrame, *, all_combiners: bool, seed: int) -> dict[str, Any]:
         """Add ``combined`` (and with ``all_combiners`` the other learners and the nested choice) to
         ``scores``, fitted on the targets outside ``target``'s group; returns its weights row."""
-        from transferscope.metrics.combination import (
-            COMBINERS,
-            combination_statistics,
-            fit_combination,
-            weighted_rank,
-        )
+        from transferscope.metrics.combination import COMBINERS, fit_combination, weighted_rank
 
+        if self.totals is None:
+            self.totals = self.training_statistics()
         held = [t for t in self.targets if self.group[t] == self.group[target]]  # the target, or its suite
         training = [other for other in self.targets if self.group[other] != self.group[target]]
-        stats = [combination_statistics(self.ranked_block(other, held), self.block_truths[other], ranked=True)
-                 for other in training]
+        stats = self.totals[self.group[target]]
         filled = neutral_fill(scores[self.inputs].to_numpy(dtype=float))
         weights = fit_combination(stats, method=COMBINER, alpha=_ALPHA)
         scores[COMBINED] = weighted_rank(filled, weights, higher_is_better=self.flags)
@@ -625,10 +650,6 @@ def _resample_targets(targets: Sequence[str], truths: Mapping[str, pd.Series], p
     rank_correlation gives it), then the resamples, each target from its own seeded stream (so the
     result does not depend on which thread runs it). Targets run side by side on the machine's
     cores: the matrix products are BLAS's, the sums between them NumPy's, which release the GIL."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
-
     from transferscope.metrics.ranking import resampled_rank_correlation
 
     streams = dict(zip(targets, np.random.SeedSequence(seed).spawn(len(targets))))
@@ -654,10 +675,22 @@ def _resample_targets(targets: Sequence[str], truths: Mapping[str, pd.Series], p
                 out[m][np.flatnonzero(covered)[:, None], np.arange(1, n_boot + 1)[None, :]] = noisy[m]
         return oriented, usable, out
 
-    workers = max(1, min(len(targets), os.cpu_count() or 1))
-    with threadpool_limits(limits=1 if workers > 1 else None, user_api="blas"), \
-            ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(resample, targets))
+    return _in_parallel(resample, targets)
+
+
+def _in_parallel(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[function(item) for item in items]``, the items side by side in threads on the machine's
+    cores, each thread's BLAS limited to one thread (the work is NumPy's and BLAS's, which release
+    the GIL); the results in the items' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    workers = max(1, min(len(items), os.cpu_count() or 1))
+    if workers == 1:
+        return [function(item) for item in items]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
 
 
 def _target_rows(targets: Sequence[str], results: Sequence[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]],
@@ -735,7 +768,9 @@ def _gains(table: pd.DataFrame, targets: Sequence[str], methods: Sequence[str], 
 class _History:
     """:func:`history_scores` for any number of (target, left-out targets) questions: every
     target's truth, as is and rank-scaled, in one (targets x candidates) matrix, averaged over the
-    rows kept by one matrix-vector product (targets with fewer than 2 finite values are not used)."""
+    rows kept by one matrix product for any number of left-out sets (not a total less the rows
+    left out, whose cancellation would lose digits when targets differ in scale; targets with
+    fewer than 2 finite values are not used)."""
 
     def __init__(self, truths: Mapping[str, pd.Series]) -> None:
         from transferscope.metrics.ranking import rank_scale
@@ -756,40 +791,41 @@ class _History:
 
     def scores(self, candidates: Sequence[str], exclude: Sequence[str], *, ranks: bool) -> np.ndarray:
         columns = np.array([self.column.get(c, -1) for c in candidates], dtype=int)
-        return self._means(columns, exclude, ranks)
+        return self._means(columns, [exclude], ranks)[0]
 
     def scores_of(self, target: str, exclude: Sequence[str], *, ranks: bool) -> np.ndarray:
         """:meth:`scores` of the candidates of ``target``, in its truth's order."""
-        return self._means(self.targets[target], exclude, ranks)
+        return self._means(self.targets[target], [exclude], ranks)[0]
 
-    def _means(self, columns: np.ndarray, exclude: Sequence[str], ranks: bool) -> np.ndarray:
-        keep = np.ones(len(self.row))
-        keep[[self.row[t] for t in exclude if t in self.row]] = 0.0
+    def scores_without(self, target: str, left_out: Sequence[Sequence[str]], *, ranks: bool) -> np.ndarray:
+        """:meth:`scores_of` ``target`` for each set of ``left_out`` targets (one row per set)."""
+        return self._means(self.targets[target], left_out, ranks)
+
+    def _means(self, columns: np.ndarray, left_out: Sequence[Sequence[str]], ranks: bool) -> np.ndarray:
+        keep = np.ones((len(left_out), len(self.row)))
+        for i, exclude in enumerate(left_out):
+            keep[i, [self.row[t] for t in exclude if t in self.row]] = 0.0
         known = columns >= 0
         cols = columns[known]
-        if 4 * cols.size >= len(self.column):  # most candidates: one product over all, then pick
-            sums, counts = (keep @ self.filled[ranks])[cols], (keep @ self.present)[cols]
-        else:
-            sums, counts = keep @ self.filled[ranks][:, cols], keep @ self.present[:, cols]
-        out = np.full(columns.size, np.nan)
+        sums, counts = keep @ self.filled[ranks][:, cols], keep @ self.present[:, cols]
+        out = np.full((len(left_out), columns.size), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         # Equal records must give exactly equal means (a tie the prior declares: ranks tie often),
         # which the rounding of a sum's order breaks: 12 significant digits keep every real difference.
         scale = 10.0 ** (11 - np.floor(np.log10(np.where(np.isfinite(means) & (means != 0), np.abs(means), 1.0))))
-        out[known] = np.round(means * scale) / scale
+        out[:, known] = np.round(means * scale) / scale
         return out
 
 
 def neutral_fill(matrix: np.ndarray) -> np.ndarray:
     """Missing scores (a candidate a method does not cover) at the column's median, so that they
     rank neither first nor last inside a combination."""
-    out = matrix.copy()
-    for j in range(out.shape[1]):
+    out = matrix.copy(order="K")  # a column-major matrix stays so (its columns are ranked next)
+    missing = ~np.isfinite(out)
+    for j in np.flatnonzero(missing.any(axis=0)):
         column = out[:, j]
-        missing = ~np.isfinite(column)
-        if missing.any():
-            column[missing] = np.median(column[~missing]) if (~missing).any() else 0.0
+        column[missing[:, j]] = np.median(column[~missing[:, j]]) if (~missing[:, j]).any() else 0.0
     return out
 
 
