@@ -8,6 +8,7 @@ import pytest
 from transferscope.errors import InputError
 from transferscope.metrics.combination import (
     COMBINERS,
+    BlockTruth,
     combination_statistics,
     fit_combination,
     learn_rank_weights,
@@ -105,3 +106,21 @@ def test_orientation_and_bad_input():
         combination_statistics(np.ones((4, 2)), [1.0, 2.0, np.nan, 3.0])
     with pytest.raises(InputError, match="one value per estimator"):
         weighted_rank(np.ones((3, 2)), [1.0])
+
+
+def test_stacked_blocks_give_each_blocks_statistics():
+    """combination_statistics of a stack of ranked blocks (one target's scores under several folds)
+    equals the statistics of each block alone."""
+    from transferscope.metrics.ranking import rank_scale
+
+    rng = np.random.default_rng(7)
+    truth = rng.normal(size=40)
+    terms = BlockTruth.of(truth)
+    stack = np.stack([rank_scale(rng.normal(size=(40, 3)) + k * truth[:, None]) for k in range(5)])
+    stacked = combination_statistics(stack, terms, ranked=True)
+    for i, block in enumerate(stack):
+        alone = combination_statistics(block, terms, ranked=True)
+        for name in ("count", "xtx", "xty", "yty", "pair_xtx", "pair_xty"):
+            np.testing.assert_allclose(getattr(stacked, name)[i], getattr(alone, name), rtol=1e-12, atol=1e-12)
+    with pytest.raises(InputError, match="candidates"):
+        combination_statistics(stack[:, :30], terms, ranked=True)

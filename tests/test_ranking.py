@@ -159,14 +159,16 @@ def test_resampled_rank_correlation_equals_the_rebuilt_resamples(monkeypatch):
             out.append(np.nan if ok.sum() < 2 else rank_correlation(s[ok], t[ok], method=method))
         return np.array(out)
 
-    for n in (2, 3, 7, 30, 90):
+    for n in (2, 3, 7, 30, 90, 300):  # 300: the triangular product in several blocks
         truth = rng.normal(size=n).round(1)  # ties in the truth too
-        columns = np.column_stack([rng.integers(0, 5, n).astype(float), rng.normal(size=n), rng.normal(size=n)])
+        columns = np.column_stack([rng.integers(0, 5, n).astype(float), rng.normal(size=n), rng.normal(size=n),
+                                   np.where(rng.random(n) < 0.15, rng.integers(0, 3, n), rng.normal(size=n))])
         columns[rng.random(n) < 0.2, 2] = np.nan  # a method that does not cover every candidate
         columns[:, 1] *= 1e9  # scale does not matter
+        # column 0: most candidates tied (the full product); column 3: a few tied (the tied blocks apart)
         draws = rng.integers(0, n, (40, n))
         got = resampled_rank_correlation(columns, truth, draws, methods=methods)
-        for j in range(3):
+        for j in range(4):
             single = resampled_rank_correlation(columns[:, j], truth, draws, methods=methods)
             for method in methods:
                 expected = one_by_one(columns[:, j], truth, draws, method)
