@@ -111,8 +111,6 @@ def test_orientation_and_bad_input():
 def test_stacked_blocks_give_each_blocks_statistics():
     """combination_statistics of a stack of ranked blocks (one target's scores under several folds)
     equals the statistics of each block alone."""
-    from transferscope.metrics.ranking import rank_scale
-
     rng = np.random.default_rng(7)
     truth = rng.normal(size=40)
     terms = BlockTruth.of(truth)
