@@ -198,6 +198,37 @@ def test_every_command_that_builds_models_takes_every_extraction_option():
     assert builds_models <= set(commands)
 
 
+def test_every_command_that_scores_labelled_embeddings_takes_precomputed_features(tmp_path):
+    """Issue 24: bring-your-own embeddings worked in rank only (select and elastic had no
+    --features). The commands that score candidates' embeddings on labels take the same four
+    options, with one help text each (one definition), and run on .npy files."""
+    from typer.main import get_command
+
+    group = {"--features", "--labels", "--features-key", "--feature-columns"}
+    commands = get_command(app).commands
+    helps = {}
+    for name in ("rank", "select", "elastic"):
+        params = {o: p for p in commands[name].params for o in getattr(p, "opts", [])}
+        assert group <= set(params), (name, sorted(group - set(params)))
+        for option in group:
+            helps.setdefault(option, set()).add(params[option].help)
+    assert all(len(texts) == 1 for texts in helps.values()), helps
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 3
+    np.save(tmp_path / "signal.npy", rng.normal(size=(120, 6)) + 3 * np.eye(3)[y] @ rng.normal(size=(3, 6)))
+    np.save(tmp_path / "noise.npy", rng.normal(size=(120, 6)))
+    np.save(tmp_path / "y.npy", y)
+    files = ["--features", str(tmp_path / "signal.npy"), "--features", str(tmp_path / "noise.npy"),
+             "--labels", str(tmp_path / "y.npy"), "-q"]
+    for command, extra, answer in (("rank", ["--metric", "logme"], "signal"), ("select", ["--metric", "logme"], "Pick: signal"),
+                                   ("elastic", ["--compressions", "float32,int8"], "Smallest within")):
+        result = CliRunner().invoke(app, [command, *files, *extra])
+        assert result.exit_code == 0, (command, result.output)
+        assert answer in result.stdout, (command, result.stdout)
+        refused = CliRunner().invoke(app, [command, *files, "--dataset", "sentence-polarity"])
+        assert refused.exit_code == 2 and "cannot be combined" in refused.output, command
+
+
 def test_every_seed_option_refuses_a_negative_seed_at_the_boundary():
     """Issue 26: a negative --seed was a traceback (select, elastic, compat, sources) or blamed the
     data (rank --probe). Every command's --seed is checked where it is read: >= 0, exit 2."""

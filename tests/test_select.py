@@ -178,3 +178,33 @@ def test_a_candidate_dropped_after_two_splits_is_not_ruled_out_with_certainty(tm
     if table.loc["pick", "splits"] <= 2 or min(table["splits"]) > 2:
         pytest.skip("this split draw does not drop a candidate after two splits")
     assert 0.0 < choice.p_other_better < 0.5
+
+
+def test_select_on_precomputed_features_equals_select_on_the_same_arrays_as_a_model(tmp_path):
+    """Bring-your-own embeddings: select(features=..., labels=...) probes the same arrays the same
+    way as when an encoder serves them, and the CLI takes --features / --labels as rank does."""
+    data, encoder = graded()
+    via_model = ts.select(dataset=data, models=[encoder], metrics=["logme"], budget=12,
+                          extraction=ts.ExtractionOptions(use_cache=False), n_jobs=1)
+    arrays = {name: array.astype(np.float32) for name, array in encoder.arrays.items()}  # as the encoder serves them
+    via_features = ts.select(features=arrays, labels=data.labels, metrics=["logme"], budget=12, n_jobs=1)
+    assert via_features.pick == via_model.pick.split(" | ")[1] and via_features.fits == via_model.fits
+    assert via_features.accuracy == pytest.approx(via_model.accuracy, abs=1e-12)
+    for bad, message in (({"dataset": data}, "not both"), ({"labels": None}, "labels are required"),
+                         ({"finetune": 1}, "fine-tune")):
+        with pytest.raises(InputError, match=message):
+            ts.select(**{"features": encoder.arrays, "labels": data.labels, **bad})
+    for name in ("s0", "s7"):
+        np.save(tmp_path / f"{name}.npy", encoder.arrays[name])
+    np.save(tmp_path / "y.npy", data.labels)
+    args = ["select", "--features", str(tmp_path / "s0.npy"), "--features", str(tmp_path / "s7.npy"),
+            "--labels", str(tmp_path / "y.npy"), "--metric", "logme", "--output", str(tmp_path / "s.csv"), "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Pick: s7" in result.stdout
+    assert (tmp_path / "s.csv").read_text().startswith("candidate,")
+    for extra, message in ((["--model", "tfidf"], "cannot be combined"), (["--finetune", "1"], "fine-tune")):
+        result = CliRunner().invoke(app, [*args, *extra])
+        assert result.exit_code == 2 and message in result.output
+    result = CliRunner().invoke(app, ["select", "--features", str(tmp_path / "s0.npy"), "-q"])
+    assert result.exit_code == 2 and "--labels is required" in result.output

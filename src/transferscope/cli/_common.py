@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from transferscope.workflows.candidates import ExtractionOptions
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
-           "check_device_option", "split_list", "feature_names", "extraction_options", "labelled_dataset", "CacheDirOption",
+           "check_device_option", "split_list", "feature_names", "load_features", "check_feature_options",
+           "FeaturesOption", "FeaturesKeyOption", "FeatureColumnsOption", "LabelsOption", "extraction_options", "labelled_dataset", "CacheDirOption",
            "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
            "QuietOption", "ProbeProtocolOption", "ReportOption", "FiguresOption", "check_report_paths",
            "write_reports", "command_settings"]
@@ -41,6 +42,15 @@ ReportOption = Annotated[Optional[Path], typer.Option(
     help="Also write a self-contained HTML report of the results (works from disk, no network).")]
 FiguresOption = Annotated[Optional[Path], typer.Option(
     help="Also write the report's figures as PNG and SVG (for papers) into this folder.")]
+# Bring-your-own embeddings: every command that ranks candidates on labelled data takes them.
+FeaturesOption = Annotated[Optional[list[Path]], typer.Option(
+    help="Precomputed embeddings (.npy, .npz, .parquet, .csv) instead of models: one candidate per file, named by "
+         "its stem. Repeat for several.")]
+FeaturesKeyOption = Annotated[Optional[str], typer.Option(
+    help="The array of each .npz --features file (or list column of a Parquet one) holding the features.")]
+FeatureColumnsOption = Annotated[Optional[str], typer.Option(
+    help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")]
+LabelsOption = Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")]
 ProbeProtocolOption = Annotated[str, typer.Option(
     help="Ground truth of --probe: linear_cv (the linear probe on 5 x 2-fold repeated splits: mean, standard "
          "error, ties) or linear (one seeded 60/20/20 split, quicker).")]
@@ -81,6 +91,44 @@ def feature_names(paths: list[Path]) -> list[str]:
     for path in paths:
         names.append(path.stem if path.stem not in names else str(path))
     return names
+
+
+def load_features(paths: list[Path], labels: Path | None, *, label_column: str | None = None,
+                  features_key: str | None = None, feature_columns: str | None = None,
+                  source_probs: list[Path] | None = None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """The ``--features`` files as candidate name -> array, the ``--labels``, and the
+    ``--source-probs`` of each file (by the same name; empty when none were given)."""
+    from transferscope.datasets.loaders import load_feature_file, load_labels
+
+    if labels is None:
+        raise InputError("--labels is required with --features")
+    if source_probs and len(source_probs) != len(paths):
+        raise InputError(f"--source-probs was given {len(source_probs)} time(s) but --features {len(paths)}; "
+                         "give one per features file, in the same order")
+    columns = split_list([feature_columns]) if feature_columns else None
+    y = load_labels(labels, column=label_column)
+    arrays, probs = {}, {}
+    for i, (name, path) in enumerate(zip(feature_names(paths), paths, strict=True)):
+        arrays[name] = load_feature_file(path, column=features_key, columns=columns)
+        if source_probs:
+            probs[name] = load_feature_file(source_probs[i])
+    return arrays, y, probs
+
+
+def check_feature_options(features: list[Path] | None, *, labels: Path | None, features_key: str | None,
+                          feature_columns: str | None, data: Path | None, dataset: str | None,
+                          model: list[str] | None) -> None:
+    """``--features`` (with ``--labels``) or ``--data`` / ``--dataset`` with ``--model``, never both, and
+    no option of one given to the other."""
+    if not features and (features_key or feature_columns):
+        raise InputError("--features-key and --feature-columns go with --features")
+    if features:
+        if data or dataset or model:
+            raise InputError("--features cannot be combined with --data, --dataset or --model")
+        if labels is None:
+            raise InputError("--labels is required with --features")
+    elif labels is not None:
+        raise InputError("--labels goes with --features; with --data use --label-column")
 
 
 def check_output_path(output: Path | None, *, option: str = "--output",

@@ -11,13 +11,18 @@ from transferscope.cli._common import (
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FeatureColumnsOption,
+    FeaturesKeyOption,
+    FeaturesOption,
     FiguresOption,
+    LabelsOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
     ReportOption,
     TrustRemoteCodeOption,
     add_to_store,
+    check_feature_options,
     check_output_path,
     check_report_paths,
     command_settings,
@@ -25,6 +30,7 @@ from transferscope.cli._common import (
     extraction_options,
     handle_errors,
     labelled_dataset,
+    load_features,
     open_store,
     print_table,
     split_list,
@@ -40,7 +46,11 @@ def elastic_command(
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset, or a word-similarity set (wordsim353, simlex999).")] = None,
     text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    label_column: Annotated[Optional[str], typer.Option(help="Column of --data holding the labels (default: label); with --labels, the column or .npz array of the labels file.")] = None,
+    features: FeaturesOption = None,
+    features_key: FeaturesKeyOption = None,
+    feature_columns: FeatureColumnsOption = None,
+    labels: LabelsOption = None,
     task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
     layers: Annotated[str, typer.Option(help="'last', 'all' (the layers x dimensions grid) or comma-separated names/indices.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
@@ -66,6 +76,8 @@ def elastic_command(
     configuration within --tolerance.
 
     Example: transferscope elastic --model st:./minilm --dataset vader-polarity --tolerance 0.01 --plot pareto.png
+
+    Example: transferscope elastic --features embeddings.npy --labels y.npy --retrieval
     """
     from transferscope.workflows.elastic import elastic
     from transferscope.workflows.pair_targets import is_pair_target
@@ -74,26 +86,39 @@ def elastic_command(
         check_output_path(output)
         check_report_paths(report, figures)
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
-        if not model:
-            raise InputError("--model is required")
+        check_feature_options(features, labels=labels, features_key=features_key, feature_columns=feature_columns,
+                              data=data, dataset=dataset, model=[model] if model else None)
+        if not model and not features:
+            raise InputError("--model is required (or --features with --labels)")
         results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
         specs = split_list([compressions]) if compressions else None
-        if dataset is not None and is_pair_target(dataset):
+        progress = None if quiet else (lambda line: err_console.print(line, highlight=False))
+        if features:
+            from transferscope.datasets import Dataset
+            from transferscope.workflows.elastic import elastic_features
+
+            arrays, y, _ = load_features(features, labels, label_column=label_column, features_key=features_key,
+                                         feature_columns=feature_columns)
+            name, model, pooling = "the --features files", "features", "none"
+            result = elastic_features(arrays, y, quality="retrieval" if retrieval else "probe",
+                                      task=Dataset.of_features(y, task=task).task, compressions=specs,
+                                      tolerance=tolerance, seed=seed, progress=progress)
+        elif dataset is not None and is_pair_target(dataset):
             if data is not None or retrieval:
                 raise InputError(f"--dataset {dataset} is a word-similarity set: no --data and no --retrieval")
-            target: object = dataset
             name = dataset
+            result = elastic(model=model, dataset=dataset, layers=layers, pooling=pooling, extraction=extraction,
+                             compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
         else:
-            target = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
-                                      task=task, quiet=quiet)
-            name = target.name  # type: ignore[attr-defined]
-        progress = None if quiet else (lambda line: err_console.print(line, highlight=False))
-        result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,  # type: ignore[arg-type]
-                         quality="retrieval" if retrieval else None, extraction=extraction,
-                         compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
+            target = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column or "label",
+                                      task=task, quiet=quiet, alternative=" (or --features with --labels)")
+            name = target.name
+            result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,
+                             quality="retrieval" if retrieval else None, extraction=extraction,
+                             compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
         print_table(result.table, digits=4, title=f"{result.metric} against bytes per vector on {name}")
         for line in result.answer():
             typer.echo(line)
@@ -104,10 +129,13 @@ def elastic_command(
 
             saved = Results("elastic", result.to_frame(), title="Quality against bytes",
                             settings=command_settings(**result.settings, recommended=result.answer()[0],
-                                                      answer=result.answer(), cache_dir=cache_dir, model_specs=[model]))
+                                                      answer=result.answer(), cache_dir=cache_dir,
+                                                      features=[str(f) for f in features or []],
+                                                      model_specs=[] if features else [model]))
             write_reports(report, figures, [saved], title="How small can the vectors be?", output=output)
         add_to_store(results, store, [
-            {"suite": "elastic", "target": name, "candidate": f"{model} | {r['layer']} | {pooling}", "model": model,
+            {"suite": "elastic", "target": name, "model": model,
+             "candidate": r["layer"] if features else f"{model} | {r['layer']} | {pooling}",
              "layer": r["layer"], "pooling": pooling, "kind": "elastic", "metric": f"{r['compression']}:{result.metric}",
              "value": r["quality"], "seed": seed,
              "settings": {**result.settings, "bytes": r["bytes"], "dim": r["dim"], "pareto": bool(r["pareto"]),

@@ -12,21 +12,26 @@ from transferscope.cli._common import (
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FeatureColumnsOption,
+    FeaturesKeyOption,
+    FeaturesOption,
     FiguresOption,
+    LabelsOption,
     MaxLengthOption,
     NoCacheOption,
     ProbeProtocolOption,
     QuietOption,
     ReportOption,
     TrustRemoteCodeOption,
+    check_feature_options,
     check_output_path,
     check_report_paths,
     command_settings,
     err_console,
     extraction_options,
-    feature_names,
     handle_errors,
     labelled_dataset,
+    load_features,
     print_table,
     split_list,
     write_reports,
@@ -46,10 +51,10 @@ def rank_command(
     layers: Annotated[str, typer.Option(help="'all', 'last', 'natural' (each model's own output: a sentence embedding, an image model's penultimate), 'mean' (the mean of a transformer's blocks), or comma-separated names/indices.")] = "all",
     pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
     metric: Annotated[str, typer.Option(help="Comma-separated estimators; the table is sorted by the first.")] = "logme,hscore,knn",
-    features: Annotated[Optional[list[Path]], typer.Option(help="Precomputed embeddings (.npy, .npz, .parquet, .csv). Repeat for several.")] = None,
-    features_key: Annotated[Optional[str], typer.Option(help="The array of each .npz --features file (or list column of a Parquet one) holding the features.")] = None,
-    feature_columns: Annotated[Optional[str], typer.Option(help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")] = None,
-    labels: Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")] = None,
+    features: FeaturesOption = None,
+    features_key: FeaturesKeyOption = None,
+    feature_columns: FeatureColumnsOption = None,
+    labels: LabelsOption = None,
     source_probs: Annotated[Optional[list[Path]], typer.Option(help="Source-classifier probabilities for each --features file, in the same order (for leep, nce, ...).")] = None,
     probe: Annotated[bool, typer.Option(help="Also measure the ground truth (see --probe-protocol).")] = False,
     probe_protocol: ProbeProtocolOption = "linear_cv",
@@ -96,20 +101,16 @@ def rank_command(
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
                                         batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
-        if not features and (features_key or feature_columns):
-            raise InputError("--features-key and --feature-columns go with --features")
+        check_feature_options(features, labels=labels, features_key=features_key, feature_columns=feature_columns,
+                              data=data, dataset=dataset, model=model)
         if features:
-            if data or dataset or model:
-                raise InputError("--features cannot be combined with --data, --dataset or --model")
-            if labels is None:
-                raise InputError("--labels is required with --features")
-            table = _rank_features(features, labels, source_probs or [], task=task, metric=metric,
-                                   probe=probe and probe_protocol, predict=level, seed=seed, prior=prior,
-                                   label_column=label_column, features_key=features_key,
-                                   feature_columns=split_list([feature_columns]) if feature_columns else None)
+            from transferscope.workflows.rank import rank
+
+            arrays, y, probs = load_features(features, labels, label_column=label_column, features_key=features_key,
+                                             feature_columns=feature_columns, source_probs=source_probs)
+            table = rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
+                         probe=probe and probe_protocol, predict=level, seed=seed, prior=prior)
         else:
-            if labels is not None:
-                raise InputError("--labels goes with --features; with --data use --label-column")
             table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
                                  layers, pooling, metric, probe and probe_protocol, level, seed, extraction, prior)
         for note in table.attrs.get("warnings", []):
@@ -141,27 +142,6 @@ def rank_command(
                 answer=[*answer, *(f"Note: {w}" for w in table.attrs.get("warnings", []))],
                 cache_dir=cache_dir, model_specs=model))
             write_reports(report, figures, [result], title="Which representation transfers best?", output=output)
-
-
-def _rank_features(paths: list[Path], labels_path: Path, probs_paths: list[Path], *, task: str | None,
-                   metric: str, probe: bool | str, seed: int, predict: bool | float = False,
-                   prior: list[str] | None = None, label_column: str | None = None,
-                   features_key: str | None = None, feature_columns: list[str] | None = None):  # type: ignore[no-untyped-def]
-    from transferscope.datasets.loaders import load_feature_file, load_labels
-    from transferscope.workflows.rank import rank
-
-    if probs_paths and len(probs_paths) != len(paths):
-        raise InputError(f"--source-probs was given {len(probs_paths)} time(s) but --features {len(paths)}; "
-                         "give one per features file, in the same order")
-    y = load_labels(labels_path, column=label_column)
-    arrays = {}
-    probs = {}
-    for i, (name, path) in enumerate(zip(feature_names(paths), paths, strict=True)):
-        arrays[name] = load_feature_file(path, column=features_key, columns=feature_columns)
-        if probs_paths:
-            probs[name] = load_feature_file(probs_paths[i])
-    return rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
-                probe=probe, predict=predict, seed=seed, prior=prior)
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]

@@ -11,12 +11,17 @@ from transferscope.cli._common import (
     BatchSizeOption,
     CacheDirOption,
     DeviceOption,
+    FeatureColumnsOption,
+    FeaturesKeyOption,
+    FeaturesOption,
     FiguresOption,
+    LabelsOption,
     MaxLengthOption,
     NoCacheOption,
     QuietOption,
     ReportOption,
     TrustRemoteCodeOption,
+    check_feature_options,
     check_output_path,
     check_report_paths,
     command_settings,
@@ -24,6 +29,7 @@ from transferscope.cli._common import (
     extraction_options,
     handle_errors,
     labelled_dataset,
+    load_features,
     print_table,
     split_list,
     write_reports,
@@ -38,7 +44,11 @@ def select_command(
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
     text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    label_column: Annotated[Optional[str], typer.Option(help="Column of --data holding the labels (default: label); with --labels, the column or .npz array of the labels file.")] = None,
+    features: FeaturesOption = None,
+    features_key: FeaturesKeyOption = None,
+    feature_columns: FeatureColumnsOption = None,
+    labels: LabelsOption = None,
     task: Annotated[Optional[str], typer.Option(help="classification or regression (inferred when omitted).")] = None,
     layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
     pooling: Annotated[str, typer.Option(help="Comma-separated token poolings: mean, cls, max, last.")] = "mean",
@@ -62,26 +72,36 @@ def select_command(
     promising ones (successive halving), and the pick with its accuracy and a 95% interval.
 
     Example: transferscope select --dataset vader-polarity --model st:./minilm --model tfidf --budget 2m
+
+    Example: transferscope select --features a.npy --features b.npy --labels y.npy --budget 20
     """
     from transferscope.workflows.labels import short_candidates, short_names
     from transferscope.workflows.select import parse_budget, select
 
     with handle_errors():
         check_output_path(output)
-    
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
         limit = parse_budget(budget, name="--budget")
+        check_feature_options(features, labels=labels, features_key=features_key, feature_columns=feature_columns,
+                              data=data, dataset=dataset, model=model)
         models = split_list(model)
-        if not models:
-            raise InputError("--model is required (repeat it for several models)")
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
+        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features), batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
-        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
-                              quiet=quiet)
-        choice = select(dataset=ds, models=models, layers=layers, poolings=pooling, metrics=split_list([metric]),
+        if features:
+            arrays, y, _ = load_features(features, labels, label_column=label_column, features_key=features_key,
+                                         feature_columns=feature_columns)
+            inputs = {"features": arrays, "labels": y, "task": task}
+            target = "the --features files"
+        else:
+            if not models:
+                raise InputError("--model is required (repeat it for several models), or --features with --labels")
+            ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column or "label",
+                                  task=task, quiet=quiet, alternative=" (or --features with --labels)")
+            inputs, target = {"dataset": ds, "models": models}, ds.name
+        choice = select(**inputs, layers=layers, poolings=pooling, metrics=split_list([metric]),
                         budget=limit, seed=seed, extraction=extraction, finetune=finetune, prior=prior)
         for line in choice.log:
             if line.startswith("prior: "):  # what the prior and the estimates did: part of the answer
@@ -91,7 +111,7 @@ def select_command(
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
         shown = choice.table.assign(candidate=[short[c] for c in choice.table["candidate"]])
-        print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {ds.name} (probed ones first)")
+        print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {target} (probed ones first)")
         names = {**short, **short_names(list(choice.table["model"]))}
         for line in choice.answer(names):
             typer.echo(line)
@@ -101,6 +121,6 @@ def select_command(
             result = Results("selection", choice.table, title="Selection", settings=command_settings(
                 pick=names.get(choice.pick, choice.pick), metric=choice.metric, accuracy=choice.accuracy,
                 low=choice.low, high=choice.high, p_other_better=choice.p_other_better, fits=choice.fits,
-                exhaustive_fits=choice.exhaustive_fits, seed=seed,
+                exhaustive_fits=choice.exhaustive_fits, seed=seed, features=[str(f) for f in features or []],
                 answer=[line.strip() for line in choice.answer(names)], cache_dir=cache_dir, model_specs=model))
             write_reports(report, figures, [result], title="A budgeted pick", output=output)

@@ -115,6 +115,20 @@ class Dataset:
                 )
         object.__setattr__(self, "labels", labels)
 
+    @classmethod
+    def of_features(cls, labels: Any, *, task: str | None = None, name: str = "features") -> Dataset:
+        """The labelled rows of precomputed feature arrays: input ``i`` is row ``i`` of each array
+        (modality ``features``), ``task`` inferred from ``labels`` when omitted. What ``rank``,
+        ``select`` and ``elastic`` split and probe when given arrays instead of models.
+
+        Examples
+        --------
+        >>> Dataset.of_features([0, 1, 1, 0])
+        Dataset('features': 4 features inputs, classification, 2 classes)
+        """
+        y = np.asarray(labels)
+        return cls(name, np.arange(y.shape[0] if y.ndim else 0), y, task or infer_task(y), "features")
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 

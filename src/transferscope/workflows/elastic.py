@@ -170,7 +170,7 @@ def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pa
     if quality == "probe":
         from transferscope.probes.linear import linear_probe
 
-        data = Dataset("elastic", np.arange(labels.shape[0]), labels, task, "features")
+        data = Dataset.of_features(labels, task=task, name="elastic")
         split = data.split(seed=seed)
         triple = (split.train, split.val, split.test)
 

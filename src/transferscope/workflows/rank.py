@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transferscope.datasets.dataset import TASKS, Dataset, infer_task
+from transferscope.datasets.dataset import TASKS, Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.workflows.candidates import (
@@ -147,9 +147,8 @@ def rank(
             raise InputError("give either features + labels, or dataset + models, not both")
         if labels is None:
             raise InputError("labels are required with features")
-        y = np.asarray(labels)
-        task = task or infer_task(y)
-        labelled = Dataset("features", np.arange(y.shape[0]), y, task, "features")
+        labelled = Dataset.of_features(labels, task=task)
+        y, task = labelled.labels, labelled.task
         splits = probe_splits(labelled, seed, probe=protocol) if protocol else None
         scorer = Scorer(metric_list, task=task, options=metric_options, n_jobs=n_jobs, probe=protocol, splits=splits,
                         predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits),

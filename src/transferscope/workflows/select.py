@@ -42,7 +42,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import get_metric
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+from transferscope.workflows.candidates import ExtractionOptions, extract_candidates, feature_candidates
 from transferscope.workflows.score_cache import ScoreCache
 from transferscope.workflows.scoring import Scorer
 
@@ -189,8 +189,11 @@ class Selection:
 
 def select(
     *,
-    dataset: Dataset,
-    models: Sequence[str | Encoder],
+    dataset: Dataset | None = None,
+    models: Sequence[str | Encoder] = (),
+    features: Mapping[str, Any] | None = None,
+    labels: Any = None,
+    task: str | None = None,
     layers: str | Sequence[str | int] = "all",
     poolings: str | Sequence[str] = ("mean",),
     metrics: Sequence[str] = DEFAULT_SELECT_METRICS,
@@ -206,8 +209,15 @@ def select(
 
     Parameters
     ----------
-    dataset : Dataset
+    dataset : Dataset, optional
     models : sequence of str or Encoder
+    features : mapping of str to array, optional
+        Instead of ``dataset`` and ``models``: precomputed embeddings (candidate name -> samples x
+        dimensions), as for :func:`transferscope.rank`, with their ``labels`` (and ``task``,
+        inferred from the labels when omitted). Nothing is extracted or cached, and nothing can
+        be fine-tuned.
+    labels : array-like, optional
+    task : str, optional
     layers, poolings
         As for :func:`transferscope.rank`.
     metrics : sequence of str
@@ -236,6 +246,18 @@ def select(
     >>> choice.pick in ("tfidf-svd | tfidf-svd | none", "hashing-svd | hashing-svd | none"), choice.fits <= 20
     (True, True)
     """
+    if features is not None:
+        if dataset is not None or models:
+            raise InputError("give either features + labels, or dataset + models, not both")
+        if labels is None:
+            raise InputError("labels are required with features")
+        if finetune:
+            raise InputError("finetune needs models to fine-tune; precomputed features have none")
+        dataset = Dataset.of_features(labels, task=task)
+    elif dataset is None or not models:
+        raise InputError("give a dataset and at least one model, or features and labels")
+    elif labels is not None or task is not None:
+        raise InputError("labels and task go with features; a dataset brings its own")
     if dataset.task not in ("classification", "regression"):
         raise InputError(f"select supports classification and regression datasets, got {dataset.task}")
     limit = budget if isinstance(budget, Budget) else parse_budget(budget)
@@ -245,14 +267,15 @@ def select(
 
     priors = check_priors(prior)
     extraction = extraction or ExtractionOptions()
-    cache = ScoreCache(extraction.cache_dir) if extraction.use_cache else None
+    cache = ScoreCache(extraction.cache_dir) if extraction.use_cache and features is None else None
     scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs, progress=extraction.progress)
     if not scorer.estimators:
         raise InputError("metrics must name at least one estimator")
     splits = dataset.repeated_splits(repeats=_REPEATS, folds=_FOLDS, seed=seed)
-    candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, options=extraction)
+    candidates = (feature_candidates(features, n_samples=len(dataset)) if features is not None else
+                  extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, options=extraction))
     if len(candidates) < 2:
-        raise InputError("select needs at least two candidates (models x layers x poolings)")
+        raise InputError("select needs at least two candidates (feature arrays, or models x layers x poolings)")
     scores = scorer.score(candidates, dataset.labels).to_frame()
     log: list[str] = []
     if priors:  # probe in the order of the priors and the estimators combined
