@@ -56,7 +56,7 @@ def test_bad_input_names_the_argument(tiny_bert_dir):
     with pytest.raises(InputError, match="measure must be one of"):
         ts.rank_sources(target=target, sources=[load_builtin("vader-polarity")], model="x", measure="kl")
     out = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity"])
-    assert out.exit_code == 2 and "--target, --source" in out.output
+    assert out.exit_code == 2 and "--target (or --data), --source or --source-data" in " ".join(out.output.split())
 
 
 def test_cli_sources(tmp_path, tiny_bert_dir):
@@ -106,3 +106,38 @@ def test_sources_refuse_spaces_fitted_per_dataset_mixed_modalities_and_evaluate_
     result = CliRunner().invoke(app, ["sources", "--target", "sentence-polarity", "--source", "vader-polarity",
                                       "--model", "minilm", "--space", "pixels"])
     assert result.exit_code == 2 and "--space and --truth-seeds go with --evaluate" in " ".join(result.output.split())
+
+
+def test_cli_sources_reads_the_target_and_sources_from_files(tmp_path, tiny_bert_dir):
+    """Issue 24: sources took built-in datasets only. --data (the target) and --source-data (a
+    source, repeatable, beside --source) read files as every other command's --data does, and a
+    file gives the same distances as the built-in dataset it holds."""
+    import pandas as pd
+
+    from transferscope.datasets import load_builtin
+
+    for name, stem in (("sentence-polarity", "mine"), ("word-language", "words")):
+        ds = load_builtin(name).subsample(120, seed=0)
+        pd.DataFrame({"text": list(ds.inputs), "label": ds.labels}).to_csv(tmp_path / f"{stem}.csv", index=False)
+    common = ["--model", str(tiny_bert_dir), "--max-samples", "100", "--cache-dir", str(tmp_path / "c"), "-q"]
+    out = CliRunner().invoke(app, ["sources", "--data", str(tmp_path / "mine.csv"), "--source", "vader-polarity",
+                                   "--source-data", str(tmp_path / "words.csv"),
+                                   "--output", str(tmp_path / "files.csv"), *common])
+    assert out.exit_code == 0, out.output
+    assert "Nearest source:" in out.output and "Sources for mine" in " ".join(out.output.split())
+    from_files = pd.read_csv(tmp_path / "files.csv").set_index("source")
+    assert set(from_files.index) == {"vader-polarity", "words"}
+    # the same sentences and words given as Dataset objects: the same distances
+    from transferscope.workflows.candidates import ExtractionOptions
+
+    same = ts.rank_sources(target=load_builtin("sentence-polarity").subsample(120, seed=0),
+                           sources=[load_builtin("word-language").subsample(120, seed=0)], model=str(tiny_bert_dir),
+                           max_samples=100, extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    for measure in ("otdd", "mmd_linear", "task2vec"):
+        np.testing.assert_allclose(from_files.loc["words", measure], same.table.set_index("source").loc[
+            "word-language", measure], rtol=1e-6)
+    for args, message in ((["--target", "sentence-polarity", "--data", str(tmp_path / "mine.csv"),
+                            "--source", "vader-polarity"], "exactly one of --data FILE or --target NAME"),
+                          (["--data", str(tmp_path / "mine.csv")], "--source or --source-data")):
+        out = CliRunner().invoke(app, ["sources", *args, *common])
+        assert out.exit_code == 2 and message in " ".join(out.output.split()), out.output

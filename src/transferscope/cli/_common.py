@@ -169,11 +169,12 @@ def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False,
 
 def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str = "text",
                      label_column: str = "label", task: str | None = None, quiet: bool = False,
-                     alternative: str = "") -> Any:
-    """The labelled dataset of ``--data FILE`` or ``--dataset NAME`` (exactly one of them), with its
-    size and task on stderr unless ``quiet``; ``alternative`` names another way in the message."""
+                     alternative: str = "", options: tuple[str, str] = ("--data", "--dataset")) -> Any:
+    """The labelled dataset of ``--data FILE`` or ``--dataset NAME`` (exactly one of them; the two
+    ``options`` as the command names them), with its size and task on stderr unless ``quiet``;
+    ``alternative`` names another way in the message."""
     if (data is None) == (dataset is None):
-        raise InputError(f"give exactly one of --data FILE or --dataset NAME{alternative}")
+        raise InputError(f"give exactly one of {options[0]} FILE or {options[1]} NAME{alternative}")
     if data is not None:
         from transferscope.datasets import load_text_dataset
 
@@ -183,8 +184,8 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
 
         ds = load_builtin(dataset)
         if task is not None and task != ds.task:  # a built-in target's task is part of it
-            raise InputError(f"--task {task} does not apply to --dataset {dataset}, a {ds.task} target; --task is "
-                             "for a --data file")
+            raise InputError(f"--task {task} does not apply to {options[1]} {dataset}, a {ds.task} target; --task is "
+                             f"for a {options[0]} file")
     if not quiet:
         err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
     return ds

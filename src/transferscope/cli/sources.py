@@ -24,6 +24,7 @@ from transferscope.cli._common import (
     err_console,
     extraction_options,
     handle_errors,
+    labelled_dataset,
     open_store,
     print_table,
     write_reports,
@@ -34,8 +35,12 @@ __all__ = ["sources_command"]
 
 
 def sources_command(
-    target: Annotated[Optional[str], typer.Option(help="The target: a built-in classification dataset.")] = None,
+    target: Annotated[Optional[str], typer.Option(help="The target: a built-in classification dataset (or --data).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="The target as a CSV/TSV/JSONL/Parquet file with a text and a label column (instead of --target).")] = None,
     source: Annotated[Optional[list[str]], typer.Option(help="A candidate source (built-in classification dataset). Repeat for several.")] = None,
+    source_data: Annotated[Optional[list[Path]], typer.Option(help="A candidate source as a file like --data (named by its stem). Repeat for several; mixes with --source.")] = None,
+    text_column: Annotated[str, typer.Option(help="Column of --data and --source-data files holding the inputs.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column of --data and --source-data files holding the labels.")] = "label",
     model: Annotated[Optional[str], typer.Option(help="The pretrained model whose space the distances are measured in.")] = None,
     layer: Annotated[str, typer.Option(help="Layer: 'last', a name or an index.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
@@ -67,6 +72,8 @@ def sources_command(
 
     Example: transferscope sources --target sentence-polarity --source vader-polarity --source word-language --model st:./minilm
 
+    Example: transferscope sources --data mine.csv --source-data forum.csv --source vader-polarity --model st:./minilm
+
     With --evaluate text: the same question on text. MiniLM and MPNet are fine-tuned on each of seven
     built-in text tasks; each target's six sources are ranked by their distance in the base model's
     space and scored against the linear-probe accuracy of the source-fine-tuned model on the target,
@@ -93,13 +100,20 @@ def sources_command(
         if space or truth_seeds != 3:  # options of --evaluate only: never silently ignored
             raise InputError("--space and --truth-seeds go with --evaluate (digits or text); a ranking of your "
                              "sources is measured in --model's space")
-        if not target or not source or not model:
-            raise InputError("--target, --source (repeat for several) and --model are required")
+        if not (target or data) or not (source or source_data) or not model:
+            raise InputError("--target (or --data), --source or --source-data (repeat for several) and --model are "
+                             "required")
         results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
-        ranking = rank_sources(target=load_builtin(target), sources=[load_builtin(s) for s in source], model=model,
+        goal = labelled_dataset(data, target, text_column=text_column, label_column=label_column, quiet=quiet,
+                                options=("--data", "--target"))
+        candidates = [load_builtin(s) for s in source or []] + [
+            labelled_dataset(path, None, text_column=text_column, label_column=label_column, quiet=quiet,
+                             options=("--source-data", "--source")) for path in source_data or []]
+        target = goal.name
+        ranking = rank_sources(target=goal, sources=candidates, model=model,
                                layer=layer, pooling=pooling, measure=measure, max_samples=max_samples or 2000, seed=seed,
                                extraction=extraction,
                                progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
