@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from transferscope.errors import InputError
 from transferscope.extraction.baselines import TfidfSvdEncoder
 from transferscope.extraction.compressed_encoder import CompressedEncoder
-from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, parse_compression
+from transferscope.extraction.compression import (
+    bytes_per_vector,
+    compress,
+    compressed_dim,
+    decode,
+    parse_compression,
+)
 from transferscope.extraction.specs import build_encoder
 
 
@@ -38,26 +44,58 @@ def test_fitted_steps_use_only_the_fit_rows() -> None:
         np.testing.assert_array_equal(a[:40], b[:40])
 
 
-@given(st.integers(2, 40), st.integers(1, 12), st.floats(1e-3, 1e3))
+@given(st.integers(2, 40), st.integers(1, 12), st.floats(1e-3, 1e3), st.integers(-20, 20))
 @settings(max_examples=40, deadline=None)
-def test_int8_codes_are_in_range_order_preserving_and_scale_free(n: int, d: int, scale: float) -> None:
+def test_int8_codes_are_in_range_order_preserving_and_scale_free(n: int, d: int, scale: float, power: int) -> None:
     x = _x(n, d, seed=n * d)
-    codes = compress(x, "int8")
-    assert codes.min() >= -128 and codes.max() <= 127 and np.all(codes == np.round(codes))
+    codes = compress(x, "int8").astype(int)  # int8 codes: differences taken as ints (int8 would wrap)
+    assert codes.min() >= -128 and codes.max() <= 127
     for j in range(d):  # monotone per dimension
         order = np.argsort(x[:, j], kind="stable")
         assert np.all(np.diff(codes[order, j]) >= 0)
-    np.testing.assert_array_equal(compress(x * scale, "int8"), codes)  # calibrated ranges: scale does not matter
+    # calibrated ranges: scale does not matter. Exactly for a power of two (the arithmetic scales
+    # exactly); for any scale, a value on a bucket edge (the calibration maximum lands on 255 x step)
+    # may fall one bucket apart through rounding, as in sentence-transformers' floored buckets
+    np.testing.assert_array_equal(compress(x * np.float32(2.0 ** power), "int8"), codes)
+    assert np.abs(compress(x * scale, "int8").astype(int) - codes).max() <= 1
 
 
 def test_int8_of_a_constant_dimension_and_binary_and_float16() -> None:
     x = _x()
     x[:, 3] = 2.5
     assert np.all(compress(x, "int8")[:, 3] == -128)
-    bits = compress(x, "binary")
-    assert set(np.unique(bits)) <= {0.0, 1.0}
+    packed = compress(x, "binary")
+    assert packed.dtype == np.uint8 and packed.shape == (60, 2)  # 16 bits: 2 bytes a row, as an index stores them
+    bits = decode(packed, "binary", dim=16)
+    assert bits.dtype == np.float32 and set(np.unique(bits)) <= {0.0, 1.0}
     np.testing.assert_array_equal(bits, (x > 0).astype(np.float32))
-    np.testing.assert_array_equal(compress(x, "float16"), x.astype(np.float16).astype(np.float32))
+    assert compress(x, "float16").dtype == np.float16
+    np.testing.assert_array_equal(decode(compress(x, "float16"), "float16", dim=16),
+                                  x.astype(np.float16).astype(np.float32))
+
+
+def test_codes_are_stored_at_their_size_and_equal_sentence_transformers() -> None:
+    """Issue 27: int8 codes were rounded (half of them one above sentence-transformers' floored
+    buckets) and every code was kept as float32 (32x the bits of a binary code). Codes now take
+    bytes_per_vector bytes a row and equal quantize_embeddings code for code."""
+    quantization = pytest.importorskip("sentence_transformers.util.quantization",
+                                       reason="the peer comes with the text extra")
+    x = np.random.default_rng(1).normal(size=(500, 77)).astype(np.float32)
+    fit = np.arange(200)
+    for spec, precision in (("int8", "int8"), ("binary", "ubinary")):
+        codes = compress(x, spec, fit=fit)
+        assert codes[0].nbytes == bytes_per_vector(77, spec)
+        peer = quantization.quantize_embeddings(x, precision=precision, calibration_embeddings=x[fit])
+        assert codes.dtype == peer.dtype
+        np.testing.assert_array_equal(codes, peer)
+    wide = x.astype(np.float64) * 1e3  # float64 input: the peer's arithmetic too
+    np.testing.assert_array_equal(compress(wide, "int8"), quantization.quantize_embeddings(
+        wide, precision="int8", calibration_embeddings=wide))
+    for spec in ("pca10+int8", "prefix9+binary", "pca12", "float16"):
+        dim = compressed_dim(77, spec)
+        assert compress(x, spec)[0].nbytes == bytes_per_vector(dim, spec), spec
+    with pytest.raises(InputError, match="packed uint8"):
+        decode(compress(x, "binary"), "binary", dim=60)
 
 
 def test_bytes_and_dimensions() -> None:

@@ -15,7 +15,7 @@ import transferscope as ts
 from transferscope.cli.app import app
 from transferscope.datasets import Dataset
 from transferscope.errors import InputError
-from transferscope.extraction.compression import compress
+from transferscope.extraction.compression import compress, decode
 from transferscope.metrics.retrieval import retrieval_scores
 from transferscope.probes.linear import linear_probe
 from transferscope.workflows.compat import query_gallery_split
@@ -94,7 +94,7 @@ def test_similarity_quality_reads_binary_codes_as_signs(tmp_path):
     pairs = load_pair_target("wordsim353")
     (cand,) = extract_candidates(pairs.words, ["tfidf"], options=ExtractionOptions(cache_dir=str(tmp_path)))
     x = np.asarray(cand.features, dtype=np.float64)
-    signs = 2.0 * compress(x, "binary") - 1.0
+    signs = 2.0 * decode(compress(x, "binary"), "binary", dim=x.shape[1]) - 1.0
     table = result.table.set_index("compression")
     assert table.loc["float32", "quality"] == pytest.approx(
         similarity_spearman(x[pairs.first], x[pairs.second], pairs.pairs.labels).score)

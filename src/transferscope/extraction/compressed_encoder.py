@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from transferscope.extraction.compression import compress, parse_compression
+from transferscope.extraction.compression import compress, compressed_dim, decode, parse_compression
 from transferscope.extraction.encoder import HEAD_LAYER, Encoder, ProgressCallback
 
 __all__ = ["CompressedEncoder", "COMPRESSION_SEPARATOR"]
@@ -95,5 +95,7 @@ class CompressedEncoder:
         if progress is not None:
             progress(len(inputs))
         # a source head's softmax is a distribution, not an embedding: it is passed through
-        return {key: value if key[0] == HEAD_LAYER else compress(value, self.compression)
-                for key, value in raw.items()}
+        return {key: value if key[0] == HEAD_LAYER else decode(
+            compress(value, self.compression), self.compression,
+            dim=compressed_dim(value.shape[1], self.compression, fit_rows=value.shape[0]))
+            for key, value in raw.items()}

@@ -9,7 +9,10 @@ would rank it:
 * ``hamming``: 0/1 codes packed 8 to a byte (``IndexBinaryFlat``), the index of binary
   embeddings; with ``rescore`` (a multiplier ``m``), the ``m * k`` nearest codes are re-ranked
   by the float query's inner product with the codes read as +-1, as sentence-transformers'
-  binary search with rescoring does.
+  binary search with rescoring does. The gallery (and the queries, without ``rescore``) may be
+  given packed, as :func:`~transferscope.extraction.compression.compress` ``(x, "binary")`` and
+  the index store them (uint8, ``ceil(D / 8)`` bytes a row): they are searched as they are, and
+  only the fetched rows are unpacked for the rescoring.
 
 Metrics, averaged over the queries that have at least one relevant gallery item (the others
 are counted in ``n_queries_without_relevant`` and left out):
@@ -70,15 +73,16 @@ def search_gallery(queries: np.ndarray, gallery: np.ndarray, k: int, *, metric: 
     n_gallery, dim = gallery.shape
     k = min(int(k), n_gallery)
     if metric == "hamming":
-        codes = np.packbits(gallery > 0.5, axis=1)
+        codes = gallery if _packed(gallery) else np.packbits(gallery > 0.5, axis=1)
         index = faiss.IndexBinaryFlat(8 * codes.shape[1])
-        index.add(codes)
+        index.add(np.ascontiguousarray(codes))
         fetch = min(n_gallery, k * rescore) if rescore else k
-        _, found = index.search(np.packbits(queries > 0, axis=1), fetch)
+        _, found = index.search(np.ascontiguousarray(queries if _packed(queries) else np.packbits(queries > 0, axis=1)),
+                                fetch)
         if not rescore:
             return found.astype(np.intp)
-        signs = 2.0 * (gallery > 0.5) - 1.0
-        scores = np.einsum("qd,qkd->qk", queries, signs[found])
+        bits = np.unpackbits(codes[found], axis=-1, count=queries.shape[1])  # the fetched rows only
+        scores = np.einsum("qd,qkd->qk", queries, 2.0 * bits - 1.0)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(found, order, axis=1).astype(np.intp)
     if metric == "cosine":
@@ -148,11 +152,14 @@ def retrieval_scores(queries: Any, gallery: Any, query_labels: Any, gallery_labe
         Mismatched widths or lengths, non-finite values, an empty gallery, a ``k`` < 1, no query
         with a relevant gallery item, or ``rescore`` without ``hamming``.
     """
-    q = check_features(queries, name="queries")
-    g = check_features(gallery, name="gallery")
-    if q.shape[1] != g.shape[1]:
-        raise InputError(f"queries have {q.shape[1]} dimensions but gallery has {g.shape[1]}; "
-                         "they must be in one space")
+    if metric == "hamming" and (_packed(gallery) or _packed(queries)):
+        q, g = _checked_codes(queries, gallery, rescore=rescore)
+    else:
+        q = check_features(queries, name="queries")
+        g = check_features(gallery, name="gallery")
+        if q.shape[1] != g.shape[1]:
+            raise InputError(f"queries have {q.shape[1]} dimensions but gallery has {g.shape[1]}; "
+                             "they must be in one space")
     q_labels, g_labels = np.asarray(query_labels), np.asarray(gallery_labels)
     for name, labels, rows in (("query_labels", q_labels, q.shape[0]), ("gallery_labels", g_labels, g.shape[0])):
         if labels.ndim != 1 or labels.shape[0] != rows:
@@ -179,3 +186,25 @@ def retrieval_scores(queries: Any, gallery: Any, query_labels: Any, gallery_labe
     out["n_queries"] = used
     out["n_queries_without_relevant"] = int(totals["n_queries_without_relevant"])
     return out
+
+
+def _packed(array: Any) -> bool:
+    return isinstance(array, np.ndarray) and array.dtype == np.uint8
+
+
+def _checked_codes(queries: Any, gallery: Any, *, rescore: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Queries and gallery of a binary index, either packed (uint8, kept as they are) or not
+    (checked floats), of one width: ``ceil(D / 8)`` bytes for ``D`` float dimensions."""
+    q = queries if _packed(queries) else check_features(queries, name="queries")
+    g = gallery if _packed(gallery) else check_features(gallery, name="gallery")
+    for name, array in (("queries", q), ("gallery", g)):
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise InputError(f"{name} must be a non-empty 2-D array, got shape {array.shape}")
+    if rescore is not None and _packed(q):
+        raise InputError("rescore re-ranks by the float queries: give the queries as floats, not packed codes")
+    q_bytes = q.shape[1] if _packed(q) else (q.shape[1] + 7) // 8
+    g_bytes = g.shape[1] if _packed(g) else (g.shape[1] + 7) // 8
+    if q_bytes != g_bytes:
+        raise InputError(f"queries take {q_bytes} bytes of packed bits a row but gallery {g_bytes}; "
+                         "they must be in one space")
+    return q, g

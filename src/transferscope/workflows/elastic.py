@@ -35,7 +35,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
-from transferscope.extraction.compression import bytes_per_vector, compress, parse_compression
+from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, decode, parse_compression
 
 __all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
            "ELASTIC_QUALITIES", "FLOAT32"]
@@ -285,13 +285,11 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
         for spec in specs:
             if spec == FLOAT32:
                 codes, dim, size = x, x.shape[1], bytes_per_vector(x.shape[1], None)
-            elif spec == RESCORE:
-                codes = compress(x, "binary", fit=fit_rows, seed=seed)
-                dim, size = x.shape[1], bytes_per_vector(x.shape[1], "binary")
-            else:  # the codes' own width: PCA keeps at most as many components as it has fit rows
-                codes = compress(x, spec, fit=fit_rows, seed=seed)
-                dim, size = codes.shape[1], bytes_per_vector(codes.shape[1], spec)
-            codes = np.asarray(codes, dtype=np.float64)
+            else:  # the codes as stored (their bytes are the size), read as numbers for the quality
+                stored = "binary" if spec == RESCORE else spec
+                dim = compressed_dim(x.shape[1], stored, fit_rows=len(fit_rows))
+                codes, size = compress(x, stored, fit=fit_rows, seed=seed), bytes_per_vector(dim, stored)
+                codes = decode(codes, stored, dim=dim).astype(np.float64)
             got = score(codes, spec, x)
             rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
             say(f"{layer} {spec}: {metric} {got['quality']:.4f} at {size} bytes")
