@@ -34,6 +34,15 @@ class OneLineErrorGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:  # no worker process outlives the command, whatever ends it
+            from transferscope.workflows.scoring import close_worker_pools
+
+            close_worker_pools()
+
+    def _main(self, args: Any, prog_name: str | None, complete_var: str | None, standalone_mode: bool,
+              **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:

@@ -281,6 +281,19 @@ class LocalBackend:
             return out
 
 
+def close_worker_pools() -> None:
+    """Stop the worker processes :class:`LocalBackend` keeps for reuse between calls (joblib's
+    loky executor keeps them for minutes), and wait for them: a command ends with no process of
+    its own left behind, on success, error or Ctrl-C. Nothing to do when no pool was started."""
+    import sys
+
+    if "joblib.externals.loky" not in sys.modules:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 @dataclass(frozen=True)
 class RayBackend:
     """Every item a Ray task (on the cluster named by ``RAY_ADDRESS``, else a local Ray)."""
