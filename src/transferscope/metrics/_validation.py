@@ -80,27 +80,41 @@ def check_features(
     with a message, since its value depends on that scale.
     """
     arr = np.array(_checked_2d(features, name), dtype=np.float64, copy=True, order="C")
-    largest = max(float(arr.max()), -float(arr.min()))
-    if largest > 0 and not SAFE_MAGNITUDE[0] <= largest <= SAFE_MAGNITUDE[1]:
-        if scale == "rescale":
-            arr *= 2.0 ** -np.round(np.log2(largest))
-        else:
-            raise InputError(
-                f"{name} has largest magnitude {largest:.3g}, outside {SAFE_MAGNITUDE[0]:.0e} to "
-                f"{SAFE_MAGNITUDE[1]:.0e}, where this measure's arithmetic over- or underflows; its value "
-                "depends on the scale of the features, so rescale them first (e.g. divide by their "
-                "standard deviation)"
-            )
+    factor = _rescaling(arr, name=name, scale=scale)
+    if factor != 1.0:
+        arr *= factor
     return arr
 
 
-def check_features_shape(features: Any, *, name: str = "features") -> tuple[int, int]:
+def _rescaling(arr: np.ndarray, *, name: str, scale: Literal["refuse", "rescale"]) -> float:
+    """The power of two that brings ``arr``'s largest magnitude inside :data:`SAFE_MAGNITUDE` (1
+    when it is inside), or an InputError with ``scale="refuse"`` (see :func:`check_features`)."""
+    largest = max(float(arr.max()), -float(arr.min()))
+    if largest > 0 and not SAFE_MAGNITUDE[0] <= largest <= SAFE_MAGNITUDE[1]:
+        if scale == "rescale":
+            return float(2.0 ** -np.round(np.log2(largest)))
+        raise InputError(
+            f"{name} has largest magnitude {largest:.3g}, outside {SAFE_MAGNITUDE[0]:.0e} to "
+            f"{SAFE_MAGNITUDE[1]:.0e}, where this measure's arithmetic over- or underflows; its value "
+            "depends on the scale of the features, so rescale them first (e.g. divide by their "
+            "standard deviation)"
+        )
+    return 1.0
+
+
+def check_features_shape(features: Any, *, name: str = "features",
+                         scale: Literal["refuse", "rescale"] | None = None) -> tuple[int, int]:
     """Check ``features`` exactly as :func:`check_features` does, without copying them.
 
     For estimators that only need the number of samples (LEEP and NCE use the source
-    head's outputs): returns ``(n_samples, n_features)``.
+    head's outputs), and for callers that pass the features on to a measure that copies them
+    itself: returns ``(n_samples, n_features)``. With ``scale="refuse"``, magnitudes outside
+    :data:`SAFE_MAGNITUDE` are refused as :func:`check_features` refuses them.
     """
-    return _checked_2d(features, name).shape
+    arr = _checked_2d(features, name)
+    if scale == "refuse":
+        _rescaling(arr, name=name, scale=scale)
+    return arr.shape
 
 
 def check_paired_features(

@@ -13,7 +13,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.specs import check_poolings
-from transferscope.metrics import check_features, check_options, check_positive_int, get_metric
+from transferscope.metrics import check_features_shape, check_options, check_positive_int, get_metric
 from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
 from transferscope.workflows.candidates import Candidate, ExtractionOptions, extract_candidates
 from transferscope.workflows.labels import short_names
@@ -189,10 +189,12 @@ def compare(
         if inputs is not None or models:
             raise InputError("give either features, or inputs + models, not both")
         scale = "rescale" if info.measure.invariant.isotropic_scaling else "refuse"
-        arrays = {str(k): check_features(v, name=f"features '{k}'", scale=scale) for k, v in features.items()}
+        # checked here (the messages name the arrays), not copied: the measure takes its own copy
+        shapes = {str(k): check_features_shape(v, name=f"features '{k}'", scale=scale) for k, v in features.items()}
+        arrays = dict(zip(shapes, features.values()))
         if len(arrays) < 2:
             raise InputError("features must hold at least two arrays to compare")
-        sizes = {a.shape[0] for a in arrays.values()}
+        sizes = {shape[0] for shape in shapes.values()}
         if len(sizes) > 1:
             raise InputError(f"features must all have the same number of rows (the same inputs), got {sorted(sizes)}")
         rows_map, cols_map = arrays, None

@@ -273,6 +273,8 @@ class LocalBackend:
             return out
         from joblib import Parallel, delayed, parallel_config
 
+        if not _STARTED_POOLS:
+            _STARTED_POOLS.append("loky")
         with parallel_config(backend="loky", inner_max_num_threads=1):
             out = []
             for result in Parallel(n_jobs=jobs, return_as="generator")(delayed(fn)(item) for item in items):
@@ -281,16 +283,19 @@ class LocalBackend:
             return out
 
 
+_STARTED_POOLS: list[str] = []  # "loky" once LocalBackend has run cells in worker processes
+
+
 def close_worker_pools() -> None:
     """Stop the worker processes :class:`LocalBackend` keeps for reuse between calls (joblib's
     loky executor keeps them for minutes), and wait for them: a command ends with no process of
-    its own left behind, on success, error or Ctrl-C. Nothing to do when no pool was started."""
-    import sys
-
-    if "joblib.externals.loky" not in sys.modules:
+    its own left behind, on success, error or Ctrl-C. Nothing to do (nothing is started) when no
+    pool was started."""
+    if not _STARTED_POOLS:
         return
     from joblib.externals.loky import get_reusable_executor
 
+    _STARTED_POOLS.clear()
     get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 

@@ -42,8 +42,12 @@ __all__ = [
 ]
 
 
-def center_columns(x: np.ndarray) -> np.ndarray:
-    """``x`` minus its column means (a new array)."""
+def center_columns(x: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """``x`` minus its column means: a new array, or ``x`` itself centred with ``in_place`` (for
+    a caller's own float copy)."""
+    if in_place:
+        x -= x.mean(axis=0, keepdims=True)
+        return x
     return x - x.mean(axis=0, keepdims=True)
 
 

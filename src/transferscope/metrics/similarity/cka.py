@@ -175,7 +175,7 @@ def cka(
             _rbf_gram(x, sigma, threshold, "X"), _rbf_gram(y, sigma, threshold, "Y"), debiased=debiased
         )
         return cka_from_hsic(*hsic)
-    xc, yc = center_columns(x), center_columns(y)
+    xc, yc = center_columns(x, in_place=True), center_columns(y, in_place=True)  # our own copies
     if space == "feature" or (space == "auto" and feature_space_is_cheaper(n, x.shape[1], y.shape[1])):
         return cka_from_hsic(*feature_space_hsic(xc, yc, debiased=debiased))
     return cka_from_hsic(*gram_space_hsic(xc @ xc.T, yc @ yc.T, debiased=debiased))
