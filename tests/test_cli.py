@@ -67,7 +67,7 @@ def test_rank_shows_short_model_names_and_writes_full_specs(reviews, tiny_bert_d
     rows = [line.split("│")[2].strip() for line in result.output.splitlines() if line.count("│") > 3]
     tail = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
     assert sorted(rows) == sorted([f"hf:{tiny_bert_dir.parent.parent.name}/{tail} | layer_2 | mean",
-                                   f"hf:{tmp_path.name}/{tail} | layer_2 | mean", "tfidf-svd | tfidf-svd | none"])
+                                   f"hf:{tmp_path.name}/{tail} | layer_2 | mean", "tfidf-svd"])
     records = json.loads(out.read_text())
     assert {r["model"] for r in records} == {f"hf:{tiny_bert_dir}", f"hf:{twin}", "tfidf-svd"}
     assert {r["candidate"] for r in records} == {f"hf:{tiny_bert_dir} | layer_2 | mean",
@@ -294,3 +294,32 @@ def test_a_permutation_count_beyond_the_bound_is_refused():
     result = CliRunner().invoke(app, ["compare", "--dataset", "sentence-polarity", "--model", "tfidf", "--model",
                                       "hashing", "--permutations", "100000000"])
     assert result.exit_code == 2 and "--permutations" in result.output
+
+
+def test_rank_prints_one_short_line_per_candidate():
+    """Issue 25: rank printed a 13-column table that wrapped into ~8 lines per row at 120 columns
+    ('C=0.0055' split over two lines). The terminal shows the estimators, the prediction as value
+    [low, high], the probe as value +- standard error and 'tied'; --output keeps every column."""
+    import os
+
+    from transferscope.cli.rank import terminal_view
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.rank import rank
+
+    table = rank(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"],
+                 metrics=["logme", "hscore", "knn"], probe=True, predict=True,
+                 extraction=ExtractionOptions(use_cache=False), n_jobs=1)
+    shown = terminal_view(table)
+    assert list(shown.columns) == ["rank", "candidate", "dim", "logme", "hscore", "knn", "predicted_accuracy",
+                                   "probe_accuracy", "tied"]
+    assert set(shown["candidate"]) == {"tfidf-svd", "hashing-svd"}  # a baseline's one layer and 'none' left out
+    first = table.iloc[0]
+    assert shown["probe_accuracy"].iloc[0] == f"{first['probe_accuracy']:.4f} ± {first['probe_accuracy_se']:.4f}"
+    env = {**os.environ, "COLUMNS": "120"}
+    result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model",
+                                      "hashing", "--metric", "logme,hscore,knn", "--probe", "--predict",
+                                      "--no-cache", "-q"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and max(len(line) for line in result.stdout.splitlines() if "│" in line) <= 120

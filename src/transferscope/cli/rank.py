@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -86,8 +86,6 @@ def rank_command(
       transferscope rank --dataset sentence-polarity --model minilm --model mpnet --model glove --layers natural --prior results.duckdb
     """
     from transferscope.probes.learning_curve import PREDICTION_LEVELS
-    from transferscope.workflows.labels import short_candidates
-    from transferscope.workflows.results import interval_text
 
     with handle_errors():
         check_output_path(output)
@@ -116,14 +114,9 @@ def rank_command(
         for note in table.attrs.get("warnings", []):
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
-        shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
-        shown = shown.drop(columns=[c for c in ("model", "layer", "pooling") if c in shown])
-        for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
-            # the predicted column shown as value [low, high]; --output keeps the three columns
-            text = [interval_text(v, lo, hi, bound_digits=3) for v, lo, hi in
-                    zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
-            shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
-        print_table(shown, title="Ranking (best first" + (", by combined)" if prior else ")"))
+        shown = terminal_view(table)
+        print_table(shown, title="Ranking (best first" + (", by combined" if prior else "")
+                    + ("; --output keeps every column)" if len(shown.columns) < len(table.columns) else ")"))
         from transferscope.workflows.rank import rank_answer
 
         answer = [rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table],
@@ -142,6 +135,33 @@ def rank_command(
                 answer=[*answer, *(f"Note: {w}" for w in table.attrs.get("warnings", []))],
                 cache_dir=cache_dir, model_specs=model))
             write_reports(report, figures, [result], title="Which representation transfers best?", output=output)
+
+
+#: Probe columns --output keeps and the terminal leaves out (one probe measure is enough to read).
+_SECONDARY_PROBE_COLUMNS = ("probe_balanced_accuracy", "probe_macro_f1", "probe_setting")
+
+
+def terminal_view(table: Any) -> Any:
+    """The ranking as the terminal shows it, one short line per candidate: short names; each
+    predicted column as ``value [low, high]`` and the probe as ``value +- standard error``; the
+    probe's secondary measures and settings left to ``--output``; ``tied`` marks the candidates
+    the probe cannot tell from the best."""
+    from transferscope.workflows.labels import short_candidates
+    from transferscope.workflows.results import interval_text
+
+    shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
+    shown = shown.drop(columns=[c for c in ("model", "layer", "pooling", *_SECONDARY_PROBE_COLUMNS) if c in shown])
+    for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
+        text = [interval_text(v, lo, hi, bound_digits=3) for v, lo, hi in
+                zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
+        shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
+    for name in [c for c in shown.columns if c.startswith("probe_") and f"{c}_se" in shown]:
+        text = [f"{v:.4f} ± {se:.4f}" if se == se else f"{v:.4f}" for v, se in zip(shown[name], shown[f"{name}_se"])]
+        shown = shown.drop(columns=[f"{name}_se"]).assign(**{name: text})
+    if "probe_tied_with_best" in shown:
+        tied = ["yes" if value is True or value == 1 else "" for value in shown["probe_tied_with_best"]]
+        shown = shown.drop(columns=["probe_tied_with_best"]).assign(tied=tied)
+    return shown
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]

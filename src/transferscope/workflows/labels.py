@@ -10,7 +10,7 @@ Output files keep the full spec (the ``model`` and ``candidate`` columns).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,22 +63,35 @@ def short_candidates(table: pd.DataFrame) -> list[str]:
     """The ``candidate`` column of a :func:`~transferscope.rank` table with short model names.
 
     Rows extracted from a model (``model | layer | pooling``) get
-    ``short model | layer | pooling``; other rows (feature files) keep their name.
+    ``short model | layer | pooling``, without the layer where it only repeats the model's name
+    (a baseline's one layer) and without a pooling of ``none``; other rows (feature files) keep
+    their name.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from transferscope.workflows.labels import short_candidates
-    >>> table = pd.DataFrame({"candidate": ["st:/venv/minilm/model | layer_4 | mean"],
-    ...                       "model": ["st:/venv/minilm/model"], "layer": ["layer_4"], "pooling": ["mean"]})
+    >>> table = pd.DataFrame({"candidate": ["st:/venv/minilm/model | layer_4 | mean", "tfidf-svd | tfidf-svd | none"],
+    ...                       "model": ["st:/venv/minilm/model", "tfidf-svd"], "layer": ["layer_4", "tfidf-svd"],
+    ...                       "pooling": ["mean", "none"]})
     >>> short_candidates(table)
-    ['st:minilm/model | layer_4 | mean']
+    ['st:minilm/model | layer_4 | mean', 'tfidf-svd']
     """
     if not {"candidate", "model", "layer", "pooling"} <= set(table.columns):
         return [str(c) for c in table.get("candidate", [])]
     from_models = [isinstance(m, str) and isinstance(layer, str) and bool(layer)
                    for m, layer in zip(table["model"], table["layer"])]
     short = short_names([m for m, keep in zip(table["model"], from_models) if keep])
-    return [f"{short[m]} | {layer} | {pooling}" if keep else str(c)
-            for c, m, layer, pooling, keep in zip(table["candidate"], table["model"], table["layer"],
-                                                  table["pooling"], from_models)]
+
+    def name(model: str, layer: str, pooling: Any) -> str:
+        parts = [short[model]] + ([layer] if layer not in (model, short[model]) else [])
+        return " | ".join(parts + ([str(pooling)] if pooling not in ("none", "", None) else []))
+
+    names = [name(m, layer, pooling) if keep else str(c)
+             for c, m, layer, pooling, keep in zip(table["candidate"], table["model"], table["layer"],
+                                                   table["pooling"], from_models)]
+    if len(set(names)) < len(set(table["candidate"])):  # a shortening that merges two: the full form
+        return [f"{short[m]} | {layer} | {pooling}" if keep else str(c)
+                for c, m, layer, pooling, keep in zip(table["candidate"], table["model"], table["layer"],
+                                                      table["pooling"], from_models)]
+    return names
