@@ -309,3 +309,27 @@ def test_the_compat_chart_shows_the_verdict_metric_and_names_a_missing_bar():
     (chart,) = section.figures
     assert chart.xlabel == "map" and chart.values[:2] == [0.8, 0.1]
     assert "no value (not measured) for: b aligned mlp@all" in chart.note
+
+
+def test_the_layers_figures_put_one_kind_of_measure_on_each_axis():
+    """Issue 25: the layers chart put 11 measures on one 0-1 axis, a standard error (higher is
+    worse) and the similarity to the previous layer among them. Now: the probe in its own units
+    with its standard error as error bars; the estimators and geometry measures scaled to 0-1 with
+    their declared direction (twonn: lower is better, so its lowest layer is at 1); the
+    similarities to the previous layer on an axis of their own."""
+    table = pd.DataFrame({"layer": ["embeddings", "layer_1", "layer_2"], "dim": [8, 8, 8],
+                          "probe_accuracy": [0.60, 0.72, 0.70], "probe_accuracy_se": [0.03, 0.02, 0.04],
+                          "probe_macro_f1": [0.58, 0.71, 0.69], "logme": [-0.9, -0.5, -0.6],
+                          "twonn": [9.0, 4.0, 6.0], "cka_prev": [np.nan, 0.9, 0.95]})
+    (section,) = sections([Results("layers", table, title="Layers")])
+    probe, estimators, previous = section.figures
+    (truth,) = probe.series
+    assert truth.name == "probe_accuracy" and truth.y == [0.60, 0.72, 0.70]
+    np.testing.assert_allclose(truth.low, [0.57, 0.70, 0.66])
+    np.testing.assert_allclose(truth.high, [0.63, 0.74, 0.74])
+    names = {s.name: s for s in estimators.series}
+    assert set(names) == {"logme", "twonn"} and "higher is better" in estimators.ylabel
+    np.testing.assert_allclose(names["logme"].y, [0.0, 1.0, 0.75])
+    np.testing.assert_allclose(names["twonn"].y, [0.0, 1.0, 0.6])
+    assert [s.name for s in previous.series] == ["cka_prev"]
+    assert not any(s.name.endswith("_se") for f in section.figures for s in f.series)

@@ -150,7 +150,7 @@ def rendered(tmp_path_factory):
 def test_every_plot_is_drawn(rendered):
     page, dom, shot, _ = rendered
     expected = len(re.findall(r'<div class="ts-figure"', page.read_text(encoding="utf-8")))
-    assert expected == 5  # ranking: prediction + logme; layers; heatmap; front
+    assert expected == 6  # ranking: prediction + logme; layers: estimators + similarity to the previous layer; heatmap; front
     assert f'data-figures-drawn="{expected}"' in dom  # the drawing script ran to the end
     drawn = re.findall(r'<div class="ts-figure[^"]*"[^>]*data-drawn="1"', dom)
     assert len(drawn) == expected

@@ -40,6 +40,8 @@ class Series:
     text: list[str] | None = None
     visible: bool = True
     front: list[bool] | None = None  # "front" figures: the points on the Pareto front
+    low: list[float] | None = None  # "lines" figures: an interval around each point (error bars)
+    high: list[float] | None = None
 
 
 @dataclass
@@ -143,6 +145,12 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
             if s.text is not None:
                 trace["text"] = [_esc(t) for t in s.text]
                 trace["hovertemplate"] = "%{text}<br>%{x}, %{y:.4f}<extra>" + _esc(s.name) + "</extra>"
+            if s.low is not None and s.high is not None:
+                ys, lows, highs = _num(s.y) or [], _num(s.low) or [], _num(s.high) or []
+                trace["error_y"] = {"type": "data", "symmetric": False,
+                                    "array": [None if h is None or v is None else h - v for v, h in zip(ys, highs)],
+                                    "arrayminus": [None if lo is None or v is None else v - lo
+                                                   for v, lo in zip(ys, lows)]}
             data.append(trace)
             if fig.kind == "front" and s.front is not None:
                 points = sorted((x, y) for x, y, on in zip(s.x, _num(s.y) or [], s.front) if on and y is not None)
@@ -208,7 +216,11 @@ def save_static(fig: Figure, path: Path) -> Path:
                 continue
             ys = [v if v is not None else float("nan") for v in (_num(s.y) or [])]
             if fig.kind == "lines":
-                ax.plot([str(x) for x in s.x], ys, marker="o", label=s.name)
+                err = None
+                if s.low is not None and s.high is not None:
+                    err = [[v - lo if lo is not None else 0.0 for v, lo in zip(ys, _num(s.low) or [])],
+                           [h - v if h is not None else 0.0 for v, h in zip(ys, _num(s.high) or [])]]
+                ax.errorbar([str(x) for x in s.x], ys, yerr=err, marker="o", capsize=3 if err else 0, label=s.name)
             else:
                 ax.scatter(s.x, ys, label=s.name, s=18)
             if fig.kind == "front" and s.front is not None:
@@ -218,8 +230,8 @@ def save_static(fig: Figure, path: Path) -> Path:
             ax.set_xscale("log")
         if fig.kind == "lines":
             ax.tick_params(axis="x", rotation=45, labelsize=7)
-        if len(fig.series) > 1:
-            ax.legend(fontsize=7)
+        if sum(s.visible for s in fig.series) > 1:  # below the axes: a legend never covers the data or a label
+            canvas.legend(loc="outside lower center", ncol=min(4, len(fig.series)), fontsize=7, frameon=False)
     elif fig.kind == "heatmap":
         matrix = [[v if v is not None else float("nan") for v in (_num(r) or [])] for r in fig.matrix]
         image = ax.imshow(matrix, cmap="viridis", aspect="auto")

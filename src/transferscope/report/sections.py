@@ -201,20 +201,43 @@ def _selection(res: Results) -> Section:
 
 
 def _layers(res: Results) -> Section:
+    """Per layer: the probe in its own units with its standard error (the truth), the estimators
+    and geometry measures each scaled to 0-1 and oriented by their declared direction (they only
+    order the layers), and the similarities to the previous layer on their own axis: never a
+    standard error or a similarity on a quality axis."""
+    from transferscope.workflows.meta import metric_orientation
+
     t = res.table
     layers = [str(v) for v in t["layer"]]
-    measures = [c for c in _numeric(t) if c != "dim"]
+    numeric = [c for c in _numeric(t) if c != "dim"]
+    probes = [c for c in numeric if c.startswith("probe_") and f"{c}_se" in t]
+    figures = []
+    for name in probes[:1]:  # the probe's main measure; its others are in the table
+        values, se = t[name].astype(float), t[f"{name}_se"].astype(float)
+        figures.append(Figure("lines", f"Measured {name} per layer (+- 1 standard error over repeated splits)",
+                              xlabel="layer", ylabel=name, series=[Series(
+                                  name, layers, values.tolist(), text=[f"{name} = {v:.4f} +- {e:.4f}"
+                                                                       for v, e in zip(values, se)],
+                                  low=(values - se).tolist(), high=(values + se).tolist())]))
+    estimators = [c for c in numeric if not c.startswith("probe_") and not c.endswith("_prev")]
     series = []
-    for name in measures:
+    for name in estimators:
         values = t[name].astype(float)
-        span = values.max() - values.min()
-        scaled = (values - values.min()) / span if np.isfinite(span) and span > 0 else values * 0.0
-        series.append(Series(name, layers, scaled.tolist(), text=[f"{name} = {v:.4g}" for v in values],
-                             visible=name.startswith("probe_") or name in ("logme", "knn", "rankme", "cka_prev")))
-    figures = [Figure("lines", "Per-layer curves (each measure scaled to 0-1; hover for its value)",
-                      xlabel="layer", ylabel="scaled value", series=series)]
-    intro = ("One point per layer in the model's order. Each curve is scaled to 0-1 so that they share an axis; "
-             "the hover shows the measured value. Click a legend entry to show or hide a measure.")
+        oriented = values if metric_orientation(name) else -values
+        span = oriented.max() - oriented.min()
+        scaled = (oriented - oriented.min()) / span if np.isfinite(span) and span > 0 else oriented * 0.0
+        series.append(Series(name, layers, scaled.tolist(), text=[f"{name} = {v:.4g}" for v in values]))
+    if series:
+        figures.append(Figure("lines", "Estimators per layer (each scaled to 0-1, 1 its best layer; hover for the "
+                              "value)", xlabel="layer", ylabel="scaled, higher is better", series=series))
+    previous = [c for c in numeric if c.endswith("_prev")]  # cka_prev, mutual_knn_prev: 1 = the same
+    if previous:
+        figures.append(Figure("lines", "Similarity to the previous layer (1 = the same representation)",
+                              xlabel="layer", ylabel="similarity", series=[Series(
+                                  name, layers, t[name].astype(float).tolist()) for name in previous]))
+    intro = ("One point per layer in the model's order. The probe is the measured truth, in its own units with "
+             "its standard error; the estimators only order the layers, so each is scaled to 0-1 (its best layer "
+             "at 1) to share an axis; the hover shows the measured value.")
     return Section(res.title or "Layers", intro, figures, t)
 
 

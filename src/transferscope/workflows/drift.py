@@ -90,7 +90,8 @@ class DriftResult:
         for ax in (left, right):
             ax.tick_params(axis="x", rotation=45, labelsize=7)
             ax.grid(alpha=0.3)
-        left.legend(fontsize=7)
+        handles, labels = left.get_legend_handles_labels()  # below the plots: it covers no curve or label
+        figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), fontsize=7, frameon=False)
         figure.savefig(target, dpi=120)
         return target
 

@@ -417,7 +417,7 @@ def metric_orientation(metric: str, lower_is_better: Sequence[str] = ()) -> bool
     from transferscope.metrics.registry import get_metric
 
     try:
-        return bool(get_metric(metric, "transferability").higher_is_better)
+        return bool(get_metric(metric).higher_is_better)  # an estimator, or a geometry measure (rankme, twonn)
     except InputError:
         return True
 
