@@ -35,3 +35,22 @@ def test_last_k_and_head_only(tiny_bert_dir):
         finetune_text_probe(str(tiny_bert_dir), TEXTS, LABELS, splits=SPLITS, mode="half")
     with pytest.raises(InputError, match="labels has 3 entries"):
         finetune_text_probe(str(tiny_bert_dir), TEXTS, LABELS[:3], splits=SPLITS)
+
+
+def test_fine_tuning_reports_every_step(tiny_bert_dir, capsys):
+    """Issue 25: fine-tuning sat silent for minutes (drift --tuned finetuned:... for over 17).
+    The probe reports (done, total) after every optimisation step over every learning rate and
+    epoch, and finetune_transfer shows it (plain lines when stderr is not a terminal)."""
+    from transferscope.datasets import Dataset
+    from transferscope.extraction.specs import build_encoder
+    from transferscope.workflows.finetuning import finetune_transfer
+
+    reports = []
+    finetune_text_probe(str(tiny_bert_dir), TEXTS, LABELS, splits=SPLITS, epochs=2, lr=[1e-3, 2e-3], batch_size=16,
+                        progress=lambda done, total: reports.append((done, total)))
+    steps = 2 * 2 * -(-len(SPLITS[0]) // 16)
+    assert reports == [(i, steps) for i in range(1, steps + 1)]
+    data = Dataset("toy", TEXTS, LABELS, "classification")
+    encoder = build_encoder(f"hf:{tiny_bert_dir}", use_cache=False)
+    finetune_transfer(encoder, data, SPLITS, seed=0, options={"epochs": 1, "lr": [1e-3]}, progress=True)
+    assert f"fine-tuning {encoder.name} on toy: " in capsys.readouterr().err

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-__all__ = ["progress_bar", "LOG_EVERY_SECONDS"]
+__all__ = ["progress_bar", "step_progress", "LOG_EVERY_SECONDS"]
 
 LOG_EVERY_SECONDS = 10.0
 
@@ -55,6 +55,37 @@ def progress_bar(description: str, *, total: int, enabled: bool,
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def step_progress(description: str, *, enabled: bool,
+                  stream: TextIO | None = None) -> Iterator[Callable[[int, int], None]]:
+    """Yield ``report(done, total)`` for work that learns its total as it starts (fine-tuning
+    steps): the :func:`progress_bar` opens at the first report.
+
+    Examples
+    --------
+    >>> import io
+    >>> log = io.StringIO()
+    >>> with step_progress("fine-tuning", enabled=True, stream=log) as report:
+    ...     report(1, 2); report(2, 2)
+    >>> log.getvalue().startswith("fine-tuning: 2/2 done in ")
+    True
+    """
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        state = {"done": 0}
+        advance: list[Callable[[int], None]] = []
+
+        def report(done: int, total: int) -> None:
+            if not advance:
+                advance.append(stack.enter_context(progress_bar(description, total=total, enabled=enabled,
+                                                                stream=stream)))
+            advance[0](done - state["done"])
+            state["done"] = done
+
+        yield report
 
 
 def _plain_lines(description: str, total: int, out: TextIO) -> Iterator[Callable[[int], None]]:

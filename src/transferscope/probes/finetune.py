@@ -102,6 +102,7 @@ def finetune_probe(
     device: str = "cpu",
     num_threads: int | None = 1,
     save_to: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProbeResult:
     """Fine-tune a copy of a pretrained model with a new linear head; score it on the test split.
 
@@ -139,6 +140,9 @@ def finetune_probe(
     save_to : str, optional
         A folder: the weights of the chosen epoch (with the new head) are written there as
         ``model.safetensors``; ``settings["classes"]`` lists the head's classes in order.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after every optimisation step (over every learning
+        rate and epoch), so that long fine-tuning shows its progress.
 
     Returns
     -------
@@ -191,6 +195,7 @@ def finetune_probe(
     states: dict[tuple[int, int], dict[str, Any]] = {}  # only with save_to: the weights of every epoch
     trainable: list[str] = []
     n_trainable = 0
+    total, done = len(lr_grid) * epochs * -(-len(train) // batch_size), 0
     with _deterministic(num_threads):
         for li, rate in enumerate(lr_grid):
             base = model_factory()
@@ -223,6 +228,9 @@ def finetune_probe(
                     loss = torch.nn.functional.cross_entropy(out, y_all[batch].to(device))
                     loss.backward()
                     optimiser.step()
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
                 model.eval()
                 val_pred = _predict(model, x_all[val], device, batch_size)
                 curve.append(float(accuracy_score(codes[val], val_pred)))

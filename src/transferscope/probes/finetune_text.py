@@ -12,7 +12,7 @@ in ``settings``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ def finetune_text_probe(
     seed: int = 0,
     device: str = "cpu",
     save_to: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ProbeResult:
     """Fine-tune a Hugging Face encoder with a new linear head; score it on the test split.
 
@@ -80,6 +81,9 @@ def finetune_text_probe(
     save_to : str, optional
         Folder the fine-tuned encoder of the selected (lr, epoch) is saved to, with its tokenizer
         (``save_pretrained``: a transformers model directory; the head is not saved).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after every optimisation step (over every learning
+        rate and epoch), so that long fine-tuning shows its progress.
 
     Returns
     -------
@@ -126,6 +130,7 @@ def finetune_text_probe(
 
     curves: dict[str, list[float]] = {}
     best: tuple[float, float, int, np.ndarray] | None = None
+    total, done = len(lrs) * epochs * -(-len(train) // batch_size), 0
     for rate in lrs:
         torch.manual_seed(seed)
         net = copy.deepcopy(base).to(device)
@@ -149,6 +154,9 @@ def finetune_text_probe(
                 optim.zero_grad()
                 loss.backward()
                 optim.step()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
             val_acc = float(accuracy_score(codes[val], predict(net, head, val)))
             curves[f"{rate:g}"].append(val_acc)
             if best is None or val_acc > best[0]:

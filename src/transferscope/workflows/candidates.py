@@ -99,7 +99,7 @@ class ExtractionOptions:
         if isinstance(spec, str):
             from transferscope.workflows.finetuned_sources import ensure_finetuned
 
-            ensure_finetuned(spec, cache_dir=self.cache_dir)  # a finetuned: source is trained first
+            ensure_finetuned(spec, cache_dir=self.cache_dir, progress=self.progress)  # trained first
         return build_encoder(spec, seed=seed, cache_dir=self.cache_dir, use_cache=self.use_cache,
                              **self.build_options())
 

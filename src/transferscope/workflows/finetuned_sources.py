@@ -20,9 +20,13 @@ from transferscope.extraction.compressed_encoder import COMPRESSION_SEPARATOR
 __all__ = ["ensure_finetuned"]
 
 
-def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = None,
+                     progress: bool = False) -> Path | None:
     """Fine-tune the model ``spec`` names if it is ``finetuned:...`` (also under a ``#compression``)
-    and not trained yet; its folder, or None for any other spec."""
+    and not trained yet; its folder, or None for any other spec. With ``progress``, the training
+    steps show on stderr (fine-tuning a text model takes minutes)."""
+    from transferscope.extraction.progress import step_progress
+
     text = spec.strip() if isinstance(spec, str) else ""
     base = text.rpartition(COMPRESSION_SEPARATOR)[0] or text  # "A#int8" -> "A"; "A" -> "A"
     if not base.startswith(finetuned.FINETUNED_PREFIX):
@@ -34,15 +38,17 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     try:
         data = need["data"]
-        if isinstance(need["base"], str) and finetuned.is_zoo_base(need["base"]):
-            result = _finetune_zoo(need["base"], data, tmp, cache_dir=cache_dir)
-        else:
-            from transferscope.probes.finetune_text import finetune_text_probe
+        with step_progress(f"fine-tuning {base}", enabled=progress) as report:
+            if isinstance(need["base"], str) and finetuned.is_zoo_base(need["base"]):
+                result = _finetune_zoo(need["base"], data, tmp, cache_dir=cache_dir, progress=report)
+            else:
+                from transferscope.probes.finetune_text import finetune_text_probe
 
-            settings = finetuned.FINETUNE_SETTINGS
-            split = data.split(seed=settings["seed"])
-            result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
-                                         splits=(split.train, split.val, split.test), save_to=str(tmp), **settings)
+                settings = finetuned.FINETUNE_SETTINGS
+                split = data.split(seed=settings["seed"])
+                result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
+                                             splits=(split.train, split.val, split.test), save_to=str(tmp),
+                                             progress=report, **settings)
         (tmp / "meta.json").write_text(json.dumps({"spec": base, "target": need["target"], "base": str(need["base"]),
                                                    "test_accuracy": result.score, "settings": result.settings,
                                                    "classes": result.settings.get("classes")},
@@ -55,7 +61,8 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     return entry
 
 
-def _finetune_zoo(base: str, data: Any, folder: Path, *, cache_dir: str | os.PathLike[str] | None) -> Any:
+def _finetune_zoo(base: str, data: Any, folder: Path, *, cache_dir: str | os.PathLike[str] | None,
+                  progress: Any = None) -> Any:
     """Fine-tune the digit-zoo model ``base`` on ``data`` (its seeded 60/20/20 split) into ``folder``."""
     from transferscope.extraction.zoo import load_zoo_model
     from transferscope.probes.finetune import finetune_probe
@@ -64,4 +71,4 @@ def _finetune_zoo(base: str, data: Any, folder: Path, *, cache_dir: str | os.Pat
     split = data.split(seed=settings["seed"])
     model = load_zoo_model(base.removeprefix("zoo:"), cache_dir=cache_dir)
     return finetune_probe(lambda: model, data.inputs, data.labels, splits=(split.train, split.val, split.test),
-                          save_to=str(folder), **{**settings, "lr": tuple(settings["lr"])})
+                          save_to=str(folder), progress=progress, **{**settings, "lr": tuple(settings["lr"])})

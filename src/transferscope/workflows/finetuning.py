@@ -31,7 +31,8 @@ def can_finetune(encoder: Any) -> bool:
 
 
 def finetune_transfer(encoder: Any, data: Dataset, splits: tuple[np.ndarray, ...], *, seed: int,
-                      options: Mapping[str, Any] | None = None, cache: ScoreCache | None = None) -> dict[str, Any]:
+                      options: Mapping[str, Any] | None = None, cache: ScoreCache | None = None,
+                      progress: bool = False) -> dict[str, Any]:
     """The fine-tuned test score of ``encoder``'s model on ``data`` (``splits`` = train, val, test).
 
     Parameters
@@ -46,6 +47,8 @@ def finetune_transfer(encoder: Any, data: Dataset, splits: tuple[np.ndarray, ...
         not take are ignored (text models: :func:`~transferscope.probes.finetune_text.finetune_text_probe`;
         modules: ``mode="full"``, 5 epochs, learning rates 1e-3 and 3e-3 unless given).
     cache : ScoreCache, optional
+    progress : bool, default=False
+        Show the fine-tuning's steps on stderr (a bar on a terminal, lines in a log).
 
     Returns
     -------
@@ -66,26 +69,30 @@ def finetune_transfer(encoder: Any, data: Dataset, splits: tuple[np.ndarray, ...
         accepted = inspect.signature(finetune_text_probe).parameters
         metric, used = "finetune_text", {k: v for k, v in options.items() if k in accepted}
 
-        def run() -> Any:
+        def run(report: Any) -> Any:
             return finetune_text_probe(str(encoder.path), data.inputs, data.labels, splits=splits, seed=seed,
-                                       random_init=encoder.random_init, **used)
+                                       random_init=encoder.random_init, progress=report, **used)
     elif getattr(encoder, "module", None) is not None:
         from transferscope.probes.finetune import finetune_probe
 
         module = encoder.module
         metric, used = "finetune", {"mode": "full", "epochs": 5, "lr": [1e-3, 3e-3], **options}
 
-        def run() -> Any:
+        def run(report: Any) -> Any:
             lr = used["lr"]
             rest = {k: v for k, v in used.items() if k != "lr"}
             return finetune_probe(lambda: module, data.inputs, data.labels, splits=splits, seed=seed,
-                                  lr=tuple(lr) if isinstance(lr, list) else lr, **rest)
+                                  lr=tuple(lr) if isinstance(lr, list) else lr, progress=report, **rest)
     else:
         raise InputError(f"model {getattr(encoder, 'name', encoder)!r} is a fixed extractor: it has no weights "
                          "to fine-tune")
 
     def compute() -> dict[str, Any]:
-        result = run()
+        from transferscope.extraction.progress import step_progress
+
+        with step_progress(f"fine-tuning {getattr(encoder, 'name', 'the model')} on {data.name}",
+                           enabled=progress) as report:
+            result = run(report)
         return {"value": result.score, "settings": {"truth": "fine-tuned", **result.settings}}
 
     return ScoreCache.fetch(cache, compute, model=encoder.identity(), dataset=data.fingerprint(),

@@ -382,7 +382,7 @@ def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, li
             break
         began = time.perf_counter()
         result = finetune_transfer(encoder, dataset, (split.train, split.val, split.test), seed=seed,
-                                   options=options, cache=cache)
+                                   options=options, cache=cache, progress=extraction.progress)
         last = time.perf_counter() - began
         elapsed += last
         out[i] = float(result["value"])
