@@ -1283,3 +1283,23 @@ def test_score_on_complex_features_is_refused():
     x = np.random.default_rng(0).normal(size=(20, 3)) + 1j
     with pytest.raises(InputError, match="features is complex"):
         ts.score("logme", x, np.repeat([0, 1], 10))
+
+
+def test_a_model_of_the_other_modality_is_refused_before_any_work():
+    """Issue 26: a text model given image data tokenised str(array) and was ranked (rank --dataset
+    digits10 --model <a text model>; sources then named a nearest source); the reverse was a
+    traceback. Every encoder of the zoo declares what it reads; the mismatch is one line, exit 2."""
+    from transferscope.cli.app import app
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+
+    options = ExtractionOptions(use_cache=False)
+    for spec, dataset, reads in (("tfidf", "digits10", "text"), ("hashing#int8", "digits10", "text"),
+                                 ("pixels", "sentence-polarity", "image")):
+        with pytest.raises(InputError, match=f"reads {reads} and dataset '{dataset}' holds"):
+            extract_candidates(load_builtin(dataset), [spec], layers="last", options=options)
+    result = CliRunner().invoke(app, ["rank", "--dataset", "digits10", "--model", "tfidf", "--no-cache", "-q"])
+    assert result.exit_code == 2 and "give an image model" in result.output
+    (ok,) = extract_candidates(load_builtin("digits10").subsample(60, seed=0), ["pixels"], layers="last",
+                               options=options)
+    assert ok.features.shape[0] == 60

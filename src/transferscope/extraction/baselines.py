@@ -44,6 +44,7 @@ class TfidfSvdEncoder:
     """
 
     adapter = "tfidf-svd"
+    modality = "text"
     chunkable = False  # fitted on all inputs at once
 
     def __init__(self, *, n_components: int = 256, ngram_range: tuple[int, int] = (2, 4), seed: int = 0) -> None:

@@ -57,6 +57,7 @@ class CompressedEncoder:
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.name = name or f"{inner.name}{COMPRESSION_SEPARATOR}{self.compression}"
+        self.modality = getattr(inner, "modality", None)  # what the compressed model reads
 
     def identity(self) -> dict[str, Any]:
         import sklearn

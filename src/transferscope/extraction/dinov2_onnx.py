@@ -162,6 +162,7 @@ class Dinov2Encoder:
     """
 
     adapter = "dinov2-onnx"
+    modality = "image"
     chunkable = True
 
     def __init__(self, path: str | Path | None, *, name: str, identity: dict[str, Any], random_init: bool = False,

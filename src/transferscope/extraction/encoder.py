@@ -48,7 +48,9 @@ class Encoder(Protocol):
     without a token axis get pooling ``none`` or ``native``). An encoder with
     ``chunkable = False`` must see all inputs at once (it is fitted on them).
     ``encode`` returns float32 arrays keyed by ``(layer, pooling)``; it must
-    call ``progress(n)`` after each batch of ``n`` inputs when given.
+    call ``progress(n)`` after each batch of ``n`` inputs when given. An encoder
+    that reads one kind of input declares it as ``modality`` (``"text"`` or
+    ``"image"``): a dataset of the other kind is then refused before any work.
     """
 
     name: str

@@ -194,6 +194,7 @@ class HFEncoder:
     """
 
     adapter = "hf"
+    modality = "text"
 
     def __init__(
         self,

@@ -136,6 +136,7 @@ class ImageClassifierEncoder(TorchModuleEncoder):
     :meth:`_wrap`; it gives :meth:`identity`."""
 
     num_workers: int = 4
+    modality = "image"
     transform: Any = None
 
     def _wrap(self, module: Any, *, name: str, batch_size: int, device: str | None,

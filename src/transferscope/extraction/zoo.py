@@ -445,6 +445,7 @@ class ZooEncoder(TorchModuleEncoder):
     """
 
     adapter = "zoo"
+    modality = "image"
 
     def __init__(self, module: Any, spec: ZooSpec, *, batch_size: int = 256, device: str | None = None,
                  name: str | None = None) -> None:

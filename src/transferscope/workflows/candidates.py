@@ -31,7 +31,7 @@ from transferscope.workflows.folders import check_cache_folder
 
 LOGGER = logging.getLogger("transferscope.extraction")
 
-__all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "encoder_candidates", "feature_candidates",
+__all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "check_modality", "encoder_candidates", "feature_candidates",
            "same_features_notes"]
 
 
@@ -159,6 +159,17 @@ def _inputs_of(inputs: Dataset | Sequence[Any]) -> tuple[Sequence[Any], str]:
     return inputs, hash_inputs(inputs)
 
 
+def check_modality(encoder: Any, dataset: Any) -> None:
+    """Refuse a model that reads text for a dataset of images, or the reverse: a text model would
+    tokenise each image's printed array and be ranked (silently wrong), an image model fail
+    deep inside its preprocessing. Encoders or datasets that declare no such kind pass."""
+    reads, holds = getattr(encoder, "modality", None), getattr(dataset, "modality", None)
+    if reads in ("text", "image") and holds in ("text", "image") and reads != holds:
+        raise InputError(f"model {getattr(encoder, 'name', encoder)!r} reads {reads} and dataset "
+                         f"{getattr(dataset, 'name', '')!r} holds {holds} inputs: give {'an image' if holds == 'image' else 'a text'} "
+                         "model (see `transferscope models`)")
+
+
 def extract_candidates(
     inputs: Dataset | Sequence[Any],
     models: Sequence[str | Encoder],
@@ -190,6 +201,7 @@ def extract_candidates(
     encoders = []
     for spec in models:
         encoder = options.encoder(spec, seed=seed)
+        check_modality(encoder, inputs)
         check_model(encoder, options.max_length)
         encoders.append((spec, encoder, select_layers(encoder, layers)))
     candidates = []
