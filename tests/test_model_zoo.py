@@ -435,7 +435,7 @@ def test_a_text_model_refuses_images() -> None:
     with pytest.raises(InputError, match="glove is a text model; input 0 is ndarray, not text"):
         build_encoder("glove").encode(images, layers=["output"], poolings=["mean"])
     result = runner.invoke(app, ["rank", "--model", "glove", "--dataset", "digits10", "--layers", "natural"])
-    assert result.exit_code == 2 and "glove is a text model" in result.output
+    assert result.exit_code == 2 and "model 'glove' reads text and dataset 'digits10' holds image inputs" in result.output
 
 
 def test_the_rank_report_carries_the_vocabulary_note(tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ try:
 except SystemExit as exc:
     code = exc.code or 0
 report = {"code": code, "modules": sorted(m for m in sys.modules if m.split(".")[0] in watch),
-          "children": len(multiprocessing.active_children())}
+          "children": len(multiprocessing.active_children()),
+          "pool": "joblib.externals.loky.reusable_executor" in sys.modules}
 print("RUNNER-REPORT " + json.dumps(report), file=sys.stderr)
 """
 
@@ -102,13 +103,14 @@ def test_cached_rerun_imports_no_torch_and_starts_no_workers(tiny_bert_dir, tmp_
             "--metric", "logme,knn", "--cache-dir", str(cache), "-q")
     first, first_out = run_cli(*args, "--output", str(tmp_path / "first.csv"))
     assert first["code"] == 0 and "torch" in first["modules"]  # the control: this run did extract
-    assert first["children"] > 0  # six candidates to score: a process pool
+    assert first["pool"]  # six candidates to score: a process pool ...
+    assert first["children"] == 0  # ... closed when the command ended (issue 27: no stray worker)
     assert len(_memo_entries(cache)) == 1  # the weights' hash is remembered
 
     again, again_out = run_cli(*args, "--output", str(tmp_path / "again.csv"))
     assert again["code"] == 0
     assert again["modules"] == [], f"a cached rerun imported {again['modules']}"
-    assert again["children"] == 0
+    assert not again["pool"] and again["children"] == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "first.csv"), pd.read_csv(tmp_path / "again.csv"))
     assert again_out == first_out
 

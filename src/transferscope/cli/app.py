@@ -36,10 +36,10 @@ class OneLineErrorGroup(TyperGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             return self._main(args, prog_name, complete_var, standalone_mode, **extra)
-        finally:  # no worker process outlives the command, whatever ends it
-            from transferscope.workflows.scoring import close_worker_pools
-
-            close_worker_pools()
+        finally:  # no worker process outlives the command, whatever ends it (no pool without scoring)
+            scoring = sys.modules.get("transferscope.workflows.scoring")
+            if scoring is not None:
+                scoring.close_worker_pools()
 
     def _main(self, args: Any, prog_name: str | None, complete_var: str | None, standalone_mode: bool,
               **extra: Any) -> Any:
