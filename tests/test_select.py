@@ -208,3 +208,20 @@ def test_select_on_precomputed_features_equals_select_on_the_same_arrays_as_a_mo
         assert result.exit_code == 2 and message in result.output
     result = CliRunner().invoke(app, ["select", "--features", str(tmp_path / "s0.npy"), "-q"])
     assert result.exit_code == 2 and "--labels is required" in result.output
+
+
+def test_a_time_budget_is_kept_split_by_split_not_round_by_round():
+    """Issue 26: a tiny time budget still ran a whole first round (every kept candidate on two
+    splits) because a round's cost is unknown before it runs. The budget is now checked before
+    each split: past it, select stops with the candidates measured so far on equal splits."""
+    data, encoder = graded()
+    options = ts.ExtractionOptions(use_cache=False)
+    tiny = ts.select(dataset=data, models=[encoder], metrics=["knn"], n_jobs=1, extraction=options,
+                     budget="0.001s")
+    rounds = ts.select(dataset=data, models=[encoder], metrics=["knn"], n_jobs=1, extraction=options, budget=8)
+    kept = 4  # the estimators keep half of the 8 candidates
+    assert rounds.fits == 2 * kept  # the first round: every kept candidate on two splits
+    assert tiny.fits == kept  # one split, then the clock was checked
+    assert any("time budget ends after 1 of 2 split(s)" in line for line in tiny.log)
+    probed = tiny.table[tiny.table["splits"] > 0]
+    assert len(probed) == kept and (probed["splits"] == 1).all() and np.isfinite(tiny.accuracy)

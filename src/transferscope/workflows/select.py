@@ -304,11 +304,15 @@ def select(
             stopped = True
             log.append(f"round {rnd}: the budget does not cover {more} more probe fits; stopping")
             break
-        new_fits = 0
+        new_fits, cut = 0, None
         for k in range(want):  # split by split: the candidates still missing split k, on one Scorer
             missing = [i for i in alive if len(measured.setdefault(i, [])) == k]
             if not missing:
                 continue
+            done, elapsed = fits + new_fits, time.perf_counter() - start
+            if limit.seconds is not None and done and not limit.allows(done, len(missing), elapsed, elapsed / done):
+                cut = k  # a time budget is checked split by split: the first round's cost is unknown before it
+                break
             triple = (splits[k].train, splits[k].val, splits[k].test)
             probe = Scorer([], task=dataset.task, probe="linear", splits=triple, cache=cache, n_jobs=n_jobs)
             for i, row in zip(missing, probe.score([candidates[i] for i in missing], dataset.labels).rows):
@@ -317,6 +321,11 @@ def select(
         if new_fits:
             fits += new_fits
             per_fit = (time.perf_counter() - start) / fits
+        if cut is not None:
+            stopped = True
+            log.append(f"round {rnd}: the time budget ends after {cut} of {want} split(s); stopping with "
+                       f"{len(alive)} candidate(s) on {cut} split(s)")
+            break
         ranked = sorted(alive, key=lambda i: (-float(np.mean(measured[i])), order.index(i)))
         log.append(f"round {rnd}: {len(alive)} candidate(s) on {want} split(s); best so far "
                    f"{candidates[ranked[0]].name} ({float(np.mean(measured[ranked[0]])):.4f})")
