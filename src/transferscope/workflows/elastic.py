@@ -289,7 +289,8 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
                 stored = "binary" if spec == RESCORE else spec
                 dim = compressed_dim(x.shape[1], stored, fit_rows=len(fit_rows))
                 codes, size = compress(x, stored, fit=fit_rows, seed=seed), bytes_per_vector(dim, stored)
-                codes = decode(codes, stored, dim=dim).astype(np.float64)
+                if not (quality == "retrieval" and stored == "binary"):  # a binary index is searched as it is stored
+                    codes = decode(codes, stored, dim=dim).astype(np.float64)
             got = score(codes, spec, x)
             rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
             say(f"{layer} {spec}: {metric} {got['quality']:.4f} at {size} bytes")
