@@ -266,3 +266,28 @@ def test_recovered_is_only_said_of_the_rows_that_search_across_models():
     reference = table[table["setting"].isin(["old/old", "new/new"])]
     assert reference["recovered"].isna().all()
     assert table[table["setting"] == "new/old"]["recovered"].notna().all()
+
+
+def test_mixed_space_check_on_the_issue_26_cases():
+    """Issue 26: a 40-cluster index with part of it turned by a random rotation was not flagged
+    (one chance link among the 1,600 pairs of components merged the two spaces); isotropic
+    clusters of one space were flagged as two models; a 1-D space was flagged."""
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+
+    rng = np.random.default_rng(0)
+    for share in (0.5, 0.15, 0.05):
+        centres = rng.normal(size=(40, 64)) * 3
+        x = centres[rng.integers(0, 40, 2000)] + rng.normal(size=(2000, 64)) + 4.0  # anisotropic, as models are
+        rotation, _ = np.linalg.qr(rng.normal(size=(64, 64)))
+        mixed = x.copy()
+        cut = int(2000 * (1 - share))
+        mixed[cut:] = mixed[cut:] @ rotation
+        assert not mixed_space_check(x).flagged, share
+        report = mixed_space_check(mixed)
+        assert report.flagged and report.share == pytest.approx(share, abs=0.01) and report.control >= 0.25, share
+        assert set(report.part[cut:]) == {report.part[-1]} and report.part[0] != report.part[-1]
+    isotropic = rng.normal(size=(40, 64))[rng.integers(0, 40, 2000)] * 3 + rng.normal(size=(2000, 64))
+    report = mixed_space_check(isotropic)
+    assert not report.flagged and report.undecidable and "cannot tell" in report.explanation()
+    with pytest.raises(InputError, match="1 dimension"):
+        mixed_space_check(rng.normal(size=(500, 1)))
