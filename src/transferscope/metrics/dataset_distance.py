@@ -17,6 +17,19 @@
 
 Large datasets are subsampled (seeded, ``max_samples`` each) before exact OT.
 
+**What OTDD weighs in a model's space.** Its two terms are in the same units, and between two
+*different* samples of one task the feature term dominates: nearest sentences or words are far
+apart in a sentence encoder's space, while two classes that overlap there (as polarity classes
+do) are near in the label term. OTDD then reads mostly how alike the inputs are. Measured with
+MiniLM on vader-polarity (400 target words): a fresh sample with its true labels 1.148, the same
+fresh sample with shuffled labels 1.162; a copy of the target's own words with shuffled labels
+0.499 (and with true labels 0). So a shuffled-label copy of the target's inputs ranks nearer than
+a fresh, correctly labelled sample: inputs count for more than labels here, as the definition
+says. With the inputs held fixed, true labels are clearly nearer than shuffled ones; between two
+fresh samples, true and shuffled labels differ by about 1%, within the noise of which words were
+drawn (tested in MiniLM's space). In such a space OTDD is close to a label-blind distance: read
+its ranking of sources as "whose inputs look like the target's".
+
 Examples
 --------
 >>> import numpy as np
