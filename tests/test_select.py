@@ -225,3 +225,17 @@ def test_a_time_budget_is_kept_split_by_split_not_round_by_round():
     assert any("time budget ends after 1 of 2 split(s)" in line for line in tiny.log)
     probed = tiny.table[tiny.table["splits"] > 0]
     assert len(probed) == kept and (probed["splits"] == 1).all() and np.isfinite(tiny.accuracy)
+
+
+def test_one_sample_per_class_is_refused_not_scored_zero():
+    """Issue 26: one sample per class gave 'accuracy 0.0000 (95% interval 0.0000 to 0.0000)': a
+    probe cannot learn a class it sees once. select and rank's probe refuse such labels, naming
+    a class; two samples per class are accepted."""
+    rng = np.random.default_rng(0)
+    features = {"a": rng.normal(size=(10, 4)), "b": rng.normal(size=(10, 4))}
+    with pytest.raises(InputError, match="10 of 10 classes have a single sample"):
+        ts.select(features=features, labels=np.arange(10), n_jobs=1)
+    with pytest.raises(InputError, match="single sample"):
+        ts.rank(features=features, labels=np.arange(10), metrics=["knn"], probe=True)
+    choice = ts.select(features=features, labels=np.repeat(np.arange(5), 2), n_jobs=1)
+    assert choice.fits > 0

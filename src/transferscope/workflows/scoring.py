@@ -328,6 +328,20 @@ def get_backend(name: str, *, n_jobs: int | None = None) -> Backend:
     raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
 
 
+def check_probe_classes(dataset: Dataset) -> None:
+    """Refuse classification labels where classes of a single sample hold half the samples or more:
+    a probe cannot learn a class it sees once (the sample is in training or in test, never both),
+    and its accuracy would be a plausible-looking 0 (issue 26: one sample per class)."""
+    if dataset.task != "classification":
+        return
+    values, counts = np.unique(dataset.labels, return_counts=True)
+    single = counts == 1
+    if 2 * int(single.sum()) >= len(dataset):
+        raise InputError(f"dataset '{dataset.name}': {int(single.sum())} of {values.size} classes have a single "
+                         f"sample (e.g. {values[single][0]!r}), {single.sum() / len(dataset):.0%} of the samples; a "
+                         "probe cannot learn a class it sees once: give at least 2 samples of most classes")
+
+
 def probe_splits(dataset: Dataset, seed: int, *, probe: str = "linear", repeats: int = 5,
                  folds: int = 2) -> Any:
     """The splits ``probe`` is fitted on: the seeded 60/20/20 (train, val, test) split, or for a
@@ -349,6 +363,7 @@ def probe_splits(dataset: Dataset, seed: int, *, probe: str = "linear", repeats:
         if min(len(s.train), len(s.val), len(s.test)) == 0 or (
                 dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
             raise InputError(too_few)
+    check_probe_classes(dataset)
     if probe in REPEATED_SPLIT_PROBES:
         return tuple((s.train, s.val, s.test) for s in triples)
     return triples[0].train, triples[0].val, triples[0].test

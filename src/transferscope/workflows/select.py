@@ -44,7 +44,7 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import get_metric
 from transferscope.workflows.candidates import ExtractionOptions, extract_candidates, feature_candidates
 from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer
+from transferscope.workflows.scoring import Scorer, check_probe_classes
 
 __all__ = ["Budget", "Selection", "select", "parse_budget", "DEFAULT_SELECT_METRICS"]
 
@@ -271,6 +271,7 @@ def select(
     scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs, progress=extraction.progress)
     if not scorer.estimators:
         raise InputError("metrics must name at least one estimator")
+    check_probe_classes(dataset)
     splits = dataset.repeated_splits(repeats=_REPEATS, folds=_FOLDS, seed=seed)
     candidates = (feature_candidates(features, n_samples=len(dataset)) if features is not None else
                   extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, options=extraction))
