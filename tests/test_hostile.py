@@ -1303,3 +1303,20 @@ def test_a_model_of_the_other_modality_is_refused_before_any_work():
     (ok,) = extract_candidates(load_builtin("digits10").subsample(60, seed=0), ["pixels"], layers="last",
                                options=options)
     assert ok.features.shape[0] == 60
+
+
+def test_a_folder_where_a_cache_file_belongs_is_named_and_left_alone(tmp_path):
+    """Issue 26: a score file of the cache replaced by a folder was a traceback (IsADirectoryError
+    from the atomic rename). It is one line naming the path, exit 2, and the folder is untouched."""
+    from transferscope.cli.app import app
+
+    args = ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--metric", "knn",
+            "--cache-dir", str(tmp_path), "-q"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    (entry,) = (tmp_path / "scores").rglob("*.json")
+    entry.unlink()
+    entry.mkdir()
+    (entry / "mine.txt").write_text("not yours")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and f"'{entry}' is a folder where transferscope writes a file" in result.output
+    assert "Traceback" not in result.output and (entry / "mine.txt").read_text() == "not yours"

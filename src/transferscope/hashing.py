@@ -262,6 +262,11 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     >>> target.read_text()
     '{"value": 1.0}'
     """
+    if os.path.isdir(path):  # someone else's folder where a file of ours belongs: never replaced, named
+        from transferscope.errors import InputError
+
+        raise InputError(f"'{os.fspath(path)}' is a folder where transferscope writes a file (a cache entry or an "
+                         "output); it is left as it is: move it away, or give another cache folder or output path")
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.fspath(path)) or ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
