@@ -225,6 +225,9 @@ def test_a_time_budget_is_kept_split_by_split_not_round_by_round():
     assert any("time budget ends after 1 of 2 split(s)" in line for line in tiny.log)
     probed = tiny.table[tiny.table["splits"] > 0]
     assert len(probed) == kept and (probed["splits"] == 1).all() and np.isfinite(tiny.accuracy)
+    # one split has no spread: no interval is made up ([0, 1] was shown), and the answer says so
+    assert np.isnan(tiny.low) and np.isnan(tiny.high)
+    assert "on one split: no interval" in tiny.answer()[1]
 
 
 def test_one_sample_per_class_is_refused_not_scored_zero():

@@ -164,6 +164,9 @@ class Selection:
         if self.fits == 0:
             lines.append("  not measured: the budget covers no probe fit of the first round, so this is the "
                          "estimators' first choice; give a larger --budget")
+        elif not np.isfinite(self.low):  # one split: no spread to take an interval or a comparison from
+            lines.append(f"  {self.metric} {self.accuracy:.4f} on one split: no interval, and nothing to tell it from "
+                         "the other probed candidates; give a larger --budget")
         else:
             lines.append(f"  {self.metric} {self.accuracy:.4f} (95% interval {self.low:.4f} to {self.high:.4f}); "
                          f"probability that another probed candidate is better: {self.p_other_better:.2f}")
@@ -342,7 +345,7 @@ def select(
     if probed:
         pick = max(probed, key=lambda i: (float(np.mean(measured[i])), -order.index(i)))
         mean, low, high = _interval(measured[pick], splits)
-        if metric == "accuracy":  # an accuracy's interval stays within [0, 1]
+        if metric == "accuracy" and np.isfinite(low):  # an accuracy's interval stays within [0, 1]
             low, high = max(0.0, low), min(1.0, high)
     else:
         pick, (mean, low, high) = order[0], (float("nan"),) * 3
