@@ -291,3 +291,16 @@ def test_mixed_space_check_on_the_issue_26_cases():
     assert not report.flagged and report.undecidable and "cannot tell" in report.explanation()
     with pytest.raises(InputError, match="1 dimension"):
         mixed_space_check(rng.normal(size=(500, 1)))
+
+
+def test_a_small_unrelated_group_is_reported_as_too_small_not_as_related_or_undecidable():
+    """A disconnected, unrelated group under min_share is not flagged: the explanation says it is
+    too small (it said the groups were related, with a negative relatedness), and the control's
+    'cannot tell' is kept for the groups the check would otherwise flag."""
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+
+    rng = np.random.default_rng(0)
+    space = rng.normal(size=(2000, 32)) + 3.0
+    report = mixed_space_check(np.vstack([space, rng.normal(size=(20, 32)) * 0.01 - 5.0]), min_share=0.05)
+    assert not report.flagged and not report.undecidable and report.relatedness < 0.25
+    assert "too small to count (1.0% of the vectors" in report.explanation()

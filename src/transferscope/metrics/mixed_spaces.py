@@ -84,29 +84,31 @@ class MixedSpaceReport:
     part: np.ndarray = field(repr=False)
     rows: np.ndarray = field(repr=False)
     control: float = float("nan")
+    undecidable: bool = False  # the parts look unrelated, but the control says the test cannot tell
 
     def explanation(self) -> str:
         """The verdict in plain words."""
         if self.undecidable:
+            because = (f"so are two groups of the larger part itself (relatedness {self.control:.2f}): in this index "
+                       "(no direction its vectors share) two models cannot be told from two topics"
+                       if np.isfinite(self.control) else
+                       "the larger part is too small to split for the control that would show the test can tell")
             return (f"not flagged, cannot tell: {self.share:.0%} of the vectors form a disconnected group no more "
                     f"related to the rest than a randomly rotated space (relatedness {self.relatedness:.2f}), but "
-                    f"so are two groups of the larger part itself (relatedness {self.control:.2f}): in this index "
-                    "(no direction its vectors share) two models cannot be told from two topics")
+                    f"{because}")
         if self.flagged:
             return (f"flagged: {self.share:.0%} of the vectors form a group that is disconnected from the rest "
                     f"({self.cut:.1%} of nearest-neighbour links cross) and no more related to it than a randomly "
                     f"rotated space (relatedness {self.relatedness:.2f}); the index likely mixes two embedding "
                     "models")
-        reason = (f"the nearest-neighbour graph does not fall apart ({self.cut:.1%} of links cross the best split)"
-                  if self.cut >= CUT_LIMIT or self.share == 0 else
-                  f"the two groups are related (relatedness {self.relatedness:.2f}), as parts of one space are")
+        if self.cut >= CUT_LIMIT or self.share == 0:
+            reason = f"the nearest-neighbour graph does not fall apart ({self.cut:.1%} of links cross the best split)"
+        elif self.relatedness < RELATEDNESS_LIMIT:  # unrelated, but below min_share
+            reason = (f"the one disconnected, unrelated group is too small to count ({self.share:.1%} of the vectors; "
+                      f"relatedness {self.relatedness:.2f})")
+        else:
+            reason = f"the two groups are related (relatedness {self.relatedness:.2f}), as parts of one space are"
         return f"not flagged: {reason}"
-
-    @property
-    def undecidable(self) -> bool:
-        """The parts look unrelated, but so do two groups of one part: the test cannot tell."""
-        return bool(not self.flagged and self.cut < CUT_LIMIT and np.isfinite(self.relatedness)
-                    and self.relatedness < RELATEDNESS_LIMIT and not self.control >= RELATEDNESS_LIMIT)
 
 
 def mixed_space_check(vectors: Any, *, k: int = 10, min_share: float = 0.02, max_samples: int = 5000,
@@ -156,7 +158,7 @@ def mixed_space_check(vectors: Any, *, k: int = 10, min_share: float = 0.02, max
         if np.bincount(halves, minlength=2).min() >= 2:
             control = _relatedness(larger[halves == 0], larger[halves == 1], rotation)
     flagged = suspect and bool(control >= RELATEDNESS_LIMIT)
-    return MixedSpaceReport(flagged, cut, relatedness, share, part, rows, control)
+    return MixedSpaceReport(flagged, cut, relatedness, share, part, rows, control, undecidable=suspect and not flagged)
 
 
 def _split(unit: np.ndarray, k: int, rotation: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
