@@ -385,14 +385,6 @@ def _position_weights(counts: np.ndarray, order: np.ndarray, harmonic: np.ndarra
     return h
 
 
-def _signs(values: np.ndarray) -> np.ndarray:
-    """``sign(values_i - values_j)`` as int8, from the values' dense ranks (exact: equal values
-    share a rank)."""
-    _, rank = np.unique(values, return_inverse=True)
-    rank = rank.astype(np.int16 if rank.size < 2 ** 15 else np.int32)
-    return np.sign(rank[:, None] - rank[None, :]).astype(np.int8)
-
-
 def _distinct(values: np.ndarray) -> bool:
     """Whether no two of ``values`` are equal to rounding (see :func:`_constant_draws`)."""
     ordered = np.sort(values)
@@ -417,6 +409,7 @@ def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, met
     n, k = columns.shape
     counts32 = counts.astype(np.float32)
     against_truth = _signed_mass(counts, y).astype(np.float32)  # counts @ sign(y_i - y_l), every column's
+    _, y_rank = np.unique(y, return_inverse=True)  # dense ranks of the truth, every column's
     most = int(counts.sum(axis=1).max())
     harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, most + 1))])
     by_scores = [np.lexsort((-y, -columns[:, j])) for j in range(k)]
@@ -438,7 +431,7 @@ def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, met
                        "constant_y": (single if distinct_y else _constant_draws(m, y)) | (total[:, 0] < 2),
                        "truth_weights": {}})
     for j in range(k):
-        products = _concordance_products(counts32, columns[:, j], y, by_scores[j], against_truth)
+        products = _concordance_products(counts32, columns[:, j], y_rank, by_scores[j], against_truth)
         groups_x, distinct_x = _tie_groups(columns[:, j]), _distinct(columns[:, j])
         for part in chunks:
             rows, total, squares, untied_y = part["rows"], part["total"], part["squares"], part["untied_y"]
@@ -494,10 +487,11 @@ def _upper_product(left: np.ndarray, square: np.ndarray) -> np.ndarray:
     return out
 
 
-def _concordance_products(counts: np.ndarray, x: np.ndarray, y: np.ndarray, order: np.ndarray,
+def _concordance_products(counts: np.ndarray, x: np.ndarray, y_rank: np.ndarray, order: np.ndarray,
                           against_truth: np.ndarray) -> np.ndarray:
     """``counts @ K`` (float32, exact: integer sums below 2^24), ``K_il = sign(x_i - x_l) * sign(y_i -
-    y_l)``, in half a matrix product given ``against_truth = counts @ sign(y_i - y_l)``.
+    y_l)`` (``y_rank``: the truth's dense ranks), in half a matrix product given ``against_truth =
+    counts @ sign(y_i - y_l)``.
 
     In ``order`` (decreasing ``x``), ``K = U + U'`` with ``U`` its strict upper triangle, and the
     pairs of the upper triangle are those where ``x`` decides; there ``counts @ U'`` follows from
@@ -508,8 +502,8 @@ def _concordance_products(counts: np.ndarray, x: np.ndarray, y: np.ndarray, orde
     _, x_group, sizes = np.unique(x, return_inverse=True, return_counts=True)
     tied = np.flatnonzero(sizes[x_group] > 1)
     if 2 * tied.size ** 2 > x.size ** 2:
-        return counts @ (_signs(x) * _signs(y)).astype(np.float32)
-    _, y_rank = np.unique(y, return_inverse=True)
+        return counts @ (np.sign(np.subtract.outer(x_group, x_group)) * np.sign(np.subtract.outer(y_rank, y_rank))
+                         ).astype(np.float32)
     ranks = y_rank[order].astype(np.float32)  # exact below 2^24
     signs = np.subtract.outer(ranks, ranks)
     np.sign(signs, out=signs)  # sign(y_i - y_l) in order, zero diagonal

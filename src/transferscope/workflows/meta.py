@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -575,10 +575,6 @@ class _Inputs:
 
         groups = list(dict.fromkeys(self.group[t] for t in self.targets))
         members = {g: [t for t in self.targets if self.group[t] == g] for g in groups}
-        p = len(self.inputs)
-        sums = {"count": np.zeros(len(groups)), "xtx": np.zeros((len(groups), p, p)), "xty": np.zeros((len(groups), p)),
-                "yty": np.zeros(len(groups)), "pair_xtx": np.zeros((len(groups), p, p)),
-                "pair_xty": np.zeros((len(groups), p))}
 
         def block_statistics(other: str) -> tuple[list[int], Any]:
             held = [i for i, g in enumerate(groups) if g != self.group[other]]
@@ -595,10 +591,11 @@ class _Inputs:
                 blocks = np.broadcast_to(static, (len(held), *static.shape))
             return held, combination_statistics(blocks, self.block_truths[other], ranked=True)
 
+        sums: dict[str, np.ndarray] = {}  # field of CombinationStatistics -> one sum per group
         for held, stats in _in_parallel(block_statistics, self.targets):
-            if held:
-                for name, total in sums.items():
-                    total[held] += getattr(stats, name)
+            for name in (f.name for f in fields(CombinationStatistics)) if held else ():
+                value = getattr(stats, name)
+                sums.setdefault(name, np.zeros((len(groups), *np.shape(value)[1:])))[held] += value
         return {g: CombinationStatistics(**{name: total[i] for name, total in sums.items()})
                 for i, g in enumerate(groups)}
 
