@@ -93,15 +93,14 @@ def feature_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def load_features(paths: list[Path], labels: Path | None, *, label_column: str | None = None,
+def load_features(paths: list[Path], labels: Path, *, label_column: str | None = None,
                   features_key: str | None = None, feature_columns: str | None = None,
                   source_probs: list[Path] | None = None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     """The ``--features`` files as candidate name -> array, the ``--labels``, and the
-    ``--source-probs`` of each file (by the same name; empty when none were given)."""
+    ``--source-probs`` of each file (by the same name; empty when none were given). The options
+    were checked together first (:func:`check_feature_options`)."""
     from transferscope.datasets.loaders import load_feature_file, load_labels
 
-    if labels is None:
-        raise InputError("--labels is required with --features")
     if source_probs and len(source_probs) != len(paths):
         raise InputError(f"--source-probs was given {len(source_probs)} time(s) but --features {len(paths)}; "
                          "give one per features file, in the same order")
