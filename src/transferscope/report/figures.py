@@ -124,9 +124,7 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
             bar["hovertemplate"] = "%{y}: %{customdata[0]:.4f}<extra></extra>"
         if fig.low is not None and fig.high is not None:
             low, high = _num(fig.low) or [], _num(fig.high) or []
-            bar["error_x"] = {"type": "data", "symmetric": False,
-                              "array": [None if h is None or v is None else h - v for v, h in zip(values, high)],
-                              "arrayminus": [None if lo is None or v is None else v - lo for v, lo in zip(values, low)]}
+            bar["error_x"] = _error_bars(values, low, high)
             bar["customdata"] = [[v, lo, h] for v, lo, h in zip(values, low, high)]
             bar["hovertemplate"] = "%{y}: %{customdata[0]:.4f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra></extra>"
         data.append(bar)
@@ -146,11 +144,7 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
                 trace["text"] = [_esc(t) for t in s.text]
                 trace["hovertemplate"] = "%{text}<br>%{x}, %{y:.4f}<extra>" + _esc(s.name) + "</extra>"
             if s.low is not None and s.high is not None:
-                ys, lows, highs = _num(s.y) or [], _num(s.low) or [], _num(s.high) or []
-                trace["error_y"] = {"type": "data", "symmetric": False,
-                                    "array": [None if h is None or v is None else h - v for v, h in zip(ys, highs)],
-                                    "arrayminus": [None if lo is None or v is None else v - lo
-                                                   for v, lo in zip(ys, lows)]}
+                trace["error_y"] = _error_bars(_num(s.y) or [], _num(s.low) or [], _num(s.high) or [])
             data.append(trace)
             if fig.kind == "front" and s.front is not None:
                 points = sorted((x, y) for x, y, on in zip(s.x, _num(s.y) or [], s.front) if on and y is not None)
@@ -168,6 +162,13 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown figure kind {fig.kind!r}")
     return {"data": data, "layout": layout}
+
+
+def _error_bars(values: list[Any], low: list[Any], high: list[Any]) -> dict[str, Any]:
+    """Plotly's asymmetric error bars from each value's interval (none where a bound is missing)."""
+    return {"type": "data", "symmetric": False,
+            "array": [None if h is None or v is None else h - v for v, h in zip(values, high)],
+            "arrayminus": [None if lo is None or v is None else v - lo for v, lo in zip(values, low)]}
 
 
 def _visible(fig: Figure) -> Figure:
