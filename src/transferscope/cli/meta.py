@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import check_output_path, err_console, handle_errors, print_table
+from transferscope.cli._common import check_output_path, console, err_console, handle_errors, print_table
 
 __all__ = ["meta_command"]
 
@@ -51,7 +51,14 @@ def meta_command(
         result = meta_evaluate(frame, truth=truth, priors=prior or [], lower_is_better=lower_is_better or [],
                                truth_splits=splits,
                                all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
-        print_table(result.summary(measure), title=f"{measure} against {truth} [95% interval], best mean first")
+        view = result.summary(measure)
+        targets = [c for c in view.columns if c not in ("method", "mean", "gain over best prior")]
+        cell = max(len(str(v)) for v in view["mean"]) + 3  # a target's column, with its borders
+        if len(targets) > 1 and (len(targets) + 3) * cell > console.width:  # the targets would not fit: the mean only
+            view = view.drop(columns=targets)
+            err_console.print(f"{len(targets)} targets: the table shows their mean; every target's row is in "
+                              f"{output if output is not None else '--output FILE'}")
+        print_table(view, title=f"{measure} against {truth} [95% interval], best mean first")
         for line in result.answer():
             typer.echo(line)
         if output is not None:

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
+from transferscope.metrics.resampled_taus import draw_counts, taus_from_products
+from transferscope.metrics.triangular import upper_triangular_product
 
 __all__ = ["rank_correlation", "rank_correlation_ci", "batch_rank_correlation", "resampled_rank_correlation", "mean_rank", "rank_scale", "mantel_test", "METHODS"]
 
@@ -202,8 +204,7 @@ _GEMM_LIMIT = 4096  # candidates; the n x n concordance matrix (float32) is 64 M
 
 def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
                                methods: Sequence[str] = ("weighted_kendall",),
-                               truth_splits: Any = None, split_draws: Any = None,
-                               max_elements: int = 65_536) -> dict[str, np.ndarray]:
+                               truth_splits: Any = None, split_draws: Any = None) -> dict[str, np.ndarray]:
     """Each of ``methods`` on every bootstrap resample ``draws`` of (scores, truth), for one or
     several score columns at once.
 
@@ -271,26 +272,29 @@ def resampled_rank_correlation(scores: Any, truth: Any, draws: Any, *,
     out = {m: np.full((columns.shape[1], idx.shape[0]), np.nan) for m in methods}
     taus = [m for m in methods if m in ("weighted_kendall", "kendall")]
     covered = np.isfinite(columns)
-    counts = _draw_counts(idx, y.size) if y.size <= _GEMM_LIMIT else None
+    counts = draw_counts(idx, y.size) if y.size <= _GEMM_LIMIT else None
     for mask in {c.tobytes(): c for c in covered.T}.values():  # columns sharing a coverage share their work
         group = np.flatnonzero((covered == mask[:, None]).all(axis=0))
+        values: dict[str, np.ndarray] = {}
         if taus and counts is not None:
-            values = _tau_from_counts(columns[mask][:, group], y[mask], counts[:, mask], taus, max_elements)
+            drawn = counts if mask.all() else np.ascontiguousarray(counts[:, mask])  # a mask's copy is F-ordered
+            values = _tau_from_counts(columns[mask][:, group], y[mask], drawn, taus)
             for m in taus:
                 out[m][group] = values[m]
         picks = [m for m in methods if m in ("top1", "regret@1")]
         if picks:
-            drawn = counts if counts is not None else _draw_counts(idx, y.size)
+            drawn = counts if counts is not None else draw_counts(idx, y.size)
             present = drawn > 0
             if not mask.all():
                 present &= mask
             enough = (drawn[:, mask].sum(axis=1) if not mask.all() else np.full(len(idx), idx.shape[1])) >= 2
-            best = y[_first_present(present, np.argsort(-y, kind="stable"))]
-        for j in group:
+            best = values["best_drawn"] if values else y[_first_present(present, np.argsort(-y, kind="stable"))]
+        for local, j in enumerate(group):
             if picks:
                 column = columns[:, j]
                 if np.unique(column[mask]).size == mask.sum():  # no ties: the top drawn score is one candidate
-                    picked = y[_first_present(present, np.argsort(-np.where(mask, column, -np.inf), kind="stable"))]
+                    picked = y[mask][values["top_drawn"][local]] if values else \
+                        y[_first_present(present, np.argsort(-np.where(mask, column, -np.inf), kind="stable"))]
                 else:  # tied top scores: the first drawn of them
                     picked = y[idx[rows, np.argmax(np.where(mask[idx], column[idx], -np.inf), axis=1)]]
             for m in methods:
@@ -334,186 +338,94 @@ def _evaluate_covered(s: np.ndarray, t: np.ndarray, method: str) -> float:
     return _evaluate(s[ok], t[ok], method)
 
 
-def _draw_counts(idx: np.ndarray, n: int) -> np.ndarray:
-    """How many times each of ``n`` candidates is drawn in each row of ``idx``."""
-    rows = idx.shape[0]
-    flat = (idx + n * np.arange(rows)[:, None]).ravel()
-    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.int32)
-
-
-def _tie_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(order, starts, inverse)`` of the groups of equal ``values`` (for :func:`_untied`); None
-    when no two values tie."""
-    _, inverse, sizes = np.unique(values, return_inverse=True, return_counts=True)
-    if (sizes == 1).all():
-        return None
-    order = np.argsort(inverse, kind="stable")
-    return order, np.concatenate([[0], np.cumsum(sizes)[:-1]]), inverse
-
-
-def _untied(counts: np.ndarray, total: np.ndarray, groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-            ) -> np.ndarray | None:
-    """Per resample and candidate: the draws not tied with it (``groups`` of :func:`_tie_groups`);
-    None when nothing ties (it is then ``total - counts``, which the callers use in closed form)."""
-    if groups is None:
-        return None
-    order, starts, inverse = groups
-    sums = np.add.reduceat(counts[:, order], starts, axis=1)
-    return total - sums[:, inverse]
-
-
-def _weighted_untied(weights: np.ndarray, untied: np.ndarray | None, total: np.ndarray, weight_sums: np.ndarray,
-                     weighted_counts: np.ndarray) -> np.ndarray:
-    """``sum_i weights_i * untied_i`` per resample; where nothing ties, ``total * sum_i weights_i -
-    sum_i weights_i * counts_i`` (``weight_sums``, ``weighted_counts``)."""
-    if untied is None:
-        return total[:, 0] * weight_sums - weighted_counts
-    return np.einsum("ij,ij->i", weights, untied)
-
-
-def _with_counts(h: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return h, np.einsum("ij,ij->i", h, counts)
-
-
-def _position_weights(counts: np.ndarray, order: np.ndarray, harmonic: np.ndarray) -> np.ndarray:
-    """``h_i``: the hyperbolic weights ``1 / (r + 1)`` summed over the positions ``r`` that candidate
-    ``i``'s copies take when the candidates are ranked in ``order``."""
-    ordered = counts[:, order]
-    through = np.cumsum(ordered, axis=1, dtype=ordered.dtype)  # positions taken up to each candidate's last copy
-    h = np.empty(counts.shape)
-    h[:, order] = harmonic[through] - harmonic[through - ordered]
-    return h
-
-
-def _distinct(values: np.ndarray) -> bool:
-    """Whether no two of ``values`` are equal to rounding (see :func:`_constant_draws`)."""
-    ordered = np.sort(values)
-    return bool((np.diff(ordered) > 1e-12 * max(1.0, float(np.abs(ordered).max()))).all())
-
-
-def _constant_draws(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Whether each resample's drawn ``values`` are equal to rounding (as :func:`_constant`); where
-    no two ``values`` are (:func:`_distinct`), that is whether one candidate was drawn."""
-    present = counts > 0
-    lo, hi = np.where(present, values, np.inf).min(axis=1), np.where(present, values, -np.inf).max(axis=1)
-    return _within_rounding(lo, hi)  # nothing drawn (lo inf, hi -inf): constant too
-
-
 def _tau_from_counts(columns: np.ndarray, y: np.ndarray, counts: np.ndarray, methods: Sequence[str],
-                     max_elements: int) -> dict[str, np.ndarray]:
+                     ) -> dict[str, np.ndarray]:
     """Kendall's tau-b / the weighted tau of each score column of ``columns`` against ``y`` on the
-    resamples whose draw counts are ``counts`` (see :func:`resampled_rank_correlation`). The
-    products ``counts @ K`` come from :func:`_concordance_products` (one per column, sharing the
-    truth's); the sums after them go in chunks of resamples small enough for the cache, and use
-    closed forms where nothing ties (``sum_i h_i = harmonic[total]``)."""
-    n, k = columns.shape
-    counts32 = counts.astype(np.float32)
-    against_truth = _signed_mass(counts, y).astype(np.float32)  # counts @ sign(y_i - y_l), every column's
-    _, y_rank = np.unique(y, return_inverse=True)  # dense ranks of the truth, every column's
-    most = int(counts.sum(axis=1).max())
-    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, most + 1))])
-    by_scores = [np.lexsort((-y, -columns[:, j])) for j in range(k)]
-    by_truth = [np.lexsort((-columns[:, j], -y)) for j in range(k)]  # truth first, ties by scores
-    groups_y = _tie_groups(y)
-    distinct_y = _distinct(y)
-    weighted = "weighted_kendall" in methods
+    resamples whose draw counts are ``counts`` (see :func:`resampled_rank_correlation`).
+
+    Each column is worked in its own score order (decreasing scores, ties by decreasing truth):
+    its product ``counts @ K`` there (:func:`_concordance_products`, less the truth's part that
+    every column shares), then the sums per resample in one compiled pass
+    (:func:`~transferscope.metrics.resampled_taus.taus_from_products`), which also finds the first
+    and last drawn candidate in either order: whether the drawn values are constant, and (for the
+    picks) ``top_drawn``, per column and resample the top-scored candidate drawn (the first of
+    tied scores by truth), and ``best_drawn``, per resample the best truth drawn."""
+    k = columns.shape[1]
+    counts32 = np.asarray(counts, dtype=np.float32, order="C")
+    against_truth = _signed_mass(counts32, y)  # counts @ sign(y_i - y_l), every column's
+    _, y_rank = np.unique(y, return_inverse=True)  # dense ranks of the truth: its groups of ties
+    totals = counts.sum(axis=1)
+    few = totals < 2
     out = {m: np.empty((k, counts.shape[0])) for m in methods}
-    chunk = max(1, int(max_elements // n))
-    chunks = []  # what every column shares, per chunk of resamples
-    for start in range(0, counts.shape[0], chunk):
-        m = counts[start:start + chunk]
-        total = m.sum(axis=1, dtype=np.float64)[:, None]
-        single = (m > 0).sum(axis=1) <= 1  # one candidate drawn: constant in everything
-        chunks.append({"rows": slice(start, start + len(m)), "total": total, "single": single, "mf": m.astype(np.float64),
-                       "sums": harmonic[total[:, 0].astype(np.int64)],  # sum_i h_i: every position's weight once
-                       "untied_y": _untied(m, total, groups_y),
-                       "squares": np.einsum("ij,ij->i", m, m, dtype=np.float64),  # pairs within a candidate's copies
-                       "constant_y": (single if distinct_y else _constant_draws(m, y)) | (total[:, 0] < 2),
-                       "truth_weights": {}})
+    out["top_drawn"] = np.empty((k, counts.shape[0]), dtype=np.int64)
+    scratch = (np.empty(counts.shape, dtype=np.float32), np.empty((y.size, y.size), dtype=np.float32))  # every column's
     for j in range(k):
-        products = _concordance_products(counts32, columns[:, j], y_rank, by_scores[j], against_truth)
-        groups_x, distinct_x = _tie_groups(columns[:, j]), _distinct(columns[:, j])
-        for part in chunks:
-            rows, total, squares, untied_y = part["rows"], part["total"], part["squares"], part["untied_y"]
-            m, mf = counts[rows], part["mf"]
-            mk = products[rows].astype(np.float64)
-            untied_x = _untied(m, total, groups_x)
-            constant = part["constant_y"] | (part["single"] if distinct_x else _constant_draws(m, columns[:, j]))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if "kendall" in methods:
-                    value = np.einsum("ij,ij->i", mf, mk) / np.sqrt(
-                        _weighted_untied(mf, untied_x, total, total[:, 0], squares)
-                        * _weighted_untied(mf, untied_y, total, total[:, 0], squares))
-                    out["kendall"][j, rows] = np.where(constant, np.nan, value)
-                if weighted:
-                    key = by_truth[j].tobytes()
-                    if key not in part["truth_weights"]:
-                        part["truth_weights"][key] = _with_counts(_position_weights(m, by_truth[j], harmonic), mf)
-                    value = 0.0
-                    for h, hm in (_with_counts(_position_weights(m, by_scores[j], harmonic), mf),
-                                  part["truth_weights"][key]):
-                        value = value + np.einsum("ij,ij->i", h, mk) / 2 / np.sqrt(
-                            _weighted_untied(h, untied_x, total, part["sums"], hm)
-                            * _weighted_untied(h, untied_y, total, part["sums"], hm))
-                    out["weighted_kendall"][j, rows] = np.where(constant, np.nan, value)
+        x = columns[:, j]
+        order, by_truth = np.lexsort((-y, -x)), np.lexsort((-x, -y))  # by scores, then truth; and the reverse
+        _, x_group = np.unique(x[order], return_inverse=True)
+        products = _concordance_products(counts32, order, x_group, y_rank[order], against_truth, scratch=scratch)
+        kendall, weighted, ends = taus_from_products(products, against_truth, counts32, order, by_truth, x_group,
+                                                     y_rank[order], max_total=int(totals.max()))
+        # Drawn scores (or truths) all equal to rounding: the first and last drawn in their order.
+        constant = few | _within_rounding(x[order[ends[:, 1]]], x[order[ends[:, 0]]]) \
+            | _within_rounding(y[by_truth[ends[:, 3]]], y[by_truth[ends[:, 2]]])
+        for m, value in (("kendall", kendall), ("weighted_kendall", weighted)):
+            if m in out:
+                out[m][j] = np.where(constant, np.nan, value)
+        out["top_drawn"][j] = order[ends[:, 0]]
+        out["best_drawn"] = y[by_truth[ends[:, 2]]]
     return out
 
 
 def _signed_mass(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``counts @ sign(values_i - values_l)`` without the product: per resample and candidate
-    ``l``, the draws above ``values_l`` less those below it (cumulative counts in sorted order,
-    exact integers)."""
+    """``counts @ sign(values_i - values_l)`` without the product, float32 (``counts`` float32, exact
+    below 2^24): per resample and candidate ``l``, the draws above ``values_l`` less those below it
+    (cumulative counts in sorted order)."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
-    cumulative = np.zeros((counts.shape[0], values.size + 1), dtype=np.int64)
-    np.cumsum(counts[:, order], axis=1, out=cumulative[:, 1:])
-    below = cumulative[:, np.searchsorted(ordered, values, side="left")]
-    above = cumulative[:, -1:] - cumulative[:, np.searchsorted(ordered, values, side="right")]
-    return above - below
+    cumulative = np.zeros((counts.shape[0], values.size + 1), dtype=np.float32)
+    np.cumsum(np.take(counts, order, axis=1), axis=1, out=cumulative[:, 1:])
+    below = np.take(cumulative, np.searchsorted(ordered, values, side="left"), axis=1)
+    above = np.take(cumulative, np.searchsorted(ordered, values, side="right"), axis=1)
+    np.subtract(cumulative[:, -1:], above, out=above)
+    above -= below
+    return above
 
+def _concordance_products(counts: np.ndarray, order: np.ndarray, x_group: np.ndarray, y_rank: np.ndarray,
+                          against_truth: np.ndarray, *, scratch: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``counts @ K + against_truth`` in the scores' order ``order`` (its columns are the candidates
+    ``order[p]``), float32 and exact (integer sums below 2^24), ``K_il = sign(x_i - x_l) * sign(y_i -
+    y_l)``, in half a matrix product; ``against_truth = counts @ sign(y_i - y_l)`` is the truth's
+    part, which the caller subtracts. ``counts`` and ``against_truth`` are in the candidates' order;
+    ``x_group`` and ``y_rank`` are the dense ranks of the scores and of the truth in the scores'
+    order (decreasing scores).
 
-def _upper_product(left: np.ndarray, square: np.ndarray) -> np.ndarray:
-    """``left @ triu(square, 1)`` in column blocks: block ``[a, b)`` needs rows ``< b`` only, the
-    diagonal block's strict upper triangle. With 8 blocks that is 36/64 of the full product's
-    multiplications, in NumPy's matrix products (which release the GIL, as BLAS's ``trmm`` through
-    SciPy does not, so that targets scored side by side in threads run in parallel)."""
-    n = square.shape[0]
-    edges = np.linspace(0, n, max(1, min(8, n // 128)) + 1).astype(int)
-    out = np.empty((left.shape[0], n), dtype=np.result_type(left, square))
-    for a, b in zip(edges[:-1], edges[1:]):
-        block = square[:b, a:b].copy()
-        block[a:] = np.triu(block[a:], 1)
-        np.matmul(left[:, :b], block, out=out[:, a:b])
-    return out
-
-
-def _concordance_products(counts: np.ndarray, x: np.ndarray, y_rank: np.ndarray, order: np.ndarray,
-                          against_truth: np.ndarray) -> np.ndarray:
-    """``counts @ K`` (float32, exact: integer sums below 2^24), ``K_il = sign(x_i - x_l) * sign(y_i -
-    y_l)`` (``y_rank``: the truth's dense ranks), in half a matrix product given ``against_truth =
-    counts @ sign(y_i - y_l)``.
-
-    In ``order`` (decreasing ``x``), ``K = U + U'`` with ``U`` its strict upper triangle, and the
-    pairs of the upper triangle are those where ``x`` decides; there ``counts @ U'`` follows from
-    ``counts @ U`` and the truth's product: ``counts @ K = 2 counts @ U - against_truth + T``,
-    ``T_l = sum_{i: x_i = x_l} counts_i sign(y_i - y_l)`` the pairs tied in ``x`` (a block product
-    over the tied candidates only). ``counts @ U`` costs about half a full product
-    (:func:`_upper_product`). Where most candidates tie, the full product is cheaper."""
-    _, x_group, sizes = np.unique(x, return_inverse=True, return_counts=True)
+    In that order ``K = U + U'`` with ``U`` its strict upper triangle, and the pairs of the upper
+    triangle are those where ``x`` decides; there ``counts @ U'`` follows from ``counts @ U`` and
+    the truth's product: ``counts @ K = 2 counts @ U - against_truth + T``, ``T_l = sum_{i: x_i =
+    x_l} counts_i sign(y_i - y_l)`` the pairs tied in ``x`` (a block product over the tied
+    candidates only). ``counts @ U`` costs half a full product
+    (:func:`~transferscope.metrics.triangular.upper_triangular_product`). Where most candidates
+    tie, the full product is cheaper. ``scratch`` (an array shaped as ``counts`` and an (n x n)
+    one, float32) holds the work, reused from column to column; the result is ``scratch[0]``."""
+    work, signs = scratch
+    sizes = np.bincount(x_group)
     tied = np.flatnonzero(sizes[x_group] > 1)
-    if 2 * tied.size ** 2 > x.size ** 2:
-        return counts @ (np.sign(np.subtract.outer(x_group, x_group)) * np.sign(np.subtract.outer(y_rank, y_rank))
-                         ).astype(np.float32)
-    ranks = y_rank[order].astype(np.float32)  # exact below 2^24
-    signs = np.subtract.outer(ranks, ranks)
-    np.sign(signs, out=signs)  # sign(y_i - y_l) in order, zero diagonal
-    signs *= 2.0 if not tied.size else 2.0 * np.not_equal.outer(x_group[order], x_group[order])  # pairs tied in x: not in U
-    out = np.empty_like(against_truth)
-    out[:, order] = _upper_product(counts[:, order], signs)  # 2 counts @ U
-    out -= against_truth
+    ordered = np.take(counts, order, axis=1, out=work, mode="clip")
+    if 2 * tied.size ** 2 > x_group.size ** 2:
+        full = ordered @ (np.sign(np.subtract.outer(x_group, x_group)) * np.sign(np.subtract.outer(y_rank, y_rank))
+                          ).astype(np.float32)
+        return full + against_truth[:, order]
+    ranks = y_rank.astype(np.float32)  # exact below 2^24
+    np.subtract.outer(ranks, ranks, out=signs)
+    np.sign(signs, out=signs)  # sign(y_i - y_l), zero diagonal
     if tied.size:
+        signs *= np.not_equal.outer(x_group, x_group)  # pairs tied in x: not in U
         block = np.equal.outer(x_group[tied], x_group[tied]) * np.sign(np.subtract.outer(y_rank[tied], y_rank[tied]))
-        out[:, tied] += counts[:, tied] @ block.astype(np.float32)
+        within = ordered[:, tied] @ block.astype(np.float32)
+    out = upper_triangular_product(ordered, signs, scale=2.0, overwrite=True)  # 2 counts @ U (signs: zero diagonal)
+    if tied.size:
+        out[:, tied] += within
     return out
 
 

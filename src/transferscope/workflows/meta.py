@@ -681,6 +681,7 @@ def _in_parallel(function: Callable[[Any], Any], items: Sequence[Any]) -> list[A
     the GIL); the results in the items' order."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import scipy.linalg  # noqa: F401 - loads SciPy's BLAS (the triangular products'), so the limit reaches it
     from threadpoolctl import threadpool_limits
 
     workers = max(1, min(len(items), os.cpu_count() or 1))
