@@ -164,6 +164,24 @@ def test_cli_meta(tmp_path):
     assert missing.exit_code == 2
 
 
+def test_cli_meta_shows_the_mean_only_when_the_targets_do_not_fit(tmp_path):
+    """Many targets (100 columns of intervals) made a table of empty slivers: the terminal shows
+    the mean and the gain, and says where every target's row is."""
+    runner = CliRunner()
+    frame = _synthetic(n_targets=12)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = runner.invoke(app, ["meta", str(tmp_path / "t.csv"), "--n-boot", "20", "--output", str(tmp_path / "m.csv")])
+    assert out.exit_code == 0, out.output
+    assert "12 targets: the table shows their mean" in out.output and "m.csv" in out.output
+    header = next(line for line in out.output.splitlines() if "method" in line)
+    assert "mean" in header and "gain over best prior" in header and "t0" not in header
+    _synthetic(n_targets=3).to_csv(tmp_path / "few.csv", index=False)
+    few = runner.invoke(app, ["meta", str(tmp_path / "few.csv"), "--n-boot", "20"])
+    assert few.exit_code == 0 and "the table shows their mean" not in few.output
+    header = next(line for line in few.output.splitlines() if "method" in line)
+    assert all(t in header for t in ("t0", "t1", "t2", "mean"))  # 3 targets fit: each has its column
+
+
 def test_the_history_prior_of_each_target_is_history_scores_of_the_others():
     from transferscope.metrics.ranking import rank_correlation
 
