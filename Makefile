@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 # torchvision (the imagenet-11x11 benchmark, torchvision: models) imports only beside this pair;
-# `make install-vision` puts it in .venv. The same line is workflows/literature.py INSTALL_LINE.
+# `make install-vision` puts it in .venv. The same line is workflows/published/literature.py INSTALL_LINE.
 VISION_PIN ?= torch==2.14.1 torchvision==0.29.1 pillow
 
 .PHONY: demo test install install-vision clean bench

@@ -40,8 +40,8 @@ from transferscope.datasets import load_builtin
 from transferscope.extraction.cache import default_cache_dir
 from transferscope.probes.learning_curve import PREDICTION_LEVELS, predict_probe_score, prediction_interval
 from transferscope.probes.repeated import linear_cv_probe
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.demo import demo_model_path
+from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
 TEXT_TARGETS = ("sentence-polarity", "word-language", "vader-polarity", "vader-valence")
 DIGIT_TARGETS = ("digits10", "digits-mod3", "digits-loops", "mnist-heldout-rot180")

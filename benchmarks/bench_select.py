@@ -29,8 +29,8 @@ from transferscope.datasets import load_builtin
 from transferscope.extraction.cache import default_cache_dir
 from transferscope.probes.linear import linear_probe
 from transferscope.probes.repeated import corrected_standard_error
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.demo import demo_model_path
+from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.select import select
 
 TARGETS = ("sentence-polarity", "word-language", "vader-polarity", "vader-valence")

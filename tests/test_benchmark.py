@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from transferscope.cli.app import app
 from transferscope.errors import InputError
 from transferscope.workflows.benchmark import run_benchmark
-from transferscope.workflows.store import ResultStore
+from transferscope.workflows.storage.store import ResultStore
 from transferscope.workflows.suite import load_suite
 
 pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
@@ -257,7 +257,7 @@ def test_someone_elses_duckdb_file_is_refused_unchanged_and_a_report_only_reads(
     import duckdb
 
     from transferscope.report import load_results
-    from transferscope.workflows.store import read_store
+    from transferscope.workflows.storage.store import read_store
 
     foreign = tmp_path / "theirs.duckdb"
     con = duckdb.connect(str(foreign))
@@ -319,7 +319,7 @@ def test_a_local_ray_is_started_without_usage_reporting(monkeypatch):
 def test_a_store_whose_creation_fails_leaves_nothing_behind(tmp_path, monkeypatch):
     """Issue 26: a disk that filled while a new store was created left a 4 KiB file that blocked
     every later run until deleted by hand. A store is created under a temporary name and renamed."""
-    import transferscope.workflows.store as store_module
+    import transferscope.workflows.storage.store as store_module
 
     monkeypatch.setattr(store_module, "_SCHEMA", "CREATE TABLE results (broken")  # fails half way
     with pytest.raises(InputError, match="could not be created"):

@@ -261,7 +261,7 @@ def test_csv_outputs_never_carry_a_formula(tmp_path):
     outputs and exports (formula injection when opened in a spreadsheet)."""
     import csv
 
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.storage.results import write_table
 
     table = pd.DataFrame({"candidate": ["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)", "-x", "\tcmd", "plain"],
                           "value": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0]})
@@ -304,7 +304,7 @@ def test_rank_prints_one_short_line_per_candidate():
 
     from transferscope.cli.rank import terminal_view
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.rank import rank
 
     table = rank(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"],

@@ -227,7 +227,7 @@ def test_compare_with_permutation_tests(tmp_path):
 
 
 def test_short_labels_stay_distinct():
-    from transferscope.workflows.labels import short_names
+    from transferscope.workflows.storage.names import short_names
 
     assert short_names(["/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf-svd"]) == {
         "/a/b/minilm/model": "minilm/model", "random:/a/b/minilm/model": "random:minilm/model",

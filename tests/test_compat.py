@@ -16,7 +16,7 @@ from transferscope.cli.app import app
 from transferscope.errors import InputError
 from transferscope.metrics.retrieval import retrieval_scores
 from transferscope.workflows.compat import compat_features, query_gallery_split
-from transferscope.workflows.store import ResultStore
+from transferscope.workflows.storage.store import ResultStore
 
 
 def _clusters(n_classes=20, per_class=12, dim=24, noise=0.7, seed=0):
@@ -137,7 +137,7 @@ def test_bad_input_names_the_argument():
 
 def test_real_minilm_rotated_and_random_init(minilm_path, tmp_path):
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     data = load_builtin("vader-polarity").subsample(700, seed=0)
     options = ExtractionOptions(cache_dir=str(tmp_path))
@@ -222,7 +222,7 @@ def test_mixed_space_check_groups_many_clusters_the_same_on_every_blas(tmp_path)
 def test_mixed_space_check_on_minilm(minilm_path, tmp_path):
     from transferscope.datasets import load_builtin
     from transferscope.metrics.mixed_spaces import mixed_space_check
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     data = load_builtin("sentence-polarity")
     options = ExtractionOptions(cache_dir=str(tmp_path))

@@ -38,7 +38,7 @@ def _perturbed(tiny_bert_dir, target, *, seed, scale):
 def test_drift_starts_at_the_changed_block_and_fingerprints_group_alike_changes(tmp_path, tiny_bert_dir):
     pytest.importorskip("wordfreq", reason="the generic inputs come from wordfreq (demo extra)")
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     a = _perturbed(tiny_bert_dir, tmp_path / "a", seed=1, scale=0.3)
     a2 = _perturbed(tiny_bert_dir, tmp_path / "a2", seed=1, scale=0.35)  # the same change, a little larger
@@ -100,7 +100,7 @@ def test_bad_input_names_the_argument():
 
 
 def test_cli_drift(tmp_path, tiny_bert_dir):
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     a = _perturbed(tiny_bert_dir, tmp_path / "a", seed=1, scale=0.3)
     runner = CliRunner()

@@ -84,11 +84,11 @@ def test_retrieval_quality_with_binary_rescoring():
 def test_similarity_quality_reads_binary_codes_as_signs(tmp_path):
     pytest.importorskip("gensim", reason="the word-similarity sets ship in gensim's test data (demo extra)")
     from transferscope.probes.similarity import similarity_spearman
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     result = ts.elastic(model="tfidf", dataset="wordsim353", compressions=["float32", "binary"],
                         extraction=ExtractionOptions(cache_dir=str(tmp_path)))
-    from transferscope.workflows.candidates import extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
     from transferscope.workflows.pair_targets import load_pair_target
 
     pairs = load_pair_target("wordsim353")
@@ -120,7 +120,7 @@ def test_bad_input_names_the_argument():
 
 
 def test_cli_elastic_writes_table_plot_and_store(tmp_path):
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     runner = CliRunner()
     base = ["elastic", "--model", "tfidf", "--dataset", "sentence-polarity", "--compressions", "float32,int8,binary",

@@ -43,7 +43,7 @@ def test_fine_tuning_reports_every_step(tiny_bert_dir, capsys):
     epoch, and finetune_transfer shows it (plain lines when stderr is not a terminal)."""
     from transferscope.datasets import Dataset
     from transferscope.extraction.specs import build_encoder
-    from transferscope.workflows.finetuning import finetune_transfer
+    from transferscope.workflows.engine.finetuning import finetune_transfer
 
     reports = []
     finetune_text_probe(str(tiny_bert_dir), TEXTS, LABELS, splits=SPLITS, epochs=2, lr=[1e-3, 2e-3], batch_size=16,

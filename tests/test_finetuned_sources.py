@@ -26,7 +26,7 @@ def test_finetuned_encoder_is_trained_once_and_differs_from_its_base(tmp_path, t
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
 
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     spec = f"finetuned:sentence-polarity:{tiny_bert_dir}"
     with pytest.raises(InputError, match="not fine-tuned yet"):  # the extraction layer never trains
@@ -72,7 +72,7 @@ def test_leakage_rule() -> None:
 
 def test_benchmark_never_scores_a_source_on_its_own_target(tmp_path, tiny_bert_dir, fast_settings) -> None:
     from transferscope.workflows.benchmark import run_benchmark
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     spec = f"finetuned:sentence-polarity:{tiny_bert_dir}"

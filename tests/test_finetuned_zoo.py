@@ -15,7 +15,7 @@ from transferscope.datasets import load_builtin  # noqa: E402
 from transferscope.errors import InputError  # noqa: E402
 from transferscope.extraction.finetuned import finetuned_entry, leaks_into  # noqa: E402
 from transferscope.extraction.specs import build_encoder  # noqa: E402
-from transferscope.workflows.finetuned_sources import ensure_finetuned  # noqa: E402
+from transferscope.workflows.engine.finetuned_sources import ensure_finetuned  # noqa: E402
 
 SPEC = "finetuned:digits-loops:zoo:s-small"
 
@@ -61,7 +61,7 @@ def test_leaks_and_bad_targets():
 
 
 def test_drift_of_a_fine_tuned_cnn_grows_towards_the_top(cache):
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     result = ts.drift(base="zoo:s-small", tuned=[SPEC, "finetuned:mnist-heldout-rot180:zoo:s-small"],
                       dataset=load_builtin("digits10"), max_samples=300,

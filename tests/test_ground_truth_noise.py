@@ -13,7 +13,7 @@ from transferscope.errors import InputError
 from transferscope.metrics.ranking import rank_correlation, rank_correlation_ci
 from transferscope.probes.linear import linear_probe
 from transferscope.probes.repeated import corrected_standard_error, linear_cv_probe
-from transferscope.workflows.scoring import probe_protocol, tied_with_best
+from transferscope.workflows.engine.scoring import probe_protocol, tied_with_best
 
 
 def toy(n: int = 90, classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +81,7 @@ def test_linear_cv_choices_and_mean_do_not_flip_under_rounding_noise():
     """What BLAS differences do to features (relative 1e-13) must not move the chosen C or the mean."""
     ds = load_builtin("sentence-polarity")
     x = ts.ExtractionOptions(use_cache=False)
-    from transferscope.workflows.candidates import extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
 
     feats = np.asarray(extract_candidates(ds, ["tfidf"], options=x)[0].features, dtype=np.float64)
     splits = ds.repeated_splits(seed=0)
@@ -155,7 +155,7 @@ def test_interval_checks_the_split_matrix():
 def test_benchmark_meta_rows_carry_intervals_with_the_truth_noise(tmp_path, tiny_bert_dir):
     pytest.importorskip("gensim", reason="the built-in targets need the demo extra")
     from transferscope.workflows.benchmark import interval_display, interval_table, run_benchmark
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     suite = load_suite({"name": "noise", "candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],
@@ -192,7 +192,7 @@ def test_suite_meta_is_meta_evaluate_on_the_stored_rows(tmp_path, tiny_bert_dir)
     from transferscope.metrics.combination import learn_rank_weights
     from transferscope.workflows.benchmark import META_BOOTSTRAPS, run_benchmark
     from transferscope.workflows.meta import load_meta_table, meta_evaluate
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     suite = load_suite({"name": "ens", "candidates": ["tfidf", "hashing", "random:" + str(tiny_bert_dir)],

@@ -464,7 +464,7 @@ def test_damaged_score_cache_heals(payload, cold_rank, data_csv, tiny_bert_dir, 
         rerun_equals_cold(cold_rank, data_csv, tiny_bert_dir, cache, tmp_path)
     lines = damage_lines(caplog)
     assert len(lines) == 6 and all("score cache entry" in line for line in lines), lines
-    from transferscope.workflows.score_cache import result_problem
+    from transferscope.workflows.engine.score_cache import result_problem
 
     assert all(result_problem(json.loads(p.read_text()), ["value", "warnings"]) is None for p in files)
     caplog.clear()
@@ -1087,7 +1087,7 @@ def test_rank_api_models_as_one_string_and_layers_as_an_index(tmp_path):
 
 # -- one store, one writer -------------------------------------------------------------------
 
-HOLD = ("import sys\nfrom transferscope.workflows.store import ResultStore\n"
+HOLD = ("import sys\nfrom transferscope.workflows.storage.store import ResultStore\n"
         "store = ResultStore(sys.argv[1])\nprint('ready', flush=True)\nsys.stdin.read()\n")
 
 
@@ -1113,7 +1113,7 @@ def test_second_writer_is_told_plainly(work):
         assert holder.stdout.readline().strip() == "ready"
         result = cli("benchmark", suite_file(work), "--store", store, "--cache-dir", work / "c", "-q")
         assert_rejected(result, "r.duckdb", "in use by another process", "--store")
-        from transferscope.workflows.store import ResultStore
+        from transferscope.workflows.storage.store import ResultStore
 
         with pytest.raises(InputError, match="in use by another process"):
             ResultStore(store)
@@ -1291,7 +1291,7 @@ def test_a_model_of_the_other_modality_is_refused_before_any_work():
     traceback. Every encoder of the zoo declares what it reads; the mismatch is one line, exit 2."""
     from transferscope.cli.app import app
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     options = ExtractionOptions(use_cache=False)
     for spec, dataset, reads in (("tfidf", "digits10", "text"), ("hashing#int8", "digits10", "text"),

@@ -30,7 +30,7 @@ from transferscope.datasets.vision_targets import (
     missing_target_files,
 )
 from transferscope.errors import InputError
-from transferscope.workflows.literature import (
+from transferscope.workflows.published.literature import (
     IMAGENET_11X11_DATA_DIRS,
     IMAGENET_11X11_MODELS,
     PUBLISHED_FINETUNE_ACCURACY,
@@ -616,7 +616,7 @@ def test_suite_runs_end_to_end_and_resumes(imagenet_env, tmp_path):
 
     import transferscope as ts
     from transferscope.workflows.benchmark import run_benchmark, suite_estimators
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     suite = _corner(load_suite("imagenet-11x11"))

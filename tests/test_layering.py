@@ -5,7 +5,7 @@ Each failure lists its violations as ``path:line: what``.
 
 Layering (imports point downward only)::
 
-    cli                       may import anything
+    cli                       workflows, report and the leaves: it parses, calls workflows, renders
     report                    workflows (the results store) and the leaves: it draws results, never computes them
     transferscope (facade)    the package ``__init__``: anything but cli
     workflows                 extraction, probes, datasets, metrics and the leaves; not cli
@@ -14,6 +14,10 @@ Layering (imports point downward only)::
     metrics                   transferscope.errors only (and itself)
     hashing, torch_support    transferscope.errors only (and the standard library / third parties)
     errors, _version          nothing of transferscope
+
+Inside workflows, the engine (``workflows/engine``), the infrastructure (``workflows/storage``)
+and the published data (``workflows/published``) sit below the commands (the package's own
+modules): no part imports a command, and only the engine imports another part (storage).
 
 The one edge between siblings is ``extraction -> datasets``: the model zoo
 (``extraction/zoo.py``) trains its source models on the built-in digit tasks of
@@ -56,7 +60,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
 }
-MAY_IMPORT["cli"] = set(MAY_IMPORT) - {"__main__"}  # everything below the entry point
+MAY_IMPORT["cli"] = {"workflows", "report"} | LEAVES  # the CLI calls workflows, never the floors below them
+#: Inside workflows: the parts below the commands, and the other parts each may import. The
+#: commands (the package's own modules) may import every part; no part imports a command.
+WORKFLOW_PARTS: dict[str, set[str]] = {
+    "storage": set(),  # infrastructure: the results store, result files, folders, display names
+    "published": set(),  # published numbers (package data) and the literature's benchmarks
+    "engine": {"storage"},  # candidates, scoring, the score cache, fine-tuning as measured transfer
+}
 #: Private modules every unit may import.
 OPEN_PRIVATE = {"transferscope._version"}
 #: Libraries ``import transferscope`` and ``import transferscope.cli.app`` must not load.
@@ -163,6 +174,24 @@ def layering_violations(imports: list[Import]) -> list[str]:
     return sorted(set(found), key=lambda text: by_line(text.split(": ", 1)[0]))
 
 
+def workflow_part(module: str) -> str | None:
+    """``engine``, ``storage``, ``published`` or ``commands`` for a module of workflows; else None."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] != "workflows":
+        return None
+    return parts[2] if parts[2] in WORKFLOW_PARTS else "commands"
+
+
+def workflow_violations(imports: list[Import]) -> list[str]:
+    found = []
+    for imp in imports:
+        source, target = workflow_part(imp.importer), workflow_part(imp.module)
+        if source in WORKFLOW_PARTS and target is not None and target != source \
+                and target not in WORKFLOW_PARTS[source]:
+            found.append(f"{imp.where()}: workflows.{source} may not import {imp.module} ({target})")
+    return sorted(set(found), key=lambda text: by_line(text.split(": ", 1)[0]))
+
+
 def by_line(where: str) -> tuple[str, int]:
     path, line = where.rsplit(":", 1)
     return path, int(line)
@@ -236,7 +265,7 @@ def test_private_rule(importer, module, name, bad):
     ("transferscope.workflows.rank", "transferscope.cli.app", True),
     ("transferscope.extraction.zoo", "transferscope.datasets.digits", False),
     ("transferscope.datasets.dataset", "transferscope.extraction.cache", True),
-    ("transferscope.probes.linear", "transferscope.workflows.results", True),
+    ("transferscope.probes.linear", "transferscope.workflows.storage.results", True),
     ("transferscope.metrics.registry", "transferscope.errors", False),
     ("transferscope.metrics.registry", "transferscope.hashing", True),
     ("transferscope.hashing", "transferscope.extraction.cache", True),
@@ -244,6 +273,19 @@ def test_private_rule(importer, module, name, bad):
 def test_layering_rule(importer, module, bad):
     imp = Import(ROOT / "x.py", 1, importer, module)
     assert bool(layering_violations([imp])) is bad
+
+
+@pytest.mark.parametrize(("importer", "module", "bad"), [
+    ("transferscope.workflows.rank", "transferscope.workflows.engine.scoring", False),
+    ("transferscope.workflows.engine.scoring", "transferscope.workflows.storage.names", False),
+    ("transferscope.workflows.engine.scoring", "transferscope.workflows.rank", True),
+    ("transferscope.workflows.storage.store", "transferscope.workflows.engine.candidates", True),
+    ("transferscope.workflows.published.literature", "transferscope.workflows.suite", True),
+    ("transferscope.workflows.engine.candidates", "transferscope.extraction.specs", False),
+])
+def test_workflow_parts_rule(importer, module, bad):
+    imp = Import(ROOT / "x.py", 1, importer, module)
+    assert bool(workflow_violations([imp])) is bad
 
 
 def test_cycle_rule():
@@ -275,6 +317,12 @@ def test_no_private_imports_across_modules():
 def test_packages_import_only_downward():
     found = layering_violations(IMPORTS)
     assert not found, report("imports against the layering", found)
+
+
+def test_workflow_parts_sit_below_the_commands():
+    assert {p for p in WORKFLOW_PARTS if (ROOT / "workflows" / p / "__init__.py").is_file()} == set(WORKFLOW_PARTS)
+    found = workflow_violations(IMPORTS)
+    assert not found, report("imports against the parts of workflows", found)
 
 
 def test_no_cycle_between_packages():

@@ -1,4 +1,4 @@
-"""The published ImageNet 11x11 benchmark tables (transferscope.workflows.literature)."""
+"""The published ImageNet 11x11 benchmark tables (transferscope.workflows.published.literature)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 import transferscope as ts
 from transferscope.datasets.vision_targets import VISION_TARGET_DIRS, missing_target_files
 from transferscope.errors import InputError
-from transferscope.workflows import literature as lit
-from transferscope.workflows.literature import (
+from transferscope.workflows.published import literature as lit
+from transferscope.workflows.published.literature import (
     ETRAN_CIFAR100_NOTEBOOK,
     IMAGENET_11X11_DATA_DIRS,
     IMAGENET_11X11_MODELS,
@@ -109,9 +109,11 @@ def test_published_table_long_form():
 # --- the package-data files the tables are read from ---------------------------------------------
 
 def _data_files():
-    """The files of transferscope/workflows/published as installed (importlib.resources)."""
-    folder = importlib.resources.files("transferscope.workflows").joinpath("published")
-    return {entry.name: entry for entry in folder.iterdir() if not entry.name.startswith(".")}
+    """The data files of transferscope/workflows/published as installed (importlib.resources):
+    everything in the package but its code."""
+    folder = importlib.resources.files("transferscope.workflows.published")
+    return {entry.name: entry for entry in folder.iterdir()
+            if not entry.name.startswith(".") and entry.name != "__pycache__" and not entry.name.endswith(".py")}
 
 
 def test_every_data_file_is_documented_and_every_row_has_a_source():
@@ -166,7 +168,7 @@ import importlib.resources as resources
 calls = []
 files = resources.files
 resources.files = lambda *args, **kwargs: calls.append(args) or files(*args, **kwargs)
-import transferscope.workflows.literature as lit
+import transferscope.workflows.published.literature as lit
 assert calls == [], calls
 assert lit.PUBLISHED_FINETUNE_ACCURACY["cifar10"]["resnet50"] == 96.28 and calls, calls
 """

@@ -19,7 +19,7 @@ def _means(result):
 
 
 def test_published_tables_reproduce_the_published_and_the_issue_numbers():
-    from transferscope.workflows.literature import read_published
+    from transferscope.workflows.published.literature import read_published
 
     result = meta_evaluate("published:tllib-10x8", n_boot=100)
     means = _means(result)["weighted_kendall"].round(3)
@@ -122,7 +122,7 @@ def test_bad_tables_are_refused_naming_the_problem(tmp_path):
 
 
 def test_a_results_store_is_read_without_changing_a_byte(tmp_path):
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     path = tmp_path / "r.duckdb"
     rng = np.random.default_rng(0)

@@ -234,7 +234,7 @@ def test_rank_four_different_models(tmp_path: Path) -> None:
         _need(name)
     import transferscope as ts
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     data = load_builtin("vader-polarity").subsample(400, seed=0)
     table = ts.rank(dataset=data, models=["mpnet", "minilm", "glove", "wordllama"], layers="output",
@@ -369,7 +369,7 @@ def test_a_slice_of_each_which_model_suite(tmp_path: Path, name: str, models: li
         if model in MODEL_ZOO:
             _need(model)
     from transferscope.workflows.benchmark import run_benchmark
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     suite = load_suite(_slice(name, models, targets, samples))
@@ -418,7 +418,7 @@ def test_rank_says_when_two_candidates_have_the_same_features(tmp_path: Path) ->
     _need("glove")
     import transferscope as ts
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     data = load_builtin("sentence-polarity")
     table = ts.rank(dataset=data, models=["glove"], layers="all", metrics=["logme"],

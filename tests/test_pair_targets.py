@@ -17,9 +17,9 @@ from transferscope.extraction.specs import build_encoder
 from transferscope.metrics.transferability.logme import logme
 from transferscope.probes.similarity import half_split_spearman, pair_product_features, similarity_spearman
 from transferscope.workflows.benchmark import run_benchmark
-from transferscope.workflows.candidates import encoder_candidates
+from transferscope.workflows.engine.candidates import encoder_candidates
 from transferscope.workflows.pair_targets import PAIR_FEATURES, load_pair_target
-from transferscope.workflows.store import ResultStore
+from transferscope.workflows.storage.store import ResultStore
 from transferscope.workflows.suite import load_suite
 
 pytest.importorskip("gensim", reason="the word-similarity sets ship in gensim's test data (demo extra)")

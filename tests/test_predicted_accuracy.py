@@ -138,9 +138,9 @@ def test_rank_shows_the_prediction_beside_the_probe_at_the_level_asked() -> None
 
 
 def test_cached_prediction_is_recalibrated_not_read_stale(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from transferscope.workflows.candidates import feature_candidates
-    from transferscope.workflows.score_cache import ScoreCache
-    from transferscope.workflows.scoring import Scorer
+    from transferscope.workflows.engine.candidates import feature_candidates
+    from transferscope.workflows.engine.score_cache import ScoreCache
+    from transferscope.workflows.engine.scoring import Scorer
 
     x, y = _blobs()
     splits = tuple((s.train, s.val, s.test) for s in Dataset("b", x, y, "classification").repeated_splits())

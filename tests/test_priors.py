@@ -36,7 +36,7 @@ def test_builtin_priors_say_what_they_hold():
 
 
 def _store(path, targets=("a", "b", "c", "sentence-polarity"), seed=0):
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     rng = np.random.default_rng(seed)
     quality = {"mpnet | output | native": 3.0, "minilm | output | native": 2.0, "glove | output | native": 1.0,
@@ -120,7 +120,7 @@ def test_cli_rank_with_a_prior(tmp_path):
 
 def test_select_probes_in_the_combined_order(tmp_path):
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.select import select
 
     (tmp_path / "p.csv").write_text("model,value\nhashing-svd,10\ntfidf-svd,1\n")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from transferscope.workflows.candidates import feature_candidates
-from transferscope.workflows.scoring import LocalBackend, Scorer
+from transferscope.workflows.engine.candidates import feature_candidates
+from transferscope.workflows.engine.scoring import LocalBackend, Scorer
 
 
 def test_local_backends_report_every_item_and_keep_the_order():

@@ -10,7 +10,7 @@ import transferscope as ts
 from transferscope.datasets import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.hf import HFEncoder
-from transferscope.workflows.results import write_table
+from transferscope.workflows.storage.results import write_table
 
 TEXTS = [f"{w} {i}" for i, w in enumerate(["good film", "bad movie", "great plot", "awful acting"] * 10)]
 LABELS = np.array(["pos", "neg", "pos", "neg"] * 10)
@@ -88,8 +88,8 @@ def test_write_table_roundtrip(tmp_path, suffix):
 
 
 def test_scorer_on_error_nan_keeps_the_other_cells():
-    from transferscope.workflows.candidates import feature_candidates
-    from transferscope.workflows.scoring import Scorer
+    from transferscope.workflows.engine.candidates import feature_candidates
+    from transferscope.workflows.engine.scoring import Scorer
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 20)
@@ -106,9 +106,9 @@ def test_scorer_on_error_nan_keeps_the_other_cells():
 
 
 def test_score_cache_never_stores_a_rejection(tmp_path):
-    from transferscope.workflows.candidates import feature_candidates
-    from transferscope.workflows.score_cache import ScoreCache
-    from transferscope.workflows.scoring import Scorer
+    from transferscope.workflows.engine.candidates import feature_candidates
+    from transferscope.workflows.engine.score_cache import ScoreCache
+    from transferscope.workflows.engine.scoring import Scorer
 
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 20)

@@ -243,9 +243,9 @@ def test_changed_weights_give_a_new_identity(weights, tmp_path):
 def test_cached_cells_start_no_workers(tmp_path, monkeypatch):
     import joblib
 
-    from transferscope.workflows.candidates import feature_candidates
-    from transferscope.workflows.score_cache import ScoreCache
-    from transferscope.workflows.scoring import Scorer
+    from transferscope.workflows.engine.candidates import feature_candidates
+    from transferscope.workflows.engine.score_cache import ScoreCache
+    from transferscope.workflows.engine.scoring import Scorer
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], 20)

@@ -19,7 +19,7 @@ from transferscope.errors import InputError  # noqa: E402
 from transferscope.report import Results, build_report, load_results, write_figures, write_report  # noqa: E402
 from transferscope.report.figures import plotly_figure  # noqa: E402
 from transferscope.report.sections import detect_kind, provenance, sections  # noqa: E402
-from transferscope.workflows.store import ResultStore  # noqa: E402
+from transferscope.workflows.storage.store import ResultStore  # noqa: E402
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -223,7 +223,7 @@ def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command
 
     from transferscope.cli.app import app
     from transferscope.report.build import _answers
-    from transferscope.workflows.results import read_result_metadata, write_table
+    from transferscope.workflows.storage.results import read_result_metadata, write_table
 
     runner = CliRunner()
     for suffix in (".json", ".csv", ".parquet"):

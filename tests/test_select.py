@@ -136,8 +136,8 @@ def test_select_cli_says_when_the_budget_measured_nothing(tmp_path):
 def test_select_fine_tunes_the_best_models_and_skips_fixed_extractors(tmp_path, tiny_bert_dir):
     from transferscope.datasets import load_builtin
     from transferscope.extraction.specs import build_encoder
-    from transferscope.workflows.candidates import ExtractionOptions
-    from transferscope.workflows.finetuning import finetune_transfer
+    from transferscope.workflows.engine.candidates import ExtractionOptions
+    from transferscope.workflows.engine.finetuning import finetune_transfer
 
     data = load_builtin("sentence-polarity").subsample(60, seed=0)
     options = {"epochs": 1, "lr": [1e-3]}

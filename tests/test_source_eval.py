@@ -65,7 +65,7 @@ def test_evaluate_digit_sources_on_tiny_zoo_models(tmp_path):
     from transferscope.datasets.digits import load_task
     from transferscope.extraction.zoo import ZooSpec, zoo_encoder
     from transferscope.probes.finetune import finetune_probe
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.source_eval import evaluate_digit_sources
     from transferscope.workflows.sources import rank_sources
 
@@ -102,7 +102,7 @@ def test_evaluate_text_sources_on_minilm_fine_tunes(tmp_path):
     from transferscope.datasets import load_builtin
     from transferscope.extraction.model_zoo import MODEL_ZOO, missing_packages
     from transferscope.probes.linear import linear_probe
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.source_eval import evaluate_text_sources
 
     if missing_packages(MODEL_ZOO["minilm"]):

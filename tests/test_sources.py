@@ -17,7 +17,7 @@ pytest.importorskip("ot", reason="OTDD needs POT (the sources extra)")
 
 def test_ranking_follows_the_measure_and_equals_the_distances(tmp_path, tiny_bert_dir):
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     options = ExtractionOptions(cache_dir=str(tmp_path))
     target = load_builtin("sentence-polarity")
@@ -66,7 +66,7 @@ def test_cli_sources(tmp_path, tiny_bert_dir):
                                    "--cache-dir", str(tmp_path / "c"), "-q"])
     assert out.exit_code == 0, out.output
     assert "Nearest source:" in out.output and (tmp_path / "s.csv").exists()
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     stored = ResultStore(tmp_path / "r.duckdb").table(suite="sources")
     assert len(stored) == 2 * 7 and stored["run"].notna().all() and stored["versions"].notna().all()
@@ -94,7 +94,7 @@ def test_sources_refuse_spaces_fitted_per_dataset_mixed_modalities_and_evaluate_
     from transferscope.cli.app import app
     from transferscope.datasets import load_builtin
     from transferscope.errors import InputError
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.sources import rank_sources
 
     target, source = load_builtin("sentence-polarity"), load_builtin("vader-polarity")
@@ -128,7 +128,7 @@ def test_cli_sources_reads_the_target_and_sources_from_files(tmp_path, tiny_bert
     from_files = pd.read_csv(tmp_path / "files.csv").set_index("source")
     assert set(from_files.index) == {"vader-polarity", "words"}
     # the same sentences and words given as Dataset objects: the same distances
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     same = ts.rank_sources(target=load_builtin("sentence-polarity").subsample(120, seed=0),
                            sources=[load_builtin("word-language").subsample(120, seed=0)], model=str(tiny_bert_dir),
@@ -151,7 +151,7 @@ def test_otdd_in_a_model_space_weighs_inputs_far_above_labels(minilm_path, tmp_p
     fixed, true labels are clearly nearer than shuffled ones; between fresh samples the labels
     move OTDD by about 1%, within the sampling noise (documented in dataset_distance)."""
     from transferscope.datasets import load_builtin
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     data = load_builtin("vader-polarity").subsample(600, seed=0)
     (cand,) = extract_candidates(data, [f"st:{minilm_path}"], layers="output",

@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from transferscope.metrics.calibration import similarity_bootstrap_ci, similarity_permutation_test
     from transferscope.metrics.measures import geometry, similarity
     from transferscope.metrics.mixed_spaces import mixed_space_check
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.compare import compare
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.layers import layer_profile as layers
     from transferscope.workflows.meta import meta_evaluate
     from transferscope.workflows.rank import rank
@@ -57,7 +57,7 @@ _LAZY = {
     "geometry": "transferscope.metrics.measures",
     "similarity": "transferscope.metrics.measures",
     "rank": "transferscope.workflows.rank",
-    "ExtractionOptions": "transferscope.workflows.candidates",
+    "ExtractionOptions": "transferscope.workflows.engine.candidates",
     "select": "transferscope.workflows.select",
     "compat": "transferscope.workflows.compat",
     "compat_features": "transferscope.workflows.compat",
@@ -68,7 +68,7 @@ _LAZY = {
     "drift_features": "transferscope.workflows.drift",
     "rank_sources": "transferscope.workflows.sources",
     "meta_evaluate": "transferscope.workflows.meta",
-    "extract_candidates": "transferscope.workflows.candidates",
+    "extract_candidates": "transferscope.workflows.engine.candidates",
     "layers": "transferscope.workflows.layers:layer_profile",
     "compare": "transferscope.workflows.compare",
     "Dataset": "transferscope.datasets",
@@ -88,9 +88,9 @@ def list_metrics(family: str | None = None) -> list[dict[str, Any]]:
     >>> "logme" in [m["name"] for m in ts.list_metrics("transferability")]
     True
     """
-    from transferscope.metrics import list_metrics as _list_metrics
+    from transferscope.workflows.inputs import metric_rows
 
-    return [info.as_row() for info in _list_metrics(family)]
+    return metric_rows(family)
 
 
 def __getattr__(name: str) -> Any:

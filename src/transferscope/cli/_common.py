@@ -14,12 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.workflows.folders import check_cache_folder
+from transferscope.workflows.storage.folders import check_cache_folder
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
            "check_device_option", "split_list", "feature_names", "load_features", "check_feature_options",
@@ -99,19 +99,12 @@ def load_features(paths: list[Path], labels: Path, *, label_column: str | None =
     """The ``--features`` files as candidate name -> array, the ``--labels``, and the
     ``--source-probs`` of each file (by the same name; empty when none were given). The options
     were checked together first (:func:`check_feature_options`)."""
-    from transferscope.datasets.loaders import load_feature_file, load_labels
+    from transferscope.workflows.inputs import read_feature_files
 
-    if source_probs and len(source_probs) != len(paths):
-        raise InputError(f"--source-probs was given {len(source_probs)} time(s) but --features {len(paths)}; "
-                         "give one per features file, in the same order")
-    columns = split_list([feature_columns]) if feature_columns else None
-    y = load_labels(labels, column=label_column)
-    arrays, probs = {}, {}
-    for i, (name, path) in enumerate(zip(feature_names(paths), paths, strict=True)):
-        arrays[name] = load_feature_file(path, column=features_key, columns=columns)
-        if source_probs:
-            probs[name] = load_feature_file(source_probs[i])
-    return arrays, y, probs
+    return read_feature_files(paths, feature_names(paths), labels, label_column=label_column,
+                              features_key=features_key,
+                              feature_columns=split_list([feature_columns]) if feature_columns else None,
+                              source_probs=source_probs)
 
 
 def check_feature_options(features: list[Path] | None, *, labels: Path | None, features_key: str | None,
@@ -135,7 +128,7 @@ def check_output_path(output: Path | None, *, option: str = "--output",
     """Fail early, before any work, on an output path that cannot be written (:func:`check_output_file`)."""
     if output is None:
         return
-    from transferscope.workflows.folders import check_output_file
+    from transferscope.workflows.storage.folders import check_output_file
 
     check_output_file(output, name=option, suffixes=suffixes)
 
@@ -146,7 +139,7 @@ def check_cache_dir(cache_dir: Path | None) -> None:
 
 def check_device_option(device: str | None) -> str | None:
     """``--device`` checked before any work (also when every result is cached)."""
-    from transferscope.extraction.checks import check_device
+    from transferscope.workflows.inputs import check_device
 
     return check_device(device, name="--device")
 
@@ -154,9 +147,9 @@ def check_device_option(device: str | None) -> str | None:
 def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False, batch_size: int = 32,
                        max_length: int = 128, device: str | None = None, quiet: bool = False,
                        trust_remote_code: bool = False) -> ExtractionOptions:
-    """The command's :class:`~transferscope.workflows.candidates.ExtractionOptions`, built once,
+    """The command's :class:`~transferscope.workflows.engine.candidates.ExtractionOptions`, built once,
     with ``--device`` and ``--cache-dir`` checked before any work (named as options)."""
-    from transferscope.workflows.candidates import ExtractionOptions
+    from transferscope.workflows.engine.candidates import ExtractionOptions
 
     device = check_device_option(device)
     if not no_cache:
@@ -172,19 +165,10 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
     """The labelled dataset of ``--data FILE`` or ``--dataset NAME`` (exactly one of them; the two
     ``options`` as the command names them), with its size and task on stderr unless ``quiet``;
     ``alternative`` names another way in the message."""
-    if (data is None) == (dataset is None):
-        raise InputError(f"give exactly one of {options[0]} FILE or {options[1]} NAME{alternative}")
-    if data is not None:
-        from transferscope.datasets import load_text_dataset
+    from transferscope.workflows.inputs import read_labelled_dataset
 
-        ds = load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
-    else:
-        from transferscope.datasets import load_builtin
-
-        ds = load_builtin(dataset)
-        if task is not None and task != ds.task:  # a built-in target's task is part of it
-            raise InputError(f"--task {task} does not apply to {options[1]} {dataset}, a {ds.task} target; --task is "
-                             f"for a {options[0]} file")
+    ds = read_labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
+                               alternative=alternative, options=options)
     if not quiet:
         err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
     return ds
@@ -217,7 +201,7 @@ def open_store(store: Path | None) -> Any:
     """The results store of ``--store``, opened (and so checked) before any work; None without it."""
     if store is None:
         return None
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.store import ResultStore
 
     return ResultStore(store)
 
@@ -227,14 +211,10 @@ def add_to_store(results: Any, store: Path | None, rows: list[dict[str, Any]]) -
     library versions filled in where a row has none, and say how many were stored."""
     if results is None:
         return
-    import pandas as pd
+    from transferscope.workflows.provenance import stamped_rows
 
-    from transferscope.extraction.versions import library_versions
-
-    run, versions = pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S"), library_versions()
     with results:
-        n = results.add_rows([{**r, "run": r.get("run") or run, "versions": r.get("versions") or versions}
-                              for r in rows])
+        n = results.add_rows(stamped_rows(rows))
     err_console.print(f"stored {n} rows in {store}")
 
 
@@ -254,10 +234,10 @@ def write_reports(report: Path | None, figures: Path | None, results: list[Any],
                   inputs: list[str] | None = None, output: Path | None = None) -> None:
     """Write the HTML report and / or the static figures of ``results`` (report.Results), and with
     ``output`` the first result's table with its kind, title and settings beside it
-    (:func:`~transferscope.workflows.results.write_result`), so that ``transferscope report`` on
+    (:func:`~transferscope.workflows.storage.results.write_result`), so that ``transferscope report`` on
     the file draws the report the run drew."""
     if output is not None:
-        from transferscope.workflows.results import write_result
+        from transferscope.workflows.storage.results import write_result
 
         first = results[0]
         written = write_result(first.table, output, kind=first.kind, title=first.title, settings=first.settings)
@@ -278,19 +258,10 @@ def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | 
     """The provenance a report shows for one command's results: its settings, the library versions
     and each model's identity (the hash of its weights, as the feature cache keys it) and input
     preprocessing."""
-    from transferscope.extraction.versions import library_versions
+    from transferscope.workflows.provenance import library_versions, model_identities
 
     out = {k: v for k, v in settings.items() if v is not None and v != [] and v != ""}
     out["library versions"] = library_versions()
     if model_specs:
-        from transferscope.extraction.specs import build_encoder
-
-        identities = {}
-        for spec in model_specs:
-            try:
-                encoder = build_encoder(spec, cache_dir=None if cache_dir is None else str(cache_dir))
-                identities[spec] = {**encoder.identity(), "preprocessing": encoder.preprocessing()}
-            except (InputError, MissingExtraError, OSError) as exc:
-                identities[spec] = f"not recorded: {' '.join(str(exc).split())[:120]}"
-        out["model identities"] = identities
+        out["model identities"] = model_identities(model_specs, cache_dir=cache_dir)
     return out

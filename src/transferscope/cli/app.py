@@ -37,7 +37,7 @@ class OneLineErrorGroup(TyperGroup):
         try:
             return self._main(args, prog_name, complete_var, standalone_mode, **extra)
         finally:  # no worker process outlives the command, whatever ends it (no pool without scoring)
-            scoring = sys.modules.get("transferscope.workflows.scoring")
+            scoring = sys.modules.get("transferscope.workflows.engine.scoring")
             if scoring is not None:
                 scoring.close_worker_pools()
 

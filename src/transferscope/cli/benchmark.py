@@ -53,8 +53,8 @@ def benchmark_command(
 
     from transferscope.errors import InputError
     from transferscope.workflows.benchmark import META_METHODS, aggregate_table, interval_display, run_benchmark
-    from transferscope.workflows.results import write_table
-    from transferscope.workflows.store import ResultStore
+    from transferscope.workflows.storage.results import write_table
+    from transferscope.workflows.storage.store import ResultStore
     from transferscope.workflows.suite import load_suite
 
     with handle_errors():

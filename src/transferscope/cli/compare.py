@@ -67,15 +67,14 @@ def compare_command(
 
       transferscope compare --dataset vader-polarity --model ./a --model ./b --layers all --measure mutual_knn
     """
-    from transferscope.metrics import get_metric
-    from transferscope.workflows.compare import compare, write_heatmap
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.compare import check_measure, compare, write_heatmap
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)
         check_report_paths(report, figures)
         check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
-        get_metric(measure, "similarity")
+        check_measure(measure)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
                                         batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
@@ -84,7 +83,7 @@ def compare_command(
         if features:
             if data or dataset or model:
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
-            from transferscope.datasets.loaders import load_feature_file
+            from transferscope.workflows.inputs import load_feature_file
 
             columns = split_list([feature_columns]) if feature_columns else None
             arrays = {name: load_feature_file(path, column=features_key, columns=columns)
@@ -101,11 +100,11 @@ def compare_command(
             if not models:
                 raise InputError("--model is required with --data/--dataset")
             if data is not None:
-                from transferscope.datasets.loaders import load_texts
+                from transferscope.workflows.inputs import load_texts
 
                 inputs = load_texts(data, text_column=text_column)
             else:
-                from transferscope.datasets import load_builtin
+                from transferscope.workflows.inputs import load_builtin
 
                 inputs = list(load_builtin(dataset).inputs)
             inputs = [inputs[i] for i in _subset(len(inputs), max_samples, seed)]

@@ -72,9 +72,8 @@ def compat_command(
 
     Example: transferscope compat --check-index vectors.npy
     """
-    from transferscope.probes.aligners import ALIGNERS
-    from transferscope.workflows.compat import compat, compat_features
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.compat import ALIGNERS, check_index_file, compat, compat_features
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -82,10 +81,7 @@ def compat_command(
         if check_index is not None:
             if any(v is not None and v != [] for v in (old, new, data, dataset, features_old, features_new, labels)):
                 raise InputError("--check-index takes no other input (no --old, --new, --data, --features-*)")
-            from transferscope.datasets.loaders import load_feature_file
-            from transferscope.metrics.mixed_spaces import mixed_space_check
-
-            check = mixed_space_check(load_feature_file(check_index), seed=seed)
+            check = check_index_file(check_index, seed=seed)
             typer.echo(f"{check_index.name}: {check.explanation()}")
             if output is not None:
                 import pandas as pd
@@ -107,7 +103,7 @@ def compat_command(
                 raise InputError("--features-old/--features-new cannot be combined with --old, --new, --data or --dataset")
             if features_old is None or not features_new or labels is None:
                 raise InputError("--features-old, --features-new and --labels go together")
-            from transferscope.datasets.loaders import load_feature_file, load_labels
+            from transferscope.workflows.inputs import load_feature_file, load_labels
 
             old_x = load_feature_file(features_old)
             new_xs = [load_feature_file(p) for p in features_new]
@@ -128,7 +124,7 @@ def compat_command(
             result = compat(old=old, new=new, dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
-        from transferscope.workflows.labels import short_names
+        from transferscope.workflows.storage.names import short_names
 
         short = short_names(list(dict.fromkeys([old_name, *result.verdicts["new"]])))
         shown = result.table.assign(new=result.table["new"].map(lambda n: short.get(n, n)))

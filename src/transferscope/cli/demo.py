@@ -46,7 +46,7 @@ def demo_command(
     Example: transferscope demo --max-samples 200 --report demo.html
     """
     from transferscope.workflows.demo import AGREEMENT_METHODS, run_demo
-    from transferscope.workflows.results import interval_text, write_table
+    from transferscope.workflows.storage.results import interval_text, write_table
 
     with handle_errors():
         check_output_path(output)
@@ -82,7 +82,7 @@ def demo_command(
             err_console.print(f"wrote {written}")
         if report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results, matrix_results
-            from transferscope.workflows.labels import short_candidates
+            from transferscope.workflows.storage.names import short_candidates
 
             parts = [Results("ranking", t.assign(candidate=short_candidates(t)), title=f"Ranking on {name}",
                              settings=command_settings(dataset=name, seed=seed, max_samples=max_samples))

@@ -67,7 +67,7 @@ def drift_command(
     Example: transferscope drift --base st:./minilm --tuned ./minilm-sst2 --tuned ./minilm-nli --dataset sentence-polarity
     """
     from transferscope.workflows.drift import drift
-    from transferscope.workflows.labels import short_names
+    from transferscope.workflows.storage.names import short_names
 
     with handle_errors():
         check_output_path(output)

@@ -97,8 +97,8 @@ def elastic_command(
         specs = split_list([compressions]) if compressions else None
         progress = None if quiet else (lambda line: err_console.print(line, highlight=False))
         if features:
-            from transferscope.datasets import Dataset
             from transferscope.workflows.elastic import elastic_features
+            from transferscope.workflows.inputs import Dataset
 
             arrays, y, _ = load_features(features, labels, label_column=label_column, features_key=features_key,
                                          feature_columns=feature_columns)

@@ -63,8 +63,8 @@ def layers_command(
 
     Example: transferscope layers --model ./encoder --dataset vader-polarity
     """
-    from transferscope.workflows.labels import short_names
     from transferscope.workflows.layers import layer_profile
+    from transferscope.workflows.storage.names import short_names
 
     with handle_errors():
         check_output_path(output)

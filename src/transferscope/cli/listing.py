@@ -21,8 +21,8 @@ def datasets_command(
     """
     import pandas as pd
 
-    from transferscope.datasets.builtin import list_builtin
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.inputs import list_builtin
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -44,12 +44,12 @@ def metrics_command(
     """
     import pandas as pd
 
-    import transferscope as ts
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.inputs import metric_rows
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)
-        table = pd.DataFrame(ts.list_metrics(family))
+        table = pd.DataFrame(metric_rows(family))
         if table.empty:
             typer.echo(f"no {family} metrics are registered yet")
             return
@@ -76,8 +76,8 @@ def models_command(
     """
     import pandas as pd
 
-    from transferscope.extraction.model_zoo import zoo_requirements, zoo_table
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.inputs import zoo_requirements, zoo_table
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         if requirements:

@@ -41,7 +41,7 @@ def meta_command(
     """
     from transferscope.errors import InputError
     from transferscope.workflows.meta import MEASURES, meta_evaluate, read_meta_table
-    from transferscope.workflows.results import write_table
+    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)

@@ -85,7 +85,7 @@ def rank_command(
 
       transferscope rank --dataset sentence-polarity --model minilm --model mpnet --model glove --layers natural --prior results.duckdb
     """
-    from transferscope.probes.learning_curve import PREDICTION_LEVELS
+    from transferscope.workflows.rank import PREDICTION_LEVELS
 
     with handle_errors():
         check_output_path(output)
@@ -146,8 +146,8 @@ def terminal_view(table: Any) -> Any:
     predicted column as ``value [low, high]`` and the probe as ``value +- standard error``; the
     probe's secondary measures and settings left to ``--output``; ``tied`` marks the candidates
     the probe cannot tell from the best."""
-    from transferscope.workflows.labels import short_candidates
-    from transferscope.workflows.results import interval_text
+    from transferscope.workflows.storage.names import short_candidates
+    from transferscope.workflows.storage.results import interval_text
 
     shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
     shown = shown.drop(columns=[c for c in ("model", "layer", "pooling", *_SECONDARY_PROBE_COLUMNS) if c in shown])

@@ -75,8 +75,8 @@ def select_command(
 
     Example: transferscope select --features a.npy --features b.npy --labels y.npy --budget 20
     """
-    from transferscope.workflows.labels import short_candidates, short_names
     from transferscope.workflows.select import parse_budget, select
+    from transferscope.workflows.storage.names import short_candidates, short_names
 
     with handle_errors():
         check_output_path(output)

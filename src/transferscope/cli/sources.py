@@ -84,7 +84,7 @@ def sources_command(
 
     Example: transferscope sources --evaluate text --output text-source-eval.csv
     """
-    from transferscope.datasets import load_builtin
+    from transferscope.workflows.inputs import load_builtin
     from transferscope.workflows.sources import rank_sources
 
     with handle_errors():
@@ -137,8 +137,8 @@ def sources_command(
 
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
               report: Path | None, figures: Path | None, options: dict, max_samples: int | None) -> None:
-    from transferscope.workflows.results import write_table
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
+    from transferscope.workflows.storage.results import write_table
 
     if bed not in ("digits", "text"):
         raise InputError(f"--evaluate: the offline test beds are 'digits' and 'text', got {bed!r}")

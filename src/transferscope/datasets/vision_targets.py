@@ -2,7 +2,7 @@
 
 LogME, SFDA and ETran rank ImageNet models by how well they fine-tune on Aircraft,
 Caltech101, Stanford Cars, CIFAR-10, CIFAR-100, DTD, Flowers-102, Food-101, Oxford-IIIT
-Pets, SUN397 and PASCAL VOC2007 (see :mod:`transferscope.workflows.literature`). This module
+Pets, SUN397 and PASCAL VOC2007 (see :mod:`transferscope.workflows.published.literature`). This module
 reads those datasets from the folders that torchvision's dataset classes (0.29) use under a
 data root, without torchvision and without downloading anything. Only index files are read
 when a dataset is loaded; images stay on disk as :class:`~pathlib.Path` inputs and are

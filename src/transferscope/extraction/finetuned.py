@@ -153,13 +153,13 @@ def is_trained(entry: Path, base: str) -> bool:
 
 def finetuned_model_dir(spec: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """The trained folder of ``spec``; one InputError when it is not trained yet (training is a
-    probe, above this layer: :func:`transferscope.workflows.finetuned_sources.ensure_finetuned`,
+    probe, above this layer: :func:`transferscope.workflows.engine.finetuned_sources.ensure_finetuned`,
     which every command calls before it builds the encoder)."""
     entry, _ = finetuned_entry(spec, cache_dir=cache_dir)
     if is_trained(entry, parse_finetuned_spec(spec)[1]):
         return entry
     raise InputError(f"model {spec!r} is not fine-tuned yet in this cache; "
-                     "transferscope.workflows.finetuned_sources.ensure_finetuned(spec) trains it")
+                     "transferscope.workflows.engine.finetuned_sources.ensure_finetuned(spec) trains it")
 
 
 def finetuned_zoo_encoder(spec: str, *, cache_dir: str | os.PathLike[str] | None = None, batch_size: int = 256,

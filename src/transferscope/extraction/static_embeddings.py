@@ -13,7 +13,7 @@ Tokens the vocabulary does not hold are left out of the pooling (word-level tabl
 GloVe; model2vec does the same with its unknown token), and they are *counted*:
 :meth:`StaticEmbeddingEncoder.coverage` says how many tokens of the inputs were unknown and how
 many inputs had no known token at all (those get a zero vector). Callers report it
-(:func:`~transferscope.workflows.candidates.encoder_candidates` puts it in the candidates'
+(:func:`~transferscope.workflows.engine.candidates.encoder_candidates` puts it in the candidates'
 notes, and ``rank`` prints it), so a table that covers a third of a dataset's words cannot pass
 for a good representation unnoticed.
 

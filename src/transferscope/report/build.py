@@ -35,7 +35,7 @@ def load_results(path: str | os.PathLike[str]) -> list[Results]:
     if not source.is_file():
         raise InputError(f"results '{path}' does not exist")
     if suffix == ".duckdb":
-        from transferscope.workflows.store import read_store
+        from transferscope.workflows.storage.store import read_store
 
         rows = read_store(source)  # read-only: a report never changes a byte of its input
         if rows.empty:
@@ -53,7 +53,7 @@ def load_results(path: str | os.PathLike[str]) -> list[Results]:
             from None
     if table.empty:
         raise InputError(f"results '{path}' holds no rows")
-    from transferscope.workflows.results import read_result_metadata
+    from transferscope.workflows.storage.results import read_result_metadata
 
     meta = read_result_metadata(source)  # written beside it by the command: its kind, settings and answer
     if meta is not None and meta.get("kind") in KINDS:
@@ -122,7 +122,7 @@ def build_report(results: Sequence[Results], *, title: str = "transferscope repo
 def check_report_path(path: str | os.PathLike[str], *, name: str = "report") -> Path:
     """``path`` as the report file it names (``.html`` in a folder that exists), or one InputError
     naming ``name``."""
-    from transferscope.workflows.folders import check_output_file
+    from transferscope.workflows.storage.folders import check_output_file
 
     return check_output_file(path, name=name, suffixes=(".html", ".htm"))
 
@@ -138,7 +138,7 @@ def check_figures_folder(folder: str | os.PathLike[str], *, name: str = "figures
 def write_report(results: Sequence[Results], path: str | os.PathLike[str], *, title: str = "transferscope report",
                  inputs: Sequence[str] = ()) -> Path:
     """Write the report to ``path`` (``.html``) atomically: a temporary file renamed into place."""
-    from transferscope.workflows.results import replace_atomically
+    from transferscope.workflows.storage.results import replace_atomically
 
     target = check_report_path(path)
     page = build_report(results, title=title, inputs=inputs)

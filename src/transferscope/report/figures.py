@@ -87,7 +87,7 @@ def bar_base(fig: Figure) -> float:
 
 
 def _esc(value: Any) -> str:
-    from transferscope.workflows.results import visible_text
+    from transferscope.workflows.storage.results import visible_text
 
     return html.escape(visible_text(str(value)), quote=False)
 
@@ -174,7 +174,7 @@ def _error_bars(values: list[Any], low: list[Any], high: list[Any]) -> dict[str,
 def _visible(fig: Figure) -> Figure:
     import dataclasses
 
-    from transferscope.workflows.results import visible_text
+    from transferscope.workflows.storage.results import visible_text
 
     def text(values: list[Any]) -> list[Any]:
         return [visible_text(v) if isinstance(v, str) else v for v in values]

@@ -99,7 +99,7 @@ def _script_json(value: Any) -> str:
 
 
 def _table_html(table: pd.DataFrame) -> tuple[str, bool]:
-    from transferscope.workflows.results import table_html
+    from transferscope.workflows.storage.results import table_html
 
     return table_html(table, max_rows=MAX_TABLE_ROWS), len(table) > MAX_TABLE_ROWS
 
@@ -129,7 +129,7 @@ def render_html(sections: list[Section], *, title: str, provenance: pd.DataFrame
     plotly_js = get_plotlyjs()
     if "</script" in plotly_js.lower():  # inlined as is (no user data in it): it must not end the element
         raise RuntimeError("this plotly.js build contains '</script'; it cannot be inlined safely")
-    from transferscope.workflows.results import visible_text
+    from transferscope.workflows.storage.results import visible_text
 
     marker = "@@transferscope-plotly-js@@"  # plotly.js goes in after the user strings are made visible
     page = env.from_string(_TEMPLATE).render(csp=CSP, title=title, subtitle=subtitle, sections=rendered,

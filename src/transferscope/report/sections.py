@@ -406,7 +406,7 @@ def sections(results: list[Results]) -> list[Section]:
 def _short_named(res: Results) -> Results:
     """``res`` with short model names in its candidate / model columns (a table written with the
     full specs, e.g. a command's ``--output``, is drawn as the run drew it)."""
-    from transferscope.workflows.labels import short_candidates, short_names
+    from transferscope.workflows.storage.names import short_candidates, short_names
 
     table = res.table
     if res.kind not in ("ranking", "selection", "drift", "compat"):  # stored rows keep their names

@@ -49,14 +49,14 @@ from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_fields
 from transferscope.metrics.registry import get_metric, list_metrics
 from transferscope.probes import FEATURE_PROBE_NAMES, REPEATED_SPLIT_PROBES
-from transferscope.workflows.candidates import Candidate, ExtractionOptions, encoder_candidates
-from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+from transferscope.workflows.engine.candidates import Candidate, ExtractionOptions, encoder_candidates
+from transferscope.workflows.engine.finetuning import can_finetune, finetune_transfer
+from transferscope.workflows.engine.score_cache import ScoreCache, labels_fingerprint
+from transferscope.workflows.engine.scoring import CandidateScores, Scorer
 from transferscope.workflows.meta import MEASURES
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
-from transferscope.workflows.results import interval_text
-from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
-from transferscope.workflows.scoring import CandidateScores, Scorer
-from transferscope.workflows.store import ResultStore
+from transferscope.workflows.storage.results import interval_text
+from transferscope.workflows.storage.store import ResultStore
 from transferscope.workflows.suite import Suite
 
 __all__ = ["BenchmarkResult", "run_benchmark", "suite_estimators", "cell_key", "aggregate_table", "interval_table",
@@ -83,7 +83,7 @@ class BenchmarkResult:
     replaced_cells: int = 0
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Benchmark", [f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored"],
                          self.aggregate)
@@ -197,7 +197,7 @@ def _encoder(spec_model: str, seed: int, memo: dict[tuple[str, int], Encoder], e
 
 def _published_truth(encoder: Any, model: str, target: str) -> dict[str, Any]:
     """The published fine-tuning accuracy of the candidate's model on ``target`` (as a fraction)."""
-    from transferscope.workflows.literature import (
+    from transferscope.workflows.published.literature import (
         IMAGENET_11X11_TARGETS,
         published_finetune_accuracy,
         published_model_key,

@@ -15,10 +15,15 @@ from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.specs import check_poolings
 from transferscope.metrics import check_features_shape, check_options, check_positive_int, get_metric
 from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
-from transferscope.workflows.candidates import Candidate, ExtractionOptions, extract_candidates
-from transferscope.workflows.labels import short_names
+from transferscope.workflows.engine.candidates import Candidate, ExtractionOptions, extract_candidates
+from transferscope.workflows.storage.names import short_names
 
-__all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap"]
+__all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap", "check_measure"]
+
+
+def check_measure(measure: str) -> None:
+    """Refuse, before any work, a ``measure`` that is not a registered similarity (the message lists them)."""
+    get_metric(measure, "similarity")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Comparison:
         return self.pairs.copy()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view(f"{self.measure} ({self.kind})", self.answer(), self.matrix.reset_index(names=""))
 

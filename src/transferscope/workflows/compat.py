@@ -45,7 +45,7 @@ from transferscope.metrics.retrieval import RETRIEVAL_KS, retrieval_scores
 from transferscope.probes.aligners import ALIGNERS, fit_aligner
 
 __all__ = ["CompatResult", "compat", "compat_features", "query_gallery_split", "compatibility_matrix",
-           "COMPAT_METRICS", "DEFAULT_PAIR_SIZES", "VERDICTS"]
+           "check_index_file", "ALIGNERS", "COMPAT_METRICS", "DEFAULT_PAIR_SIZES", "VERDICTS"]
 
 COMPAT_METRICS = ("map", "recall@1", "recall@5", "recall@10", "ndcg@10")
 DEFAULT_PAIR_SIZES: tuple[int | str, ...] = (100, 1000, "all")
@@ -103,7 +103,7 @@ class CompatResult:
 
     def store_rows(self, *, target: str, old: str, run: str, versions: dict[str, str] | None = None
                    ) -> list[dict[str, Any]]:
-        """Tidy rows for the results store (:class:`~transferscope.workflows.store.ResultStore`):
+        """Tidy rows for the results store (:class:`~transferscope.workflows.storage.store.ResultStore`):
         ``suite="compat"``, ``kind="compat"``, one row per setting and metric, and one
         ``kind="verdict"`` row per new model (its value: 2 compatible, 1 after alignment, 0 not)."""
         rows = []
@@ -122,7 +122,7 @@ class CompatResult:
         return rows
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         lines = [f"{r['new']}: {r['explanation']}" for r in self.verdicts.to_dict("records")]
         return html_view("Compatibility", lines, self.table)
@@ -185,6 +185,16 @@ def _scores(queries: np.ndarray, gallery: np.ndarray, q_labels: np.ndarray, g_la
         return {m: float("nan") for m in COMPAT_METRICS}
     got = retrieval_scores(queries, gallery, q_labels, g_labels, ks=ks)
     return {m: float(got[m]) for m in COMPAT_METRICS}
+
+
+def check_index_file(path: Any, *, seed: int = 0) -> Any:
+    """Does the index of vectors in ``path`` (a feature file) mix two spaces, as an index half
+    re-embedded by a new model does? :func:`~transferscope.metrics.mixed_spaces.mixed_space_check`
+    on the file's vectors."""
+    from transferscope.datasets.loaders import load_feature_file
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+
+    return mixed_space_check(load_feature_file(path), seed=seed)
 
 
 def compat_features(old: Any, new: Any | Sequence[Any], labels: Any, *, names: Sequence[str] | None = None,
@@ -360,13 +370,13 @@ def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str =
     Examples
     --------
     >>> from transferscope.datasets import load_builtin
-    >>> from transferscope.workflows.candidates import ExtractionOptions
+    >>> from transferscope.workflows.engine.candidates import ExtractionOptions
     >>> result = compat(old="tfidf", new="hashing", dataset=load_builtin("sentence-polarity"),
     ...                 aligners=["ridge"], pair_sizes=["all"], extraction=ExtractionOptions(use_cache=False))
     >>> result.verdict in ("compatible", "compatible after alignment", "not compatible")
     True
     """
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     if dataset.task != "classification":
         raise InputError(f"compat needs one class label or pair id per item (relevance = equal labels); "

@@ -23,8 +23,8 @@ import pandas as pd
 from transferscope.datasets.builtin import load_builtin
 from transferscope.errors import MissingExtraError
 from transferscope.metrics.ranking import rank_correlation_ci
-from transferscope.workflows.candidates import ExtractionOptions
 from transferscope.workflows.compare import compare
+from transferscope.workflows.engine.candidates import ExtractionOptions
 from transferscope.workflows.rank import rank
 
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
@@ -61,7 +61,7 @@ class DemoResult:
                          ignore_index=True)
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return "".join(html_view(f"Ranking on {name}", [], table) for name, table in self.rankings.items())
 

@@ -96,7 +96,7 @@ class DriftResult:
         return target
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Drift from the base", self.answer(), self.table)
 
@@ -376,7 +376,7 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     ...                dataset=load_builtin("vader-polarity"))  # doctest: +SKIP
     >>> result.summary  # doctest: +SKIP
     """
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     extraction = extraction or ExtractionOptions()
     names = [tuned] if isinstance(tuned, str) else list(tuned)

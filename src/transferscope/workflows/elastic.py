@@ -157,7 +157,7 @@ class ElasticResult:
         return target
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Quality against bytes per vector", self.answer(), self.table)
 
@@ -322,13 +322,13 @@ def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | 
     Examples
     --------
     >>> from transferscope.datasets import load_builtin
-    >>> from transferscope.workflows.candidates import ExtractionOptions
+    >>> from transferscope.workflows.engine.candidates import ExtractionOptions
     >>> result = elastic(model="tfidf", dataset=load_builtin("sentence-polarity"),
     ...                  compressions=["float32", "int8"], extraction=ExtractionOptions(use_cache=False))
     >>> list(result.table["compression"])
     ['float32', 'int8']
     """
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 
     extraction = extraction or ExtractionOptions()

@@ -15,9 +15,9 @@ from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import get_metric
 from transferscope.metrics.ranking import rank_correlation
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
-from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer, probe_protocol, probe_splits, tied_with_best
+from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+from transferscope.workflows.engine.score_cache import ScoreCache
+from transferscope.workflows.engine.scoring import Scorer, probe_protocol, probe_splits, tied_with_best
 
 __all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_METRICS"]
 
@@ -66,7 +66,7 @@ class LayerProfile:
         return self.table.copy()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Layers", [line.strip(" -") for line in self.answer()], self.table)
 
@@ -114,7 +114,7 @@ def layer_profile(
     --------
     >>> from transferscope.datasets import load_builtin
     >>> from transferscope.workflows.layers import layer_profile
-    >>> from transferscope.workflows.candidates import ExtractionOptions
+    >>> from transferscope.workflows.engine.candidates import ExtractionOptions
     >>> profile = layer_profile(dataset=load_builtin("sentence-polarity"), model="tfidf",
     ...                         extraction=ExtractionOptions(use_cache=False), n_jobs=1)
     >>> profile.recommended, profile.basis  # one layer: nothing to choose between

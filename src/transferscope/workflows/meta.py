@@ -65,7 +65,7 @@ _COLUMNS = ("target", "candidate", "metric", "value")
 def _imagenet_top1_rows(targets: Sequence[str], models: Sequence[str]) -> list[dict[str, Any]]:
     """``prior:imagenet`` rows: the published ImageNet-1k top-1 of each torchvision model (named by
     its builder, as the published tables name them), a fact that never looks at the target."""
-    from transferscope.workflows.literature import IMAGENET_11X11_MODELS, read_published
+    from transferscope.workflows.published.literature import IMAGENET_11X11_MODELS, read_published
 
     top1 = {r["model"]: float(r["value"]) for r in read_published("model_facts.csv") if r["fact"] == "imagenet"}
     spec = {builder: f"torchvision:{b}:{weights.split('.', 1)[1]}" for builder, (b, weights) in IMAGENET_11X11_MODELS.items()}
@@ -74,7 +74,7 @@ def _imagenet_top1_rows(targets: Sequence[str], models: Sequence[str]) -> list[d
 
 
 def _tllib_10x8() -> pd.DataFrame:
-    from transferscope.workflows.literature import read_published
+    from transferscope.workflows.published.literature import read_published
 
     rows = []
     for row in read_published("tllib_model_scores.csv"):
@@ -88,7 +88,7 @@ def _tllib_10x8() -> pd.DataFrame:
 
 
 def _sfda_11x11() -> pd.DataFrame:
-    from transferscope.workflows.literature import read_published
+    from transferscope.workflows.published.literature import read_published
 
     rows = [{"target": row["target"], "candidate": row["model"], "metric": "truth",
              "value": float(row["finetune_accuracy"])} for row in read_published("sfda_finetune_accuracy.csv")]
@@ -131,7 +131,7 @@ TRUTH_METRICS = ("finetune_accuracy", "accuracy", "r2", "spearman")
 def _store_table(path: Path, suite: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The estimator and truth rows of a results store as a meta table, with the truth's per-split
     values (:func:`store_meta_table`), read without writing."""
-    from transferscope.workflows.store import read_store
+    from transferscope.workflows.storage.store import read_store
 
     rows = read_store(path, kinds=("estimator", "probe"))
     if suite is not None:
@@ -314,7 +314,7 @@ class MetaEvaluation:
         return self.table.copy()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Meta-evaluation (weighted tau [95% interval])", self.answer(), self.summary())
 

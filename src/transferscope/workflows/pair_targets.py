@@ -30,7 +30,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.datasets.similarity_sets import WORD_SIMILARITY_SETS, load_word_similarity
 from transferscope.hashing import hash_inputs
 from transferscope.probes.similarity import half_split_spearman, pair_product_features, similarity_spearman
-from transferscope.workflows.candidates import Candidate
+from transferscope.workflows.engine.candidates import Candidate
 
 __all__ = ["PAIR_TARGETS", "PAIR_FEATURES", "PairTarget", "load_pair_target", "is_pair_target"]
 

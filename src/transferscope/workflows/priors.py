@@ -99,7 +99,7 @@ def resolve_prior(prior: str, table: pd.DataFrame, *, target: str | None = None)
         return Prior("params", np.array([np.nan if c is None else c for c in counts], dtype=float),
                      "parameter count (offline zoo entries, digit-zoo architectures, safetensors headers)")
     if prior in ("mteb", "sbert", "imagenet"):
-        from transferscope.workflows.literature import read_published
+        from transferscope.workflows.published.literature import read_published
 
         facts = [r for r in read_published("model_facts.csv") if r["fact"] == prior]
         mapping = pd.Series({r["model"]: float(r["value"]) for r in facts}, dtype=float)

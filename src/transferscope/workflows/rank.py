@@ -11,16 +11,17 @@ import pandas as pd
 from transferscope.datasets.dataset import TASKS, Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
-from transferscope.workflows.candidates import (
+from transferscope.probes.learning_curve import PREDICTION_LEVELS
+from transferscope.workflows.engine.candidates import (
     ExtractionOptions,
     extract_candidates,
     feature_candidates,
     same_features_notes,
 )
-from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
+from transferscope.workflows.engine.score_cache import ScoreCache
+from transferscope.workflows.engine.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
 
-__all__ = ["rank", "ranked_table", "rank_answer", "DEFAULT_METRICS"]
+__all__ = ["rank", "ranked_table", "rank_answer", "DEFAULT_METRICS", "PREDICTION_LEVELS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
 
@@ -29,7 +30,7 @@ def ranked_table(scores: Scores, by: str) -> pd.DataFrame:
     """``scores`` as a table sorted by the column ``by`` (best first, ties in candidate order), with a
     ``rank`` column first and the warnings in ``table.attrs["warnings"]``. With a probe measured
     with its standard error, ``probe_tied_with_best`` marks the candidates it cannot tell from
-    the best one (:func:`~transferscope.workflows.scoring.tied_with_best`), and
+    the best one (:func:`~transferscope.workflows.engine.scoring.tied_with_best`), and
     ``table.attrs["probe_split_scores"]`` holds its per-split values (candidates x splits, in the
     table's order) for intervals that include the ground truth's noise."""
     table = scores.to_frame().sort_values(by, ascending=False, kind="stable").reset_index(drop=True)

@@ -8,7 +8,7 @@ the promising ones, successive halving until the budget is spent.
    better half by the estimators (at least two) on two splits each; every next round keeps the
    better half by probe mean and adds two more splits to each survivor, until one candidate is
    left with all ten splits, or the budget is spent. Each split is one probe cell of a
-   :class:`~transferscope.workflows.scoring.Scorer` (``probe="linear"`` on that split), cached
+   :class:`~transferscope.workflows.engine.scoring.Scorer` (``probe="linear"`` on that split), cached
    like ``rank --probe-protocol linear``, so a rerun or a larger budget continues where the last
    run stopped.
 3. The pick is the survivor with the best probe mean. Its accuracy comes with a 95% interval
@@ -19,7 +19,7 @@ the promising ones, successive halving until the budget is spent.
    differences with the corrected standard error; 0.5 when they share a single split). The cost is counted in probe fits (one split of one candidate) and seconds,
    against probing every candidate on every split.
 4. Optionally (``finetune=K``) the models of the K best probed candidates (distinct models, best
-   first) are fine-tuned on the first split (:func:`~transferscope.workflows.finetuning.finetune_transfer`:
+   first) are fine-tuned on the first split (:func:`~transferscope.workflows.engine.finetuning.finetune_transfer`:
    train, validation for the learning rate, test), within what a time budget leaves; their test
    scores fill the table's ``finetune_score`` column, beside the probe's score on the
    same split (``probe_split1``). Fixed extractors (no weights) are skipped, and the pick stays the probe's: the
@@ -42,9 +42,9 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.encoder import Encoder
 from transferscope.metrics import get_metric
-from transferscope.workflows.candidates import ExtractionOptions, extract_candidates, feature_candidates
-from transferscope.workflows.score_cache import ScoreCache
-from transferscope.workflows.scoring import Scorer, check_probe_classes
+from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates, feature_candidates
+from transferscope.workflows.engine.score_cache import ScoreCache
+from transferscope.workflows.engine.scoring import Scorer, check_probe_classes
 
 __all__ = ["Budget", "Selection", "select", "parse_budget", "DEFAULT_SELECT_METRICS"]
 
@@ -185,7 +185,7 @@ class Selection:
         return self.table.copy()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Selection", [line.strip() for line in self.answer()], self.table)
 
@@ -234,7 +234,7 @@ def select(
         Fine-tune the models of this many of the best probed candidates (module notes, step 4).
     finetune_options : dict, optional
         Options of the fine-tuning (``epochs``, ``lr``, ...; see
-        :func:`~transferscope.workflows.finetuning.finetune_transfer`).
+        :func:`~transferscope.workflows.engine.finetuning.finetune_transfer`).
     prior : str or sequence of str, optional
         As for :func:`transferscope.rank`: the candidates are ordered for probing by ``combined``
         (the priors and the estimators) instead of the estimators alone; the table gains the
@@ -373,7 +373,7 @@ def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, li
                    options: dict[str, Any] | None, extraction: ExtractionOptions, cache: ScoreCache | None,
                    limit: Budget, elapsed: float, log: list[str]) -> dict[int, float]:
     """Fine-tune the models of the ``count`` best probed candidates (distinct models) on ``split``."""
-    from transferscope.workflows.finetuning import can_finetune, finetune_transfer
+    from transferscope.workflows.engine.finetuning import can_finetune, finetune_transfer
 
     by_spec = {m if isinstance(m, str) else m.name: m for m in models}
     ranked = sorted(measured, key=lambda i: (-float(np.mean(measured[i])), order.index(i)))

@@ -4,7 +4,7 @@ The offline test bed is the digit zoo (:mod:`transferscope.extraction.zoo`): the
 ``m-mnist10``, ``m-0to4``, ``m-5to9``, ``m-parity``, ``m-ge5``, ``m-rot90``, ``m-inverted`` and
 ``m-small`` share one architecture and one seeded initialisation and differ only in the source
 task they were trained on (:data:`DIGIT_SOURCES`). Fine-tuning each of them on a held-out target
-(:func:`~transferscope.workflows.finetuning.finetune_transfer`, the vision suite's recipe: full
+(:func:`~transferscope.workflows.engine.finetuning.finetune_transfer`, the vision suite's recipe: full
 fine-tuning, 5 epochs, learning rates 1e-3 and 3e-3, the best validation epoch; each target
 subsampled to the suite's 1,000 images and split 60/20/20 per seed) is the measured transfer
 after intermediate training on that source (base -> source -> target). Those results come
@@ -112,7 +112,7 @@ class SourceEvaluation:
         return table[order].reset_index()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view("Source rankings against measured transfer (weighted tau [95% interval])", [],
                          self.summary())
@@ -235,9 +235,9 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
     from transferscope.datasets.digits import TARGET_TASKS, load_task
     from transferscope.extraction.progress import progress_bar
     from transferscope.extraction.zoo import zoo_encoder, zoo_spec
-    from transferscope.workflows.candidates import ExtractionOptions
-    from transferscope.workflows.finetuning import finetune_transfer
-    from transferscope.workflows.score_cache import ScoreCache
+    from transferscope.workflows.engine.candidates import ExtractionOptions
+    from transferscope.workflows.engine.finetuning import finetune_transfer
+    from transferscope.workflows.engine.score_cache import ScoreCache
     from transferscope.workflows.sources import SOURCE_MEASURES, rank_sources
 
     unknown = [t for t in targets if t not in TARGET_TASKS]
@@ -331,9 +331,9 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
     from transferscope.datasets import load_builtin
     from transferscope.extraction.progress import progress_bar
     from transferscope.probes.linear import linear_probe
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
     from transferscope.workflows.drift import drift, fingerprint_agreement
-    from transferscope.workflows.finetuned_sources import ensure_finetuned
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.finetuned_sources import ensure_finetuned
     from transferscope.workflows.sources import SOURCE_MEASURES, rank_sources
 
     tasks = list(tasks)

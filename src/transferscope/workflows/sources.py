@@ -67,7 +67,7 @@ class SourceRanking:
         return self.table.copy()
 
     def _repr_html_(self) -> str:
-        from transferscope.workflows.results import html_view
+        from transferscope.workflows.storage.results import html_view
 
         return html_view(f"Sources, nearest first by {self.measure}", self.answer(), self.table)
 
@@ -104,7 +104,7 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
     ...                        model="st:path/to/minilm", layer="output")  # doctest: +SKIP
     >>> ranking.table[["source", "otdd", "rank", "size_rank"]]  # doctest: +SKIP
     """
-    from transferscope.workflows.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 
     if measure not in SOURCE_MEASURES:
         raise InputError(f"measure must be one of {', '.join(SOURCE_MEASURES)}, got {measure!r}")

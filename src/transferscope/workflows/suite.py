@@ -25,8 +25,8 @@ A suite is a YAML file or a dictionary::
 Built in: ``text``, ``vision`` and ``imagenet-11x11``, the literature's benchmark (LogME,
 SFDA, ETran): the 11 ImageNet torchvision models (``torchvision:BUILDER:IMAGENET1K_V1``,
 penultimate features, and the ImageNet head's softmax for LEEP / NCE) x the 11 targets of
-:mod:`transferscope.workflows.literature`, read from ``$TRANSFERSCOPE_DATA_DIR``; ground truth
-``published`` = the fine-tuning accuracies of :data:`~transferscope.workflows.literature.PUBLISHED_FINETUNE_ACCURACY`,
+:mod:`transferscope.workflows.published.literature`, read from ``$TRANSFERSCOPE_DATA_DIR``; ground truth
+``published`` = the fine-tuning accuracies of :data:`~transferscope.workflows.published.literature.PUBLISHED_FINETUNE_ACCURACY`,
 static baseline = the ImageNet top-1 accuracy of each model's weights (Kornblith et al., 2019).
 Loading it checks, without downloading anything, that torchvision imports, that the weights
 are in torch.hub's cache and that the datasets are under ``$TRANSFERSCOPE_DATA_DIR``, and
@@ -47,7 +47,7 @@ __all__ = ["Suite", "CandidateSpec", "load_suite", "BUILTIN_SUITES", "SUITE_PROB
 
 #: Ground truths a suite can use: probes on frozen features (``linear_cv``: the linear probe on
 #: 5 x 2-fold repeated splits, with its noise), fine-tuning models with weights, or ``published``:
-#: the literature's fine-tuning accuracies (:mod:`transferscope.workflows.literature`).
+#: the literature's fine-tuning accuracies (:mod:`transferscope.workflows.published.literature`).
 SUITE_PROBES = (*FEATURE_PROBE_NAMES, "finetune", "published")
 
 
@@ -267,7 +267,7 @@ def _check_priors(priors: Any, candidates: list[dict[str, Any]]) -> None:
 
 def _check_published(models: list[str], targets: list[str]) -> None:
     """Every candidate and target of a ``probe: published`` suite must have a published accuracy."""
-    from transferscope.workflows.literature import PUBLISHED_FINETUNE_ACCURACY, published_model_key
+    from transferscope.workflows.published.literature import PUBLISHED_FINETUNE_ACCURACY, published_model_key
 
     unknown = [t for t in targets if t not in PUBLISHED_FINETUNE_ACCURACY]
     if unknown:
@@ -351,7 +351,7 @@ VISION_SUITE: dict[str, Any] = {
 
 
 def _imagenet_suite() -> dict[str, Any]:
-    from transferscope.workflows.literature import IMAGENET_11X11_MODELS, IMAGENET_11X11_TARGETS
+    from transferscope.workflows.published.literature import IMAGENET_11X11_MODELS, IMAGENET_11X11_TARGETS
 
     models = [f"torchvision:{builder}:{weights.split('.', 1)[1]}" for builder, weights in IMAGENET_11X11_MODELS.values()]
     return {
@@ -506,8 +506,8 @@ def load_suite(source: str | os.PathLike[str] | dict[str, Any]) -> Suite:
     text = str(source)
     if text == "imagenet-11x11":
         # The literature's 11 ImageNet models x 11 targets with published fine-tuning accuracies
-        # (transferscope.workflows.literature). Checked without downloading anything.
-        from transferscope.workflows.literature import check_imagenet_11x11_available
+        # (transferscope.workflows.published.literature). Checked without downloading anything.
+        from transferscope.workflows.published.literature import check_imagenet_11x11_available
 
         data_root = os.environ.get("TRANSFERSCOPE_DATA_DIR")
         check_imagenet_11x11_available(data_root)

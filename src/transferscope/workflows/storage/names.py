@@ -36,7 +36,7 @@ def short_names(models: Sequence[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> from transferscope.workflows.labels import short_names
+    >>> from transferscope.workflows.storage.names import short_names
     >>> short_names(["st:/a/b/minilm/model", "random:/a/b/minilm/model", "tfidf"])
     {'st:/a/b/minilm/model': 'st:minilm/model', 'random:/a/b/minilm/model': 'random:minilm/model', 'tfidf': 'tfidf'}
     >>> sorted(short_names(["/x/one/model", "/y/one/model"]).values())
@@ -70,7 +70,7 @@ def short_candidates(table: pd.DataFrame) -> list[str]:
     Examples
     --------
     >>> import pandas as pd
-    >>> from transferscope.workflows.labels import short_candidates
+    >>> from transferscope.workflows.storage.names import short_candidates
     >>> table = pd.DataFrame({"candidate": ["st:/venv/minilm/model | layer_4 | mean", "tfidf-svd | tfidf-svd | none"],
     ...                       "model": ["st:/venv/minilm/model", "tfidf-svd"], "layer": ["layer_4", "tfidf-svd"],
     ...                       "pooling": ["mean", "none"]})

@@ -27,7 +27,7 @@ from transferscope.extraction.features import extract_features
 from transferscope.extraction.specs import build_encoder, check_poolings, select_layers
 from transferscope.hashing import hash_inputs
 from transferscope.metrics import check_features_shape
-from transferscope.workflows.folders import check_cache_folder
+from transferscope.workflows.storage.folders import check_cache_folder
 
 LOGGER = logging.getLogger("transferscope.extraction")
 
@@ -97,7 +97,7 @@ class ExtractionOptions:
     def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
         """:func:`~transferscope.extraction.specs.build_encoder` with these options."""
         if isinstance(spec, str):
-            from transferscope.workflows.finetuned_sources import ensure_finetuned
+            from transferscope.workflows.engine.finetuned_sources import ensure_finetuned
 
             ensure_finetuned(spec, cache_dir=self.cache_dir, progress=self.progress)  # trained first
         return build_encoder(spec, seed=seed, cache_dir=self.cache_dir, use_cache=self.use_cache,

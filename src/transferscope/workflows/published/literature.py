@@ -303,7 +303,7 @@ PUBLISHED_FILES: dict[str, tuple[str, ...]] = {
     "model_facts.csv": ("model", "fact", "value", "note", "source"),
 }
 
-_PUBLISHED_DIR = "published"
+_PUBLISHED_DIR = "transferscope/workflows/published"  # for messages: the files sit beside this module
 _TLLIB_SCORES = ("finetune_accuracy", "logme", "hscore", "leep", "nce")
 _TLLIB_CORRELATIONS = ("pearson", "weighted_tau")
 
@@ -311,7 +311,7 @@ _TLLIB_CORRELATIONS = ("pearson", "weighted_tau")
 @functools.cache
 def _rows(name: str) -> tuple[dict[str, str], ...]:
     """The rows of the package-data file ``name`` (parsed once), checked against :data:`PUBLISHED_FILES`."""
-    resource = importlib.resources.files("transferscope.workflows").joinpath(_PUBLISHED_DIR, name)
+    resource = importlib.resources.files("transferscope.workflows.published").joinpath(name)
     text = resource.read_text(encoding="utf-8")
     reader = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
     rows = tuple(reader)
@@ -557,7 +557,7 @@ def published_table(source: str = "sfda") -> Any:
 
     Examples
     --------
-    >>> from transferscope.workflows.literature import published_table
+    >>> from transferscope.workflows.published.literature import published_table
     >>> table = published_table()
     >>> table.shape
     (121, 4)

@@ -25,8 +25,8 @@ from transferscope.errors import InputError
 from transferscope.hashing import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
 from transferscope.probes.learning_curve import PREDICTION_LEVELS, PredictedScore, prediction_interval
-from transferscope.workflows.candidates import Candidate
-from transferscope.workflows.score_cache import CacheMiss, ScoreCache, labels_fingerprint
+from transferscope.workflows.engine.candidates import Candidate
+from transferscope.workflows.engine.score_cache import CacheMiss, ScoreCache, labels_fingerprint
 
 LOGGER = logging.getLogger("transferscope.scoring")
 
@@ -142,7 +142,7 @@ class Cell:
     """One candidate's work: every estimator and the probe (pure and idempotent).
 
     With ``cached_only`` results are only read from the cache; a missing one raises
-    :class:`~transferscope.workflows.score_cache.CacheMiss` instead of being computed.
+    :class:`~transferscope.workflows.engine.score_cache.CacheMiss` instead of being computed.
     """
 
     features: np.ndarray
@@ -412,7 +412,7 @@ class Scorer:
     Examples
     --------
     >>> import numpy as np
-    >>> from transferscope.workflows.candidates import feature_candidates
+    >>> from transferscope.workflows.engine.candidates import feature_candidates
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1], 30)
     >>> cands = feature_candidates({"good": rng.normal(size=(60, 3)) + 2 * y[:, None],

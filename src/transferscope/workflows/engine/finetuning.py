@@ -18,7 +18,7 @@ import numpy as np
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.hashing import hash_fields
-from transferscope.workflows.score_cache import ScoreCache, labels_fingerprint
+from transferscope.workflows.engine.score_cache import ScoreCache, labels_fingerprint
 
 __all__ = ["can_finetune", "finetune_transfer"]
 

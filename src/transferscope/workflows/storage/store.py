@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.workflows.folders import is_writable_folder
+from transferscope.workflows.storage.folders import is_writable_folder
 
 __all__ = ["ResultStore", "COLUMNS", "read_store"]
 
@@ -270,6 +270,6 @@ class ResultStore:
 
     def export(self, path: str | os.PathLike[str]) -> Path:
         """Write all rows to ``.parquet``, ``.csv`` or ``.json``."""
-        from transferscope.workflows.results import write_table
+        from transferscope.workflows.storage.results import write_table
 
         return write_table(self.table(), path)
