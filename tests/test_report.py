@@ -210,10 +210,20 @@ def test_every_result_gives_its_answer_and_its_table_the_same_way():
     assert "Nearest source: a (by otdd)" in ranking._repr_html_()
 
 
+_EXTRACTING = ["--cache-dir", "{tmp}/c", "-q"]
+
+
 @pytest.mark.parametrize("command", [
-    ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing", "--metric", "logme,knn"],
-    ["select", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing"],
-    ["layers", "--dataset", "sentence-polarity", "--model", "tfidf", "--no-probe"],
+    ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing", "--metric", "logme,knn",
+     *_EXTRACTING],
+    ["select", "--dataset", "sentence-polarity", "--model", "tfidf", "--model", "hashing", *_EXTRACTING],
+    ["layers", "--dataset", "sentence-polarity", "--model", "tfidf", "--no-probe", *_EXTRACTING],
+    ["compare", "--features", "{tmp}/a.npy", "--features", "{tmp}/b.npy", "--measure", "cka", "--permutations", "20",
+     *_EXTRACTING],
+    ["elastic", "--features", "{tmp}/a.npy", "--labels", "{tmp}/y.npy", *_EXTRACTING],
+    ["compat", "--features-old", "{tmp}/a.npy", "--features-new", "{tmp}/b.npy", "--labels", "{tmp}/y.npy",
+     "--aligners", "procrustes", *_EXTRACTING],
+    ["meta", "published:tllib-10x8", "--n-boot", "50"],
 ])
 def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command):
     """`transferscope report FILE` on a command's --output draws what --report drew at run time: the
@@ -226,10 +236,16 @@ def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command
     from transferscope.workflows.storage.results import read_result_metadata, write_table
 
     runner = CliRunner()
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 90)
+    a = rng.normal(size=(90, 12)) + y[:, None]
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", a @ rng.normal(size=(12, 12)) + 0.5 * rng.normal(size=(90, 12)))
+    np.save(tmp_path / "y.npy", y)
+    command = [part.format(tmp=tmp_path) for part in command]
     for suffix in (".json", ".csv", ".parquet"):
         output, report = tmp_path / f"out{suffix}", tmp_path / f"run{suffix}.html"
-        run = runner.invoke(app, [*command, "--cache-dir", str(tmp_path / "c"), "--output", str(output),
-                                  "--report", str(report), "-q"], catch_exceptions=False)
+        run = runner.invoke(app, [*command, "--output", str(output), "--report", str(report)], catch_exceptions=False)
         assert run.exit_code == 0, run.output
         meta = read_result_metadata(output)
         assert meta is not None and meta["settings"]["answer"]
@@ -242,6 +258,8 @@ def test_a_report_from_a_saved_output_is_the_report_of_the_run(tmp_path, command
         page, first = (tmp_path / f"file{suffix}.html").read_text(), report.read_text()
         for line in answers:
             assert html.escape(line) in page and html.escape(line) in first
+        headings = re.compile(r"<h[12][^>]*>([^<]*)</h[12]>")
+        assert headings.findall(page) == headings.findall(first)  # the same title and sections, in order
         assert "site-packages" not in " ".join(str(c) for c in sections([saved])[0].table.get("candidate", []))
         assert len(provenance([saved])) == len(provenance([Results(saved.kind, saved.table, settings=meta["settings"])]))
     write_table(saved.table.assign(edited=1), output)  # rewritten alone: its old metadata no longer applies

@@ -240,7 +240,8 @@ def write_reports(report: Path | None, figures: Path | None, results: list[Any],
         from transferscope.workflows.storage.results import write_result
 
         first = results[0]
-        written = write_result(first.table, output, kind=first.kind, title=first.title, settings=first.settings)
+        written = write_result(first.table, output, kind=first.kind, title=first.title, settings=first.settings,
+                               report_title=title)
         err_console.print(f"wrote {written}")
     if report is None and figures is None:
         return

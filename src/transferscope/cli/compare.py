@@ -68,7 +68,6 @@ def compare_command(
       transferscope compare --dataset vader-polarity --model ./a --model ./b --layers all --measure mutual_knn
     """
     from transferscope.workflows.compare import check_measure, compare, write_heatmap
-    from transferscope.workflows.storage.results import write_table
 
     with handle_errors():
         check_output_path(output)
@@ -119,16 +118,17 @@ def compare_command(
             err_console.print(f"permutation test ({permutations} permutations): largest p-value {worst:.3g}; "
                               f"chance level of {result.measure} here {result.pairs['null_mean'].mean():.3g} on average",
                               highlight=False)
-        if output is not None:
-            err_console.print(f"wrote {write_table(result.pairs, output)}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        for line in result.answer():
+            typer.echo(line)
+        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only then
             from transferscope.report import Results
 
             write_reports(report, figures, [Results("similarity", result.pairs, title=f"{result.measure} ({result.kind})",
                                                     settings=command_settings(measure=result.measure, seed=seed,
+                                                                              answer=result.answer(),
                                                                               cache_dir=cache_dir,
                                                                               model_specs=split_list(model)))],
-                          title="How similar are these representations?")
+                          title="How similar are these representations?", output=output)
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")
 

@@ -7,7 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import check_output_path, console, err_console, handle_errors, print_table
+from transferscope.cli._common import (
+    FiguresOption,
+    ReportOption,
+    check_output_path,
+    check_report_paths,
+    command_settings,
+    console,
+    err_console,
+    handle_errors,
+    print_table,
+    write_reports,
+)
 
 __all__ = ["meta_command"]
 
@@ -26,6 +37,8 @@ def meta_command(
     n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples behind each interval.")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every row (targets and mean, every measure with its interval) to .csv, .json or .parquet.")] = None,
+    report: ReportOption = None,
+    figures: FiguresOption = None,
 ) -> None:
     """How well does each estimator, each prior and their combination rank the candidates?
 
@@ -41,10 +54,9 @@ def meta_command(
     """
     from transferscope.errors import InputError
     from transferscope.workflows.meta import MEASURES, meta_evaluate, read_meta_table
-    from transferscope.workflows.storage.results import write_table
-
     with handle_errors():
         check_output_path(output)
+        check_report_paths(report, figures)
         if measure not in MEASURES:
             raise InputError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
         frame, splits = read_meta_table(table, suite=suite)
@@ -61,5 +73,11 @@ def meta_command(
         print_table(view, title=f"{measure} against {truth} [95% interval], best mean first")
         for line in result.answer():
             typer.echo(line)
-        if output is not None:
-            err_console.print(f"wrote {write_table(result.table, output)}")
+        if output is not None or report is not None or figures is not None:
+            from transferscope.report import Results
+
+            settings = command_settings(table=table, truth=truth, priors=prior or [], n_boot=n_boot, seed=seed,
+                                        answer=result.answer())
+            write_reports(report, figures, [Results("meta", result.table, title=f"Meta-evaluation of {table}",
+                                                    settings=settings)],
+                          title="Which estimate ranks the candidates best?", output=output)

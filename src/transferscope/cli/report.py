@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,7 +16,7 @@ __all__ = ["report_command"]
 def report_command(
     results: Annotated[list[Path], typer.Argument(help="A DuckDB results store or a command's .json / .parquet / .csv output. Several are put in one report.")],
     output: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
-    title: Annotated[str, typer.Option(help="Title of the report.")] = "transferscope report",
+    title: Annotated[Optional[str], typer.Option(help="Title of the report (default: the title of the report the command drew, for one saved result; else 'transferscope report').")] = None,
     figures: FiguresOption = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")] = False,
 ) -> None:
@@ -31,6 +31,9 @@ def report_command(
     with handle_errors():
         check_report_paths(output, figures)
         loaded = [r for path in results for r in load_results(path)]
+        saved = {r.report_title for r in loaded if r.report_title}
+        if title is None:  # one command's saved result: its report again, under the title it had
+            title = saved.pop() if len(saved) == 1 and len(results) == 1 else "transferscope report"
         write_reports(output, figures, loaded, title=title, inputs=[p.name for p in results])
         if open_:
             uri = output.expanduser().resolve().as_uri()

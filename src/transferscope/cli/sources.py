@@ -138,7 +138,6 @@ def sources_command(
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
               report: Path | None, figures: Path | None, options: dict, max_samples: int | None) -> None:
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
-    from transferscope.workflows.storage.results import write_table
 
     if bed not in ("digits", "text"):
         raise InputError(f"--evaluate: the offline test beds are 'digits' and 'text', got {bed!r}")
@@ -158,16 +157,16 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
                                         "weighted tau [95% interval]")
     means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]
     best = means.sort_values("tau", ascending=False).iloc[0]
-    typer.echo(f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
-               f"[{best['low']:.2f}, {best['high']:.2f}])")
+    answer = (f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
+              f"[{best['low']:.2f}, {best['high']:.2f}])")
+    typer.echo(answer)
     if bed == "text":
         _print_text_extras(result)
-    if output is not None:
-        err_console.print(f"wrote {write_table(result.quality, output)}")
     from transferscope.report import Results
 
     write_reports(report, figures, [Results("sources-eval", result.quality, title="Source rankings evaluated",
-                                            settings=command_settings(**result.settings))],
+                                            settings=command_settings(**result.settings, answer=[answer]))],
+                  output=output,
                   title="Do source distances predict transfer?")
     add_to_store(results, store, [
         {"suite": "sources-eval", "target": r["target"], "candidate": r["ranking"], "model": r["space"],

@@ -58,7 +58,7 @@ def load_results(path: str | os.PathLike[str]) -> list[Results]:
     meta = read_result_metadata(source)  # written beside it by the command: its kind, settings and answer
     if meta is not None and meta.get("kind") in KINDS:
         return [Results(str(meta["kind"]), table, settings=dict(meta.get("settings") or {}),
-                        title=str(meta.get("title") or source.name))]
+                        title=str(meta.get("title") or source.name), report_title=str(meta.get("report_title") or ""))]
     kind = detect_kind(table)
     if kind == "benchmark":
         return store_results(table)

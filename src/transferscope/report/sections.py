@@ -23,18 +23,20 @@ from transferscope.report.figures import Figure, Series
 __all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results"]
 
 KINDS = ("ranking", "selection", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
-         "sources-eval", "table")
+         "sources-eval", "meta", "table")
 _ID_COLUMNS = {"rank", "candidate", "model", "layer", "pooling", "dim", "probe_setting", "probe_tied_with_best"}
 
 
 @dataclass
 class Results:
-    """One result table, the kind of result it is (:data:`KINDS`) and the settings behind it."""
+    """One result table, the kind of result it is (:data:`KINDS`) and the settings behind it;
+    ``report_title`` the title of the report the command drew (a saved result keeps it)."""
 
     kind: str
     table: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
     title: str = ""
+    report_title: str = ""
 
 
 @dataclass
@@ -71,6 +73,8 @@ def detect_kind(table: pd.DataFrame) -> str:
         return "selection"
     if {"row", "column", "measure", "value"} <= cols:
         return "similarity"
+    if {"target", "method", "weighted_kendall", "weighted_kendall_low"} <= cols:
+        return "meta"
     if {"space", "ranking", "tau"} <= cols:
         return "sources-eval"
     if {"source", "otdd"} <= cols:
@@ -388,13 +392,33 @@ def _sources_eval(res: Results) -> Section:
                    "transfer? random and largest_source are the baselines.", figures, t)
 
 
+def _meta(res: Results) -> Section:
+    """A meta-evaluation (``transferscope meta``): each method's mean over targets with its 95%
+    interval, best first, one measure per chart (regret@1 lower is better, the others higher);
+    every target's row stays in the table."""
+    t = res.table
+    mean = t[t["target"] == "mean"]
+    figures = []
+    for measure, better in (("weighted_kendall", "higher"), ("regret@1", "lower"), ("top1", "higher")):
+        if measure not in mean or f"{measure}_low" not in mean or not mean[measure].notna().any():
+            continue
+        shown = mean[mean[measure].notna()].sort_values(measure, ascending=better == "lower")  # best on top
+        figures.append(Figure("bars", f"{measure}: mean over targets [95% interval] ({better} is better)",
+                              xlabel=measure, labels=shown["method"].astype(str).tolist(),
+                              values=shown[measure].tolist(), low=shown[f"{measure}_low"].tolist(),
+                              high=shown[f"{measure}_high"].tolist()))
+    targets = int(t.loc[t["target"] != "mean", "target"].nunique())
+    return Section(res.title or "Meta-evaluation", f"How well each estimator, prior and their combination ranks "
+                   f"the candidates against measured transfer, over {targets} target(s).", figures, t)
+
+
 def _table(res: Results) -> Section:
     return Section(res.title or "Results", "", [], res.table)
 
 
 _BUILDERS = {"ranking": _ranking, "selection": _selection, "layers": _layers, "similarity": _similarity, "benchmark": _benchmark,
              "compat": _compat, "elastic": _elastic, "drift": _drift, "sources": _sources,
-             "sources-eval": _sources_eval, "table": _table}
+             "sources-eval": _sources_eval, "meta": _meta, "table": _table}
 
 
 def sections(results: list[Results]) -> list[Section]:

@@ -48,13 +48,19 @@ class Comparison:
     pairs: pd.DataFrame
 
     def answer(self) -> list[str]:
-        """The most alike pair of different representations (the least distant, for a distance)."""
+        """The most alike pair of different representations (the least distant, for a distance),
+        beside its chance level where a permutation test ran (a similarity is only read against it)."""
         pairs = self.pairs[(self.pairs["row"] != self.pairs["column"]) & self.pairs["value"].notna()]
         if pairs.empty:
             return []
         best = pairs.loc[pairs["value"].idxmax() if self.kind == "similarity" else pairs["value"].idxmin()]
         word = "most similar" if self.kind == "similarity" else "nearest"
-        return [f"The {word} pair: {best['row']} and {best['column']} ({self.measure} {best['value']:.3f})"]
+        line = f"The {word} pair: {best['row']} and {best['column']} ({self.measure} {best['value']:.3f}"
+        if "p_value" in pairs and pd.notna(best.get("p_value")):
+            line += f"; chance level {best['null_mean']:.3f}, permutation p = {best['p_value']:.3g}"
+            if best["p_value"] > 0.05:
+                line += ": not beyond chance"
+        return [line + ")"]
 
     def to_frame(self) -> pd.DataFrame:
         return self.pairs.copy()

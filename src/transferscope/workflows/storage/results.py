@@ -124,7 +124,8 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
         safe = csv_safe(table)
         replace_atomically(target, lambda tmp: safe.to_csv(tmp, index=False))
     elif suffix == ".json":
-        replace_atomically(target, lambda tmp: table.to_json(tmp, orient="records", indent=2))
+        replace_atomically(target, lambda tmp: table.to_json(tmp, orient="records", indent=2,
+                                                                   double_precision=15))
     else:
         replace_atomically(target, lambda tmp: table.to_parquet(tmp, index=False))
     return target
@@ -136,9 +137,9 @@ RESULT_METADATA_SUFFIX = ".transferscope.json"
 
 
 def write_result(table: pd.DataFrame, path: str | Path, *, kind: str, title: str = "",
-                 settings: dict[str, Any] | None = None) -> Path:
+                 settings: dict[str, Any] | None = None, report_title: str = "") -> Path:
     """:func:`write_table`, and beside it ``<path>.transferscope.json``: the result's ``kind``,
-    ``title`` and ``settings`` (with its ``answer`` lines), keyed to the table file by its SHA-256,
+    ``title``, ``settings`` (with its ``answer`` lines) and the ``report_title`` of the run's report, keyed to the table file by its SHA-256,
     so that ``transferscope report <path>`` draws the same report as the run did, and a table
     rewritten without it (another command, an editor) is never read with stale metadata.
 
@@ -157,7 +158,7 @@ def write_result(table: pd.DataFrame, path: str | Path, *, kind: str, title: str
     import json
 
     target = write_table(table, path)
-    meta = {"format": 1, "kind": kind, "title": title, "settings": settings or {},
+    meta = {"format": 1, "kind": kind, "title": title, "settings": settings or {}, "report_title": report_title,
             "sha256": hashlib.sha256(target.read_bytes()).hexdigest()}
     text = json.dumps(meta, default=str, indent=1)
     replace_atomically(target.with_name(target.name + RESULT_METADATA_SUFFIX),
