@@ -249,24 +249,9 @@ def select(
     >>> choice.pick in ("tfidf-svd | tfidf-svd | none", "hashing-svd | hashing-svd | none"), choice.fits <= 20
     (True, True)
     """
-    if features is not None:
-        if dataset is not None or models:
-            raise InputError("give either features + labels, or dataset + models, not both")
-        if labels is None:
-            raise InputError("labels are required with features")
-        if finetune:
-            raise InputError("finetune needs models to fine-tune; precomputed features have none")
-        dataset = Dataset.of_features(labels, task=task)
-    elif dataset is None or not models:
-        raise InputError("give a dataset and at least one model, or features and labels")
-    elif labels is not None or task is not None:
-        raise InputError("labels and task go with features; a dataset brings its own")
-    if dataset.task not in ("classification", "regression"):
-        raise InputError(f"select supports classification and regression datasets, got {dataset.task}")
+    dataset = _target(dataset, models, features, labels, task, finetune)
     limit = budget if isinstance(budget, Budget) else parse_budget(budget)
-    if isinstance(finetune, bool) or not isinstance(finetune, (int, np.integer)) or finetune < 0:
-        raise InputError(f"finetune must be a number of models >= 0, got {finetune!r}")
-    from transferscope.workflows.priors import apply_priors, check_priors, resolve_prior
+    from transferscope.workflows.priors import check_priors
 
     priors = check_priors(prior)
     extraction = extraction or ExtractionOptions()
@@ -282,24 +267,93 @@ def select(
         raise InputError("select needs at least two candidates (feature arrays, or models x layers x poolings)")
     scores = scorer.score(candidates, dataset.labels).to_frame()
     log: list[str] = []
-    if priors:  # probe in the order of the priors and the estimators combined
-        combined = apply_priors(scores.assign(position=np.arange(len(scores))),
-                                [resolve_prior(p, scores, target=dataset.name) for p in priors],
-                                estimators=scorer.estimators, target=dataset.name)
-        order = [int(i) for i in combined["position"]]
-        by_position = combined.set_index("position").sort_index()
-        for column in [c for c in combined.columns if c.startswith("prior:")] + ["combined"]:
-            scores[column] = by_position[column].to_numpy()
-        log += [f"prior: {note}" for note in combined.attrs["prior_notes"]]
+    order = _probe_order(scores, scorer.estimators, priors, dataset.name, log)
+    start = time.perf_counter()
+    measured, status, alive, fits, stopped = _halve(candidates, order, splits, dataset, limit=limit, cache=cache,
+                                                    n_jobs=n_jobs, start=start, log=log)
+    metric = "accuracy" if dataset.task == "classification" else "r2"
+    probed = [i for i in alive if i in measured]
+    if probed:
+        pick = max(probed, key=lambda i: (float(np.mean(measured[i])), -order.index(i)))
+        mean, low, high = _interval(measured[pick], splits)
+        if metric == "accuracy" and np.isfinite(low):  # an accuracy's interval stays within [0, 1]
+            low, high = max(0.0, low), min(1.0, high)
     else:
-        order = _estimator_order(scores, scorer.estimators)
+        pick, (mean, low, high) = order[0], (float("nan"),) * 3
+        log.append("no probe fit within the budget: the pick is the estimators' first")
+    for i in alive:
+        status.setdefault(i, "finalist")
+    status[pick] = "pick"
+    finetuned = _finetune_best(int(finetune), candidates, measured, order, models, dataset, splits[0], seed=seed,
+                               options=finetune_options, extraction=extraction, cache=cache, limit=limit,
+                               elapsed=time.perf_counter() - start, log=log) if finetune else {}
+    tuned = {candidates[i].name: v for i, v in finetuned.items()}
+    table = _selection_table(scores, order, measured, status, splits)
+    if finetune:
+        first = {candidates[i].name: values[0] for i, values in measured.items() if values}
+        table["probe_split1"] = [first.get(c, float("nan")) for c in table["candidate"]]
+        table["finetune_score"] = [tuned.get(c, float("nan")) for c in table["candidate"]]
+    return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
+                     p_other_better=_p_other_better(pick, measured, splits) if probed else float("nan"), table=table,
+                     fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
+                     stopped_by_budget=stopped, log=log, finetuned=tuned)
+
+
+def _target(dataset: Dataset | None, models: Sequence[Any], features: Mapping[str, Any] | None, labels: Any,
+            task: str | None, finetune: Any) -> Dataset:
+    """The labelled target of :func:`select`: ``dataset`` (with ``models``) or the labels of
+    ``features``, each way checked against the other's options."""
+    if features is not None:
+        if dataset is not None or models:
+            raise InputError("give either features + labels, or dataset + models, not both")
+        if labels is None:
+            raise InputError("labels are required with features")
+        if finetune:
+            raise InputError("finetune needs models to fine-tune; precomputed features have none")
+        dataset = Dataset.of_features(labels, task=task)
+    elif dataset is None or not models:
+        raise InputError("give a dataset and at least one model, or features and labels")
+    elif labels is not None or task is not None:
+        raise InputError("labels and task go with features; a dataset brings its own")
+    if dataset.task not in ("classification", "regression"):
+        raise InputError(f"select supports classification and regression datasets, got {dataset.task}")
+    if isinstance(finetune, bool) or not isinstance(finetune, (int, np.integer)) or finetune < 0:
+        raise InputError(f"finetune must be a number of models >= 0, got {finetune!r}")
+    return dataset
+
+
+def _probe_order(scores: pd.DataFrame, estimators: Sequence[str], priors: Sequence[str], target: str,
+                 log: list[str]) -> list[int]:
+    """The candidates' positions in the order they are probed: by the estimators, or with
+    ``priors`` by the priors and the estimators combined (whose columns ``scores`` gains)."""
+    if not priors:
+        return _estimator_order(scores, estimators)
+    from transferscope.workflows.priors import apply_priors, resolve_prior
+
+    combined = apply_priors(scores.assign(position=np.arange(len(scores))),
+                            [resolve_prior(p, scores, target=target) for p in priors],
+                            estimators=estimators, target=target)
+    by_position = combined.set_index("position").sort_index()
+    for column in [c for c in combined.columns if c.startswith("prior:")] + ["combined"]:
+        scores[column] = by_position[column].to_numpy()
+    log += [f"prior: {note}" for note in combined.attrs["prior_notes"]]
+    return [int(i) for i in combined["position"]]
+
+
+def _halve(candidates: Sequence[Any], order: list[int], splits: Sequence[Any], dataset: Dataset, *, limit: Budget,
+           cache: ScoreCache | None, n_jobs: int | None, start: float, log: list[str],
+           ) -> tuple[dict[int, list[float]], dict[int, str], list[int], int, bool]:
+    """Successive halving (module notes, steps 2-3): the estimators' better half probed split by
+    split, half of them kept per round, until one is left on every split or ``limit`` is spent.
+    Returns the probe scores per candidate, each one's status, the candidates still in, the
+    number of probe fits and whether the budget stopped it."""
     measured: dict[int, list[float]] = {}
     status: dict[int, str] = {}
     alive = order[:max(2, math.ceil(len(order) / 2))]
     for i in order[len(alive):]:
         status[i] = "left out by the estimators"
     log.append(f"{len(candidates)} candidates; the estimators keep {len(alive)} for probing")
-    fits, start, per_fit, rnd, stopped = 0, time.perf_counter(), 0.0, 0, False
+    fits, per_fit, rnd, stopped = 0, 0.0, 0, False
     while True:
         rnd += 1
         want = min(len(splits), _SPLITS_PER_ROUND * rnd)
@@ -340,32 +394,7 @@ def select(
         alive = keep
         if want == len(splits):
             break
-    metric = "accuracy" if dataset.task == "classification" else "r2"
-    probed = [i for i in alive if i in measured]
-    if probed:
-        pick = max(probed, key=lambda i: (float(np.mean(measured[i])), -order.index(i)))
-        mean, low, high = _interval(measured[pick], splits)
-        if metric == "accuracy" and np.isfinite(low):  # an accuracy's interval stays within [0, 1]
-            low, high = max(0.0, low), min(1.0, high)
-    else:
-        pick, (mean, low, high) = order[0], (float("nan"),) * 3
-        log.append("no probe fit within the budget: the pick is the estimators' first")
-    for i in alive:
-        status.setdefault(i, "finalist")
-    status[pick] = "pick"
-    finetuned = _finetune_best(int(finetune), candidates, measured, order, models, dataset, splits[0], seed=seed,
-                               options=finetune_options, extraction=extraction, cache=cache, limit=limit,
-                               elapsed=time.perf_counter() - start, log=log) if finetune else {}
-    tuned = {candidates[i].name: v for i, v in finetuned.items()}
-    table = _selection_table(scores, order, measured, status, splits)
-    if finetune:
-        first = {candidates[i].name: values[0] for i, values in measured.items() if values}
-        table["probe_split1"] = [first.get(c, float("nan")) for c in table["candidate"]]
-        table["finetune_score"] = [tuned.get(c, float("nan")) for c in table["candidate"]]
-    return Selection(pick=candidates[pick].name, metric=metric, accuracy=mean, low=low, high=high,
-                     p_other_better=_p_other_better(pick, measured, splits) if probed else float("nan"), table=table,
-                     fits=fits, exhaustive_fits=len(candidates) * len(splits), seconds=time.perf_counter() - start,
-                     stopped_by_budget=stopped, log=log, finetuned=tuned)
+    return measured, status, alive, fits, stopped
 
 
 def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, list[float]], order: list[int],
