@@ -732,6 +732,8 @@ def test_output_file_follows_the_umask(work):
     pytest.param({"candidates": [{"model": 5}]}, ["'candidates[0].model'"], id="candidate-model-number"),
     pytest.param({"finetune": "fast"}, ["'finetune'"], id="finetune-not-a-mapping"),
     pytest.param({"name": ["a", "b"]}, ["'name'"], id="name-a-list"),
+    # issue 26: a 2 MB name was printed whole on the terminal and stored in every row
+    pytest.param({"name": "s" * 2_000_000}, ["'name'", "at most 200", "(2000002 characters)"], id="name-2-mb"),
 ])
 def test_suite_field_is_checked_before_any_work(work, change, needles):
     needs_builtin_targets()

@@ -135,8 +135,15 @@ class Suite:
         )
 
 
+#: The longest suite name: it heads tables, file names of exports and every row of a store.
+NAME_LIMIT = 200
+
+
 def _fail(field_name: str, expected: str, value: Any) -> InputError:
-    return InputError(f"suite field '{field_name}' must be {expected}, got {value!r}")
+    shown = repr(value)
+    if len(shown) > 80:  # a message names the value, it does not repeat a megabyte of it
+        shown = f"{shown[:60]}... ({len(shown)} characters)"
+    return InputError(f"suite field '{field_name}' must be {expected}, got {shown}")
 
 
 def _integer(value: Any) -> bool:
@@ -166,8 +173,9 @@ def _checked_fields(spec: dict[str, Any]) -> dict[str, Any]:
     ``seeds: 0``, ``targets: a, b``, ``candidates: tfidf``) and ``max_samples: 0`` as null."""
     out = dict(spec)
     name = spec.get("name")
-    if isinstance(name, bool) or not isinstance(name, (str, int, float)) or not str(name).strip():
-        raise _fail("name", "a non-empty string", name)
+    if isinstance(name, bool) or not isinstance(name, (str, int, float)) or not str(name).strip() \
+            or len(str(name)) > NAME_LIMIT:
+        raise _fail("name", f"a non-empty string of at most {NAME_LIMIT} characters", name)
     out["candidates"] = _checked_candidates(spec.get("candidates"))
     out["targets"] = _checked_targets(spec)
     estimators = spec.get("estimators", "all")
