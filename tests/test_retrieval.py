@@ -35,6 +35,39 @@ def test_metrics_equal_scikit_learn_per_query():
     assert got["n_queries"] == 40 and got["n_queries_without_relevant"] == 0
 
 
+def test_the_ranks_equal_a_stable_sort_of_the_float32_scores_ties_included(monkeypatch):
+    """The float metrics come from each relevant item's rank (no ranking of the whole gallery is
+    built): equal, ties included (duplicated gallery rows, rounded vectors), to sorting each row
+    of the float32 scores stably and reading the ranking, in one block and in blocks of 3 rows
+    (equal vectors tie in any block: the products are float64, rounded to float32)."""
+    import transferscope.metrics.retrieval as retrieval
+    from transferscope.metrics._normalize import unit_rows
+
+    rng = np.random.default_rng(7)
+    for trial in range(24):
+        n_q, n_g, dim, classes = rng.integers(5, 120), rng.integers(20, 400), rng.integers(2, 16), rng.integers(2, 20)
+        g_labels, q_labels = rng.integers(0, classes, n_g), rng.integers(0, classes + 3, n_q)
+        gallery = rng.normal(size=(classes, dim))[g_labels] + rng.normal(size=(n_g, dim))
+        queries = rng.normal(size=(n_q, dim))
+        if trial % 3 == 0:
+            gallery[rng.integers(0, n_g, n_g // 4)] = gallery[0]  # duplicates: tied scores
+        if trial % 4 == 0:
+            gallery, queries = np.round(gallery) + 0.25, np.round(queries) + 0.5  # many ties
+        for metric in ("cosine", "inner_product"):
+            q, g = (unit_rows(queries), unit_rows(gallery)) if metric == "cosine" else (queries, gallery)
+            scores = (q @ g.T).astype(np.float32)
+            sums = retrieval.ranking_metrics(np.argsort(-scores, axis=1, kind="stable"), q_labels, g_labels)
+            expected = {k: v / sums["n_queries"] for k, v in sums.items() if not k.startswith("n_")}
+            # in blocks of 3 rows the products are other BLAS calls: vectors whose cosines are equal
+            # only in exact arithmetic (the rounded ones) may then round apart, so only duplicates
+            for block in (None, 3) if trial % 4 else (None,):
+                if block:
+                    monkeypatch.setattr(retrieval, "_BLOCK_ELEMENTS", block * n_g)
+                got = retrieval_scores(queries, gallery, q_labels, g_labels, metric=metric)
+                assert {k: got[k] for k in expected} == pytest.approx(expected, abs=1e-12), (trial, metric, block)
+            monkeypatch.undo()
+
+
 def test_blocks_of_queries_give_the_one_block_result(monkeypatch):
     import transferscope.metrics.retrieval as retrieval
 

@@ -1,18 +1,22 @@
-"""Retrieval quality of queries against a gallery: mAP, Recall@k and nDCG@k, searched with FAISS.
+"""Retrieval quality of queries against a gallery: mAP, Recall@k and nDCG@k.
 
 A gallery item is relevant to a query when their labels are equal (a class, or a pair id for
-paired data). The gallery is ranked for each query by exact FAISS search, as a vector index
-would rank it:
+paired data). The gallery is ranked for each query as an exact vector index would rank it:
 
-* ``cosine``: inner product of unit rows (``IndexFlatIP``);
-* ``inner_product``: raw inner product;
+* ``cosine``: inner product of unit rows; ``inner_product``: raw inner product. Both are scored
+  one BLAS product per block of queries (float64, rounded to the float32 scores an index such
+  as ``faiss.IndexFlatIP`` holds, so that equal vectors tie whatever block computed them), and
+  ranked by score with ties broken by the lower gallery index (a stable order; FAISS's own order
+  of tied items is its heap's, which no caller can rely on). The metrics need only each relevant
+  item's rank, so no ranking of the whole gallery is built (:func:`metrics_from_scores`): mAP
+  over a gallery of ``n`` costs a sort of each score row, not a top-``n`` search.
 * ``hamming``: 0/1 codes packed 8 to a byte (``IndexBinaryFlat``), the index of binary
-  embeddings; with ``rescore`` (a multiplier ``m``), the ``m * k`` nearest codes are re-ranked
-  by the float query's inner product with the codes read as +-1, as sentence-transformers'
-  binary search with rescoring does. The gallery (and the queries, without ``rescore``) may be
-  given packed, as :func:`~transferscope.extraction.compression.compress` ``(x, "binary")`` and
-  the index store them (uint8, ``ceil(D / 8)`` bytes a row): they are searched as they are, and
-  only the fetched rows are unpacked for the rescoring.
+  embeddings, searched with FAISS; with ``rescore`` (a multiplier ``m``), the ``m * k`` nearest
+  codes are re-ranked by the float query's inner product with the codes read as +-1, as
+  sentence-transformers' binary search with rescoring does. The gallery (and the queries,
+  without ``rescore``) may be given packed, as :func:`~transferscope.extraction.compression.compress`
+  ``(x, "binary")`` and the index store them (uint8, ``ceil(D / 8)`` bytes a row): they are
+  searched as they are, and only the fetched rows are unpacked for the rescoring.
 
 Metrics, averaged over the queries that have at least one relevant gallery item (the others
 are counted in ``n_queries_without_relevant`` and left out):
@@ -22,8 +26,6 @@ are counted in ``n_queries_without_relevant`` and left out):
 * ``ndcg@k``: binary gains, discount ``1 / log2(rank + 1)``, divided by the ideal DCG;
 * ``map``: mean average precision over the whole ranked gallery (needs the full ranking: with
   ``rescore``, only the re-ranked ``m * max(ks)`` head is ranked, so ``map`` is then NaN).
-
-Ties in the float32 scores keep FAISS's order (lower gallery index first).
 
 Examples
 --------
@@ -47,11 +49,13 @@ from transferscope.metrics._neighbors import faiss_module, flat_search_blocks
 from transferscope.metrics._normalize import unit_rows
 from transferscope.metrics._validation import check_choice, check_features
 
-__all__ = ["retrieval_scores", "search_gallery", "ranking_metrics", "RETRIEVAL_KS", "RETRIEVAL_METRICS"]
+__all__ = ["retrieval_scores", "search_gallery", "ranking_metrics", "metrics_from_scores", "RETRIEVAL_KS",
+           "RETRIEVAL_METRICS"]
 
 RETRIEVAL_KS = (1, 5, 10)
 RETRIEVAL_METRICS = ("cosine", "inner_product", "hamming")
 _QUERY_BLOCK = 512  # queries per FAISS call: bounds the ranked block at 512 x gallery ids
+_BLOCK_ELEMENTS = 1 << 23  # queries x gallery scores per block of the float metrics (about 24 bytes each)
 
 
 def search_gallery(queries: np.ndarray, gallery: np.ndarray, k: int, *, metric: str = "cosine",
@@ -124,6 +128,52 @@ def ranking_metrics(ranked: np.ndarray, query_labels: np.ndarray, gallery_labels
     return out
 
 
+def _sortable(scores: np.ndarray) -> np.ndarray:
+    """float32 scores as uint32 keys in the same order (the sign bit flipped for positives, every
+    bit for negatives); ``-0.0`` is read as ``0.0`` first, as a comparison does."""
+    bits = (scores + np.float32(0.0)).view(np.uint32)
+    return np.where(bits >> 31 == 1, ~bits, bits | np.uint32(0x80000000))
+
+
+def metrics_from_scores(scores: np.ndarray, query_labels: np.ndarray, gallery_labels: np.ndarray, *,
+                        ks: tuple[int, ...] = RETRIEVAL_KS) -> dict[str, Any]:
+    """:func:`ranking_metrics` of the full ranking that (queries x gallery) float32 ``scores``
+    give, without building it: every metric needs only the rank of each relevant item, which is 1
+    + the items scored higher + the tied items of lower gallery index (the order of an exact
+    FAISS flat search). Each row is sorted (a vectorised sort), and the relevant items' scores
+    are looked up in it with one ``searchsorted`` over all rows (row-offset integer keys)."""
+    n_rows, n = scores.shape
+    relevant = gallery_labels[None, :] == query_labels[:, None]
+    n_relevant = relevant.sum(axis=1)
+    has = n_relevant > 0
+    out: dict[str, Any] = {"n_queries": int(has.sum()), "n_queries_without_relevant": int((~has).sum())}
+    row, col = np.nonzero(relevant)
+    offsets = np.arange(n_rows, dtype=np.uint64) << np.uint64(32)
+    keys = _sortable(scores)
+    flat = (np.sort(keys, axis=1).astype(np.uint64) + offsets[:, None]).ravel()
+    wanted = keys[row, col].astype(np.uint64) + offsets[row]
+    right = np.searchsorted(flat, wanted, side="right") - row.astype(np.int64) * n
+    left = np.searchsorted(flat, wanted, side="left") - row.astype(np.int64) * n
+    rank = (n - right) + 1  # 1 + the items scored higher
+    for i in np.flatnonzero(right - left > 1):  # tied scores: the lower gallery index first (rare)
+        rank[i] += int(np.count_nonzero(keys[row[i], :col[i]] == keys[row[i], col[i]]))
+    order = np.lexsort((rank, row))  # each query's relevant items by rank
+    row, rank = row[order], rank[order]
+    starts = np.searchsorted(row, np.flatnonzero(has))
+    within = np.arange(row.size) - np.repeat(starts, n_relevant[has])  # 0-based position among the relevant
+    per_query = np.repeat(np.flatnonzero(has), n_relevant[has])
+    out["map"] = float(np.sum((within + 1) / rank / n_relevant[per_query]))
+    discount = 1.0 / np.log2(rank + 1.0)
+    first = rank[starts]  # each query's best-ranked relevant item
+    for k in ks:
+        out[f"recall@{k}"] = float(np.count_nonzero(first <= k))
+        ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))[np.minimum(n_relevant[has], k) - 1]
+        gains = np.bincount(np.searchsorted(np.flatnonzero(has), per_query), weights=np.where(rank <= k, discount, 0.0),
+                            minlength=int(has.sum()))
+        out[f"ndcg@{k}"] = float(np.sum(gains / ideal))
+    return out
+
+
 def retrieval_scores(queries: Any, gallery: Any, query_labels: Any, gallery_labels: Any, *,
                      ks: tuple[int, ...] = RETRIEVAL_KS, metric: str = "cosine",
                      rescore: int | None = None) -> dict[str, float]:
@@ -174,7 +224,19 @@ def retrieval_scores(queries: Any, gallery: Any, query_labels: Any, gallery_labe
     full = rescore is None
     depth = g.shape[0] if full else max(ks)
     totals: dict[str, float] = {}
-    for start in range(0, q.shape[0], _QUERY_BLOCK):
+    if metric != "hamming":  # scores in BLAS, ranks by sorting: no full ranking of the gallery is built
+        if metric == "cosine":
+            q, g = unit_rows(q), unit_rows(g)
+        rows = max(1, min(_QUERY_BLOCK, _BLOCK_ELEMENTS // g.shape[0]))
+        for start in range(0, q.shape[0], rows):
+            block = slice(start, start + rows)
+            # float64 products rounded to float32 (the index's scores): equal vectors tie whatever
+            # block or BLAS kernel computed them, which float32 accumulation does not guarantee
+            scores = (q[block] @ g.T).astype(np.float32)
+            sums = metrics_from_scores(scores, q_labels[block], g_labels, ks=ks)
+            for key, value in sums.items():
+                totals[key] = totals.get(key, 0.0) + value
+    for start in range(0, q.shape[0], _QUERY_BLOCK) if metric == "hamming" else ():
         block = slice(start, start + _QUERY_BLOCK)
         ranked = search_gallery(q[block], g, depth, metric=metric, rescore=rescore)
         for key, value in ranking_metrics(ranked, q_labels[block], g_labels, ks=ks, full=full).items():

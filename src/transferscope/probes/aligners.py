@@ -39,7 +39,7 @@ import numpy as np
 from transferscope.errors import InputError
 from transferscope.metrics import check_choice, check_features
 
-__all__ = ["ALIGNERS", "fit_aligner", "LOW_RANK", "RIDGE_ALPHAS"]
+__all__ = ["ALIGNERS", "fit_aligner", "fit_aligners", "LOW_RANK", "RIDGE_ALPHAS"]
 
 ALIGNERS = ("procrustes", "ridge", "low_rank", "mlp")
 LOW_RANK = 32  # rank of the low-rank affine aligner
@@ -74,21 +74,40 @@ def fit_aligner(name: str, source: Any, target: Any, *, seed: int = 0, rank: int
     InputError
         An unknown ``name``, non-finite or mismatched arrays, or fewer than 2 pairs.
     """
-    name = check_choice(name, ALIGNERS, name="aligner")
+    return fit_aligners([name], source, target, seed=seed, rank=rank)[name]
+
+
+def fit_aligners(names: Any, source: Any, target: Any, *, seed: int = 0, rank: int = LOW_RANK,
+                 ) -> dict[str, Aligner]:
+    """:func:`fit_aligner` for each of ``names`` on the same pairs, the arrays checked once and
+    the ridge fit shared by ``ridge`` and ``low_rank`` (which projects it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(40, 3))
+    >>> sorted(fit_aligners(["ridge", "low_rank"], x, 2 * x))
+    ['low_rank', 'ridge']
+    """
+    names = [check_choice(name, ALIGNERS, name="aligner") for name in names]
     x = check_features(source, name="source")
     y = check_features(target, name="target")
     if x.shape[0] != y.shape[0]:
         raise InputError(f"source has {x.shape[0]} rows but target has {y.shape[0]}; aligners need pairs")
     if x.shape[0] < 2:
         raise InputError(f"an aligner needs at least 2 pairs, got {x.shape[0]}")
-    if name == "procrustes":
-        return _procrustes(x, y)
-    if name == "mlp":
-        return _mlp(x, y, seed)
-    ridge = _ridge(x, y)
-    if name == "ridge":
-        return lambda new: ridge.predict(np.asarray(new, dtype=np.float64))
-    return _low_rank(ridge, x, y, rank)
+    out: dict[str, Aligner] = {}
+    ridge = _ridge(x, y) if {"ridge", "low_rank"} & set(names) else None
+    for name in names:
+        if name == "procrustes":
+            out[name] = _procrustes(x, y)
+        elif name == "mlp":
+            out[name] = _mlp(x, y, seed)
+        elif name == "ridge":
+            out[name] = (lambda model: lambda new: model.predict(np.asarray(new, dtype=np.float64)))(ridge)
+        else:
+            out[name] = _low_rank(ridge, x, y, rank)
+    return out
 
 
 def _procrustes(x: np.ndarray, y: np.ndarray) -> Aligner:

@@ -42,7 +42,7 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.metrics.retrieval import RETRIEVAL_KS, retrieval_scores
-from transferscope.probes.aligners import ALIGNERS, fit_aligner
+from transferscope.probes.aligners import ALIGNERS, fit_aligners
 
 __all__ = ["CompatResult", "compat", "compat_features", "query_gallery_split", "compatibility_matrix",
            "check_index_file", "ALIGNERS", "COMPAT_METRICS", "DEFAULT_PAIR_SIZES", "VERDICTS"]
@@ -277,13 +277,15 @@ def compat_features(old: Any, new: Any | Sequence[Any], labels: Any, *, names: S
         cross = _scores(new_x[query], old_x[gallery], q_labels, g_labels, ks)
         part = [{"new": name, "setting": "new/new", "aligner": "", "pairs": 0, **own},
                 {"new": name, "setting": "new/old", "aligner": "", "pairs": 0, **cross}]
-        for aligner in aligners:
-            for subset in subsets:
-                pairs = gallery[subset]
-                align = fit_aligner(aligner, new_x[pairs], old_x[pairs], seed=seed)
-                mapped = align(new_x[query])
-                part.append({"new": name, "setting": "aligned", "aligner": aligner, "pairs": int(subset.size),
-                             **_scores(mapped, old_x[gallery], q_labels, g_labels, ks)})
+        aligned: dict[tuple[str, int], dict[str, Any]] = {}
+        for subset in subsets:  # every aligner on one subset of pairs (the ridge fit shared)
+            pairs = gallery[subset]
+            for aligner, align in fit_aligners(aligners, new_x[pairs], old_x[pairs], seed=seed).items():
+                aligned[aligner, int(subset.size)] = {
+                    "new": name, "setting": "aligned", "aligner": aligner, "pairs": int(subset.size),
+                    **_scores(align(new_x[query]), old_x[gallery], q_labels, g_labels, ks)}
+                say(f"{name}: {aligner} on {subset.size} pairs ({time.perf_counter() - began:.1f} s)")
+        part += [aligned[aligner, int(subset.size)] for aligner in aligners for subset in subsets]
         if name != names[1]:
             rows.append({**rows[0], "new": name})
         rows.extend(part)
