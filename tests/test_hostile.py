@@ -524,6 +524,38 @@ def test_racing_writers_agree_and_a_loser_keeps_a_sound_entry(tmp_path):
     assert len(feature_entries(tmp_path)) == 1 and not any((tmp_path / "tmp").iterdir())
 
 
+# -- a full disk -------------------------------------------------------------------------------
+
+def test_a_full_disk_during_cache_writes_leaves_the_run_whole(work, data_csv, monkeypatch, caplog):
+    """Issue 26: a disk that filled while a cache entry was written ended the run with an OSError
+    traceback. A cache that cannot grow must slow the next run, not fail this one: every write
+    (feature entries, resumable chunks, score entries) fails with ENOSPC here, the ranking is the
+    one a cache-less run gives, each failure is one warning, and nothing half-written stays."""
+    import errno
+
+    import transferscope.extraction.cache as feature_cache
+    import transferscope.hashing as hashing
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    cache = work / "cache"
+    args = ["rank", "--data", data_csv, "--model", "tfidf", "--model", "hashing", "--metric", "logme,knn", "-q"]
+    expected = cli_ok(*args, "--no-cache")
+    monkeypatch.setattr(feature_cache.np, "save", full)  # the feature entries
+    monkeypatch.setattr(hashing, "write_atomic", full)  # the score entries and chunks (as imported below)
+    import transferscope.workflows.engine.score_cache as score_cache
+    monkeypatch.setattr(score_cache, "write_atomic", full)
+    monkeypatch.setattr(feature_cache, "write_atomic", full)
+    with caplog.at_level("WARNING", logger="transferscope.cache"):
+        got = cli_ok(*args, "--cache-dir", cache)
+    assert got == expected
+    warnings = [r.getMessage() for r in caplog.records if r.name == "transferscope.cache"]
+    assert warnings and all("No space left on device" in w for w in warnings), warnings
+    leftovers = [p for p in cache.rglob("*") if p.is_file()]
+    assert leftovers == [], leftovers
+
+
 # -- file modes --------------------------------------------------------------------------------
 
 

@@ -126,6 +126,12 @@ def _check_content(path: Path, content: Any) -> str | None:
     return None
 
 
+def _uncached(target: Path, exc: OSError, data: np.ndarray) -> np.ndarray:
+    LOGGER.warning("transferscope: could not store feature cache entry %s (%s); using the computed features "
+                   "without caching them", target, exc.strerror or exc)
+    return data
+
+
 class FeatureCache:
     """Content-addressed, atomically written store of feature matrices.
 
@@ -238,16 +244,23 @@ class FeatureCache:
 
         When another process wrote the same entry first, theirs is kept if it is sound and
         replaced if it is damaged. When the entry cannot be stored (an existing damaged entry
-        that cannot be removed), the computed array is returned, uncached.
+        that cannot be removed, a full disk), the computed array is returned, uncached, with a
+        warning: a cache that cannot grow slows the next run, it does not fail this one.
         """
         data = np.ascontiguousarray(array, dtype=np.float32)
         target = self._entry_dir(key)
-        work = self._tmp_dir()
         try:
-            np.save(work / "features.npy", data, allow_pickle=False)
-            meta = {"format": _FORMAT, "fields": fields, "shape": list(data.shape), "dtype": "float32",
-                    "content": _content_digest(work / "features.npy")}
-            (work / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            work = self._tmp_dir()
+        except OSError as exc:
+            return _uncached(target, exc, data)
+        try:
+            try:
+                np.save(work / "features.npy", data, allow_pickle=False)
+                meta = {"format": _FORMAT, "fields": fields, "shape": list(data.shape), "dtype": "float32",
+                        "content": _content_digest(work / "features.npy")}
+                (work / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            except OSError as exc:  # a full disk, a quota: nothing half-written stays (finally)
+                return _uncached(target, exc, data)
             apply_umask(work, directory=True)
             target.parent.mkdir(parents=True, exist_ok=True)
             for _ in range(3):
@@ -279,12 +292,17 @@ class FeatureCache:
         return self.root / "partial" / group
 
     def put_chunk(self, group: str, index: int, arrays: dict[str, np.ndarray]) -> None:
-        """Save the finished chunk ``index`` of extraction ``group`` atomically."""
+        """Save the finished chunk ``index`` of extraction ``group`` atomically; on a full disk
+        the chunk is not saved (a warning: an interrupted run then resumes from an earlier one)."""
         folder = self._partial_dir(group)
-        folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"chunk-{index:06d}.npz"
-        write_atomic(final, lambda handle: np.savez(
-            handle, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomic(final, lambda handle: np.savez(
+                handle, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}))
+        except OSError as exc:
+            LOGGER.warning("transferscope: could not save the resumable chunk %s (%s); the extraction goes on",
+                           final, exc.strerror or exc)
 
     def get_chunk(self, group: str, index: int, names: list[str],
                   rows: int | None = None) -> dict[str, np.ndarray] | None:

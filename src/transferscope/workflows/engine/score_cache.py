@@ -22,6 +22,7 @@ the same result).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import numbers
 import os
@@ -36,6 +37,8 @@ from transferscope.extraction.versions import library_versions
 from transferscope.hashing import hash_array, hash_fields, hash_inputs, write_atomic
 
 __all__ = ["ScoreCache", "CacheMiss", "labels_fingerprint", "result_problem"]
+
+LOGGER = logging.getLogger("transferscope.cache")
 
 
 def labels_fingerprint(labels: np.ndarray) -> str:
@@ -148,9 +151,15 @@ class ScoreCache:
         return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store ``value`` atomically; where it cannot be written (a full disk, a quota) it is
+        not stored, with a warning: the result is used all the same."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, lambda handle: handle.write(json.dumps(value).encode()))
+        except OSError as exc:
+            LOGGER.warning("transferscope: could not store score cache entry %s (%s); the result is used uncached",
+                           path, exc.strerror or exc)
 
     @staticmethod
     def fetch(cache: ScoreCache | None, compute: Callable[[], dict[str, Any]], *, cached_only: bool = False,
