@@ -138,6 +138,29 @@ def test_progress_in_a_log_is_plain_lines_with_an_estimate(monkeypatch):
     assert quiet.getvalue() == ""
 
 
+def test_one_long_step_in_a_log_still_shows_the_run_is_alive(monkeypatch):
+    """Issue 26: one estimator on one candidate with 10,000 classes ran for minutes with nothing
+    in the log (a bar of one cell advances only at its end). A timer writes "still working" with
+    the elapsed time while nothing advances, and stops with the bar."""
+    import io
+    import threading
+    import time
+
+    from transferscope.extraction import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY_SECONDS", 0.4)
+    monkeypatch.setattr(progress, "_HEARTBEAT_FLOOR", 0.4)
+    log = io.StringIO()
+    with progress.progress_bar("scoring (nleep)", total=1, enabled=True, stream=log) as advance:
+        time.sleep(1.5)  # one long step
+        advance(1)
+    lines = log.getvalue().splitlines()
+    alive = [line for line in lines if "still working" in line]
+    assert len(alive) >= 2 and alive[0].startswith("scoring (nleep): 0/1, still working (")
+    assert lines[-1].startswith("scoring (nleep): 1/1 done in ")
+    assert not any(t.name == "transferscope-progress" for t in threading.enumerate())  # the timer stopped
+
+
 def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny_classifier_dir, tmp_path):
     import json
     import shutil

@@ -3,7 +3,10 @@ plain lines in a log.
 
 When stderr is not a terminal (a log file, a CI job, a pipe), a bar cannot be drawn: one line
 ``description: done/total (elapsed, about N s left)`` is written at most every
-:data:`LOG_EVERY_SECONDS` and at the end, so long work never looks frozen in a log.
+:data:`LOG_EVERY_SECONDS` and at the end, so long work never looks frozen in a log. One step
+that runs long (one estimator on one candidate with 10,000 classes) advances nothing for
+minutes: a line ``still working`` with the elapsed time is then written every
+:data:`LOG_EVERY_SECONDS` (from a timer thread), and the bar on a terminal shows the elapsed time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TextIO
 __all__ = ["progress_bar", "step_progress", "LOG_EVERY_SECONDS"]
 
 LOG_EVERY_SECONDS = 10.0
+_HEARTBEAT_FLOOR = 1.0  # the "still working" lines never come faster than this
 
 
 @contextmanager
@@ -43,12 +47,20 @@ def progress_bar(description: str, *, total: int, enabled: bool,
     if stream is not None or not (console.is_terminal or console.is_jupyter):
         yield from _plain_lines(description, total, stream if stream is not None else sys.stderr)
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),  # moves while one long step advances nothing
         TimeRemainingColumn(),
         console=console,
         transient=True,
@@ -89,19 +101,42 @@ def step_progress(description: str, *, enabled: bool,
 
 
 def _plain_lines(description: str, total: int, out: TextIO) -> Iterator[Callable[[int], None]]:
+    import threading
+
     start = last = time.monotonic()
     done = 0
+    lock, stop = threading.Lock(), threading.Event()
+
+    def write(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
 
     def advance(n: int) -> None:
         nonlocal done, last
-        done += n
-        now = time.monotonic()
-        if now - last >= LOG_EVERY_SECONDS and done < total:
-            left = (now - start) / done * (total - done) if done else float("nan")
-            out.write(f"{description}: {done}/{total} ({now - start:.0f} s, about {left:.0f} s left)\n")
-            out.flush()
-            last = now
+        with lock:
+            done += n
+            now = time.monotonic()
+            if now - last >= LOG_EVERY_SECONDS and done < total:
+                left = (now - start) / done * (total - done) if done else float("nan")
+                write(f"{description}: {done}/{total} ({now - start:.0f} s, about {left:.0f} s left)")
+                last = now
 
-    yield advance
-    out.write(f"{description}: {done}/{total} done in {time.monotonic() - start:.1f} s\n")
-    out.flush()
+    every = max(LOG_EVERY_SECONDS, _HEARTBEAT_FLOOR)
+
+    def heartbeat() -> None:  # a step that advances nothing for a while still shows the run is alive
+        nonlocal last
+        while not stop.wait(every / 2):
+            with lock:
+                now = time.monotonic()
+                if now - last >= every:
+                    write(f"{description}: {done}/{total}, still working ({now - start:.0f} s)")
+                    last = now
+
+    timer = threading.Thread(target=heartbeat, name="transferscope-progress", daemon=True)
+    timer.start()
+    try:
+        yield advance
+    finally:
+        stop.set()
+        timer.join()
+    write(f"{description}: {done}/{total} done in {time.monotonic() - start:.1f} s")
