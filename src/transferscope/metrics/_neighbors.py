@@ -218,8 +218,9 @@ def nearest_neighbors(
     dist_out = np.empty((n, k), dtype=np.float64)
     idx_out = np.empty((n, k), dtype=np.intp)
     with flat_search_blocks():  # FAISS's BLAS blocks, for these searches only
-        if search == "exact":
-            index = faiss.IndexFlatIP(d) if use_ip else faiss.IndexFlatL2(d)
+        if search == "exact":  # faiss.knn searches the points where they are: no index holds a copy
+            kind = faiss.METRIC_INNER_PRODUCT if use_ip else faiss.METRIC_L2
+            index = None
         else:
             nlist = int(max(1, min(n // 39, round(4 * np.sqrt(n)))))
             quantizer = faiss.IndexFlatIP(d) if use_ip else faiss.IndexFlatL2(d)
@@ -229,10 +230,12 @@ def nearest_neighbors(
             index.cp.niter = 10  # coarse lists need no converged k-means; halves the training time
             index.train(points32)
             index.nprobe = int(min(check_positive_int(nprobe, name="nprobe"), nlist))
-        index.add(points32)
+        if index is not None:
+            index.add(points32)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            _, found = index.search(points32[start:stop], fetch)
+            _, found = (faiss.knn(points32[start:stop], points32, fetch, metric=kind) if index is None else
+                        index.search(points32[start:stop], fetch))
             # The float64 re-sort goes by small blocks: its gathered candidates then stay in
             # cache (4x faster than one gather of the whole batch).
             for lo in range(start, stop, _RESORT_ROWS):
