@@ -30,7 +30,7 @@ _HOMES = {
     "fewshot_probe": "fewshot",
     "finetune_text_probe": "finetune_text",
     "knn_probe": "knn",
-    "ProbeResult": "linear",
+    "ProbeResult": "result",
     "linear_probe": "linear",
     "linear_cv_probe": "repeated",
     "corrected_standard_error": "repeated",

@@ -42,8 +42,8 @@ from transferscope.metrics import (
     check_positive_int,
 )
 from transferscope.probes._common import centre_l2_normalise, check_grid
-from transferscope.probes.linear import ProbeResult
 from transferscope.probes.ncm import ncm_predict
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["fewshot_probe", "LOGISTIC_C", "LOGISTIC_MAX_ITER"]
 

@@ -30,7 +30,7 @@ from sklearn.metrics import accuracy_score
 from transferscope.errors import InputError
 from transferscope.metrics import check_choice, check_classification_labels, check_positive_int
 from transferscope.probes._common import classification_metrics, split_indices
-from transferscope.probes.linear import ProbeResult
+from transferscope.probes.result import ProbeResult
 from transferscope.torch_support import require_torch
 
 __all__ = ["finetune_probe", "DEFAULT_LR_GRID"]

@@ -37,7 +37,7 @@ from transferscope.probes._common import (
     split_indices,
     split_sizes,
 )
-from transferscope.probes.linear import ProbeResult
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["knn_probe", "DEFAULT_K_GRID"]
 

@@ -11,7 +11,6 @@ Regression uses ridge regression the same way (R^2, Spearman).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,21 +27,12 @@ from transferscope.metrics import (
     check_regression_targets,
 )
 from transferscope.probes._common import classification_metrics, regression_metrics, split_indices
+from transferscope.probes.result import ProbeResult
 
-__all__ = ["ProbeResult", "linear_probe", "DEFAULT_C_GRID", "DEFAULT_ALPHA_GRID"]
+__all__ = ["linear_probe", "DEFAULT_C_GRID", "DEFAULT_ALPHA_GRID"]
 
 DEFAULT_C_GRID = tuple(float(c) for c in np.logspace(-4, 2, 7))
 DEFAULT_ALPHA_GRID = tuple(float(a) for a in np.logspace(-2, 5, 8))
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """Measured transfer of one representation: the headline ``score`` and all settings."""
-
-    score: float
-    metric: str
-    metrics: dict[str, float]
-    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def linear_probe(

@@ -42,7 +42,7 @@ from transferscope.probes._common import (
     split_indices,
     split_sizes,
 )
-from transferscope.probes.linear import ProbeResult
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["mlp_probe", "DEFAULT_MLP_ALPHA_GRID"]
 

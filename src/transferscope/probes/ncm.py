@@ -32,7 +32,7 @@ from transferscope.metrics import (
     check_features,
 )
 from transferscope.probes._common import centre_l2_normalise, classification_metrics, split_indices, split_sizes
-from transferscope.probes.linear import ProbeResult
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["ncm_probe", "ncm_predict"]
 

@@ -26,7 +26,8 @@ from typing import Any, Literal
 import numpy as np
 
 from transferscope.errors import InputError
-from transferscope.probes.linear import ProbeResult, linear_probe
+from transferscope.probes.linear import linear_probe
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["linear_cv_probe", "corrected_standard_error", "split_triples"]
 

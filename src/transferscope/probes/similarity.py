@@ -18,7 +18,7 @@ from scipy import stats
 
 from transferscope.errors import InputError
 from transferscope.metrics import check_features, check_regression_targets
-from transferscope.probes.linear import ProbeResult
+from transferscope.probes.result import ProbeResult
 
 __all__ = ["similarity_spearman", "rowwise_cosine", "pair_product_features", "half_split_spearman"]
 

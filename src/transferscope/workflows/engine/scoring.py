@@ -25,12 +25,13 @@ from transferscope.errors import InputError
 from transferscope.hashing import hash_array, hash_fields
 from transferscope.metrics import check_options, get_metric
 from transferscope.probes.learning_curve import PREDICTION_LEVELS, PredictedScore, prediction_interval
+from transferscope.probes.result import ProbeResult
 from transferscope.workflows.engine.candidates import Candidate
 from transferscope.workflows.engine.score_cache import CacheMiss, ScoreCache, labels_fingerprint
 
 LOGGER = logging.getLogger("transferscope.scoring")
 
-__all__ = ["DEFAULT_PROBE", "probe_protocol", "tied_with_best", "Scorer", "Scores", "CandidateScores", "ProbeOutcome", "Cell", "Backend", "LocalBackend",
+__all__ = ["DEFAULT_PROBE", "probe_protocol", "tied_with_best", "Scorer", "Scores", "CandidateScores", "Cell", "Backend", "LocalBackend",
            "RayBackend", "get_backend", "probe_splits", "splits_fingerprint", "BACKENDS"]
 
 BACKENDS = ("local", "ray")
@@ -73,32 +74,12 @@ def tied_with_best(means: Any, standard_errors: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ProbeOutcome:
-    """A probe's measured transfer on one candidate: the headline score, every metric, the settings."""
-
-    score: float
-    metric: str
-    metrics: dict[str, float]
-    settings: dict[str, Any]
-
-    def columns(self) -> dict[str, Any]:
-        """``probe_<metric>`` columns and ``probe_setting`` (the chosen C / alpha / k)."""
-        out: dict[str, Any] = {f"probe_{self.metric}": self.score}
-        for key, value in self.metrics.items():
-            out.setdefault(f"probe_{key}", value)
-        chosen = [f"{k}={self.settings[k]:g}" for k in ("C", "alpha", "k")
-                  if isinstance(self.settings.get(k), (int, float))]
-        out["probe_setting"] = ", ".join(chosen)
-        return out
-
-
-@dataclass(frozen=True)
 class CandidateScores:
     """The results of one candidate: estimator values by name, the probe outcome, warnings."""
 
     candidate: Candidate
     values: dict[str, float]
-    probe: ProbeOutcome | None
+    probe: ProbeResult | None
     warnings: list[str]
     prediction: PredictedScore | None = None
 
@@ -162,7 +143,7 @@ class Cell:
     predict_splits: Any = None
     predict_splits_id: str = ""
 
-    def run(self) -> tuple[dict[str, float], ProbeOutcome | None, PredictedScore | None, list[str]]:
+    def run(self) -> tuple[dict[str, float], ProbeResult | None, PredictedScore | None, list[str]]:
         values: dict[str, float] = {}
         messages: list[str] = []
         for plan in self.plans:
@@ -220,7 +201,7 @@ class Cell:
         return PredictedScore(value=result["value"], low=low, high=high, level=self.predict_level,
                               metric=result["metric"], scale=result["scale"], settings=result["settings"])
 
-    def _probe(self) -> ProbeOutcome | None:
+    def _probe(self) -> ProbeResult | None:
         if self.probe is None or self.splits is None:
             return None
 
@@ -237,11 +218,11 @@ class Cell:
                                   labels=self.labels_id,
                                   metric="linear_probe" if self.probe == "linear" else f"{self.probe}_probe",
                                   options={"task": self.task, "splits": self.splits_id})
-        return ProbeOutcome(score=result["score"], metric=result["metric"], metrics=result["metrics"],
-                            settings=result["settings"])
+        return ProbeResult(score=result["score"], metric=result["metric"], metrics=result["metrics"],
+                           settings=result["settings"])
 
 
-def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeOutcome | None, PredictedScore | None, list[str]]:
+def run_cell(cell: Cell) -> tuple[dict[str, float], ProbeResult | None, PredictedScore | None, list[str]]:
     """``cell.run()``, as a module-level function that process pools and Ray can ship."""
     return cell.run()
 
