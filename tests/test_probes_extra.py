@@ -15,9 +15,9 @@ from transferscope.datasets.similarity_sets import (
 from transferscope.errors import InputError
 from transferscope.probes.fewshot import fewshot_probe
 from transferscope.probes.knn import knn_probe
-from transferscope.probes.result import ProbeResult
 from transferscope.probes.mlp import mlp_probe
 from transferscope.probes.ncm import ncm_predict, ncm_probe
+from transferscope.probes.result import ProbeResult
 from transferscope.probes.similarity import similarity_spearman
 
 
