@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 import transferscope as ts
-from transferscope.metrics._neighbors import _faiss, dense_neighbors, nearest_neighbors, neighbor_recall
+from transferscope.metrics._neighbors import dense_neighbors, faiss_module, nearest_neighbors, neighbor_recall
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -69,7 +69,7 @@ def gemm_floor(x: np.ndarray, y: np.ndarray, chunk: int = 4096) -> None:
 
 def exact_rows(points: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """Exact cosine k neighbours (self excluded) of the query ``rows``, by FAISS flat search."""
-    faiss = _faiss()
+    faiss = faiss_module()
     unit = points / np.linalg.norm(points, axis=1, keepdims=True)
     index = faiss.IndexFlatIP(unit.shape[1])
     index.add(np.ascontiguousarray(unit, dtype=np.float32))
@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--recall-rows", type=int, default=2000)
     args = parser.parse_args()
-    faiss = _faiss()
+    faiss = faiss_module()
     ts.list_metrics()  # load the registry before timing
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads")
     part1(args.n, args.dim, args.k)
