@@ -164,3 +164,24 @@ def test_rank_accepts_compressed_models(tmp_path) -> None:  # type: ignore[no-un
                     extraction=ts.ExtractionOptions(cache_dir=str(tmp_path), progress=False))
     assert set(table["model"]) == {"tfidf-svd", "tfidf-svd#binary", "tfidf-svd#prefix2"}
     assert table.set_index("model").loc["tfidf-svd#prefix2", "dim"] == 2
+
+
+def test_the_finiteness_check_sums_once_and_decides_an_overflowing_sum_value_by_value():
+    """compress (and every measure's check_features) checks finiteness with one sum, no
+    temporary (issue 27: the full isfinite pass made binary codes 1.9x the peer): a NaN or inf
+    anywhere is still refused, and huge finite values whose sum overflows are still accepted."""
+    from transferscope.metrics import all_finite
+
+    x = np.random.default_rng(0).normal(size=(50, 16)).astype(np.float32)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[7, 3] = bad
+        assert not all_finite(y)
+        with pytest.raises(InputError, match="finite"):
+            compress(y, "binary")
+    both = x.copy()
+    both[0, 0], both[1, 1] = np.inf, -np.inf  # the sum is NaN: still refused
+    assert not all_finite(both)
+    huge = np.full((4, 16), 3e38, dtype=np.float32)  # finite; the float32 sum overflows to inf
+    assert all_finite(huge) and compress(huge, "binary").shape == (4, 2)
+    assert all_finite(x[:, ::3]) and not all_finite(np.array([1.0, np.nan]))  # strided, 1-D

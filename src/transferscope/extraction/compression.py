@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from transferscope.errors import InputError
+from transferscope.metrics import all_finite
 
 __all__ = ["compress", "decode", "parse_compression", "bytes_per_vector", "compressed_dim"]
 
@@ -121,7 +122,7 @@ def compress(x: Any, spec: str, *, fit: Any = None, seed: int = 0) -> np.ndarray
         raise InputError("features to compress must be a non-empty finite 2-D numeric array")
     if out.dtype.kind != "f":
         out = out.astype(np.float32)
-    if not np.isfinite(out).all():  # a pass as long as packing bits, but a NaN would pack silently as a 0 bit
+    if not all_finite(out):  # a NaN would pack silently as a 0 bit
         raise InputError("features to compress must be a non-empty finite 2-D numeric array")
     rows = np.arange(out.shape[0]) if fit is None else np.asarray(fit)
     if rows.dtype == bool:

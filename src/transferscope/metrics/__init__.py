@@ -13,6 +13,7 @@ from typing import Any
 
 from transferscope.errors import InputError
 from transferscope.metrics._validation import (
+    all_finite,
     check_choice,
     check_classification_labels,
     check_features,
@@ -54,6 +55,7 @@ __all__ = [
     "check_positive_float",
     "check_fraction",
     "check_choice",
+    "all_finite",
 ]
 
 
