@@ -245,10 +245,14 @@ def permutation_procrustes(X: Any, Y: Any) -> float:
     """
     x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     xn, yn = _normalised(x, name="X"), _normalised(y, name="Y")
-    rows, cols = linear_sum_assignment(xn.T @ yn, maximize=True)
-    # Matched columns are compared, unmatched ones meet the zero padding.
+    cross = xn.T @ yn
+    rows, cols = linear_sum_assignment(cross, maximize=True)
+    # |xn|^2 + |yn|^2 - 2 (matched inner products): unmatched columns meet the zero padding.
+    squared = float(np.vdot(xn, xn) + np.vdot(yn, yn) - 2.0 * np.sum(cross[rows, cols]))
+    if squared > _CLOSED_FORM_ABOVE:
+        return float(np.sqrt(squared))
     unmatched = np.sum(np.delete(xn, rows, axis=1) ** 2) + np.sum(np.delete(yn, cols, axis=1) ** 2)
-    return float(np.sqrt(np.sum((xn[:, rows] - yn[:, cols]) ** 2) + unmatched))
+    return float(np.sqrt(np.sum((xn[:, rows] - yn[:, cols]) ** 2) + unmatched))  # near 0: no cancellation
 
 
 _WILLIAMS = ("Williams, Kunz, Kornblith & Linderman, Generalized Shape Metrics on Neural "
