@@ -5,7 +5,9 @@ noisy copy of the first), best of ``--repeat``, in one run:
 
 * ``procrustes``: ``ts.similarity("procrustes")`` against ``scipy.spatial.procrustes`` (goal <=
   1.5x) and against the floor of any exact method: centring both inputs, the (D x D) product
-  ``X'Y`` and its singular values (goal <= 2x);
+  ``X'Y`` and its singular values (goal <= 2x); and each shape metric's peak memory traced
+  while it runs (``tracemalloc``, which sees NumPy's buffers) in bytes per input value (goal <=
+  16: twice the float64 input);
 * ``shape_metric`` (alpha 0.5, partial whitening) against its floor: the two (D x D) Gram
   matrices and their eigendecompositions, then the cross product and its singular values;
 * ``permutation_procrustes`` against its floor: centring, the cross product and the optimal
@@ -19,12 +21,23 @@ noisy copy of the first), best of ``--repeat``, in one run:
 from __future__ import annotations
 
 import argparse
+import tracemalloc
 
 import numpy as np
 from timing import best_of  # benchmarks/timing.py, beside this script
 
 GOAL_PEER = 1.5
 GOAL_FLOOR = 2.0
+GOAL_BYTES = 16.0
+
+
+def peak_bytes_per_value(fn, values: int) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / values
+    finally:
+        tracemalloc.stop()
 
 
 def main() -> None:
@@ -84,6 +97,10 @@ def main() -> None:
     print(f"  permutation_procrustes {permutation:.3f} s; its floor {permutation_low:.3f} s: "
           f"{permutation / permutation_low:.2f}x (goal <= {GOAL_FLOOR}x: "
           f"{'met' if permutation / permutation_low <= GOAL_FLOOR else 'MISSED'})")
+    for name, options in (("procrustes", {}), ("shape_metric", {"alpha": 0.5}), ("permutation_procrustes", {})):
+        used = peak_bytes_per_value(lambda: ts.similarity(name, x, y, **options), x.size + y.size)
+        print(f"  {name} peak memory {used:.1f} bytes per input value (goal <= {GOAL_BYTES:.0f}: "
+              f"{'met' if used <= GOAL_BYTES else 'MISSED'})")
     print(f"  procrustes aligner, fit and apply {aligner:.3f} s; scipy orthogonal_procrustes {aligner_peer:.3f} s: "
           f"{aligner / aligner_peer:.2f}x")
 

@@ -35,12 +35,13 @@ __all__ = ["procrustes", "shape_metric", "permutation_procrustes"]
 
 
 def _normalised(x: np.ndarray, *, name: str) -> np.ndarray:
-    """``x`` centred and scaled to unit Frobenius norm."""
+    """``x`` centred and scaled to unit Frobenius norm, in place: ``x`` is the caller's own copy
+    (:func:`~transferscope.metrics.check_paired_features` returns copies), so no other is made."""
     if not np.any(np.ptp(x, axis=0) > 0):
         raise InputError(f"{name} has no variance: every column is constant across the rows")
-    centred = x - x.mean(axis=0)
-    centred /= np.linalg.norm(centred)
-    return centred
+    x -= x.mean(axis=0)
+    x /= np.linalg.norm(x)
+    return x
 
 
 def _whitened(x: np.ndarray, alpha: float, *, name: str) -> np.ndarray:
