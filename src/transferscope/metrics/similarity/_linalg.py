@@ -42,20 +42,22 @@ class Spectrum(NamedTuple):
 
 
 def _orthonormalise(u: np.ndarray) -> np.ndarray:
-    """Cholesky-QR of a nearly orthonormal ``u``; keeps the span of every leading block."""
+    """Cholesky-QR of a nearly orthonormal ``u``, written over ``u`` (the caller's temporary);
+    keeps the span of every leading block."""
     try:
         lower = cholesky(u.T @ u, lower=True)
     except LinAlgError:  # only if u is far from orthonormal; Householder QR then
         return np.linalg.qr(u)[0]
-    return solve_triangular(lower, u.T, lower=True).T
+    return solve_triangular(lower, u.T, lower=True, overwrite_b=True).T
 
 
-def centred_spectrum(X: np.ndarray, *, name: str) -> Spectrum:
-    """Principal directions and singular values of ``X`` with its column means removed.
+def centred_spectrum(X: np.ndarray, *, name: str, overwrite: bool = False) -> Spectrum:
+    """Principal directions and singular values of ``X`` with its column means removed
+    (with ``overwrite``, removed in place: ``X`` is then the caller's own copy).
 
     Raises :class:`InputError` naming ``name`` if nothing varies.
     """
-    centred = X - X.mean(axis=0)
+    centred = X - X.mean(axis=0) if not overwrite else np.subtract(X, X.mean(axis=0), out=X)
     n, d = centred.shape
     tall = d <= n
     lam, vecs = np.linalg.eigh(centred.T @ centred if tall else centred @ centred.T)

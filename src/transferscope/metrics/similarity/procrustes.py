@@ -53,9 +53,11 @@ def _whitened(x: np.ndarray, alpha: float, *, name: str) -> np.ndarray:
     norm. It differs from the whitened ``X`` by an orthogonal map of the
     columns, which no alignment below can see.
     """
-    spec = centred_spectrum(x, name=name)
+    spec = centred_spectrum(x, name=name, overwrite=True)  # x: the checked copy
     g = alpha * spec.s / np.linalg.norm(spec.s) + (1.0 - alpha)
-    return spec.u * (g / np.linalg.norm(g))
+    u = spec.u
+    u *= g / np.linalg.norm(g)  # the spectrum's own array: scaled where it is
+    return u
 
 
 #: Below this squared distance the closed form ``|a|^2 + |b|^2 - 2 ||a^T b||_*`` has lost too many
@@ -194,8 +196,12 @@ def shape_metric(X: Any, Y: Any, *, alpha: float = 1.0) -> float:
     """
     x, y = check_paired_features(X, Y, scale="rescale")  # scale-invariant in X and Y
     alpha = check_fraction(alpha, name="alpha")
-    chord = _aligned_distance(*(_unwhitened(x, y) if alpha == 1.0 else
-                                (_whitened(x, alpha, name="X"), _whitened(y, alpha, name="Y"))))
+    if alpha == 1.0:
+        a, b = _unwhitened(x, y)
+    else:  # each checked copy is let go once its whitened basis exists: one N x d array less at the peak
+        a, x = _whitened(x, alpha, name="X"), None
+        b, y = _whitened(y, alpha, name="Y"), None
+    chord = _aligned_distance(a, b)
     # Unit-norm matrices at angle theta are 2 sin(theta / 2) apart; arcsin is stable near 0.
     return float(2.0 * np.arcsin(min(chord / 2.0, np.sqrt(0.5))))
 
