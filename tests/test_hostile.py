@@ -1155,6 +1155,29 @@ def test_second_writer_is_told_plainly(work):
         holder.communicate("", timeout=60)
 
 
+def test_a_reader_that_looks_in_as_a_run_opens_the_store_does_not_end_the_run(work):
+    """The run's writer opened the store once; a reader that held it at that moment (the store
+    just created, a report between two runs) ended the run with "in use" (seen in a full run on a
+    slow machine). The writer now waits up to LOCK_WAIT_SECONDS for a lock that is let go."""
+    from transferscope.workflows.storage import store as store_module
+    from transferscope.workflows.storage.store import ResultStore
+
+    path = work / "r.duckdb"
+    ResultStore(path).close()
+    reader = subprocess.Popen([sys.executable, "-c", "import sys, time, duckdb\n"
+                               "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+                               "print('ready', flush=True)\ntime.sleep(1.0)\ncon.close()\n", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        start = time.monotonic()
+        with ResultStore(path) as opened:  # waits for the reader, then holds the store
+            assert opened.table().empty
+        assert time.monotonic() - start < store_module.LOCK_WAIT_SECONDS + 1.0
+    finally:
+        reader.communicate(timeout=60)
+
+
 def test_reader_during_a_run_does_not_kill_it(work):
     """A reader that opens the store while a run writes to it: the run goes on (the reader is
     refused); before, the run's next per-operation connection failed on the reader's lock."""

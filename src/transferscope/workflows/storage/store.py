@@ -122,6 +122,25 @@ def _duckdb() -> Any:
     return duckdb
 
 
+#: How long a run waits for a store another process holds before it is refused: a reader that
+#: looks in (a report, a notebook) holds it for a moment; a second run holds it for its whole run.
+LOCK_WAIT_SECONDS = 3.0
+
+
+def _connect_writer(path: Path, duckdb: Any) -> Any:
+    """A read-write connection to ``path``, retried for :data:`LOCK_WAIT_SECONDS` while another
+    process holds the file's lock: a reader that opened the store the moment it was created (or
+    between two runs) must not end the run that is starting."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _open_error(path: Path, exc: Exception) -> str:
     """One line for a store DuckDB cannot open: in use, not writable, or not a DuckDB file."""
     text = " ".join(str(exc).split())
@@ -173,7 +192,7 @@ class ResultStore:
         # duplicate rows); they are told at once that the store is in use.
         self._con: Any = None
         try:
-            self._con = duckdb.connect(str(self.path))
+            self._con = _connect_writer(self.path, duckdb)
             with self._connect() as con:
                 # Someone else's database is refused before anything is written to it: the schema is
                 # created only in an empty database, and migrated only in a results store.
