@@ -224,22 +224,22 @@ def retrieval_scores(queries: Any, gallery: Any, query_labels: Any, gallery_labe
     full = rescore is None
     depth = g.shape[0] if full else max(ks)
     totals: dict[str, float] = {}
-    if metric != "hamming":  # scores in BLAS, ranks by sorting: no full ranking of the gallery is built
+    if metric == "hamming":
+        rows = _QUERY_BLOCK
+    else:  # scores in BLAS, ranks by sorting: no full ranking of the gallery is built
         if metric == "cosine":
             q, g = unit_rows(q), unit_rows(g)
         rows = max(1, min(_QUERY_BLOCK, _BLOCK_ELEMENTS // g.shape[0]))
-        for start in range(0, q.shape[0], rows):
-            block = slice(start, start + rows)
+    for start in range(0, q.shape[0], rows):
+        block = slice(start, start + rows)
+        if metric == "hamming":
+            sums = ranking_metrics(search_gallery(q[block], g, depth, metric=metric, rescore=rescore),
+                                   q_labels[block], g_labels, ks=ks, full=full)
+        else:
             # float64 products rounded to float32 (the index's scores): equal vectors tie whatever
             # block or BLAS kernel computed them, which float32 accumulation does not guarantee
-            scores = (q[block] @ g.T).astype(np.float32)
-            sums = metrics_from_scores(scores, q_labels[block], g_labels, ks=ks)
-            for key, value in sums.items():
-                totals[key] = totals.get(key, 0.0) + value
-    for start in range(0, q.shape[0], _QUERY_BLOCK) if metric == "hamming" else ():
-        block = slice(start, start + _QUERY_BLOCK)
-        ranked = search_gallery(q[block], g, depth, metric=metric, rescore=rescore)
-        for key, value in ranking_metrics(ranked, q_labels[block], g_labels, ks=ks, full=full).items():
+            sums = metrics_from_scores((q[block] @ g.T).astype(np.float32), q_labels[block], g_labels, ks=ks)
+        for key, value in sums.items():
             totals[key] = totals.get(key, 0.0) + value
     used = int(totals["n_queries"])
     if used == 0:
