@@ -304,3 +304,33 @@ def test_a_small_unrelated_group_is_reported_as_too_small_not_as_related_or_unde
     report = mixed_space_check(np.vstack([space, rng.normal(size=(20, 32)) * 0.01 - 5.0]), min_share=0.05)
     assert not report.flagged and not report.undecidable and report.relatedness < 0.25
     assert "too small to count (1.0% of the vectors" in report.explanation()
+
+
+def test_mixed_space_check_flags_a_share_of_isotropic_noise_by_its_neighbour_scale():
+    """Issue 26: 40 clusters of one (anisotropic) space with half of the rows isotropic noise (a model
+    that ignores its input) were 'not flagged': the noise's neighbour links reach the clusters, so
+    the graph stays connected and its best cut was one cluster. The noise's neighbours are far
+    farther: split by that scale, the parts are unrelated, and the index is flagged (the rows found
+    are the noise rows). One space with tight and loose clusters is split by scale too, but its
+    parts are related and it is not flagged; isotropic clusters plus noise stay 'cannot tell'."""
+    from transferscope.metrics.mixed_spaces import mixed_space_check
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(40, 64)) * 3
+    for share in (0.5, 0.15, 0.05):
+        cut = int(2000 * (1 - share))
+        x = centres[rng.integers(0, 40, 2000)] + rng.normal(size=(2000, 64)) + 4.0
+        mixed = np.vstack([x[:cut], rng.normal(size=(2000 - cut, 64)) * 3])
+        report = mixed_space_check(mixed)
+        assert report.flagged and report.basis == "scale" and report.separation >= 4, share
+        assert set(report.part[cut:]) == {0} and set(report.part[:cut]) == {1}, share  # part 0: the far neighbours
+        assert report.closeness[0] < 0.5 < 0.9 < report.closeness[1]
+        assert f"{1 - cut / 2000:.0%} of the vectors have far farther nearest neighbours" in report.explanation()
+        assert not mixed_space_check(x).flagged
+    labels = rng.integers(0, 40, 2000)
+    uneven = centres[labels] + np.where(labels < 20, 0.3, 2.0)[:, None] * rng.normal(size=(2000, 64)) + 4.0
+    report = mixed_space_check(uneven)
+    assert not report.flagged and not report.undecidable and report.basis == "graph"
+    isotropic = centres[rng.integers(0, 40, 1000)] + rng.normal(size=(1000, 64))
+    report = mixed_space_check(np.vstack([isotropic, rng.normal(size=(1000, 64))]))
+    assert not report.flagged and report.undecidable and "cannot tell" in report.explanation()

@@ -190,3 +190,69 @@ def test_a_fingerprint_of_a_model_equal_to_its_base_is_its_own_group_not_a_trace
     groups = result.summary.set_index("tuned")["group"]
     assert groups["same"] == 0 and groups["moved"] == 1
     assert np.isnan(result.distances.loc["same", "moved"]) and result.distances.loc["same", "same"] == 0.0
+
+
+def test_a_change_within_the_re_seed_null_is_not_a_finding():
+    """Issue 25: drift reported 'starts at layer_3, largest at layer_6 (0.005)' for a change far
+    below the fine-tune's own noise. Against a re-seeded twin, a change smaller than the twin's
+    difference is 'no drift beyond a re-seed'; a change far above it keeps its onset and peak."""
+    rng = np.random.default_rng(0)
+    base = {f"l{i}": rng.normal(size=(300, 16)) for i in range(4)}
+    small = {k: v + 0.02 * rng.normal(size=v.shape) for k, v in base.items()}  # a tiny change everywhere
+    noisy_twin = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in small.items()}  # the seed moves more
+    result = drift_features(base, {"t": small}, null={"t": noisy_twin}, null_names={"t": "t@1"})
+    row = result.summary.iloc[0]
+    assert row["onset_layer"] is None and row["null_twin"] == "t@1" and row["peak_null"] > row["peak_drift"] > 0
+    assert not result.table["beyond_null"].any()
+    assert result.answer()[0].startswith("t: no drift beyond a re-seed")
+    without = drift_features(base, {"t": small})  # the same change without a null: reported, with a note
+    assert without.summary.iloc[0]["peak_layer"] is not None
+    assert any("not compared with a null" in line for line in without.answer())
+
+    changed = {"l0": base["l0"], "l1": base["l1"], "l2": rng.normal(size=(300, 16)), "l3": rng.normal(size=(300, 16))}
+    close_twin = {k: v + 0.01 * rng.normal(size=v.shape) for k, v in changed.items()}
+    result = drift_features(base, {"t": changed}, null={"t": close_twin})
+    row = result.summary.iloc[0]
+    assert row["onset_layer"] == "l2" and row["peak_layer"] in ("l2", "l3") and row["peak_null"] < 0.01
+    assert result.table.set_index("layer")["beyond_null"].to_dict() == {"l0": False, "l1": False, "l2": True,
+                                                                         "l3": True}
+    assert "a re-seeded twin differs by" in result.answer()[0]
+    assert not any("not compared with a null" in line for line in result.answer())
+
+
+def test_a_null_twin_is_checked_before_any_model_runs():
+    from transferscope.workflows.drift import null_twins
+
+    assert null_twins(["finetuned:vader-polarity@4:minilm"], "reseed") == {
+        "finetuned:vader-polarity@4:minilm": "finetuned:vader-polarity@5:minilm"}
+    with pytest.raises(InputError, match="cannot be re-seeded"):
+        null_twins(["st:/models/mine"], "reseed")
+    with pytest.raises(InputError, match="not one of the tuned models"):
+        null_twins(["a"], {"b": "c"})
+    with pytest.raises(InputError, match="another model than the tuned ones"):
+        null_twins(["a", "b"], {"a": "b"})
+    with pytest.raises(InputError, match="'reseed' or a mapping"):
+        null_twins(["a"], "re-seed")
+    rng = np.random.default_rng(0)
+    base = {"l0": rng.normal(size=(40, 3)), "l1": rng.normal(size=(40, 3))}
+    with pytest.raises(InputError, match="has no layer 'l1'"):
+        drift_features(base, {"t": base}, null={"t": {"l0": base["l0"]}})
+    out = CliRunner().invoke(app, ["drift", "--base", "a", "--tuned", "b", "--tuned", "c", "--null", "d",
+                                   "--dataset", "vader-polarity"])
+    assert out.exit_code == 2 and "one re-seeded twin per --tuned (2), got 1" in out.output
+
+
+def test_a_re_seeded_fine_tune_has_its_own_cache_entry_and_seed_zero_keeps_the_old_one(tmp_path):
+    pytest.importorskip("torch", reason="the digit zoo needs torch (the vision-zoo extra)")
+    from transferscope.extraction.finetuned import finetune_seed, finetuned_entry
+
+    cache = str(tmp_path)
+    first, need = finetuned_entry("finetuned:digits-loops:zoo:s-small", cache_dir=cache)
+    assert finetuned_entry("finetuned:digits-loops@0:zoo:s-small", cache_dir=cache)[0] == first
+    again, need_again = finetuned_entry("finetuned:digits-loops@1:zoo:s-small", cache_dir=cache)
+    assert again != first and need_again["settings"]["seed"] == 1 and need["settings"]["seed"] == 0
+    assert finetune_seed("finetuned:digits-loops@12:zoo:s-small") == 12
+    for bad in ("finetuned:digits-loops@:zoo:s-small", "finetuned:digits-loops@-1:zoo:s-small",
+                "finetuned:digits-loops@x:zoo:s-small"):
+        with pytest.raises(InputError, match="seed after '@'"):
+            finetuned_entry(bad, cache_dir=cache)

@@ -71,3 +71,21 @@ def test_drift_of_a_fine_tuned_cnn_grows_towards_the_top(cache):
     for name in (SPEC, "finetuned:mnist-heldout-rot180:zoo:s-small"):
         assert table.loc[(name, "penultimate"), "drift"] > table.loc[(name, "block1"), "drift"] >= 0
     assert result.distances is not None and result.settings["generic_inputs"] == 500
+
+
+def test_drift_against_a_re_seeded_twin(cache):
+    """Issue 25: the null of a fine-tune's drift is the same fine-tune trained with another seed
+    (``finetuned:digits-loops@1:zoo:s-small``, the same split): trained and cached as its own model,
+    compared layer by layer, and said in the answer."""
+    from transferscope.workflows.engine.candidates import ExtractionOptions
+
+    result = ts.drift(base="zoo:s-small", tuned=[SPEC], dataset=load_builtin("digits10"), max_samples=300,
+                      fingerprint=False, null="reseed", extraction=ExtractionOptions(cache_dir=str(cache)))
+    twin = "finetuned:digits-loops@1:zoo:s-small"
+    assert result.settings["null"] == {SPEC: twin} and result.summary.iloc[0]["null_twin"] == twin
+    assert json.loads((ensure_finetuned(twin, cache_dir=cache) / "meta.json").read_text())["settings"]["seed"] == 1
+    table = result.table.set_index("layer")
+    assert (table["null_drift"] > 0).all()  # another seed trains another model
+    assert (table["beyond_null"] == (table["drift"] > table["null_drift"])).all()
+    line = result.answer()[0]
+    assert line.startswith(SPEC) and ("a re-seeded twin differs by" in line or "no drift beyond a re-seed" in line)

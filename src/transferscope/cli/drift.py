@@ -46,6 +46,7 @@ def drift_command(
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of the inputs the per-layer measures use.")] = 2000,
     fingerprint: Annotated[bool, typer.Option("--fingerprint/--no-fingerprint", help="Delta-activation fingerprints on the generic inputs, their distances and groups.")] = True,
     groups: Annotated[Optional[int], typer.Option(min=1, help="Number of fingerprint groups (default: chosen by the silhouette).")] = None,
+    null: Annotated[Optional[list[str]], typer.Option(help="Compare each change with a re-seeded twin of the fine-tune: 'reseed' (each finetuned:TARGET:BASE trained again with the next seed), or one model spec per --tuned, in order.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the subsample.")] = 0,
     plot: Annotated[Optional[Path], typer.Option(help="Write the per-layer drift curves (.png or .svg).")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the per-layer rows to .csv, .json or .parquet.")] = None,
@@ -75,18 +76,25 @@ def drift_command(
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not base or not tuned:
             raise InputError("--base and --tuned are required (repeat --tuned for several models)")
+        if null and null != ["reseed"] and len(null) != len(tuned):
+            raise InputError(f"--null takes 'reseed' once, or one re-seeded twin per --tuned ({len(tuned)}), "
+                             f"got {len(null)}")
+        twins = None if not null else "reseed" if null == ["reseed"] else dict(zip(tuned, null))
         results = open_store(store)
         extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
                                         max_length=max_length, device=device, quiet=quiet,
                                         trust_remote_code=trust_remote_code)
         ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, quiet=quiet)
         result = drift(base=base, tuned=tuned, dataset=ds, layers=layers, pooling=pooling, max_samples=max_samples,
-                       seed=seed, fingerprint=fingerprint, n_groups=groups, extraction=extraction,
+                       seed=seed, fingerprint=fingerprint, n_groups=groups, null=twins, extraction=extraction,
                        progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
-        short = short_names([base, *tuned])
+        short = short_names([base, *tuned, *(result.settings["null"] or {}).values()])
         shown = result.table.assign(tuned=result.table["tuned"].map(short))
         print_table(shown, digits=3, title=f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs)")
-        print_table(result.summary.assign(tuned=result.summary["tuned"].map(short)), digits=3,
+        summary = result.summary.assign(tuned=result.summary["tuned"].map(short))
+        if "null_twin" in summary:
+            summary["null_twin"] = summary["null_twin"].map(lambda n: short.get(n, n))
+        print_table(summary, digits=3,
                     title="Where the change starts and where it is largest (drift = 1 - linear CKA)")
         if result.distances is not None:
             print_table(result.distances.rename(index=short, columns=short).reset_index(names="fingerprint"), digits=3,
@@ -101,7 +109,7 @@ def drift_command(
 
             saved = Results("drift", result.to_frame(), title="Drift from the base",
                             settings=command_settings(**{k: v for k, v in result.settings.items() if k != "notes"},
-                                                      answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned]))
+                                                      answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned, *(result.settings["null"] or {}).values()]))
             write_reports(report, figures, [saved], title="What did fine-tuning change?", output=output)
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [

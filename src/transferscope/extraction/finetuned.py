@@ -15,6 +15,10 @@ image target (:func:`~transferscope.probes.finetune.finetune_probe` with :data:`
 on the same split, a new head for the target's classes), saved as ``model.safetensors`` beside
 ``meta.json`` (the head's classes) and read back as a zoo encoder.
 
+``finetuned:TARGET@SEED:BASE`` is the same fine-tune trained with another seed (the training's
+random order, initial head and dropout; the 60/20/20 split stays the one of seed 0): a re-seeded
+twin, the null against which ``transferscope drift --null reseed`` measures what a fine-tune changed.
+
 Such an encoder has seen its source target's labels: a benchmark never evaluates it on that
 target, nor on a target with the same inputs (:func:`leaks_into`).
 """
@@ -29,8 +33,8 @@ from typing import Any
 from transferscope.errors import InputError
 
 __all__ = ["FINETUNE_SETTINGS", "ZOO_FINETUNE_SETTINGS", "FINETUNED_PREFIX", "is_zoo_base", "is_trained",
-           "finetuned_zoo_encoder", "parse_finetuned_spec", "finetuned_entry", "finetuned_model_dir",
-           "leaks_into"]
+           "finetuned_zoo_encoder", "parse_finetuned_spec", "finetune_seed", "reseeded", "finetuned_entry",
+           "finetuned_model_dir", "leaks_into"]
 
 FINETUNED_PREFIX = "finetuned:"
 #: How the sources are fine-tuned (full fine-tuning, AdamW, the best validation epoch kept).
@@ -47,12 +51,15 @@ def is_zoo_base(base: str) -> bool:
 
 
 def parse_finetuned_spec(spec: str) -> tuple[str, str]:
-    """``"finetuned:TARGET:BASE"`` -> ``(TARGET, BASE)``; one InputError naming what is wrong.
+    """``"finetuned:TARGET:BASE"`` (or ``TARGET@SEED``) -> ``(TARGET, BASE)``; one InputError naming
+    what is wrong.
 
     Examples
     --------
     >>> parse_finetuned_spec("finetuned:vader-polarity:st:/models/minilm")
     ('vader-polarity', 'st:/models/minilm')
+    >>> parse_finetuned_spec("finetuned:vader-polarity@1:minilm")
+    ('vader-polarity', 'minilm')
     """
     from transferscope.datasets.builtin import BUILTIN_DATASETS
 
@@ -60,10 +67,48 @@ def parse_finetuned_spec(spec: str) -> tuple[str, str]:
     target, sep, base = rest.partition(":")
     if not sep or not target or not base:
         raise InputError(f"model {spec!r}: write finetuned:TARGET:BASE, e.g. finetuned:vader-polarity:st:PATH")
+    target, _ = _target_and_seed(spec, target)
     if target not in BUILTIN_DATASETS:
         raise InputError(f"model {spec!r}: {target!r} is not a built-in dataset "
                          f"({', '.join(sorted(BUILTIN_DATASETS))})")
     return target, base
+
+
+def _target_and_seed(spec: str, target: str) -> tuple[str, int]:
+    name, at, seed = target.partition("@")
+    if not at:
+        return name, int(FINETUNE_SETTINGS["seed"])
+    if not (seed.isascii() and seed.isdigit()) or len(seed) > 9:
+        raise InputError(f"model {spec!r}: the seed after '@' must be a whole number from 0, got {seed!r}")
+    return name, int(seed)
+
+
+def finetune_seed(spec: str) -> int:
+    """The training seed of a ``finetuned:`` spec (0 unless ``TARGET@SEED`` says otherwise).
+
+    Examples
+    --------
+    >>> finetune_seed("finetuned:vader-polarity:minilm"), finetune_seed("finetuned:vader-polarity@3:minilm")
+    (0, 3)
+    """
+    parse_finetuned_spec(spec)
+    return _target_and_seed(spec, spec.removeprefix(FINETUNED_PREFIX).partition(":")[0])[1]
+
+
+def reseeded(spec: str, seed: int | None = None) -> str:
+    """The same fine-tune trained with ``seed`` (default: the spec's seed + 1).
+
+    Examples
+    --------
+    >>> reseeded("finetuned:vader-polarity:st:/m"), reseeded("finetuned:vader-polarity@1:st:/m", 7)
+    ('finetuned:vader-polarity@1:st:/m', 'finetuned:vader-polarity@7:st:/m')
+    """
+    if not isinstance(spec, str) or not spec.startswith(FINETUNED_PREFIX):
+        raise InputError(f"model {spec!r} is not fine-tuned here (finetuned:TARGET:BASE), so it cannot be re-seeded; "
+                         "give its re-seeded twin yourself")
+    target, base = parse_finetuned_spec(spec)
+    new = finetune_seed(spec) + 1 if seed is None else int(seed)
+    return f"{FINETUNED_PREFIX}{target}@{new}:{base}"
 
 
 def leaks_into(model: str, target: str) -> bool:
@@ -108,6 +153,7 @@ def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = Non
     from transferscope.hashing import hash_fields
 
     target, base = parse_finetuned_spec(spec)
+    seed = finetune_seed(spec)
     data = load_builtin(target)
     if data.task != "classification":
         raise InputError(f"model {spec!r}: fine-tuning sources are classification targets; {target} is {data.task}")
@@ -117,15 +163,16 @@ def finetuned_entry(spec: str, *, cache_dir: str | os.PathLike[str] | None = Non
         if data.modality != "image":
             raise InputError(f"model {spec!r}: a digit-zoo model is fine-tuned on an image target; {target} is "
                              f"{data.modality}")
+        settings = {**ZOO_FINETUNE_SETTINGS, "seed": seed}
         key = hash_fields({"base": build_encoder(base, cache_dir=str(root)).identity(), "target": target,
-                           "data": data.fingerprint(), "settings": ZOO_FINETUNE_SETTINGS,
-                           "torch": versions.get("torch")})
-        return root / "finetuned" / key, {"target": target, "base": base, "data": data}
+                           "data": data.fingerprint(), "settings": settings, "torch": versions.get("torch")})
+        return root / "finetuned" / key, {"target": target, "base": base, "data": data, "settings": settings}
     directory = _text_base_dir(base, root)
+    settings = {**FINETUNE_SETTINGS, "seed": seed}
     key = hash_fields({"base": build_encoder(f"hf:{directory}", cache_dir=str(root)).identity(), "target": target,
-                       "data": data.fingerprint(), "settings": FINETUNE_SETTINGS,
+                       "data": data.fingerprint(), "settings": settings,
                        "torch": versions.get("torch"), "transformers": versions.get("transformers")})
-    return root / "finetuned" / key, {"target": target, "base": directory, "data": data}
+    return root / "finetuned" / key, {"target": target, "base": directory, "data": data, "settings": settings}
 
 
 def _text_base_dir(base: str, root: Path) -> Path:

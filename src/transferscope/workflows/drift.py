@@ -7,6 +7,13 @@ linear and debiased CKA, the orthogonal Procrustes distance, the angular shape m
 inputs). ``drift`` is ``1 - linear CKA``; the change is *largest* at the layer of maximal drift and
 *starts* at the first layer whose drift reaches :data:`ONSET_SHARE` of that maximum.
 
+**Against a null.** A drift is a finding about the task only where it exceeds what the fine-tune's
+own randomness moves: given a re-seeded twin of a tuned model (the same fine-tune trained with
+another seed, e.g. ``finetuned:TARGET@1:BASE``), each layer also gets ``null_drift`` (1 - linear
+CKA between the tuned model and its twin) and ``beyond_null`` (drift above it). Onset and peak
+are then read among the layers beyond the null only, and a model with none is reported as "no
+drift beyond a re-seed". Without a twin no null is compared, and the answer says so.
+
 **Delta-activation fingerprints** (after Delta Activations, Xu et al. 2025): each tuned model's
 mean shift from the base, ``mean_x (h_tuned(x) - h_base(x))``, on a fixed generic input set (the
 :data:`GENERIC_WORDS` most frequent English words of ``wordfreq``, the same for every model and
@@ -31,7 +38,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 
 __all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "fingerprint_agreement",
-           "ONSET_SHARE",
+           "null_twins", "ONSET_SHARE",
            "GENERIC_WORDS", "generic_inputs"]
 
 ONSET_SHARE = 0.1
@@ -50,8 +57,9 @@ class DriftResult:
         (module notes), ``rankme_base`` / ``rankme_tuned`` / ``rankme_change``,
         ``anisotropy_base`` / ``anisotropy_tuned`` / ``anisotropy_change``.
     summary : pandas.DataFrame
-        Per tuned model: ``onset_layer``, ``peak_layer``, ``peak_drift`` and, with fingerprints,
-        ``group``.
+        Per tuned model: ``onset_layer``, ``peak_layer``, ``peak_drift``, with a null ``null_twin``
+        and ``peak_null`` (the twin's drift at the peak, or the largest where nothing is beyond
+        it), and with fingerprints ``group``.
     distances : pandas.DataFrame or None
         Cosine distances between the fingerprints.
     """
@@ -69,8 +77,12 @@ class DriftResult:
         itself, up to rounding), and the layers it could not be compared on; ``names`` shortens
         model names."""
         name = (lambda n: (names or {}).get(n, n))  # noqa: E731
-        lines = [_drift_line(name(r.tuned), r.onset_layer, r.peak_layer, r.peak_drift)
+        lines = [_drift_line(name(r.tuned), r.onset_layer, r.peak_layer, r.peak_drift,
+                             getattr(r, "peak_null", float("nan")), getattr(r, "null_twin", None))
                  for r in self.summary.itertuples()]
+        if "null_twin" not in self.summary or self.summary["null_twin"].isna().any():
+            lines.append("Note: not compared with a null; a re-seeded fine-tune (--null reseed, or --null SPEC) "
+                         "shows which of these changes are beyond the fine-tune's own randomness")
         return lines + [f"Note: {note}" for note in self.settings.get("notes", [])]
 
     def plot(self, path: str | Path) -> Path:
@@ -120,11 +132,17 @@ def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:
 NO_DRIFT = 1e-9
 
 
-def _onset_and_peak(layers: list[str], drift_values: np.ndarray) -> tuple[str | None, str | None, float]:
-    peak = int(np.nanargmax(drift_values))
-    if not drift_values[peak] > NO_DRIFT:  # identical to the base: nothing starts anywhere
-        return None, None, float(drift_values[peak])
-    onset = int(np.flatnonzero(drift_values >= ONSET_SHARE * drift_values[peak])[0])
+def _onset_and_peak(layers: list[str], drift_values: np.ndarray,
+                    beyond: np.ndarray | None = None) -> tuple[str | None, str | None, float]:
+    """Onset and peak layers and the peak's drift, among the layers ``beyond`` the null when given
+    (None, None and the largest drift where no layer drifts, or none is beyond the null)."""
+    eligible = np.ones(len(layers), dtype=bool) if beyond is None else np.asarray(beyond, dtype=bool)
+    largest = float(np.nanmax(drift_values))
+    if not eligible.any() or not largest > NO_DRIFT:  # identical to the base, or within the null
+        return None, None, largest
+    masked = np.where(eligible, drift_values, -np.inf)
+    peak = int(np.argmax(masked))
+    onset = int(np.flatnonzero(masked >= ONSET_SHARE * drift_values[peak])[0])
     return layers[onset], layers[peak], float(drift_values[peak])
 
 
@@ -135,11 +153,18 @@ def _check_groups(n_groups: int | None, tuned: int) -> None:
                          f"got {n_groups!r}")
 
 
-def _drift_line(name: str, onset: str | None, peak: str | None, height: float) -> str:
+def _drift_line(name: str, onset: str | None, peak: str | None, height: float, null: float = float("nan"),
+                twin: str | None = None) -> str:
+    compared = twin is not None and not pd.isna(twin)
     if onset is None or pd.isna(onset):  # a table keeps None as a missing value
+        if compared and height > NO_DRIFT:
+            return (f"{name}: no drift beyond a re-seed: at every layer its re-seeded twin differs from it at least "
+                    f"as much as it differs from the base (largest drift {height:.3f}, the twin {null:.3f} there); "
+                    "where the change starts is not a finding")
         return (f"{name}: no drift: 1 - linear CKA is zero at every layer compared (largest {height:.1e}); its "
                 "features are the base's up to a rotation and a scale")
-    return f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f})"
+    line = f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f}"
+    return line + (f"; a re-seeded twin differs by {null:.3f} there)" if compared else ")")
 
 
 def fingerprints(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -288,9 +313,12 @@ def fingerprint_agreement(distances: Mapping[str, pd.DataFrame], *, permutations
 def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]], *,
                    generic_base: Mapping[str, Any] | None = None,
                    generic_tuned: Mapping[str, Mapping[str, Any]] | None = None, n_groups: int | None = None,
+                   null: Mapping[str, Mapping[str, Any]] | None = None,
+                   null_names: Mapping[str, str] | None = None,
                    progress: Callable[[str], None] | None = None) -> DriftResult:
     """Per-layer drift of precomputed features (module notes); fingerprints when the features of
-    the generic inputs are given too.
+    the generic inputs are given too, and the null when ``null`` maps a tuned model to the features
+    of its re-seeded twin (the same layers, the same inputs; ``null_names`` names the twins).
 
     Examples
     --------
@@ -303,34 +331,19 @@ def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any
     >>> result.summary[["onset_layer", "peak_layer"]].values.tolist()
     [['l1', 'l2']]
     """
-    from transferscope.metrics import check_features
+    from transferscope.extraction.progress import progress_bar
 
     if not tuned:
         raise InputError("give at least one tuned model")
     say = progress or (lambda line: None)
     _check_groups(n_groups, len(tuned))
-    rows, summary, notes = [], [], []
-    for name, layers in tuned.items():
-        order = [layer for layer in base if layer in layers]
-        if not order:
-            raise InputError(f"tuned model {name!r} shares no layer with the base (a different architecture?)")
-        part = []
-        for layer in order:
-            b = check_features(base[layer], name=f"base[{layer!r}]")
-            t = check_features(layers[layer], name=f"tuned[{name!r}][{layer!r}]")
-            if b.shape[0] != t.shape[0]:
-                raise InputError(f"tuned model {name!r} layer {layer!r} has {t.shape[0]} rows, the base {b.shape[0]}")
-            part.append({"tuned": name, "layer": layer, **_layer_rows(b, t)})
-        rows += part
-        onset, peak, height = _onset_and_peak(order, np.array([r["drift"] for r in part]))
-        summary.append({"tuned": name, "onset_layer": onset, "peak_layer": peak, "peak_drift": height})
-        say(_drift_line(name, onset, peak, height))
-        missing = [layer for layer in base if layer not in layers]
-        extra = [layer for layer in layers if layer not in base]
-        if missing or extra:
-            notes.append(f"{name} and the base differ in their layers ({len(missing)} of the base's are not in "
-                         f"{name}, {len(extra)} of {name}'s are not in the base: another architecture or depth?); "
-                         f"compared on the {len(order)} they share, by name")
+    null = dict(null or {})
+    unknown = [name for name in null if name not in tuned]
+    if unknown:
+        raise InputError(f"null names {unknown[0]!r}, which is not one of the tuned models")
+    total = sum(1 for layers in tuned.values() for layer in base if layer in layers)
+    with progress_bar("drift: layers compared", total=total, enabled=progress is not None) as advance:
+        rows, summary, notes = _compare_layers(base, tuned, null, null_names, say, advance)
     distances = None
     result_summary = pd.DataFrame(summary)
     if generic_base is not None and generic_tuned is not None:
@@ -339,6 +352,87 @@ def drift_features(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any
         result_summary["group"] = result_summary["tuned"].map(dict(zip(prints.index, groups.tolist())))
     return DriftResult(table=pd.DataFrame(rows), summary=result_summary, distances=distances,
                        settings={"notes": notes} if notes else {})
+
+
+def _compare_layers(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]],
+                    null: Mapping[str, Mapping[str, Any]], null_names: Mapping[str, str] | None,
+                    say: Callable[[str], None], advance: Callable[[int], None]) -> tuple[list, list, list]:
+    """The per-layer rows, the onset and peak of each tuned model, and the notes (see :func:`drift_features`)."""
+    from transferscope.metrics import check_features
+
+    rows: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name, layers in tuned.items():
+        order = [layer for layer in base if layer in layers]
+        if not order:
+            raise InputError(f"tuned model {name!r} shares no layer with the base (a different architecture?)")
+        twin = null.get(name)
+        if twin is not None and any(layer not in twin for layer in order):
+            missing = next(layer for layer in order if layer not in twin)
+            raise InputError(f"the re-seeded twin of {name!r} has no layer {missing!r}: a twin is the same fine-tune "
+                             "trained with another seed, so it has the tuned model's layers")
+        part = []
+        for layer in order:
+            b = check_features(base[layer], name=f"base[{layer!r}]")
+            t = check_features(layers[layer], name=f"tuned[{name!r}][{layer!r}]")
+            if b.shape[0] != t.shape[0]:
+                raise InputError(f"tuned model {name!r} layer {layer!r} has {t.shape[0]} rows, the base {b.shape[0]}")
+            row = {"tuned": name, "layer": layer, **_layer_rows(b, t)}
+            if twin is not None:
+                w = check_features(twin[layer], name=f"null[{name!r}][{layer!r}]")
+                if w.shape[0] != t.shape[0]:
+                    raise InputError(f"the re-seeded twin of {name!r} has {w.shape[0]} rows at layer {layer!r}, the "
+                                     f"tuned model {t.shape[0]}")
+                from transferscope.metrics.measures import similarity
+
+                row["null_drift"] = 1.0 - similarity("cka", t, w)
+                row["beyond_null"] = bool(row["drift"] > row["null_drift"])
+            part.append(row)
+            advance(1)
+        rows += part
+        drifts = np.array([r["drift"] for r in part])
+        beyond = np.array([r["beyond_null"] for r in part]) if twin is not None else None
+        onset, peak, height = _onset_and_peak(order, drifts, beyond)
+        entry = {"tuned": name, "onset_layer": onset, "peak_layer": peak, "peak_drift": height}
+        if twin is not None:
+            at = order.index(peak) if peak is not None else int(np.nanargmax(drifts))
+            entry.update({"null_twin": (null_names or {}).get(name, f"{name} (re-seeded)"),
+                          "peak_null": part[at]["null_drift"]})
+        summary.append(entry)
+        say(_drift_line(name, onset, peak, height, entry.get("peak_null", float("nan")), entry.get("null_twin")))
+        missing = [layer for layer in base if layer not in layers]
+        extra = [layer for layer in layers if layer not in base]
+        if missing or extra:
+            notes.append(f"{name} and the base differ in their layers ({len(missing)} of the base's are not in "
+                         f"{name}, {len(extra)} of {name}'s are not in the base: another architecture or depth?); "
+                         f"compared on the {len(order)} they share, by name")
+    return rows, summary, notes
+
+
+def null_twins(tuned: Sequence[str], null: str | Mapping[str, str] | None) -> dict[str, str]:
+    """Each tuned model's re-seeded twin (see :func:`drift`); checked before any model is run.
+
+    Examples
+    --------
+    >>> null_twins(["finetuned:vader-polarity:minilm"], "reseed")
+    {'finetuned:vader-polarity:minilm': 'finetuned:vader-polarity@1:minilm'}
+    """
+    from transferscope.extraction.finetuned import reseeded
+
+    if null is None:
+        return {}
+    if isinstance(null, str):
+        if null != "reseed":
+            raise InputError(f"null must be 'reseed' or a mapping of each tuned model to its re-seeded twin, got {null!r}")
+        return {name: reseeded(name) for name in tuned}
+    twins = {str(k): str(v) for k, v in dict(null).items()}
+    for name, twin in twins.items():
+        if name not in tuned:
+            raise InputError(f"null names {name!r}, which is not one of the tuned models")
+        if twin == name or twin in tuned:
+            raise InputError(f"the re-seeded twin of {name!r} must be another model than the tuned ones, got {twin!r}")
+    return twins
 
 
 def generic_inputs(modality: str = "text") -> Any:
@@ -364,10 +458,14 @@ def generic_inputs(modality: str = "text") -> Any:
 
 def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: str | Sequence[str | int] = "all",
           pooling: str = "mean", max_samples: int = 2000, seed: int = 0, fingerprint: bool = True,
-          n_groups: int | None = None, extraction: Any = None,
+          n_groups: int | None = None, null: str | Mapping[str, str] | None = None, extraction: Any = None,
           progress: Callable[[str], None] | None = None) -> DriftResult:
     """Per-layer drift of fine-tuned models from ``base`` on ``dataset``'s inputs, and their
     fingerprints on the generic inputs (module notes).
+
+    ``null`` compares each change with the fine-tune's own randomness: ``"reseed"`` trains each
+    ``finetuned:`` model again with the next seed (:func:`~transferscope.extraction.finetuned.reseeded`;
+    minutes for a text model), a mapping gives each tuned model's re-seeded twin as a model spec.
 
     Examples
     --------
@@ -383,6 +481,7 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     if not names or base in names or len(set(names)) != len(names):
         raise InputError("give each tuned model once, and none equal to the base")
     _check_groups(n_groups, len(names))  # before any model is run
+    twins = null_twins(names, null)
     data = dataset.subsample(int(max_samples), seed=seed) if len(dataset) > max_samples else dataset
 
     def features(model: str, inputs: Any) -> dict[str, np.ndarray]:
@@ -391,13 +490,15 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
 
     base_feats = features(base, data)
     tuned_feats = {name: features(name, data) for name in names}
+    null_feats = {name: features(twin, data) for name, twin in twins.items()}
     generic_base = generic_tuned = None
     if fingerprint:
         generic = generic_inputs(dataset.modality)
         generic_base = features(base, generic)
         generic_tuned = {name: features(name, generic) for name in names}
     result = drift_features(base_feats, tuned_feats, generic_base=generic_base, generic_tuned=generic_tuned,
-                            n_groups=n_groups, progress=progress)
+                            n_groups=n_groups, null=null_feats, null_names=twins, progress=progress)
     result.settings = {**result.settings, "base": base, "dataset": dataset.name, "samples": len(data), "seed": seed,
-                       "pooling": pooling, "generic_inputs": GENERIC_WORDS if fingerprint else 0}
+                       "pooling": pooling, "generic_inputs": GENERIC_WORDS if fingerprint else 0,
+                       "null": twins or None}
     return result

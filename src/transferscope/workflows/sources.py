@@ -135,13 +135,17 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
 
     target_x, target_y = embed(target)
     target_fisher = fisher_embedding(target_x, target_y)
+    from transferscope.extraction.progress import progress_bar
+
     rows = []
-    for data in sources:
-        x, y = embed(data)
-        rows.append({"source": data.name, "samples": len(data),
-                     **source_distances(target_x, target_y, x, y, seed=seed, max_samples=max_samples,
-                                        target_embedding=target_fisher)})
-        say(f"{data.name}: {measure} {rows[-1][measure]:.4f}")
+    with progress_bar("sources: distances to the target", total=len(sources), enabled=extraction.progress) as advance:
+        for data in sources:
+            x, y = embed(data)
+            rows.append({"source": data.name, "samples": len(data),
+                         **source_distances(target_x, target_y, x, y, seed=seed, max_samples=max_samples,
+                                            target_embedding=target_fisher)})
+            say(f"{data.name}: {measure} {rows[-1][measure]:.4f}")
+            advance(1)
     table = pd.DataFrame(rows)
     table["rank"] = table[measure].rank(method="min").astype(int)
     table["size_rank"] = table["samples"].rank(ascending=False, method="min").astype(int)

@@ -40,12 +40,13 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
         data = need["data"]
         with step_progress(f"fine-tuning {base}", enabled=progress) as report:
             if isinstance(need["base"], str) and finetuned.is_zoo_base(need["base"]):
-                result = _finetune_zoo(need["base"], data, tmp, cache_dir=cache_dir, progress=report)
+                result = _finetune_zoo(need["base"], data, tmp, settings=need["settings"], cache_dir=cache_dir,
+                                       progress=report)
             else:
                 from transferscope.probes.finetune_text import finetune_text_probe
 
-                settings = finetuned.FINETUNE_SETTINGS
-                split = data.split(seed=settings["seed"])
+                settings = need["settings"]
+                split = data.split(seed=finetuned.FINETUNE_SETTINGS["seed"])  # a re-seed keeps the split
                 result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
                                              splits=(split.train, split.val, split.test), save_to=str(tmp),
                                              progress=report, **settings)
@@ -61,14 +62,14 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
     return entry
 
 
-def _finetune_zoo(base: str, data: Any, folder: Path, *, cache_dir: str | os.PathLike[str] | None,
-                  progress: Any = None) -> Any:
-    """Fine-tune the digit-zoo model ``base`` on ``data`` (its seeded 60/20/20 split) into ``folder``."""
+def _finetune_zoo(base: str, data: Any, folder: Path, *, settings: dict[str, Any],
+                  cache_dir: str | os.PathLike[str] | None, progress: Any = None) -> Any:
+    """Fine-tune the digit-zoo model ``base`` on ``data`` (the 60/20/20 split of seed 0) into ``folder``
+    with ``settings`` (:data:`~transferscope.extraction.finetuned.ZOO_FINETUNE_SETTINGS`, re-seeded)."""
     from transferscope.extraction.zoo import load_zoo_model
     from transferscope.probes.finetune import finetune_probe
 
-    settings = dict(finetuned.ZOO_FINETUNE_SETTINGS)
-    split = data.split(seed=settings["seed"])
+    split = data.split(seed=finetuned.ZOO_FINETUNE_SETTINGS["seed"])  # a re-seed keeps the split
     model = load_zoo_model(base.removeprefix("zoo:"), cache_dir=cache_dir)
     return finetune_probe(lambda: model, data.inputs, data.labels, splits=(split.train, split.val, split.test),
                           save_to=str(folder), progress=progress, **{**settings, "lr": tuple(settings["lr"])})
