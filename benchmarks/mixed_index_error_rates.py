@@ -96,7 +96,7 @@ def real_cases(cache_dir: str | None) -> Iterator[tuple[str, bool, np.ndarray]]:
         if found is None:
             continue
         spaces[model] = found
-        for name, x in found.items():
+        for x in found.values():
             yield f"real, one model, one dataset ({model})", False, x
         yield f"real, one model, all datasets in one index ({model})", False, np.vstack(list(found.values()))
     if "minilm" not in spaces:

@@ -315,11 +315,11 @@ def test_rank_prints_one_short_line_per_candidate():
                                    "probe_accuracy", "tied"]
     assert set(shown["candidate"]) == {"tfidf-svd", "hashing-svd"}  # a baseline's one layer and 'none' left out
     first = table.iloc[0]
-    assert shown["probe_accuracy"].iloc[0] == f"{first['probe_accuracy']:.4f} ± {first['probe_accuracy_se']:.4f}"
-    env = {**os.environ, "COLUMNS": "120"}
+    assert shown["probe_accuracy"].iloc[0] == f"{first['probe_accuracy']:.3f} ± {first['probe_accuracy_se']:.3f}"
+    env = {**os.environ, "COLUMNS": "100"}
     result = CliRunner().invoke(app, ["rank", "--dataset", "sentence-polarity", "--model", "tfidf", "--model",
                                       "hashing", "--metric", "logme,hscore,knn", "--probe", "--predict",
                                       "--no-cache", "-q"], env=env)
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
-    assert len(rows) == 2 and max(len(line) for line in result.stdout.splitlines() if "│" in line) <= 120
+    assert len(rows) == 2 and max(len(line) for line in result.stdout.splitlines() if "│" in line) <= 100

@@ -256,3 +256,18 @@ def test_a_re_seeded_fine_tune_has_its_own_cache_entry_and_seed_zero_keeps_the_o
                 "finetuned:digits-loops@x:zoo:s-small"):
         with pytest.raises(InputError, match="seed after '@'"):
             finetuned_entry(bad, cache_dir=cache)
+
+
+def test_drift_prints_tables_that_fit_100_columns(tmp_path, tiny_bert_dir):
+    """Issue 25: drift printed its 16 measures per layer (324 characters a row): the terminal shows
+    the drift per layer and model, the twin's beside it, and the rest is in --output."""
+    tuned = [_perturbed(tiny_bert_dir, tmp_path / name, seed=seed, scale=0.3)
+             for name, seed in (("a-long-name-of-a-fine-tune", 1), ("b-long-name-of-a-fine-tune", 2),
+                                ("c-long-name-of-a-fine-tune", 3))]
+    twins = [_perturbed(tiny_bert_dir, tmp_path / f"twin-{seed}", seed=seed, scale=0.3) for seed in (11, 12, 13)]
+    out = CliRunner().invoke(app, ["drift", "--base", str(tiny_bert_dir), *[a for t in tuned for a in ("--tuned", t)],
+                                   *[a for t in twins for a in ("--null", t)],
+                                   "--dataset", "sentence-polarity", "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert out.exit_code == 0, out.output
+    assert max(len(line.rstrip()) for line in out.output.splitlines() if line[:1] in "┏┃┡│└") <= 100, out.output
+    assert "Drift (1 - linear CKA); [a re-seeded twin's], * beyond it" in out.output

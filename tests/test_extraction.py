@@ -161,6 +161,31 @@ def test_one_long_step_in_a_log_still_shows_the_run_is_alive(monkeypatch):
     assert not any(t.name == "transferscope-progress" for t in threading.enumerate())  # the timer stopped
 
 
+def test_slow_steps_in_a_log_give_the_time_left_not_still_working(monkeypatch):
+    """Issue 25: fine-tuning in a log printed "74/180, still working (10 s)": the timer's line came
+    before the step's and said nothing of the time left. A line after steps that moved gives the
+    estimate; "still working" is kept for a step that advances nothing."""
+    import io
+    import time
+
+    from transferscope.extraction import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY_SECONDS", 0.3)
+    monkeypatch.setattr(progress, "_HEARTBEAT_FLOOR", 0.3)
+    log = io.StringIO()
+    with progress.progress_bar("fine-tuning", total=40, enabled=True, stream=log) as advance:
+        for _ in range(20):  # steps that each take less than the line interval
+            time.sleep(0.05)
+            advance(1)
+        time.sleep(0.8)  # then one step that advances nothing for a while
+        advance(20)
+    lines = log.getvalue().splitlines()
+    moving = [line for line in lines if "s left)" in line]
+    assert moving and all("still working" not in line for line in moving)
+    assert any(line.startswith("fine-tuning: 20/40, still working (") for line in lines)
+    assert lines[-1].startswith("fine-tuning: 40/40 done in ")
+
+
 def test_a_config_that_disagrees_with_its_weights_is_refused(tiny_bert_dir, tiny_classifier_dir, tmp_path):
     import json
     import shutil

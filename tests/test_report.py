@@ -351,3 +351,25 @@ def test_the_layers_figures_put_one_kind_of_measure_on_each_axis():
     np.testing.assert_allclose(names["twonn"].y, [0.0, 1.0, 0.6])
     assert [s.name for s in previous.series] == ["cka_prev"]
     assert not any(s.name.endswith("_se") for f in section.figures for s in f.series)
+
+
+def test_the_drift_figure_draws_each_models_null_dashed_in_its_colour(tmp_path):
+    """Issue 25: drift findings against a null. With a re-seeded twin, the drift chart draws the
+    twin's drift from the tuned model as a dashed line of the model's colour, in the page and in
+    the static figure; without one, no null is drawn."""
+    from transferscope.report.figures import save_static
+
+    table = pd.DataFrame({"tuned": ["a", "a", "b", "b"], "layer": ["l1", "l2", "l1", "l2"],
+                          "drift": [0.01, 0.30, 0.02, 0.05], "null_drift": [0.02, 0.10, 0.03, 0.09],
+                          "beyond_null": [False, True, False, False], "mutual_knn": [0.9, 0.5, 0.9, 0.8]})
+    (section,) = sections([Results("drift", table, title="Drift")])
+    drift = section.figures[0]
+    assert [s.null for s in drift.series] == [[0.02, 0.10], [0.03, 0.09]] and "re-seeded twin" in drift.title
+    traces = plotly_figure(drift)["data"]
+    assert [t["name"] for t in traces] == ["a", "a (re-seeded twin)", "b", "b (re-seeded twin)"]
+    assert traces[1]["line"] == {"color": traces[0]["line"]["color"], "dash": "dash"}
+    assert traces[0]["line"]["color"] != traces[2]["line"]["color"]
+    assert save_static(drift, tmp_path / "drift.svg").read_text().count("stroke-dasharray") >= 2
+    (plain,) = sections([Results("drift", table.drop(columns=["null_drift", "beyond_null"]), title="Drift")])
+    assert all(s.null is None for s in plain.figures[0].series)
+    assert [t["name"] for t in plotly_figure(plain.figures[0])["data"]] == ["a", "b"]

@@ -174,16 +174,22 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
     return ds
 
 
+#: The terminal width every command's tables are made to fit (the details go to --output and the report).
+TABLE_WIDTH = 100
+
+
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:
     """Render a DataFrame as a rich table on stdout."""
     import pandas as pd
+    from rich.markup import escape
 
-    view = Table(title=title, title_justify="left", header_style="bold")
+    # every text is escaped: a name such as "[red]x" or a value "[0.087]" is shown, never read as markup
+    view = Table(title=escape(title) if title else None, title_justify="left", header_style="bold")
     for column in table.columns:
         numeric = pd.api.types.is_numeric_dtype(table[column])
-        view.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+        view.add_column(escape(str(column)), justify="right" if numeric else "left", overflow="fold")
     for row in table.itertuples(index=False):
-        view.add_row(*(_fmt(v, digits) for v in row))
+        view.add_row(*(escape(_fmt(v, digits)) for v in row))
     console.print(view)
 
 

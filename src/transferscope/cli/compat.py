@@ -127,13 +127,13 @@ def compat_command(
         from transferscope.workflows.storage.names import short_names
 
         short = short_names(list(dict.fromkeys([old_name, *result.verdicts["new"]])))
-        shown = result.table.assign(new=result.table["new"].map(lambda n: short.get(n, n)))
-        print_table(shown, digits=3, title=f"Retrieval on {target}: {result.summary['n_queries']} queries, "
-                    f"{result.summary['n_gallery']} gallery items")
-        if result.matrix is not None:
-            matrix = result.matrix.rename(index=short, columns=short)
-            print_table(matrix.reset_index(), digits=3,
-                        title=f"Compatibility matrix ({metric}; query version x gallery version)")
+        for number, (title, table) in enumerate(result.views(short)):
+            where = (f" ({target}: {result.summary['n_queries']} queries, {result.summary['n_gallery']} gallery "
+                     "items)") if number == 0 else ""
+            print_table(table, digits=3, title=title + where)
+        if not quiet:
+            err_console.print("--output and the report keep every metric (mAP, Recall@1/5/10, nDCG@10)",
+                              highlight=False)
         for line in result.answer(short):
             typer.echo(line)
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))

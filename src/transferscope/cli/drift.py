@@ -89,16 +89,10 @@ def drift_command(
                        seed=seed, fingerprint=fingerprint, n_groups=groups, null=twins, extraction=extraction,
                        progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
         short = short_names([base, *tuned, *(result.settings["null"] or {}).values()])
-        shown = result.table.assign(tuned=result.table["tuned"].map(short))
-        print_table(shown, digits=3, title=f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs)")
-        summary = result.summary.assign(tuned=result.summary["tuned"].map(short))
-        if "null_twin" in summary:
-            summary["null_twin"] = summary["null_twin"].map(lambda n: short.get(n, n))
-        print_table(summary, digits=3,
-                    title="Where the change starts and where it is largest (drift = 1 - linear CKA)")
-        if result.distances is not None:
-            print_table(result.distances.rename(index=short, columns=short).reset_index(names="fingerprint"), digits=3,
-                        title="Cosine distance between delta-activation fingerprints")
+        for title, table in result.views(short):
+            print_table(table, digits=3, title=title)
+        err_console.print(f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs); every measure "
+                          "per layer is in --output and the report", highlight=False)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
         answer = result.answer(short)

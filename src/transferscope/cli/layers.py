@@ -81,8 +81,8 @@ def layers_command(
                                 extraction=extraction)
         for note in profile.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
-        shown = profile.table.drop(columns=["probe_setting"], errors="ignore")
-        print_table(shown, title=f"Layers of {short_names([model])[model]} on {ds.name} (model order)", digits=3)
+        for title, table in profile.views():
+            print_table(table, title=f"Layers of {short_names([model])[model]} on {ds.name} ({title})", digits=3)
         for line in profile.answer():
             typer.echo(line)
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked

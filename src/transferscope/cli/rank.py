@@ -115,12 +115,23 @@ def rank_command(
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         shown = terminal_view(table)
-        print_table(shown, title="Ranking (best first" + (", by combined" if prior else "")
+        names = list(shown["candidate"]) if "candidate" in shown else None
+        shared = ""
+        if names and len(names) > 1:  # fields every candidate shares (one model, one pooling) go to the title
+            from transferscope.workflows.storage.names import distinct_labels
+
+            compact = distinct_labels(names, separator=" | ")
+            shared = " | ".join(f for f in names[0].split(" | ") if f not in compact[names[0]].split(" | "))
+            shown = shown.assign(candidate=[compact[n] for n in names])
+        if "dim" in shown and len(shown) > 1 and shown["dim"].nunique() == 1:  # one width for all: say it once
+            shared = f"{shared}, " * bool(shared) + f"{int(shown['dim'].iloc[0])} dimensions"
+            shown = shown.drop(columns=["dim"])
+        print_table(shown, digits=3, title="Ranking" + (f" of {shared}" if shared else "") + " (best first"
+                    + (", by combined" if prior else "")
                     + ("; --output keeps every column)" if len(shown.columns) < len(table.columns) else ")"))
         from transferscope.workflows.rank import rank_answer
 
-        answer = [rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table],
-                              names=list(shown["candidate"]) if "candidate" in shown else None),
+        answer = [rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table], names=names),
                   *(f"Prior: {note}" for note in table.attrs.get("prior_notes", []))]
         for line in answer:
             typer.echo(line)
@@ -147,16 +158,16 @@ def terminal_view(table: Any) -> Any:
     probe's secondary measures and settings left to ``--output``; ``tied`` marks the candidates
     the probe cannot tell from the best."""
     from transferscope.workflows.storage.names import short_candidates
-    from transferscope.workflows.storage.results import interval_text
+    from transferscope.workflows.storage.results import interval_text, se_text
 
     shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
     shown = shown.drop(columns=[c for c in ("model", "layer", "pooling", *_SECONDARY_PROBE_COLUMNS) if c in shown])
     for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
-        text = [interval_text(v, lo, hi, bound_digits=3) for v, lo, hi in
+        text = [interval_text(v, lo, hi) for v, lo, hi in
                 zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
         shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
     for name in [c for c in shown.columns if c.startswith("probe_") and f"{c}_se" in shown]:
-        text = [f"{v:.4f} ± {se:.4f}" if se == se else f"{v:.4f}" for v, se in zip(shown[name], shown[f"{name}_se"])]
+        text = [se_text(v, se, digits=3) for v, se in zip(shown[name], shown[f"{name}_se"], strict=True)]
         shown = shown.drop(columns=[f"{name}_se"]).assign(**{name: text})
     if "probe_tied_with_best" in shown:
         tied = ["yes" if value is True or value == 1 else "" for value in shown["probe_tied_with_best"]]

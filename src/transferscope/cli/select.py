@@ -110,8 +110,8 @@ def select_command(
                 err_console.print(line, highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
-        shown = choice.table.assign(candidate=[short[c] for c in choice.table["candidate"]])
-        print_table(shown.drop(columns=["model", "layer", "pooling"]), title=f"Candidates on {target} (probed ones first)")
+        for title, table in choice.views(short):
+            print_table(table, digits=3, title=f"{title}, on {target} (--output keeps every column)")
         names = {**short, **short_names(list(choice.table["model"]))}
         for line in choice.answer(names):
             typer.echo(line)

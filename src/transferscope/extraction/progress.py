@@ -2,11 +2,11 @@
 plain lines in a log.
 
 When stderr is not a terminal (a log file, a CI job, a pipe), a bar cannot be drawn: one line
-``description: done/total (elapsed, about N s left)`` is written at most every
-:data:`LOG_EVERY_SECONDS` and at the end, so long work never looks frozen in a log. One step
-that runs long (one estimator on one candidate with 10,000 classes) advances nothing for
-minutes: a line ``still working`` with the elapsed time is then written every
-:data:`LOG_EVERY_SECONDS` (from a timer thread), and the bar on a terminal shows the elapsed time.
+``description: done/total (elapsed, about N s left)`` is written every :data:`LOG_EVERY_SECONDS`
+(from a timer thread, so also while the steps are slow) and one at the end, so long work never
+looks frozen in a log. One step that runs long (one estimator on one candidate with 10,000
+classes) advances nothing for minutes: the line then says ``still working`` with the elapsed
+time, and the bar on a terminal shows the elapsed time.
 """
 
 from __future__ import annotations
@@ -111,26 +111,33 @@ def _plain_lines(description: str, total: int, out: TextIO) -> Iterator[Callable
         out.write(line + "\n")
         out.flush()
 
+    shown = 0  # done as of the last line written
+
+    def line(now: float) -> None:  # with the lock held
+        nonlocal last, shown
+        if done > shown and done < total:  # moved since the last line: where it is and the time left
+            left = (now - start) / done * (total - done)
+            write(f"{description}: {done}/{total} ({now - start:.0f} s, about {left:.0f} s left)")
+        else:  # one long step that advances nothing: the run is still alive
+            write(f"{description}: {done}/{total}, still working ({now - start:.0f} s)")
+        last, shown = now, done
+
     def advance(n: int) -> None:
-        nonlocal done, last
+        nonlocal done
         with lock:
             done += n
             now = time.monotonic()
             if now - last >= LOG_EVERY_SECONDS and done < total:
-                left = (now - start) / done * (total - done) if done else float("nan")
-                write(f"{description}: {done}/{total} ({now - start:.0f} s, about {left:.0f} s left)")
-                last = now
+                line(now)
 
     every = max(LOG_EVERY_SECONDS, _HEARTBEAT_FLOOR)
 
-    def heartbeat() -> None:  # a step that advances nothing for a while still shows the run is alive
-        nonlocal last
+    def heartbeat() -> None:  # a line at least every LOG_EVERY_SECONDS, whether or not a step ended
         while not stop.wait(every / 2):
             with lock:
                 now = time.monotonic()
                 if now - last >= every:
-                    write(f"{description}: {done}/{total}, still working ({now - start:.0f} s)")
-                    last = now
+                    line(now)
 
     timer = threading.Thread(target=heartbeat, name="transferscope-progress", daemon=True)
     timer.start()

@@ -30,6 +30,11 @@ from typing import Any
 __all__ = ["Figure", "Series", "plotly_figure", "save_static", "bar_base"]
 
 
+#: Colours of series drawn with their null (plotly's default sequence), so both share one colour.
+_PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880", "#ff97ff",
+            "#fecb52")
+
+
 @dataclass
 class Series:
     """One named series of a scatter, lines or front figure."""
@@ -42,6 +47,8 @@ class Series:
     front: list[bool] | None = None  # "front" figures: the points on the Pareto front
     low: list[float] | None = None  # "lines" figures: an interval around each point (error bars)
     high: list[float] | None = None
+    null: list[float] | None = None  # "lines" figures: the series' null (a re-seeded twin), dashed in its colour
+    null_name: str = "null"
 
 
 @dataclass
@@ -135,7 +142,7 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
         layout["height"] = max(300, 40 + 28 * len(fig.labels))
         layout["showlegend"] = bool(fig.extra)
     elif fig.kind in ("scatter", "lines", "front"):
-        for s in fig.series:
+        for number, s in enumerate(fig.series):
             trace: dict[str, Any] = {"type": "scatter", "name": _esc(s.name),
                                      "x": [_esc(v) if isinstance(v, str) else v for v in s.x], "y": _num(s.y),
                                      "mode": "lines+markers" if fig.kind == "lines" else "markers",
@@ -145,6 +152,13 @@ def plotly_figure(fig: Figure) -> dict[str, Any]:
                 trace["hovertemplate"] = "%{text}<br>%{x}, %{y:.4f}<extra>" + _esc(s.name) + "</extra>"
             if s.low is not None and s.high is not None:
                 trace["error_y"] = _error_bars(_num(s.y) or [], _num(s.low) or [], _num(s.high) or [])
+            if s.null is not None:  # the series and its null in one colour, the null dashed
+                colour = _PALETTE[number % len(_PALETTE)]
+                trace.update(line={"color": colour}, marker={"color": colour}, legendgroup=_esc(s.name))
+                data.append(trace)
+                trace = {"type": "scatter", "mode": "lines", "name": _esc(f"{s.name} ({s.null_name})"),
+                         "x": trace["x"], "y": _num(s.null), "line": {"color": colour, "dash": "dash"},
+                         "legendgroup": _esc(s.name), "visible": trace["visible"]}
             data.append(trace)
             if fig.kind == "front" and s.front is not None:
                 points = sorted((x, y) for x, y, on in zip(s.x, _num(s.y) or [], s.front) if on and y is not None)
@@ -221,7 +235,11 @@ def save_static(fig: Figure, path: Path) -> Path:
                 if s.low is not None and s.high is not None:
                     err = [[v - lo if lo is not None else 0.0 for v, lo in zip(ys, _num(s.low) or [])],
                            [h - v if h is not None else 0.0 for v, h in zip(ys, _num(s.high) or [])]]
-                ax.errorbar([str(x) for x in s.x], ys, yerr=err, marker="o", capsize=3 if err else 0, label=s.name)
+                drawn = ax.errorbar([str(x) for x in s.x], ys, yerr=err, marker="o", capsize=3 if err else 0,
+                                    label=s.name)
+                if s.null is not None:  # the null dashed in the series' colour
+                    ax.plot([str(x) for x in s.x], [v if v is not None else float("nan") for v in _num(s.null) or []],
+                            linestyle="--", color=drawn.lines[0].get_color(), label=f"{s.name} ({s.null_name})")
             else:
                 ax.scatter(s.x, ys, label=s.name, s=18)
             if fig.kind == "front" and s.front is not None:

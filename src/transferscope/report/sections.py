@@ -363,8 +363,13 @@ def _elastic(res: Results) -> Section:
 
 def _drift(res: Results) -> Section:
     t = res.table
-    figures = [Figure("lines", "Drift from the base per layer (1 - linear CKA)", xlabel="layer", ylabel="drift",
-                      series=[Series(str(n), [str(v) for v in p["layer"]], p["drift"].tolist())
+    with_null = "null_drift" in t and t["null_drift"].notna().any()
+    figures = [Figure("lines", "Drift from the base per layer (1 - linear CKA)"
+                      + ("; dashed: a re-seeded twin (the null)" if with_null else ""),
+                      xlabel="layer", ylabel="drift",
+                      series=[Series(str(n), [str(v) for v in p["layer"]], p["drift"].tolist(),
+                                     null=p["null_drift"].tolist() if with_null and p["null_drift"].notna().any()
+                                     else None, null_name="re-seeded twin")
                               for n, p in t.groupby("tuned", sort=False)])]
     if "mutual_knn" in t:
         figures.append(Figure("lines", "Mutual 10-NN overlap with the base", xlabel="layer", ylabel="overlap",

@@ -101,6 +101,22 @@ class CompatResult:
         """:attr:`table` with each new model's verdict as a column (for CSV / JSON / Parquet)."""
         return self.table.merge(self.verdicts[["new", "verdict"]], on="new", how="left")
 
+    def views(self, names: Mapping[str, str] | None = None) -> list[tuple[str, pd.DataFrame]]:
+        """The compact tables a terminal shows (every metric is in :meth:`to_frame`): per setting the
+        verdict's metric, Recall@1 and Recall@10 and ``recovered`` (without the ``new``
+        column when there is one new model), and the compatibility matrix with several."""
+        name = (lambda n: (names or {}).get(n, n))  # noqa: E731
+        keep = list(dict.fromkeys([self.metric, "recall@1", "recall@10"]))
+        shown = self.table[["new", "setting", "aligner", "pairs", *keep, "recovered"]].copy()
+        shown["new"] = shown["new"].map(name)
+        one = shown["new"].nunique() == 1
+        title = (f"{shown['new'].iloc[0]} against the old index" if one else "Each new model against the old index")
+        views = [(title, shown.drop(columns=["new"]) if one else shown)]
+        if self.matrix is not None:
+            views.append((f"Compatibility matrix ({self.metric}; query version x gallery version)",
+                          self.matrix.rename(index=name, columns=name).reset_index()))
+        return views
+
     def store_rows(self, *, target: str, old: str, run: str, versions: dict[str, str] | None = None
                    ) -> list[dict[str, Any]]:
         """Tidy rows for the results store (:class:`~transferscope.workflows.storage.store.ResultStore`):

@@ -42,6 +42,8 @@ __all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fi
            "GENERIC_WORDS", "generic_inputs"]
 
 ONSET_SHARE = 0.1
+#: The width the compact terminal tables of :meth:`DriftResult.views` fit.
+TERMINAL_WIDTH = 100
 GENERIC_WORDS = 500
 _MEASURES = ("cka_linear", "cka_debiased", "procrustes", "shape_metric", "mutual_knn")
 
@@ -84,6 +86,44 @@ class DriftResult:
             lines.append("Note: not compared with a null; a re-seeded fine-tune (--null reseed, or --null SPEC) "
                          "shows which of these changes are beyond the fine-tune's own randomness")
         return lines + [f"Note: {note}" for note in self.settings.get("notes", [])]
+
+    def views(self, names: Mapping[str, str] | None = None) -> list[tuple[str, pd.DataFrame]]:
+        """The compact tables a terminal shows (every measure is in :meth:`to_frame`): the drift per
+        layer and tuned model (with a null, the twin's in brackets and ``*`` where the drift is
+        beyond it), where the change starts and peaks, and each model's nearest fingerprint (the
+        whole distance matrix is :attr:`distances`); ``names`` shortens model names."""
+        from transferscope.workflows.storage.names import distinct_labels
+
+        name = (lambda n: (names or {}).get(n, n))  # noqa: E731
+        label = distinct_labels([name(t) for t in self.summary["tuned"]])
+        column = {t: label[name(t)] for t in self.summary["tuned"]}
+        has_null = "null_drift" in self.table
+        cells = self.table.assign(cell=[
+            f"{r['drift']:.3f}" + (f" [{r['null_drift']:.3f}]{'*' if r['beyond_null'] else ''}"
+                                   if has_null and pd.notna(r.get("null_drift")) else "")
+            for r in self.table.to_dict("records")])
+        layers = list(dict.fromkeys(self.table["layer"]))
+        width = max(len(str(x)) for x in ["layer", *layers]) + 4 + sum(  # the table's width, with its borders
+            max(len(column[t]), int(cells.loc[cells["tuned"] == t, "cell"].str.len().max())) + 3 for t in column)
+        header = column if width <= TERMINAL_WIDTH else {t: f"#{i}" for i, t in enumerate(column, 1)}
+        per_layer = (cells.pivot(index="layer", columns="tuned", values="cell").reindex(layers)
+                     [list(column)].rename(columns=header).fillna("").reset_index())
+        title = "Drift (1 - linear CKA)" + ("; [a re-seeded twin's], * beyond it" if has_null else "")
+        summary = self.summary.assign(tuned=self.summary["tuned"].map(column))
+        if header is not column:  # the per-layer table numbers the models: say which is which
+            summary.insert(0, "#", range(1, len(summary) + 1))
+        summary = summary.drop(columns=[c for c in ("null_twin",) if c in summary])
+        for where in ("onset_layer", "peak_layer"):  # none: no drift, or none beyond the null (the answer says which)
+            summary[where] = summary[where].astype(object).where(summary[where].notna(), "-")
+        views = [(title, per_layer), ("Where the change starts and where it is largest", summary)]
+        if self.distances is not None and len(self.distances) > 1:  # each model's nearest (the matrix: --output)
+            d = self.distances.rename(index=column, columns=column)
+            off = d.where(~np.eye(len(d), dtype=bool))
+            nearest = [(n, off.loc[n].idxmin(), float(off.loc[n].min())) if off.loc[n].notna().any() else (n, "-", np.nan)
+                       for n in d.index]
+            views.append(("Nearest fingerprint (cosine distance)",
+                          pd.DataFrame(nearest, columns=["tuned", "nearest", "distance"])))
+        return views
 
     def plot(self, path: str | Path) -> Path:
         """The per-layer drift curves (1 - linear CKA, and mutual k-NN overlap) to PNG or SVG."""
@@ -165,6 +205,23 @@ def _drift_line(name: str, onset: str | None, peak: str | None, height: float, n
                 "features are the base's up to a rotation and a scale")
     line = f"{name}: drift starts at {onset}, largest at {peak} ({height:.3f}"
     return line + (f"; a re-seeded twin differs by {null:.3f} there)" if compared else ")")
+
+
+def _some(layers: list[str]) -> str:
+    """``'output'`` / ``'a', 'b' and 3 more`` / ``none``."""
+    if not layers:
+        return "none"
+    shown = ", ".join(repr(layer) for layer in layers[:3])
+    return shown + (f" and {len(layers) - 3} more" if len(layers) > 3 else "")
+
+
+def _guess(missing: list[str], extra: list[str]) -> str:
+    """Why two models' layers differ, where their names say: a block of the network (``layer_N``,
+    ``block...``) is another depth or architecture; the base's ``output`` alone is its pipeline's
+    pooled output, which a fine-tune read as a transformers model does not have."""
+    if missing == ["output"] and not extra:
+        return ": the base's pipeline output (pooled and normalised), not a block of the network"
+    return ": another architecture or depth?"
 
 
 def fingerprints(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -363,6 +420,7 @@ def _compare_layers(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, An
     rows: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     notes: list[str] = []
+    differ: dict[tuple[tuple[str, ...], tuple[str, ...], int], list[str]] = {}
     for name, layers in tuned.items():
         order = [layer for layer in base if layer in layers]
         if not order:
@@ -401,12 +459,16 @@ def _compare_layers(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, An
                           "peak_null": part[at]["null_drift"]})
         summary.append(entry)
         say(_drift_line(name, onset, peak, height, entry.get("peak_null", float("nan")), entry.get("null_twin")))
-        missing = [layer for layer in base if layer not in layers]
-        extra = [layer for layer in layers if layer not in base]
+        missing = tuple(layer for layer in base if layer not in layers)
+        extra = tuple(layer for layer in layers if layer not in base)
         if missing or extra:
-            notes.append(f"{name} and the base differ in their layers ({len(missing)} of the base's are not in "
-                         f"{name}, {len(extra)} of {name}'s are not in the base: another architecture or depth?); "
-                         f"compared on the {len(order)} they share, by name")
+            differ.setdefault((missing, extra, len(order)), []).append(name)
+    for (missing, extra, shared), models in differ.items():
+        who = models[0] if len(models) == 1 else f"{len(models)} tuned models ({_some(models)})"
+        notes.append(f"{who} and the base differ in their layers ({_some(list(missing))} of the base's not in "
+                     f"{'it' if len(models) == 1 else 'them'}, {_some(list(extra))} of "
+                     f"{'its' if len(models) == 1 else 'theirs'} not in the base{_guess(list(missing), list(extra))}); "
+                     f"compared on the {shared} they share, by name")
     return rows, summary, notes
 
 

@@ -23,6 +23,14 @@ __all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_M
 
 DEFAULT_GEOMETRY = ("twonn", "rankme", "anisotropy")
 DEFAULT_LAYER_METRICS = ("logme", "knn")
+#: Columns only the full table holds (the terminal's :meth:`LayerProfile.views` leaves them out).
+_FULL_TABLE_ONLY = ("probe_setting", "mutual_knn_prev")
+
+
+def _first_probe(table: pd.DataFrame) -> str | None:
+    """The probe's first measure column (``probe_accuracy`` / ``probe_r2``), None without a probe."""
+    return next((c for c in table.columns if c.startswith("probe_") and not c.endswith("_se")
+                 and c != "probe_setting"), None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,23 @@ class LayerProfile:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
+
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The compact table a terminal shows, a short line per layer (every column is in
+        :meth:`to_frame`): the estimators, the probe's first measure as ``value ± standard error``,
+        and the geometry; the probe's other measures and the similarity to the previous layer's
+        mutual neighbours are left to the full table."""
+        from transferscope.workflows.storage.results import se_text
+
+        shown = self.table.drop(columns=[c for c in self.table.columns if c in _FULL_TABLE_ONLY
+                                         or (c.startswith("probe_") and c != _first_probe(self.table)
+                                             and not c.endswith("_se"))])
+        probe = _first_probe(self.table)
+        if probe is not None and f"{probe}_se" in shown:
+            shown = shown.assign(**{probe: [se_text(v, se, digits=3) for v, se in
+                                            zip(shown[probe], shown[f"{probe}_se"], strict=True)]})
+        shown = shown.drop(columns=[c for c in shown.columns if c.startswith("probe_") and c.endswith("_se")])
+        return [("model order; --output keeps every column", shown)]
 
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view

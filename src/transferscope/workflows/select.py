@@ -184,6 +184,23 @@ class Selection:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def views(self, names: Mapping[str, str] | None = None) -> list[tuple[str, pd.DataFrame]]:
+        """The compact table a terminal shows, a short line per candidate (every column is in
+        :meth:`to_frame`): short names, the estimators, the probe as ``mean ± standard error`` over
+        its splits, and the status (``not probed``: left out by the estimators)."""
+        from transferscope.workflows.storage.results import se_text
+
+        name = (lambda c: (names or {}).get(c, c))  # noqa: E731
+        t = self.table
+        shown = t.drop(columns=[c for c in ("model", "layer", "pooling", "estimator_rank", "probe_mean", "probe_se",
+                                            "eliminated_in") if c in t])
+        shown = shown.assign(candidate=[name(c) for c in t["candidate"]],
+                             probe=[se_text(m, se, digits=3) for m, se in zip(t["probe_mean"], t["probe_se"],
+                                                                               strict=True)])
+        shown = shown[[c for c in shown.columns if c not in ("splits", "status")] + ["splits", "status"]]
+        shown["status"] = shown["status"].replace({"left out by the estimators": "not probed"})
+        return [("Candidates, probed ones first", shown)]
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["short_names", "short_candidates"]
+__all__ = ["short_names", "short_candidates", "distinct_labels"]
 
 
 def short_names(models: Sequence[str]) -> dict[str, str]:
@@ -57,6 +57,45 @@ def short_names(models: Sequence[str]) -> dict[str, str]:
         if len(set(names.values())) == len(models):
             return names
     return {m: m for m in models}
+
+
+def distinct_labels(names: Sequence[str], *, separator: str = ":/") -> dict[str, str]:
+    """The parts in which ``names`` differ: the fields (split at any character of ``separator``, or
+    at the whole ``separator`` when it is longer than one character and has a space) that every
+    name shares at the start or at the end are dropped (the labels of a compact table); a single
+    name, or names that would become empty or equal, are kept whole.
+
+    Examples
+    --------
+    >>> from transferscope.workflows.storage.names import distinct_labels
+    >>> distinct_labels(["finetuned:vader-polarity:minilm", "finetuned:word-language:minilm"])
+    {'finetuned:vader-polarity:minilm': 'vader-polarity', 'finetuned:word-language:minilm': 'word-language'}
+    >>> distinct_labels(["runs/a/model", "runs/b/model"])
+    {'runs/a/model': 'a', 'runs/b/model': 'b'}
+    >>> distinct_labels(["st:minilm"])
+    {'st:minilm': 'st:minilm'}
+    >>> distinct_labels(["minilm | layer_4 | mean", "minilm | output | mean"], separator=" | ")
+    {'minilm | layer_4 | mean': 'layer_4', 'minilm | output | mean': 'output'}
+    """
+    import re
+
+    names = list(dict.fromkeys(names))
+    if len(names) < 2:
+        return {name: name for name in names}
+    pattern = re.escape(separator) if " " in separator else f"[{re.escape(separator)}]"
+    parts = [re.split(f"({pattern})", name) for name in names]  # fields at even places, separators between
+    fields = [p[0::2] for p in parts]
+    shortest = min(len(f) for f in fields)
+    start = 0
+    while start < shortest - 1 and len({f[start] for f in fields}) == 1:
+        start += 1
+    end = 0
+    while end < shortest - start - 1 and len({f[len(f) - 1 - end] for f in fields}) == 1:
+        end += 1
+    labels = {name: "".join(p[2 * start:len(p) - 2 * end]) for name, p in zip(names, parts)}
+    if any(not label for label in labels.values()) or len(set(labels.values())) < len(names):
+        return {name: name for name in names}
+    return labels
 
 
 def short_candidates(table: pd.DataFrame) -> list[str]:

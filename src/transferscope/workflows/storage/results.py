@@ -13,7 +13,7 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["write_table", "replace_atomically", "interval_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
+__all__ = ["write_table", "replace_atomically", "interval_text", "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
            "OUTPUT_SUFFIXES", "csv_safe", "visible_text", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
@@ -63,6 +63,20 @@ def interval_text(value: float, low: float, high: float, *, bound_digits: int = 
     if not math.isfinite(value):
         return "nan"
     return f"{value:.3f} [{low:.{bound_digits}f}, {high:.{bound_digits}f}]"
+
+
+def se_text(value: float, se: float, *, digits: int = 4) -> str:
+    """``value ± standard error`` as the terminal tables print a probe (``value`` alone without a
+    standard error, ``nan`` for an undefined value).
+
+    Examples
+    --------
+    >>> se_text(0.71404, 0.0583), se_text(0.7, float("nan"), digits=3), se_text(float("nan"), 0.1)
+    ('0.7140 ± 0.0583', '0.700', 'nan')
+    """
+    if not math.isfinite(value):
+        return "nan"
+    return f"{value:.{digits}f} ± {se:.{digits}f}" if math.isfinite(se) else f"{value:.{digits}f}"
 
 
 def replace_atomically(target: Path, write: Callable[[str], object]) -> Path:
