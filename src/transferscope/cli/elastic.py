@@ -58,7 +58,8 @@ def elastic_command(
     compressions: Annotated[Optional[str], typer.Option(help="Comma-separated compressions (float32, float16, int8, binary, prefix<D>, pca<D>, chains like pca128+int8, binary+rescore); a default grid when omitted.")] = None,
     tolerance: Annotated[float, typer.Option(min=0.0, help="Quality the recommendation may lose against the best float32 configuration (absolute).")] = 0.01,
     plot: Annotated[Optional[Path], typer.Option(help="Write the quality-bytes plot with the Pareto front (.png or .svg).")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the split and PCA.")] = 0,
+    splits: Annotated[int, typer.Option(min=1, max=100, help="Seeded splits each configuration is measured on (the probe or the retrieval; a word-similarity set has none).")] = 5,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first split and of PCA.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every configuration's row to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     cache_dir: CacheDirOption = None,
@@ -105,21 +106,25 @@ def elastic_command(
             name, model, pooling = "the --features files", "features", "none"
             result = elastic_features(arrays, y, quality="retrieval" if retrieval else "probe",
                                       task=Dataset.of_features(y, task=task).task, compressions=specs,
-                                      tolerance=tolerance, seed=seed, progress=progress)
+                                      tolerance=tolerance, seed=seed, splits=splits, progress=progress)
         elif dataset is not None and is_pair_target(dataset):
             if data is not None or retrieval:
                 raise InputError(f"--dataset {dataset} is a word-similarity set: no --data and no --retrieval")
             name = dataset
             result = elastic(model=model, dataset=dataset, layers=layers, pooling=pooling, extraction=extraction,
-                             compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
+                             compressions=specs, tolerance=tolerance, seed=seed, splits=splits, progress=progress)
         else:
             target = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column or "label",
                                       task=task, quiet=quiet, alternative=" (or --features with --labels)")
             name = target.name
             result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,
                              quality="retrieval" if retrieval else None, extraction=extraction,
-                             compressions=specs, tolerance=tolerance, seed=seed, progress=progress)
-        print_table(result.table, digits=4, title=f"{result.metric} against bytes per vector on {name}")
+                             compressions=specs, tolerance=tolerance, seed=seed, splits=splits, progress=progress)
+        for title, table in result.views():
+            print_table(table, digits=3, title=f"{title} on {name}")
+        if not quiet:
+            err_console.print("front: on the Pareto front (nothing smaller is better); --output keeps every column",
+                              highlight=False)
         for line in result.answer():
             typer.echo(line)
         if plot is not None:

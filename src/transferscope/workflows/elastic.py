@@ -4,10 +4,10 @@ For each layer of a model and each compression of :mod:`transferscope.extraction
 (prefix / PCA truncation, float16, int8, binary, and their chains), the user's task is
 measured on the compressed vectors, beside float32:
 
-* a labelled dataset (``quality="probe"``): the linear probe's test accuracy (or R^2) on one
-  seeded 60/20/20 split (:func:`~transferscope.probes.linear.linear_probe`); PCA and the int8
-  ranges are fitted on the training rows only;
-* retrieval (``quality="retrieval"``): the query / gallery split of
+* a labelled dataset (``quality="probe"``): the linear probe's test accuracy (or R^2) on
+  ``splits`` seeded 60/20/20 splits (:func:`~transferscope.probes.linear.linear_probe`); PCA and
+  the int8 ranges are fitted on each split's training rows only;
+* retrieval (``quality="retrieval"``): ``splits`` seeded query / gallery splits of
   :func:`~transferscope.workflows.compat.query_gallery_split` and nDCG@10 (with Recall@1,
   Recall@10 and mAP in the table) of :func:`~transferscope.metrics.retrieval.retrieval_scores`,
   the measure of sentence-transformers' quantisation report; PCA and
@@ -18,9 +18,15 @@ measured on the compressed vectors, beside float32:
   the pair cosines (binary codes read as +-1, so the cosine is ``1 - 2 hamming / d``); PCA and
   the int8 ranges are fitted on the words (no ratings are used).
 
-The Pareto front holds the configurations that no other beats on both bytes and quality; the
-smallest configuration within ``tolerance`` (absolute, in the quality's units) of the best
-float32 one is the recommendation.
+``quality`` is the mean over the splits and ``quality_se`` its standard error; ``delta`` is the
+mean of the per-split differences from the best float32 configuration (paired: the same splits)
+and ``delta_se`` its standard error, both with Nadeau and Bengio's correction for overlapping
+resamples (:func:`~transferscope.probes.corrected_standard_error`). The Pareto front holds the
+configurations that no other beats on both bytes and quality; the smallest configuration whose
+mean ``delta`` is within ``tolerance`` (absolute, in the quality's units) is the
+recommendation, and the answer says when the tolerance is below twice the standard error of the
+differences (a finding inside its own noise). A word-similarity set is one fixed set of pairs:
+no splits, no standard error.
 """
 
 from __future__ import annotations
@@ -38,9 +44,10 @@ from transferscope.errors import InputError
 from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, decode, parse_compression
 
 __all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
-           "ELASTIC_QUALITIES", "FLOAT32"]
+           "ELASTIC_QUALITIES", "FLOAT32", "DEFAULT_SPLITS"]
 
 ELASTIC_QUALITIES = ("probe", "retrieval", "similarity")
+DEFAULT_SPLITS = 5
 FLOAT32 = "float32"
 RESCORE = "binary+rescore"
 _RESCORE_MULTIPLIER = 4
@@ -90,7 +97,8 @@ class ElasticResult:
     ----------
     table : pandas.DataFrame
         One row per layer x compression: ``layer``, ``compression``, ``dim``, ``bytes``,
-        ``quality`` (the ``metric``), ``delta`` (against the best float32 quality), ``ratio``
+        ``quality`` (the ``metric``, mean over the splits) and ``quality_se``, ``delta`` (paired,
+        against the best float32 configuration) and ``delta_se``, ``ratio``
         (float32 bytes of the layer / bytes), ``pareto`` (on the front), and for retrieval every
         metric of the search.
     metric : str
@@ -116,18 +124,44 @@ class ElasticResult:
         """The recommendation in plain words, and whether the measurement can tell it apart: with
         an accuracy on one test split, when the tolerance is below twice its standard error."""
         ref, rec = self.reference, self.recommended
+        spread = (f"; means of {self.settings['splits']} splits, the difference {rec['delta']:+.4f} +- "
+                  f"{rec['delta_se']:.4f}" if self.settings.get("splits", 1) > 1 and pd.notna(rec.get("delta_se"))
+                  else "")
         lines = [f"Smallest within {self.tolerance:g}: {rec['layer']} {rec['compression']}: {rec['bytes']} bytes per "
                  f"vector ({ref['bytes'] / rec['bytes']:.0f}x smaller than {ref['layer']} float32), {self.metric} "
-                 f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g})"]
+                 f"{rec['quality']:.4f} against {ref['quality']:.4f} (within the tolerance {self.tolerance:g}{spread})"]
         se = self.settings.get("standard_error")
         if se is not None and self.tolerance < 2 * se:
-            close = self.table[(self.table["quality"] - ref["quality"]).abs() <= 2 * se]
-            lines.append(f"  within the noise: one test split of {self.settings['test_items']} items gives an "
-                         f"{self.metric} a standard error of about {se:.3f}, so differences under {2 * se:.3f} "
-                         f"(the tolerance {self.tolerance:g} is one) cannot be told apart; {len(close)} of "
-                         f"{len(self.table)} configurations are that close to the best; give more data or a "
-                         f"tolerance of at least {2 * se:.2f}")
+            close = self.table[self.table["delta"].abs() <= 2 * se]
+            where = (f"on {self.settings['splits']} splits a difference from the best has a standard error of "
+                     f"about {se:.3f}" if self.settings.get("splits", 1) > 1 else
+                     f"one test split of {self.settings['test_items']} items gives an {self.metric} a standard "
+                     f"error of about {se:.3f}")
+            lines.append(f"  within the noise: {where}, so differences under {2 * se:.3f} (the tolerance "
+                         f"{self.tolerance:g} is one) cannot be told apart; {len(close)} of {len(self.table)} "
+                         f"configurations are that close to the best; give more data or a tolerance of at least "
+                         f"{2 * se:.3f}")
         return lines
+
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The compact table a terminal shows (every column is in :meth:`to_frame`): per
+        configuration its bytes, the quality and its difference from the best float32 one as
+        ``mean ± standard error``, the size ratio, and marks for the Pareto front and the pick."""
+        from transferscope.workflows.storage.results import se_text
+
+        t = self.table
+        shown = pd.DataFrame({"layer": t["layer"], "compression": t["compression"], "bytes": t["bytes"],
+                              self.metric: [se_text(q, e, digits=3) for q, e in zip(t["quality"], t["quality_se"])],
+                              "delta": [se_text(d, e, digits=3) for d, e in zip(t["delta"], t["delta_se"])],
+                              "smaller": [f"{r:.3g}x" for r in t["ratio"]]})
+        shown["note"] = ["pick" if (r.layer, r.compression) == (self.recommended["layer"],
+                                                                self.recommended["compression"])
+                         else "front" if r.pareto else "" for r in t.itertuples()]
+        if t["layer"].nunique() == 1:
+            shown = shown.drop(columns=["layer"])
+        splits = self.settings.get("splits", 1)
+        return [(f"{self.metric} against bytes per vector" + (f", means of {splits} splits" if splits > 1 else ""),
+                 shown)]
 
     def plot(self, path: str | Path) -> Path:
         """Quality against bytes per vector (log scale), the Pareto front joined, to PNG or SVG."""
@@ -162,50 +196,78 @@ class ElasticResult:
         return html_view("Quality against bytes per vector", self.answer(), self.table)
 
 
-def _quality_function(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any
-                      ) -> tuple[np.ndarray, Callable[[np.ndarray, str, np.ndarray], dict[str, float]], str, int]:
-    """The rows compressions are fitted on, a function ``score(codes, spec, float32 features)`` of
-    compressed features, its metric, and the number of test items (0 where the quality is not a
-    share of test items)."""
+@dataclass(frozen=True)
+class _Part:
+    """One split of the quality measurement: the rows compressions are fitted on, the train and test
+    sizes (for the corrected standard error; 0 where there is no split), and
+    ``score(codes, spec, float32 features)``."""
+
+    fit_rows: np.ndarray
+    n_train: int
+    n_test: int
+    score: Callable[[np.ndarray, str, np.ndarray], dict[str, float]]
+
+
+def _quality_parts(quality: str, labels: np.ndarray, task: str, seed: int, pairs: Any,
+                   splits: int) -> tuple[list[_Part], str]:
+    """The splits of the measurement (module notes) and its metric."""
     if quality == "probe":
         from transferscope.probes.linear import linear_probe
 
         data = Dataset.of_features(labels, task=task, name="elastic")
-        split = data.split(seed=seed)
-        triple = (split.train, split.val, split.test)
+        parts = []
+        for number in range(splits):
+            split = data.split(seed=seed + 2 * number)  # a split uses seed and seed + 1
 
-        def probe(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
-            result = linear_probe(x, labels, splits=triple, task=task)
-            return {"quality": float(result.score)}
+            def probe(x: np.ndarray, spec: str, floats: np.ndarray, triple: Any = (split.train, split.val, split.test)
+                      ) -> dict[str, float]:
+                return {"quality": float(linear_probe(x, labels, splits=triple, task=task).score)}
 
-        return (split.train, probe, "accuracy" if task == "classification" else "r2",
-                len(split.test) if task == "classification" else 0)
+            parts.append(_Part(split.train, len(split.train), len(split.test), probe))
+        return parts, "accuracy" if task == "classification" else "r2"
     if quality == "retrieval":
         from transferscope.metrics.retrieval import retrieval_scores
         from transferscope.workflows.compat import query_gallery_split
 
-        query, gallery = query_gallery_split(labels, seed=seed)
+        parts = []
+        for number in range(splits):
+            query, gallery = query_gallery_split(labels, seed=seed + number)
 
-        def search(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
-            rescore = spec == RESCORE  # the index holds bits; the float32 queries re-rank their nearest codes
-            got = retrieval_scores((floats if rescore else x)[query], x[gallery], labels[query], labels[gallery],
-                                   ks=(1, 10), metric="hamming" if rescore or spec.endswith("binary") else "cosine",
-                                   rescore=_RESCORE_MULTIPLIER if rescore else None)
-            return {"quality": got["ndcg@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
+            def search(x: np.ndarray, spec: str, floats: np.ndarray, query: Any = query, gallery: Any = gallery
+                       ) -> dict[str, float]:
+                rescore = spec == RESCORE  # the index holds bits; the float32 queries re-rank their nearest codes
+                got = retrieval_scores((floats if rescore else x)[query], x[gallery], labels[query], labels[gallery],
+                                       ks=(1, 10), metric="hamming" if rescore or spec.endswith("binary") else "cosine",
+                                       rescore=_RESCORE_MULTIPLIER if rescore else None)
+                return {"quality": got["ndcg@10"], **{m: got[m] for m in _RETRIEVAL_METRICS}}
 
-        return gallery, search, "ndcg@10", 0
+            parts.append(_Part(gallery, len(gallery), len(query), search))
+        return parts, "ndcg@10"
     from transferscope.probes.similarity import similarity_spearman
 
     def spearman(x: np.ndarray, spec: str, floats: np.ndarray) -> dict[str, float]:
         codes = 2.0 * x - 1.0 if spec.endswith("binary") else x
         return {"quality": similarity_spearman(codes[pairs.first], codes[pairs.second], pairs.pairs.labels).score}
 
-    return np.arange(labels.shape[0]), spearman, "spearman", 0
+    return [_Part(np.arange(labels.shape[0]), 0, 0, spearman)], "spearman"
+
+
+def _encoded(x: np.ndarray, spec: str, fit_rows: np.ndarray, *, quality: str, seed: int) -> tuple[np.ndarray, int, int]:
+    """``x`` under the compression ``spec`` (fitted on ``fit_rows``), read as numbers for the
+    quality (a binary index is searched as it is stored), its dimension and its bytes per vector."""
+    if spec == FLOAT32:
+        return x, x.shape[1], bytes_per_vector(x.shape[1], None)
+    stored = "binary" if spec == RESCORE else spec
+    dim = compressed_dim(x.shape[1], stored, fit_rows=len(fit_rows))
+    codes, size = compress(x, stored, fit=fit_rows, seed=seed), bytes_per_vector(dim, stored)
+    if not (quality == "retrieval" and stored == "binary"):
+        codes = decode(codes, stored, dim=dim).astype(np.float64)
+    return codes, dim, size
 
 
 def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: str = "probe",
                      task: str = "classification", compressions: Sequence[str] | None = None,
-                     tolerance: float = 0.01, seed: int = 0, pairs: Any = None,
+                     tolerance: float = 0.01, seed: int = 0, pairs: Any = None, splits: int = DEFAULT_SPLITS,
                      progress: Callable[[str], None] | None = None) -> ElasticResult:
     """Quality against bytes for precomputed features (module notes).
 
@@ -223,8 +285,11 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
         by default. ``binary+rescore`` is added for retrieval when ``binary`` is tried.
     tolerance : float, default=0.01
     seed : int, default=0
+        Seed of the first split (split ``i`` has its own seed) and of PCA.
     pairs : PairTarget, optional
         The word pairs, for ``similarity`` (:func:`~transferscope.workflows.pair_targets.load_pair_target`).
+    splits : int, default=5
+        Seeded splits the probe or the retrieval is measured on (ignored for ``similarity``).
     progress : callable, optional
 
     Returns
@@ -240,6 +305,8 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
     >>> result = elastic_features({"output": x}, y, compressions=["float32", "int8", "binary", "pca64"])
     >>> result.table["bytes"].tolist()
     [384, 96, 12, 256]
+    >>> result.settings["splits"], bool(result.table["quality_se"].notna().all())
+    (5, True)
     """
     from transferscope.metrics import check_features
 
@@ -278,33 +345,52 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
         raise InputError(f"{RESCORE} applies to quality='retrieval' only")
     if len(set(specs)) != len(specs):
         raise InputError("compressions must not repeat a spec")
-    fit_rows, score, metric, n_test = _quality_function(quality, y, task, seed, pairs)
+    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or not 1 <= splits <= 100:
+        raise InputError(f"splits must be a whole number from 1 to 100, got {splits!r}")
+    parts, metric = _quality_parts(quality, y, task, seed, pairs, 1 if quality == "similarity" else int(splits))
     say = progress or (lambda line: None)
-    rows = []
-    for layer, x in arrays.items():
-        for spec in specs:
-            if spec == FLOAT32:
-                codes, dim, size = x, x.shape[1], bytes_per_vector(x.shape[1], None)
-            else:  # the codes as stored (their bytes are the size), read as numbers for the quality
-                stored = "binary" if spec == RESCORE else spec
-                dim = compressed_dim(x.shape[1], stored, fit_rows=len(fit_rows))
-                codes, size = compress(x, stored, fit=fit_rows, seed=seed), bytes_per_vector(dim, stored)
-                if not (quality == "retrieval" and stored == "binary"):  # a binary index is searched as it is stored
-                    codes = decode(codes, stored, dim=dim).astype(np.float64)
-            got = score(codes, spec, x)
-            rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size), **got})
-            say(f"{layer} {spec}: {metric} {got['quality']:.4f} at {size} bytes")
+    rows, per_split = [], {}
+    from transferscope.extraction.progress import progress_bar
+
+    with progress_bar("elastic: configurations measured", total=len(arrays) * len(specs),
+                      enabled=progress is not None) as advance:
+        for layer, x in arrays.items():
+            for spec in specs:
+                got = []
+                for part in parts:
+                    codes, dim, size = _encoded(x, spec, part.fit_rows, quality=quality, seed=seed)
+                    got.append(part.score(codes, spec, x))
+                per_split[(layer, spec)] = np.array([g["quality"] for g in got])
+                rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size),
+                             **{k: float(np.mean([g[k] for g in got])) for k in got[0]}})
+                say(f"{layer} {spec}: {metric} {rows[-1]['quality']:.4f} at {size} bytes")
+                advance(1)
     table = pd.DataFrame(rows)
     floats = table[table["compression"] == FLOAT32]
     reference = (floats if not floats.empty else table).sort_values("quality", ascending=False).iloc[0].to_dict()
-    table["delta"] = table["quality"] - reference["quality"]
+    baseline = per_split[(reference["layer"], reference["compression"])]
+
+    def se(values: np.ndarray) -> float:  # the corrected standard error of a mean over the splits
+        from transferscope.probes.repeated import corrected_standard_error
+
+        return corrected_standard_error(values, n_train=parts[0].n_train, n_test=parts[0].n_test) \
+            if parts[0].n_test else float("nan")
+
+    keys = list(zip(table["layer"], table["compression"]))
+    table.insert(table.columns.get_loc("quality") + 1, "quality_se", [se(per_split[k]) for k in keys])
+    table["delta"] = [float(np.mean(per_split[k] - baseline)) for k in keys]
+    table["delta_se"] = [se(per_split[k] - baseline) for k in keys]
     table["ratio"] = table["layer"].map({k: 4 * a.shape[1] for k, a in arrays.items()}) / table["bytes"]
     table["pareto"] = pareto_front(table["bytes"], table["quality"])
-    within = table[table["quality"] >= reference["quality"] - tolerance]
+    within = table[table["delta"] >= -tolerance]
     recommended = within.sort_values(["bytes", "quality"], ascending=[True, False], kind="stable").iloc[0].to_dict()
-    settings: dict[str, Any] = {"quality": quality, "seed": seed, "task": task}
-    if n_test:  # an accuracy on one test split: its binomial standard error
-        p = float(reference["quality"])
+    settings: dict[str, Any] = {"quality": quality, "seed": seed, "task": task, "splits": len(parts)}
+    if len(parts) > 1:  # the noise of a difference: the typical standard error of the paired differences
+        noise = table.loc[table["delta_se"] > 0, "delta_se"]
+        if not noise.empty:
+            settings["standard_error"] = float(noise.median())
+    elif quality == "probe" and task == "classification":  # one test split: the binomial standard error
+        p, n_test = float(reference["quality"]), parts[0].n_test
         settings |= {"test_items": n_test, "standard_error": float(np.sqrt(max(p * (1 - p), 1e-12) / n_test))}
     return ElasticResult(table=table, metric=metric, tolerance=float(tolerance), reference=reference,
                          recommended=recommended, settings=settings)
