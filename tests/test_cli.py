@@ -309,7 +309,7 @@ def test_rank_prints_one_short_line_per_candidate():
 
     table = rank(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"],
                  metrics=["logme", "hscore", "knn"], probe=True, predict=True,
-                 extraction=ExtractionOptions(use_cache=False), n_jobs=1)
+                 extraction=ExtractionOptions(use_cache=False), n_jobs=1).table
     shown = terminal_view(table)
     assert list(shown.columns) == ["rank", "candidate", "dim", "logme", "hscore", "knn", "predicted_accuracy",
                                    "probe_accuracy", "tied"]

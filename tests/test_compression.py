@@ -161,7 +161,7 @@ def test_rank_accepts_compressed_models(tmp_path) -> None:  # type: ignore[no-un
 
     data = Dataset("tiny", TEXTS, [0, 1, 1, 1, 0, 1, 0, 1] * 3, "classification")
     table = ts.rank(dataset=data, models=["tfidf", "tfidf#binary", "tfidf#prefix2"], metrics=["knn"], n_jobs=1,
-                    extraction=ts.ExtractionOptions(cache_dir=str(tmp_path), progress=False))
+                    extraction=ts.ExtractionOptions(cache_dir=str(tmp_path), progress=False)).table
     assert set(table["model"]) == {"tfidf-svd", "tfidf-svd#binary", "tfidf-svd#prefix2"}
     assert table.set_index("model").loc["tfidf-svd#prefix2", "dim"] == 2
 

@@ -120,11 +120,11 @@ def test_rank_marks_candidates_the_probe_cannot_separate():
     y = np.repeat([0, 1], 40)
     signal = rng.normal(size=(80, 4)) + 2.0 * y[:, None]
     features = {"a": signal, "a_copy": signal + 1e-3 * rng.normal(size=signal.shape), "noise": rng.normal(size=(80, 4))}
-    table = ts.rank(features=features, labels=y, metrics=["knn"], probe=True, n_jobs=1).set_index("candidate")
+    table = ts.rank(features=features, labels=y, metrics=["knn"], probe=True, n_jobs=1).table.set_index("candidate")
     assert {"probe_accuracy", "probe_accuracy_se", "probe_tied_with_best"} <= set(table.columns)
     assert table.loc["a", "probe_tied_with_best"] and table.loc["a_copy", "probe_tied_with_best"]
     assert not table.loc["noise", "probe_tied_with_best"]
-    single = ts.rank(features=features, labels=y, metrics=["knn"], probe="linear", n_jobs=1)
+    single = ts.rank(features=features, labels=y, metrics=["knn"], probe="linear", n_jobs=1).table
     assert "probe_accuracy_se" not in single and "probe_tied_with_best" not in single
 
 

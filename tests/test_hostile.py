@@ -1113,7 +1113,7 @@ def test_rank_api_models_as_one_string_and_layers_as_an_index(tmp_path):
     texts = [f"{w} {i}" for i, w in enumerate(["good film", "bad movie"] * 15)]
     ds = Dataset("toy", texts, ["pos", "neg"] * 15, "classification")
     options = ts.ExtractionOptions(cache_dir=str(tmp_path))
-    one = ts.rank(dataset=ds, models="tfidf", layers=0, metrics=["knn"], extraction=options, n_jobs=1)
+    one = ts.rank(dataset=ds, models="tfidf", layers=0, metrics=["knn"], extraction=options, n_jobs=1).table
     assert list(one["model"]) == ["tfidf-svd"]  # was build_encoder('t'): "model path 't' does not exist"
     with pytest.raises(InputError, match="pooling must be"):
         ts.rank(dataset=ds, models="tfidf", poolings=5, extraction=options)

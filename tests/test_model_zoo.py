@@ -237,16 +237,17 @@ def test_rank_four_different_models(tmp_path: Path) -> None:
     from transferscope.workflows.engine.candidates import ExtractionOptions
 
     data = load_builtin("vader-polarity").subsample(400, seed=0)
-    table = ts.rank(dataset=data, models=["mpnet", "minilm", "glove", "wordllama"], layers="output",
-                    metrics=["logme", "knn"], extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    ranking = ts.rank(dataset=data, models=["mpnet", "minilm", "glove", "wordllama"], layers="output",
+                      metrics=["logme", "knn"], extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    table = ranking.table
     assert sorted(table["model"]) == ["glove", "minilm", "mpnet", "wordllama"]
     assert set(table["dim"]) == {768, 384, 50, 256}
-    notes = [w for w in table.attrs["warnings"] if w.startswith("glove:")]
+    notes = [w for w in ranking.warnings if w.startswith("glove:")]
     assert len(notes) == 1 and "not in its vocabulary" in notes[0]
     # Cached features: the note is computed again (tokenisation), not lost with the cache hit.
     again = ts.rank(dataset=data, models=["glove"], layers="output", metrics=["logme"],
                     extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
-    assert again.attrs["warnings"] == notes
+    assert list(again.warnings) == notes
 
 
 # -- image models -----------------------------------------------------------------------------
@@ -421,9 +422,10 @@ def test_rank_says_when_two_candidates_have_the_same_features(tmp_path: Path) ->
     from transferscope.workflows.engine.candidates import ExtractionOptions
 
     data = load_builtin("sentence-polarity")
-    table = ts.rank(dataset=data, models=["glove"], layers="all", metrics=["logme"],
-                    extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
-    assert "glove | output | native has the same features as glove | tokens | mean" in table.attrs["warnings"]
+    ranking = ts.rank(dataset=data, models=["glove"], layers="all", metrics=["logme"],
+                      extraction=ExtractionOptions(cache_dir=str(tmp_path / "c")))
+    table = ranking.table
+    assert "glove | output | native has the same features as glove | tokens | mean" in ranking.warnings
     assert table["logme"].nunique() == 1  # the two rows: equal numbers, explained by the note
 
 

@@ -123,13 +123,13 @@ def test_prediction_refuses_too_few_samples_and_bad_options() -> None:
 def test_rank_shows_the_prediction_beside_the_probe_at_the_level_asked() -> None:
     x, y = _blobs()
     features = {"good": x, "noise": np.random.default_rng(1).normal(size=x.shape)}
-    table = ts.rank(features=features, labels=y, metrics=["logme"], predict=True, probe=True, n_jobs=1)
+    table = ts.rank(features=features, labels=y, metrics=["logme"], predict=True, probe=True, n_jobs=1).table
     assert {"predicted_accuracy", "predicted_accuracy_low", "predicted_accuracy_high"} <= set(table)
     good = table.set_index("candidate").loc["good"]
     assert good["predicted_accuracy_low"] <= good["predicted_accuracy"] <= good["predicted_accuracy_high"]
     noise = table.set_index("candidate").loc["noise"]
     assert noise["predicted_accuracy"] < good["predicted_accuracy"]
-    wide = ts.rank(features=features, labels=y, metrics=["logme"], predict=0.95, n_jobs=1).set_index("candidate")
+    wide = ts.rank(features=features, labels=y, metrics=["logme"], predict=0.95, n_jobs=1).table.set_index("candidate")
     assert wide.loc["good", "predicted_accuracy"] == good["predicted_accuracy"]
     assert (wide.loc["good", "predicted_accuracy_high"] - wide.loc["good", "predicted_accuracy_low"]
             >= good["predicted_accuracy_high"] - good["predicted_accuracy_low"])

@@ -88,9 +88,10 @@ def test_a_prior_file_and_the_unfitted_combination(tmp_path):
     features = {"good": rng.normal(size=(80, 4)) + 3 * y[:, None], "weak": rng.normal(size=(80, 4)) + 0.3 * y[:, None],
                 "noise": rng.normal(size=(80, 4))}
     (tmp_path / "p.csv").write_text("candidate,value\nnoise,9\nweak,5\ngood,1\n")
-    table = ts.rank(features=features, labels=y, metrics=["logme"], prior=str(tmp_path / "p.csv"))
+    ranking = ts.rank(features=features, labels=y, metrics=["logme"], prior=str(tmp_path / "p.csv"))
+    table = ranking.table
     assert list(table.columns[-2:]) == ["prior:p", "combined"]
-    notes = table.attrs["prior_notes"]
+    notes = ranking.prior_notes
     assert any("not fitted" in n for n in notes)
     assert any("moved the pick from noise" in n for n in notes)  # the prior's pick was the worst candidate
     (tmp_path / "bad.csv").write_text("model,value\na,1\nb,high\n")

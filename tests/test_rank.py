@@ -20,7 +20,7 @@ def test_rank_features_table():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], 30)
     table = ts.rank(features={"good": rng.normal(size=(90, 5)) + 3 * np.eye(3, 5)[y],
-                              "noise": rng.normal(size=(90, 5))}, labels=y)
+                              "noise": rng.normal(size=(90, 5))}, labels=y).table
     assert list(table["candidate"]) == ["good", "noise"]
     assert list(table["rank"]) == [1, 2]
     assert {"logme", "hscore", "knn", "dim"} <= set(table.columns)
@@ -31,7 +31,7 @@ def test_rank_features_values_equal_score():
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 40)
     feats = {"a": rng.normal(size=(80, 4)) + y[:, None], "b": rng.normal(size=(80, 4))}
-    table = ts.rank(features=feats, labels=y, metrics="logme,knn", n_jobs=1).set_index("candidate")
+    table = ts.rank(features=feats, labels=y, metrics="logme,knn", n_jobs=1).table.set_index("candidate")
     for name, f in feats.items():
         assert table.loc[name, "logme"] == ts.score("logme", f, y)
         assert table.loc[name, "knn"] == ts.score("knn", f, y)
@@ -41,7 +41,7 @@ def test_rank_regression_rejects_hscore():
     rng = np.random.default_rng(2)
     with pytest.raises(InputError, match="hscore' does not support regression"):
         ts.rank(features={"a": rng.normal(size=(20, 3))}, labels=rng.normal(size=20))
-    table = ts.rank(features={"a": rng.normal(size=(20, 3))}, labels=rng.normal(size=20), metrics="logme,knn")
+    table = ts.rank(features={"a": rng.normal(size=(20, 3))}, labels=rng.normal(size=20), metrics="logme,knn").table
     assert np.isfinite(table["logme"]).all()
 
 
@@ -56,11 +56,11 @@ def test_rank_models_uses_cache(tiny_bert_dir, cache_dir, monkeypatch):
 
     monkeypatch.setattr(HFEncoder, "encode", counting)
     first = ts.rank(dataset=ds, models=[str(tiny_bert_dir), f"random:{tiny_bert_dir}", "tfidf"], layers="all",
-                    poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir))
+                    poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir)).table
     assert calls["n"] == 2  # one pass per torch model (all layers and poolings at once)
     assert len(first) == 3 * 2 + 3 * 2 + 1
     second = ts.rank(dataset=ds, models=[str(tiny_bert_dir), f"random:{tiny_bert_dir}", "tfidf"], layers="all",
-                     poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir))
+                     poolings="mean,cls", metrics=["logme", "knn"], probe=True, extraction=ts.ExtractionOptions(cache_dir=cache_dir)).table
     assert calls["n"] == 2  # nothing re-encoded
     pd.testing.assert_frame_equal(first, second)
     assert {"probe_accuracy", "probe_macro_f1", "probe_setting"} <= set(first.columns)
@@ -69,7 +69,7 @@ def test_rank_models_uses_cache(tiny_bert_dir, cache_dir, monkeypatch):
 
 def test_rank_layer_selection(tiny_bert_dir, cache_dir):
     ds = Dataset("toy", TEXTS, LABELS, "classification")
-    table = ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="0,-1", metrics="logme", extraction=ts.ExtractionOptions(cache_dir=cache_dir))
+    table = ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="0,-1", metrics="logme", extraction=ts.ExtractionOptions(cache_dir=cache_dir)).table
     assert sorted(table["layer"]) == ["embeddings", "layer_2"]
     with pytest.raises(InputError, match="unknown layer"):
         ts.rank(dataset=ds, models=[str(tiny_bert_dir)], layers="layer_7", extraction=ts.ExtractionOptions(cache_dir=cache_dir))

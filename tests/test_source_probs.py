@@ -33,13 +33,14 @@ def test_classifier_checkpoint_exposes_head_softmax(tiny_classifier_dir):
 
 def test_rank_feeds_head_probs_to_leep_and_nce(tiny_classifier_dir, tiny_bert_dir, cache_dir):
     ds = Dataset("toy", TEXTS, LABELS, "classification")
-    table = ts.rank(dataset=ds, models=[str(tiny_classifier_dir), str(tiny_bert_dir)], layers="last",
-                    metrics="logme,leep,nce", extraction=ts.ExtractionOptions(cache_dir=cache_dir), n_jobs=1)
+    ranking = ts.rank(dataset=ds, models=[str(tiny_classifier_dir), str(tiny_bert_dir)], layers="last",
+                      metrics="logme,leep,nce", extraction=ts.ExtractionOptions(cache_dir=cache_dir), n_jobs=1)
+    table = ranking.table
     by_model = table.set_index("model")
     assert "head" not in set(table["layer"])  # the head feeds estimators, it is not a candidate
     assert np.isfinite(by_model.loc[str(tiny_classifier_dir), "leep"])
     assert np.isnan(by_model.loc[str(tiny_bert_dir), "leep"])
-    assert any("needs source_probs" in w for w in table.attrs["warnings"])
+    assert any("needs source_probs" in w for w in ranking.warnings)
     probs = HFEncoder(str(tiny_classifier_dir)).encode(TEXTS, layers=["head"], poolings=["mean"])[("head", "softmax")]
     feats = HFEncoder(str(tiny_classifier_dir)).encode(TEXTS, layers=["layer_2"], poolings=["mean"])[("layer_2", "mean")]
     assert by_model.loc[str(tiny_classifier_dir), "leep"] == pytest.approx(
@@ -51,5 +52,5 @@ def test_rank_features_with_source_probs():
     y = np.repeat([0, 1], 20)
     probs = np.c_[0.9 - 0.8 * y, 0.1 + 0.8 * y]
     table = ts.rank(features={"a": rng.normal(size=(40, 3))}, labels=y, source_probs={"a": probs},
-                    metrics="nce,leep")
+                    metrics="nce,leep").table
     assert table.loc[0, "nce"] == pytest.approx(0.0, abs=1e-12)  # labels are a function of the argmax

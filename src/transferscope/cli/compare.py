@@ -112,7 +112,7 @@ def compare_command(
             result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
                              n_permutations=permutations, seed=seed, extraction=extraction)
         shown = result.matrix.reset_index(names="")
-        print_table(shown, title=f"{result.measure} ({result.kind}; rows x columns)", digits=3)
+        print_table(shown, title=f"{result.measure} ({result.measure_kind}; rows x columns)", digits=3)
         if "p_value" in result.pairs:
             worst = result.pairs["p_value"].max()
             err_console.print(f"permutation test ({permutations} permutations): largest p-value {worst:.3g}; "
@@ -123,7 +123,7 @@ def compare_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only then
             from transferscope.report import Results
 
-            write_reports(report, figures, [Results("similarity", result.pairs, title=f"{result.measure} ({result.kind})",
+            write_reports(report, figures, [Results.of(result, title=f"{result.measure} ({result.measure_kind})",
                                                     settings=command_settings(measure=result.measure, seed=seed,
                                                                               answer=result.answer(),
                                                                               cache_dir=cache_dir,

@@ -140,7 +140,7 @@ def compat_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results, matrix_results
 
-            parts = [Results("compat", result.to_frame(), title=f"Can the new model search the old index? ({target})",
+            parts = [Results.of(result, title=f"Can the new model search the old index? ({target})",
                              settings=command_settings(
                                  **{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
                                  old=old_name, answer=result.answer(short), cache_dir=cache_dir,

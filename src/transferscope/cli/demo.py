@@ -60,7 +60,7 @@ def demo_command(
             cols = ["rank", "candidate", "dim"] + [c for c in ("logme", "hscore", "knn") if c in table]
             cols += [c for c in (truth, f"{truth}_se", "probe_tied_with_best") if c in table] + ["probe_setting"]
             print_table(table[cols], title=f"{name}: estimators (sorted by LogME) vs measured linear probe")
-            for note in table.attrs.get("warnings", []):
+            for note in result.warnings.get(name, ()):
                 console.print(f"  note: {escape(note)}", style="yellow", highlight=False)
         agreement = result.agreement.drop(columns=["task"])
         for method in AGREEMENT_METHODS:

@@ -101,7 +101,7 @@ def drift_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            saved = Results("drift", result.to_frame(), title="Drift from the base",
+            saved = Results.of(result, title="Drift from the base",
                             settings=command_settings(**{k: v for k, v in result.settings.items() if k != "notes"},
                                                       answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned, *(result.settings["null"] or {}).values()]))
             write_reports(report, figures, [saved], title="What did fine-tuning change?", output=output)

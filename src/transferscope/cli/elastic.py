@@ -132,7 +132,7 @@ def elastic_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            saved = Results("elastic", result.to_frame(), title="Quality against bytes",
+            saved = Results.of(result, title="Quality against bytes",
                             settings=command_settings(**result.settings, recommended=result.answer()[0],
                                                       answer=result.answer(), cache_dir=cache_dir,
                                                       features=[str(f) for f in features or []],

@@ -89,7 +89,7 @@ def layers_command(
             from transferscope.report import Results
 
             name = short_names([model])[model]
-            result = Results("layers", profile.table, title=f"Layers of {name} on {ds.name}",
+            result = Results.of(profile, title=f"Layers of {name} on {ds.name}",
                              settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
                                                        recommended=profile.recommended, basis=profile.basis, seed=seed,
                                                        answer=[line.strip(" -") for line in profile.answer()],

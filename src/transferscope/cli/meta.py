@@ -84,7 +84,7 @@ def meta_command(
 
             settings = command_settings(table=table, truth=truth, priors=prior or [], n_boot=n_boot, seed=seed,
                                         answer=result.answer())
-            write_reports(report, figures, [Results("meta", result.table, title=f"Meta-evaluation of {table}",
+            write_reports(report, figures, [Results.of(result, title=f"Meta-evaluation of {table}",
                                                     settings=settings)],
                           title="Which estimate ranks the candidates best?", output=output)
 

@@ -106,12 +106,13 @@ def rank_command(
 
             arrays, y, probs = load_features(features, labels, label_column=label_column, features_key=features_key,
                                              feature_columns=feature_columns, source_probs=source_probs)
-            table = rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
-                         probe=probe and probe_protocol, predict=level, seed=seed, prior=prior)
+            ranking = rank(features=arrays, labels=y, source_probs=probs or None, task=task, metrics=metric,
+                           probe=probe and probe_protocol, predict=level, seed=seed, prior=prior)
         else:
-            table = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
-                                 layers, pooling, metric, probe and probe_protocol, level, seed, extraction, prior)
-        for note in table.attrs.get("warnings", []):
+            ranking = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
+                                   layers, pooling, metric, probe and probe_protocol, level, seed, extraction, prior)
+        table = ranking.table
+        for note in ranking.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         shown = terminal_view(table)
@@ -129,21 +130,17 @@ def rank_command(
         print_table(shown, digits=3, title="Ranking" + (f" of {shared}" if shared else "") + " (best first"
                     + (", by combined" if prior else "")
                     + ("; --output keeps every column)" if len(shown.columns) < len(table.columns) else ")"))
-        from transferscope.workflows.rank import rank_answer
-
-        answer = [rank_answer(table, [m.strip() for m in metric.split(",") if m.strip() in table], names=names),
-                  *(f"Prior: {note}" for note in table.attrs.get("prior_notes", []))]
+        answer = ranking.answer(names)
         for line in answer:
             typer.echo(line)
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            result = Results("ranking", table, title="Ranking", settings=command_settings(
+            result = Results.of(ranking, settings=command_settings(
                 dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
                 layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
-                warnings=list(table.attrs.get("warnings", [])), prior=prior,
-                prior_notes=list(table.attrs.get("prior_notes", [])),
-                answer=[*answer, *(f"Note: {w}" for w in table.attrs.get("warnings", []))],
+                warnings=list(ranking.warnings), prior=prior, prior_notes=list(ranking.prior_notes),
+                answer=[*answer, *(f"Note: {w}" for w in ranking.warnings)],
                 cache_dir=cache_dir, model_specs=model))
             write_reports(report, figures, [result], title="Which representation transfers best?", output=output)
 

@@ -118,7 +118,7 @@ def select_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            result = Results("selection", choice.table, title="Selection", settings=command_settings(
+            result = Results.of(choice, settings=command_settings(
                 pick=names.get(choice.pick, choice.pick), metric=choice.metric, accuracy=choice.accuracy,
                 low=choice.low, high=choice.high, p_other_better=choice.p_other_better, fits=choice.fits,
                 exhaustive_fits=choice.exhaustive_fits, seed=seed, features=[str(f) for f in features or []],

@@ -123,7 +123,7 @@ def sources_command(
         if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
             from transferscope.report import Results
 
-            saved = Results("sources", ranking.table, title=f"Sources for {target}",
+            saved = Results.of(ranking, title=f"Sources for {target}",
                             settings=command_settings(**ranking.settings, measure=measure, answer=ranking.answer(),
                                                       cache_dir=cache_dir, model_specs=[model]))
             write_reports(report, figures, [saved], title="Which source should I transfer from?", output=output)
@@ -164,7 +164,7 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
         _print_text_extras(result)
     from transferscope.report import Results
 
-    write_reports(report, figures, [Results("sources-eval", result.quality, title="Source rankings evaluated",
+    write_reports(report, figures, [Results.of(result, title="Source rankings evaluated",
                                             settings=command_settings(**result.settings, answer=[answer]))],
                   output=output,
                   title="Do source distances predict transfer?")

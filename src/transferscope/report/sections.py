@@ -38,6 +38,16 @@ class Results:
     title: str = ""
     report_title: str = ""
 
+    @classmethod
+    def of(cls, result: Any, *, title: str = "", settings: dict[str, Any] | None = None) -> Results:
+        """The report's view of a command's result (a
+        :class:`~transferscope.workflows.storage.results.Result`): its kind (the section that draws
+        it, by its type), its full table, and ``settings`` (its own provenance by default) with its
+        answer lines."""
+        merged = dict(result.provenance if settings is None else settings)
+        merged["answer"] = merged.get("answer") or [line.strip(" -") for line in result.answer()]
+        return cls(result.kind, result.to_frame(), settings=merged, title=title or result.title)
+
 
 @dataclass
 class Section:

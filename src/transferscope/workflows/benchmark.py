@@ -55,7 +55,7 @@ from transferscope.workflows.engine.score_cache import ScoreCache, labels_finger
 from transferscope.workflows.engine.scoring import CandidateScores, Scorer
 from transferscope.workflows.meta import MEASURES
 from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
-from transferscope.workflows.storage.results import interval_text
+from transferscope.workflows.storage.results import Result, interval_text
 from transferscope.workflows.storage.store import ResultStore
 from transferscope.workflows.suite import Suite
 
@@ -68,13 +68,16 @@ _CELL_FORMAT = 1  # bump when what a cell computes changes
 
 
 @dataclass
-class BenchmarkResult:
+class BenchmarkResult(Result):
     """Meta-evaluation rows of the run and the estimator x target aggregate table.
 
     ``computed_cells`` counts the cells computed by this run, among them
     ``replaced_cells`` that the store held under other settings (their rows were replaced);
     ``skipped_cells`` those already stored under the same settings.
     """
+
+    kind = "benchmark"
+    title = "Benchmark"
 
     meta: pd.DataFrame
     aggregate: pd.DataFrame

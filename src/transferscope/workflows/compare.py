@@ -17,6 +17,7 @@ from transferscope.metrics import check_features_shape, check_options, check_pos
 from transferscope.metrics.calibration import PermutationTest, similarity_permutation_test
 from transferscope.workflows.engine.candidates import Candidate, ExtractionOptions, extract_candidates
 from transferscope.workflows.storage.names import short_names
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["Comparison", "compare", "similarity_matrix", "write_heatmap", "check_measure"]
 
@@ -27,13 +28,13 @@ def check_measure(measure: str) -> None:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Result of :func:`compare`.
 
     Attributes
     ----------
     measure : str
-    kind : {"similarity", "distance"}
+    measure_kind : {"similarity", "distance"}
     matrix : pandas.DataFrame
         Rows and columns named by representation ("model | layer | pooling", or
         the layer alone when every representation comes from one model).
@@ -42,8 +43,11 @@ class Comparison:
         (plus ``p_value`` and ``null_mean`` with ``n_permutations``).
     """
 
+    kind = "similarity"  # the report's matrix section
+    title = "Comparison"
+
     measure: str
-    kind: str
+    measure_kind: str
     matrix: pd.DataFrame
     pairs: pd.DataFrame
 
@@ -53,8 +57,8 @@ class Comparison:
         pairs = self.pairs[(self.pairs["row"] != self.pairs["column"]) & self.pairs["value"].notna()]
         if pairs.empty:
             return []
-        best = pairs.loc[pairs["value"].idxmax() if self.kind == "similarity" else pairs["value"].idxmin()]
-        word = "most similar" if self.kind == "similarity" else "nearest"
+        best = pairs.loc[pairs["value"].idxmax() if self.measure_kind == "similarity" else pairs["value"].idxmin()]
+        word = "most similar" if self.measure_kind == "similarity" else "nearest"
         line = f"The {word} pair: {best['row']} and {best['column']} ({self.measure} {best['value']:.3f}"
         if "p_value" in pairs and pd.notna(best.get("p_value")):
             line += f"; chance level {best['null_mean']:.3f}, permutation p = {best['p_value']:.3g}"
@@ -68,7 +72,7 @@ class Comparison:
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
 
-        return html_view(f"{self.measure} ({self.kind})", self.answer(), self.matrix.reset_index(names=""))
+        return html_view(f"{self.measure} ({self.measure_kind})", self.answer(), self.matrix.reset_index(names=""))
 
 
 def similarity_matrix(
@@ -248,7 +252,7 @@ def compare(
                           symmetric=info.measure.symmetric, diagonal=untested).ravel()
         pairs["p_value"] = [t.p_value for t in tests]
         pairs["null_mean"] = [t.null_mean for t in tests]
-    return Comparison(measure=info.name, kind=info.measure.kind, matrix=matrix, pairs=pairs)
+    return Comparison(measure=info.name, measure_kind=info.measure.kind, matrix=matrix, pairs=pairs)
 
 
 def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None) -> str:
@@ -265,7 +269,7 @@ def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None
     height = max(3.0, 0.45 * m.shape[0] + 1.5)
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.subplots()
-    cmap = "viridis" if comparison.kind == "similarity" else "viridis_r"
+    cmap = "viridis" if comparison.measure_kind == "similarity" else "viridis_r"
     image = ax.imshow(m.to_numpy(dtype=float), cmap=cmap, aspect="auto")
     ax.set_xticks(range(m.shape[1]), [str(c) for c in m.columns], rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(m.shape[0]), [str(r) for r in m.index], fontsize=8)
@@ -273,11 +277,11 @@ def write_heatmap(comparison: Comparison, path: Any, *, title: str | None = None
         low, high = image.get_clim()
         for (i, j), v in np.ndenumerate(m.to_numpy(dtype=float)):
             light = high > low and (v - low) / (high - low) > 0.6
-            if comparison.kind == "distance":
+            if comparison.measure_kind == "distance":
                 light = not light
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="black" if light else "white")
     fig.colorbar(image, ax=ax, label=comparison.measure)
-    ax.set_title(title or f"{comparison.measure} ({comparison.kind})", fontsize=10)
+    ax.set_title(title or f"{comparison.measure} ({comparison.measure_kind})", fontsize=10)
     tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
     fig.savefig(tmp)
     tmp.replace(target)  # atomic: a reader never sees half a file

@@ -43,6 +43,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.metrics.retrieval import RETRIEVAL_KS, retrieval_scores
 from transferscope.probes.aligners import ALIGNERS, fit_aligners
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["CompatResult", "compat", "compat_features", "query_gallery_split", "compatibility_matrix",
            "check_index_file", "ALIGNERS", "COMPAT_METRICS", "DEFAULT_PAIR_SIZES", "VERDICTS"]
@@ -53,7 +54,7 @@ VERDICTS = ("compatible", "compatible after alignment", "not compatible")
 
 
 @dataclass
-class CompatResult:
+class CompatResult(Result):
     """Result of :func:`compat` / :func:`compat_features`.
 
     Attributes
@@ -74,6 +75,9 @@ class CompatResult:
     summary : dict
         ``AC`` and ``AM`` with several new models; the split sizes; the settings.
     """
+
+    kind = "compat"
+    title = "Compatibility"
 
     table: pd.DataFrame
     verdicts: pd.DataFrame

@@ -47,13 +47,15 @@ def demo_model_path() -> str:
 
 @dataclass
 class DemoResult:
-    """Per-dataset ranking tables, the agreement table, and timings in seconds."""
+    """Per-dataset ranking tables, the agreement table, timings in seconds, and per dataset what the
+    estimators warned about."""
 
     rankings: dict[str, pd.DataFrame]
     agreement: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     layer_similarity: pd.DataFrame | None = None
     layer_similarity_dataset: str = ""
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def long_table(self) -> pd.DataFrame:
         """All rankings stacked, with a ``dataset`` column."""
@@ -95,6 +97,7 @@ def run_demo(
     rankings: dict[str, pd.DataFrame] = {}
     agreement_rows: list[dict[str, Any]] = []
     timings: dict[str, float] = {}
+    warnings: dict[str, tuple[str, ...]] = {}
     for name in datasets:
         start = time.perf_counter()
         data = load_builtin(name)
@@ -103,14 +106,14 @@ def run_demo(
         if log is not None:
             log(f"{name}: {len(data)} samples, {data.task}")
         metrics = ["logme", "knn"] if data.task == "regression" else ["logme", "hscore", "knn"]
-        table = rank(dataset=data, models=models, layers="all", poolings=["mean"], metrics=metrics,
-                     probe=True, seed=seed, extraction=extraction)
+        ranking = rank(dataset=data, models=models, layers="all", poolings=["mean"], metrics=metrics,
+                       probe=True, seed=seed, extraction=extraction)
+        table = ranking.table
         table["model"] = table["model"].map(lambda m: _short(m, path))
         table["candidate"] = table["model"] + " | " + table["layer"]
         truth_col = "probe_accuracy" if data.task == "classification" else "probe_r2"
         truth = table[truth_col].to_numpy()
-        per_split = table.attrs.get("probe_split_scores")
-        per_split = None if per_split is None else np.asarray(per_split, dtype=float)
+        per_split = None if ranking.split_scores is None else np.asarray(ranking.split_scores, dtype=float)
         for metric in metrics:
             scores = table[metric].to_numpy()
             measures: dict[str, Any] = {}
@@ -128,6 +131,7 @@ def run_demo(
                 "best_by_probe": table.loc[int(np.argmax(truth)), "candidate"],
             })
         rankings[name] = table
+        warnings[name] = ranking.warnings
         timings[name] = time.perf_counter() - start
     similarity = None
     if datasets:
@@ -136,7 +140,7 @@ def run_demo(
                              extraction=extraction).matrix
         timings["layer CKA"] = time.perf_counter() - start
     return DemoResult(rankings, pd.DataFrame(agreement_rows), timings, similarity,
-                      datasets[-1] if datasets else "")
+                      datasets[-1] if datasets else "", warnings)
 
 
 def _short(model: str, path: str) -> str:

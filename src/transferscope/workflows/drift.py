@@ -36,6 +36,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "fingerprint_agreement",
            "null_twins", "ONSET_SHARE",
@@ -49,7 +50,7 @@ _MEASURES = ("cka_linear", "cka_debiased", "procrustes", "shape_metric", "mutual
 
 
 @dataclass
-class DriftResult:
+class DriftResult(Result):
     """Result of :func:`drift` / :func:`drift_features`.
 
     Attributes
@@ -65,6 +66,9 @@ class DriftResult:
     distances : pandas.DataFrame or None
         Cosine distances between the fingerprints.
     """
+
+    kind = "drift"
+    title = "Drift from the base"
 
     table: pd.DataFrame
     summary: pd.DataFrame
@@ -146,11 +150,6 @@ class DriftResult:
         figure.legend(handles, labels, loc="outside lower center", ncol=min(3, len(labels)), fontsize=7, frameon=False)
         figure.savefig(target, dpi=120)
         return target
-
-    def _repr_html_(self) -> str:
-        from transferscope.workflows.storage.results import html_view
-
-        return html_view("Drift from the base", self.answer(), self.table)
 
 
 def _layer_rows(base: np.ndarray, tuned: np.ndarray) -> dict[str, float]:

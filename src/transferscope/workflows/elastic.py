@@ -42,6 +42,7 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, decode, parse_compression
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
            "ELASTIC_QUALITIES", "FLOAT32", "DEFAULT_SPLITS"]
@@ -90,7 +91,7 @@ def pareto_front(bytes_: Sequence[float], quality: Sequence[float]) -> np.ndarra
 
 
 @dataclass
-class ElasticResult:
+class ElasticResult(Result):
     """Result of :func:`elastic` / :func:`elastic_features`.
 
     Attributes
@@ -109,6 +110,9 @@ class ElasticResult:
     recommended : dict
         The smallest configuration within ``tolerance`` of the reference.
     """
+
+    kind = "elastic"
+    title = "Quality against bytes per vector"
 
     table: pd.DataFrame
     metric: str
@@ -189,11 +193,6 @@ class ElasticResult:
         ax.legend(fontsize=7, loc="lower right")
         figure.savefig(target, dpi=120)
         return target
-
-    def _repr_html_(self) -> str:
-        from transferscope.workflows.storage.results import html_view
-
-        return html_view("Quality against bytes per vector", self.answer(), self.table)
 
 
 @dataclass(frozen=True)

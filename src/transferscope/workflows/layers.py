@@ -18,6 +18,7 @@ from transferscope.metrics.ranking import rank_correlation
 from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
 from transferscope.workflows.engine.score_cache import ScoreCache
 from transferscope.workflows.engine.scoring import Scorer, probe_protocol, probe_splits, tied_with_best
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["LayerProfile", "layer_profile", "DEFAULT_GEOMETRY", "DEFAULT_LAYER_METRICS"]
 
@@ -34,7 +35,7 @@ def _first_probe(table: pd.DataFrame) -> str | None:
 
 
 @dataclass(frozen=True)
-class LayerProfile:
+class LayerProfile(Result):
     """Result of :func:`layer_profile`.
 
     Attributes
@@ -58,6 +59,9 @@ class LayerProfile:
     warnings : list of str
         What the estimators warned about (each once).
     """
+
+    kind = "layers"
+    title = "Layers"
 
     table: pd.DataFrame
     recommended: str
@@ -90,10 +94,6 @@ class LayerProfile:
         shown = shown.drop(columns=[c for c in shown.columns if c.startswith("probe_") and c.endswith("_se")])
         return [("model order; --output keeps every column", shown)]
 
-    def _repr_html_(self) -> str:
-        from transferscope.workflows.storage.results import html_view
-
-        return html_view("Layers", [line.strip(" -") for line in self.answer()], self.table)
 
 
 def layer_profile(

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from transferscope.errors import InputError
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["MetaEvaluation", "meta_evaluate", "load_meta_table", "published_meta_table", "history_scores",
            "neutral_fill", "metric_orientation", "store_meta_table", "read_meta_table", "choose_combination", "Combination", "MAX_VALIDATION_BLOCKS", "TRUTH_METRICS", "PUBLISHED_META_TABLES", "MEASURES", "HISTORY_PRIOR", "HISTORY_RANK_PRIOR", "COMBINED", "COMBINER"]
@@ -269,7 +270,7 @@ def history_scores(truths: Mapping[str, pd.Series], candidates: Sequence[str], *
 
 
 @dataclass
-class MetaEvaluation:
+class MetaEvaluation(Result):
     """Result of :func:`meta_evaluate`.
 
     Attributes
@@ -287,6 +288,9 @@ class MetaEvaluation:
         column per input method) and, with ``all_combiners``, the learner ``combined:chosen``
         took and each learner's validation score (``validation:<learner>``).
     """
+
+    kind = "meta"
+    title = "Meta-evaluation"
 
     table: pd.DataFrame
     gains: pd.DataFrame

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,56 @@ from transferscope.workflows.engine.candidates import (
 )
 from transferscope.workflows.engine.score_cache import ScoreCache
 from transferscope.workflows.engine.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
+from transferscope.workflows.storage.results import Result
 
-__all__ = ["rank", "ranked_table", "rank_answer", "DEFAULT_METRICS", "PREDICTION_LEVELS"]
+__all__ = ["Ranking", "rank", "ranked_table", "rank_answer", "DEFAULT_METRICS", "PREDICTION_LEVELS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
+
+
+@dataclass(frozen=True)
+class Ranking(Result):
+    """Result of :func:`rank`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per candidate, best first: ``rank, candidate, model, layer, pooling, dim``, one
+        column per estimator, and the prediction, probe and prior columns that were asked for.
+    estimators : tuple of str
+        The estimators, the table sorted by the first (by ``combined`` with a prior).
+    warnings : tuple of str
+        What the estimators warned about, and candidates with the same features.
+    split_scores : tuple of tuple of float, optional
+        The probe's value on each of its splits, per candidate in the table's order (for
+        intervals that include the ground truth's noise).
+    prior_notes : tuple of str
+        With a prior: how ``combined`` was made and how far the estimates moved the prior's order.
+    """
+
+    kind = "ranking"
+    title = "Ranking"
+
+    table: pd.DataFrame
+    estimators: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    split_scores: tuple[tuple[float, ...], ...] | None = None
+    prior_notes: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best(self) -> str:
+        """The first candidate."""
+        return str(self.table.iloc[0]["candidate"])
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def answer(self, names: Sequence[str] | None = None) -> list[str]:
+        """The answer line (:func:`rank_answer`) and, with a prior, what it did; ``names`` replaces
+        the candidates' names in the table's order."""
+        return [rank_answer(self.table, list(self.estimators), names=names),
+                *(f"Prior: {note}" for note in self.prior_notes)]
 
 
 def ranked_table(scores: Scores, by: str) -> pd.DataFrame:
@@ -64,7 +111,7 @@ def rank(
     extraction: ExtractionOptions | None = None,
     n_jobs: int | None = None,
     prior: str | Sequence[str] | None = None,
-) -> pd.DataFrame:
+) -> Ranking:
     """Score and rank candidate representations for one labelled dataset.
 
     Give either ``dataset`` and ``models`` (features are extracted, cached, for
@@ -119,8 +166,8 @@ def rank(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per candidate, best first: ``rank, candidate, model, layer,
+    Ranking
+        Its ``table`` holds one row per candidate, best first: ``rank, candidate, model, layer,
         pooling, dim``, one column per metric, and prediction and probe columns if asked.
 
     Examples
@@ -128,11 +175,11 @@ def rank(
     >>> import numpy as np, transferscope as ts
     >>> rng = np.random.default_rng(0)
     >>> y = np.repeat([0, 1], 40)
-    >>> table = ts.rank(features={"good": rng.normal(size=(80, 4)) + 3 * y[:, None],
-    ...                           "noise": rng.normal(size=(80, 4))},
-    ...                 labels=y, metrics=["logme", "knn"])
-    >>> list(table["candidate"])
-    ['good', 'noise']
+    >>> ranking = ts.rank(features={"good": rng.normal(size=(80, 4)) + 3 * y[:, None],
+    ...                             "noise": rng.normal(size=(80, 4))},
+    ...                   labels=y, metrics=["logme", "knn"])
+    >>> list(ranking.table["candidate"]), ranking.best
+    (['good', 'noise'], 'good')
     """
     metric_list, models = _check_rank_arguments(
         dataset=dataset, models=models, features=features, labels=labels, source_probs=source_probs, task=task,
@@ -155,8 +202,9 @@ def rank(
                         predict=level, predict_splits=_predict_splits(labelled, seed, level, protocol, splits),
                         progress=extraction.progress)
         candidates = feature_candidates(features, n_samples=y.shape[0], source_probs=source_probs)
-        return _with_priors(ranked_table(scorer.score(candidates, y), scorer.estimators[0]), priors,
-                            estimators=scorer.estimators, target=None)
+        table = ranked_table(scorer.score(candidates, y), scorer.estimators[0])
+        return _ranking(_with_priors(table, priors, estimators=scorer.estimators, target=None), scorer.estimators,
+                        settings={"task": task, "seed": seed, "probe": protocol, "predict": level})
     if dataset is None or not models:
         raise InputError("give a dataset and at least one model, or features and labels")
     task = task or dataset.task
@@ -169,7 +217,21 @@ def rank(
                                     with_head=scorer.needs_source_probs, seed=seed, options=extraction)
     table = ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
     table.attrs["warnings"] += same_features_notes(candidates)
-    return _with_priors(table, priors, estimators=scorer.estimators, target=dataset.name)
+    return _ranking(_with_priors(table, priors, estimators=scorer.estimators, target=dataset.name), scorer.estimators,
+                    settings={"dataset": dataset.name, "task": task, "seed": seed, "probe": protocol,
+                              "predict": level})
+
+
+def _ranking(table: pd.DataFrame, estimators: Sequence[str], *, settings: dict[str, Any]) -> Ranking:
+    """The :class:`Ranking` of a ranked table: what :func:`ranked_table` and the priors noted on the
+    table (its ``attrs``) becomes typed fields, and the table is left plain."""
+    notes = dict(table.attrs)
+    table.attrs = {}
+    splits = notes.get("probe_split_scores")
+    return Ranking(table=table, estimators=tuple(estimators), warnings=tuple(notes.get("warnings", [])),
+                   split_scores=None if splits is None else tuple(tuple(v) for v in splits),
+                   prior_notes=tuple(notes.get("prior_notes", [])),
+                   settings={k: v for k, v in settings.items() if v is not None})
 
 
 def _with_priors(table: pd.DataFrame, priors: list[str], *, estimators: Sequence[str],

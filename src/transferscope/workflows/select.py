@@ -45,6 +45,7 @@ from transferscope.metrics import get_metric
 from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates, feature_candidates
 from transferscope.workflows.engine.score_cache import ScoreCache
 from transferscope.workflows.engine.scoring import Scorer, check_probe_classes
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["Budget", "Selection", "select", "parse_budget", "DEFAULT_SELECT_METRICS"]
 
@@ -99,7 +100,7 @@ def parse_budget(text: str | int | None, *, name: str = "budget") -> Budget:
 
 
 @dataclass(frozen=True)
-class Selection:
+class Selection(Result):
     """Result of :func:`select`.
 
     Attributes
@@ -123,6 +124,9 @@ class Selection:
     finetuned : dict
         Candidate name -> fine-tuned test score on the first split (``finetune=K``; empty otherwise).
     """
+
+    kind = "selection"
+    title = "Selection"
 
     pick: str
     metric: str
@@ -201,10 +205,6 @@ class Selection:
         shown["status"] = shown["status"].replace({"left out by the estimators": "not probed"})
         return [("Candidates, probed ones first", shown)]
 
-    def _repr_html_(self) -> str:
-        from transferscope.workflows.storage.results import html_view
-
-        return html_view("Selection", [line.strip() for line in self.answer()], self.table)
 
 
 def select(

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from transferscope.errors import InputError
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["DIGIT_SOURCES", "DIGIT_TARGETS", "TEXT_TASKS", "TEXT_BASES", "SourceEvaluation", "evaluate_digit_sources",
            "evaluate_text_sources", "source_ranking_quality"]
@@ -65,7 +66,7 @@ _TARGET_SAMPLES = 1000
 
 
 @dataclass
-class SourceEvaluation:
+class SourceEvaluation(Result):
     """Result of :func:`evaluate_digit_sources`.
 
     Attributes
@@ -94,6 +95,9 @@ class SourceEvaluation:
         Text: :func:`~transferscope.workflows.drift.fingerprint_agreement` of the bases.
     """
 
+    kind = "sources-eval"
+    title = "Source rankings evaluated"
+
     quality: pd.DataFrame
     distances: pd.DataFrame
     transfer: pd.DataFrame
@@ -102,6 +106,9 @@ class SourceEvaluation:
     fingerprints: pd.DataFrame | None = None
     fingerprint_distances: pd.DataFrame | None = None
     agreement: pd.DataFrame | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.quality.copy()
 
     def summary(self) -> pd.DataFrame:
         """``tau [low, high]`` per space x ranking (rows) and target (columns), ``mean`` last."""

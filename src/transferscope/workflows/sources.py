@@ -21,6 +21,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["SourceRanking", "rank_sources", "source_distances", "SOURCE_MEASURES"]
 
@@ -28,9 +29,12 @@ SOURCE_MEASURES = ("otdd", "mmd_linear", "mmd_rbf", "frechet", "task2vec")
 
 
 @dataclass
-class SourceRanking:
+class SourceRanking(Result):
     """Result of :func:`rank_sources`: ``table`` has one row per source (``source``, ``samples``,
     every measure of :data:`SOURCE_MEASURES`, ``rank`` by ``measure``, ``size_rank``)."""
+
+    kind = "sources"
+    title = "Sources"
 
     table: pd.DataFrame
     measure: str

@@ -7,13 +7,13 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["write_table", "replace_atomically", "interval_text", "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
+__all__ = ["Result", "write_table", "replace_atomically", "interval_text", "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
            "OUTPUT_SUFFIXES", "csv_safe", "visible_text", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
@@ -28,6 +28,65 @@ def table_html(table: pd.DataFrame, *, max_rows: int) -> str:
     :data:`PROVENANCE_COLUMNS`."""
     shown = table.drop(columns=[c for c in PROVENANCE_COLUMNS if c in table.columns]).head(max_rows)
     return shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+
+
+class Result:
+    """What every command returns: a table, the sentences a user acts on, and the settings behind
+    them, the same for the terminal, the files, the report and the notebook.
+
+    A subclass (a dataclass) sets :attr:`kind` (the report section that draws it) and
+    :attr:`title`, and implements :meth:`to_frame` and :meth:`answer`; ``settings`` is its
+    provenance (a field or a property). :meth:`save` writes the table with its kind, title,
+    settings and answer beside it, so ``transferscope report FILE`` draws what the run drew.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Tiny(Result):
+    ...     kind = "table"
+    ...     title = "Tiny"
+    ...     value: float
+    ...     def to_frame(self): return pd.DataFrame({"value": [self.value]})
+    ...     def answer(self): return [f"value {self.value}"]
+    >>> path = Tiny(0.5).save(Path(tempfile.mkdtemp()) / "tiny.csv")
+    >>> read_result_metadata(path)["settings"]["answer"], read_result_metadata(path)["kind"]
+    (['value 0.5'], 'table')
+    """
+
+    kind: ClassVar[str] = "table"
+    title: ClassVar[str] = "Results"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every row and column (what ``--output`` writes)."""
+        raise NotImplementedError
+
+    def answer(self) -> list[str]:
+        """The sentences a user acts on, in plain words."""
+        return []
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """The settings behind the result (its ``settings``, or ``summary`` where that is a dict)."""
+        for name in ("settings", "summary"):
+            value = getattr(self, name, None)
+            if isinstance(value, dict):
+                return dict(value)
+        return {}
+
+    def save(self, path: str | Path, *, settings: dict[str, Any] | None = None, title: str = "",
+             report_title: str = "") -> Path:
+        """Write :meth:`to_frame` to ``path`` (.csv, .json or .parquet) with the kind, title,
+        settings (``settings`` added to :attr:`provenance`) and :meth:`answer` beside it
+        (:func:`write_result`)."""
+        merged = {**self.provenance, **(settings or {})}
+        merged["answer"] = merged.get("answer") or [line.strip(" -") for line in self.answer()]
+        return write_result(self.to_frame(), path, kind=self.kind, title=title or self.title, settings=merged,
+                            report_title=report_title)
+
+    def _repr_html_(self) -> str:
+        return html_view(self.title, [line.strip(" -") for line in self.answer()], self.to_frame())
 
 
 def html_view(title: str, lines: list[str], table: pd.DataFrame | None = None, *, max_rows: int = 30) -> str:

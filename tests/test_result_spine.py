@@ -1,0 +1,76 @@
+"""Issue 24: one result spine. Every command's Python function returns a
+:class:`~transferscope.workflows.storage.results.Result` (kind, title, settings, ``to_frame``,
+``answer``, ``save``, a notebook view), the report picks its section by the result's type, and a
+saved result is read back with its kind, title and answer."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import transferscope as ts
+from transferscope.report import Results, load_results
+from transferscope.report.sections import KINDS, sections
+from transferscope.workflows.storage.results import Result, read_result_metadata
+
+COMMAND_MODULES = ("rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources", "meta",
+                   "benchmark", "source_eval")
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+def test_every_command_result_is_a_result_with_a_report_section():
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"transferscope.workflows.{name}")
+    results = {c.__name__: c for c in _subclasses(Result) if c.__module__.startswith("transferscope.")}
+    assert {"Ranking", "Selection", "LayerProfile", "Comparison", "CompatResult", "ElasticResult", "DriftResult",
+            "SourceRanking", "BenchmarkResult", "MetaEvaluation", "SourceEvaluation"} <= set(results)
+    for cls in results.values():
+        assert cls.kind in KINDS and cls.kind != "table", cls
+        assert cls.title and cls.to_frame is not Result.to_frame, cls
+
+
+def test_a_ranking_is_typed_saved_and_read_back_as_the_same_report(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 40)
+    ranking = ts.rank(features={"good": rng.normal(size=(80, 4)) + 3 * y[:, None], "noise": rng.normal(size=(80, 4))},
+                      labels=y, metrics=["logme", "knn"], probe=True, n_jobs=1)
+    assert isinstance(ranking, Result) and ranking.kind == "ranking" and ranking.best == "good"
+    assert ranking.table.attrs == {}  # no notes hidden in the table: they are fields
+    assert ranking.split_scores is not None and len(ranking.split_scores) == 2
+    assert ranking.estimators == ("logme", "knn") and ranking.answer()[0].startswith("Answer: good ranks first")
+    for suffix in (".json", ".csv", ".parquet"):
+        path = ranking.save(tmp_path / f"ranking{suffix}")
+        meta = read_result_metadata(path)
+        assert meta["kind"] == "ranking" and meta["settings"]["answer"] == ranking.answer()
+        (loaded,) = load_results(path)
+        assert loaded.kind == "ranking" and loaded.settings["answer"] == ranking.answer()
+        columns = ["rank", "candidate", "logme", "knn", "probe_accuracy", "probe_accuracy_se"]
+        pd.testing.assert_frame_equal(loaded.table[columns], ranking.table[columns], check_dtype=False)
+    direct = Results.of(ranking)
+    assert direct.kind == "ranking" and direct.settings["answer"] == ranking.answer()
+    (section,) = sections([direct])
+    (again,) = sections([loaded])
+    assert section.title == again.title and [f.title for f in section.figures] == [f.title for f in again.figures]
+    assert "Answer: good ranks first" in ranking._repr_html_()
+
+
+def test_the_report_section_follows_the_results_type_not_its_columns():
+    from transferscope.workflows.drift import drift_features
+
+    rng = np.random.default_rng(0)
+    base = {"l0": rng.normal(size=(50, 4)), "l1": rng.normal(size=(50, 4))}
+    result = drift_features(base, {"t": {"l0": base["l0"], "l1": base["l1"] + rng.normal(size=(50, 4))}})
+    renamed = Results.of(result)
+    renamed.table = renamed.table.rename(columns={"tuned": "model_tuned"})  # columns no longer say 'drift'
+    assert renamed.kind == "drift"
+    with pytest.raises(KeyError):  # the drift section is chosen, and it needs its columns
+        sections([renamed])
