@@ -81,7 +81,7 @@ def test_benchmark_never_scores_a_source_on_its_own_target(tmp_path, tiny_bert_d
                         "max_samples": 60})
     logged: list[str] = []
     with ResultStore(tmp_path / "r.duckdb") as store:
-        run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1, log=logged.append)
+        run_benchmark(suite, store=store, cache_dir=str(tmp_path / "c"), n_jobs=1, progress=logged.append)
         rows = store.table(suite="ft", kind="estimator")
     tuned = rows[rows["model"] == spec]
     assert set(tuned["target"]) == {"vader-polarity"}

@@ -625,7 +625,7 @@ def test_suite_runs_end_to_end_and_resumes(imagenet_env, tmp_path):
     suite = dataclasses.replace(suite, estimators=["logme", "leep", "nce", "hscore"])
     store = ResultStore(tmp_path / "r.duckdb")
     messages: list[str] = []
-    result = run_benchmark(suite, store=store, cache_dir=str(tmp_path / "cache"), n_jobs=1, log=messages.append)
+    result = run_benchmark(suite, store=store, cache_dir=str(tmp_path / "cache"), n_jobs=1, progress=messages.append)
     assert (result.computed_cells, result.skipped_cells) == (16, 0)
     assert any("voc2007" in m and "left out" in m for m in messages)  # classes absent from the tiny VOC
     rows = store.table(suite="imagenet-11x11")

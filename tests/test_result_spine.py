@@ -74,3 +74,26 @@ def test_the_report_section_follows_the_results_type_not_its_columns():
     assert renamed.kind == "drift"
     with pytest.raises(KeyError):  # the drift section is chosen, and it needs its columns
         sections([renamed])
+
+
+def test_one_progress_convention_across_the_public_api():
+    """Issue 24: ``progress`` was a bool in some functions and a callback (called ``log``
+    elsewhere) in others. Now: bars come from ``ExtractionOptions(progress=True)``; a function that
+    reports steps takes ``progress``, a callable that receives each line; no function takes ``log``."""
+    import inspect
+
+    modules = [importlib.import_module(f"transferscope.workflows.{name}") for name in (*COMMAND_MODULES, "demo")]
+    functions = {f"ts.{name}": getattr(ts, name) for name in ts.__all__ if inspect.isfunction(getattr(ts, name))}
+    for module in modules:
+        functions |= {f"{module.__name__}.{name}": getattr(module, name) for name in module.__all__
+                      if inspect.isfunction(getattr(module, name))}
+    checked = 0
+    for name, function in functions.items():
+        parameters = inspect.signature(function).parameters
+        assert "log" not in parameters, name
+        if "progress" in parameters:
+            annotation = str(parameters["progress"].annotation)
+            assert "Callable[[str], None]" in annotation and parameters["progress"].default is None, (name, annotation)
+            checked += 1
+    assert checked >= 8  # drift, drift_features, compat, elastic_features, rank_sources, run_benchmark, run_demo, ...
+    assert ts.ExtractionOptions(progress=True).progress is True  # the bars' switch

@@ -75,8 +75,8 @@ def benchmark_command(
         # Held (and locked) for the whole run: a second run on the same store is told at once.
         with ResultStore(store) as results:
             result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
-                                   backend=backend, progress=not quiet, extraction=extraction,
-                                   log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+                                   backend=backend, extraction=extraction,
+                                   progress=None if quiet else (lambda m: err_console.print(m, highlight=False)))
             table = aggregate_table(result.meta, method)
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                               f"in {results.path}", highlight=False)

@@ -54,7 +54,7 @@ def demo_command(
         start = time.perf_counter()
         result = run_demo(seed=seed, max_samples=max_samples,
                           extraction=extraction_options(cache_dir=cache_dir, quiet=quiet),
-                          log=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+                          progress=None if quiet else (lambda m: err_console.print(m, highlight=False)))
         for name, table in result.rankings.items():
             truth = "probe_accuracy" if "probe_accuracy" in table else "probe_r2"
             cols = ["rank", "candidate", "dim"] + [c for c in ("logme", "hscore", "knn") if c in table]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -16,9 +16,9 @@ __all__ = ["Dataset", "Splits", "infer_task", "TASKS"]
 TASKS = ("classification", "regression", "multilabel")
 
 
-@dataclass(frozen=True)
-class Splits:
-    """Index arrays of a train / validation / test split."""
+class Splits(NamedTuple):
+    """Index arrays of a train / validation / test split: the one split type of the library. It is
+    a ``(train, val, test)`` triple, so the probes (which take index triples) take it as it is."""
 
     train: np.ndarray
     val: np.ndarray

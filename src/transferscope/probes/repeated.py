@@ -41,8 +41,7 @@ def split_triples(splits: Sequence[Any]) -> list[tuple[Any, Any, Any]]:
     >>> split_triples([([0], [1], [2]), ([1], [2], [0])])[1]
     ([1], [2], [0])
     """
-    triples = [tuple(getattr(s, name) for name in ("train", "val", "test")) if hasattr(s, "test") else tuple(s)
-               for s in splits]
+    triples = [tuple(s) for s in splits]  # a Splits is a (train, val, test) triple
     if len(triples) < 2 or any(len(t) != 3 for t in triples):
         raise InputError("splits must be at least two (train, val, test) index triples, "
                          "e.g. Dataset.repeated_splits()")

@@ -225,15 +225,16 @@ def run_benchmark(
     run_id: str | None = None,
     n_jobs: int | None = None,
     backend: str = "local",
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
     extraction: ExtractionOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BenchmarkResult:
     """Run every unfinished cell of ``suite``, store the rows, return the meta-evaluation.
 
-    ``extraction`` gives the batch size, token length, device and remote-code permission of every
-    model the suite builds (its cache settings are ``cache_dir``'s); a token length other than
-    the default changes the features, so those cells are recomputed under their own keys.
+    ``extraction`` gives the batch size, token length, device, remote-code permission and progress
+    bars of every model the suite builds (its cache settings are ``cache_dir``'s); a token length
+    other than the default changes the features, so those cells are recomputed under their own
+    keys. ``progress`` receives a line per step (the library's convention: bars from
+    ``extraction.progress``, lines to a ``progress`` callable).
 
     ``backend="ray"`` runs extraction as Ray Data ``map_batches`` over a pool of
     encoder actors and the scoring cells as Ray tasks (``RAY_ADDRESS`` or a local
@@ -249,6 +250,7 @@ def run_benchmark(
     """
     run_id = run_id or pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
     extraction = dataclasses.replace(extraction or ExtractionOptions(), cache_dir=cache_dir, use_cache=True)
+    bars, log = extraction.progress, progress
     cache = FeatureCache(cache_dir)
     scores = ScoreCache(cache_dir)
     versions = library_versions()
@@ -271,7 +273,7 @@ def run_benchmark(
             scorer = Scorer(estimators, task=data.task, cache=scores, n_jobs=n_jobs, backend=backend,
                             on_error="nan", probe=None if own_truth else (
                                 suite.probe if suite.probe in FEATURE_PROBE_NAMES else "linear"),
-                            splits=None if own_truth else _splits(data, seed, suite.probe), progress=progress)
+                            splits=None if own_truth else _splits(data, seed, suite.probe), progress=bars)
             items, fingerprint = ((data.inputs, data.fingerprint()) if pair_target is None
                                   else (pair_target.words, pair_target.words_fingerprint))
             pending: list[tuple[Candidate, Encoder, str, dict[str, Any] | None]] = []
@@ -291,7 +293,7 @@ def run_benchmark(
                     continue
                 got = encoder_candidates(encoder, items, fingerprint,
                                          layers=list(dict.fromkeys(k[0] for k in todo)), poolings=spec.poolings,
-                                         with_head=scorer.needs_source_probs, cache=cache, progress=progress,
+                                         with_head=scorer.needs_source_probs, cache=cache, progress=bars,
                                          spec=spec.model, backend=backend, seed=seed,
                                          build_options=extraction.build_options())
                 by_key = {(c.layer, c.pooling): c for c in got}
@@ -328,7 +330,7 @@ def run_benchmark(
 def _splits(data: Dataset, seed: int, probe: str) -> Any:
     """The ground truth's splits: 60/20/20, or for a repeated-split probe 5 x 2-fold triples."""
     if probe in REPEATED_SPLIT_PROBES:
-        return tuple((s.train, s.val, s.test) for s in data.repeated_splits(seed=seed))
+        return tuple(data.repeated_splits(seed=seed))
     split = data.split(seed=seed)
     return split.train, split.val, split.test
 

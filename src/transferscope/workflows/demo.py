@@ -14,6 +14,7 @@ on the last target (``transferscope compare``), from the cached features.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,7 @@ def run_demo(
     seed: int = 0,
     max_samples: int | None = None,
     extraction: ExtractionOptions | None = None,
-    log: Any = None,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Run the demo end to end and return its tables.
 
@@ -87,8 +88,8 @@ def run_demo(
         Stratified subsample of each dataset (for quick runs).
     extraction : ExtractionOptions, optional
         The feature cache (reused by later runs), progress bars, ...
-    log : callable, optional
-        Called with a short message as each dataset starts.
+    progress : callable, optional
+        Called with a short line as each dataset starts (bars: ``extraction.progress``).
     """
     path = demo_model_path()
     extraction = extraction or ExtractionOptions()
@@ -103,8 +104,8 @@ def run_demo(
         data = load_builtin(name)
         if max_samples is not None:
             data = data.subsample(max_samples, seed=seed)
-        if log is not None:
-            log(f"{name}: {len(data)} samples, {data.task}")
+        if progress is not None:
+            progress(f"{name}: {len(data)} samples, {data.task}")
         metrics = ["logme", "knn"] if data.task == "regression" else ["logme", "hscore", "knn"]
         ranking = rank(dataset=data, models=models, layers="all", poolings=["mean"], metrics=metrics,
                        probe=True, seed=seed, extraction=extraction)

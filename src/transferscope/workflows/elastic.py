@@ -218,9 +218,8 @@ def _quality_parts(quality: str, labels: np.ndarray, task: str, seed: int, pairs
         for number in range(splits):
             split = data.split(seed=seed + 2 * number)  # a split uses seed and seed + 1
 
-            def probe(x: np.ndarray, spec: str, floats: np.ndarray, triple: Any = (split.train, split.val, split.test)
-                      ) -> dict[str, float]:
-                return {"quality": float(linear_probe(x, labels, splits=triple, task=task).score)}
+            def probe(x: np.ndarray, spec: str, floats: np.ndarray, split: Any = split) -> dict[str, float]:
+                return {"quality": float(linear_probe(x, labels, splits=split, task=task).score)}
 
             parts.append(_Part(split.train, len(split.train), len(split.test), probe))
         return parts, "accuracy" if task == "classification" else "r2"

@@ -440,7 +440,7 @@ def _finetune_best(count: int, candidates: Sequence[Any], measured: dict[int, li
             log.append(f"fine-tuning: the time budget is spent; {candidates[i].name} not fine-tuned")
             break
         began = time.perf_counter()
-        result = finetune_transfer(encoder, dataset, (split.train, split.val, split.test), seed=seed,
+        result = finetune_transfer(encoder, dataset, split, seed=seed,
                                    options=options, cache=cache, progress=extraction.progress)
         last = time.perf_counter() - began
         elapsed += last

@@ -270,7 +270,7 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
                 split = data.split(seed=seed)
                 for source, spec in specs.items():
                     encoder = zoo_encoder(spec, cache_dir=extraction.cache_dir)
-                    result = finetune_transfer(encoder, data, (split.train, split.val, split.test), seed=seed,
+                    result = finetune_transfer(encoder, data, split, seed=seed,
                                                options=_FINETUNE, cache=cache)
                     transfer_rows.append({"target": target, "source": source, "zoo": spec.name, "seed": seed,
                                           "value": result["value"]})
@@ -382,7 +382,7 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
                     model = base if source is None else tuned[(base, source)]
                     x = features(model, data)
                     for seed, split in splits.items():
-                        value = linear_probe(x, data.labels, splits=(split.train, split.val, split.test)).score
+                        value = linear_probe(x, data.labels, splits=split).score
                         row = {"base": base, "target": target, "seed": seed, "value": value}
                         if source is None:
                             baseline_rows.append(row)

@@ -48,7 +48,7 @@ def ensure_finetuned(spec: str, *, cache_dir: str | os.PathLike[str] | None = No
                 settings = need["settings"]
                 split = data.split(seed=finetuned.FINETUNE_SETTINGS["seed"])  # a re-seed keeps the split
                 result = finetune_text_probe(str(need["base"]), list(data.inputs), data.labels,
-                                             splits=(split.train, split.val, split.test), save_to=str(tmp),
+                                             splits=split, save_to=str(tmp),
                                              progress=report, **settings)
         (tmp / "meta.json").write_text(json.dumps({"spec": base, "target": need["target"], "base": str(need["base"]),
                                                    "test_accuracy": result.score, "settings": result.settings,
@@ -71,5 +71,5 @@ def _finetune_zoo(base: str, data: Any, folder: Path, *, settings: dict[str, Any
 
     split = data.split(seed=finetuned.ZOO_FINETUNE_SETTINGS["seed"])  # a re-seed keeps the split
     model = load_zoo_model(base.removeprefix("zoo:"), cache_dir=cache_dir)
-    return finetune_probe(lambda: model, data.inputs, data.labels, splits=(split.train, split.val, split.test),
+    return finetune_probe(lambda: model, data.inputs, data.labels, splits=split,
                           save_to=str(folder), progress=progress, **{**settings, "lr": tuple(settings["lr"])})

@@ -345,9 +345,7 @@ def probe_splits(dataset: Dataset, seed: int, *, probe: str = "linear", repeats:
                 dataset.task == "classification" and np.unique(dataset.labels[s.train]).shape[0] < 2):
             raise InputError(too_few)
     check_probe_classes(dataset)
-    if probe in REPEATED_SPLIT_PROBES:
-        return tuple((s.train, s.val, s.test) for s in triples)
-    return triples[0].train, triples[0].val, triples[0].test
+    return tuple(triples) if probe in REPEATED_SPLIT_PROBES else triples[0]
 
 
 def splits_fingerprint(splits: Any) -> str:
