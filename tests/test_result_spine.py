@@ -97,3 +97,35 @@ def test_one_progress_convention_across_the_public_api():
             checked += 1
     assert checked >= 8  # drift, drift_features, compat, elastic_features, rank_sources, run_benchmark, run_demo, ...
     assert ts.ExtractionOptions(progress=True).progress is True  # the bars' switch
+
+
+def test_every_command_that_extracts_takes_every_extraction_option_and_every_data_reader_its_sources():
+    """Issue 24: option lists were repeated per command and had drifted (compare and layers had no
+    --trust-remote-code, benchmark no --device / --batch-size, select no --features, sources no
+    --data). Every field of ExtractionOptions has one command-line option, and every command that
+    extracts features takes all of them; every command that reads a labelled file reads its
+    columns by name and also takes a built-in dataset."""
+    import dataclasses
+
+    from typer.main import get_command
+
+    from transferscope.cli._common import EXTRACTION_OPTION_NAMES
+    from transferscope.cli.app import app
+
+    assert set(EXTRACTION_OPTION_NAMES) == {f.name for f in dataclasses.fields(ts.ExtractionOptions)}
+    commands = get_command(app).commands
+    extracting = {name: {p.name for p in c.params} for name, c in commands.items()
+                  if "cache_dir" in {p.name for p in c.params}}
+    assert {"rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources", "benchmark",
+            "demo"} <= set(extracting)
+    by_design = {("benchmark", "no_cache"): "a suite's run resumes from its caches and store"}
+    for name, params in extracting.items():
+        missing = {o for o in EXTRACTION_OPTION_NAMES.values() if o not in params} - {
+            option for (command, option) in by_design if command == name}
+        assert not missing, (name, missing)
+    readers = {name: {p.name for p in c.params} for name, c in commands.items() if "data" in {p.name for p in c.params}}
+    assert {"rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources"} <= set(readers)
+    for name, params in readers.items():
+        assert "text_column" in params and ({"dataset", "target"} & params), name
+        if "labels" in params or name in ("rank", "select", "elastic"):  # the commands that take features
+            assert {"labels", "label_column"} <= params and {"features", "features_old"} & params, name

@@ -144,6 +144,14 @@ def check_device_option(device: str | None) -> str | None:
     return check_device(device, name="--device")
 
 
+#: The command-line option of each field of ExtractionOptions: every command that extracts takes all
+#: of them (tests/test_result_spine.py walks the commands), and :func:`extraction_options` builds the
+#: options from them.
+EXTRACTION_OPTION_NAMES = {"cache_dir": "cache_dir", "use_cache": "no_cache", "batch_size": "batch_size",
+                           "max_length": "max_length", "device": "device", "progress": "quiet",
+                           "trust_remote_code": "trust_remote_code"}
+
+
 def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False, batch_size: int = 32,
                        max_length: int = 128, device: str | None = None, quiet: bool = False,
                        trust_remote_code: bool = False) -> ExtractionOptions:
