@@ -373,3 +373,35 @@ def test_the_drift_figure_draws_each_models_null_dashed_in_its_colour(tmp_path):
     (plain,) = sections([Results("drift", table.drop(columns=["null_drift", "beyond_null"]), title="Drift")])
     assert all(s.null is None for s in plain.figures[0].series)
     assert [t["name"] for t in plotly_figure(plain.figures[0])["data"]] == ["a", "b"]
+
+
+def test_scores_equal_up_to_rounding_are_drawn_as_equal_bars():
+    """Issue 25: a saturated H-score (1 for every candidate, up to 1e-13) got an axis fitted to its
+    rounding noise, from 0.9999999999999112 to 1.0000000000002442: bars of very different lengths
+    for candidates it cannot tell apart. Their bars are now equal, and the title says why."""
+    table = pd.DataFrame({"rank": [1, 2, 3], "candidate": ["a", "b", "c"], "logme": [-0.6, -0.7, -0.8],
+                          "hscore": [1.0000000000002442, 0.9999999999999112, 1.0000000000001]})
+    (section,) = sections([Results("ranking", table, title="Ranking")])
+    figures = {f.xlabel: f for f in section.figures}
+    hscore, logme = figures["hscore"], figures["logme"]
+    assert "equal up to rounding" in hscore.title and "rounding" not in logme.title
+    (bar,) = plotly_figure(hscore)["data"]
+    lengths = np.array(bar["x"])
+    assert lengths.max() - lengths.min() < 1e-9 * lengths.max()  # drawn equal
+    (bar,) = plotly_figure(logme)["data"]
+    assert bar["x"][0] > bar["x"][1] > bar["x"][2]  # a real spread keeps its fitted axis
+
+
+def test_the_selection_figures_draw_the_better_candidate_longer_and_mark_the_pick():
+    """Issue 25, found in the select report: its estimator bars started at 0, so LogME's best
+    candidate (the least negative) had the shortest bar, and the probe chart did not say which
+    candidate was picked nor on how many splits each mean stands."""
+    table = pd.DataFrame({"candidate": ["a", "b", "c"], "estimator_rank": [1, 2, 3], "logme": [-0.61, -0.62, -0.78],
+                          "probe_mean": [0.714, 0.735, np.nan], "probe_se": [0.058, 0.037, np.nan],
+                          "splits": [10, 6, 0], "status": ["pick", "out in round 3", "left out by the estimators"]})
+    (section,) = sections([Results("selection", table, title="Selection")])
+    probe = section.figures[0]
+    assert probe.labels == ["b (6 splits)", "a (pick, 10 splits)"]
+    logme = next(f for f in section.figures if f.xlabel == "logme")
+    (bar,) = plotly_figure(logme)["data"]
+    assert bar["x"][0] > bar["x"][1] > bar["x"][2] > 0  # the best candidate has the longest bar

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figure", "Series", "plotly_figure", "save_static", "bar_base"]
+__all__ = ["Figure", "Series", "plotly_figure", "save_static", "bar_base", "equal_to_rounding"]
 
 
 #: Colours of series drawn with their null (plotly's default sequence), so both share one colour.
@@ -73,9 +73,26 @@ class Figure:
     fit_axis: bool = False
 
 
+def equal_to_rounding(values: list[Any]) -> bool:
+    """Whether the finite ``values`` differ by rounding only (a spread below 1e-9 of their size): a
+    saturated H-score reads 0.9999999999999112 and 1.0000000000002442 for candidates it cannot tell
+    apart, and an axis fitted to that spread would draw them as far apart.
+
+    Examples
+    --------
+    >>> equal_to_rounding([0.9999999999999112, 1.0000000000002442]), equal_to_rounding([0.70, 0.71])
+    (True, False)
+    """
+    finite = [v for v in (_num(values) or []) if v is not None]
+    if len(finite) < 2:
+        return False
+    return max(finite) - min(finite) <= 1e-9 * max(1.0, max(abs(v) for v in finite))
+
+
 def bar_base(fig: Figure) -> float:
     """Where the bars of ``fig`` start: 0, or with ``fit_axis`` 5% of the data's span (intervals
-    included) below its smallest value.
+    included) below its smallest value; values equal up to rounding (:func:`equal_to_rounding`)
+    have no span to fit, and their bars are drawn equal.
 
     Examples
     --------
@@ -83,13 +100,15 @@ def bar_base(fig: Figure) -> float:
     -0.81
     >>> bar_base(Figure("bars", "t", values=[-0.8, -0.6]))
     0.0
+    >>> bar_base(Figure("bars", "t", values=[0.9999999999999112, 1.0000000000002442], fit_axis=True))
+    0.95
     """
     finite = [v for v in (_num(fig.values) or []) + (_num(fig.low) or []) + (_num(fig.high) or [])
               if v is not None]
     if not fig.fit_axis or not finite:
         return 0.0
     low, high = min(finite), max(finite)
-    span = high - low if high > low else max(abs(low), 1.0)
+    span = high - low if high > low and not equal_to_rounding(finite) else max(abs(low), 1.0)
     return round(low - 0.05 * span, 12)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transferscope.report.figures import Figure, Series
+from transferscope.report.figures import Figure, Series, equal_to_rounding
 
 __all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results"]
 
@@ -184,8 +184,11 @@ def _ranking(res: Results) -> Section:
                               high=None if se is None else (by["probe_accuracy"] + se).tolist(), fit_axis=True))
     estimators = [c for c in _numeric(t) if not c.startswith(("predicted_", "probe_"))]
     for name in estimators:
-        figures.append(Figure("bars", f"{name} per candidate (higher is better)", xlabel=name, labels=labels,
-                              values=t[name].tolist(), fit_axis=True))
+        values = t[name].tolist()
+        same = equal_to_rounding(values)  # a saturated score: its bars are drawn equal, and said so
+        figures.append(Figure("bars", f"{name} per candidate: " + ("equal up to rounding (cannot tell them apart)"
+                                                                   if same else "higher is better"),
+                              xlabel=name, labels=labels, values=values, fit_axis=True))
     intro = ("Candidates best first. A bar is an estimator's score: only the order within one estimator "
              "means something, not its scale, so its axis starts just below the lowest score (the best "
              "candidate has the longest bar). The predicted accuracy is what a linear probe would reach, "
@@ -201,13 +204,20 @@ def _selection(res: Results) -> Section:
         se = probed["probe_se"] if "probe_se" in probed else probed["probe_mean"] * 0
         order = probed.sort_values("probe_mean", ascending=False)
         se = se.loc[order.index]
-        figures.append(Figure("bars", "Measured probe on the candidates that survived (+- 1 standard error)",
-                              xlabel="probe score", labels=order["candidate"].astype(str).tolist(),
+        labels = [f"{c} ({'pick, ' if s == 'pick' else ''}{int(n)} split{'s' * (int(n) != 1)})"
+                  if "splits" in order else str(c)
+                  for c, s, n in zip(order["candidate"], order.get("status", [""] * len(order)),
+                                     order.get("splits", [0] * len(order)))]
+        figures.append(Figure("bars", "Measured probe of the survivors (+- 1 s.e.; fewer splits: less sure)",
+                              xlabel="probe score", labels=labels,
                               values=order["probe_mean"].tolist(), low=(order["probe_mean"] - se).tolist(),
-                              high=(order["probe_mean"] + se).tolist()))
+                              high=(order["probe_mean"] + se).tolist(), fit_axis=True))
     for name in [c for c in _numeric(t) if c not in ("estimator_rank", "probe_mean", "probe_se", "splits")]:
-        figures.append(Figure("bars", f"{name} per candidate (the estimators' order decides what is probed)",
-                              xlabel=name, labels=t["candidate"].astype(str).tolist(), values=t[name].tolist()))
+        values = t[name].tolist()
+        figures.append(Figure("bars", f"{name} per candidate: " + ("equal up to rounding (cannot tell them apart)"
+                                                                   if equal_to_rounding(values) else
+                                                                   "its order decides what is probed"),
+                              xlabel=name, labels=t["candidate"].astype(str).tolist(), values=values, fit_axis=True))
     intro = ("Estimators ranked every candidate; the promising ones were probed on more and more splits "
              "(successive halving) and the others left out, as the status column says. The pick is the best "
              "measured probe; its interval and the chance that another candidate is better are at the top.")
@@ -263,8 +273,12 @@ def _similarity(res: Results) -> Section:
     matrix = [[lookup.get((r, c)) for c in cols] for r in rows]
     measure = str(t["measure"].iloc[0]) if len(t) else "similarity"
     figures = [Figure("heatmap", f"{measure} between representations", rows=rows, columns=cols, matrix=matrix)]
+    empty = sum(v is None or (isinstance(v, float) and not np.isfinite(v)) for row in matrix for v in row)
+    note = (f" {empty} cell(s) are empty: not measured (in a compatibility matrix, an older model's queries on "
+            "a newer model's gallery, which no upgrade does), or undefined." if empty else "")
     return Section(res.title or f"Similarity ({measure})",
-                   "Each cell compares two representations of the same inputs; hover for the value.", figures, t)
+                   "Each cell compares two representations of the same inputs; hover for the value." + note,
+                   figures, t)
 
 
 def _benchmark(res: Results) -> Section:
