@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -266,6 +266,31 @@ def write_reports(report: Path | None, figures: Path | None, results: list[Any],
     if figures is not None:
         written = write_figures(results, figures)
         err_console.print(f"wrote {len(written)} figure files to {figures}")
+
+
+def show(views: list[tuple[str, Any]], answer: list[str], *, title: Callable[[str], str] = str) -> None:
+    """The terminal part every command ends with: its compact tables (``title`` rewrites each
+    heading), then the answer lines a user acts on."""
+    for heading, table in views:
+        print_table(table, digits=3, title=title(heading))
+    for line in answer:
+        typer.echo(line)
+
+
+def save_result(result: Any, *, output: Path | None, report: Path | None, figures: Path | None, title: str,
+                report_title: str, settings: dict[str, Any], answer: list[str] | None = None,
+                cache_dir: Path | None = None, model_specs: list[str] | None = None, extra: list[Any] = ()) -> None:
+    """``--output``, ``--report`` and ``--figures`` of every command: ``result`` (a workflow
+    Result) as the report's first part, with the command's ``settings``, its answer and the
+    provenance (model hashes computed only when a file is asked for); ``extra`` parts follow."""
+    if output is None and report is None and figures is None:
+        return
+    from transferscope.report import Results
+
+    part = Results.of(result, title=title, settings=command_settings(
+        **settings, answer=[line.strip(" -") for line in (answer if answer is not None else result.answer())],
+        cache_dir=cache_dir, model_specs=model_specs))
+    write_reports(report, figures, [part, *extra], title=report_title, output=output)
 
 
 def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | None = None,

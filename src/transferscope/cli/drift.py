@@ -20,14 +20,13 @@ from transferscope.cli._common import (
     add_to_store,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
-    print_table,
-    write_reports,
+    save_result,
+    show,
 )
 from transferscope.errors import InputError
 
@@ -88,23 +87,16 @@ def drift_command(
         result = drift(base=base, tuned=tuned, dataset=ds, layers=layers, pooling=pooling, max_samples=max_samples,
                        seed=seed, fingerprint=fingerprint, n_groups=groups, null=twins, extraction=extraction,
                        progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
-        short = short_names([base, *tuned, *(result.settings["null"] or {}).values()])
-        for title, table in result.views(short):
-            print_table(table, digits=3, title=title)
+        models = [base, *tuned, *(result.settings["null"] or {}).values()]
+        short = short_names(models)
         err_console.print(f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs); every measure "
                           "per layer is in --output and the report", highlight=False)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
-        answer = result.answer(short)
-        for line in answer:
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            saved = Results.of(result, title="Drift from the base",
-                            settings=command_settings(**{k: v for k, v in result.settings.items() if k != "notes"},
-                                                      answer=answer, cache_dir=cache_dir, model_specs=[base, *tuned, *(result.settings["null"] or {}).values()]))
-            write_reports(report, figures, [saved], title="What did fine-tuning change?", output=output)
+        show(result.views(short), result.answer(short))
+        save_result(result, output=output, report=report, figures=figures, title="Drift from the base",
+                    report_title="What did fine-tuning change?", answer=result.answer(short), cache_dir=cache_dir,
+                    settings={k: v for k, v in result.settings.items() if k != "notes"}, model_specs=models)
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [
             {"suite": "drift", "target": ds.name, "candidate": f"{r['tuned']} | {r['layer']}", "model": r["tuned"],

@@ -25,16 +25,15 @@ from transferscope.cli._common import (
     check_feature_options,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
     open_store,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -120,24 +119,17 @@ def elastic_command(
             result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,
                              quality="retrieval" if retrieval else None, extraction=extraction,
                              compressions=specs, tolerance=tolerance, seed=seed, splits=splits, progress=progress)
-        for title, table in result.views():
-            print_table(table, digits=3, title=f"{title} on {name}")
+        show(result.views(), result.answer(), title=lambda heading: f"{heading} on {name}")
         if not quiet:
             err_console.print("front: on the Pareto front (nothing smaller is better); --output keeps every column",
                               highlight=False)
-        for line in result.answer():
-            typer.echo(line)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            saved = Results.of(result, title="Quality against bytes",
-                            settings=command_settings(**result.settings, recommended=result.answer()[0],
-                                                      answer=result.answer(), cache_dir=cache_dir,
-                                                      features=[str(f) for f in features or []],
-                                                      model_specs=[] if features else [model]))
-            write_reports(report, figures, [saved], title="How small can the vectors be?", output=output)
+        save_result(result, output=output, report=report, figures=figures, title="Quality against bytes",
+                    report_title="How small can the vectors be?", cache_dir=cache_dir,
+                    settings={**result.settings, "recommended": result.answer()[0],
+                              "features": [str(f) for f in features or []]},
+                    model_specs=[] if features else [model])
         add_to_store(results, store, [
             {"suite": "elastic", "target": name, "model": model,
              "candidate": r["layer"] if features else f"{model} | {r['layer']} | {pooling}",

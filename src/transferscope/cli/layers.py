@@ -21,14 +21,13 @@ from transferscope.cli._common import (
     TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -81,17 +80,9 @@ def layers_command(
                                 extraction=extraction)
         for note in profile.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
-        for title, table in profile.views():
-            print_table(table, title=f"Layers of {short_names([model])[model]} on {ds.name} ({title})", digits=3)
-        for line in profile.answer():
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            name = short_names([model])[model]
-            result = Results.of(profile, title=f"Layers of {name} on {ds.name}",
-                             settings=command_settings(dataset=ds.name, model=model, pooling=pooling,
-                                                       recommended=profile.recommended, basis=profile.basis, seed=seed,
-                                                       answer=[line.strip(" -") for line in profile.answer()],
-                                                       cache_dir=cache_dir, model_specs=[model]))
-            write_reports(report, figures, [result], title=f"Which layer of {name}?", output=output)
+        name = short_names([model])[model]
+        show(profile.views(), profile.answer(), title=lambda heading: f"Layers of {name} on {ds.name} ({heading})")
+        save_result(profile, output=output, report=report, figures=figures, title=f"Layers of {name} on {ds.name}",
+                    report_title=f"Which layer of {name}?", cache_dir=cache_dir, model_specs=[model],
+                    settings={"dataset": ds.name, "model": model, "pooling": pooling, "recommended": profile.recommended,
+                              "basis": profile.basis, "seed": seed})

@@ -24,15 +24,14 @@ from transferscope.cli._common import (
     check_feature_options,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -110,17 +109,13 @@ def select_command(
                 err_console.print(line, highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
-        for title, table in choice.views(short):
-            print_table(table, digits=3, title=f"{title}, on {target} (--output keeps every column)")
         names = {**short, **short_names(list(choice.table["model"]))}
-        for line in choice.answer(names):
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            result = Results.of(choice, settings=command_settings(
-                pick=names.get(choice.pick, choice.pick), metric=choice.metric, accuracy=choice.accuracy,
-                low=choice.low, high=choice.high, p_other_better=choice.p_other_better, fits=choice.fits,
-                exhaustive_fits=choice.exhaustive_fits, seed=seed, features=[str(f) for f in features or []],
-                answer=[line.strip() for line in choice.answer(names)], cache_dir=cache_dir, model_specs=model))
-            write_reports(report, figures, [result], title="A budgeted pick", output=output)
+        show(choice.views(short), choice.answer(names),
+             title=lambda heading: f"{heading}, on {target} (--output keeps every column)")
+        save_result(choice, output=output, report=report, figures=figures, title="Selection",
+                    report_title="A budgeted pick", answer=choice.answer(names), cache_dir=cache_dir, model_specs=model,
+                    settings={"pick": names.get(choice.pick, choice.pick), "metric": choice.metric,
+                              "accuracy": choice.accuracy, "low": choice.low, "high": choice.high,
+                              "p_other_better": choice.p_other_better, "fits": choice.fits,
+                              "exhaustive_fits": choice.exhaustive_fits, "seed": seed,
+                              "features": [str(f) for f in features or []]})
