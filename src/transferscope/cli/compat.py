@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -20,15 +20,14 @@ from transferscope.cli._common import (
     add_to_store,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -72,8 +71,7 @@ def compat_command(
 
     Example: transferscope compat --check-index vectors.npy
     """
-    from transferscope.workflows.compat import ALIGNERS, check_index_file, compat, compat_features
-    from transferscope.workflows.storage.results import write_table
+    from transferscope.workflows.compat import ALIGNERS, compat
 
     with handle_errors():
         check_output_path(output)
@@ -81,14 +79,7 @@ def compat_command(
         if check_index is not None:
             if any(v is not None and v != [] for v in (old, new, data, dataset, features_old, features_new, labels)):
                 raise InputError("--check-index takes no other input (no --old, --new, --data, --features-*)")
-            check = check_index_file(check_index, seed=seed)
-            typer.echo(f"{check_index.name}: {check.explanation()}")
-            if output is not None:
-                import pandas as pd
-
-                frame = pd.DataFrame([{"file": str(check_index), "flagged": check.flagged, "cut": check.cut,
-                                       "relatedness": check.relatedness, "share": check.share}])
-                err_console.print(f"wrote {write_table(frame, output)}")
+            _check_index(check_index, seed=seed, output=output)
             return
         results = open_store(store)
         sizes = [s if s == "all" else _size(s) for s in split_list([pair_sizes])]
@@ -101,18 +92,7 @@ def compat_command(
         if features_old is not None or features_new:
             if old or new or data or dataset:
                 raise InputError("--features-old/--features-new cannot be combined with --old, --new, --data or --dataset")
-            if features_old is None or not features_new or labels is None:
-                raise InputError("--features-old, --features-new and --labels go together")
-            from transferscope.workflows.inputs import load_feature_file, load_labels
-
-            old_x = load_feature_file(features_old)
-            new_xs = [load_feature_file(p) for p in features_new]
-            names = [features_old.stem, *[p.stem for p in features_new]]
-            if len(set(names)) != len(names):
-                names = ["old", *[f"new{i + 1}" for i in range(len(new_xs))]]
-            y = load_labels(labels, column=label_column if labels.suffix not in (".npy", ".npz", ".txt") else None)
-            result = compat_features(old_x, new_xs, y, names=names, **options)
-            target, old_name = labels.stem, names[0]
+            result, target, old_name = _from_features(features_old, features_new, labels, label_column, options)
         else:
             if not old or not new:
                 raise InputError("--old and --new are required (or --features-old and --features-new)")
@@ -124,31 +104,60 @@ def compat_command(
             result = compat(old=old, new=new, dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
+        from transferscope.report import matrix_results
         from transferscope.workflows.storage.names import short_names
 
         short = short_names(list(dict.fromkeys([old_name, *result.verdicts["new"]])))
-        for number, (title, table) in enumerate(result.views(short)):
-            where = (f" ({target}: {result.summary['n_queries']} queries, {result.summary['n_gallery']} gallery "
-                     "items)") if number == 0 else ""
-            print_table(table, digits=3, title=title + where)
+        views = result.views(short)
+        views[0] = (f"{views[0][0]} ({target}: {result.summary['n_queries']} queries, "
+                    f"{result.summary['n_gallery']} gallery items)", views[0][1])
+        show(views, result.answer(short))
         if not quiet:
             err_console.print("--output and the report keep every metric (mAP, Recall@1/5/10, nDCG@10)",
                               highlight=False)
-        for line in result.answer(short):
-            typer.echo(line)
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results, matrix_results
+        matrix = [] if result.matrix is None else [matrix_results(
+            result.matrix.rename(index=short, columns=short), measure=metric,
+            title=f"Compatibility matrix ({metric}; query version x gallery version)")]
+        save_result(result, output=output, report=report, figures=figures,
+                    title=f"Can the new model search the old index? ({target})",
+                    report_title="Is the new embedding model compatible?", answer=result.answer(short),
+                    settings={**{k: v for k, v in result.summary.items() if not isinstance(v, dict)}, "old": old_name},
+                    cache_dir=cache_dir, model_specs=None if features_old is not None else [old, *new], extra=matrix)
 
-            parts = [Results.of(result, title=f"Can the new model search the old index? ({target})",
-                             settings=command_settings(
-                                 **{k: v for k, v in result.summary.items() if not isinstance(v, dict)},
-                                 old=old_name, answer=result.answer(short), cache_dir=cache_dir,
-                                 model_specs=None if features_old is not None else [old, *new]))]
-            if result.matrix is not None:
-                parts.append(matrix_results(result.matrix.rename(index=short, columns=short), measure=metric,
-                                            title=f"Compatibility matrix ({metric}; query version x gallery version)"))
-            write_reports(report, figures, parts, title="Is the new embedding model compatible?", output=output)
+
+def _check_index(path: Path, *, seed: int, output: Path | None) -> None:
+    """``--check-index``: whether the file's vectors come from more than one embedding space."""
+    from transferscope.workflows.compat import check_index_file
+    from transferscope.workflows.storage.results import write_table
+
+    check = check_index_file(path, seed=seed)
+    typer.echo(f"{path.name}: {check.explanation()}")
+    if output is not None:
+        import pandas as pd
+
+        frame = pd.DataFrame([{"file": str(path), "flagged": check.flagged, "cut": check.cut,
+                               "relatedness": check.relatedness, "share": check.share}])
+        err_console.print(f"wrote {write_table(frame, output)}")
+
+
+def _from_features(features_old: Path | None, features_new: list[Path] | None, labels: Path | None,
+                   label_column: str, options: dict) -> tuple[Any, str, str]:
+    """compat of ``--features-old`` / ``--features-new`` with ``--labels``: the result, the target's
+    name (the labels file) and the old model's name (its file)."""
+    from transferscope.workflows.compat import compat_features
+    from transferscope.workflows.inputs import load_feature_file, load_labels
+
+    if features_old is None or not features_new or labels is None:
+        raise InputError("--features-old, --features-new and --labels go together")
+    old_x = load_feature_file(features_old)
+    new_xs = [load_feature_file(p) for p in features_new]
+    names = [features_old.stem, *[p.stem for p in features_new]]
+    if len(set(names)) != len(names):
+        names = ["old", *[f"new{i + 1}" for i in range(len(new_xs))]]
+    y = load_labels(labels, column=label_column if labels.suffix not in (".npy", ".npz", ".txt") else None)
+    return compat_features(old_x, new_xs, y, names=names, **options), labels.stem, names[0]
+
 
 def _size(text: str) -> int:
     if not text.isdigit() or int(text) < 2:
