@@ -302,10 +302,9 @@ def test_rank_prints_one_short_line_per_candidate():
     [low, high], the probe as value +- standard error and 'tied'; --output keeps every column."""
     import os
 
-    from transferscope.cli.rank import terminal_view
     from transferscope.datasets import load_builtin
     from transferscope.workflows.engine.candidates import ExtractionOptions
-    from transferscope.workflows.rank import rank
+    from transferscope.workflows.rank import rank, terminal_view
 
     table = rank(dataset=load_builtin("sentence-polarity"), models=["tfidf", "hashing"],
                  metrics=["logme", "hscore", "knn"], probe=True, predict=True,

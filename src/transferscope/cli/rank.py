@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -26,15 +26,14 @@ from transferscope.cli._common import (
     check_feature_options,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -111,65 +110,19 @@ def rank_command(
         else:
             ranking = _rank_models(data, dataset, text_column, label_column or "label", task, split_list(model),
                                    layers, pooling, metric, probe and probe_protocol, level, seed, extraction, prior)
-        table = ranking.table
         for note in ranking.warnings:
             err_console.print(f"[yellow]Warning:[/] {escape(note)}", highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
-        shown = terminal_view(table)
-        names = list(shown["candidate"]) if "candidate" in shown else None
-        shared = ""
-        if names and len(names) > 1:  # fields every candidate shares (one model, one pooling) go to the title
-            from transferscope.workflows.storage.names import distinct_labels
-
-            compact = distinct_labels(names, separator=" | ")
-            shared = " | ".join(f for f in names[0].split(" | ") if f not in compact[names[0]].split(" | "))
-            shown = shown.assign(candidate=[compact[n] for n in names])
-        if "dim" in shown and len(shown) > 1 and shown["dim"].nunique() == 1:  # one width for all: say it once
-            shared = f"{shared}, " * bool(shared) + f"{int(shown['dim'].iloc[0])} dimensions"
-            shown = shown.drop(columns=["dim"])
-        print_table(shown, digits=3, title="Ranking" + (f" of {shared}" if shared else "") + " (best first"
-                    + (", by combined" if prior else "")
-                    + ("; --output keeps every column)" if len(shown.columns) < len(table.columns) else ")"))
-        answer = ranking.answer(names)
-        for line in answer:
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            result = Results.of(ranking, settings=command_settings(
-                dataset=dataset or (str(data) if data else None), models=model, features=[str(f) for f in features or []],
-                layers=layers, pooling=pooling, metrics=metric, probe=probe and probe_protocol, predict=level, seed=seed,
-                warnings=list(ranking.warnings), prior=prior, prior_notes=list(ranking.prior_notes),
-                answer=[*answer, *(f"Note: {w}" for w in ranking.warnings)],
-                cache_dir=cache_dir, model_specs=model))
-            write_reports(report, figures, [result], title="Which representation transfers best?", output=output)
-
-
-#: Probe columns --output keeps and the terminal leaves out (one probe measure is enough to read).
-_SECONDARY_PROBE_COLUMNS = ("probe_balanced_accuracy", "probe_macro_f1", "probe_setting")
-
-
-def terminal_view(table: Any) -> Any:
-    """The ranking as the terminal shows it, one short line per candidate: short names; each
-    predicted column as ``value [low, high]`` and the probe as ``value +- standard error``; the
-    probe's secondary measures and settings left to ``--output``; ``tied`` marks the candidates
-    the probe cannot tell from the best."""
-    from transferscope.workflows.storage.names import short_candidates
-    from transferscope.workflows.storage.results import interval_text, se_text
-
-    shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
-    shown = shown.drop(columns=[c for c in ("model", "layer", "pooling", *_SECONDARY_PROBE_COLUMNS) if c in shown])
-    for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
-        text = [interval_text(v, lo, hi) for v, lo, hi in
-                zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
-        shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
-    for name in [c for c in shown.columns if c.startswith("probe_") and f"{c}_se" in shown]:
-        text = [se_text(v, se, digits=3) for v, se in zip(shown[name], shown[f"{name}_se"], strict=True)]
-        shown = shown.drop(columns=[f"{name}_se"]).assign(**{name: text})
-    if "probe_tied_with_best" in shown:
-        tied = ["yes" if value is True or value == 1 else "" for value in shown["probe_tied_with_best"]]
-        shown = shown.drop(columns=["probe_tied_with_best"]).assign(tied=tied)
-    return shown
+        answer = ranking.answer(ranking.short_names())
+        show(ranking.views(), answer)
+        save_result(ranking, output=output, report=report, figures=figures, title="Ranking",
+                    report_title="Which representation transfers best?", cache_dir=cache_dir, model_specs=model,
+                    answer=[*answer, *(f"Note: {w}" for w in ranking.warnings)],
+                    settings={"dataset": dataset or (str(data) if data else None), "models": model,
+                              "features": [str(f) for f in features or []], "layers": layers, "pooling": pooling,
+                              "metrics": metric, "probe": probe and probe_protocol, "predict": level, "seed": seed,
+                              "warnings": list(ranking.warnings), "prior": prior,
+                              "prior_notes": list(ranking.prior_notes)})
 
 
 def _rank_models(data, dataset, text_column, label_column, task, models, layers, pooling, metric,  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from transferscope.workflows.engine.score_cache import ScoreCache
 from transferscope.workflows.engine.scoring import Scorer, Scores, probe_protocol, probe_splits, tied_with_best
 from transferscope.workflows.storage.results import Result
 
-__all__ = ["Ranking", "rank", "ranked_table", "rank_answer", "DEFAULT_METRICS", "PREDICTION_LEVELS"]
+__all__ = ["Ranking", "rank", "ranked_table", "rank_answer", "terminal_view", "DEFAULT_METRICS", "PREDICTION_LEVELS"]
 
 DEFAULT_METRICS = ("logme", "hscore", "knn")
 
@@ -66,11 +66,64 @@ class Ranking(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def short_names(self) -> list[str]:
+        """The candidates' short names, in the table's order (full specs stay in the table)."""
+        from transferscope.workflows.storage.names import short_candidates
+
+        return short_candidates(self.table) if "candidate" in self.table else []
+
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The compact table a terminal shows, a short line per candidate (:func:`terminal_view`),
+        with the name fields and the width every candidate shares said once in the title."""
+        from transferscope.workflows.storage.names import distinct_labels
+
+        shown = terminal_view(self.table)
+        names = list(shown["candidate"]) if "candidate" in shown else []
+        shared = ""
+        if len(names) > 1:  # fields every candidate shares (one model, one pooling) go to the title
+            compact = distinct_labels(names, separator=" | ")
+            shared = " | ".join(f for f in names[0].split(" | ") if f not in compact[names[0]].split(" | "))
+            shown = shown.assign(candidate=[compact[n] for n in names])
+        if "dim" in shown and len(shown) > 1 and shown["dim"].nunique() == 1:  # one width for all: say it once
+            shared = f"{shared}, " * bool(shared) + f"{int(shown['dim'].iloc[0])} dimensions"
+            shown = shown.drop(columns=["dim"])
+        title = ("Ranking" + (f" of {shared}" if shared else "") + " (best first"
+                 + (", by combined" if "combined" in self.table else "")
+                 + ("; --output keeps every column)" if len(shown.columns) < len(self.table.columns) else ")"))
+        return [(title, shown)]
+
     def answer(self, names: Sequence[str] | None = None) -> list[str]:
         """The answer line (:func:`rank_answer`) and, with a prior, what it did; ``names`` replaces
         the candidates' names in the table's order."""
         return [rank_answer(self.table, list(self.estimators), names=names),
                 *(f"Prior: {note}" for note in self.prior_notes)]
+
+
+#: Probe columns --output keeps and the terminal leaves out (one probe measure is enough to read).
+_SECONDARY_PROBE_COLUMNS = ("probe_balanced_accuracy", "probe_macro_f1", "probe_setting")
+
+
+def terminal_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The ranking as the terminal shows it, one short line per candidate: short names; each
+    predicted column as ``value [low, high]`` and the probe as ``value +- standard error``; the
+    probe's secondary measures and settings left to ``--output``; ``tied`` marks the candidates
+    the probe cannot tell from the best."""
+    from transferscope.workflows.storage.names import short_candidates
+    from transferscope.workflows.storage.results import interval_text, se_text
+
+    shown = table.assign(candidate=short_candidates(table)) if "candidate" in table else table
+    shown = shown.drop(columns=[c for c in ("model", "layer", "pooling", *_SECONDARY_PROBE_COLUMNS) if c in shown])
+    for name in [c for c in shown.columns if c.startswith("predicted_") and f"{c}_low" in shown]:
+        text = [interval_text(v, lo, hi) for v, lo, hi in
+                zip(shown[name], shown[f"{name}_low"], shown[f"{name}_high"], strict=True)]
+        shown = shown.drop(columns=[f"{name}_low", f"{name}_high"]).assign(**{name: text})
+    for name in [c for c in shown.columns if c.startswith("probe_") and f"{c}_se" in shown]:
+        text = [se_text(v, se, digits=3) for v, se in zip(shown[name], shown[f"{name}_se"], strict=True)]
+        shown = shown.drop(columns=[f"{name}_se"]).assign(**{name: text})
+    if "probe_tied_with_best" in shown:
+        tied = ["yes" if value is True or value == 1 else "" for value in shown["probe_tied_with_best"]]
+        shown = shown.drop(columns=["probe_tied_with_best"]).assign(tied=tied)
+    return shown
 
 
 def ranked_table(scores: Scores, by: str) -> pd.DataFrame:
