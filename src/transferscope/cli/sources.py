@@ -27,6 +27,8 @@ from transferscope.cli._common import (
     labelled_dataset,
     open_store,
     print_table,
+    save_result,
+    show,
     write_reports,
 )
 from transferscope.errors import InputError
@@ -117,16 +119,10 @@ def sources_command(
                                layer=layer, pooling=pooling, measure=measure, max_samples=max_samples or 2000, seed=seed,
                                extraction=extraction,
                                progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
-        print_table(ranking.table, digits=4, title=f"Sources for {target}, nearest first by {measure}")
-        for line in ranking.answer():
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only when asked
-            from transferscope.report import Results
-
-            saved = Results.of(ranking, title=f"Sources for {target}",
-                            settings=command_settings(**ranking.settings, measure=measure, answer=ranking.answer(),
-                                                      cache_dir=cache_dir, model_specs=[model]))
-            write_reports(report, figures, [saved], title="Which source should I transfer from?", output=output)
+        show(ranking.views(), ranking.answer(), title=lambda heading: heading.replace("Sources,", f"Sources for {target},", 1))
+        save_result(ranking, output=output, report=report, figures=figures, title=f"Sources for {target}",
+                    report_title="Which source should I transfer from?", cache_dir=cache_dir, model_specs=[model],
+                    settings={**ranking.settings, "measure": measure})
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
             {"suite": "sources", "target": target, "candidate": r["source"], "model": model, "layer": layer,

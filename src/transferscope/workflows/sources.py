@@ -70,6 +70,10 @@ class SourceRanking(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The table a terminal shows: every source with every distance, nearest first."""
+        return [(f"Sources, nearest first by {self.measure}", self.table)]
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
 
