@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -19,14 +19,13 @@ from transferscope.cli._common import (
     TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
-    command_settings,
     err_console,
     extraction_options,
     feature_names,
     handle_errors,
-    print_table,
+    save_result,
+    show,
     split_list,
-    write_reports,
 )
 from transferscope.errors import InputError
 
@@ -82,55 +81,60 @@ def compare_command(
         if features:
             if data or dataset or model:
                 raise InputError("--features cannot be combined with --data, --dataset or --model")
-            from transferscope.workflows.inputs import load_feature_file
-
-            columns = split_list([feature_columns]) if feature_columns else None
-            arrays = {name: load_feature_file(path, column=features_key, columns=columns)
-                      for name, path in zip(feature_names(features), features)}
-            sizes = {a.shape[0] for a in arrays.values()}
-            if len(sizes) == 1:  # unequal row counts are left for compare() to reject
-                rows = _subset(sizes.pop(), max_samples, seed)
-                arrays = {k: v[rows] for k, v in arrays.items()}
-            result = compare(features=arrays, measure=measure, n_permutations=permutations, seed=seed)
+            result = compare(features=_feature_arrays(features, features_key, feature_columns, max_samples, seed),
+                             measure=measure, n_permutations=permutations, seed=seed)
         else:
-            models = split_list(model)
-            if (data is None) == (dataset is None):
-                raise InputError("give exactly one of --data FILE or --dataset NAME (or --features)")
-            if not models:
-                raise InputError("--model is required with --data/--dataset")
-            if data is not None:
-                from transferscope.workflows.inputs import load_texts
-
-                inputs = load_texts(data, text_column=text_column)
-            else:
-                from transferscope.workflows.inputs import load_builtin
-
-                inputs = list(load_builtin(dataset).inputs)
-            inputs = [inputs[i] for i in _subset(len(inputs), max_samples, seed)]
+            inputs = _inputs(data, dataset, model, text_column, max_samples, seed)
             if not quiet:
                 err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
-            result = compare(inputs=inputs, models=models, layers=layers, pooling=pooling, measure=measure,
+            result = compare(inputs=inputs, models=split_list(model), layers=layers, pooling=pooling, measure=measure,
                              n_permutations=permutations, seed=seed, extraction=extraction)
-        shown = result.matrix.reset_index(names="")
-        print_table(shown, title=f"{result.measure} ({result.measure_kind}; rows x columns)", digits=3)
         if "p_value" in result.pairs:
             worst = result.pairs["p_value"].max()
             err_console.print(f"permutation test ({permutations} permutations): largest p-value {worst:.3g}; "
                               f"chance level of {result.measure} here {result.pairs['null_mean'].mean():.3g} on average",
                               highlight=False)
-        for line in result.answer():
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:  # provenance (model hashes) only then
-            from transferscope.report import Results
-
-            write_reports(report, figures, [Results.of(result, title=f"{result.measure} ({result.measure_kind})",
-                                                    settings=command_settings(measure=result.measure, seed=seed,
-                                                                              answer=result.answer(),
-                                                                              cache_dir=cache_dir,
-                                                                              model_specs=split_list(model)))],
-                          title="How similar are these representations?", output=output)
+        show(result.views(), result.answer())
+        save_result(result, output=output, report=report, figures=figures,
+                    title=f"{result.measure} ({result.measure_kind})",
+                    report_title="How similar are these representations?", cache_dir=cache_dir,
+                    model_specs=split_list(model), settings={"measure": result.measure, "seed": seed})
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")
+
+
+def _feature_arrays(features: list[Path], features_key: str | None, feature_columns: str | None,
+                    max_samples: int | None, seed: int) -> dict[str, Any]:
+    """The ``--features`` files by name, one seeded subset of rows for all (when they have equal rows;
+    unequal row counts are left for compare() to reject)."""
+    from transferscope.workflows.inputs import load_feature_file
+
+    columns = split_list([feature_columns]) if feature_columns else None
+    arrays = {name: load_feature_file(path, column=features_key, columns=columns)
+              for name, path in zip(feature_names(features), features)}
+    sizes = {a.shape[0] for a in arrays.values()}
+    if len(sizes) == 1:
+        rows = _subset(sizes.pop(), max_samples, seed)
+        arrays = {k: v[rows] for k, v in arrays.items()}
+    return arrays
+
+
+def _inputs(data: Path | None, dataset: str | None, model: list[str] | None, text_column: str,
+            max_samples: int | None, seed: int) -> list[Any]:
+    """The inputs of ``--data`` or ``--dataset`` (exactly one), a seeded subset of ``max_samples``."""
+    if (data is None) == (dataset is None):
+        raise InputError("give exactly one of --data FILE or --dataset NAME (or --features)")
+    if not split_list(model):
+        raise InputError("--model is required with --data/--dataset")
+    if data is not None:
+        from transferscope.workflows.inputs import load_texts
+
+        inputs = load_texts(data, text_column=text_column)
+    else:
+        from transferscope.workflows.inputs import load_builtin
+
+        inputs = list(load_builtin(dataset).inputs)
+    return [inputs[i] for i in _subset(len(inputs), max_samples, seed)]
 
 
 def _subset(n: int, max_samples: int | None, seed: int) -> list[int]:

@@ -69,6 +69,10 @@ class Comparison(Result):
     def to_frame(self) -> pd.DataFrame:
         return self.pairs.copy()
 
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The matrix a terminal shows (the long form with the permutation test is :meth:`to_frame`)."""
+        return [(f"{self.measure} ({self.measure_kind}; rows x columns)", self.matrix.reset_index(names=""))]
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
 
