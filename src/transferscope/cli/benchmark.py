@@ -87,6 +87,8 @@ def benchmark_command(
                         "per target with its 95% bootstrap interval (prior:static = the suite's prior per model, "
                         "prior:history = each candidate's record on the other targets, combined = all of them "
                         "weighted as fitted on the other targets)")
+            for line in result.answer():
+                typer.echo(line)
             if output is not None:
                 write_table(table, output)
             if export is not None:
