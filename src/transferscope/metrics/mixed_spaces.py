@@ -45,8 +45,8 @@ both hold at least ``min_share`` of the vectors, ``relatedness < 0.25`` and ``co
 **Measured error rates** (``python benchmarks/mixed_index_error_rates.py``: 10 seeds of each
 synthetic class, and real vectors of the 5 built-in text datasets from 7 models). One space, a
 flag is a false alarm: 0 of 40 synthetic indexes (the 10 isotropic ones are "cannot tell"), 0 of
-42 indexes of the transformer models (MiniLM, E5-small, MPNet, MiniLM's random-weights twin;
-WordLlama: 1 "cannot tell"), but **8 of 12 of the static word embeddings** (GloVe, model2vec):
+30 indexes of MiniLM, E5-small, MPNet, WordLlama and MiniLM's random-weights twin (WordLlama: 1
+"cannot tell"), but **8 of 12 of the static word embeddings** GloVe and model2vec:
 there a group of inputs one model places apart (emoticons among words, another language's
 words, kinship terms) is disconnected and unrelated, as a second model's vectors would be. Two
 spaces, no flag is a miss: 83 of 84 flagged (1 of 10 synthetic rotations of 5% of the rows
@@ -109,14 +109,13 @@ class MixedSpaceReport:
     undecidable: bool = False  # the parts look unrelated, but the control says the test cannot tell
     basis: str = "graph"  # how the parts were found: "graph" (step 1) or "scale" (step 4)
     separation: float = float("nan")  # Ashman's D of the scale split (step 4), NaN when not tried
-    closeness: tuple[float, float] = (float("nan"), float("nan"))  # smaller, larger part: median mean cosine
+    closeness: tuple[float, float] = (float("nan"), float("nan"))  # far, near part: median mean cosine to the k nearest
 
     def _group(self) -> str:
         if self.basis == "scale":
             return (f"{np.mean(self.part == 0):.0%} of the vectors have far farther nearest neighbours than the rest "
-                    f"(mean cosine "
-                    f"to their nearest {self.closeness[0]:.2f} against {self.closeness[1]:.2f}, separation "
-                    f"{self.separation:.1f})")
+                    f"(mean cosine to their nearest {self.closeness[0]:.2f} against {self.closeness[1]:.2f}, "
+                    f"separation {self.separation:.1f})")
         return f"{self.share:.0%} of the vectors form a group that is disconnected from the rest"
 
     def explanation(self) -> str:

@@ -125,8 +125,9 @@ class ElasticResult(Result):
         return self.table.copy()
 
     def answer(self) -> list[str]:
-        """The recommendation in plain words, and whether the measurement can tell it apart: with
-        an accuracy on one test split, when the tolerance is below twice its standard error."""
+        """The recommendation in plain words, and whether the measurement can tell it apart: when
+        the tolerance is below twice the standard error of a difference from the best (over the
+        splits; with one split, the binomial standard error of its test accuracy)."""
         ref, rec = self.reference, self.recommended
         spread = (f"; means of {self.settings['splits']} splits, the difference {rec['delta']:+.4f} +- "
                   f"{rec['delta_se']:.4f}" if self.settings.get("splits", 1) > 1 and pd.notna(rec.get("delta_se"))
