@@ -309,7 +309,7 @@ def test_natural_layer_of_each_kind_of_model() -> None:
     from transferscope.extraction.specs import select_layers
 
     assert select_layers(build_encoder("minilm"), "natural") == ["output"]
-    assert select_layers(build_encoder("random:minilm"), "natural") == ["layer_6"]  # no sentence head: last layer
+    assert select_layers(build_encoder("random:minilm"), "natural") == ["output"]  # the twin keeps its pipeline
     assert select_layers(build_encoder("tfidf"), "natural") == ["tfidf-svd"]
     assert select_layers(build_encoder("zoo:m-mnist10"), "natural") == ["penultimate"]
 
@@ -448,3 +448,30 @@ def test_the_rank_report_carries_the_vocabulary_note(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Note: glove: 1793 of 8020 tokens (22.4%) are not in its vocabulary" in page
+
+
+def test_the_random_twin_of_a_sentence_transformer_has_its_output_layer(tmp_path):
+    """Issue 25: the README's `--layer output` failed for `random:` twins ("unknown layer 'output'
+    for random:minilm"): the twin was a bare transformers model without the sentence-transformers
+    pipeline. It is now the same pipeline over seeded random weights: its blocks' features are those
+    the transformers twin had (so every number reported before is unchanged), and it has `output`."""
+    from transferscope.datasets import load_builtin
+    from transferscope.extraction.hf import HFEncoder
+    from transferscope.extraction.model_zoo import zoo_model_dir
+    from transferscope.extraction.specs import build_encoder
+
+    texts = list(load_builtin("sentence-polarity").inputs[:24])
+    cache = str(tmp_path)
+    twin = build_encoder("random:minilm", cache_dir=cache)
+    assert "output" in twin.all_layers() and twin.identity()["random_init"] and "pipeline" in twin.identity()
+    old = HFEncoder(str(zoo_model_dir("minilm", cache_dir=cache)), random_init=True, seed=0, name="random:minilm")
+    got = twin.encode(texts, layers=["layer_3", "output"], poolings=["mean"])
+    before = old.encode(texts, layers=["layer_3"], poolings=["mean"])
+    np.testing.assert_allclose(got[("layer_3", "mean")], before[("layer_3", "mean")], rtol=1e-5, atol=1e-6)
+    output = got[("output", "native")]
+    np.testing.assert_allclose(np.linalg.norm(output, axis=1), 1.0, rtol=1e-5)  # MiniLM's pipeline normalises
+    pretrained = build_encoder("minilm", cache_dir=cache).encode(texts, layers=["output"], poolings=["mean"])
+    assert not np.allclose(output, pretrained[("output", "native")], atol=1e-3)  # random weights, not MiniLM's
+    spec = build_encoder(f"random:st:{zoo_model_dir('minilm', cache_dir=cache)}".replace("random:st:", "random:"),
+                         cache_dir=cache)
+    assert "output" in spec.all_layers()  # random:PATH of a sentence-transformers folder too

@@ -40,3 +40,26 @@ def test_every_command_prints_tables_that_fit_100_columns(args, cache, minilm_pa
     out = CliRunner().invoke(app, [*args, *(["--cache-dir", cache] if args[0] != "meta" else []), "-q"])
     assert out.exit_code == 0, out.output
     assert _widest_table_line(out.output) <= WIDTH, out.output
+
+
+def test_a_method_by_target_table_fits_by_dropping_intervals_then_targets():
+    """benchmark and meta print a method x target table of `value [low, high]` cells: with many
+    targets it ran to 150+ characters (benchmark text, 6 targets). It now drops the intervals, then
+    the targets (the mean stays, and stderr says where every target's row is)."""
+    import pandas as pd
+
+    from transferscope.cli._common import _width, fit_targets
+
+    def table(n_targets):
+        cells = {f"target-{i}": ["0.798 [0.55, 0.85]", "-0.140 [-0.37, 0.20]"] for i in range(n_targets)}
+        return pd.DataFrame({"estimator": ["combined", "hscore"], **cells, "mean": [0.64, -0.2]})
+
+    few = table(2)
+    assert fit_targets(few, ["target-0", "target-1"]).equals(few)  # fits as it is
+    six = table(6)
+    targets = [c for c in six.columns if c.startswith("target-")]
+    points = fit_targets(six, targets)
+    assert list(points.columns) == list(six.columns) and points["target-0"].tolist() == ["0.798", "-0.140"]
+    assert _width(points) <= WIDTH < _width(six)
+    many = fit_targets(table(14), [f"target-{i}" for i in range(14)], quiet=True)
+    assert list(many.columns) == ["estimator", "mean"]

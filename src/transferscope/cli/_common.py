@@ -186,6 +186,27 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
 TABLE_WIDTH = 100
 
 
+def fit_targets(view: Any, targets: list[str], *, output: Path | None = None, quiet: bool = False) -> Any:
+    """A method x target table of ``value [low, high]`` cells made to fit :data:`TABLE_WIDTH`: each
+    target's value without its interval, else the mean column only (said on stderr, with where
+    every target's row is)."""
+    width = min(console.width, TABLE_WIDTH)
+    if len(targets) < 2 or _width(view) <= width:
+        return view
+    points = view.assign(**{t: view[t].map(lambda v: str(v).split(" [")[0]) for t in targets})
+    if _width(points) <= width:
+        return points
+    if not quiet:
+        err_console.print(f"{len(targets)} targets: the table shows their mean; every target's row is in "
+                          f"{output if output is not None else '--output FILE'}", highlight=False)
+    return view.drop(columns=targets)
+
+
+def _width(view: Any) -> int:
+    """The printed width of a table: each column's widest cell or header, with its borders."""
+    return 1 + sum(max([len(str(c)), *(len(_fmt(v, 3)) for v in view[c])]) + 3 for c in view.columns)
+
+
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:
     """Render a DataFrame as a rich table on stdout."""
     import pandas as pd

@@ -20,6 +20,7 @@ from transferscope.cli._common import (
     check_report_paths,
     err_console,
     extraction_options,
+    fit_targets,
     handle_errors,
     print_table,
     write_reports,
@@ -81,7 +82,10 @@ def benchmark_command(
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                               f"in {results.path}", highlight=False)
             truths = sorted({str(s["truth"]) for s in result.meta["settings"]}) if not result.meta.empty else []
-            print_table(interval_display(result.meta, method), digits=3,
+            shown = interval_display(result.meta, method)
+            shown = fit_targets(shown, [c for c in shown.columns if c not in ("estimator", "mean")], output=output,
+                                quiet=quiet)
+            print_table(shown, digits=3,
                         title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}"
                         f"{': ' + ', '.join(truths) if truths else ''}), "
                         "per target with its 95% bootstrap interval (prior:static = the suite's prior per model, "

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from transferscope.cli._common import (
-    TABLE_WIDTH,
     FiguresOption,
     QuietOption,
     ReportOption,
     check_output_path,
     check_report_paths,
     command_settings,
-    console,
-    err_console,
+    fit_targets,
     handle_errors,
     print_table,
     write_reports,
@@ -68,14 +66,7 @@ def meta_command(
                                all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
         view = result.summary(measure)
         targets = [c for c in view.columns if c not in ("method", "mean", "gain over best prior")]
-        width = min(console.width, TABLE_WIDTH)
-        if len(targets) > 1 and _width(view) > width:  # each target's value without its interval, then the mean only
-            points = view.assign(**{t: view[t].map(lambda v: str(v).split(" [")[0]) for t in targets})
-            view = points if _width(points) <= width else view.drop(columns=targets)
-        if len(targets) > 1 and targets[0] not in view:
-            if not quiet:
-                err_console.print(f"{len(targets)} targets: the table shows their mean; every target's row is in "
-                                  f"{output if output is not None else '--output FILE'}")
+        view = fit_targets(view, targets, output=output, quiet=quiet)
         print_table(view, title=f"{measure} against {truth} [95% interval], best mean first")
         for line in result.answer():
             typer.echo(line)
@@ -87,8 +78,3 @@ def meta_command(
             write_reports(report, figures, [Results.of(result, title=f"Meta-evaluation of {table}",
                                                     settings=settings)],
                           title="Which estimate ranks the candidates best?", output=output)
-
-
-def _width(view: Any) -> int:
-    """The printed width of a table of texts: each column's widest cell or header, with its borders."""
-    return 1 + sum(max([len(str(c)), *(len(str(v)) for v in view[c])]) + 3 for c in view.columns)

@@ -424,9 +424,24 @@ class HFEncoder:
 class SentenceTransformerEncoder(HFEncoder):
     """A sentence-transformers model: all hidden layers of its transformer plus
     ``output``, the model's own sentence embedding (its pooling and normalisation),
-    recorded with pooling ``native``."""
+    recorded with pooling ``native``.
+
+    With ``random_init`` it is the same pipeline over seeded random weights (the ``random:`` twin
+    of a sentence-transformers model): the transformer is built from its config after
+    ``seed_everything(seed)``, as :class:`HFEncoder` builds it (the same weights, so the same
+    per-layer features), and any module of the pipeline with parameters (a Dense head) is reset;
+    the twin has the pretrained model's layers, ``output`` included."""
 
     adapter = "sentence-transformers"
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        if self.random_init and "pipeline" not in ident:  # the pooling and normalisation are the pipeline's
+            pipeline = [p for p in [self.path / "modules.json", *sorted(self.path.glob("*/config.json")),
+                                    self.path / "sentence_bert_config.json"] if p.is_file()]
+            ident["pipeline"] = hash_files(pipeline, memo_dir=self._memo_dir())
+            self._identity = ident
+        return dict(ident)
 
     def _load(self) -> None:
         if self._model is not None:
@@ -437,8 +452,6 @@ class SentenceTransformerEncoder(HFEncoder):
             raise MissingExtraError("sentence_transformers", "text") from None
         require_torch()
         device = pick_device(self.device)
-        if self.random_init:
-            raise InputError("random_init is supported by the 'hf' adapter; use it instead")
         check_safetensors(Path(self.path))
         try:
             with quiet_transformers():
@@ -449,10 +462,30 @@ class SentenceTransformerEncoder(HFEncoder):
         except (OSError, ValueError) as exc:
             raise InputError(f"could not load the sentence-transformers model in '{self.path}': {exc}") from None
         model.max_seq_length = self.max_length
+        if self.random_init:
+            self._randomise(model)
         model.eval()
         # The Transformer module then adds every hidden state as "all_layer_embeddings".
         model[0].auto_model.config.output_hidden_states = True
         self._model, self._device = model, device
+
+    def _randomise(self, model: Any) -> None:
+        """Seeded random weights in place of the pretrained ones (class notes)."""
+        transformers = _require_transformers()
+        seed_everything(self.seed)
+        with quiet_transformers():
+            random = transformers.AutoModel.from_config(self._load_config(),
+                                                        trust_remote_code=self.trust_remote_code).to(model.device)
+        # sentence-transformers >= 5 holds the network as `model` (`auto_model` is a read-only alias of it)
+        alias = isinstance(getattr(type(model[0]), "auto_model", None), property)
+        setattr(model[0], "model" if alias else "auto_model", random)
+        if model[0].auto_model is not random:
+            raise InputError(f"could not give the sentence-transformers model in '{self.path}' random weights: its "
+                             "transformer module holds the network under another name")
+        for module in list(model)[1:]:
+            for part in module.modules():
+                if hasattr(part, "reset_parameters"):
+                    part.reset_parameters()
 
     def has_classification_head(self) -> bool:
         return False

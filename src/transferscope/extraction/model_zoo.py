@@ -372,11 +372,11 @@ def zoo_encoder(name: str, *, random_init: bool = False, seed: int = 0, max_leng
     common: dict[str, Any] = {"max_length": max_length, "batch_size": batch_size, "device": device,
                               "cache_dir": cache_dir}
     if name in ("minilm", "mpnet"):
-        from transferscope.extraction.hf import HFEncoder, SentenceTransformerEncoder
+        from transferscope.extraction.hf import SentenceTransformerEncoder
 
         folder = str(zoo_model_dir(name, cache_dir=cache_dir))
-        if random_init:
-            return HFEncoder(folder, random_init=True, seed=seed, name=f"random:{name}", **common)
+        if random_init:  # the same pipeline (pooling, normalisation) over seeded random weights
+            return SentenceTransformerEncoder(folder, random_init=True, seed=seed, name=f"random:{name}", **common)
         return SentenceTransformerEncoder(folder, name=name, **common)
     if name == "dinov2-s":
         from transferscope.extraction.dinov2_onnx import Dinov2Encoder

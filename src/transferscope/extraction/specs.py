@@ -131,8 +131,10 @@ def build_encoder(
         return HFEncoder(str(finetuned_model_dir(text, cache_dir=cache_dir)), name=text, **common)
     prefix, sep, rest = text.partition(":")
     if sep and prefix in ("hf", "st", "random") and rest:
-        if prefix == "random":
-            return HFEncoder(rest, random_init=True, seed=seed, name=text, **common)
+        if prefix == "random":  # the twin of a sentence-transformers model keeps its pipeline (and its output)
+            st = (Path(resolve_model_dir(rest)) / "modules.json").is_file()
+            return (SentenceTransformerEncoder if st else HFEncoder)(rest, random_init=True, seed=seed, name=text,
+                                                                     **common)
         cls = HFEncoder if prefix == "hf" else SentenceTransformerEncoder
         return cls(rest, name=text, **common)
     directory = resolve_model_dir(text)
