@@ -85,12 +85,12 @@ def benchmark_command(
             shown = interval_display(result.meta, method)
             shown = fit_targets(shown, [c for c in shown.columns if c not in ("estimator", "mean")], output=output,
                                 quiet=quiet)
-            print_table(shown, digits=3,
-                        title=f"{spec.name}: {method} of each estimator against the ground truth ({spec.probe}"
-                        f"{': ' + ', '.join(truths) if truths else ''}), "
-                        "per target with its 95% bootstrap interval (prior:static = the suite's prior per model, "
-                        "prior:history = each candidate's record on the other targets, combined = all of them "
-                        "weighted as fitted on the other targets)")
+            print_table(shown, digits=3, title=f"{spec.name}: {method} against the ground truth ({spec.probe}"
+                        f"{': ' + ', '.join(truths) if truths else ''}), 95% intervals")
+            if not quiet:
+                err_console.print("prior:static = the suite's prior per model, prior:history = each candidate's record "
+                                  "on the other targets, combined = all of them weighted as fitted on the other "
+                                  "targets", highlight=False)
             for line in result.answer():
                 typer.echo(line)
             if output is not None:

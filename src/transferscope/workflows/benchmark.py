@@ -320,7 +320,8 @@ def run_benchmark(
                                      **_published_truth(encoder, cand.spec, target)})
                     elif suite.probe == "finetune":
                         rows.append({**rows[0], "kind": "probe", "metric": "finetune_accuracy",
-                                     **_finetune_truth(encoder, data, scorer.splits, seed, suite, scores, row)})
+                                     **_finetune_truth(encoder, data, scorer.splits, seed, suite, scores, row,
+                                                       progress=bars)})
                     store.add_rows([{**r, "cell": cell} for r in rows])  # replaces the cell's old rows
                     computed += 1
     meta = _meta_evaluate(suite, store, run_id, current)
@@ -370,13 +371,15 @@ def _cell_rows(scored: CandidateScores, suite: Suite, target: str, seed: int, ru
 
 
 def _finetune_truth(encoder: Any, data: Any, splits: tuple[np.ndarray, ...], seed: int, suite: Suite,
-                    scores: ScoreCache, row: dict[str, Any]) -> dict[str, Any]:
-    """Fine-tuned test accuracy of the candidate's model (:func:`finetune_transfer`); the
-    linear-probe accuracy for extractors without weights to fine-tune."""
+                    scores: ScoreCache, row: dict[str, Any], *, progress: bool = False) -> dict[str, Any]:
+    """Fine-tuned test accuracy of the candidate's model (:func:`finetune_transfer`, its steps on a
+    bar with ``progress``: minutes per model on a CPU); the linear-probe accuracy for extractors
+    without weights to fine-tune."""
     if not can_finetune(encoder):
         return {"value": row["probe_accuracy"],
                 "settings": {"truth": "linear probe (fixed extractor: no weights to fine-tune)"}}
-    return finetune_transfer(encoder, data, splits, seed=seed, options=suite.finetune, cache=scores)
+    return finetune_transfer(encoder, data, splits, seed=seed, options=suite.finetune, cache=scores,
+                             progress=progress)
 
 
 def _meta_evaluate(suite: Suite, store: ResultStore, run_id: str, cells: set[str] | None = None) -> pd.DataFrame:
