@@ -162,7 +162,9 @@ def test_demo_small_end_to_end(tmp_path):
     assert "linear CKA between layers on vader-valence" in result.output
     table = pd.read_parquet(out)
     assert set(table["dataset"]) == {"sentence-polarity", "word-language", "vader-polarity", "vader-valence"}
-    assert len(table) == 4 * 16  # 8 pretrained + 7 random + 1 tfidf candidates per dataset
+    # 8 pretrained + 8 random (its blocks and, since the twin keeps its pipeline, its sentence embedding)
+    # + 1 tfidf candidates per dataset
+    assert len(table) == 4 * 17
 
 
 def test_rank_features_with_source_probs_cli(tmp_path):
