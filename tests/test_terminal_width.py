@@ -48,7 +48,8 @@ def test_a_method_by_target_table_fits_by_dropping_intervals_then_targets():
     the targets (the mean stays, and stderr says where every target's row is)."""
     import pandas as pd
 
-    from transferscope.cli._common import _width, fit_targets
+    from transferscope.cli._common import fit_targets
+    from transferscope.workflows.storage.results import table_width
 
     def table(n_targets):
         cells = {f"target-{i}": ["0.798 [0.55, 0.85]", "-0.140 [-0.37, 0.20]"] for i in range(n_targets)}
@@ -60,6 +61,6 @@ def test_a_method_by_target_table_fits_by_dropping_intervals_then_targets():
     targets = [c for c in six.columns if c.startswith("target-")]
     points = fit_targets(six, targets)
     assert list(points.columns) == list(six.columns) and points["target-0"].tolist() == ["0.798", "-0.140"]
-    assert _width(points) <= WIDTH < _width(six)
+    assert table_width(points) <= WIDTH < table_width(six)
     many = fit_targets(table(14), [f"target-{i}" for i in range(14)], quiet=True)
     assert list(many.columns) == ["estimator", "mean"]

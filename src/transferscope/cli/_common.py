@@ -182,19 +182,18 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
     return ds
 
 
-#: The terminal width every command's tables are made to fit (the details go to --output and the report).
-TABLE_WIDTH = 100
-
-
 def fit_targets(view: Any, targets: list[str], *, output: Path | None = None, quiet: bool = False) -> Any:
-    """A method x target table of ``value [low, high]`` cells made to fit :data:`TABLE_WIDTH`: each
+    """A method x target table of ``value [low, high]`` cells made to fit ``TABLE_WIDTH``
+    (:mod:`transferscope.workflows.storage.results`): each
     target's value without its interval, else the mean column only (said on stderr, with where
     every target's row is)."""
+    from transferscope.workflows.storage.results import TABLE_WIDTH, table_width
+
     width = min(console.width, TABLE_WIDTH)
-    if len(targets) < 2 or _width(view) <= width:
+    if len(targets) < 2 or table_width(view) <= width:
         return view
     points = view.assign(**{t: view[t].map(lambda v: str(v).split(" [")[0]) for t in targets})
-    if _width(points) <= width:
+    if table_width(points) <= width:
         return points
     if not quiet:
         err_console.print(f"{len(targets)} targets: the table shows their mean; every target's row is in "
@@ -202,15 +201,12 @@ def fit_targets(view: Any, targets: list[str], *, output: Path | None = None, qu
     return view.drop(columns=targets)
 
 
-def _width(view: Any) -> int:
-    """The printed width of a table: each column's widest cell or header, with its borders."""
-    return 1 + sum(max([len(str(c)), *(len(_fmt(v, 3)) for v in view[c])]) + 3 for c in view.columns)
-
-
 def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 4) -> None:
     """Render a DataFrame as a rich table on stdout."""
     import pandas as pd
     from rich.markup import escape
+
+    from transferscope.workflows.storage.results import cell_text
 
     # every text is escaped: a name such as "[red]x" or a value "[0.087]" is shown, never read as markup
     view = Table(title=escape(title) if title else None, title_justify="left", header_style="bold")
@@ -218,14 +214,8 @@ def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 
         numeric = pd.api.types.is_numeric_dtype(table[column])
         view.add_column(escape(str(column)), justify="right" if numeric else "left", overflow="fold")
     for row in table.itertuples(index=False):
-        view.add_row(*(escape(_fmt(v, digits)) for v in row))
+        view.add_row(*(escape(cell_text(v, digits)) for v in row))
     console.print(view)
-
-
-def _fmt(value: object, digits: int) -> str:
-    if isinstance(value, float):
-        return "nan" if value != value else f"{value:.{digits}f}"
-    return str(value)
 
 
 def is_interactive() -> bool:

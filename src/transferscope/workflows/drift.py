@@ -43,8 +43,6 @@ __all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fi
            "GENERIC_WORDS", "generic_inputs"]
 
 ONSET_SHARE = 0.1
-#: The width the compact terminal tables of :meth:`DriftResult.views` fit.
-TERMINAL_WIDTH = 100
 GENERIC_WORDS = 500
 _MEASURES = ("cka_linear", "cka_debiased", "procrustes", "shape_metric", "mutual_knn")
 
@@ -97,6 +95,7 @@ class DriftResult(Result):
         beyond it), where the change starts and peaks, and each model's nearest fingerprint (the
         whole distance matrix is :attr:`distances`); ``names`` shortens model names."""
         from transferscope.workflows.storage.names import distinct_labels
+        from transferscope.workflows.storage.results import TABLE_WIDTH, table_width
 
         name = (lambda n: (names or {}).get(n, n))  # noqa: E731
         label = distinct_labels([name(t) for t in self.summary["tuned"]])
@@ -107,11 +106,11 @@ class DriftResult(Result):
                                    if has_null and pd.notna(r.get("null_drift")) else "")
             for r in self.table.to_dict("records")])
         layers = list(dict.fromkeys(self.table["layer"]))
-        width = max(len(str(x)) for x in ["layer", *layers]) + 4 + sum(  # the table's width, with its borders
-            max(len(column[t]), int(cells.loc[cells["tuned"] == t, "cell"].str.len().max())) + 3 for t in column)
-        header = column if width <= TERMINAL_WIDTH else {t: f"#{i}" for i, t in enumerate(column, 1)}
-        per_layer = (cells.pivot(index="layer", columns="tuned", values="cell").reindex(layers)
-                     [list(column)].rename(columns=header).fillna("").reset_index())
+        per_layer = (cells.pivot(index="layer", columns="tuned", values="cell").reindex(layers)[list(column)]
+                     .fillna("").reset_index())
+        header = column if table_width(per_layer.rename(columns=column)) <= TABLE_WIDTH else {
+            t: f"#{i}" for i, t in enumerate(column, 1)}  # models numbered where their names do not fit
+        per_layer = per_layer.rename(columns=header)
         title = "Drift (1 - linear CKA)" + ("; [a re-seeded twin's], * beyond it" if has_null else "")
         summary = self.summary.assign(tuned=self.summary["tuned"].map(column))
         if header is not column:  # the per-layer table numbers the models: say which is which
@@ -415,6 +414,7 @@ def _compare_layers(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, An
                     say: Callable[[str], None], advance: Callable[[int], None]) -> tuple[list, list, list]:
     """The per-layer rows, the onset and peak of each tuned model, and the notes (see :func:`drift_features`)."""
     from transferscope.metrics import check_features
+    from transferscope.metrics.measures import similarity
 
     rows: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
@@ -441,8 +441,6 @@ def _compare_layers(base: Mapping[str, Any], tuned: Mapping[str, Mapping[str, An
                 if w.shape[0] != t.shape[0]:
                     raise InputError(f"the re-seeded twin of {name!r} has {w.shape[0]} rows at layer {layer!r}, the "
                                      f"tuned model {t.shape[0]}")
-                from transferscope.metrics.measures import similarity
-
                 row["null_drift"] = 1.0 - similarity("cka", t, w)
                 row["beyond_null"] = bool(row["drift"] > row["null_drift"])
             part.append(row)

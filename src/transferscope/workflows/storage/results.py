@@ -13,7 +13,8 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["Result", "write_table", "replace_atomically", "interval_text", "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
+__all__ = ["Result", "TABLE_WIDTH", "cell_text", "table_width", "write_table", "replace_atomically", "interval_text",
+           "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
            "OUTPUT_SUFFIXES", "csv_safe", "visible_text", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
@@ -122,6 +123,36 @@ def interval_text(value: float, low: float, high: float, *, bound_digits: int = 
     if not math.isfinite(value):
         return "nan"
     return f"{value:.3f} [{low:.{bound_digits}f}, {high:.{bound_digits}f}]"
+
+
+#: The terminal width every command's tables are made to fit (the details go to --output and the report).
+TABLE_WIDTH = 100
+
+
+def cell_text(value: object, digits: int) -> str:
+    """A table cell as the terminal prints it: a float with ``digits`` decimals (``nan`` when
+    undefined), anything else as text.
+
+    Examples
+    --------
+    >>> cell_text(0.71404, 3), cell_text(float("nan"), 3), cell_text("layer_4", 3)
+    ('0.714', 'nan', 'layer_4')
+    """
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.{digits}f}"
+    return str(value)
+
+
+def table_width(table: pd.DataFrame, *, digits: int = 3) -> int:
+    """The printed width of ``table``: each column's widest cell (:func:`cell_text`) or header, with
+    its borders.
+
+    Examples
+    --------
+    >>> table_width(pd.DataFrame({"layer": ["embeddings"], "drift": [0.1234]}))  # 1 + (10 + 3) + (5 + 3)
+    22
+    """
+    return 1 + sum(max([len(str(c)), *(len(cell_text(v, digits)) for v in table[c])]) + 3 for c in table.columns)
 
 
 def se_text(value: float, se: float, *, digits: int = 4) -> str:
