@@ -102,17 +102,21 @@ def test_one_progress_convention_across_the_public_api():
 def test_every_command_that_extracts_takes_every_extraction_option_and_every_data_reader_its_sources():
     """Issue 24: option lists were repeated per command and had drifted (compare and layers had no
     --trust-remote-code, benchmark no --device / --batch-size, select no --features, sources no
-    --data). Every field of ExtractionOptions has one command-line option, and every command that
-    extracts features takes all of them; every command that reads a labelled file reads its
-    columns by name and also takes a built-in dataset."""
+    --data). Every field of ExtractionOptions generates one command-line option (name, type,
+    default and help from the dataclass), every command that extracts features takes all of them
+    with the same help; every command that reads a labelled file reads its columns by name and
+    also takes a built-in dataset."""
     import dataclasses
 
     from typer.main import get_command
 
-    from transferscope.cli._common import EXTRACTION_OPTION_NAMES
     from transferscope.cli.app import app
+    from transferscope.cli.options import extraction_option_names
+    from transferscope.workflows.engine.options import field_help
 
-    assert set(EXTRACTION_OPTION_NAMES) == {f.name for f in dataclasses.fields(ts.ExtractionOptions)}
+    names = extraction_option_names()
+    assert set(names) == {f.name for f in dataclasses.fields(ts.ExtractionOptions)}
+    EXTRACTION_OPTION_NAMES = {field: parameter for field, (parameter, _) in names.items()}
     commands = get_command(app).commands
     extracting = {name: {p.name for p in c.params} for name, c in commands.items()
                   if "cache_dir" in {p.name for p in c.params}}
@@ -123,6 +127,13 @@ def test_every_command_that_extracts_takes_every_extraction_option_and_every_dat
         missing = {o for o in EXTRACTION_OPTION_NAMES.values() if o not in params} - {
             option for (command, option) in by_design if command == name}
         assert not missing, (name, missing)
+        options = {p.name: p for p in commands[name].params}
+        for field, (parameter, flag) in names.items():  # generated: one help text, the dataclass's
+            if parameter in options:
+                assert flag in options[parameter].opts, (name, flag)
+                help_text = options[parameter].help
+                meta = next(f.metadata for f in dataclasses.fields(ts.ExtractionOptions) if f.name == field)
+                assert help_text == meta.get("flag_help", field_help(ts.ExtractionOptions)[field]), (name, field)
     readers = {name: {p.name for p in c.params} for name, c in commands.items() if "data" in {p.name for p in c.params}}
     assert {"rank", "select", "layers", "compare", "compat", "elastic", "drift", "sources"} <= set(readers)
     for name, params in readers.items():

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from transferscope.workflows.compat import compat, compat_features
     from transferscope.workflows.drift import drift, drift_features
     from transferscope.workflows.elastic import elastic, elastic_features
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
+    from transferscope.workflows.engine.options import ExtractionOptions
     from transferscope.workflows.layers import layer_profile as layers
     from transferscope.workflows.meta import meta_evaluate
     from transferscope.workflows.rank import rank
@@ -57,7 +58,7 @@ _LAZY = {
     "geometry": "transferscope.metrics.measures",
     "similarity": "transferscope.metrics.measures",
     "rank": "transferscope.workflows.rank",
-    "ExtractionOptions": "transferscope.workflows.engine.candidates",
+    "ExtractionOptions": "transferscope.workflows.engine.options",
     "select": "transferscope.workflows.select",
     "compat": "transferscope.workflows.compat",
     "compat_features": "transferscope.workflows.compat",

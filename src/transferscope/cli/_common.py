@@ -14,30 +14,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from transferscope.errors import InputError, MissingExtraError
-from transferscope.workflows.storage.folders import check_cache_folder
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from transferscope.workflows.engine.candidates import ExtractionOptions
+    from transferscope.workflows.engine.options import ExtractionOptions
 
-__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "check_cache_dir",
-           "check_device_option", "split_list", "feature_names", "load_features", "check_feature_options",
-           "FeaturesOption", "FeaturesKeyOption", "FeatureColumnsOption", "LabelsOption", "extraction_options", "labelled_dataset", "CacheDirOption",
-           "NoCacheOption", "BatchSizeOption", "MaxLengthOption", "DeviceOption", "TrustRemoteCodeOption",
-           "QuietOption", "ProbeProtocolOption", "ReportOption", "FiguresOption", "check_report_paths",
-           "write_reports", "command_settings"]
+__all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list",
+           "feature_names", "load_features", "check_feature_options", "FeaturesOption", "FeaturesKeyOption",
+           "FeatureColumnsOption", "LabelsOption", "labelled_dataset", "progress_lines", "ProbeProtocolOption",
+           "ReportOption", "FiguresOption", "check_report_paths", "write_reports", "command_settings"]
 
-# The extraction options every command that extracts features takes (one definition each).
-CacheDirOption = Annotated[Optional[Path], typer.Option(
-    help="Cache folder (default: $TRANSFERSCOPE_CACHE_DIR or the user cache).")]
-NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Compute everything afresh; write nothing to the cache.")]
-BatchSizeOption = Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")]
-MaxLengthOption = Annotated[int, typer.Option(min=1, help="Tokens kept per input.")]
-DeviceOption = Annotated[Optional[str], typer.Option(help="cpu, cuda, mps (auto when omitted).")]
-TrustRemoteCodeOption = Annotated[bool, typer.Option(
-    "--trust-remote-code", help="Allow models to run code shipped with their checkpoint.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 ReportOption = Annotated[Optional[Path], typer.Option(
     help="Also write a self-contained HTML report of the results (works from disk, no network).")]
 FiguresOption = Annotated[Optional[Path], typer.Option(
@@ -133,38 +120,11 @@ def check_output_path(output: Path | None, *, option: str = "--output",
     check_output_file(output, name=option, suffixes=suffixes)
 
 
-def check_cache_dir(cache_dir: Path | None) -> None:
-    """Fail early on a cache folder that cannot be written (``--cache-dir`` or the default one)."""
-    check_cache_folder(cache_dir, name="--cache-dir")
-
-def check_device_option(device: str | None) -> str | None:
-    """``--device`` checked before any work (also when every result is cached)."""
-    from transferscope.workflows.inputs import check_device
-
-    return check_device(device, name="--device")
-
-
-#: The command-line option of each field of ExtractionOptions: every command that extracts takes all
-#: of them (tests/test_result_spine.py walks the commands), and :func:`extraction_options` builds the
-#: options from them.
-EXTRACTION_OPTION_NAMES = {"cache_dir": "cache_dir", "use_cache": "no_cache", "batch_size": "batch_size",
-                           "max_length": "max_length", "device": "device", "progress": "quiet",
-                           "trust_remote_code": "trust_remote_code"}
-
-
-def extraction_options(*, cache_dir: Path | None = None, no_cache: bool = False, batch_size: int = 32,
-                       max_length: int = 128, device: str | None = None, quiet: bool = False,
-                       trust_remote_code: bool = False) -> ExtractionOptions:
-    """The command's :class:`~transferscope.workflows.engine.candidates.ExtractionOptions`, built once,
-    with ``--device`` and ``--cache-dir`` checked before any work (named as options)."""
-    from transferscope.workflows.engine.candidates import ExtractionOptions
-
-    device = check_device_option(device)
-    if not no_cache:
-        check_cache_dir(cache_dir)
-    return ExtractionOptions(cache_dir=None if cache_dir is None else str(cache_dir), use_cache=not no_cache,
-                             batch_size=batch_size, max_length=max_length, device=device, progress=not quiet,
-                             trust_remote_code=trust_remote_code)
+def progress_lines(extraction: ExtractionOptions) -> Callable[[str], None] | None:
+    """The ``progress`` callable of a workflow: its lines on stderr, None with ``--quiet``."""
+    if not extraction.progress:
+        return None
+    return lambda line: err_console.print(line, highlight=False)
 
 
 def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str = "text",

@@ -8,43 +8,35 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     fit_targets,
     handle_errors,
     print_table,
+    progress_lines,
     write_reports,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["benchmark_command"]
 
 
+@extraction_group(exclude=("use_cache",))
 def benchmark_command(
     suite: Annotated[str, typer.Argument(help="A built-in suite (text) or a suite YAML file.")],
     store: Annotated[Path, typer.Option(help="DuckDB results file (created; reruns skip finished cells).")] = Path("transferscope-results.duckdb"),
     output: Annotated[Optional[Path], typer.Option(help="Write the aggregate table to .csv, .json or .parquet.")] = None,
     export: Annotated[Optional[Path], typer.Option(help="Export every stored row of the suite to .parquet, .csv or .json.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=0, help="Override the suite's subsample size per target (0: every sample).")] = None,
-    cache_dir: CacheDirOption = None,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Run a benchmark suite: estimators and measured transfer for every candidate x target.
 
@@ -71,23 +63,21 @@ def benchmark_command(
             spec = dataclasses.replace(spec, max_samples=max_samples or None)
         if backend not in ("local", "ray"):
             raise InputError(f"--backend must be local or ray, got '{backend}'")
-        extraction = extraction_options(cache_dir=cache_dir, batch_size=batch_size, max_length=max_length,
-                                        device=device, quiet=quiet, trust_remote_code=trust_remote_code)
         # Held (and locked) for the whole run: a second run on the same store is told at once.
         with ResultStore(store) as results:
-            result = run_benchmark(spec, store=results, cache_dir=None if cache_dir is None else str(cache_dir),
+            result = run_benchmark(spec, store=results, cache_dir=extraction.cache_dir,
                                    backend=backend, extraction=extraction,
-                                   progress=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+                                   progress=progress_lines(extraction))
             table = aggregate_table(result.meta, method)
             err_console.print(f"{result.computed_cells} cell(s) computed, {result.skipped_cells} already stored "
                               f"in {results.path}", highlight=False)
             truths = sorted({str(s["truth"]) for s in result.meta["settings"]}) if not result.meta.empty else []
             shown = interval_display(result.meta, method)
             shown = fit_targets(shown, [c for c in shown.columns if c not in ("estimator", "mean")], output=output,
-                                quiet=quiet)
+                                quiet=not extraction.progress)
             print_table(shown, digits=3, title=f"{spec.name}: {method} against the ground truth ({spec.probe}"
                         f"{': ' + ', '.join(truths) if truths else ''}), 95% intervals")
-            if not quiet:
+            if extraction.progress:
                 err_console.print("prior:static = the suite's prior per model, prior:history = each candidate's record "
                                   "on the other targets, combined = all of them weighted as fitted on the other "
                                   "targets", highlight=False)

@@ -8,30 +8,25 @@ from typing import Annotated, Any, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     feature_names,
     handle_errors,
     save_result,
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["compare_command"]
 
 
+@extraction_group
 def compare_command(
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text column (labels not needed).")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
@@ -47,16 +42,10 @@ def compare_command(
     heatmap: Annotated[Optional[Path], typer.Option(help="Write a heatmap to .png, .svg or .pdf.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=2, help="Use a seeded random subset of this many inputs.")] = None,
     permutations: Annotated[int, typer.Option(min=0, max=100_000, help="Permutation test per pair (at most 100,000): adds p_value and null_mean (chance level) to --output.")] = 0,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and subsets.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Similarity between models (model x model) or layers (layer x layer) on the same inputs.
 
@@ -73,9 +62,8 @@ def compare_command(
         check_report_paths(report, figures)
         check_output_path(heatmap, option="--heatmap", suffixes=(".png", ".svg", ".pdf"))
         check_measure(measure)
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
-                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
+        if features:
+            extraction = extraction.without_cache()
         if not features and (features_key or feature_columns):
             raise InputError("--features-key and --feature-columns go with --features")
         if features:
@@ -85,7 +73,7 @@ def compare_command(
                              measure=measure, n_permutations=permutations, seed=seed)
         else:
             inputs = _inputs(data, dataset, model, text_column, max_samples, seed)
-            if not quiet:
+            if extraction.progress:
                 err_console.print(f"{len(inputs)} inputs; measure {measure}", highlight=False)
             result = compare(inputs=inputs, models=split_list(model), layers=layers, pooling=pooling, measure=measure,
                              n_permutations=permutations, seed=seed, extraction=extraction)
@@ -97,7 +85,7 @@ def compare_command(
         show(result.views(), result.answer())
         save_result(result, output=output, report=report, figures=figures,
                     title=f"{result.measure} ({result.measure_kind})",
-                    report_title="How similar are these representations?", cache_dir=cache_dir,
+                    report_title="How similar are these representations?", cache_dir=extraction.cache_dir,
                     model_specs=split_list(model), settings={"measure": result.measure, "seed": seed})
         if heatmap is not None:
             err_console.print(f"wrote {write_heatmap(result, heatmap)}")

@@ -8,32 +8,28 @@ from typing import Annotated, Any, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     add_to_store,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
+    progress_lines,
     save_result,
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["compat_command"]
 
 
+@extraction_group
 def compat_command(
     old: Annotated[Optional[str], typer.Option(help="The model whose vectors the index holds (a model spec, as for `rank`).")] = None,
     new: Annotated[Optional[list[str]], typer.Option(help="The new model. Repeat for a sequence of versions (oldest first): adds the compatibility matrix.")] = None,
@@ -54,15 +50,9 @@ def compat_command(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the paired subsets and the MLP.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every setting's row to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Can NEW's queries search an index of OLD's vectors? Retrieval (mAP, Recall@k, nDCG) for
     old/old, new/new and new/old, post-hoc aligners fitted on paired items, and a verdict.
@@ -88,7 +78,7 @@ def compat_command(
         if bad:
             raise InputError(f"--aligners must be among {', '.join(ALIGNERS)} or 'none', got {', '.join(bad)}")
         options = {"metric": metric, "query_fraction": query_fraction, "pair_sizes": sizes, "aligners": chosen,
-                   "seed": seed, "progress": None if quiet else (lambda line: err_console.print(line, highlight=False))}
+                   "seed": seed, "progress": progress_lines(extraction)}
         if features_old is not None or features_new:
             if old or new or data or dataset:
                 raise InputError("--features-old/--features-new cannot be combined with --old, --new, --data or --dataset")
@@ -96,11 +86,8 @@ def compat_command(
         else:
             if not old or not new:
                 raise InputError("--old and --new are required (or --features-old and --features-new)")
-            extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                            max_length=max_length, device=device, quiet=quiet,
-                                            trust_remote_code=trust_remote_code)
             ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
-                                  task="classification", quiet=quiet)
+                                  task="classification", quiet=not extraction.progress)
             result = compat(old=old, new=new, dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
@@ -112,7 +99,7 @@ def compat_command(
         views[0] = (f"{views[0][0]} ({target}: {result.summary['n_queries']} queries, "
                     f"{result.summary['n_gallery']} gallery items)", views[0][1])
         show(views, result.answer(short))
-        if not quiet:
+        if extraction.progress:
             err_console.print("--output and the report keep every metric (mAP, Recall@1/5/10, nDCG@10)",
                               highlight=False)
         add_to_store(results, store, result.store_rows(target=target, old=old_name, run=""))
@@ -123,7 +110,7 @@ def compat_command(
                     title=f"Can the new model search the old index? ({target})",
                     report_title="Is the new embedding model compatible?", answer=result.answer(short),
                     settings={**{k: v for k, v in result.summary.items() if not isinstance(v, dict)}, "old": old_name},
-                    cache_dir=cache_dir, model_specs=None if features_old is not None else [old, *new], extra=matrix)
+                    cache_dir=extraction.cache_dir, model_specs=None if features_old is not None else [old, *new], extra=matrix)
 
 
 def _check_index(path: Path, *, seed: int, output: Path | None) -> None:

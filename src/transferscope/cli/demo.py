@@ -10,42 +10,32 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     command_settings,
     console,
     err_console,
-    extraction_options,
     handle_errors,
     print_table,
+    progress_lines,
     write_reports,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["demo_command"]
 
 
+@extraction_group
 def demo_command(
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline, the splits and subsamples.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Offline demo: every layer of a pretrained encoder vs baselines, estimates vs probe.
 
@@ -63,10 +53,8 @@ def demo_command(
         check_report_paths(report, figures)
         start = time.perf_counter()
         result = run_demo(seed=seed, max_samples=max_samples,
-                          extraction=extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                                        max_length=max_length, device=device, quiet=quiet,
-                                                        trust_remote_code=trust_remote_code),
-                          progress=None if quiet else (lambda m: err_console.print(m, highlight=False)))
+                          extraction=extraction,
+                          progress=progress_lines(extraction))
         for name, table in result.rankings.items():
             truth = "probe_accuracy" if "probe_accuracy" in table else "probe_r2"
             cols = ["rank", "candidate", "dim"] + [c for c in ("logme", "hscore", "knn") if c in table]

@@ -8,31 +8,27 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     add_to_store,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
+    progress_lines,
     save_result,
     show,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["drift_command"]
 
 
+@extraction_group
 def drift_command(
     base: Annotated[Optional[str], typer.Option(help="The base model (a model spec, as for `rank`).")] = None,
     tuned: Annotated[Optional[list[str]], typer.Option(help="A fine-tuned version of the base. Repeat for several.")] = None,
@@ -50,15 +46,9 @@ def drift_command(
     plot: Annotated[Optional[Path], typer.Option(help="Write the per-layer drift curves (.png or .svg).")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the per-layer rows to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """What did fine-tuning change? Per layer: CKA (linear, debiased), Procrustes and shape
     distances, mutual k-NN overlap, RankMe and anisotropy change; where the change starts and
@@ -80,13 +70,10 @@ def drift_command(
                              f"got {len(null)}")
         twins = None if not null else "reseed" if null == ["reseed"] else dict(zip(tuned, null))
         results = open_store(store)
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
-        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, quiet=quiet)
+        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, quiet=not extraction.progress)
         result = drift(base=base, tuned=tuned, dataset=ds, layers=layers, pooling=pooling, max_samples=max_samples,
                        seed=seed, fingerprint=fingerprint, n_groups=groups, null=twins, extraction=extraction,
-                       progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
+                       progress=progress_lines(extraction))
         models = [base, *tuned, *(result.settings["null"] or {}).values()]
         short = short_names(models)
         err_console.print(f"Drift from {short[base]} on {ds.name} ({result.settings['samples']} inputs); every measure "
@@ -95,7 +82,7 @@ def drift_command(
             err_console.print(f"wrote {result.plot(plot)}")
         show(result.views(short), result.answer(short))
         save_result(result, output=output, report=report, figures=figures, title="Drift from the base",
-                    report_title="What did fine-tuning change?", answer=result.answer(short), cache_dir=cache_dir,
+                    report_title="What did fine-tuning change?", answer=result.answer(short), cache_dir=extraction.cache_dir,
                     settings={k: v for k, v in result.settings.items() if k != "notes"}, model_specs=models)
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]
         add_to_store(results, store, [

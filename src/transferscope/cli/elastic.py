@@ -8,38 +8,34 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FeatureColumnsOption,
     FeaturesKeyOption,
     FeaturesOption,
     FiguresOption,
     LabelsOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     add_to_store,
     check_feature_options,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
     open_store,
+    progress_lines,
     save_result,
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["elastic_command"]
 
 
+@extraction_group
 def elastic_command(
     model: Annotated[Optional[str], typer.Option(help="Model spec (as for `rank`).")] = None,
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
@@ -61,15 +57,9 @@ def elastic_command(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first split and of PCA.")] = 0,
     output: Annotated[Optional[Path], typer.Option(help="Write every configuration's row to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """How small can the embeddings be? Your task's quality against bytes per vector for prefix /
     PCA truncation, float16, int8 and binary codes, the Pareto front and the smallest
@@ -91,11 +81,8 @@ def elastic_command(
         if not model and not features:
             raise InputError("--model is required (or --features with --labels)")
         results = open_store(store)
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
         specs = split_list([compressions]) if compressions else None
-        progress = None if quiet else (lambda line: err_console.print(line, highlight=False))
+        progress = progress_lines(extraction)
         if features:
             from transferscope.workflows.elastic import elastic_features
             from transferscope.workflows.inputs import Dataset
@@ -114,19 +101,19 @@ def elastic_command(
                              compressions=specs, tolerance=tolerance, seed=seed, splits=splits, progress=progress)
         else:
             target = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column or "label",
-                                      task=task, quiet=quiet, alternative=" (or --features with --labels)")
+                                      task=task, quiet=not extraction.progress, alternative=" (or --features with --labels)")
             name = target.name
             result = elastic(model=model, dataset=target, layers=layers, pooling=pooling,
                              quality="retrieval" if retrieval else None, extraction=extraction,
                              compressions=specs, tolerance=tolerance, seed=seed, splits=splits, progress=progress)
         show(result.views(), result.answer(), title=lambda heading: f"{heading} on {name}")
-        if not quiet:
+        if extraction.progress:
             err_console.print("front: on the Pareto front (nothing smaller is better); --output keeps every column",
                               highlight=False)
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
         save_result(result, output=output, report=report, figures=figures, title="Quality against bytes",
-                    report_title="How small can the vectors be?", cache_dir=cache_dir,
+                    report_title="How small can the vectors be?", cache_dir=extraction.cache_dir,
                     settings={**result.settings, "recommended": result.answer()[0],
                               "features": [str(f) for f in features or []]},
                     model_specs=[] if features else [model])

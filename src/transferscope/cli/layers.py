@@ -9,31 +9,26 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
     ProbeProtocolOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     save_result,
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["layers_command"]
 
 
+@extraction_group
 def layers_command(
     model: Annotated[str, typer.Option(help="Model spec (as for `rank`).")],
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
@@ -47,16 +42,10 @@ def layers_command(
     probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Measure the ground truth per layer (the recommendation then rests on it).")] = True,
     probe_protocol: ProbeProtocolOption = "linear_cv",
     output: Annotated[Optional[Path], typer.Option(help="Write the profile to .csv, .json or .parquet.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and the probe split.")] = 0,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Profile every layer of one model (geometry, estimators, probe) and recommend a layer.
 
@@ -70,11 +59,8 @@ def layers_command(
         check_report_paths(report, figures)
         if task is not None and task not in ("classification", "regression"):
             raise InputError(f"--task must be classification or regression, got '{task}'")
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
         ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
-                              quiet=quiet)
+                              quiet=not extraction.progress)
         profile = layer_profile(dataset=ds, model=model, pooling=pooling, geometry=split_list([geometry]),
                                 metrics=split_list([metric]), probe=probe and probe_protocol, seed=seed,
                                 extraction=extraction)
@@ -83,6 +69,6 @@ def layers_command(
         name = short_names([model])[model]
         show(profile.views(), profile.answer(), title=lambda heading: f"Layers of {name} on {ds.name} ({heading})")
         save_result(profile, output=output, report=report, figures=figures, title=f"Layers of {name} on {ds.name}",
-                    report_title=f"Which layer of {name}?", cache_dir=cache_dir, model_specs=[model],
+                    report_title=f"Which layer of {name}?", cache_dir=extraction.cache_dir, model_specs=[model],
                     settings={"dataset": ds.name, "model": model, "pooling": pooling, "recommended": profile.recommended,
                               "basis": profile.basis, "seed": seed})

@@ -9,7 +9,6 @@ import typer
 
 from transferscope.cli._common import (
     FiguresOption,
-    QuietOption,
     ReportOption,
     check_output_path,
     check_report_paths,
@@ -19,6 +18,7 @@ from transferscope.cli._common import (
     print_table,
     write_reports,
 )
+from transferscope.cli.options import QuietOption
 
 __all__ = ["meta_command"]
 

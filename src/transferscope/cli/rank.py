@@ -9,25 +9,17 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FeatureColumnsOption,
     FeaturesKeyOption,
     FeaturesOption,
     FiguresOption,
     LabelsOption,
-    MaxLengthOption,
-    NoCacheOption,
     ProbeProtocolOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_feature_options,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
@@ -35,11 +27,14 @@ from transferscope.cli._common import (
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["rank_command"]
 
 
+@extraction_group
 def rank_command(
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
@@ -61,16 +56,10 @@ def rank_command(
     predict_level: Annotated[float, typer.Option(help="Coverage of the --predict interval: 0.8, 0.9 or 0.95.")] = 0.8,
     prior: Annotated[Optional[list[str]], typer.Option(help="What is known before the target: 'params' (parameter count), 'width', a results store (.duckdb: each candidate's record on its targets, which also fits the combination) or a model,value table. Adds prior and 'combined' columns and orders by 'combined'. Repeat for several.")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
+    extraction: ExtractionOptions = EXTRACTION,
     seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and splits.")] = 0,
-    trust_remote_code: TrustRemoteCodeOption = False,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Rank candidate representations (model x layer x pooling, or feature files) for a dataset.
 
@@ -95,9 +84,8 @@ def rank_command(
             raise InputError(f"--predict-level must be one of {', '.join(map(str, PREDICTION_LEVELS))}, "
                              f"got {predict_level:g}")
         level = predict_level if predict else False
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features),
-                                        batch_size=batch_size, max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
+        if features:
+            extraction = extraction.without_cache()
         check_feature_options(features, labels=labels, features_key=features_key, feature_columns=feature_columns,
                               data=data, dataset=dataset, model=model)
         if features:
@@ -116,7 +104,7 @@ def rank_command(
         answer = ranking.answer(ranking.short_names())
         show(ranking.views(), answer)
         save_result(ranking, output=output, report=report, figures=figures, title="Ranking",
-                    report_title="Which representation transfers best?", cache_dir=cache_dir, model_specs=model,
+                    report_title="Which representation transfers best?", cache_dir=extraction.cache_dir, model_specs=model,
                     answer=[*answer, *(f"Note: {w}" for w in ranking.warnings)],
                     settings={"dataset": dataset or (str(data) if data else None), "models": model,
                               "features": [str(f) for f in features or []], "layers": layers, "pooling": pooling,

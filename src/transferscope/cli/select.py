@@ -8,24 +8,16 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FeatureColumnsOption,
     FeaturesKeyOption,
     FeaturesOption,
     FiguresOption,
     LabelsOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     check_feature_options,
     check_output_path,
     check_report_paths,
     err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     load_features,
@@ -33,11 +25,14 @@ from transferscope.cli._common import (
     show,
     split_list,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["select_command"]
 
 
+@extraction_group
 def select_command(
     model: Annotated[Optional[list[str]], typer.Option(help="Model spec (as for `rank`). Repeat for several.")] = None,
     data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column.")] = None,
@@ -56,16 +51,10 @@ def select_command(
     finetune: Annotated[int, typer.Option(min=0, help="Fine-tune the models of this many of the best probed candidates on the first split (their test scores beside the probe's).")] = 0,
     prior: Annotated[Optional[list[str]], typer.Option(help="As for rank: 'params', 'width', 'mteb', 'sbert', 'imagenet', a results store (.duckdb) or a model,value table; the candidates are probed in the order of the priors and the estimators combined. Repeat for several.")] = None,
     output: Annotated[Optional[Path], typer.Option(help="Write every candidate's row to .csv, .json or .parquet.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
+    extraction: ExtractionOptions = EXTRACTION,
     seed: Annotated[int, typer.Option(min=0, help="Seed of random baselines and the probe splits.")] = 0,
-    trust_remote_code: TrustRemoteCodeOption = False,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Choose a representation within a budget: estimators on every candidate, then probes on the
     promising ones (successive halving), and the pick with its accuracy and a 95% interval.
@@ -86,9 +75,8 @@ def select_command(
         check_feature_options(features, labels=labels, features_key=features_key, feature_columns=feature_columns,
                               data=data, dataset=dataset, model=model)
         models = split_list(model)
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache or bool(features), batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
+        if features:
+            extraction = extraction.without_cache()
         if features:
             arrays, y, _ = load_features(features, labels, label_column=label_column, features_key=features_key,
                                          feature_columns=feature_columns)
@@ -98,14 +86,14 @@ def select_command(
             if not models:
                 raise InputError("--model is required (repeat it for several models), or --features with --labels")
             ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column or "label",
-                                  task=task, quiet=quiet, alternative=" (or --features with --labels)")
+                                  task=task, quiet=not extraction.progress, alternative=" (or --features with --labels)")
             inputs, target = {"dataset": ds, "models": models}, ds.name
         choice = select(**inputs, layers=layers, poolings=pooling, metrics=split_list([metric]),
                         budget=limit, seed=seed, extraction=extraction, finetune=finetune, prior=prior)
         for line in choice.log:
             if line.startswith("prior: "):  # what the prior and the estimates did: part of the answer
                 typer.echo(f"Prior: {line.removeprefix('prior: ')}")
-            elif not quiet:
+            elif extraction.progress:
                 err_console.print(line, highlight=False)
         # On screen: short model names; --output keeps the full specs (candidate, model, layer, pooling).
         short = dict(zip(choice.table["candidate"], short_candidates(choice.table)))
@@ -113,7 +101,7 @@ def select_command(
         show(choice.views(short), choice.answer(names),
              title=lambda heading: f"{heading}, on {target} (--output keeps every column)")
         save_result(choice, output=output, report=report, figures=figures, title="Selection",
-                    report_title="A budgeted pick", answer=choice.answer(names), cache_dir=cache_dir, model_specs=model,
+                    report_title="A budgeted pick", answer=choice.answer(names), cache_dir=extraction.cache_dir, model_specs=model,
                     settings={"pick": names.get(choice.pick, choice.pick), "metric": choice.metric,
                               "accuracy": choice.accuracy, "low": choice.low, "high": choice.high,
                               "p_other_better": choice.p_other_better, "fits": choice.fits,

@@ -8,34 +8,29 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    BatchSizeOption,
-    CacheDirOption,
-    DeviceOption,
     FiguresOption,
-    MaxLengthOption,
-    NoCacheOption,
-    QuietOption,
     ReportOption,
-    TrustRemoteCodeOption,
     add_to_store,
     check_output_path,
     check_report_paths,
     command_settings,
-    err_console,
-    extraction_options,
     handle_errors,
     labelled_dataset,
     open_store,
     print_table,
+    progress_lines,
     save_result,
     show,
     write_reports,
 )
+from transferscope.cli.options import EXTRACTION, extraction_group
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["sources_command"]
 
 
+@extraction_group
 def sources_command(
     target: Annotated[Optional[str], typer.Option(help="The target: a built-in classification dataset (or --data).")] = None,
     data: Annotated[Optional[Path], typer.Option(help="The target as a CSV/TSV/JSONL/Parquet file with a text and a label column (instead of --target).")] = None,
@@ -54,15 +49,9 @@ def sources_command(
     truth_seeds: Annotated[int, typer.Option(min=1, help="With --evaluate: seeds of the measured transfer (their spread enters the intervals).")] = 3,
     output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
-    cache_dir: CacheDirOption = None,
-    no_cache: NoCacheOption = False,
-    batch_size: BatchSizeOption = 32,
-    max_length: MaxLengthOption = 128,
-    device: DeviceOption = None,
-    trust_remote_code: TrustRemoteCodeOption = False,
+    extraction: ExtractionOptions = EXTRACTION,
     report: ReportOption = None,
     figures: FiguresOption = None,
-    quiet: QuietOption = False,
 ) -> None:
     """Which source should I transfer from? Each source's distance to the target in one model's
     space: OTDD and task2vec (labels count), MMD (linear, RBF) and the Frechet distance; nearest first.
@@ -95,9 +84,7 @@ def sources_command(
         if evaluate is not None:
             _evaluate(evaluate, space=space, truth_seeds=truth_seeds, output=output, store=store, report=report,
                       figures=figures,
-                      options=dict(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                   max_length=max_length, device=device, quiet=quiet,
-                                   trust_remote_code=trust_remote_code), max_samples=max_samples)
+                      extraction=extraction, max_samples=max_samples)
             return
         if space or truth_seeds != 3:  # options of --evaluate only: never silently ignored
             raise InputError("--space and --truth-seeds go with --evaluate (digits or text); a ranking of your "
@@ -106,22 +93,19 @@ def sources_command(
             raise InputError("--target (or --data), --source or --source-data (repeat for several) and --model are "
                              "required")
         results = open_store(store)
-        extraction = extraction_options(cache_dir=cache_dir, no_cache=no_cache, batch_size=batch_size,
-                                        max_length=max_length, device=device, quiet=quiet,
-                                        trust_remote_code=trust_remote_code)
-        goal = labelled_dataset(data, target, text_column=text_column, label_column=label_column, quiet=quiet,
+        goal = labelled_dataset(data, target, text_column=text_column, label_column=label_column, quiet=not extraction.progress,
                                 options=("--data", "--target"))
         candidates = [load_builtin(s) for s in source or []] + [
-            labelled_dataset(path, None, text_column=text_column, label_column=label_column, quiet=quiet,
+            labelled_dataset(path, None, text_column=text_column, label_column=label_column, quiet=not extraction.progress,
                              options=("--source-data", "--source")) for path in source_data or []]
         target = goal.name
         ranking = rank_sources(target=goal, sources=candidates, model=model,
                                layer=layer, pooling=pooling, measure=measure, max_samples=max_samples or 2000, seed=seed,
                                extraction=extraction,
-                               progress=None if quiet else (lambda line: err_console.print(line, highlight=False)))
+                               progress=progress_lines(extraction))
         show(ranking.views(), ranking.answer(), title=lambda heading: heading.replace("Sources,", f"Sources for {target},", 1))
         save_result(ranking, output=output, report=report, figures=figures, title=f"Sources for {target}",
-                    report_title="Which source should I transfer from?", cache_dir=cache_dir, model_specs=[model],
+                    report_title="Which source should I transfer from?", cache_dir=extraction.cache_dir, model_specs=[model],
                     settings={**ranking.settings, "measure": measure})
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
         add_to_store(results, store, [
@@ -132,14 +116,13 @@ def sources_command(
 
 
 def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
-              report: Path | None, figures: Path | None, options: dict, max_samples: int | None) -> None:
+              report: Path | None, figures: Path | None, extraction: ExtractionOptions,
+              max_samples: int | None) -> None:
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
 
     if bed not in ("digits", "text"):
         raise InputError(f"--evaluate: the offline test beds are 'digits' and 'text', got {bed!r}")
     results = open_store(store)
-    extraction = extraction_options(**options)
-    say = None if options.get("quiet") else (lambda line: err_console.print(line, highlight=False))
     if bed == "digits":
         result = evaluate_digit_sources(spaces=space or ("pixels", "zoo:m-random"), seeds=list(range(truth_seeds)),
                                         max_samples=max_samples or 2000, extraction=extraction)
@@ -148,7 +131,7 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
 
         result = evaluate_text_sources(bases=space or TEXT_BASES, seeds=list(range(truth_seeds)),
                                        max_samples=max_samples or 1000, target_samples=max_samples or 1000,
-                                       extraction=extraction, progress=say)
+                                       extraction=extraction, progress=progress_lines(extraction))
     print_table(result.summary(), title="Source rankings against measured source -> target transfer: "
                                         "weighted tau [95% interval]")
     means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]

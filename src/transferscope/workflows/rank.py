@@ -240,7 +240,8 @@ def rank(
     from transferscope.workflows.priors import check_priors
 
     priors = check_priors(prior)  # before any work
-    extraction = extraction or ExtractionOptions()
+    # precomputed features use no cache: default options then check no cache folder
+    extraction = extraction or ExtractionOptions(use_cache=features is None)
     protocol = probe_protocol(probe)
     level = _predict_level(predict)
     if features is not None:

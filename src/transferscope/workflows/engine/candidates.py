@@ -5,7 +5,7 @@ a pooling (or a named feature array the user gave), with its features. Every com
 candidates from :func:`extract_candidates` (models, through the feature cache),
 :func:`encoder_candidates` (one built encoder, for callers that pick the layers per cell) or
 :func:`feature_candidates` (precomputed arrays), and every extraction option travels in one
-:class:`ExtractionOptions`, built once by the CLI or the caller.
+:class:`~transferscope.workflows.engine.options.ExtractionOptions`, built once by the CLI or the caller.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -21,92 +20,18 @@ import numpy as np
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.cache import FeatureCache
-from transferscope.extraction.checks import check_device, check_model
+from transferscope.extraction.checks import check_model
 from transferscope.extraction.encoder import HEAD_LAYER, HEAD_POOLING, Encoder
 from transferscope.extraction.features import extract_features
-from transferscope.extraction.specs import build_encoder, check_poolings, select_layers
+from transferscope.extraction.specs import check_poolings, select_layers
 from transferscope.hashing import hash_inputs
 from transferscope.metrics import check_features_shape
-from transferscope.workflows.storage.folders import check_cache_folder
+from transferscope.workflows.engine.options import ExtractionOptions
 
 LOGGER = logging.getLogger("transferscope.extraction")
 
 __all__ = ["Candidate", "ExtractionOptions", "extract_candidates", "check_modality", "encoder_candidates", "feature_candidates",
            "same_features_notes"]
-
-
-@dataclass(frozen=True)
-class ExtractionOptions:
-    """How features are extracted: the options every command shares, checked once.
-
-    Parameters
-    ----------
-    cache_dir : str or path, optional
-        Feature and score cache (else ``$TRANSFERSCOPE_CACHE_DIR``, else the user cache).
-    use_cache : bool, default=True
-        Reuse cached features and per-candidate results; with False nothing is written.
-    batch_size : int, default=32
-        Inputs per forward pass.
-    max_length : int, default=128
-        Tokens kept per input (text models).
-    device : str, optional
-        ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; chosen automatically when omitted.
-    progress : bool, default=False
-        Progress bars on stderr.
-    trust_remote_code : bool, default=False
-        Allow models to run code shipped with their checkpoint.
-
-    Examples
-    --------
-    >>> ExtractionOptions(batch_size=8, device="CPU").device
-    'cpu'
-    >>> ExtractionOptions(batch_size=0)
-    Traceback (most recent call last):
-    ...
-    transferscope.errors.InputError: batch_size must be >= 1, got 0
-    """
-
-    cache_dir: str | None = None
-    use_cache: bool = True
-    batch_size: int = 32
-    max_length: int = 128
-    device: str | None = None
-    progress: bool = False
-    trust_remote_code: bool = False
-
-    def __post_init__(self) -> None:
-        if self.cache_dir is not None:
-            if not isinstance(self.cache_dir, (str, PathLike)):
-                raise InputError(f"cache_dir must be a folder path, got {self.cache_dir!r}")
-            object.__setattr__(self, "cache_dir", str(self.cache_dir))
-        for name in ("batch_size", "max_length"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise InputError(f"{name} must be an integer, got {value!r}")
-            if value < 1:
-                raise InputError(f"{name} must be >= 1, got {value}")
-        object.__setattr__(self, "device", check_device(self.device))
-
-    def feature_cache(self) -> FeatureCache | None:
-        """The feature cache, checked writable (a read-only cache fails here, before any work)."""
-        if not self.use_cache:
-            return None
-        check_cache_folder(self.cache_dir)
-        return FeatureCache(self.cache_dir)
-
-    def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
-        """:func:`~transferscope.extraction.specs.build_encoder` with these options."""
-        if isinstance(spec, str):
-            from transferscope.workflows.engine.finetuned_sources import ensure_finetuned
-
-            ensure_finetuned(spec, cache_dir=self.cache_dir, progress=self.progress)  # trained first
-        return build_encoder(spec, seed=seed, cache_dir=self.cache_dir, use_cache=self.use_cache,
-                             **self.build_options())
-
-    def build_options(self) -> dict[str, Any]:
-        """What builds an encoder besides its spec, seed and cache: the same locally and on Ray."""
-        return {"max_length": self.max_length, "batch_size": self.batch_size, "device": self.device,
-                "trust_remote_code": self.trust_remote_code}
 
 
 @dataclass(frozen=True, eq=False)
