@@ -56,11 +56,11 @@ def candidates(target: str, zoo: bool, max_samples: int | None) -> tuple[object,
     options = ExtractionOptions(cache_dir=str(default_cache_dir(None)), progress=False)
     if target in TEXT_TARGETS:
         path = demo_model_path()
-        cands = extract_candidates(data, [f"st:{path}"], layers="all", poolings=["mean", "cls"], options=options)
-        cands += extract_candidates(data, [f"random:{path}", "tfidf", "hashing"], layers="all", options=options)
+        cands = extract_candidates(data, [f"st:{path}"], layers="all", poolings=["mean", "cls"], extraction=options)
+        cands += extract_candidates(data, [f"random:{path}", "tfidf", "hashing"], layers="all", extraction=options)
     else:
         models = ["pixels", "pca", "hog", "scattering"] + ([f"zoo:{m}" for m in ZOO] if zoo else [])
-        cands = extract_candidates(data, models, layers="last", options=options)
+        cands = extract_candidates(data, models, layers="last", extraction=options)
     return data, cands
 
 

@@ -49,7 +49,7 @@ def main() -> None:
     for target in args.targets.split(","):
         data = load_builtin(target)
         options = ExtractionOptions(cache_dir=str(features_cache))
-        cands = extract_candidates(data, models, layers="all", options=options)
+        cands = extract_candidates(data, models, layers="all", extraction=options)
         splits = data.repeated_splits(seed=0)
         start = time.perf_counter()
         exhaustive = {c.name: [linear_probe(c.features, data.labels, splits=(s.train, s.val, s.test),

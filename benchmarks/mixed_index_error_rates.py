@@ -81,7 +81,7 @@ def real_cases(cache_dir: str | None) -> Iterator[tuple[str, bool, np.ndarray]]:
         try:
             out = {}
             for name, data in datasets.items():
-                (candidate,) = extract_candidates(data, [model], layers="last", options=options)
+                (candidate,) = extract_candidates(data, [model], layers="last", extraction=options)
                 x = np.asarray(candidate.features, dtype=np.float64)
                 out[name] = x[np.linalg.norm(x, axis=1) > 0]  # GloVe's out-of-vocabulary words are zeros
             return out

@@ -141,7 +141,7 @@ def test_real_minilm_rotated_and_random_init(minilm_path, tmp_path):
 
     data = load_builtin("vader-polarity").subsample(700, seed=0)
     options = ExtractionOptions(cache_dir=str(tmp_path))
-    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", options=options)
+    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", extraction=options)
     x = np.asarray(base.features, dtype=np.float64)
     rotated = compat_features(x, 2.0 * x @ _rotation(x.shape[1], seed=7), data.labels, metric="recall@1",
                               aligners=["procrustes"], pair_sizes=["all"])
@@ -226,8 +226,8 @@ def test_mixed_space_check_on_minilm(minilm_path, tmp_path):
 
     data = load_builtin("sentence-polarity")
     options = ExtractionOptions(cache_dir=str(tmp_path))
-    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", options=options)
-    (rand,) = extract_candidates(data, [f"random:{minilm_path}"], layers="last", options=options)
+    (base,) = extract_candidates(data, [f"st:{minilm_path}"], layers="last", extraction=options)
+    (rand,) = extract_candidates(data, [f"random:{minilm_path}"], layers="last", extraction=options)
     x, r = np.asarray(base.features, dtype=np.float64), np.asarray(rand.features, dtype=np.float64)
     half = len(x) // 2
     assert not mixed_space_check(x).flagged

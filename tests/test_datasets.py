@@ -202,7 +202,7 @@ def test_printing_a_dataset_is_one_line_and_features_are_public():
     ds = Dataset("toy", [f"text number {i} " * 50 for i in range(300)], np.repeat(["a", "b", "c"], 100),
                  task="classification")
     assert repr(ds) == "Dataset('toy': 300 text inputs, classification, 3 classes)" and "text number" not in str(ds)
-    (cand,) = ts.extract_candidates(ds, ["tfidf"], options=ts.ExtractionOptions(use_cache=False))
+    (cand,) = ts.extract_candidates(ds, ["tfidf"], extraction=ts.ExtractionOptions(use_cache=False))
     assert cand.features.shape[0] == 300
     public = {"meta_evaluate", "extract_candidates", "layers", "compare", "load_builtin", "load_text_dataset",
               "load_image_folder", "Dataset"}

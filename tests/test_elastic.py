@@ -92,7 +92,7 @@ def test_similarity_quality_reads_binary_codes_as_signs(tmp_path):
     from transferscope.workflows.pair_targets import load_pair_target
 
     pairs = load_pair_target("wordsim353")
-    (cand,) = extract_candidates(pairs.words, ["tfidf"], options=ExtractionOptions(cache_dir=str(tmp_path)))
+    (cand,) = extract_candidates(pairs.words, ["tfidf"], extraction=ExtractionOptions(cache_dir=str(tmp_path)))
     x = np.asarray(cand.features, dtype=np.float64)
     signs = 2.0 * decode(compress(x, "binary"), "binary", dim=x.shape[1]) - 1.0
     table = result.table.set_index("compression")

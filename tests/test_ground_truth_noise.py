@@ -83,7 +83,7 @@ def test_linear_cv_choices_and_mean_do_not_flip_under_rounding_noise():
     x = ts.ExtractionOptions(use_cache=False)
     from transferscope.workflows.engine.candidates import extract_candidates
 
-    feats = np.asarray(extract_candidates(ds, ["tfidf"], options=x)[0].features, dtype=np.float64)
+    feats = np.asarray(extract_candidates(ds, ["tfidf"], extraction=x)[0].features, dtype=np.float64)
     splits = ds.repeated_splits(seed=0)
     base = linear_cv_probe(feats, ds.labels, splits=splits)
     noisy = feats * (1.0 + 1e-13 * np.random.default_rng(1).standard_normal(feats.shape))

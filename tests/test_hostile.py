@@ -1354,11 +1354,11 @@ def test_a_model_of_the_other_modality_is_refused_before_any_work():
     for spec, dataset, reads in (("tfidf", "digits10", "text"), ("hashing#int8", "digits10", "text"),
                                  ("pixels", "sentence-polarity", "image")):
         with pytest.raises(InputError, match=f"reads {reads} and dataset '{dataset}' holds"):
-            extract_candidates(load_builtin(dataset), [spec], layers="last", options=options)
+            extract_candidates(load_builtin(dataset), [spec], layers="last", extraction=options)
     result = CliRunner().invoke(app, ["rank", "--dataset", "digits10", "--model", "tfidf", "--no-cache", "-q"])
     assert result.exit_code == 2 and "give an image model" in result.output
     (ok,) = extract_candidates(load_builtin("digits10").subsample(60, seed=0), ["pixels"], layers="last",
-                               options=options)
+                               extraction=options)
     assert ok.features.shape[0] == 60
 
 

@@ -119,7 +119,7 @@ def test_evaluate_text_sources_on_minilm_fine_tunes(tmp_path):
     # the measured transfer is the linear probe on the source fine-tune's features of the target's split
     data, model = load_builtin("word-form"), "finetuned:newsgroups-topic:minilm"
     split = data.split(seed=1)
-    (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], options=options)
+    (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], extraction=options)
     direct = linear_probe(cand.features, data.labels, splits=(split.train, split.val, split.test)).score
     stored = result.transfer.set_index(["source", "seed"]).loc[("newsgroups-topic", 1), "value"]
     assert stored == pytest.approx(direct)

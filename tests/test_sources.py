@@ -28,8 +28,8 @@ def test_ranking_follows_the_measure_and_equals_the_distances(tmp_path, tiny_ber
     assert list(ranking.table["otdd"]) == sorted(ranking.table["otdd"]) and ranking.best == ranking.table["source"][0]
     assert table.loc["vader-polarity", "size_rank"] == 1  # 7,520 words: the largest source
     part = sources[1].subsample(150, seed=0)
-    (cand,) = extract_candidates(part, [str(tiny_bert_dir)], layers="last", options=options)
-    (tcand,) = extract_candidates(target.subsample(150, seed=0), [str(tiny_bert_dir)], layers="last", options=options)
+    (cand,) = extract_candidates(part, [str(tiny_bert_dir)], layers="last", extraction=options)
+    (tcand,) = extract_candidates(target.subsample(150, seed=0), [str(tiny_bert_dir)], layers="last", extraction=options)
     expected = otdd(np.asarray(cand.features, dtype=np.float64), part.labels,
                     np.asarray(tcand.features, dtype=np.float64), target.subsample(150, seed=0).labels,
                     max_samples=150)
@@ -155,7 +155,7 @@ def test_otdd_in_a_model_space_weighs_inputs_far_above_labels(minilm_path, tmp_p
 
     data = load_builtin("vader-polarity").subsample(600, seed=0)
     (cand,) = extract_candidates(data, [f"st:{minilm_path}"], layers="output",
-                                 options=ExtractionOptions(cache_dir=str(tmp_path)))
+                                 extraction=ExtractionOptions(cache_dir=str(tmp_path)))
     x, y = np.asarray(cand.features, dtype=np.float64), np.asarray(data.labels)
     rng = np.random.default_rng(0)
     target, fresh = np.arange(300), np.arange(300, 600)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,26 +18,14 @@ from transferscope.errors import InputError, MissingExtraError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from transferscope.cli.options import OutputOptions
+    from transferscope.workflows.data_source import DataSource
     from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["console", "err_console", "handle_errors", "print_table", "check_output_path", "split_list",
-           "feature_names", "load_features", "check_feature_options", "FeaturesOption", "FeaturesKeyOption",
-           "FeatureColumnsOption", "LabelsOption", "labelled_dataset", "progress_lines", "ProbeProtocolOption",
-           "ReportOption", "FiguresOption", "check_report_paths", "write_reports", "command_settings"]
+           "labelled_dataset", "read_source", "progress_lines", "ProbeProtocolOption", "write_reports",
+           "command_settings", "show", "save_result", "fit_targets", "open_store", "add_to_store"]
 
-ReportOption = Annotated[Optional[Path], typer.Option(
-    help="Also write a self-contained HTML report of the results (works from disk, no network).")]
-FiguresOption = Annotated[Optional[Path], typer.Option(
-    help="Also write the report's figures as PNG and SVG (for papers) into this folder.")]
-# Bring-your-own embeddings: every command that ranks candidates on labelled data takes them.
-FeaturesOption = Annotated[Optional[list[Path]], typer.Option(
-    help="Precomputed embeddings (.npy, .npz, .parquet, .csv) instead of models: one candidate per file, named by "
-         "its stem. Repeat for several.")]
-FeaturesKeyOption = Annotated[Optional[str], typer.Option(
-    help="The array of each .npz --features file (or list column of a Parquet one) holding the features.")]
-FeatureColumnsOption = Annotated[Optional[str], typer.Option(
-    help="Comma-separated feature columns of CSV/Parquet --features files: names or patterns such as 'f*'.")]
-LabelsOption = Annotated[Optional[Path], typer.Option(help="Labels for --features (.npy, .txt, .csv, ...).")]
 ProbeProtocolOption = Annotated[str, typer.Option(
     help="Ground truth of --probe: linear_cv (the linear probe on 5 x 2-fold repeated splits: mean, standard "
          "error, ties) or linear (one seeded 60/20/20 split, quicker).")]
@@ -72,44 +60,6 @@ def split_list(values: list[str] | None) -> list[str]:
     return out
 
 
-def feature_names(paths: list[Path]) -> list[str]:
-    """A candidate name per ``--features`` file: its stem, or the whole path where stems repeat."""
-    names: list[str] = []
-    for path in paths:
-        names.append(path.stem if path.stem not in names else str(path))
-    return names
-
-
-def load_features(paths: list[Path], labels: Path, *, label_column: str | None = None,
-                  features_key: str | None = None, feature_columns: str | None = None,
-                  source_probs: list[Path] | None = None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
-    """The ``--features`` files as candidate name -> array, the ``--labels``, and the
-    ``--source-probs`` of each file (by the same name; empty when none were given). The options
-    were checked together first (:func:`check_feature_options`)."""
-    from transferscope.workflows.inputs import read_feature_files
-
-    return read_feature_files(paths, feature_names(paths), labels, label_column=label_column,
-                              features_key=features_key,
-                              feature_columns=split_list([feature_columns]) if feature_columns else None,
-                              source_probs=source_probs)
-
-
-def check_feature_options(features: list[Path] | None, *, labels: Path | None, features_key: str | None,
-                          feature_columns: str | None, data: Path | None, dataset: str | None,
-                          model: list[str] | None) -> None:
-    """``--features`` (with ``--labels``) or ``--data`` / ``--dataset`` with ``--model``, never both, and
-    no option of one given to the other."""
-    if not features and (features_key or feature_columns):
-        raise InputError("--features-key and --feature-columns go with --features")
-    if features:
-        if data or dataset or model:
-            raise InputError("--features cannot be combined with --data, --dataset or --model")
-        if labels is None:
-            raise InputError("--labels is required with --features")
-    elif labels is not None:
-        raise InputError("--labels goes with --features; with --data use --label-column")
-
-
 def check_output_path(output: Path | None, *, option: str = "--output",
                       suffixes: tuple[str, ...] = OUTPUT_SUFFIXES) -> None:
     """Fail early, before any work, on an output path that cannot be written (:func:`check_output_file`)."""
@@ -131,12 +81,19 @@ def labelled_dataset(data: Path | None, dataset: str | None, *, text_column: str
                      label_column: str = "label", task: str | None = None, quiet: bool = False,
                      alternative: str = "", options: tuple[str, str] = ("--data", "--dataset")) -> Any:
     """The labelled dataset of ``--data FILE`` or ``--dataset NAME`` (exactly one of them; the two
-    ``options`` as the command names them), with its size and task on stderr unless ``quiet``;
-    ``alternative`` names another way in the message."""
-    from transferscope.workflows.inputs import read_labelled_dataset
+    ``options`` as the command names them) for a command with its own names for them (sources:
+    ``--target``, ``--source-data``): :func:`read_source` of that source."""
+    from transferscope.workflows.data_source import DataSource
 
-    ds = read_labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, task=task,
-                               alternative=alternative, options=options)
+    source = DataSource(data=data, dataset=dataset, text_column=text_column, label_column=label_column, task=task,
+                        names={"data": options[0], "dataset": options[1]})
+    return read_source(source, quiet=quiet, alternative=alternative)
+
+
+def read_source(source: DataSource, *, quiet: bool = False, alternative: str = "") -> Any:
+    """The labelled dataset of a command's :class:`~transferscope.workflows.data_source.DataSource`,
+    with its size and task on stderr unless ``quiet``; ``alternative`` names another way in."""
+    ds = source.read(alternative=alternative)
     if not quiet:
         err_console.print(f"{ds.name}: {len(ds)} samples, {ds.task}", highlight=False)
     return ds
@@ -178,10 +135,6 @@ def print_table(table: pd.DataFrame, *, title: str | None = None, digits: int = 
     console.print(view)
 
 
-def is_interactive() -> bool:
-    return sys.stderr.isatty()
-
-
 def open_store(store: Path | None) -> Any:
     """The results store of ``--store``, opened (and so checked) before any work; None without it."""
     if store is None:
@@ -201,18 +154,6 @@ def add_to_store(results: Any, store: Path | None, rows: list[dict[str, Any]]) -
     with results:
         n = results.add_rows(stamped_rows(rows))
     err_console.print(f"stored {n} rows in {store}")
-
-
-def check_report_paths(report: Path | None, figures: Path | None) -> None:
-    """Refuse a bad --report / --figures before any work is done."""
-    if report is None and figures is None:
-        return
-    from transferscope.report.build import check_figures_folder, check_report_path
-
-    if report is not None:
-        check_report_path(report, name="--report")
-    if figures is not None:
-        check_figures_folder(figures, name="--figures")
 
 
 def write_reports(report: Path | None, figures: Path | None, results: list[Any], *, title: str,
@@ -239,32 +180,33 @@ def write_reports(report: Path | None, figures: Path | None, results: list[Any],
         err_console.print(f"wrote {len(written)} figure files to {figures}")
 
 
-def show(views: list[tuple[str, Any]], answer: list[str], *, title: Callable[[str], str] = str) -> None:
+def show(views: list[tuple[str, Any]], answer: list[str], *, title: Callable[[str], str] = str,
+         digits: int = 3) -> None:
     """The terminal part every command ends with: its compact tables (``title`` rewrites each
     heading), then the answer lines a user acts on."""
     for heading, table in views:
-        print_table(table, digits=3, title=title(heading))
+        print_table(table, digits=digits, title=title(heading))
     for line in answer:
         typer.echo(line)
 
 
-def save_result(result: Any, *, output: Path | None, report: Path | None, figures: Path | None, title: str,
-                report_title: str, settings: dict[str, Any], answer: list[str] | None = None,
-                cache_dir: Path | None = None, model_specs: list[str] | None = None, extra: list[Any] = ()) -> None:
-    """``--output``, ``--report`` and ``--figures`` of every command: ``result`` (a workflow
-    Result) as the report's first part, with the command's ``settings``, its answer and the
-    provenance (model hashes computed only when a file is asked for); ``extra`` parts follow."""
-    if output is None and report is None and figures is None:
+def save_result(result: Any, outputs: OutputOptions, *, title: str, report_title: str, settings: dict[str, Any],
+                answer: list[str] | None = None, cache_dir: str | Path | None = None,
+                model_specs: list[str] | None = None, extra: list[Any] = ()) -> None:
+    """``--output``, ``--report`` and ``--figures`` of every command (``outputs``): ``result`` (a
+    workflow Result) as the report's first part, with the command's ``settings``, its answer and
+    the provenance (model hashes computed only when a file is asked for); ``extra`` parts follow."""
+    if not outputs.any:
         return
     from transferscope.report import Results
 
     part = Results.of(result, title=title, settings=command_settings(
         **settings, answer=[line.strip(" -") for line in (answer if answer is not None else result.answer())],
         cache_dir=cache_dir, model_specs=model_specs))
-    write_reports(report, figures, [part, *extra], title=report_title, output=output)
+    write_reports(outputs.report, outputs.figures, [part, *extra], title=report_title, output=outputs.output)
 
 
-def command_settings(*, cache_dir: Path | None = None, model_specs: list[str] | None = None,
+def command_settings(*, cache_dir: str | Path | None = None, model_specs: list[str] | None = None,
                      **settings: Any) -> dict[str, Any]:
     """The provenance a report shows for one command's results: its settings, the library versions
     and each model's identity (the hash of its weights, as the feature cache keys it) and input

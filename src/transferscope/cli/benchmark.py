@@ -8,24 +8,22 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
     check_output_path,
-    check_report_paths,
     err_console,
     fit_targets,
     handle_errors,
-    print_table,
     progress_lines,
+    show,
     write_reports,
 )
-from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.cli.options import EXTRACTION, OUTPUTS, OutputOptions, extraction_group, output_group
 from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["benchmark_command"]
 
 
 @extraction_group(exclude=("use_cache",))
+@output_group(exclude=("output",))
 def benchmark_command(
     suite: Annotated[str, typer.Argument(help="A built-in suite (text) or a suite YAML file.")],
     store: Annotated[Path, typer.Option(help="DuckDB results file (created; reruns skip finished cells).")] = Path("transferscope-results.duckdb"),
@@ -35,8 +33,7 @@ def benchmark_command(
     extraction: ExtractionOptions = EXTRACTION,
     method: Annotated[str, typer.Option(help="Meta-evaluation shown: weighted_kendall, kendall, regret@1, top1.")] = "weighted_kendall",
     backend: Annotated[str, typer.Option(help="local (joblib processes) or ray (RAY_ADDRESS, else a local Ray).")] = "local",
-    report: ReportOption = None,
-    figures: FiguresOption = None,
+    outputs: OutputOptions = OUTPUTS,
 ) -> None:
     """Run a benchmark suite: estimators and measured transfer for every candidate x target.
 
@@ -53,7 +50,6 @@ def benchmark_command(
     with handle_errors():
         check_output_path(output)
         check_output_path(export, option="--export")
-        check_report_paths(report, figures)
         if method not in META_METHODS:
             raise InputError(f"--method must be one of {', '.join(META_METHODS)}, got '{method}'")
         spec = load_suite(suite)
@@ -75,23 +71,21 @@ def benchmark_command(
             shown = interval_display(result.meta, method)
             shown = fit_targets(shown, [c for c in shown.columns if c not in ("estimator", "mean")], output=output,
                                 quiet=not extraction.progress)
-            print_table(shown, digits=3, title=f"{spec.name}: {method} against the ground truth ({spec.probe}"
-                        f"{': ' + ', '.join(truths) if truths else ''}), 95% intervals")
             if extraction.progress:
                 err_console.print("prior:static = the suite's prior per model, prior:history = each candidate's record "
                                   "on the other targets, combined = all of them weighted as fitted on the other "
                                   "targets", highlight=False)
-            for line in result.answer():
-                typer.echo(line)
+            show([(f"{spec.name}: {method} against the ground truth ({spec.probe}"
+                   f"{': ' + ', '.join(truths) if truths else ''}), 95% intervals", shown)], result.answer())
             if output is not None:
                 write_table(table, output)
             if export is not None:
                 results.export(export)
-            if report is not None or figures is not None:
+            if outputs.any:
                 from transferscope.report import Results
 
                 rows = results.table(suite=spec.name)
-                write_reports(report, figures, [Results("benchmark", rows, title=f"Benchmark suite {spec.name}",
+                write_reports(outputs.report, outputs.figures, [Results("benchmark", rows, title=f"Benchmark suite {spec.name}",
                                                         settings={"suite": spec.name, "probe": spec.probe,
                                                                   "targets": list(spec.targets),
                                                                   "seeds": list(spec.seeds),

@@ -8,39 +8,43 @@ from typing import Annotated, Any, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
     add_to_store,
-    check_output_path,
-    check_report_paths,
     err_console,
     handle_errors,
-    labelled_dataset,
     open_store,
     progress_lines,
+    read_source,
     save_result,
     show,
     split_list,
 )
-from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.cli.options import (
+    EXTRACTION,
+    OUTPUTS,
+    SOURCE,
+    OutputOptions,
+    extraction_group,
+    output_group,
+    source_group,
+)
 from transferscope.errors import InputError
+from transferscope.workflows.data_source import DataSource
 from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["compat_command"]
 
 
 @extraction_group
+@output_group
+@source_group(include=('data', 'dataset', 'text_column', 'label_column'))
 def compat_command(
     old: Annotated[Optional[str], typer.Option(help="The model whose vectors the index holds (a model spec, as for `rank`).")] = None,
     new: Annotated[Optional[list[str]], typer.Option(help="The new model. Repeat for a sequence of versions (oldest first): adds the compatibility matrix.")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label (class or pair id) column.")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="A built-in classification dataset (see `transferscope datasets`).")] = None,
+    source: DataSource = SOURCE,
     features_old: Annotated[Optional[Path], typer.Option(help="Precomputed old embeddings (.npy, .npz, .parquet, .csv), instead of --old with data.")] = None,
     features_new: Annotated[Optional[list[Path]], typer.Option(help="Precomputed new embeddings of the same items, row for row. Repeat for versions.")] = None,
     labels: Annotated[Optional[Path], typer.Option(help="Labels (classes or pair ids) for --features-old / --features-new.")] = None,
     check_index: Annotated[Optional[Path], typer.Option(help="Only test whether the vectors of this file (an index export) come from more than one embedding space.")] = None,
-    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column of --data (or --labels table) holding the labels.")] = "label",
     layer: Annotated[str, typer.Option(help="Layer of each model: 'last', a name or an index.")] = "last",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     metric: Annotated[str, typer.Option(help="The metric of the verdict: map, recall@1, recall@5, recall@10, ndcg@10.")] = "map",
@@ -48,11 +52,9 @@ def compat_command(
     pair_sizes: Annotated[str, typer.Option(help="Comma-separated paired-sample sizes the aligners are fitted on ('all' = the whole gallery).")] = "100,1000,all",
     aligners: Annotated[str, typer.Option(help="Comma-separated aligners: procrustes, ridge, low_rank, mlp ('none' for none).")] = "procrustes,ridge,low_rank,mlp",
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split, the paired subsets and the MLP.")] = 0,
-    output: Annotated[Optional[Path], typer.Option(help="Write every setting's row to .csv, .json or .parquet.")] = None,
+    outputs: OutputOptions = OUTPUTS,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     extraction: ExtractionOptions = EXTRACTION,
-    report: ReportOption = None,
-    figures: FiguresOption = None,
 ) -> None:
     """Can NEW's queries search an index of OLD's vectors? Retrieval (mAP, Recall@k, nDCG) for
     old/old, new/new and new/old, post-hoc aligners fitted on paired items, and a verdict.
@@ -64,12 +66,11 @@ def compat_command(
     from transferscope.workflows.compat import ALIGNERS, compat
 
     with handle_errors():
-        check_output_path(output)
-        check_report_paths(report, figures)
         if check_index is not None:
-            if any(v is not None and v != [] for v in (old, new, data, dataset, features_old, features_new, labels)):
+            if any(v is not None and v != [] for v in (old, new, source.data, source.dataset, features_old,
+                                                          features_new, labels)):
                 raise InputError("--check-index takes no other input (no --old, --new, --data, --features-*)")
-            _check_index(check_index, seed=seed, output=output)
+            _check_index(check_index, seed=seed, output=outputs.output)
             return
         results = open_store(store)
         sizes = [s if s == "all" else _size(s) for s in split_list([pair_sizes])]
@@ -80,14 +81,14 @@ def compat_command(
         options = {"metric": metric, "query_fraction": query_fraction, "pair_sizes": sizes, "aligners": chosen,
                    "seed": seed, "progress": progress_lines(extraction)}
         if features_old is not None or features_new:
-            if old or new or data or dataset:
+            if old or new or source.data or source.dataset:
                 raise InputError("--features-old/--features-new cannot be combined with --old, --new, --data or --dataset")
-            result, target, old_name = _from_features(features_old, features_new, labels, label_column, options)
+            result, target, old_name = _from_features(features_old, features_new, labels, source.label_column or "label",
+                                                      options)
         else:
             if not old or not new:
                 raise InputError("--old and --new are required (or --features-old and --features-new)")
-            ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column,
-                                  task="classification", quiet=not extraction.progress)
+            ds = read_source(source.replace(task="classification"), quiet=not extraction.progress)
             result = compat(old=old, new=new, dataset=ds, layer=layer, pooling=pooling,
                             extraction=extraction, **options)
             target, old_name = ds.name, old
@@ -106,8 +107,7 @@ def compat_command(
         matrix = [] if result.matrix is None else [matrix_results(
             result.matrix.rename(index=short, columns=short), measure=metric,
             title=f"Compatibility matrix ({metric}; query version x gallery version)")]
-        save_result(result, output=output, report=report, figures=figures,
-                    title=f"Can the new model search the old index? ({target})",
+        save_result(result, outputs, title=f"Can the new model search the old index? ({target})",
                     report_title="Is the new embedding model compatible?", answer=result.answer(short),
                     settings={**{k: v for k, v in result.summary.items() if not isinstance(v, dict)}, "old": old_name},
                     cache_dir=extraction.cache_dir, model_specs=None if features_old is not None else [old, *new], extra=matrix)

@@ -10,10 +10,7 @@ import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
     check_output_path,
-    check_report_paths,
     command_settings,
     console,
     err_console,
@@ -22,20 +19,20 @@ from transferscope.cli._common import (
     progress_lines,
     write_reports,
 )
-from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.cli.options import EXTRACTION, OUTPUTS, OutputOptions, extraction_group, output_group
 from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["demo_command"]
 
 
 @extraction_group
+@output_group(exclude=("output",))
 def demo_command(
     extraction: ExtractionOptions = EXTRACTION,
     output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline, the splits and subsamples.")] = 0,
-    report: ReportOption = None,
-    figures: FiguresOption = None,
+    outputs: OutputOptions = OUTPUTS,
 ) -> None:
     """Offline demo: every layer of a pretrained encoder vs baselines, estimates vs probe.
 
@@ -50,7 +47,6 @@ def demo_command(
 
     with handle_errors():
         check_output_path(output)
-        check_report_paths(report, figures)
         start = time.perf_counter()
         result = run_demo(seed=seed, max_samples=max_samples,
                           extraction=extraction,
@@ -80,7 +76,7 @@ def demo_command(
         if output is not None:
             written = write_table(result.long_table(), output)
             err_console.print(f"wrote {written}")
-        if report is not None or figures is not None:  # provenance (model hashes) only when asked
+        if outputs.any:  # provenance (model hashes) only when asked
             from transferscope.report import Results, matrix_results
             from transferscope.workflows.storage.names import short_candidates
 
@@ -90,4 +86,4 @@ def demo_command(
             if result.layer_similarity is not None:
                 parts.append(matrix_results(result.layer_similarity, measure="cka", title="Linear CKA between the layers "
                                             f"of MiniLM-L6 on {result.layer_similarity_dataset}"))
-            write_reports(report, figures, parts, title="transferscope demo: which layer, which model?")
+            write_reports(outputs.report, outputs.figures, parts, title="transferscope demo: which layer, which model?")

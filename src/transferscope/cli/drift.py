@@ -8,34 +8,39 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
     add_to_store,
     check_output_path,
-    check_report_paths,
     err_console,
     handle_errors,
-    labelled_dataset,
     open_store,
     progress_lines,
+    read_source,
     save_result,
     show,
 )
-from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.cli.options import (
+    EXTRACTION,
+    OUTPUTS,
+    SOURCE,
+    OutputOptions,
+    extraction_group,
+    output_group,
+    source_group,
+)
 from transferscope.errors import InputError
+from transferscope.workflows.data_source import DataSource
 from transferscope.workflows.engine.options import ExtractionOptions
 
 __all__ = ["drift_command"]
 
 
 @extraction_group
+@output_group
+@source_group(include=('data', 'dataset', 'text_column', 'label_column'))
 def drift_command(
     base: Annotated[Optional[str], typer.Option(help="The base model (a model spec, as for `rank`).")] = None,
     tuned: Annotated[Optional[list[str]], typer.Option(help="A fine-tuned version of the base. Repeat for several.")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="CSV/TSV/JSONL/Parquet file with a text and a label column (its inputs are used).")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="A built-in dataset (see `transferscope datasets`).")] = None,
-    text_column: Annotated[str, typer.Option(help="Column of --data holding the inputs.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column of --data holding the labels.")] = "label",
+    source: DataSource = SOURCE,
     layers: Annotated[str, typer.Option(help="'all', 'last', or comma-separated names/indices.")] = "all",
     pooling: Annotated[str, typer.Option(help="Token pooling: mean, cls, max, last.")] = "mean",
     max_samples: Annotated[int, typer.Option(min=10, help="Seeded subsample of the inputs the per-layer measures use.")] = 2000,
@@ -44,11 +49,9 @@ def drift_command(
     null: Annotated[Optional[list[str]], typer.Option(help="Compare each change with a re-seeded twin of the fine-tune: 'reseed' (each finetuned:TARGET:BASE trained again with the next seed), or one model spec per --tuned, in order.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the subsample.")] = 0,
     plot: Annotated[Optional[Path], typer.Option(help="Write the per-layer drift curves (.png or .svg).")] = None,
-    output: Annotated[Optional[Path], typer.Option(help="Write the per-layer rows to .csv, .json or .parquet.")] = None,
+    outputs: OutputOptions = OUTPUTS,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     extraction: ExtractionOptions = EXTRACTION,
-    report: ReportOption = None,
-    figures: FiguresOption = None,
 ) -> None:
     """What did fine-tuning change? Per layer: CKA (linear, debiased), Procrustes and shape
     distances, mutual k-NN overlap, RankMe and anisotropy change; where the change starts and
@@ -60,8 +63,6 @@ def drift_command(
     from transferscope.workflows.storage.names import short_names
 
     with handle_errors():
-        check_output_path(output)
-        check_report_paths(report, figures)
         check_output_path(plot, option="--plot", suffixes=(".png", ".svg"))
         if not base or not tuned:
             raise InputError("--base and --tuned are required (repeat --tuned for several models)")
@@ -70,7 +71,7 @@ def drift_command(
                              f"got {len(null)}")
         twins = None if not null else "reseed" if null == ["reseed"] else dict(zip(tuned, null))
         results = open_store(store)
-        ds = labelled_dataset(data, dataset, text_column=text_column, label_column=label_column, quiet=not extraction.progress)
+        ds = read_source(source, quiet=not extraction.progress)
         result = drift(base=base, tuned=tuned, dataset=ds, layers=layers, pooling=pooling, max_samples=max_samples,
                        seed=seed, fingerprint=fingerprint, n_groups=groups, null=twins, extraction=extraction,
                        progress=progress_lines(extraction))
@@ -81,7 +82,7 @@ def drift_command(
         if plot is not None:
             err_console.print(f"wrote {result.plot(plot)}")
         show(result.views(short), result.answer(short))
-        save_result(result, output=output, report=report, figures=figures, title="Drift from the base",
+        save_result(result, outputs, title="Drift from the base",
                     report_title="What did fine-tuning change?", answer=result.answer(short), cache_dir=extraction.cache_dir,
                     settings={k: v for k, v in result.settings.items() if k != "notes"}, model_specs=models)
         measures = [c for c in result.table.columns if c not in ("tuned", "layer")]

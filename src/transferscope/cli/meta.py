@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
-    check_output_path,
-    check_report_paths,
-    command_settings,
     fit_targets,
     handle_errors,
-    print_table,
-    write_reports,
+    save_result,
+    show,
 )
-from transferscope.cli.options import QuietOption
+from transferscope.cli.options import OUTPUTS, OutputOptions, QuietOption, output_group
 
 __all__ = ["meta_command"]
 
 
+@output_group
 def meta_command(
     table: Annotated[str, typer.Argument(help="A tidy table (CSV, Parquet, JSONL) with columns target, candidate, "
                                               "metric, value; a results store (.duckdb); or a published table "
@@ -36,9 +31,7 @@ def meta_command(
     by_suite: Annotated[bool, typer.Option("--by-suite", help="Targets are named suite/target (a store of several suites): fit the combination for a target on the other suites only.")] = False,
     n_boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples behind each interval.")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the bootstrap.")] = 0,
-    output: Annotated[Optional[Path], typer.Option(help="Write every row (targets and mean, every measure with its interval) to .csv, .json or .parquet.")] = None,
-    report: ReportOption = None,
-    figures: FiguresOption = None,
+    outputs: OutputOptions = OUTPUTS,
     quiet: QuietOption = False,
 ) -> None:
     """How well does each estimator, each prior and their combination rank the candidates?
@@ -56,8 +49,6 @@ def meta_command(
     from transferscope.errors import InputError
     from transferscope.workflows.meta import MEASURES, meta_evaluate, read_meta_table
     with handle_errors():
-        check_output_path(output)
-        check_report_paths(report, figures)
         if measure not in MEASURES:
             raise InputError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
         frame, splits = read_meta_table(table, suite=suite)
@@ -66,15 +57,8 @@ def meta_command(
                                all_combiners=all_combiners, by_suite=by_suite, n_boot=n_boot, seed=seed)
         view = result.summary(measure)
         targets = [c for c in view.columns if c not in ("method", "mean", "gain over best prior")]
-        view = fit_targets(view, targets, output=output, quiet=quiet)
-        print_table(view, title=f"{measure} against {truth} [95% interval], best mean first")
-        for line in result.answer():
-            typer.echo(line)
-        if output is not None or report is not None or figures is not None:
-            from transferscope.report import Results
-
-            settings = command_settings(table=table, truth=truth, priors=prior or [], n_boot=n_boot, seed=seed,
-                                        answer=result.answer())
-            write_reports(report, figures, [Results.of(result, title=f"Meta-evaluation of {table}",
-                                                    settings=settings)],
-                          title="Which estimate ranks the candidates best?", output=output)
+        view = fit_targets(view, targets, output=outputs.output, quiet=quiet)
+        show([(f"{measure} against {truth} [95% interval], best mean first", view)], result.answer(), digits=4)
+        save_result(result, outputs, title=f"Meta-evaluation of {table}",
+                    report_title="Which estimate ranks the candidates best?",
+                    settings={"table": table, "truth": truth, "priors": prior or [], "n_boot": n_boot, "seed": seed})

@@ -1,11 +1,16 @@
 """Option groups generated from the options dataclasses.
 
-A command that extracts features declares one parameter, ``extraction``, and is decorated with
-:func:`extraction_group`: the decorator gives the command one command-line option per field of
-:class:`~transferscope.workflows.engine.options.ExtractionOptions` (its name, type, default and
-help come from the dataclass), builds the options from them, checked once and named as options
-(``--device``, ``--cache-dir``), and calls the command with them. A field added to the dataclass
-is an option of every such command; no command lists them.
+A command declares one parameter per group (``extraction``, ``source``, ``outputs``) and is
+decorated with :func:`option_group` for each: the decorator gives the command one command-line
+option per field of the group's dataclass (its name, type, default, bound and help come from the
+dataclass and its docstring), builds the dataclass from them, checked once and named as options
+(``--device``, ``--cache-dir``, ``--output``), and calls the command with it. A field added to a
+dataclass is an option of every command of that group; no command lists them.
+
+The groups: :class:`~transferscope.workflows.engine.options.ExtractionOptions` (every command
+that extracts features), :class:`~transferscope.workflows.data_source.DataSource` (``--data`` /
+``--dataset`` / ``--features`` + ``--labels``: every command that reads labelled inputs, with the
+fields it uses) and :class:`OutputOptions` (``--output``, ``--report``, ``--figures``).
 """
 
 from __future__ import annotations
@@ -13,74 +18,162 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import types
 import typing
-from collections.abc import Callable
-from typing import Annotated, Any, Optional, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import InitVar, dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional, Union
 
 import typer
 
-from transferscope.cli._common import handle_errors
+from transferscope.cli._common import OUTPUT_SUFFIXES, handle_errors
+from transferscope.workflows.data_source import DataSource
 from transferscope.workflows.engine.options import ExtractionOptions, field_help
 
-__all__ = ["EXTRACTION", "QuietOption", "extraction_group", "extraction_option_names"]
+__all__ = ["EXTRACTION", "SOURCE", "OUTPUTS", "OutputOptions", "QuietOption", "FiguresOption", "option_group", "extraction_group",
+           "source_group", "output_group", "option_names"]
 
-#: The default of a command's ``extraction`` parameter: :func:`extraction_group` replaces it.
+#: The defaults of a command's group parameters: :func:`option_group` replaces them.
 EXTRACTION: Any = None
+SOURCE: Any = None
+OUTPUTS: Any = None
 
-F = TypeVar("F", bound=Callable[..., Any])
-#: The heading the group's options are listed under in ``--help``.
-PANEL = "Extraction options"
-
-_PROGRESS = next(f for f in dataclasses.fields(ExtractionOptions) if f.name == "progress")
-#: ``--quiet`` of a command that extracts nothing but reports progress: the same switch as the group's.
-QuietOption = Annotated[bool, typer.Option(_PROGRESS.metadata["flag"], _PROGRESS.metadata["short"],
-                                           help=_PROGRESS.metadata["flag_help"])]
+#: The headings the groups' options are listed under in ``--help``.
+PANELS = {ExtractionOptions: "Extraction options", DataSource: "Input options"}
 
 
-def extraction_option_names(*, exclude: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
-    """Each field of ExtractionOptions -> (the command's parameter, its option), ``exclude`` left out.
+@dataclass(frozen=True)
+class OutputOptions:
+    """What a command writes besides its terminal answer, checked before any work.
+
+    Parameters
+    ----------
+    output : path, optional
+        Write the result's rows to .csv, .json or .parquet, with its kind, settings and answer
+        (`transferscope report FILE` draws its report again).
+    report : path, optional
+        Also write a self-contained HTML report of the results (works from disk, no network).
+    figures : path, optional
+        Also write the report's figures as PNG and SVG (for papers) into this folder.
+    names : mapping, optional
+        How the caller calls each field in its messages; not stored.
+    """
+
+    output: Path | None = None
+    report: Path | None = None
+    figures: Path | None = None
+    names: InitVar[Mapping[str, str] | None] = None
+
+    def __post_init__(self, names: Mapping[str, str] | None) -> None:
+        from transferscope.workflows.storage.folders import check_output_file
+
+        named = dict(names or {})
+        if self.output is not None:
+            check_output_file(self.output, name=named.get("output", "output"), suffixes=OUTPUT_SUFFIXES)
+        if self.report is not None or self.figures is not None:
+            from transferscope.report.build import check_figures_folder, check_report_path
+
+            if self.report is not None:
+                check_report_path(self.report, name=named.get("report", "report"))
+            if self.figures is not None:
+                check_figures_folder(self.figures, name=named.get("figures", "figures"))
+
+    @property
+    def any(self) -> bool:
+        """Whether anything is to be written."""
+        return self.output is not None or self.report is not None or self.figures is not None
+
+
+PANELS[OutputOptions] = "Output options"
+
+
+def option_names(cls: type, *, include: tuple[str, ...] | None = None,
+                 exclude: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+    """Each command-line field of ``cls`` -> (the command's parameter, its option).
 
     Examples
     --------
-    >>> extraction_option_names()["use_cache"], extraction_option_names()["batch_size"]
+    >>> option_names(ExtractionOptions)["use_cache"], option_names(ExtractionOptions)["batch_size"]
     (('no_cache', '--no-cache'), ('batch_size', '--batch-size'))
     """
     out = {}
-    for f in dataclasses.fields(ExtractionOptions):
-        if f.name not in exclude:
+    for f in dataclasses.fields(cls):
+        if f.init and f.name not in exclude and (include is None or f.name in include):
             flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
             out[f.name] = (flag.lstrip("-").replace("-", "_"), flag)
     return out
 
 
-def _parameters(exclude: tuple[str, ...]) -> list[inspect.Parameter]:
-    hints = typing.get_type_hints(ExtractionOptions)
-    helps = field_help(ExtractionOptions)
-    names = extraction_option_names(exclude=exclude)
+def _optional(kind: Any) -> Any:
+    """``X | None`` as typer reads it: ``Optional[X]``."""
+    if typing.get_origin(kind) in (Union, types.UnionType):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    return Optional[kind]  # noqa: UP045 (typer)
+
+
+def _parameters(cls: type, names: dict[str, tuple[str, str]]) -> list[inspect.Parameter]:
+    hints = typing.get_type_hints(cls)
+    helps = field_help(cls)
     out = []
-    for f in dataclasses.fields(ExtractionOptions):
+    for f in dataclasses.fields(cls):
         if f.name not in names:
             continue
         parameter, flag = names[f.name]
         if "flag" in f.metadata:  # a switch that turns the field off: --no-cache, --quiet
             decls = (flag, *((f.metadata["short"],) if "short" in f.metadata else ()))
-            annotation: Any = Annotated[bool, typer.Option(*decls, help=f.metadata["flag_help"], rich_help_panel=PANEL)]
+            annotation: Any = Annotated[bool, typer.Option(*decls, help=f.metadata["flag_help"],
+                                                           rich_help_panel=PANELS[cls])]
             default: Any = False
         else:
             kind = f.metadata.get("type", hints[f.name])
-            annotation = Annotated[kind if f.default is not None else Optional[kind],  # noqa: UP045 (typer)
+            annotation = Annotated[_optional(kind) if f.default is None else kind,
                                    typer.Option(flag, help=helps[f.name], min=f.metadata.get("min"),
-                                                rich_help_panel=PANEL)]
+                                                rich_help_panel=PANELS[cls])]
             default = f.default
         out.append(inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, default=default,
                                      annotation=annotation))
     return out
 
 
-def extraction_group(command: F | None = None, *, exclude: tuple[str, ...] = ()) -> Any:
-    """Give ``command`` every extraction option and call it with ``extraction=`` the
-    :class:`ExtractionOptions` they make (``exclude``: fields the command fixes itself, left at
-    their defaults).
+def option_group(cls: type, *, parameter: str, include: tuple[str, ...] | None = None,
+                 exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator: the command gets the fields of ``cls`` (``include`` only, ``exclude`` left at
+    their defaults) as options and is called with ``parameter=`` the ``cls`` they make."""
+    names = option_names(cls, include=include, exclude=exclude)
+    group = _parameters(cls, names)
+    defaults = {f.name: False if "flag" in f.metadata else f.default for f in dataclasses.fields(cls) if f.name in names}
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(command)
+        if parameter not in own.parameters:
+            raise TypeError(f"{command.__name__} takes no {parameter!r} parameter for its {cls.__name__}")
+        hints = typing.get_type_hints(command, include_extras=True)
+        kept = [p.replace(annotation=hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY)
+                for p in own.parameters.values() if p.name != parameter]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            values = {}
+            for f in dataclasses.fields(cls):
+                if f.name in names:
+                    value = kwargs.pop(names[f.name][0], defaults[f.name])
+                    values[f.name] = not value if "flag" in f.metadata else value
+            with handle_errors():
+                built = cls(**values, names={k: flag for k, (_, flag) in names.items()})
+            return command(**{parameter: built}, **kwargs)
+
+        parameters = kept + group
+        wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": hints.get("return")}
+        del wrapper.__wrapped__  # typer reads the signature above, not the command's own
+        return wrapper
+
+    return decorate
+
+
+def extraction_group(command: Callable[..., Any] | None = None, *, exclude: tuple[str, ...] = ()) -> Any:
+    """Every extraction option, as ``extraction`` (:class:`ExtractionOptions`).
 
     Examples
     --------
@@ -90,30 +183,25 @@ def extraction_group(command: F | None = None, *, exclude: tuple[str, ...] = ())
     >>> "batch_size" in inspect.signature(show).parameters, show(batch_size=8, quiet=True, no_cache=True)
     (True, (8, False))
     """
-    if command is None:
-        return functools.partial(extraction_group, exclude=exclude)
-    names = extraction_option_names(exclude=exclude)
-    group = _parameters(exclude)
-    own = inspect.signature(command)
-    if "extraction" not in own.parameters:
-        raise TypeError(f"{command.__name__} takes no 'extraction' parameter for its extraction options")
-    hints = typing.get_type_hints(command, include_extras=True)
-    kept = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own.parameters.values()
-            if p.name != "extraction"]
+    decorate = option_group(ExtractionOptions, parameter="extraction", exclude=exclude)
+    return decorate if command is None else decorate(command)
 
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> Any:
-        values = {}
-        for f in dataclasses.fields(ExtractionOptions):
-            if f.name in names:
-                value = kwargs.pop(names[f.name][0])
-                values[f.name] = not value if "flag" in f.metadata else value
-        with handle_errors():
-            extraction = ExtractionOptions(**values, names={k: flag for k, (_, flag) in names.items()})
-        return command(extraction=extraction, **kwargs)
 
-    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept] + group
-    wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": own.return_annotation}
-    del wrapper.__wrapped__  # typer reads the signature above, not the command's own
-    return wrapper
+def source_group(*, include: tuple[str, ...] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The data-source options (``include``: the fields the command reads), as ``source`` (:class:`DataSource`)."""
+    return option_group(DataSource, parameter="source", include=include)
+
+
+def output_group(command: Callable[..., Any] | None = None, *, exclude: tuple[str, ...] = ()) -> Any:
+    """``--output``, ``--report``, ``--figures`` as ``outputs`` (:class:`OutputOptions`)."""
+    decorate = option_group(OutputOptions, parameter="outputs", exclude=exclude)
+    return decorate if command is None else decorate(command)
+
+
+#: ``--figures`` of ``transferscope report``, whose ``--output`` is the page itself: the group's help.
+FiguresOption = Annotated[Optional[Path], typer.Option(help=field_help(OutputOptions)["figures"])]
+
+_PROGRESS = next(f for f in dataclasses.fields(ExtractionOptions) if f.name == "progress")
+#: ``--quiet`` of a command that extracts nothing but reports progress: the same switch as the group's.
+QuietOption = Annotated[bool, typer.Option(_PROGRESS.metadata["flag"], _PROGRESS.metadata["short"],
+                                           help=_PROGRESS.metadata["flag_help"])]

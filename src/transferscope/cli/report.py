@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from transferscope.cli._common import FiguresOption, check_report_paths, err_console, handle_errors, write_reports
+from transferscope.cli._common import err_console, handle_errors, write_reports
+from transferscope.cli.options import FiguresOption, OutputOptions
 
 __all__ = ["report_command"]
 
@@ -29,7 +30,7 @@ def report_command(
     from transferscope.report import load_results
 
     with handle_errors():
-        check_report_paths(output, figures)
+        OutputOptions(report=output, figures=figures, names={"report": "--output", "figures": "--figures"})
         loaded = [r for path in results for r in load_results(path)]
         saved = {r.report_title for r in loaded if r.report_title}
         if title is None:  # one command's saved result: its report again, under the title it had

@@ -8,12 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from transferscope.cli._common import (
-    FiguresOption,
-    ReportOption,
     add_to_store,
-    check_output_path,
-    check_report_paths,
-    command_settings,
     handle_errors,
     labelled_dataset,
     open_store,
@@ -21,9 +16,8 @@ from transferscope.cli._common import (
     progress_lines,
     save_result,
     show,
-    write_reports,
 )
-from transferscope.cli.options import EXTRACTION, extraction_group
+from transferscope.cli.options import EXTRACTION, OUTPUTS, OutputOptions, extraction_group, output_group
 from transferscope.errors import InputError
 from transferscope.workflows.engine.options import ExtractionOptions
 
@@ -31,6 +25,7 @@ __all__ = ["sources_command"]
 
 
 @extraction_group
+@output_group
 def sources_command(
     target: Annotated[Optional[str], typer.Option(help="The target: a built-in classification dataset (or --data).")] = None,
     data: Annotated[Optional[Path], typer.Option(help="The target as a CSV/TSV/JSONL/Parquet file with a text and a label column (instead of --target).")] = None,
@@ -47,11 +42,9 @@ def sources_command(
     evaluate: Annotated[Optional[str], typer.Option(help="Instead of ranking: evaluate the source rankings against measured source -> target transfer on an offline test bed: 'digits' (the digit zoo) or 'text' (MiniLM and MPNet fine-tuned on seven text tasks).")] = None,
     space: Annotated[Optional[list[str]], typer.Option(help="With --evaluate digits: a model whose space the distances are measured in. Repeat for several (default: pixels and zoo:m-random). With --evaluate text: a base model fine-tuned on every task, whose own space the distances are measured in (default: minilm and mpnet).")] = None,
     truth_seeds: Annotated[int, typer.Option(min=1, help="With --evaluate: seeds of the measured transfer (their spread enters the intervals).")] = 3,
-    output: Annotated[Optional[Path], typer.Option(help="Write the table to .csv, .json or .parquet.")] = None,
+    outputs: OutputOptions = OUTPUTS,
     store: Annotated[Optional[Path], typer.Option(help="Also add the rows to this DuckDB results file.")] = None,
     extraction: ExtractionOptions = EXTRACTION,
-    report: ReportOption = None,
-    figures: FiguresOption = None,
 ) -> None:
     """Which source should I transfer from? Each source's distance to the target in one model's
     space: OTDD and task2vec (labels count), MMD (linear, RBF) and the Frechet distance; nearest first.
@@ -79,11 +72,8 @@ def sources_command(
     from transferscope.workflows.sources import rank_sources
 
     with handle_errors():
-        check_output_path(output)
-        check_report_paths(report, figures)
         if evaluate is not None:
-            _evaluate(evaluate, space=space, truth_seeds=truth_seeds, output=output, store=store, report=report,
-                      figures=figures,
+            _evaluate(evaluate, space=space, truth_seeds=truth_seeds, outputs=outputs, store=store,
                       extraction=extraction, max_samples=max_samples)
             return
         if space or truth_seeds != 3:  # options of --evaluate only: never silently ignored
@@ -104,7 +94,7 @@ def sources_command(
                                extraction=extraction,
                                progress=progress_lines(extraction))
         show(ranking.views(), ranking.answer(), title=lambda heading: heading.replace("Sources,", f"Sources for {target},", 1))
-        save_result(ranking, output=output, report=report, figures=figures, title=f"Sources for {target}",
+        save_result(ranking, outputs, title=f"Sources for {target}",
                     report_title="Which source should I transfer from?", cache_dir=extraction.cache_dir, model_specs=[model],
                     settings={**ranking.settings, "measure": measure})
         measures = [m for m in ranking.table.columns if m not in ("source", "samples")]
@@ -115,8 +105,8 @@ def sources_command(
             for r in ranking.table.to_dict("records") for m in measures])
 
 
-def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Path | None, store: Path | None,
-              report: Path | None, figures: Path | None, extraction: ExtractionOptions,
+def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, outputs: OutputOptions, store: Path | None,
+              extraction: ExtractionOptions,
               max_samples: int | None) -> None:
     from transferscope.workflows.source_eval import evaluate_digit_sources, evaluate_text_sources
 
@@ -132,21 +122,11 @@ def _evaluate(bed: str, *, space: list[str] | None, truth_seeds: int, output: Pa
         result = evaluate_text_sources(bases=space or TEXT_BASES, seeds=list(range(truth_seeds)),
                                        max_samples=max_samples or 1000, target_samples=max_samples or 1000,
                                        extraction=extraction, progress=progress_lines(extraction))
-    print_table(result.summary(), title="Source rankings against measured source -> target transfer: "
-                                        "weighted tau [95% interval]")
-    means = result.quality[(result.quality["target"] == "mean") & ~result.quality["ranking"].isin(["random"])]
-    best = means.sort_values("tau", ascending=False).iloc[0]
-    answer = (f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
-              f"[{best['low']:.2f}, {best['high']:.2f}])")
-    typer.echo(answer)
+    show(result.views(), result.answer(), digits=4)
     if bed == "text":
         _print_text_extras(result)
-    from transferscope.report import Results
-
-    write_reports(report, figures, [Results.of(result, title="Source rankings evaluated",
-                                            settings=command_settings(**result.settings, answer=[answer]))],
-                  output=output,
-                  title="Do source distances predict transfer?")
+    save_result(result, outputs, title="Source rankings evaluated", report_title="Do source distances predict transfer?",
+                settings=result.settings)
     add_to_store(results, store, [
         {"suite": "sources-eval", "target": r["target"], "candidate": r["ranking"], "model": r["space"],
          "kind": "meta", "metric": "weighted_kendall", "value": r["tau"], "seed": 0,

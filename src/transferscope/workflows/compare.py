@@ -222,7 +222,7 @@ def compare(
             raise InputError("give inputs and at least one model, or features")
         pools = check_poolings(pooling)
         candidates = extract_candidates(inputs, models, layers=layers, poolings=pools, seed=seed,
-                                        options=extraction)
+                                        extraction=extraction)
         model_names = list(dict.fromkeys(c.model for c in candidates))
         short = short_names(model_names)
 

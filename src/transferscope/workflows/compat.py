@@ -412,7 +412,7 @@ def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str =
     feats = []
     for model in models:
         (cand,) = extract_candidates(dataset, [model], layers=layer, poolings=[pooling], seed=int(options.get("seed", 0)),
-                                     options=extraction)
+                                     extraction=extraction)
         feats.append(np.asarray(cand.features, dtype=np.float64))
     return compat_features(feats[0], feats[1:], dataset.labels,
                            names=models, **options)

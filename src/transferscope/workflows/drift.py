@@ -544,7 +544,7 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     data = dataset.subsample(int(max_samples), seed=seed) if len(dataset) > max_samples else dataset
 
     def features(model: str, inputs: Any) -> dict[str, np.ndarray]:
-        cands = extract_candidates(inputs, [model], layers=layers, poolings=[pooling], seed=seed, options=extraction)
+        cands = extract_candidates(inputs, [model], layers=layers, poolings=[pooling], seed=seed, extraction=extraction)
         return {c.layer: np.asarray(c.features, dtype=np.float64) for c in cands}
 
     base_feats = features(base, data)

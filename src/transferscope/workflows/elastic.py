@@ -433,6 +433,6 @@ def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | 
     if (quality == "similarity") != (pairs is not None):
         raise InputError("quality 'similarity' goes with a word-similarity set (wordsim353, simlex999), and only there")
     cands = extract_candidates(inputs, [model], layers=layers, poolings=[pooling],
-                               seed=int(options.get("seed", 0)), options=extraction)
+                               seed=int(options.get("seed", 0)), extraction=extraction)
     features = {c.layer: np.asarray(c.features, dtype=np.float64) for c in cands}
     return elastic_features(features, labels, quality=quality, task=task, pairs=pairs, **options)

@@ -59,18 +59,19 @@ def read_labelled_dataset(data: Path | None, dataset: str | None, *, text_column
     return ds
 
 
-def read_feature_files(paths: Sequence[Path], names: Sequence[str], labels: Path, *, label_column: str | None = None,
+def read_feature_files(paths: Sequence[Path], names: Sequence[str], labels: Path | None, *,
+                       label_column: str | None = None,
                        features_key: str | None = None, feature_columns: Sequence[str] | None = None,
                        source_probs: Sequence[Path] | None = None,
                        ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     """The feature files ``paths`` as candidate name (``names``, one per file) -> array, the labels
-    of ``labels``, and the source-model probabilities of each file (``source_probs``, one per
-    file, by the same name; empty when none were given)."""
+    of ``labels`` (None without), and the source-model probabilities of each file (``source_probs``,
+    one per file, by the same name; empty when none were given)."""
     if source_probs and len(source_probs) != len(paths):
         raise InputError(f"--source-probs was given {len(source_probs)} time(s) but --features {len(paths)}; "
                          "give one per features file, in the same order")
     columns = list(feature_columns) if feature_columns else None
-    y = load_labels(labels, column=label_column)
+    y = None if labels is None else load_labels(labels, column=label_column)
     arrays, probs = {}, {}
     for i, (name, path) in enumerate(zip(names, paths, strict=True)):
         arrays[name] = load_feature_file(path, column=features_key, columns=columns)

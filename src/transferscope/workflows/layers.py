@@ -158,7 +158,7 @@ def layer_profile(
                     progress=extraction.progress)
     names = scorer.estimators
     candidates = extract_candidates(dataset, [model], layers="all", poolings=[pooling], seed=seed,
-                                    options=extraction)
+                                    extraction=extraction)
     scores = scorer.score(candidates, dataset.labels)
     scored = scores.to_frame()
     rows = []

@@ -268,7 +268,7 @@ def rank(
                     predict=level, predict_splits=_predict_splits(dataset, seed, level, protocol, splits),
                     progress=extraction.progress)
     candidates = extract_candidates(dataset, models, layers=layers, poolings=poolings,
-                                    with_head=scorer.needs_source_probs, seed=seed, options=extraction)
+                                    with_head=scorer.needs_source_probs, seed=seed, extraction=extraction)
     table = ranked_table(scorer.score(candidates, dataset.labels), scorer.estimators[0])
     table.attrs["warnings"] += same_features_notes(candidates)
     return _ranking(_with_priors(table, priors, estimators=scorer.estimators, target=dataset.name), scorer.estimators,

@@ -279,7 +279,7 @@ def select(
     check_probe_classes(dataset)
     splits = dataset.repeated_splits(repeats=_REPEATS, folds=_FOLDS, seed=seed)
     candidates = (feature_candidates(features, n_samples=len(dataset)) if features is not None else
-                  extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, options=extraction))
+                  extract_candidates(dataset, models, layers=layers, poolings=poolings, seed=seed, extraction=extraction))
     if len(candidates) < 2:
         raise InputError("select needs at least two candidates (feature arrays, or models x layers x poolings)")
     scores = scorer.score(candidates, dataset.labels).to_frame()

@@ -118,10 +118,24 @@ class SourceEvaluation(Result):
         order = [c for c in table.columns if c != "mean"] + ["mean"]
         return table[order].reset_index()
 
+    def answer(self) -> list[str]:
+        """The best ranking (measure and space) by mean weighted tau over the targets, random left out."""
+        means = self.quality[(self.quality["target"] == "mean") & ~self.quality["ranking"].isin(["random"])]
+        if means.empty:
+            return []
+        best = means.sort_values("tau", ascending=False).iloc[0]
+        return [f"Best ranking: {best['ranking']} in {best['space']} (mean weighted tau {best['tau']:.3f}, "
+                f"[{best['low']:.2f}, {best['high']:.2f}])"]
+
+    def views(self) -> list[tuple[str, pd.DataFrame]]:
+        """The terminal's table: weighted tau per ranking and target."""
+        return [("Source rankings against measured source -> target transfer: weighted tau [95% interval]",
+                 self.summary())]
+
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
 
-        return html_view("Source rankings against measured transfer (weighted tau [95% interval])", [],
+        return html_view("Source rankings against measured transfer (weighted tau [95% interval])", self.answer(),
                          self.summary())
 
 
@@ -335,16 +349,49 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
     >>> result = evaluate_text_sources(bases=["minilm"], targets=["word-form"], seeds=[0])  # doctest: +SKIP
     >>> result.summary()  # doctest: +SKIP
     """
-    from transferscope.datasets import load_builtin
     from transferscope.extraction.progress import progress_bar
-    from transferscope.probes.linear import linear_probe
-    from transferscope.workflows.drift import drift, fingerprint_agreement
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.drift import fingerprint_agreement
+    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.engine.finetuned_sources import ensure_finetuned
-    from transferscope.workflows.sources import SOURCE_MEASURES, rank_sources
+    from transferscope.workflows.sources import SOURCE_MEASURES
 
     tasks = list(tasks)
     targets = list(tasks if targets is None else targets)
+    datasets = _text_bed(tasks, targets, bases, seeds)
+    extraction = extraction or ExtractionOptions()
+    say = progress or (lambda line: None)
+    tuned = {(base, task): f"finetuned:{task}:{base}" for base in bases for task in tasks}
+    with progress_bar("fine-tuning the sources", total=len(tuned), enabled=extraction.progress) as advance:
+        for spec in tuned.values():
+            ensure_finetuned(spec, cache_dir=extraction.cache_dir)
+            advance(1)
+            say(f"source model {spec} ready")
+    transfer, baseline = _measured_text_transfer(datasets, targets, bases, tuned, seeds=seeds,
+                                                 target_samples=target_samples, extraction=extraction, say=say)
+    distances = _text_source_distances(datasets, targets, bases, max_samples=max_samples, extraction=extraction,
+                                       say=say)
+    quality = pd.concat([source_ranking_quality(distances[distances["space"] == base].drop(columns="space"),
+                                                transfer[transfer["base"] == base], measures=SOURCE_MEASURES,
+                                                n_boot=n_boot).assign(space=base) for base in bases],
+                        ignore_index=True)
+    prints, pairs, matrices = _finetune_fingerprints(tasks, bases, tuned, fingerprint_data=fingerprint_data,
+                                                     extraction=extraction, say=say)
+    agreement = fingerprint_agreement(matrices) if len(bases) > 1 else None
+    return SourceEvaluation(
+        quality=quality[["space", "ranking", "target", "tau", "low", "high", "top1_hit"]], distances=distances,
+        transfer=transfer, baseline=baseline, fingerprints=prints,
+        fingerprint_distances=pairs, agreement=agreement,
+        settings={"bed": "text", "bases": list(bases), "tasks": tasks, "targets": targets, "seeds": list(seeds),
+                  "truth": "linear probe on the source-fine-tuned model's last layer (mean pooling)",
+                  "finetune": "finetuned:TASK:BASE (transferscope.extraction.finetuned.FINETUNE_SETTINGS)",
+                  "max_samples": max_samples, "target_samples": target_samples, "n_boot": n_boot,
+                  "fingerprint_data": fingerprint_data})
+
+
+def _text_bed(tasks: list[str], targets: list[str], bases: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
+    """The text test bed's datasets by task, its arguments checked first."""
+    from transferscope.datasets import load_builtin
+
     if len(tasks) < 4 or len(set(tasks)) != len(tasks):
         raise InputError(f"tasks must be at least 4 distinct text classification datasets, got {tasks}")
     if not targets or any(t not in tasks for t in targets):
@@ -357,22 +404,22 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
     wrong = [t for t, d in datasets.items() if d.modality != "text" or d.task != "classification"]
     if wrong:
         raise InputError(f"tasks must be text classification datasets; {wrong} are not")
-    extraction = extraction or ExtractionOptions()
-    say = progress or (lambda line: None)
-    tuned = {(base, task): f"finetuned:{task}:{base}" for base in bases for task in tasks}
-    with progress_bar("fine-tuning the sources", total=len(tuned), enabled=extraction.progress) as advance:
-        for spec in tuned.values():
-            ensure_finetuned(spec, cache_dir=extraction.cache_dir)
-            advance(1)
-            say(f"source model {spec} ready")
+    return datasets
 
-    def features(model: str, data: Any) -> np.ndarray:
-        (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], options=extraction)
-        return np.asarray(cand.features, dtype=np.float64)
 
-    transfer_rows, baseline_rows, distance_rows = [], [], []
-    total = len(bases) * len(targets) * len(tasks)
-    with progress_bar("source -> target transfer", total=total, enabled=extraction.progress) as advance:
+def _measured_text_transfer(datasets: dict[str, Any], targets: list[str], bases: Sequence[str],
+                            tuned: dict[tuple[str, str], str], *, seeds: Sequence[int], target_samples: int,
+                            extraction: Any, say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The measured transfer: a linear probe on each target through each source's fine-tune of
+    each base (rows with ``source``), and through the base itself (the baseline rows)."""
+    from transferscope.extraction.progress import progress_bar
+    from transferscope.probes.linear import linear_probe
+    from transferscope.workflows.engine.candidates import extract_candidates
+
+    transfer_rows, baseline_rows = [], []
+    tasks = list(datasets)
+    with progress_bar("source -> target transfer", total=len(bases) * len(targets) * len(tasks),
+                      enabled=extraction.progress) as advance:
         for target in targets:
             whole = datasets[target]
             data = whole.subsample(target_samples, seed=0) if len(whole) > target_samples else whole
@@ -380,7 +427,8 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
             for base in bases:
                 for source in [None, *(t for t in tasks if t != target)]:
                     model = base if source is None else tuned[(base, source)]
-                    x = features(model, data)
+                    (cand,) = extract_candidates(data, [model], layers="last", poolings=["mean"], extraction=extraction)
+                    x = np.asarray(cand.features, dtype=np.float64)
                     for seed, split in splits.items():
                         value = linear_probe(x, data.labels, splits=split).score
                         row = {"base": base, "target": target, "seed": seed, "value": value}
@@ -390,20 +438,36 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
                             transfer_rows.append({**row, "source": source, "model": model})
                     advance(1)
             say(f"transfer to {target} measured")
+    return pd.DataFrame(transfer_rows), pd.DataFrame(baseline_rows)
+
+
+def _text_source_distances(datasets: dict[str, Any], targets: list[str], bases: Sequence[str], *, max_samples: int,
+                           extraction: Any, say: Callable[[str], None]) -> pd.DataFrame:
+    """Every source measure between each target and the other tasks, in each base's space."""
+    from transferscope.extraction.progress import progress_bar
+    from transferscope.workflows.sources import rank_sources
+
+    rows = []
     with progress_bar("source distances", total=len(targets) * len(bases), enabled=extraction.progress) as advance:
         for target in targets:
             for base in bases:
-                ranking = rank_sources(target=datasets[target], sources=[datasets[t] for t in tasks if t != target],
+                ranking = rank_sources(target=datasets[target], sources=[d for t, d in datasets.items() if t != target],
                                        model=base, layer="last", max_samples=max_samples, seed=0,
                                        extraction=extraction)
-                distance_rows += [{"space": base, "target": target, **row} for row in ranking.table.to_dict("records")]
+                rows += [{"space": base, "target": target, **row} for row in ranking.table.to_dict("records")]
                 advance(1)
                 say(f"distances in {base} to {target}: nearest {ranking.best} by otdd")
-    distances, transfer = pd.DataFrame(distance_rows), pd.DataFrame(transfer_rows)
-    quality = pd.concat([source_ranking_quality(distances[distances["space"] == base].drop(columns="space"),
-                                                transfer[transfer["base"] == base], measures=SOURCE_MEASURES,
-                                                n_boot=n_boot).assign(space=base) for base in bases],
-                        ignore_index=True)
+    return pd.DataFrame(rows)
+
+
+def _finetune_fingerprints(tasks: list[str], bases: Sequence[str], tuned: dict[tuple[str, str], str], *,
+                           fingerprint_data: str, extraction: Any,
+                           say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Each fine-tune's drift fingerprint on ``fingerprint_data``: per task its group, nearest task,
+    onset and peak; the distance of every task pair; each base's task x task distance matrix."""
+    from transferscope.datasets import load_builtin
+    from transferscope.workflows.drift import drift
+
     prints, pairs, matrices = [], [], {}
     drift_data = load_builtin(fingerprint_data)
     for base in bases:
@@ -422,13 +486,4 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
                   for i, a in enumerate(tasks) for b in tasks[i + 1:]]
         say(f"fingerprints of {base}'s fine-tunes: groups "
             + ", ".join(f"{p['task']}={p['group']}" for p in prints if p["base"] == base))
-    agreement = fingerprint_agreement(matrices) if len(bases) > 1 else None
-    return SourceEvaluation(
-        quality=quality[["space", "ranking", "target", "tau", "low", "high", "top1_hit"]], distances=distances,
-        transfer=transfer, baseline=pd.DataFrame(baseline_rows), fingerprints=pd.DataFrame(prints),
-        fingerprint_distances=pd.DataFrame(pairs), agreement=agreement,
-        settings={"bed": "text", "bases": list(bases), "tasks": tasks, "targets": targets, "seeds": list(seeds),
-                  "truth": "linear probe on the source-fine-tuned model's last layer (mean pooling)",
-                  "finetune": "finetuned:TASK:BASE (transferscope.extraction.finetuned.FINETUNE_SETTINGS)",
-                  "max_samples": max_samples, "target_samples": target_samples, "n_boot": n_boot,
-                  "fingerprint_data": fingerprint_data})
+    return pd.DataFrame(prints), pd.DataFrame(pairs), matrices

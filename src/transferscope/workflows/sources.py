@@ -135,7 +135,7 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
 
     def embed(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
         part = data.subsample(int(max_samples), seed=seed) if len(data) > max_samples else data
-        (cand,) = extract_candidates(part, [model], layers=layer, poolings=[pooling], seed=seed, options=extraction)
+        (cand,) = extract_candidates(part, [model], layers=layer, poolings=[pooling], seed=seed, extraction=extraction)
         return np.asarray(cand.features, dtype=np.float64), np.asarray(part.labels)
 
     say = progress or (lambda line: None)

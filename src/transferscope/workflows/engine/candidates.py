@@ -103,7 +103,7 @@ def extract_candidates(
     poolings: str | Sequence[str] = ("mean",),
     with_head: bool = False,
     seed: int = 0,
-    options: ExtractionOptions | None = None,
+    extraction: ExtractionOptions | None = None,
 ) -> list[Candidate]:
     """Every model x layer x pooling of ``inputs`` as candidates, features through the cache.
 
@@ -115,11 +115,11 @@ def extract_candidates(
     Examples
     --------
     >>> cands = extract_candidates(["a b", "b c", "c d", "d e"], ["tfidf"],
-    ...                            options=ExtractionOptions(use_cache=False))
+    ...                            extraction=ExtractionOptions(use_cache=False))
     >>> [(c.name, c.spec, c.dim) for c in cands]
     [('tfidf-svd | tfidf-svd | none', 'tfidf', 3)]
     """
-    options = options or ExtractionOptions()
+    options = extraction or ExtractionOptions()
     pools = check_poolings(poolings)
     items, fingerprint = _inputs_of(inputs)
     cache = options.feature_cache()
