@@ -111,10 +111,9 @@ def test_every_command_that_extracts_takes_every_extraction_option_and_every_dat
     from typer.main import get_command
 
     from transferscope.cli.app import app
-    from transferscope.workflows.engine.options import field_help
-
     from transferscope.cli.options import OutputOptions, option_names
     from transferscope.workflows.data_source import DataSource
+    from transferscope.workflows.engine.options import field_help
 
     names = option_names(ts.ExtractionOptions)
     assert set(names) == {f.name for f in dataclasses.fields(ts.ExtractionOptions)}

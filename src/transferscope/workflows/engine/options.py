@@ -10,7 +10,6 @@ command line can read it when it starts.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import InitVar, dataclass, field
 from os import PathLike
@@ -125,9 +124,6 @@ class ExtractionOptions:
         return {"max_length": self.max_length, "batch_size": self.batch_size, "device": self.device,
                 "trust_remote_code": self.trust_remote_code}
 
-    def without_cache(self) -> ExtractionOptions:
-        """These options with nothing read from or written to the cache (precomputed features)."""
-        return dataclasses.replace(self, use_cache=False)
 
 
 def field_help(cls: type) -> dict[str, str]:
