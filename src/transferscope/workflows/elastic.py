@@ -307,63 +307,17 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
     >>> result.settings["splits"], bool(result.table["quality_se"].notna().all())
     (5, True)
     """
-    from transferscope.metrics import check_features
-
     if quality not in ELASTIC_QUALITIES:
         raise InputError(f"quality must be one of {', '.join(ELASTIC_QUALITIES)}, got {quality!r}")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not np.isfinite(tolerance) \
             or tolerance < 0:
         raise InputError(f"tolerance must be a number >= 0, got {tolerance!r}")
-    if not features:
-        raise InputError("features must hold at least one layer")
-    arrays = {str(k): check_features(v, name=f"features[{k!r}]") for k, v in features.items()}
-    n = {a.shape[0] for a in arrays.values()}
-    if len(n) != 1:
-        raise InputError(f"every layer must have the same rows, got {sorted(n)}")
-    if quality == "similarity":
-        if pairs is None:
-            raise InputError("quality='similarity' needs pairs (a word-similarity target)")
-        y = np.zeros(n.pop())
-    else:
-        if labels is None:
-            raise InputError(f"quality={quality!r} needs labels")
-        y = np.asarray(labels)
-        if y.ndim != 1 or y.shape[0] != next(iter(arrays.values())).shape[0]:
-            raise InputError(f"labels must hold one label per row ({next(iter(arrays.values())).shape[0]}), "
-                             f"got shape {y.shape}")
-        if quality == "retrieval" and task == "regression":
-            raise InputError("retrieval needs class labels or pair ids, not regression targets")
-    widest = max(a.shape[1] for a in arrays.values())
-    specs = list(compressions) if compressions is not None else default_compressions(widest)
-    for spec in specs:
-        if spec not in (FLOAT32, RESCORE):
-            parse_compression(spec)
-    if quality == "retrieval" and "binary" in specs and RESCORE not in specs:
-        specs.append(RESCORE)
-    if quality != "retrieval" and RESCORE in specs:
-        raise InputError(f"{RESCORE} applies to quality='retrieval' only")
-    if len(set(specs)) != len(specs):
-        raise InputError("compressions must not repeat a spec")
     if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or not 1 <= splits <= 100:
         raise InputError(f"splits must be a whole number from 1 to 100, got {splits!r}")
+    arrays, y = _checked_layers(features, labels, quality=quality, task=task, pairs=pairs)
+    specs = _checked_compressions(compressions, widest=max(a.shape[1] for a in arrays.values()), quality=quality)
     parts, metric = _quality_parts(quality, y, task, seed, pairs, 1 if quality == "similarity" else int(splits))
-    say = progress or (lambda line: None)
-    rows, per_split = [], {}
-    from transferscope.extraction.progress import progress_bar
-
-    with progress_bar("elastic: configurations measured", total=len(arrays) * len(specs),
-                      enabled=progress is not None) as advance:
-        for layer, x in arrays.items():
-            for spec in specs:
-                got = []
-                for part in parts:
-                    codes, dim, size = _encoded(x, spec, part.fit_rows, quality=quality, seed=seed)
-                    got.append(part.score(codes, spec, x))
-                per_split[(layer, spec)] = np.array([g["quality"] for g in got])
-                rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size),
-                             **{k: float(np.mean([g[k] for g in got])) for k in got[0]}})
-                say(f"{layer} {spec}: {metric} {rows[-1]['quality']:.4f} at {size} bytes")
-                advance(1)
+    rows, per_split = _measured(arrays, specs, parts, quality=quality, seed=seed, metric=metric, progress=progress)
     table = pd.DataFrame(rows)
     floats = table[table["compression"] == FLOAT32]
     reference = (floats if not floats.empty else table).sort_values("quality", ascending=False).iloc[0].to_dict()
@@ -393,6 +347,72 @@ def elastic_features(features: dict[str, Any], labels: Any = None, *, quality: s
         settings |= {"test_items": n_test, "standard_error": float(np.sqrt(max(p * (1 - p), 1e-12) / n_test))}
     return ElasticResult(table=table, metric=metric, tolerance=float(tolerance), reference=reference,
                          recommended=recommended, settings=settings)
+
+
+def _checked_layers(features: dict[str, Any], labels: Any, *, quality: str, task: str,
+                    pairs: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The checked layer arrays (equal rows) and the labels the quality needs (zeros for ``similarity``)."""
+    from transferscope.metrics import check_features
+
+    if not features:
+        raise InputError("features must hold at least one layer")
+    arrays = {str(k): check_features(v, name=f"features[{k!r}]") for k, v in features.items()}
+    n = {a.shape[0] for a in arrays.values()}
+    if len(n) != 1:
+        raise InputError(f"every layer must have the same rows, got {sorted(n)}")
+    if quality == "similarity":
+        if pairs is None:
+            raise InputError("quality='similarity' needs pairs (a word-similarity target)")
+        return arrays, np.zeros(n.pop())
+    if labels is None:
+        raise InputError(f"quality={quality!r} needs labels")
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != next(iter(arrays.values())).shape[0]:
+        raise InputError(f"labels must hold one label per row ({next(iter(arrays.values())).shape[0]}), "
+                         f"got shape {y.shape}")
+    if quality == "retrieval" and task == "regression":
+        raise InputError("retrieval needs class labels or pair ids, not regression targets")
+    return arrays, y
+
+
+def _checked_compressions(compressions: Sequence[str] | None, *, widest: int, quality: str) -> list[str]:
+    """The compression specs, parsed (the default grid of the widest layer when None), with
+    ``binary+rescore`` added for retrieval when ``binary`` is tried."""
+    specs = list(compressions) if compressions is not None else default_compressions(widest)
+    for spec in specs:
+        if spec not in (FLOAT32, RESCORE):
+            parse_compression(spec)
+    if quality == "retrieval" and "binary" in specs and RESCORE not in specs:
+        specs.append(RESCORE)
+    if quality != "retrieval" and RESCORE in specs:
+        raise InputError(f"{RESCORE} applies to quality='retrieval' only")
+    if len(set(specs)) != len(specs):
+        raise InputError("compressions must not repeat a spec")
+    return specs
+
+
+def _measured(arrays: dict[str, np.ndarray], specs: list[str], parts: list[Any], *, quality: str, seed: int,
+              metric: str, progress: Callable[[str], None] | None
+              ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], np.ndarray]]:
+    """Each layer x compression measured on every split: a row of means, and the per-split qualities."""
+    from transferscope.extraction.progress import progress_bar
+
+    say = progress or (lambda line: None)
+    rows, per_split = [], {}
+    with progress_bar("elastic: configurations measured", total=len(arrays) * len(specs),
+                      enabled=progress is not None) as advance:
+        for layer, x in arrays.items():
+            for spec in specs:
+                got = []
+                for part in parts:
+                    codes, dim, size = _encoded(x, spec, part.fit_rows, quality=quality, seed=seed)
+                    got.append(part.score(codes, spec, x))
+                per_split[(layer, spec)] = np.array([g["quality"] for g in got])
+                rows.append({"layer": layer, "compression": spec, "dim": int(dim), "bytes": int(size),
+                             **{k: float(np.mean([g[k] for g in got])) for k in got[0]}})
+                say(f"{layer} {spec}: {metric} {rows[-1]['quality']:.4f} at {size} bytes")
+                advance(1)
+    return rows, per_split
 
 
 def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | int] = "last", pooling: str = "mean",
