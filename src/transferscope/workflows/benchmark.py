@@ -40,7 +40,6 @@ from transferscope.datasets.builtin import load_builtin
 from transferscope.datasets.dataset import Dataset
 from transferscope.datasets.vision_targets import VISION_TARGETS, load_vision_target
 from transferscope.errors import InputError
-from transferscope.extraction.cache import FeatureCache
 from transferscope.extraction.checks import check_model
 from transferscope.extraction.encoder import Encoder
 from transferscope.extraction.finetuned import leaks_into
@@ -249,9 +248,10 @@ def run_benchmark(
     >>> run_benchmark(suite, store=ResultStore("r.duckdb")).aggregate  # doctest: +SKIP
     """
     run_id = run_id or pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S")
-    extraction = dataclasses.replace(extraction or ExtractionOptions(), cache_dir=cache_dir, use_cache=True)
+    given = extraction or ExtractionOptions()
+    extraction = dataclasses.replace(given, cache_dir=cache_dir, use_cache=True, names=given.called)
     bars, log = extraction.progress, progress
-    cache = FeatureCache(cache_dir)
+    cache = extraction.feature_cache()  # the default folder checked here, before any work
     scores = ScoreCache(cache_dir)
     versions = library_versions()
     computed = skipped = replaced = 0

@@ -240,8 +240,7 @@ def rank(
     from transferscope.workflows.priors import check_priors
 
     priors = check_priors(prior)  # before any work
-    # precomputed features use no cache: default options then check no cache folder
-    extraction = extraction or ExtractionOptions(use_cache=features is None)
+    extraction = extraction or ExtractionOptions()
     protocol = probe_protocol(probe)
     level = _predict_level(predict)
     if features is not None:

@@ -271,7 +271,7 @@ def select(
     from transferscope.workflows.priors import check_priors
 
     priors = check_priors(prior)
-    extraction = extraction or ExtractionOptions(use_cache=features is None)
+    extraction = extraction or ExtractionOptions()
     cache = ScoreCache(extraction.cache_dir) if extraction.use_cache and features is None else None
     scorer = Scorer(list(metrics), task=dataset.task, cache=cache, n_jobs=n_jobs, progress=extraction.progress)
     if not scorer.estimators:

@@ -51,9 +51,11 @@ class ExtractionOptions:
 
     Notes
     -----
-    The device and, where the cache is used, the cache folder are checked here, before any work:
-    a read-only, looping or file-blocked cache folder and a device this machine lacks are refused
-    when the options are built, also when every result would come from the cache.
+    The device and a cache folder the caller names are checked here, before any work: a read-only,
+    looping or file-blocked cache folder and a device this machine lacks are refused when the
+    options are built, also when every result would come from the cache. The default cache folder
+    is checked where it is first used (:meth:`feature_cache`), so precomputed features never need
+    one.
 
     Examples
     --------
@@ -79,12 +81,14 @@ class ExtractionOptions:
                                                     "flag_help": "No progress bars."})
     trust_remote_code: bool = False
     names: InitVar[Mapping[str, str] | None] = None
+    called: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self, names: Mapping[str, str] | None) -> None:
         from transferscope.extraction.checks import check_device
         from transferscope.workflows.storage.folders import check_cache_folder
 
         named = dict(names or {})
+        object.__setattr__(self, "called", named)
         if self.cache_dir is not None:
             if not isinstance(self.cache_dir, (str, PathLike)):
                 raise InputError(f"{named.get('cache_dir', 'cache_dir')} must be a folder path, got {self.cache_dir!r}")
@@ -96,15 +100,21 @@ class ExtractionOptions:
             if value < 1:
                 raise InputError(f"{called} must be >= 1, got {value}")
         object.__setattr__(self, "device", check_device(self.device, name=named.get("device", "device")))
-        if self.use_cache:
+        if self.use_cache and self.cache_dir is not None:  # a folder the caller named: checked now
             check_cache_folder(self.cache_dir, name=named.get("cache_dir", "cache_dir"))
 
     def feature_cache(self) -> FeatureCache | None:
-        """The feature cache (its folder was checked when these options were built); None without caching."""
+        """The feature cache; None without caching. A folder given as ``cache_dir`` was checked when
+        these options were built; the default one is checked here, where it is first used (so
+        precomputed features never need a writable default cache)."""
         if not self.use_cache:
             return None
         from transferscope.extraction.cache import FeatureCache
 
+        if self.cache_dir is None:
+            from transferscope.workflows.storage.folders import check_cache_folder
+
+            check_cache_folder(None, name=self.called.get("cache_dir", "cache_dir"))
         return FeatureCache(self.cache_dir)
 
     def encoder(self, spec: str | Encoder, *, seed: int = 0) -> Encoder:
