@@ -96,6 +96,16 @@ def test_one_progress_convention_across_the_public_api():
             assert "Callable[[str], None]" in annotation and parameters["progress"].default is None, (name, annotation)
             checked += 1
     assert checked >= 8  # drift, drift_features, compat, elastic_features, rank_sources, run_benchmark, run_demo, ...
+    # one name for the extraction options: ``extraction``, typed, in every function that takes them
+    takes_options = {name: f for name, f in functions.items()
+                     if any("ExtractionOptions" in str(p.annotation) for p in inspect.signature(f).parameters.values())}
+    assert len(takes_options) >= 10, sorted(takes_options)  # rank, select, layers, compare, compat, elastic, ...
+    for name, function in takes_options.items():
+        named = [p.name for p in inspect.signature(function).parameters.values() if "ExtractionOptions" in str(p.annotation)]
+        assert named == ["extraction"], (name, named)
+    untyped = [name for name, f in functions.items() if "extraction" in inspect.signature(f).parameters
+               and "ExtractionOptions" not in str(inspect.signature(f).parameters["extraction"].annotation)]
+    assert not untyped, untyped
     assert ts.ExtractionOptions(progress=True).progress is True  # the bars' switch
 
 
@@ -116,7 +126,7 @@ def test_every_command_that_extracts_takes_every_extraction_option_and_every_dat
     from transferscope.workflows.engine.options import field_help
 
     names = option_names(ts.ExtractionOptions)
-    assert set(names) == {f.name for f in dataclasses.fields(ts.ExtractionOptions)}
+    assert set(names) == {f.name for f in dataclasses.fields(ts.ExtractionOptions) if f.init}
     EXTRACTION_OPTION_NAMES = {field: parameter for field, (parameter, _) in names.items()}
     commands = get_command(app).commands
     extracting = {name: {p.name for p in c.params} for name, c in commands.items()

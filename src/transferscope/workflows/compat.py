@@ -43,6 +43,7 @@ from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.metrics.retrieval import RETRIEVAL_KS, retrieval_scores
 from transferscope.probes.aligners import ALIGNERS, fit_aligners
+from transferscope.workflows.engine.options import ExtractionOptions
 from transferscope.workflows.storage.results import Result
 
 __all__ = ["CompatResult", "compat", "compat_features", "query_gallery_split", "compatibility_matrix",
@@ -384,7 +385,7 @@ def compatibility_matrix(versions: Sequence[np.ndarray], labels: np.ndarray, *, 
 
 
 def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str = "last", pooling: str = "mean",
-           extraction: Any = None, **options: Any) -> CompatResult:
+           extraction: ExtractionOptions | None = None, **options: Any) -> CompatResult:
     """Compatibility of two (or more) models on ``dataset`` (module notes): their embeddings of
     the dataset's inputs (``layer`` x ``pooling`` of each model, through the feature cache), then
     :func:`compat_features` with ``options``.
@@ -398,7 +399,7 @@ def compat(*, old: str, new: str | Sequence[str], dataset: Dataset, layer: str =
     >>> result.verdict in ("compatible", "compatible after alignment", "not compatible")
     True
     """
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
 
     if dataset.task != "classification":
         raise InputError(f"compat needs one class label or pair id per item (relevance = equal labels); "

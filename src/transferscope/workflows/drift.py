@@ -36,6 +36,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 from transferscope.workflows.storage.results import Result
 
 __all__ = ["DriftResult", "drift", "drift_features", "fingerprints", "cluster_fingerprints", "fingerprint_agreement",
@@ -517,7 +518,7 @@ def generic_inputs(modality: str = "text") -> Any:
 
 def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: str | Sequence[str | int] = "all",
           pooling: str = "mean", max_samples: int = 2000, seed: int = 0, fingerprint: bool = True,
-          n_groups: int | None = None, null: str | Mapping[str, str] | None = None, extraction: Any = None,
+          n_groups: int | None = None, null: str | Mapping[str, str] | None = None, extraction: ExtractionOptions | None = None,
           progress: Callable[[str], None] | None = None) -> DriftResult:
     """Per-layer drift of fine-tuned models from ``base`` on ``dataset``'s inputs, and their
     fingerprints on the generic inputs (module notes).
@@ -533,7 +534,7 @@ def drift(*, base: str, tuned: str | Sequence[str], dataset: Dataset, layers: st
     ...                dataset=load_builtin("vader-polarity"))  # doctest: +SKIP
     >>> result.summary  # doctest: +SKIP
     """
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
 
     extraction = extraction or ExtractionOptions()
     names = [tuned] if isinstance(tuned, str) else list(tuned)

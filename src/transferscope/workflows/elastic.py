@@ -42,6 +42,7 @@ import pandas as pd
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
 from transferscope.extraction.compression import bytes_per_vector, compress, compressed_dim, decode, parse_compression
+from transferscope.workflows.engine.options import ExtractionOptions
 from transferscope.workflows.storage.results import Result
 
 __all__ = ["ElasticResult", "elastic", "elastic_features", "default_compressions", "pareto_front",
@@ -416,7 +417,7 @@ def _measured(arrays: dict[str, np.ndarray], specs: list[str], parts: list[Any],
 
 
 def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | int] = "last", pooling: str = "mean",
-            quality: str | None = None, extraction: Any = None, **options: Any) -> ElasticResult:
+            quality: str | None = None, extraction: ExtractionOptions | None = None, **options: Any) -> ElasticResult:
     """Quality against bytes per vector of ``model`` on ``dataset`` (module notes).
 
     ``dataset`` is a :class:`Dataset` (``quality`` ``probe`` by default, or ``retrieval``) or the
@@ -433,7 +434,7 @@ def elastic(*, model: str, dataset: Dataset | str, layers: str | Sequence[str | 
     >>> list(result.table["compression"])
     ['float32', 'int8']
     """
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
     from transferscope.workflows.pair_targets import is_pair_target, load_pair_target
 
     extraction = extraction or ExtractionOptions()

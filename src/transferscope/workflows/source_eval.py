@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 from transferscope.workflows.storage.results import Result
 
 __all__ = ["DIGIT_SOURCES", "DIGIT_TARGETS", "TEXT_TASKS", "TEXT_BASES", "SourceEvaluation", "evaluate_digit_sources",
@@ -222,7 +223,7 @@ def source_ranking_quality(distances: pd.DataFrame, transfer: pd.DataFrame, *, m
 def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random"),
                            sources: Mapping[str, Any] = DIGIT_SOURCES,
                            targets: Sequence[str] = DIGIT_TARGETS, seeds: Sequence[int] = (0, 1, 2),
-                           max_samples: int = 1000, n_boot: int = 1000, extraction: Any = None,
+                           max_samples: int = 1000, n_boot: int = 1000, extraction: ExtractionOptions | None = None,
                            progress: Callable[[str], None] | None = None) -> SourceEvaluation:
     """Rank :data:`DIGIT_SOURCES` for each target in each space and score the rankings against
     measured source -> target transfer (module notes).
@@ -256,7 +257,6 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
     from transferscope.datasets.digits import TARGET_TASKS, load_task
     from transferscope.extraction.progress import progress_bar
     from transferscope.extraction.zoo import zoo_encoder, zoo_spec
-    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.engine.finetuning import finetune_transfer
     from transferscope.workflows.engine.score_cache import ScoreCache
     from transferscope.workflows.sources import SOURCE_MEASURES, rank_sources
@@ -317,7 +317,7 @@ def evaluate_digit_sources(*, spaces: Sequence[str] = ("pixels", "zoo:m-random")
 def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[str] = TEXT_TASKS,
                           targets: Sequence[str] | None = None, seeds: Sequence[int] = (0, 1, 2),
                           max_samples: int = 1000, target_samples: int = 1000, n_boot: int = 1000,
-                          fingerprint_data: str = "sentence-polarity", extraction: Any = None,
+                          fingerprint_data: str = "sentence-polarity", extraction: ExtractionOptions | None = None,
                           progress: Callable[[str], None] | None = None) -> SourceEvaluation:
     """Rank the text tasks as sources for each other and score the rankings against measured
     transfer through each base's fine-tunes; compare the fine-tunes' fingerprints (module notes).
@@ -351,7 +351,6 @@ def evaluate_text_sources(*, bases: Sequence[str] = TEXT_BASES, tasks: Sequence[
     """
     from transferscope.extraction.progress import progress_bar
     from transferscope.workflows.drift import fingerprint_agreement
-    from transferscope.workflows.engine.candidates import ExtractionOptions
     from transferscope.workflows.engine.finetuned_sources import ensure_finetuned
     from transferscope.workflows.sources import SOURCE_MEASURES
 
@@ -409,7 +408,7 @@ def _text_bed(tasks: list[str], targets: list[str], bases: Sequence[str], seeds:
 
 def _measured_text_transfer(datasets: dict[str, Any], targets: list[str], bases: Sequence[str],
                             tuned: dict[tuple[str, str], str], *, seeds: Sequence[int], target_samples: int,
-                            extraction: Any, say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                            extraction: ExtractionOptions, say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The measured transfer: a linear probe on each target through each source's fine-tune of
     each base (rows with ``source``), and through the base itself (the baseline rows)."""
     from transferscope.extraction.progress import progress_bar
@@ -442,7 +441,7 @@ def _measured_text_transfer(datasets: dict[str, Any], targets: list[str], bases:
 
 
 def _text_source_distances(datasets: dict[str, Any], targets: list[str], bases: Sequence[str], *, max_samples: int,
-                           extraction: Any, say: Callable[[str], None]) -> pd.DataFrame:
+                           extraction: ExtractionOptions, say: Callable[[str], None]) -> pd.DataFrame:
     """Every source measure between each target and the other tasks, in each base's space."""
     from transferscope.extraction.progress import progress_bar
     from transferscope.workflows.sources import rank_sources
@@ -461,7 +460,7 @@ def _text_source_distances(datasets: dict[str, Any], targets: list[str], bases: 
 
 
 def _finetune_fingerprints(tasks: list[str], bases: Sequence[str], tuned: dict[tuple[str, str], str], *,
-                           fingerprint_data: str, extraction: Any,
+                           fingerprint_data: str, extraction: ExtractionOptions,
                            say: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
     """Each fine-tune's drift fingerprint on ``fingerprint_data``: per task its group, nearest task,
     onset and peak; the distance of every task pair; each base's task x task distance matrix."""

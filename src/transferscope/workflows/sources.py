@@ -21,6 +21,7 @@ import pandas as pd
 
 from transferscope.datasets.dataset import Dataset
 from transferscope.errors import InputError
+from transferscope.workflows.engine.options import ExtractionOptions
 from transferscope.workflows.storage.results import Result
 
 __all__ = ["SourceRanking", "rank_sources", "source_distances", "SOURCE_MEASURES"]
@@ -101,7 +102,7 @@ def source_distances(target: np.ndarray, target_labels: np.ndarray, source: np.n
 
 def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, layer: str = "last",
                  pooling: str = "mean", measure: str = "otdd", max_samples: int = 2000, seed: int = 0,
-                 extraction: Any = None, progress: Callable[[str], None] | None = None) -> SourceRanking:
+                 extraction: ExtractionOptions | None = None, progress: Callable[[str], None] | None = None) -> SourceRanking:
     """Rank ``sources`` for ``target`` by their distance in ``model``'s space (module notes).
 
     Examples
@@ -112,7 +113,7 @@ def rank_sources(*, target: Dataset, sources: Sequence[Dataset], model: str, lay
     ...                        model="st:path/to/minilm", layer="output")  # doctest: +SKIP
     >>> ranking.table[["source", "otdd", "rank", "size_rank"]]  # doctest: +SKIP
     """
-    from transferscope.workflows.engine.candidates import ExtractionOptions, extract_candidates
+    from transferscope.workflows.engine.candidates import extract_candidates
 
     if measure not in SOURCE_MEASURES:
         raise InputError(f"measure must be one of {', '.join(SOURCE_MEASURES)}, got {measure!r}")
