@@ -329,3 +329,20 @@ def test_a_store_whose_creation_fails_leaves_nothing_behind(tmp_path, monkeypatc
     with ResultStore(tmp_path / "r.duckdb") as store:  # the next run simply works
         assert store.table().empty
     assert [p.name for p in tmp_path.iterdir()] == ["r.duckdb"]
+
+
+def test_the_answer_compares_means_over_the_same_targets():
+    """A mean over fewer targets is a mean over other targets: an estimator that applies to one
+    target of two (a classification-only estimator on a suite with a regression target) must not be
+    'best on average' over one measured on both. It is named beside the answer, as not comparable."""
+    from transferscope.workflows.benchmark import BenchmarkResult
+
+    aggregate = pd.DataFrame({"estimator": ["partial", "combined", "logme"], "t1": [0.9, 0.5, 0.4],
+                              "t2": [np.nan, 0.6, 0.3], "mean": [0.9, 0.55, 0.35]})
+    result = BenchmarkResult(meta=pd.DataFrame(), aggregate=aggregate, computed_cells=2, skipped_cells=0)
+    first, second = result.answer()
+    assert first.startswith("Best on average: combined (mean weighted tau 0.550")
+    assert "partial 0.900 on 1 of 2" in second and "not comparable" in second
+    full = BenchmarkResult(meta=pd.DataFrame(), aggregate=aggregate.assign(t2=[0.8, 0.6, 0.3], mean=[0.85, 0.55, 0.35]),
+                           computed_cells=2, skipped_cells=0)
+    assert full.answer() == ["Best on average: partial (mean weighted tau 0.850; 2 cell(s) computed, 0 already stored)"]

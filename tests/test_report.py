@@ -78,6 +78,22 @@ def test_a_benchmark_store_gives_estimator_quality_and_the_scatter(tmp_path):
     assert dict(zip(scatter.series[0].text, scatter.series[0].y))[HOSTILE] == pytest.approx(0.8)
     interval = next(f for f in section.figures if f.title.startswith("t1: weighted tau"))
     assert interval.low == [0.8, -1.0] and interval.high == [1.0, -0.8]
+    heatmap = next(f for f in section.figures if f.kind == "heatmap")
+    assert heatmap.note == ""  # every cell filled: nothing to explain
+
+
+def test_empty_cells_of_the_benchmark_heatmap_are_explained(tmp_path):
+    """An estimator that does not apply to a target (a regression or similarity target) leaves its
+    cell empty; the heatmap says why instead of leaving a reader to guess, and the bar of a mean
+    over fewer targets says so (it is not comparable with a mean over all)."""
+    (bench,) = load_results(_store(tmp_path / "s.duckdb"))
+    rows = bench.table
+    dropped = rows[~((rows["kind"] == "meta") & (rows["metric"] == "knn:weighted_kendall") & (rows["target"] == "t2"))]
+    (section,) = sections([Results("benchmark", dropped.reset_index(drop=True))])
+    heatmap = next(f for f in section.figures if f.kind == "heatmap")
+    assert heatmap.matrix[heatmap.rows.index("knn")] == [-1.0, None]
+    assert "does not apply" in heatmap.note
+    assert section.figures[0].labels == ["logme", "knn (1 of 2 targets)"]  # its mean is over other targets
 
 
 def test_user_strings_never_reach_the_page_raw(tmp_path):

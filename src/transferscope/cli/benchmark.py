@@ -9,6 +9,7 @@ import typer
 
 from transferscope.cli._common import (
     check_output_path,
+    command_settings,
     err_console,
     fit_targets,
     handle_errors,
@@ -81,13 +82,13 @@ def benchmark_command(
                 write_table(table, output)
             if export is not None:
                 results.export(export)
-            if outputs.any:
+            if outputs.any:  # the report draws the suite's stored rows (`transferscope report STORE` again)
                 from transferscope.report import Results
 
-                rows = results.table(suite=spec.name)
-                write_reports(outputs.report, outputs.figures, [Results("benchmark", rows, title=f"Benchmark suite {spec.name}",
-                                                        settings={"suite": spec.name, "probe": spec.probe,
-                                                                  "targets": list(spec.targets),
-                                                                  "seeds": list(spec.seeds),
-                                                                  "max_samples": spec.max_samples})],
+                settings = command_settings(suite=spec.name, probe=spec.probe, targets=list(spec.targets),
+                                            seeds=list(spec.seeds), max_samples=spec.max_samples,
+                                            answer=result.answer())
+                part = Results("benchmark", results.table(suite=spec.name), title=f"Benchmark suite {spec.name}",
+                               settings=settings)
+                write_reports(outputs.report, outputs.figures, [part],
                               title=f"Which estimator predicts transfer? ({spec.name})", inputs=[str(store)])

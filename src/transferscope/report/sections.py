@@ -290,13 +290,21 @@ def _benchmark(res: Results) -> Section:
         meta["low"] = [_settings(s).get("low") for s in meta["settings"]]
         meta["high"] = [_settings(s).get("high") for s in meta["settings"]]
         means = meta.groupby("estimator")["value"].mean().sort_values(ascending=False)
+        counts = meta[np.isfinite(meta["value"].astype(float))].groupby("estimator")["target"].nunique()
+        every = int(counts.max()) if len(counts) else 0
+        # a mean over fewer targets is over other targets: said on its bar, not compared silently
+        labels = [name if counts.get(name, 0) == every else f"{name} ({counts.get(name, 0)} of {every} targets)"
+                  for name in means.index]
         figures.append(Figure("bars", "Mean weighted Kendall tau over the targets (higher = better ranking)",
-                              xlabel="weighted tau", labels=list(means.index), values=means.tolist()))
+                              xlabel="weighted tau", labels=labels, values=means.tolist()))
         targets = sorted(meta["target"].unique())
         estimators = list(means.index)
         lookup = {(e, t): v for e, t, v in zip(meta["estimator"], meta["target"], meta["value"])}
+        matrix = [[lookup.get((e, t)) for t in targets] for e in estimators]
+        empty = any(v is None or not np.isfinite(v) for row in matrix for v in row)
         figures.append(Figure("heatmap", "Weighted tau per estimator and target", rows=estimators, columns=targets,
-                              matrix=[[lookup.get((e, t)) for t in targets] for e in estimators]))
+                              matrix=matrix, note="an empty cell: the estimator does not apply to that target (a "
+                              "regression or similarity target), or it tied every candidate" if empty else ""))
         for target in targets:
             part = meta[meta["target"] == target].sort_values("value", ascending=False)
             figures.append(Figure("bars", f"{target}: weighted tau with its 95% interval", xlabel="weighted tau",

@@ -94,12 +94,23 @@ class BenchmarkResult(Result):
         return self.meta.copy()
 
     def answer(self) -> list[str]:
-        """The best method on average over the targets (weighted Kendall tau)."""
+        """The best method on average over the targets (weighted Kendall tau), among the methods
+        measured on the most targets: a mean over fewer targets is over other targets, so it is
+        named beside the answer where it is higher, not compared with it."""
         if self.aggregate.empty or "mean" not in self.aggregate:
             return []
-        best = self.aggregate.sort_values("mean", ascending=False).iloc[0]
-        return [f"Best on average: {best['estimator']} (mean weighted tau {best['mean']:.3f}; "
-                f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored)"]
+        targets = [c for c in self.aggregate.columns if c not in ("estimator", "mean")]
+        covered = self.aggregate[targets].notna().sum(axis=1)
+        ranked = self.aggregate.assign(covered=covered).sort_values("mean", ascending=False)
+        everywhere = ranked[ranked["covered"] == covered.max()]
+        best = everywhere.iloc[0]
+        lines = [f"Best on average: {best['estimator']} (mean weighted tau {best['mean']:.3f}; "
+                 f"{self.computed_cells} cell(s) computed, {self.skipped_cells} already stored)"]
+        higher = ranked[(ranked["covered"] < covered.max()) & (ranked["mean"] > best["mean"])]
+        if not higher.empty:
+            lines.append("  higher means over fewer targets (not comparable): " + ", ".join(
+                f"{r.estimator} {r.mean:.3f} on {r.covered} of {int(covered.max())}" for r in higher.itertuples()))
+        return lines
 
 
 def suite_estimators(suite: Suite, task: str) -> list[str]:
