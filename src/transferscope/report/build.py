@@ -13,7 +13,7 @@ import pandas as pd
 from transferscope.errors import InputError
 from transferscope.report.figures import save_static
 from transferscope.report.html import render_html
-from transferscope.report.sections import KINDS, Results, detect_kind, provenance, sections, store_results
+from transferscope.report.sections import KINDS, Results, detect_kind, parts, provenance, sections, store_results
 
 __all__ = ["load_results", "build_report", "check_report_path", "check_figures_folder", "write_report", "write_figures", "RESULT_SUFFIXES"]
 
@@ -74,13 +74,16 @@ def _answers(results: Sequence[Results]) -> list[str]:
             lines += [str(line) for line in r.settings["answer"]]
         elif r.kind == "ranking" and len(t):
             best = t.sort_values("rank").iloc[0]
-            line = f"Best candidate: {best['candidate']}"
+            # several rankings on one page (the demo's datasets): each line says which it is
+            line = (f"{r.title}, best candidate" if len(results) > 1 and r.title else "Best candidate") + \
+                f": {best['candidate']}"
             if "predicted_accuracy" in t and pd.notna(best.get("predicted_accuracy")):
                 line += (f", predicted accuracy {best['predicted_accuracy']:.3f} "
                          f"[{best.get('predicted_accuracy_low', float('nan')):.3f}, "
                          f"{best.get('predicted_accuracy_high', float('nan')):.3f}]")
-            if "probe_accuracy" in t and pd.notna(best.get("probe_accuracy")):
-                line += f", measured probe accuracy {best['probe_accuracy']:.3f}"
+            for column, what in (("probe_accuracy", "accuracy"), ("probe_r2", "R^2")):
+                if column in t and pd.notna(best.get(column)):
+                    line += f", measured probe {what} {best[column]:.3f}"
             if "combined" in t:
                 line += " (ordered by the priors and the estimates combined)"
             lines.append(line + ".")
@@ -115,8 +118,9 @@ def build_report(results: Sequence[Results], *, title: str = "transferscope repo
     """The HTML of the report on ``results`` (:mod:`transferscope.report.html`)."""
     if not results:
         raise InputError("a report needs at least one result table")
-    return render_html(sections(list(results)), title=title, provenance=provenance(list(results)),
-                       answers=_answers(results), inputs=list(inputs))
+    split = parts(list(results))
+    return render_html(sections(split), title=title, provenance=provenance(split), answers=_answers(split),
+                       inputs=list(inputs))
 
 
 def check_report_path(path: str | os.PathLike[str], *, name: str = "report") -> Path:

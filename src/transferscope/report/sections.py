@@ -20,10 +20,11 @@ import pandas as pd
 
 from transferscope.report.figures import Figure, Series, equal_to_rounding
 
-__all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results"]
+__all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results",
+           "parts"]
 
 KINDS = ("ranking", "selection", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
-         "sources-eval", "meta", "table")
+         "sources-eval", "meta", "demo", "table")
 _ID_COLUMNS = {"rank", "candidate", "model", "layer", "pooling", "dim", "probe_setting", "probe_tied_with_best"}
 
 
@@ -459,9 +460,39 @@ _BUILDERS = {"ranking": _ranking, "selection": _selection, "layers": _layers, "s
 
 
 def sections(results: list[Results]) -> list[Section]:
-    """One :class:`Section` per result, model names shortened (:func:`short_names`; the full specs
-    stay in the provenance)."""
-    return [_BUILDERS[r.kind](_short_named(r)) for r in results]
+    """One :class:`Section` per result (a result of several parts, :func:`parts`, one per part),
+    model names shortened (:func:`short_names`; the full specs stay in the provenance)."""
+    return [_BUILDERS[r.kind](_short_named(r)) for r in parts(results)]
+
+
+def parts(results: list[Results]) -> list[Results]:
+    """``results`` with a result of several parts split into them: the demo's table (its rankings,
+    stacked with a ``dataset`` column) into one ranking per dataset, in order, and the layer-CKA
+    matrix its settings hold (``layer_similarity``) into a heatmap. The run's report and ``report
+    FILE`` on its saved table both draw these parts.
+
+    Examples
+    --------
+    >>> demo = Results("demo", pd.DataFrame({"dataset": ["a", "a", "b"], "rank": [1, 2, 1],
+    ...                                      "candidate": ["x", "y", "x"], "logme": [1.0, 0.0, 2.0]}))
+    >>> [(p.kind, p.title, len(p.table)) for p in parts([demo])]
+    [('ranking', 'Ranking on a', 2), ('ranking', 'Ranking on b', 1)]
+    """
+    out: list[Results] = []
+    for r in results:
+        if r.kind != "demo":
+            out.append(r)
+            continue
+        settings = {k: v for k, v in r.settings.items() if k not in ("layer_similarity", "datasets")}
+        for name, part in r.table.groupby("dataset", sort=False):
+            # a column that only another dataset's task fills (probe_r2 beside probe_accuracy) is not this ranking's
+            table = part.drop(columns="dataset").dropna(axis=1, how="all").reset_index(drop=True)
+            out.append(Results("ranking", table, title=f"Ranking on {name}", settings={**settings, "dataset": name}))
+        matrix = r.settings.get("layer_similarity")
+        if isinstance(matrix, dict) and matrix.get("rows"):
+            frame = pd.DataFrame(matrix["values"], index=matrix["rows"], columns=matrix["rows"])
+            out.append(matrix_results(frame, measure="cka", title=str(matrix.get("title") or "Linear CKA between layers")))
+    return out
 
 
 def _short_named(res: Results) -> Results:

@@ -27,6 +27,7 @@ from transferscope.metrics.ranking import rank_correlation_ci
 from transferscope.workflows.compare import compare
 from transferscope.workflows.engine.candidates import ExtractionOptions
 from transferscope.workflows.rank import rank
+from transferscope.workflows.storage.results import Result
 
 __all__ = ["DemoResult", "run_demo", "demo_model_path", "DEMO_DATASETS"]
 
@@ -47,9 +48,17 @@ def demo_model_path() -> str:
 
 
 @dataclass
-class DemoResult:
+class DemoResult(Result):
     """Per-dataset ranking tables, the agreement table, timings in seconds, and per dataset what the
-    estimators warned about."""
+    estimators warned about.
+
+    Saved (:meth:`~transferscope.workflows.storage.results.Result.save`) as its rankings stacked
+    with a ``dataset`` column, the layer-CKA matrix in its settings: the report draws one ranking
+    per dataset and the matrix, from the run or from the file.
+    """
+
+    kind = "demo"
+    title = "Demo"
 
     rankings: dict[str, pd.DataFrame]
     agreement: pd.DataFrame
@@ -62,6 +71,20 @@ class DemoResult:
         """All rankings stacked, with a ``dataset`` column."""
         return pd.concat([t.assign(dataset=name) for name, t in self.rankings.items()],
                          ignore_index=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.long_table()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The datasets, and the layer-CKA matrix (title, layer names, values) the report draws."""
+        out: dict[str, Any] = {"datasets": list(self.rankings)}
+        if self.layer_similarity is not None:
+            matrix = self.layer_similarity
+            out["layer_similarity"] = {
+                "title": f"Linear CKA between the layers of MiniLM-L6 on {self.layer_similarity_dataset}",
+                "rows": [str(r) for r in matrix.index], "values": matrix.to_numpy(dtype=float).tolist()}
+        return out
 
     def _repr_html_(self) -> str:
         from transferscope.workflows.storage.results import html_view
