@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -135,6 +136,16 @@ def test_cli_benchmark_end_to_end(tmp_path):
     assert {"prior:history", "prior:history_rank", "combined"} <= set(meta["method"])
     again = runner.invoke(app, args, catch_exceptions=False)
     assert "0 cell(s) computed, 4 already stored" in again.output
+    # Issue 24: the run's report and `transferscope report STORE` draw the same sections under one title
+    run = runner.invoke(app, [*args, "--report", str(tmp_path / "run.html")], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    rebuilt = runner.invoke(app, ["report", str(tmp_path / "r.duckdb"), "--output", str(tmp_path / "store.html")])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    headings = re.compile(r"<h[12][^>]*>([^<]*)</h[12]>")
+    page, store_page = (tmp_path / "run.html").read_text(), (tmp_path / "store.html").read_text()
+    assert headings.findall(page) == headings.findall(store_page)
+    assert headings.findall(page)[0] == "Which estimator predicts transfer? (cli)"
+    assert "Best on average" in page  # the run's answer (cells computed by this run: not in the store)
     bad = runner.invoke(app, ["benchmark", "nope", "--store", str(tmp_path / "r2.duckdb")])
     assert bad.exit_code == 2 and "neither a built-in suite" in bad.output
     few = runner.invoke(app, ["benchmark", str(path), "--max-samples", "5", "--store", str(tmp_path / "r3.duckdb")])

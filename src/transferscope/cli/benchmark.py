@@ -83,12 +83,10 @@ def benchmark_command(
             if export is not None:
                 results.export(export)
             if outputs.any:  # the report draws the suite's stored rows (`transferscope report STORE` again)
-                from transferscope.report import Results
+                from transferscope.report import benchmark_results
 
                 settings = command_settings(suite=spec.name, probe=spec.probe, targets=list(spec.targets),
                                             seeds=list(spec.seeds), max_samples=spec.max_samples,
                                             answer=result.answer())
-                part = Results("benchmark", results.table(suite=spec.name), title=f"Benchmark suite {spec.name}",
-                               settings=settings)
-                write_reports(outputs.report, outputs.figures, [part],
-                              title=f"Which estimator predicts transfer? ({spec.name})", inputs=[str(store)])
+                part = benchmark_results(results.table(suite=spec.name), suite=spec.name, settings=settings)
+                write_reports(outputs.report, outputs.figures, [part], title=part.report_title, inputs=[str(store)])

@@ -32,9 +32,9 @@ def report_command(
     with handle_errors():
         OutputOptions(report=output, figures=figures, names={"report": "--output", "figures": "--figures"})
         loaded = [r for path in results for r in load_results(path)]
-        saved = {r.report_title for r in loaded if r.report_title}
-        if title is None:  # one command's saved result: its report again, under the title it had
-            title = saved.pop() if len(saved) == 1 and len(results) == 1 else "transferscope report"
+        saved = {r.report_title for r in loaded}
+        if title is None:  # one command's saved result (or one suite's rows): its report again, under its title
+            title = saved.pop() if len(saved) == 1 and len(results) == 1 and "" not in saved else "transferscope report"
         write_reports(output, figures, loaded, title=title, inputs=[p.name for p in results])
         if open_:
             uri = output.expanduser().resolve().as_uri()

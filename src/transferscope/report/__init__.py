@@ -11,6 +11,6 @@ True
 """
 
 from transferscope.report.build import build_report, load_results, write_figures, write_report
-from transferscope.report.sections import Results, matrix_results
+from transferscope.report.sections import Results, benchmark_results, matrix_results
 
-__all__ = ["Results", "matrix_results", "build_report", "load_results", "write_report", "write_figures"]
+__all__ = ["Results", "benchmark_results", "matrix_results", "build_report", "load_results", "write_report", "write_figures"]

@@ -21,7 +21,7 @@ import pandas as pd
 from transferscope.report.figures import Figure, Series, equal_to_rounding
 
 __all__ = ["Results", "Section", "KINDS", "detect_kind", "store_results", "sections", "provenance", "matrix_results",
-           "parts"]
+           "parts", "benchmark_results"]
 
 KINDS = ("ranking", "selection", "layers", "similarity", "benchmark", "compat", "elastic", "drift", "sources",
          "sources-eval", "meta", "demo", "table")
@@ -113,6 +113,13 @@ def _settings(value: Any) -> dict[str, Any]:
     return {}
 
 
+def benchmark_results(rows: pd.DataFrame, *, suite: str, settings: dict[str, Any] | None = None) -> Results:
+    """A benchmark suite's stored rows as the report draws them, under the one title a run's
+    report and ``transferscope report STORE`` both give it."""
+    return Results("benchmark", rows, settings=dict(settings or {}), title=f"Benchmark suite {suite}",
+                   report_title=f"Which estimator predicts transfer? ({suite})")
+
+
 def store_results(rows: pd.DataFrame) -> list[Results]:
     """Split the tidy rows of a results store into :class:`Results` per suite and kind."""
     out: list[Results] = []
@@ -126,7 +133,7 @@ def store_results(rows: pd.DataFrame) -> list[Results]:
                                   "high": [_settings(s).get("high") for s in quality["settings"]]})
             out.append(Results("sources-eval", table.reset_index(drop=True), title="Source rankings evaluated"))
         elif kinds & {"estimator", "probe", "meta"}:
-            out.append(Results("benchmark", part.reset_index(drop=True), title=f"Benchmark suite {suite}"))
+            out.append(benchmark_results(part.reset_index(drop=True), suite=str(suite)))
         elif suite == "drift":
             wide = _wide(part, ["target", "model", "layer"]).rename(columns={"model": "tuned"})
             out.append(Results("drift", wide, title="Drift"))
