@@ -118,6 +118,10 @@ def test_version_sequence_gives_the_compatibility_matrix_with_ac_and_am():
                            m.loc["v3", "v2"] >= m.loc["v2", "v2"]])
     assert result.summary["AC"] == pytest.approx(expected_ac)
     assert m.loc["v3", "v1"] < 0.5 * m.loc["v1", "v1"]
+    # the answer says what AC and AM are, in words (it had been "AC 0.333  AM 0.686")
+    first = result.answer()[0]
+    assert first.startswith(f"Across 3 versions: {round(expected_ac * 3)} of 3 newer -> older pairs searchable as is")
+    assert f"(AC {expected_ac:.3f})" in first and f"{result.summary['AM']:.3f} (AM)" in first
     assert list(result.verdicts["new"]) == ["v2", "v3"]
 
 

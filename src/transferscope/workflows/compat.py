@@ -96,9 +96,15 @@ class CompatResult(Result):
         return str(self.verdicts["explanation"].iloc[0])
 
     def answer(self, names: Mapping[str, str] | None = None) -> list[str]:
-        """AC / AM with several new models, then each new model's verdict in plain words (``names``
-        shortens model names)."""
-        lines = [f"AC {self.summary['AC']:.3f}  AM {self.summary['AM']:.3f}"] if "AC" in self.summary else []
+        """AC / AM with several new models, in words, then each new model's verdict in plain words
+        (``names`` shortens model names)."""
+        lines = []
+        if "AC" in self.summary:
+            versions = 1 + len(self.verdicts)
+            pairs = versions * (versions - 1) // 2
+            lines.append(f"Across {versions} versions: {round(self.summary['AC'] * pairs)} of {pairs} newer -> older "
+                         f"pairs searchable as is (AC {self.summary['AC']:.3f}); mean {self.metric} over every "
+                         f"query x gallery version {self.summary['AM']:.3f} (AM)")
         return lines + [f"{(names or {}).get(rec['new'], rec['new'])}: {rec['explanation']}"
                         for rec in self.verdicts.to_dict("records")]
 
