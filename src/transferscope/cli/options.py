@@ -31,8 +31,8 @@ from transferscope.cli._common import OUTPUT_SUFFIXES, handle_errors
 from transferscope.workflows.data_source import DataSource
 from transferscope.workflows.engine.options import ExtractionOptions, field_help
 
-__all__ = ["EXTRACTION", "SOURCE", "OUTPUTS", "OutputOptions", "QuietOption", "FiguresOption", "option_group", "extraction_group",
-           "source_group", "output_group", "option_names"]
+__all__ = ["EXTRACTION", "SOURCE", "OUTPUTS", "OutputOptions", "QuietOption", "FiguresOption", "option_group",
+           "extraction_group", "source_group", "output_group", "option_names"]
 
 #: The defaults of a command's group parameters: :func:`option_group` replaces them.
 EXTRACTION: Any = None
@@ -58,6 +58,15 @@ class OutputOptions:
         Also write the report's figures as PNG and SVG (for papers) into this folder.
     names : mapping, optional
         How the caller calls each field in its messages; not stored.
+
+    Examples
+    --------
+    >>> OutputOptions().any
+    False
+    >>> OutputOptions(output="table.txt", names={"output": "--output"})
+    Traceback (most recent call last):
+    ...
+    transferscope.errors.InputError: --output must end in one of .csv, .json, .parquet, got 'table.txt'
     """
 
     output: Path | None = None
