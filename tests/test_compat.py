@@ -330,6 +330,8 @@ def test_mixed_space_check_flags_a_share_of_isotropic_noise_by_its_neighbour_sca
         assert set(report.part[cut:]) == {0} and set(report.part[:cut]) == {1}, share  # part 0: the far neighbours
         assert report.closeness[0] < 0.5 < 0.9 < report.closeness[1]
         assert f"{1 - cut / 2000:.0%} of the vectors have far farther nearest neighbours" in report.explanation()
+        # read by direction, a group around the origin looks like noise: the explanation says so
+        assert "around the origin look the same" in report.explanation()
         assert not mixed_space_check(x).flagged
     labels = rng.integers(0, 40, 2000)
     uneven = centres[labels] + np.where(labels < 20, 0.3, 2.0)[:, None] * rng.normal(size=(2000, 64)) + 4.0

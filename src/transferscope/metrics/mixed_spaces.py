@@ -56,7 +56,11 @@ flagged without it) and no false alarm. A second space that
 is a small modification of the first (a lightly fine-tuned model) is related by this measure and
 is not flagged: such vectors are also nearly compatible (check with ``transferscope compat``).
 Vectors of one dimension are refused: their unit vectors are +-1, two directions, which no
-neighbour test can read.
+neighbour test can read. Vectors are read by direction only, so a group of one space that sits
+around the origin (a Gaussian class centred at zero, 90 x 8 beside classes at 1 and 2) has
+neighbours in every direction, exactly as isotropic noise from a second model has, and step 4
+flags it; vectors of a trained model rarely sit at the origin, but a flag on features that do
+(centred or standardised by hand) is the geometry of this test, not a second model.
 
 Examples
 --------
@@ -130,10 +134,13 @@ class MixedSpaceReport:
                     f"space (relatedness {self.relatedness:.2f}), but {because}")
         if self.flagged:
             links = f" ({self.cut:.1%} of nearest-neighbour links cross)" if self.basis == "graph" else ""
+            # vectors read by direction: a group around the origin has neighbours everywhere, as noise has
+            origin = ("; vectors centred or standardised by hand that put a group around the origin look the same"
+                      if self.basis == "scale" else "")
             return (f"flagged: {self._group()}{links} and no more related to it than a randomly rotated space "
                     f"(relatedness {self.relatedness:.2f}); the index likely mixes two embedding models (static word "
-                    "embeddings also place some inputs apart like this, e.g. emoticons or another language's words: "
-                    "look at the flagged rows)")
+                    "embeddings also place some inputs apart like this, e.g. emoticons or another language's words"
+                    f"{origin}: look at the flagged rows)")
         if self.cut >= CUT_LIMIT or self.share == 0:
             reason = f"the nearest-neighbour graph does not fall apart ({self.cut:.1%} of links cross the best split)"
         elif self.relatedness < RELATEDNESS_LIMIT:  # unrelated, but below min_share
