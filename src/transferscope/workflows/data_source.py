@@ -113,14 +113,11 @@ class DataSource:
 
     def read_inputs(self, *, alternative: str = "") -> list[Any]:
         """The inputs alone (no label column needed) of the file or the built-in dataset (exactly one)."""
-        from transferscope.workflows.inputs import load_builtin, load_texts
+        from transferscope.workflows.inputs import read_inputs
 
         n = self.called
-        if (self.data is None) == (self.dataset is None):
-            raise InputError(f"give exactly one of {n['data']} FILE or {n['dataset']} NAME{alternative}")
-        if self.data is not None:
-            return list(load_texts(self.data, text_column=self.text_column))
-        return list(load_builtin(self.dataset).inputs)
+        return read_inputs(self.data, self.dataset, text_column=self.text_column, alternative=alternative,
+                           options=(n["data"], n["dataset"]))
 
     def read_features(self, *, labelled: bool = True, source_probs: Sequence[Path] | None = None
                       ) -> tuple[dict[str, Any], Any, dict[str, Any]]:

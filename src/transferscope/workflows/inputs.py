@@ -19,7 +19,7 @@ from transferscope.errors import InputError
 from transferscope.extraction.checks import check_device
 from transferscope.extraction.model_zoo import zoo_requirements, zoo_table
 
-__all__ = ["read_labelled_dataset", "read_feature_files", "metric_rows", "Dataset", "load_builtin", "list_builtin",
+__all__ = ["read_labelled_dataset", "read_inputs", "read_feature_files", "metric_rows", "Dataset", "load_builtin", "list_builtin",
            "load_feature_file", "load_labels", "load_texts", "check_device", "zoo_requirements", "zoo_table"]
 
 
@@ -48,8 +48,7 @@ def read_labelled_dataset(data: Path | None, dataset: str | None, *, text_column
     >>> read_labelled_dataset(None, "digits10").task
     'classification'
     """
-    if (data is None) == (dataset is None):
-        raise InputError(f"give exactly one of {options[0]} FILE or {options[1]} NAME{alternative}")
+    _exactly_one(data, dataset, options=options, alternative=alternative)
     if data is not None:
         return load_text_dataset(data, text_column=text_column, label_column=label_column, task=task)
     ds = load_builtin(dataset)
@@ -57,6 +56,27 @@ def read_labelled_dataset(data: Path | None, dataset: str | None, *, text_column
         raise InputError(f"--task {task} does not apply to {options[1]} {dataset}, a {ds.task} target; --task is "
                          f"for a {options[0]} file")
     return ds
+
+
+def read_inputs(data: Path | None, dataset: str | None, *, text_column: str = "text", alternative: str = "",
+                options: tuple[str, str] = ("--data", "--dataset")) -> list[Any]:
+    """The inputs alone (no label column needed) of a file ``data`` or the built-in ``dataset``
+    (exactly one of them, named as in :func:`read_labelled_dataset`).
+
+    Examples
+    --------
+    >>> len(read_inputs(None, "digits10")) > 0
+    True
+    """
+    _exactly_one(data, dataset, options=options, alternative=alternative)
+    if data is not None:
+        return list(load_texts(data, text_column=text_column))
+    return list(load_builtin(dataset).inputs)
+
+
+def _exactly_one(data: Path | None, dataset: str | None, *, options: tuple[str, str], alternative: str) -> None:
+    if (data is None) == (dataset is None):
+        raise InputError(f"give exactly one of {options[0]} FILE or {options[1]} NAME{alternative}")
 
 
 def read_feature_files(paths: Sequence[Path], names: Sequence[str], labels: Path | None, *,
