@@ -199,9 +199,10 @@ def save_result(result: Any, outputs: OutputOptions, *, title: str, report_title
     if not outputs.any:
         return
     from transferscope.report import Results
+    from transferscope.workflows.storage.results import plain_answer
 
     part = Results.of(result, title=title, settings=command_settings(
-        **settings, answer=[line.strip(" -") for line in (answer if answer is not None else result.answer())],
+        **settings, answer=plain_answer(answer if answer is not None else result.answer()),
         cache_dir=cache_dir, model_specs=model_specs))
     write_reports(outputs.report, outputs.figures, [part, *extra], title=report_title, output=outputs.output)
 

@@ -46,7 +46,9 @@ class Results:
         it, by its type), its full table, and ``settings`` (its own provenance by default) with its
         answer lines."""
         merged = dict(result.provenance if settings is None else settings)
-        merged["answer"] = merged.get("answer") or [line.strip(" -") for line in result.answer()]
+        from transferscope.workflows.storage.results import plain_answer
+
+        merged["answer"] = merged.get("answer") or plain_answer(result.answer())
         return cls(result.kind, result.to_frame(), settings=merged, title=title or result.title)
 
 
@@ -193,15 +195,20 @@ def _ranking(res: Results) -> Section:
     estimators = [c for c in _numeric(t) if not c.startswith(("predicted_", "probe_"))]
     for name in estimators:
         values = t[name].tolist()
-        same = equal_to_rounding(values)  # a saturated score: its bars are drawn equal, and said so
-        figures.append(Figure("bars", f"{name} per candidate: " + ("equal up to rounding (cannot tell them apart)"
-                                                                   if same else "higher is better"),
-                              xlabel=name, labels=labels, values=values, fit_axis=True))
+        figures.append(Figure("bars", _score_title(name, values, "higher is better"), xlabel=name, labels=labels,
+                              values=values, fit_axis=True))
     intro = ("Candidates best first. A bar is an estimator's score: only the order within one estimator "
              "means something, not its scale, so its axis starts just below the lowest score (the best "
              "candidate has the longest bar). The predicted accuracy is what a linear probe would reach, "
              "with the interval it falls in for about 80% of targets; the diamond is the probe actually measured.")
     return Section(res.title or "Ranking", intro, figures, t)
+
+
+def _score_title(name: str, values: list[Any], reading: str) -> str:
+    """The title of an estimator's bars: how to read them, or that they are equal up to rounding (a
+    saturated score: its bars are drawn equal, and the title says so)."""
+    return f"{name} per candidate: " + ("equal up to rounding (cannot tell them apart)"
+                                        if equal_to_rounding(values) else reading)
 
 
 def _selection(res: Results) -> Section:
@@ -222,10 +229,8 @@ def _selection(res: Results) -> Section:
                               high=(order["probe_mean"] + se).tolist(), fit_axis=True))
     for name in [c for c in _numeric(t) if c not in ("estimator_rank", "probe_mean", "probe_se", "splits")]:
         values = t[name].tolist()
-        figures.append(Figure("bars", f"{name} per candidate: " + ("equal up to rounding (cannot tell them apart)"
-                                                                   if equal_to_rounding(values) else
-                                                                   "its order decides what is probed"),
-                              xlabel=name, labels=t["candidate"].astype(str).tolist(), values=values, fit_axis=True))
+        figures.append(Figure("bars", _score_title(name, values, "its order decides what is probed"), xlabel=name,
+                              labels=t["candidate"].astype(str).tolist(), values=values, fit_axis=True))
     intro = ("Estimators ranked every candidate; the promising ones were probed on more and more splits "
              "(successive halving) and the others left out, as the status column says. The pick is the best "
              "measured probe; its interval and the chance that another candidate is better are at the top.")
@@ -281,12 +286,17 @@ def _similarity(res: Results) -> Section:
     matrix = [[lookup.get((r, c)) for c in cols] for r in rows]
     measure = str(t["measure"].iloc[0]) if len(t) else "similarity"
     figures = [Figure("heatmap", f"{measure} between representations", rows=rows, columns=cols, matrix=matrix)]
-    empty = sum(v is None or (isinstance(v, float) and not np.isfinite(v)) for row in matrix for v in row)
+    empty = _empty_cells(matrix)
     note = (f" {empty} cell(s) are empty: not measured (in a compatibility matrix, an older model's queries on "
             "a newer model's gallery, which no upgrade does), or undefined." if empty else "")
     return Section(res.title or f"Similarity ({measure})",
                    "Each cell compares two representations of the same inputs; hover for the value." + note,
                    figures, t)
+
+
+def _empty_cells(matrix: list[list[Any]]) -> int:
+    """How many cells of a heatmap's matrix are empty: not measured (None) or undefined (NaN)."""
+    return sum(v is None or not np.isfinite(v) for row in matrix for v in row)
 
 
 def _benchmark(res: Results) -> Section:
@@ -309,7 +319,7 @@ def _benchmark(res: Results) -> Section:
         estimators = list(means.index)
         lookup = {(e, t): v for e, t, v in zip(meta["estimator"], meta["target"], meta["value"])}
         matrix = [[lookup.get((e, t)) for t in targets] for e in estimators]
-        empty = any(v is None or not np.isfinite(v) for row in matrix for v in row)
+        empty = _empty_cells(matrix)
         figures.append(Figure("heatmap", "Weighted tau per estimator and target", rows=estimators, columns=targets,
                               matrix=matrix, note="an empty cell: the estimator does not apply to that target (a "
                               "regression or similarity target), or it tied every candidate" if empty else ""))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from transferscope.errors import InputError
 
-__all__ = ["Result", "TABLE_WIDTH", "cell_text", "table_width", "write_table", "replace_atomically", "interval_text",
+__all__ = ["Result", "plain_answer", "TABLE_WIDTH", "cell_text", "table_width", "write_table", "replace_atomically", "interval_text",
            "se_text", "html_view", "table_html", "PROVENANCE_COLUMNS",
            "OUTPUT_SUFFIXES", "csv_safe", "visible_text", "write_result", "read_result_metadata", "RESULT_METADATA_SUFFIX"]
 
@@ -82,12 +82,24 @@ class Result:
         settings (``settings`` added to :attr:`provenance`) and :meth:`answer` beside it
         (:func:`write_result`)."""
         merged = {**self.provenance, **(settings or {})}
-        merged["answer"] = merged.get("answer") or [line.strip(" -") for line in self.answer()]
+        merged["answer"] = merged.get("answer") or plain_answer(self.answer())
         return write_result(self.to_frame(), path, kind=self.kind, title=title or self.title, settings=merged,
                             report_title=report_title)
 
     def _repr_html_(self) -> str:
-        return html_view(self.title, [line.strip(" -") for line in self.answer()], self.to_frame())
+        return html_view(self.title, plain_answer(self.answer()), self.to_frame())
+
+
+def plain_answer(lines: list[str]) -> list[str]:
+    """Answer lines as a file, a page or a notebook shows them: without the terminal's indent and
+    list markers.
+
+    Examples
+    --------
+    >>> plain_answer(["Answer: a ranks first.", "  - layer_4 ties it"])
+    ['Answer: a ranks first.', 'layer_4 ties it']
+    """
+    return [line.strip(" -") for line in lines]
 
 
 def html_view(title: str, lines: list[str], table: pd.DataFrame | None = None, *, max_rows: int = 30) -> str:
